@@ -1,0 +1,1 @@
+//! Claude Code settings.json: merging and removing orch hook entries.

@@ -1,0 +1,1 @@
+//! Folder trust in `.claude.json`.

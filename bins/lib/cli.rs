@@ -1,0 +1,97 @@
+//! The `orch` command line: parses argv with clap and runs one subcommand. Each subcommand's
+//! flags and `run` live in its own module under `cmd/`.
+
+use crate::cmd;
+use crate::error::{self, code_of};
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::io::Write;
+
+/// orch: run a team of agent CLIs in tmux panes, tell them things, wait on what they do.
+#[derive(Parser, Debug)]
+#[command(name = "orch", version, about, long_about = None)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// One `orch` subcommand.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Install: merge orch's hooks into Claude Code's settings.json and link the skills.
+    Up(cmd::up::Args),
+    /// Uninstall: remove exactly what `orch up` added, and the state directory.
+    Down(cmd::down::Args),
+    /// Record one Claude Code hook event read from stdin (what the registered hook runs).
+    Hook,
+    /// Open a pane and start a worker in it.
+    Spawn(cmd::spawn::Args),
+    /// Deliver a prompt to a worker and wait until it is submitted.
+    Tell(cmd::tell::Args),
+    /// Wait for a worker's next event after a cursor.
+    Listen(cmd::listen::Args),
+    /// List the workers with their status.
+    Ps(cmd::ps::Args),
+    /// Press Escape in a worker's pane and record an `interrupted` event.
+    Interrupt(cmd::interrupt::Args),
+    /// Kill a worker's pane and record a `killed` event.
+    Kill(cmd::kill::Args),
+    /// Print a worker's recorded events.
+    Events(cmd::events::Args),
+    /// Run two simulated workers in a private tmux server and show what happened.
+    Demo(cmd::demo::Args),
+    /// Subscribe to another worker's events (not yet: see the coordination issue).
+    Subscribe(cmd::subscribe::Args),
+}
+
+/// Runs `orch` with `argv` (argv[0] included) and returns the process exit code.
+///
+/// `fixed` names a subcommand to insert after argv[0], for the `orch-<sub>` executables.
+pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
+    let mut argv = argv;
+    if let Some(sub) = fixed {
+        argv.insert(1.min(argv.len()), sub.into());
+    }
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { error::USAGE } else { error::OK };
+        }
+    };
+    let ctx = cmd::Ctx { json: cli.json };
+    let result = match cli.command {
+        Command::Up(args) => cmd::up::run(&ctx, args),
+        Command::Down(args) => cmd::down::run(&ctx, args),
+        Command::Hook => return crate::hook::main(),
+        Command::Spawn(args) => cmd::spawn::run(&ctx, args),
+        Command::Tell(args) => cmd::tell::run(&ctx, args),
+        Command::Listen(args) => cmd::listen::run(&ctx, args),
+        Command::Ps(args) => cmd::ps::run(&ctx, args),
+        Command::Interrupt(args) => cmd::interrupt::run(&ctx, args),
+        Command::Kill(args) => cmd::kill::run(&ctx, args),
+        Command::Events(args) => cmd::events::run(&ctx, args),
+        Command::Demo(args) => cmd::demo::run(&ctx, args),
+        Command::Subscribe(args) => cmd::subscribe::run(&ctx, args),
+    };
+    match result {
+        Ok(()) => error::OK,
+        Err(err) if is_broken_pipe(&err) => error::OK,
+        Err(err) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("orch: {err:#}");
+            code_of(&err)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,166 @@
+//! Safe file changes: an advisory lock on a sibling lock file, a timestamped backup, and writes
+//! through a temp file in the same folder renamed over the target, so a reader never sees a
+//! half-written file and a crash loses nothing.
+
+use anyhow::{Context, Result};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// An exclusive lock held until dropped.
+///
+/// The lock is an fs2 (flock) lock on `<file>.lock` beside the file, never on the file itself,
+/// so renaming a new version over the file does not drop it.
+pub struct Lock {
+    file: File,
+}
+
+impl Lock {
+    /// Blocks until the lock on `<target>.lock` is held. Creates the lock file (0600).
+    pub fn acquire(target: &Path) -> Result<Lock> {
+        let path = lock_path(target);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot open lock file `{}`", path.display()))?;
+        fs2::FileExt::lock_exclusive(&file)
+            .with_context(|| format!("cannot lock `{}`", path.display()))?;
+        Ok(Lock { file })
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = fs2::FileExt::unlock(&self.file);
+    }
+}
+
+/// The lock file that guards `target`: `<target>.lock`.
+pub fn lock_path(target: &Path) -> PathBuf {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    target.with_file_name(name)
+}
+
+/// The file a path finally names: `path` itself, or the target of a symlink chain (relative
+/// links resolved against their folder). A missing target is fine: it is where to write.
+pub fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = fs::read_link(&current)
+                    .with_context(|| format!("cannot read link `{}`", current.display()))?;
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    anyhow::bail!("too many levels of symbolic links at `{}`", path.display())
+}
+
+/// Writes `bytes` to `path` atomically: a temp file in the same folder (same permissions as
+/// the file it replaces, else `mode`), fsync, then rename. A symlink at `path` is followed and
+/// its target replaced, so the link stays a link. Creates missing parent folders.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let path = resolve_symlinks(path)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let perms = match fs::metadata(&path) {
+        Ok(meta) => meta.permissions(),
+        Err(_) => fs::Permissions::from_mode(mode),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".orch-tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temp file in `{}`", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write a temp file in `{}`", dir.display()))?;
+    fs::set_permissions(tmp.path(), perms)
+        .with_context(|| format!("cannot set permissions in `{}`", dir.display()))?;
+    tmp.persist(&path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot replace `{}`", path.display()))?;
+    Ok(())
+}
+
+/// Copies `path` to `<path>.bak.<stamp>` beside it (`-1`, `-2`... if taken) and returns the
+/// backup's path, or `None` when `path` does not exist. A symlink is followed: the backup holds
+/// the content.
+pub fn backup(path: &Path, now_ms: u64) -> Result<Option<PathBuf>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let real = resolve_symlinks(path)?;
+    let base = format!(
+        "{}.bak.{}",
+        real.file_name().unwrap_or_default().to_string_lossy(),
+        crate::clock::stamp(now_ms)
+    );
+    let mut candidate = real.with_file_name(&base);
+    let mut n = 1;
+    while candidate.exists() {
+        candidate = real.with_file_name(format!("{base}-{n}"));
+        n += 1;
+    }
+    let bytes = fs::read(&real).with_context(|| format!("cannot read `{}`", real.display()))?;
+    let mode = fs::metadata(&real).map_or(0o600, |m| m.permissions().mode());
+    write_atomic(&candidate, &bytes, mode & 0o777)?;
+    Ok(Some(candidate))
+}
+
+/// Creates `dir` and its parents with mode 0700 where they are new.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create `{}`", dir.display()))
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_follows_symlink_and_keeps_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        fs::write(&real, "old").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        write_atomic(&link, b"new", 0o600).unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        assert_eq!(fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o640);
+    }
+
+    #[test]
+    fn backups_never_overwrite_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("settings.json");
+        assert!(backup(&file, 0).unwrap().is_none());
+        fs::write(&file, "one").unwrap();
+        let a = backup(&file, 5).unwrap().unwrap();
+        fs::write(&file, "two").unwrap();
+        let b = backup(&file, 5).unwrap().unwrap();
+        assert_ne!(a, b);
+        assert!(a.to_string_lossy().contains(".bak.19700101T000000Z"));
+        assert_eq!(fs::read_to_string(a).unwrap(), "one");
+        assert_eq!(fs::read_to_string(b).unwrap(), "two");
+    }
+}

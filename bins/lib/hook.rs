@@ -1,0 +1,6 @@
+//! The hook.
+
+/// Runs the hook.
+pub fn main() -> u8 {
+    0
+}

@@ -1,0 +1,21 @@
+//! orch: spawn agent CLIs (Claude Code and others) in tmux panes, deliver prompts that always
+//! arrive, and wait on what they do through Claude Code hooks, with no daemon.
+//!
+//! The executables under `bins/` are thin: each hands its argv to [`cli::main`] (or, for the
+//! hook, to [`hook::main`]) and exits with the code it returns.
+
+pub mod claude;
+pub mod cli;
+pub mod clock;
+pub mod cmd;
+pub mod error;
+pub mod events;
+pub mod fsutil;
+pub mod harness;
+pub mod hook;
+pub mod paths;
+pub mod roles;
+pub mod sim;
+pub mod state;
+pub mod tmux;
+pub mod watch;

@@ -1,0 +1,72 @@
+//! Where orch's files are: the state directory, Claude Code's config folder and files, and the
+//! executables shipped beside the running one.
+
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+
+/// The state directory: `$ORCH_HOME` if set and non-empty, else `dirs::state_dir()/orch`
+/// (`~/.local/state/orch` on Linux), else `dirs::data_local_dir()/orch` (macOS).
+pub fn state_dir() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os("ORCH_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .map(|d| d.join("orch"))
+        .context("cannot find a state directory: set ORCH_HOME")
+}
+
+/// Claude Code's config folder: `$CLAUDE_CONFIG_DIR` if set and non-empty, else `~/.claude`.
+pub fn claude_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    Ok(home()?.join(".claude"))
+}
+
+/// Claude Code's user settings file: `<claude_dir>/settings.json`.
+pub fn claude_settings() -> Result<PathBuf> {
+    Ok(claude_dir()?.join("settings.json"))
+}
+
+/// Claude Code's own state file, where folder trust is kept: `$CLAUDE_CONFIG_DIR/.claude.json`
+/// when that variable is set, else `~/.claude.json`.
+pub fn claude_json() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(dir).join(".claude.json"));
+    }
+    Ok(home()?.join(".claude.json"))
+}
+
+/// The user's home folder (`$HOME`).
+pub fn home() -> Result<PathBuf> {
+    dirs::home_dir().context("cannot find the home folder: set HOME")
+}
+
+/// Where orch keeps files it installs for Claude Code (the shipped skills that `orch up` links):
+/// `dirs::data_dir()/orch`, e.g. `~/.local/share/orch`.
+pub fn data_dir() -> Result<PathBuf> {
+    dirs::data_dir()
+        .map(|d| d.join("orch"))
+        .context("cannot find a data directory: set HOME")
+}
+
+/// The absolute path of an executable shipped beside the running one, e.g. `orch-hook`.
+/// Errors when it is not there.
+pub fn sibling_exe(name: &str) -> Result<PathBuf> {
+    let me = std::env::current_exe().context("cannot find the running executable")?;
+    let me = me.canonicalize().unwrap_or(me);
+    let dir = me.parent().context("the running executable has no folder")?;
+    let path = dir.join(name);
+    if path.is_file() {
+        return Ok(path);
+    }
+    // Under `cargo test` the running executable sits in `target/<profile>/deps`.
+    if let Some(up) = dir.parent().map(|p| p.join(name)).filter(|p| p.is_file()) {
+        return Ok(up);
+    }
+    anyhow::bail!(
+        "cannot find `{name}` beside `{}`: reinstall orch so that all its executables sit together",
+        me.display()
+    )
+}

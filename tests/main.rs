@@ -1,0 +1,3 @@
+//! orch's integration tests: one binary, shared helpers in `util`.
+
+mod util;

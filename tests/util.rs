@@ -1,0 +1,203 @@
+//! Test support: a temp world per test (HOME, CLAUDE_CONFIG_DIR, XDG dirs and ORCH_HOME inside
+//! one temp folder), a private tmux server per test, and deadline waits.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A unique name for this test process: `orch-test-<pid>-<n>`.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// The path of one of orch's executables, as built by cargo for this test run.
+pub fn exe(name: &str) -> PathBuf {
+    let orch = PathBuf::from(env!("CARGO_BIN_EXE_orch"));
+    orch.with_file_name(name)
+}
+
+/// A temp world: HOME and every config/state folder live inside `root`.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    /// tmux socket name (`-L`) for this world, if a server was started.
+    pub tmux: Option<Tmux>,
+}
+
+impl World {
+    pub fn new() -> World {
+        let dir = tempfile::Builder::new()
+            .prefix("orch-test-")
+            .tempdir()
+            .unwrap();
+        for sub in ["home", "state", "work"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        World { dir, tmux: None }
+    }
+
+    /// A world with its own tmux server running.
+    pub fn with_tmux() -> World {
+        let mut world = World::new();
+        world.tmux = Some(Tmux::start());
+        world
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn home(&self) -> PathBuf {
+        self.root().join("home")
+    }
+    pub fn claude_dir(&self) -> PathBuf {
+        self.home().join(".claude")
+    }
+    pub fn settings(&self) -> PathBuf {
+        self.claude_dir().join("settings.json")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.root().join("state")
+    }
+    pub fn work(&self) -> PathBuf {
+        self.root().join("work")
+    }
+
+    /// The environment every command in this world gets (on top of a cleared one).
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("HOME".into(), self.home().display().to_string()),
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("ORCH_HOME".into(), self.state().display().to_string()),
+            (
+                "XDG_STATE_HOME".into(),
+                self.home().join(".local/state").display().to_string(),
+            ),
+            (
+                "XDG_DATA_HOME".into(),
+                self.home().join(".local/share").display().to_string(),
+            ),
+            (
+                "XDG_CONFIG_HOME".into(),
+                self.home().join(".config").display().to_string(),
+            ),
+            ("TERM".into(), "xterm-256color".into()),
+            ("LANG".into(), "C.UTF-8".into()),
+        ];
+        if let Ok(v) = std::env::var("IS_SANDBOX") {
+            env.push(("IS_SANDBOX".into(), v));
+        }
+        if let Some(tmux) = &self.tmux {
+            env.push(("ORCH_TMUX_SOCKET".into(), tmux.socket.clone()));
+        }
+        env
+    }
+
+    /// A command for one of orch's executables in this world: cleared environment plus
+    /// [`World::env`], cwd = the world's work folder.
+    pub fn cmd(&self, exe_name: &str) -> Command {
+        let mut cmd = Command::new(exe(exe_name));
+        cmd.env_clear().envs(self.env()).current_dir(self.work());
+        cmd
+    }
+
+    /// Runs `orch ARGS` to completion with empty stdin.
+    pub fn orch(&self, args: &[&str]) -> Output {
+        self.cmd("orch")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs `orch ARGS` and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.orch(args);
+        assert!(
+            out.status.success(),
+            "orch {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+/// A private tmux server (`tmux -L orch-test-<pid>-<n>`), killed on drop.
+pub struct Tmux {
+    pub socket: String,
+}
+
+impl Tmux {
+    pub fn start() -> Tmux {
+        let socket = unique("orch-test");
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-s", "main", "-x", "200", "-y", "50"])
+            .env_remove("TMUX")
+            .status()
+            .expect("tmux must be installed");
+        assert!(status.success(), "cannot start tmux server {socket}");
+        Tmux { socket }
+    }
+
+    /// Runs `tmux -L <socket> ARGS` and returns stdout (panics on failure).
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The visible text of a pane.
+    pub fn capture(&self, pane: &str) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", pane])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Waits until `check` returns `Some`, or panics with `what` after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Parses stdout as one JSON value.
+pub fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}

@@ -1,1 +1,323 @@
-//! events
+//! A worker's event log: `events.jsonl` in its folder, one JSON object per line, each with a
+//! per-worker sequence number `seq` (1, 2, 3... never repeated, contiguous).
+//!
+//! Appends hold an fs2 lock on `events.jsonl.lock` and write one whole line in one `write`;
+//! readers take no lock and only ever use lines that end in a newline, so they never see half
+//! an event. Both the next sequence number and the events after a cursor are found by reading
+//! the file backwards from its end: the cost is the size of the new events, not of the log.
+
+use anyhow::{Context, Result};
+use serde_json::{Map, Value};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// The event log's file name inside a worker's folder.
+pub const FILE: &str = "events.jsonl";
+
+/// How many bytes a backward read takes at a time.
+const CHUNK: u64 = 16 * 1024;
+
+/// The event log of the worker whose folder is `dir`.
+pub fn log_path(dir: &Path) -> PathBuf {
+    dir.join(FILE)
+}
+
+/// Appends one event to the log in `dir` and returns its sequence number.
+///
+/// The line written is `{"seq":N,"event":KIND,"ts":RFC3339,"ts_ms":MS,...fields}`. A partial
+/// last line left by a crash is cut off first, so the log stays whole lines.
+pub fn append(dir: &Path, kind: &str, fields: Map<String, Value>) -> Result<u64> {
+    let path = log_path(dir);
+    let _lock = crate::fsutil::Lock::acquire(&path)?;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot open `{}`", path.display()))?;
+    let len = file.metadata()?.len();
+    let (last, whole_len) = last_seq_and_end(&mut file, len)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    if whole_len != len {
+        file.set_len(whole_len)
+            .with_context(|| format!("cannot repair `{}`", path.display()))?;
+    }
+    let seq = last + 1;
+    let now = crate::clock::now_ms();
+    let mut event = Map::new();
+    event.insert("seq".into(), seq.into());
+    event.insert("event".into(), kind.into());
+    event.insert("ts".into(), crate::clock::rfc3339(now).into());
+    event.insert("ts_ms".into(), now.into());
+    for (key, value) in fields {
+        if !event.contains_key(&key) {
+            event.insert(key, value);
+        }
+    }
+    let mut line = serde_json::to_vec(&event)?;
+    line.push(b'\n');
+    file.write_all(&line)
+        .with_context(|| format!("cannot append to `{}`", path.display()))?;
+    Ok(seq)
+}
+
+/// The sequence number of the last event in `dir` (0 when there is none).
+pub fn last_seq(dir: &Path) -> Result<u64> {
+    let Some((mut file, len)) = open_log(dir)? else {
+        return Ok(0);
+    };
+    Ok(last_seq_and_end(&mut file, len)?.0)
+}
+
+/// The events of `dir` with `seq > after`, oldest first.
+pub fn read_after(dir: &Path, after: u64) -> Result<Vec<Value>> {
+    read_back(dir, |seq, _| seq <= after)
+}
+
+/// The newest events of `dir`, oldest first, back to and including the newest one for which
+/// `found` is true (or the whole log when none is).
+pub fn read_back_to(dir: &Path, mut found: impl FnMut(&Value) -> bool) -> Result<Vec<Value>> {
+    let mut hit = false;
+    read_back(dir, |_, event| {
+        if hit {
+            return true;
+        }
+        hit = found(event);
+        false
+    })
+}
+
+/// Reads lines backwards from the end until `older(seq, event)` is true for one (that line
+/// and all before it are left out); returns the rest oldest first.
+fn read_back(dir: &Path, mut older: impl FnMut(u64, &Value) -> bool) -> Result<Vec<Value>> {
+    let Some((mut file, len)) = open_log(dir)? else {
+        return Ok(Vec::new());
+    };
+    let mut newest_first = Vec::new();
+    lines_back(&mut file, len, |line| {
+        let Ok(event) = serde_json::from_slice::<Value>(line) else {
+            return false;
+        };
+        let seq = event.get("seq").and_then(Value::as_u64).unwrap_or(0);
+        if older(seq, &event) {
+            return true;
+        }
+        newest_first.push(event);
+        false
+    })
+    .with_context(|| format!("cannot read `{}`", log_path(dir).display()))?;
+    newest_first.reverse();
+    Ok(newest_first)
+}
+
+fn open_log(dir: &Path) -> Result<Option<(File, u64)>> {
+    let path = log_path(dir);
+    match File::open(&path) {
+        Ok(file) => {
+            let len = file.metadata()?.len();
+            Ok(Some((file, len)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot open `{}`", path.display())),
+    }
+}
+
+/// The last complete line's `seq` and the length of the file's whole lines.
+fn last_seq_and_end(file: &mut File, len: u64) -> std::io::Result<(u64, u64)> {
+    let mut last = 0;
+    let end = lines_back(file, len, |line| {
+        last = seq_of(line);
+        true
+    })?;
+    Ok((last, end))
+}
+
+/// The `seq` of a log line, read from its `{"seq":N` prefix, else by parsing it.
+fn seq_of(line: &[u8]) -> u64 {
+    let prefix = b"{\"seq\":";
+    if let Some(rest) = line.strip_prefix(prefix) {
+        let digits: Vec<u8> = rest.iter().copied().take_while(u8::is_ascii_digit).collect();
+        if let Ok(n) = std::str::from_utf8(&digits).unwrap_or("").parse() {
+            return n;
+        }
+    }
+    serde_json::from_slice::<Value>(line)
+        .ok()
+        .and_then(|v| v.get("seq").and_then(Value::as_u64))
+        .unwrap_or(0)
+}
+
+/// Calls `visit` on each complete (newline-terminated, non-empty) line of the file's first
+/// `len` bytes, newest first, until it returns true. Returns the length of the whole lines
+/// (that is, `len` minus a partial last line).
+fn lines_back(
+    file: &mut File,
+    len: u64,
+    mut visit: impl FnMut(&[u8]) -> bool,
+) -> std::io::Result<u64> {
+    let mut pos = len;
+    let mut buf: Vec<u8> = Vec::new(); // file[pos .. pos + buf.len()]
+    let mut end: Option<u64> = None; // length of whole lines, once found
+    let mut cut = 0usize; // bytes at the end of buf already visited or partial
+    loop {
+        let step = CHUNK.min(pos);
+        pos -= step;
+        let mut chunk = vec![0; step as usize];
+        file.seek(SeekFrom::Start(pos))?;
+        file.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&buf);
+        buf = chunk;
+        let mut upto = buf.len() - cut; // buf[..upto] not yet handled
+        if end.is_none() {
+            match buf[..upto].iter().rposition(|&b| b == b'\n') {
+                Some(i) => {
+                    end = Some(pos + i as u64 + 1);
+                    cut = buf.len() - (i + 1);
+                    upto = i + 1;
+                }
+                None if pos == 0 => return Ok(0),
+                None => continue,
+            }
+        }
+        // buf[..upto] ends with '\n'; visit lines from the end while their start is known.
+        loop {
+            let body = &buf[..upto - 1];
+            match body.iter().rposition(|&b| b == b'\n') {
+                Some(i) => {
+                    let line = &buf[i + 1..upto - 1];
+                    if !line.is_empty() && visit(line) {
+                        return Ok(end.unwrap_or(0));
+                    }
+                    cut = buf.len() - (i + 1);
+                    upto = i + 1;
+                }
+                None if pos == 0 => {
+                    if !body.is_empty() {
+                        visit(body);
+                    }
+                    return Ok(end.unwrap_or(0));
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+/// The fields of an event from a JSON object literal (anything else gives no fields).
+pub fn fields(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// A short stable hash of a prompt, as both `tell` and the hook compute it: FNV-1a 64 over the
+/// text with CR LF turned into LF and surrounding whitespace trimmed, as 16 hex digits.
+pub fn prompt_hash(text: &str) -> String {
+    let normal = text.replace("\r\n", "\n");
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in normal.trim().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn sequence_starts_at_one_and_counts_up() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(last_seq(dir.path()).unwrap(), 0);
+        for n in 1..=5 {
+            let seq = append(dir.path(), "stop", fields(json!({"n": n}))).unwrap();
+            assert_eq!(seq, n);
+        }
+        assert_eq!(last_seq(dir.path()).unwrap(), 5);
+        let after = read_after(dir.path(), 3).unwrap();
+        let seqs: Vec<u64> = after.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, [4, 5]);
+        assert_eq!(after[0]["n"], 4);
+        assert_eq!(after[0]["event"], "stop");
+    }
+
+    #[test]
+    fn long_events_span_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = "x".repeat(50_000);
+        for _ in 0..4 {
+            append(dir.path(), "stop", fields(json!({"m": big}))).unwrap();
+        }
+        assert_eq!(last_seq(dir.path()).unwrap(), 4);
+        let all = read_after(dir.path(), 0).unwrap();
+        assert_eq!(all.len(), 4);
+        assert!(all.iter().all(|e| e["m"].as_str().unwrap().len() == 50_000));
+        assert_eq!(read_after(dir.path(), 2).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn partial_last_line_is_ignored_then_repaired() {
+        let dir = tempfile::tempdir().unwrap();
+        append(dir.path(), "a", Map::new()).unwrap();
+        let path = log_path(dir.path());
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"seq\":2,\"event\":\"half").unwrap();
+        assert_eq!(last_seq(dir.path()).unwrap(), 1);
+        assert_eq!(read_after(dir.path(), 0).unwrap().len(), 1);
+        assert_eq!(append(dir.path(), "b", Map::new()).unwrap(), 2);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert!(text.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()));
+    }
+
+    #[test]
+    fn concurrent_appends_are_contiguous_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        let pad = "y".repeat(1000 * (i % 7));
+                        append(&path, "e", fields(json!({"t": t, "pad": pad}))).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let all = read_after(&path, 0).unwrap();
+        let seqs: Vec<u64> = all.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, (1..=200).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn read_back_to_stops_at_the_found_event() {
+        let dir = tempfile::tempdir().unwrap();
+        for kind in ["spawned", "stop", "prompt", "notification"] {
+            append(dir.path(), kind, Map::new()).unwrap();
+        }
+        let tail = read_back_to(dir.path(), |e| e["event"] == "stop").unwrap();
+        let kinds: Vec<&str> = tail.iter().map(|e| e["event"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["stop", "prompt", "notification"]);
+    }
+
+    #[test]
+    fn prompt_hash_ignores_surrounding_space_and_crlf() {
+        assert_eq!(prompt_hash(" !ls\n"), prompt_hash("!ls"));
+        assert_eq!(prompt_hash("a\r\nb"), prompt_hash("a\nb"));
+        assert_ne!(prompt_hash("a"), prompt_hash("b"));
+    }
+}

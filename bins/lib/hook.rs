@@ -1,6 +1,238 @@
-//! The hook.
+//! `orch hook` / `orch-hook`: the command `orch up` registers for Claude Code's hook events.
+//!
+//! Claude Code runs it as `/bin/sh -c <command>` with one hook input JSON on stdin (the hook
+//! inputs documented in Claude Code's hooks reference; real payloads are in
+//! `shared/reference/claude-code/payloads`). It attributes the event to a worker
+//! ([`crate::roles::attribute`]) and appends one event to that worker's log. It always exits 0
+//! and prints nothing: an error is written to `hook.log` in the state directory, never shown to
+//! the agent, and a session orch does not manage costs a few `stat`s and writes nothing.
 
-/// Runs the hook.
+use crate::roles::{attribute, Attribution, HookEnv, Index};
+use crate::state::State;
+use anyhow::{Context, Result};
+use serde_json::{Map, Value};
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Largest hook input read from stdin; more is left unread.
+const MAX_INPUT: u64 = 64 * 1024 * 1024;
+
+/// Runs the hook; the exit code is always 0 (Claude Code treats 2 as "block").
 pub fn main() -> u8 {
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(run);
+    if let Ok(Err(err)) = &outcome {
+        log_error(&format!("{err:#}"));
+    } else if outcome.is_err() {
+        log_error("the hook panicked");
+    }
     0
+}
+
+fn run() -> Result<()> {
+    let state = State::from_env()?;
+    let env = HookEnv::from_env();
+    // The fast path for sessions orch does not manage: no worker was ever spawned here.
+    if env.orch_worker.is_none() && !state.root.join("workers").is_dir() {
+        return Ok(());
+    }
+    let mut input = Vec::new();
+    std::io::stdin()
+        .take(MAX_INPUT)
+        .read_to_end(&mut input)
+        .context("cannot read the hook input")?;
+    let payload: Value = if input.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_slice(&input).context("the hook input is not JSON")?
+    };
+    record(&state, &env, &payload)
+}
+
+/// Attributes and records one hook input `payload` seen with `env`. Returns without writing
+/// anything when the session is not a worker's.
+pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
+    let name = payload
+        .get("hook_event_name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let session_id = payload.get("session_id").and_then(Value::as_str);
+    let renewed = name == "SessionStart"
+        && payload.get("source").and_then(Value::as_str) != Some("startup");
+    let id = match attribute(env, session_id, renewed, &FileIndex(state)) {
+        Attribution::Worker(id) => id,
+        Attribution::Session { id, adopt } => {
+            if adopt {
+                adopt_session(state, &id, session_id.unwrap_or_default())?;
+            }
+            id
+        }
+        Attribution::Unknown => return Ok(()),
+    };
+    let (kind, fields) = event_of(name, payload);
+    crate::events::append(&state.worker_dir(&id), kind, fields)?;
+    Ok(())
+}
+
+/// Indexes a worker's new agent session id (after `/clear`) and records it in its metadata.
+fn adopt_session(state: &State, id: &str, session_id: &str) -> Result<()> {
+    if let Some(path) = state.session_index(session_id) {
+        state.index(&path, id)?;
+    }
+    state.update_meta(id, |m| m.session_id = Some(session_id.to_string()))?;
+    Ok(())
+}
+
+/// The orch event kind and fields for a Claude Code hook input: what a listener needs and no
+/// more (a prompt is kept as its hash and length, not its text).
+pub fn event_of(hook_event_name: &str, payload: &Value) -> (&'static str, Map<String, Value>) {
+    let mut fields = Map::new();
+    let mut copy = |key: &str| {
+        if let Some(v) = payload.get(key) {
+            fields.insert(key.to_string(), v.clone());
+        }
+    };
+    copy("session_id");
+    let kind = match hook_event_name {
+        "SessionStart" => {
+            copy("source");
+            copy("model");
+            "session_start"
+        }
+        "UserPromptSubmit" => {
+            copy("prompt_id");
+            let prompt = payload.get("prompt").and_then(Value::as_str).unwrap_or("");
+            fields.insert(
+                "prompt_hash".into(),
+                crate::events::prompt_hash(prompt).into(),
+            );
+            fields.insert("prompt_len".into(), prompt.chars().count().into());
+            "prompt"
+        }
+        "Stop" => {
+            copy("prompt_id");
+            copy("stop_hook_active");
+            copy("last_assistant_message");
+            "stop"
+        }
+        "StopFailure" => {
+            copy("prompt_id");
+            copy("error");
+            copy("last_assistant_message");
+            "stop_failure"
+        }
+        "Notification" => {
+            copy("notification_type");
+            copy("message");
+            "notification"
+        }
+        "PermissionRequest" => {
+            copy("tool_name");
+            copy("tool_input");
+            "permission_request"
+        }
+        "SessionEnd" => {
+            copy("reason");
+            "session_end"
+        }
+        other => {
+            fields.insert("hook_event_name".into(), other.into());
+            "other"
+        }
+    };
+    (kind, fields)
+}
+
+struct FileIndex<'a>(&'a State);
+
+impl Index for FileIndex<'_> {
+    fn by_session(&self, session_id: &str) -> Option<String> {
+        read_id(&self.0.session_index(session_id)?)
+    }
+    fn by_pane(&self, socket_path: &str, pane: &str) -> Option<String> {
+        read_id(&self.0.pane_index(socket_path, pane))
+    }
+    fn exists(&self, id: &str) -> bool {
+        !id.contains('/') && self.0.worker_dir(id).is_dir()
+    }
+}
+
+fn read_id(path: &Path) -> Option<String> {
+    let id = std::fs::read_to_string(path).ok()?;
+    let id = id.trim();
+    (!id.is_empty()).then(|| id.to_string())
+}
+
+/// Appends one line to `hook.log` in the state directory, if that directory exists.
+fn log_error(msg: &str) {
+    let Ok(state) = State::from_env() else { return };
+    if !state.root.is_dir() {
+        return;
+    }
+    let path = state.root.join("hook.log");
+    let line = format!("{} {msg}\n", crate::clock::rfc3339(crate::clock::now_ms()));
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn stop_keeps_the_last_message_and_prompt_keeps_only_a_hash() {
+        let (kind, f) = event_of(
+            "Stop",
+            &json!({"session_id":"s","hook_event_name":"Stop","stop_hook_active":false,
+                    "last_assistant_message":"done","background_tasks":[]}),
+        );
+        assert_eq!(kind, "stop");
+        assert_eq!(f["last_assistant_message"], "done");
+        assert!(f.get("background_tasks").is_none());
+        let (kind, f) = event_of("UserPromptSubmit", &json!({"prompt":"secret plan"}));
+        assert_eq!(kind, "prompt");
+        assert_eq!(f["prompt_len"], 11);
+        assert!(!f.values().any(|v| v == "secret plan"));
+    }
+
+    #[test]
+    fn permission_request_records_tool_and_input() {
+        let (kind, f) = event_of(
+            "PermissionRequest",
+            &json!({"tool_name":"Bash","tool_input":{"command":"rm -rf x"}}),
+        );
+        assert_eq!(kind, "permission_request");
+        assert_eq!(f["tool_input"]["command"], "rm -rf x");
+    }
+
+    #[test]
+    fn records_for_a_worker_and_ignores_strangers() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State {
+            root: dir.path().to_path_buf(),
+        };
+        let (id, wdir) = state.new_worker().unwrap();
+        state
+            .index(&state.session_index("s1").unwrap(), &id)
+            .unwrap();
+        let env = HookEnv {
+            orch_worker: Some(id.clone()),
+            ..HookEnv::default()
+        };
+        record(&state, &env, &json!({"hook_event_name":"Stop","session_id":"s1",
+            "last_assistant_message":"hi"}))
+        .unwrap();
+        record(&state, &HookEnv::default(), &json!({"hook_event_name":"Stop",
+            "session_id":"stranger"}))
+        .unwrap();
+        let events = crate::events::read_after(&wdir, 0).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["last_assistant_message"], "hi");
+    }
 }

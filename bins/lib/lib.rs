@@ -17,5 +17,7 @@ pub mod paths;
 pub mod roles;
 pub mod sim;
 pub mod state;
+pub mod status;
 pub mod tmux;
 pub mod watch;
+pub mod worker;

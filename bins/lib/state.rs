@@ -1,1 +1,289 @@
-//! state
+//! The state directory: one folder per worker with its metadata (`meta.json`), its event log
+//! (`events.jsonl`, see [`crate::events`]) and the cursor of the last prompt told to it
+//! (`told`); indexes that map a tmux pane or an agent session id to a worker; the hook's
+//! error log. Everything is plain JSON; folders are 0700 and files 0600.
+//!
+//! ```text
+//! $ORCH_HOME/
+//!   workers/<id>/meta.json  events.jsonl  told
+//!   panes/<socket path with / as %>@<pane id>     -> worker id
+//!   sessions/<session id>                        -> worker id
+//!   hook.log                                     the hook's errors, one line each
+//! ```
+
+use crate::fsutil::{create_private_dir, write_atomic, Lock};
+use crate::tmux::Server;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A worker's metadata, `workers/<id>/meta.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Meta {
+    /// Short id, `w1`, `w2`... unique in this state directory.
+    pub id: String,
+    /// The `--name` given at spawn, else the id.
+    pub name: String,
+    /// `worker` or `observer`.
+    pub role: String,
+    /// The harness it runs: `claude` or `sim`.
+    pub harness: String,
+    /// The tmux server its pane lives on.
+    #[serde(default)]
+    pub server: Server,
+    /// The server's socket path (`#{socket_path}`), the key the hook sees in `$TMUX`.
+    #[serde(default)]
+    pub socket_path: Option<String>,
+    /// Its pane id, e.g. `%3`; `None` until the pane is open.
+    #[serde(default)]
+    pub pane: Option<String>,
+    /// The tmux session and window that hold the pane.
+    #[serde(default)]
+    pub session: Option<String>,
+    #[serde(default)]
+    pub window: Option<String>,
+    /// Working folder of the harness (absolute).
+    pub cwd: PathBuf,
+    /// Who spawned it: a worker id, `operator:<pane>` or `operator`.
+    pub parent: String,
+    /// The agent's session id (given with `--session-id`, updated by SessionStart after /clear).
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// Unix milliseconds of the spawn.
+    pub created_ms: u64,
+    /// The harness command line as started.
+    #[serde(default)]
+    pub argv: Vec<String>,
+}
+
+/// The state directory.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub root: PathBuf,
+}
+
+impl State {
+    /// The state directory from the environment (see [`crate::paths::state_dir`]); not created.
+    pub fn from_env() -> Result<State> {
+        Ok(State {
+            root: crate::paths::state_dir()?,
+        })
+    }
+
+    /// Creates the state directory and its folders (0700) if missing.
+    pub fn ensure(&self) -> Result<()> {
+        for sub in ["workers", "panes", "sessions"] {
+            create_private_dir(&self.root.join(sub))?;
+        }
+        Ok(())
+    }
+
+    /// `workers/<id>`.
+    pub fn worker_dir(&self, id: &str) -> PathBuf {
+        self.root.join("workers").join(id)
+    }
+
+    /// Allocates the next worker id (`w1`, `w2`...) under a lock and creates its folder.
+    pub fn new_worker(&self) -> Result<(String, PathBuf)> {
+        self.ensure()?;
+        let counter = self.root.join("next-id");
+        let _lock = Lock::acquire(&counter)?;
+        let mut next: u64 = std::fs::read_to_string(&counter)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(1);
+        loop {
+            let id = format!("w{next}");
+            let dir = self.worker_dir(&id);
+            next += 1;
+            if !dir.exists() {
+                create_private_dir(&dir)?;
+                write_atomic(&counter, format!("{next}\n").as_bytes(), 0o600)?;
+                return Ok((id, dir));
+            }
+        }
+    }
+
+    /// Reads a worker's metadata.
+    pub fn meta(&self, id: &str) -> Result<Meta> {
+        let path = self.worker_dir(id).join("meta.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("`{}` is not valid", path.display()))
+    }
+
+    /// Writes a worker's metadata atomically (under the metadata lock).
+    pub fn write_meta(&self, meta: &Meta) -> Result<()> {
+        let path = self.worker_dir(&meta.id).join("meta.json");
+        let _lock = Lock::acquire(&path)?;
+        let mut bytes = serde_json::to_vec_pretty(meta)?;
+        bytes.push(b'\n');
+        write_atomic(&path, &bytes, 0o600)
+    }
+
+    /// Changes a worker's metadata with `edit` under the metadata lock.
+    pub fn update_meta(&self, id: &str, edit: impl FnOnce(&mut Meta)) -> Result<Meta> {
+        let path = self.worker_dir(id).join("meta.json");
+        let _lock = Lock::acquire(&path)?;
+        let mut meta = self.meta(id)?;
+        edit(&mut meta);
+        let mut bytes = serde_json::to_vec_pretty(&meta)?;
+        bytes.push(b'\n');
+        write_atomic(&path, &bytes, 0o600)?;
+        Ok(meta)
+    }
+
+    /// Every worker's metadata, oldest first. Folders without readable metadata are skipped.
+    pub fn workers(&self) -> Result<Vec<Meta>> {
+        let dir = self.root.join("workers");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", dir.display())),
+        };
+        let mut all: Vec<Meta> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| self.meta(&e.file_name().to_string_lossy()).ok())
+            .collect();
+        all.sort_by_key(|m| (m.created_ms, m.id.clone()));
+        Ok(all)
+    }
+
+    /// Finds a worker by id, `--name` or pane id (`%N`). A name shared by several workers means
+    /// the newest. Errors name what was looked for and how to list workers.
+    pub fn resolve(&self, spec: &str) -> Result<Meta> {
+        if !spec.is_empty() && !spec.contains('/') && self.worker_dir(spec).join("meta.json").is_file()
+        {
+            return self.meta(spec);
+        }
+        let all = self.workers()?;
+        let found = all
+            .iter()
+            .rev()
+            .find(|m| m.name == spec)
+            .or_else(|| all.iter().rev().find(|m| m.pane.as_deref() == Some(spec)));
+        match found {
+            Some(meta) => Ok(meta.clone()),
+            None => bail!(crate::error::Fail::new(
+                crate::error::ERROR,
+                format!("unknown worker `{spec}`: give a worker id, name or pane id (`orch ps` lists them)")
+            )),
+        }
+    }
+
+    /// The index file that maps a pane on a server to a worker.
+    pub fn pane_index(&self, socket_path: &str, pane: &str) -> PathBuf {
+        let key = format!("{}@{}", socket_path.replace('/', "%"), pane);
+        self.root.join("panes").join(key)
+    }
+
+    /// The index file that maps an agent session id to a worker.
+    pub fn session_index(&self, session_id: &str) -> Option<PathBuf> {
+        let ok = !session_id.is_empty()
+            && session_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        ok.then(|| self.root.join("sessions").join(session_id))
+    }
+
+    /// Records that `id` is in the pane / has the session (index files, atomic).
+    pub fn index(&self, path: &Path, id: &str) -> Result<()> {
+        write_atomic(path, id.as_bytes(), 0o600)
+    }
+
+    /// The cursor of the last prompt `tell` delivered to the worker, if any.
+    pub fn told(&self, id: &str) -> Option<u64> {
+        std::fs::read_to_string(self.worker_dir(id).join("told"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Records the cursor of the prompt `tell` just delivered.
+    pub fn set_told(&self, id: &str, cursor: u64) -> Result<()> {
+        write_atomic(
+            &self.worker_dir(id).join("told"),
+            format!("{cursor}\n").as_bytes(),
+            0o600,
+        )
+    }
+}
+
+/// A fresh random UUID (version 4 layout) from the OS's random source, e.g. for
+/// `claude --session-id`.
+pub fn new_uuid() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .is_ok();
+    if !filled {
+        // No /dev/urandom: mix the clock and the pid, still unique enough for a session id.
+        let seed = u128::from(crate::clock::now_ms()) << 32 | u128::from(std::process::id());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = (seed ^ nanos.rotate_left(64)).to_le_bytes();
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(id: &str, name: &str, pane: &str, created_ms: u64) -> Meta {
+        Meta {
+            id: id.into(),
+            name: name.into(),
+            role: "worker".into(),
+            harness: "sim".into(),
+            server: Server::default(),
+            socket_path: None,
+            pane: Some(pane.into()),
+            session: None,
+            window: None,
+            cwd: "/".into(),
+            parent: "operator".into(),
+            session_id: None,
+            created_ms,
+            argv: vec![],
+        }
+    }
+
+    #[test]
+    fn ids_count_up_and_resolve_by_id_name_or_pane() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State {
+            root: dir.path().to_path_buf(),
+        };
+        let (a, _) = state.new_worker().unwrap();
+        let (b, _) = state.new_worker().unwrap();
+        assert_eq!((a.as_str(), b.as_str()), ("w1", "w2"));
+        state.write_meta(&meta("w1", "alpha", "%1", 1)).unwrap();
+        state.write_meta(&meta("w2", "alpha", "%2", 2)).unwrap();
+        assert_eq!(state.resolve("w1").unwrap().id, "w1");
+        assert_eq!(state.resolve("alpha").unwrap().id, "w2", "newest of a name");
+        assert_eq!(state.resolve("%1").unwrap().id, "w1");
+        let err = state.resolve("nobody").unwrap_err().to_string();
+        assert!(err.contains("unknown worker `nobody`"), "{err}");
+    }
+
+    #[test]
+    fn uuids_look_like_v4() {
+        let u = new_uuid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert_ne!(u, new_uuid());
+    }
+}

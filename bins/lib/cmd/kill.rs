@@ -1,13 +1,41 @@
-//! `orch kill`.
+//! `orch kill WORKER`: kill the worker's pane and record a `killed` event, which ends every
+//! `listen` on it.
 
 use super::Ctx;
+use crate::events::fields;
+use crate::worker::Worker;
 use anyhow::Result;
+use serde_json::json;
 
 /// Flags of `orch kill`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// The worker: its id, `--name` or pane id.
+    pub worker: String,
+}
 
-/// Runs `orch kill`.
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<()> {
-    anyhow::bail!("not yet")
+/// Runs `orch kill`; prints the cursor of the `killed` event. A pane already gone is no error.
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let worker = Worker::resolve(&args.worker)?;
+    let pane = worker.pane()?.to_string();
+    let was_alive = worker.alive();
+    if was_alive {
+        worker.meta.server.run(&["kill-pane", "-t", &pane])?;
+    }
+    let by = crate::roles::Actor::from_env().as_parent();
+    let cursor = worker.record(
+        "killed",
+        fields(json!({ "by": by, "pane_was_alive": was_alive })),
+    )?;
+    if ctx.json {
+        super::print_json(&json!({
+            "worker": worker.meta.id, "cursor": cursor, "pane_was_alive": was_alive
+        }))
+    } else {
+        if !was_alive {
+            eprintln!("orch: pane {pane} of `{}` was already gone", worker.meta.id);
+        }
+        println!("{cursor}");
+        Ok(())
+    }
 }

@@ -1,13 +1,95 @@
-//! `orch listen`.
+//! `orch listen WORKER`: block until the worker's next matching event after a cursor, woken by
+//! file notifications (no polling of the log), and return promptly when the worker is gone.
 
 use super::Ctx;
-use anyhow::Result;
+use crate::error::{Fail, GONE, STOP_FAILURE, TIMEOUT};
+use crate::worker::{Waited, Worker};
+use anyhow::{bail, Result};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Which events end a wait.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventFilter {
+    /// A Stop (the turn ended); a StopFailure ends the wait too, with exit 5.
+    Stop,
+    /// A Notification or a PermissionRequest (the worker needs attention).
+    Notification,
+    /// Any event.
+    Any,
+}
 
 /// Flags of `orch listen`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// The worker: its id, `--name` or pane id.
+    pub worker: String,
+    /// Wait for an event after this sequence number (default: the cursor printed by the last
+    /// `tell`, else the worker's current cursor).
+    #[arg(long, value_name = "SEQ")]
+    pub after: Option<u64>,
+    /// Which events to wait for.
+    #[arg(long, value_enum, default_value_t = EventFilter::Stop)]
+    pub event: EventFilter,
+    /// Give up after this many seconds (exit 3). Default: wait as long as the worker lives.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+}
 
-/// Runs `orch listen`.
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<()> {
-    anyhow::bail!("not yet")
+/// Runs `orch listen`: prints the event as one JSON object (exit 0); exit 3 on timeout, 4 when
+/// the pane is gone or the session ended, 5 when a stop wait ends in a StopFailure.
+pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
+    let worker = Worker::resolve(&args.worker)?;
+    let after = match args.after {
+        Some(seq) => seq,
+        None => match worker.state.told(&worker.meta.id) {
+            Some(seq) => seq,
+            None => worker.cursor()?,
+        },
+    };
+    let timeout = args.timeout.map(|s| Duration::from_secs_f64(s.max(0.0)));
+    let filter = args.event;
+    let waited = worker.wait(after, timeout, |e| matches(filter, e))?;
+    match waited {
+        Waited::Found(failed, event) => {
+            super::print_json(&event)?;
+            if failed {
+                bail!(Fail::new(
+                    STOP_FAILURE,
+                    format!(
+                        "worker `{}`: the turn failed: {}",
+                        worker.meta.id,
+                        event["last_assistant_message"]
+                            .as_str()
+                            .or(event["error"].as_str())
+                            .unwrap_or("stop failure")
+                    )
+                ));
+            }
+            Ok(())
+        }
+        Waited::TimedOut => bail!(Fail::new(
+            TIMEOUT,
+            format!(
+                "timed out after {} s waiting for a {} event of `{}` after cursor {after}",
+                args.timeout.unwrap_or_default(),
+                format!("{filter:?}").to_lowercase(),
+                worker.meta.id
+            )
+        )),
+        Waited::Gone(why) => bail!(Fail::new(GONE, why)),
+    }
+}
+
+/// Whether `event` ends a wait with `filter`: `Some(false)` for a match, `Some(true)` for a
+/// StopFailure ending a stop wait, `None` to keep waiting.
+fn matches(filter: EventFilter, event: &Value) -> Option<bool> {
+    let kind = event.get("event").and_then(Value::as_str).unwrap_or("");
+    match (filter, kind) {
+        (EventFilter::Any, _) => Some(false),
+        (EventFilter::Stop, "stop") => Some(false),
+        (EventFilter::Stop, "stop_failure") => Some(true),
+        (EventFilter::Notification, "notification" | "permission_request") => Some(false),
+        _ => None,
+    }
 }

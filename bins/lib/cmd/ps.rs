@@ -1,13 +1,105 @@
-//! `orch ps`.
+//! `orch ps`: every worker with its status, derived from its events and from tmux.
 
 use super::Ctx;
+use crate::state::State;
+use crate::status::{self, Status};
+use crate::tmux::Server;
 use anyhow::Result;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
 
 /// Flags of `orch ps`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Also list dead workers (their panes are gone).
+    #[arg(long, short)]
+    pub all: bool,
+}
 
-/// Runs `orch ps`.
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<()> {
-    anyhow::bail!("not yet")
+/// One row of `orch ps`.
+pub fn rows(all: bool) -> Result<Vec<Value>> {
+    let state = State::from_env()?;
+    let now = crate::clock::now_ms();
+    let mut panes: HashMap<Server, HashSet<String>> = HashMap::new();
+    let mut out = Vec::new();
+    for meta in state.workers()? {
+        let dir = state.worker_dir(&meta.id);
+        let live = panes
+            .entry(meta.server.clone())
+            .or_insert_with(|| meta.server.live_panes());
+        let alive = meta.pane.as_deref().is_some_and(|p| live.contains(p));
+        let status = status::derive(&crate::events::read_back_to(&dir, status::decides)?, alive);
+        let tail = crate::events::read_back_to(&dir, |e| e["event"] == "stop")?;
+        if status == Status::Dead && !all {
+            continue;
+        }
+        let last = tail.last();
+        let last_ms = last.and_then(|e| e["ts_ms"].as_u64());
+        let message = tail
+            .iter()
+            .rev()
+            .find(|e| e["event"] == "stop" || e["event"] == "stop_failure")
+            .and_then(|e| e["last_assistant_message"].as_str())
+            .unwrap_or("");
+        out.push(json!({
+            "id": meta.id,
+            "name": meta.name,
+            "role": meta.role,
+            "harness": meta.harness,
+            "pane": meta.pane,
+            "status": status.as_str(),
+            "cursor": last.and_then(|e| e["seq"].as_u64()).unwrap_or(0),
+            "last_event": last.and_then(|e| e["event"].as_str()),
+            "last_event_age_ms": last_ms.map(|ms| now.saturating_sub(ms)),
+            "last_message": excerpt(message, 60),
+            "parent": meta.parent,
+            "cwd": meta.cwd,
+        }));
+    }
+    Ok(out)
+}
+
+/// Runs `orch ps`: a table, or with `--json` an array of rows (id, name, role, harness, pane,
+/// status, cursor, last_event, last_event_age_ms, last_message, parent, cwd).
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let rows = rows(args.all)?;
+    if ctx.json {
+        return super::print_json(&Value::Array(rows));
+    }
+    if rows.is_empty() {
+        println!("no workers (spawn one with `orch spawn`)");
+        return Ok(());
+    }
+    println!(
+        "{:<6} {:<14} {:<8} {:<7} {:<5} {:<11} {:>5}  LAST MESSAGE",
+        "ID", "NAME", "ROLE", "HARNESS", "PANE", "STATUS", "AGE"
+    );
+    for r in &rows {
+        let s = |k: &str| r[k].as_str().unwrap_or("-").to_string();
+        let age = r["last_event_age_ms"]
+            .as_u64()
+            .map_or("-".into(), crate::clock::age);
+        println!(
+            "{:<6} {:<14} {:<8} {:<7} {:<5} {:<11} {:>5}  {}",
+            s("id"),
+            s("name"),
+            s("role"),
+            s("harness"),
+            s("pane"),
+            s("status"),
+            age,
+            s("last_message")
+        );
+    }
+    Ok(())
+}
+
+/// The first line of `text`, cut to `max` characters with an ellipsis.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    if line.chars().count() <= max {
+        return line.to_string();
+    }
+    let cut: String = line.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
 }

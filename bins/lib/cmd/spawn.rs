@@ -1,13 +1,429 @@
-//! `orch spawn`.
+//! `orch spawn`: open a pane, start a harness in it as a worker, wait until its agent is up
+//! (SessionStart), then deliver the first prompt like `tell`.
 
 use super::Ctx;
-use anyhow::Result;
+use crate::error::{Fail, GONE, TIMEOUT};
+use crate::events::fields;
+use crate::harness::Harness;
+use crate::roles::Actor;
+use crate::state::{new_uuid, Meta, State};
+use crate::tmux::{Caller, Server};
+use crate::worker::{Waited, Worker};
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A worker's role: what it may do to other panes.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// May tell, interrupt and kill the workers it spawned.
+    Worker,
+    /// May read, listen and subscribe, never type into another pane.
+    Observer,
+}
 
 /// Flags of `orch spawn`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// A name to address the worker by (letters, digits, `-`, `_`, `.`); default: its id.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The agent CLI to run.
+    #[arg(long, default_value = "claude", value_parser = ["claude", "sim"])]
+    pub harness: String,
+    /// Working folder of the worker (default: the current one).
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// The worker's role.
+    #[arg(long, value_enum, default_value_t = Role::Worker)]
+    pub role: Role,
+    /// A first prompt, delivered like `orch tell` once the worker is up.
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// An extra environment variable for the worker (repeatable).
+    #[arg(long = "env", value_name = "K=V")]
+    pub env: Vec<String>,
+    /// Pre-accept Claude Code's folder-trust question for `--cwd` in its `.claude.json`
+    /// (backed up, locked, written atomically).
+    #[arg(long)]
+    pub trust: bool,
+    /// Seconds to wait for the agent's SessionStart.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    pub ready_timeout: f64,
+    /// Arguments for the harness itself, after `--` (e.g. `-- --model sonnet`).
+    #[arg(last = true, value_name = "HARNESS ARGS")]
+    pub harness_args: Vec<String>,
+}
 
-/// Runs `orch spawn`.
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<()> {
-    anyhow::bail!("not yet")
+/// Runs `orch spawn`; prints the worker id (with `--json`: id, name, pane, harness, role,
+/// cursor).
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let prompt = args.prompt.clone();
+    let worker = spawn(&args)?;
+    let mut cursor = worker.cursor()?;
+    if let Some(text) = prompt {
+        let opts = super::tell::Options {
+            command: false,
+            now: false,
+            ready_timeout: Duration::from_secs_f64(args.ready_timeout.max(0.0)),
+        };
+        cursor = super::tell::deliver(&worker, &text, opts)?.cursor;
+    }
+    let m = &worker.meta;
+    if ctx.json {
+        super::print_json(&json!({
+            "id": m.id, "name": m.name, "pane": m.pane, "harness": m.harness,
+            "role": m.role, "cursor": cursor, "session": m.session,
+            "socket": m.socket_path, "parent": m.parent,
+        }))?;
+    } else {
+        println!("{}", m.id);
+    }
+    Ok(())
+}
+
+/// Spawns a worker as `args` say and waits for its SessionStart. Returns it with its pane.
+pub fn spawn(args: &Args) -> Result<Worker> {
+    let harness = Harness::parse(&args.harness)?;
+    let state = State::from_env()?;
+    state.ensure()?;
+    let cwd = resolve_cwd(args.cwd.as_deref())?;
+    let name = match &args.name {
+        Some(name) => {
+            check_name(name)?;
+            check_name_free(&state, name)?;
+            Some(name.clone())
+        }
+        None => None,
+    };
+    let extra_env = parse_env(&args.env)?;
+    if args.trust && harness == Harness::Claude {
+        crate::claude::trust::trust_folder(&cwd)?;
+    }
+
+    let (id, dir) = state.new_worker()?;
+    let name = name.unwrap_or_else(|| id.clone());
+    let session_id = new_uuid();
+    let argv = harness.argv(&session_id, &name, &args.harness_args)?;
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| harness.passes(k))
+        .collect();
+    env.push(("ORCH_WORKER".into(), id.clone()));
+    env.push(("ORCH_HOME".into(), absolute(&state.root)?.display().to_string()));
+    env.extend(extra_env);
+    check_program(&argv[0], &env)?;
+
+    let server = Server::from_env();
+    let meta = Meta {
+        id: id.clone(),
+        name,
+        role: match args.role {
+            Role::Worker => "worker".into(),
+            Role::Observer => "observer".into(),
+        },
+        harness: harness.name().into(),
+        server: server.clone(),
+        socket_path: None,
+        pane: None,
+        session: None,
+        window: None,
+        cwd: cwd.clone(),
+        parent: Actor::from_env().as_parent(),
+        session_id: Some(session_id.clone()),
+        created_ms: crate::clock::now_ms(),
+        argv: argv.clone(),
+    };
+    state.write_meta(&meta)?;
+    if let Some(path) = state.session_index(&session_id) {
+        state.index(&path, &id)?;
+    }
+    let spawned = crate::events::append(
+        &dir,
+        "spawned",
+        fields(json!({
+            "name": meta.name, "role": meta.role, "harness": meta.harness,
+            "cwd": cwd, "parent": meta.parent, "session_id": session_id,
+        })),
+    )?;
+
+    let mut command = vec!["/usr/bin/env".to_string()];
+    command.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+    command.extend(argv);
+    let placed = match place(&server, &cwd, &command) {
+        Ok(placed) => placed,
+        Err(err) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(err);
+        }
+    };
+    let pane = placed.pane.clone();
+    for (option, value) in [
+        ("@orch_id", id.as_str()),
+        ("@orch_role", meta.role.as_str()),
+        ("@orch_name", meta.name.as_str()),
+    ] {
+        server.run(&["set-option", "-p", "-t", &pane, option, value])?;
+    }
+    let _ = server.run(&["select-pane", "-t", &pane, "-T", &meta.name]);
+    let meta = state.update_meta(&id, |m| {
+        m.pane = Some(placed.pane.clone());
+        m.session = Some(placed.session.clone());
+        m.window = Some(placed.window.clone());
+        m.socket_path = Some(placed.socket_path.clone());
+    })?;
+    state.index(&state.pane_index(&placed.socket_path, &pane), &id)?;
+    let worker = Worker { state, meta };
+    wait_started(
+        &worker,
+        harness,
+        spawned,
+        Duration::from_secs_f64(args.ready_timeout.max(0.0)),
+    )?;
+    Ok(worker)
+}
+
+/// Where the new pane went.
+struct Placed {
+    pane: String,
+    session: String,
+    window: String,
+    socket_path: String,
+}
+
+const FORMAT: &str = "#{pane_id}\t#{session_name}\t#{window_id}\t#{socket_path}";
+
+/// Opens the pane: a split of the caller's window when the caller is in a pane of this
+/// server (a new window beside it when the window has no room), else a window in the detached
+/// session `orch` (created when missing).
+fn place(server: &Server, cwd: &Path, command: &[String]) -> Result<Placed> {
+    let cwd = cwd.display().to_string();
+    let caller = Caller::from_env().filter(|c| {
+        server.socket_path.as_deref() == Some(c.socket_path.as_str())
+            || server.socket_path().ok().as_deref() == Some(c.socket_path.as_str())
+    });
+    let launch = |head: &[&str]| -> Result<Placed> {
+        let mut args: Vec<&str> = head.to_vec();
+        args.extend(["-P", "-F", FORMAT, "-c", &cwd]);
+        args.extend(command.iter().map(String::as_str));
+        let out = server.run(&args)?;
+        parse_placed(&out)
+    };
+    if let Some(caller) = caller {
+        return launch(&["split-window", "-d", "-t", &caller.pane]).or_else(|err| {
+            if format!("{err:#}").contains("no space") {
+                launch(&["new-window", "-d", "-a", "-t", &caller.pane])
+            } else {
+                Err(err)
+            }
+        });
+    }
+    if !server.has_session("orch") {
+        match launch(&["new-session", "-d", "-s", "orch", "-x", "200", "-y", "50"]) {
+            Ok(placed) => return Ok(placed),
+            Err(err) if format!("{err:#}").contains("duplicate session") => {}
+            Err(err) => return Err(err),
+        }
+    }
+    launch(&["new-window", "-d", "-t", "orch:"])
+}
+
+fn parse_placed(out: &str) -> Result<Placed> {
+    let mut parts = out.trim_end_matches('\n').split('\t');
+    let mut next = || parts.next().map(str::to_string).filter(|s| !s.is_empty());
+    match (next(), next(), next(), next()) {
+        (Some(pane), Some(session), Some(window), Some(socket_path)) => Ok(Placed {
+            pane,
+            session,
+            window,
+            socket_path,
+        }),
+        _ => bail!("cannot read the new pane from tmux's answer `{}`", out.trim()),
+    }
+}
+
+/// Waits for the worker's SessionStart after cursor `after`, reading its screen meanwhile for
+/// first-run screens that hold hooks back, and failing fast when the pane dies.
+fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration) -> Result<()> {
+    let id = &worker.meta.id;
+    let pane = worker.pane()?.to_string();
+    let server = &worker.meta.server;
+    let deadline = Instant::now() + timeout;
+    let mut screen = String::new();
+    loop {
+        let step = Duration::from_millis(500).min(deadline.saturating_duration_since(Instant::now()));
+        let waited = worker.wait(after, Some(step), |e| {
+            (e["event"].as_str() == Some("session_start")).then_some(())
+        })?;
+        match waited {
+            Waited::Found((), _) => return Ok(()),
+            Waited::Gone(_) => bail!(Fail::new(
+                GONE,
+                format!(
+                    "worker `{id}`: the {} harness exited before it started{}",
+                    harness.name(),
+                    last_lines(&screen)
+                )
+            )),
+            Waited::TimedOut => {}
+        }
+        if let Ok(now) = server.capture(&pane) {
+            screen = now;
+        }
+        if let Some(blocker) = harness.blocker(&screen, &worker.meta.cwd.display().to_string()) {
+            bail!(Fail::new(
+                TIMEOUT,
+                format!(
+                    "worker `{id}` is stuck at Claude Code's {} screen in pane {pane}: {}. \
+                     To look: `{} attach -t {}`",
+                    blocker.kind,
+                    blocker.fix,
+                    server.describe(),
+                    worker.meta.session.as_deref().unwrap_or("")
+                )
+            ));
+        }
+        if Instant::now() >= deadline {
+            bail!(Fail::new(
+                TIMEOUT,
+                format!(
+                    "worker `{id}` did not start within {:.0} s (no SessionStart hook event: is \
+                     `orch up` done, so that Claude Code runs orch-hook?). Its pane {pane} shows:{}",
+                    timeout.as_secs_f64(),
+                    last_lines(&screen)
+                )
+            ));
+        }
+    }
+}
+
+/// The last non-empty lines of a screen, indented, for an error message.
+fn last_lines(screen: &str) -> String {
+    let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = &lines[lines.len().saturating_sub(8)..];
+    if tail.is_empty() {
+        return String::new();
+    }
+    format!("\n  {}", tail.join("\n  "))
+}
+
+/// The working folder, absolute and existing.
+fn resolve_cwd(cwd: Option<&Path>) -> Result<PathBuf> {
+    let dir = match cwd {
+        Some(dir) => PathBuf::from(shellexpand::tilde(&dir.to_string_lossy()).as_ref()),
+        None => std::env::current_dir().context("cannot read the current folder")?,
+    };
+    dir.canonicalize()
+        .with_context(|| format!("`--cwd {}`: no such folder", dir.display()))
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    Ok(std::env::current_dir()?.join(path))
+}
+
+/// Names: 1 to 64 of letters, digits, `-`, `_`, `.`; not shaped like an id (`w12`) or a pane
+/// (`%3`), so that a WORKER argument always means one thing.
+pub fn check_name(name: &str) -> Result<()> {
+    let good_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let id_like = name.len() > 1
+        && name.starts_with('w')
+        && name[1..].chars().all(|c| c.is_ascii_digit());
+    if name.is_empty() || name.len() > 64 || !good_chars || name == "." || name == ".." || id_like
+    {
+        bail!(
+            "invalid worker name `{name}`: use 1-64 letters, digits, `-`, `_` or `.`, not of the \
+             form `w<number>`"
+        );
+    }
+    Ok(())
+}
+
+fn check_name_free(state: &State, name: &str) -> Result<()> {
+    for meta in state.workers()? {
+        if meta.name == name {
+            let worker = Worker {
+                state: state.clone(),
+                meta,
+            };
+            if worker.alive() {
+                bail!(
+                    "a live worker is already named `{name}` ({}): pick another `--name` or \
+                     `orch kill {name}` first",
+                    worker.meta.id
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_env(pairs: &[String]) -> Result<Vec<(String, String)>> {
+    pairs
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
+                Ok((k.to_string(), v.to_string()))
+            }
+            _ => bail!("`--env {pair}`: expected KEY=VALUE"),
+        })
+        .collect()
+}
+
+/// Fails early, with the fix, when the harness program cannot be found on the PATH the
+/// worker will have.
+fn check_program(program: &str, env: &[(String, String)]) -> Result<()> {
+    if program.contains('/') {
+        if Path::new(program).is_file() {
+            return Ok(());
+        }
+        bail!("cannot find the harness program `{program}`");
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if std::env::split_paths(&path).any(|dir| dir.join(program).is_file()) {
+        return Ok(());
+    }
+    bail!(
+        "cannot find `{program}` on PATH: install it (Claude Code: `npm install -g \
+         @anthropic-ai/claude-code`) or point ORCH_CLAUDE_BIN at it"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        for good in ["backend", "auth-flow.2", "A_b"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "w12", "%3", "a b", "..", "x/y"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn env_pairs_parse() {
+        let got = parse_env(&["A=1".into(), "B=x=y".into()]).unwrap();
+        assert_eq!(got, [("A".into(), "1".into()), ("B".into(), "x=y".into())]);
+        assert!(parse_env(&["=v".into()]).is_err());
+        assert!(parse_env(&["novalue".into()]).is_err());
+    }
+
+    #[test]
+    fn placed_parses_tmux_answer() {
+        let p = parse_placed("%4\torch\t@2\t/tmp/tmux-0/x\n").unwrap();
+        assert_eq!((p.pane.as_str(), p.window.as_str()), ("%4", "@2"));
+        assert!(parse_placed("junk").is_err());
+    }
 }

@@ -1,13 +1,241 @@
-//! `orch tell`.
+//! `orch tell WORKER [TEXT]`: deliver a prompt so that it always arrives and is submitted.
+//!
+//! The protocol (DESIGN.md, from what the real Claude Code TUI was seen to do): wait until the
+//! worker is ready; load the text into a uniquely named tmux buffer from stdin and paste it as a
+//! bracketed paste; press Enter separately about 100 ms later; wait for the UserPromptSubmit
+//! event whose prompt hash matches; press Enter again if it has not come within a second, a few
+//! times (an Enter on an empty input box does nothing).
 
 use super::Ctx;
-use anyhow::Result;
+use crate::error::{Fail, GONE, TIMEOUT};
+use crate::events::prompt_hash;
+use crate::worker::{Waited, Worker};
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use std::io::Read;
+use std::time::Duration;
 
 /// Flags of `orch tell`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// The worker: its id, `--name` or pane id.
+    pub worker: String,
+    /// The prompt; read from stdin when absent or `-`.
+    pub text: Option<String>,
+    /// Send the text as typed, e.g. a slash command (`/clear`), instead of as a prompt. Without
+    /// it, a leading `!` or `/` (which Claude Code would take as bash mode or a slash command)
+    /// gets a space in front so the text arrives as a plain prompt.
+    #[arg(long)]
+    pub command: bool,
+    /// Deliver at once even if the worker is mid-turn (Claude Code then folds the text into the
+    /// running turn: no UserPromptSubmit, no Stop of its own).
+    #[arg(long)]
+    pub now: bool,
+    /// Seconds to wait for the worker to be ready (idle) before delivering.
+    #[arg(long, default_value_t = 600.0, value_name = "SECS")]
+    pub wait: f64,
+}
+
+/// What a delivery did.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// The cursor to listen after: the seq of the UserPromptSubmit event (or, when folded into
+    /// a running turn or for a command, the newest event when the text was sent).
+    pub cursor: u64,
+    /// Whether a UserPromptSubmit with this text confirmed the delivery.
+    pub acknowledged: bool,
+    /// How many times Enter was pressed.
+    pub enters: u32,
+}
+
+/// Options of one delivery.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub command: bool,
+    pub now: bool,
+    pub ready_timeout: Duration,
+}
+
+/// How many Enters tell presses at most.
+const MAX_ENTERS: u32 = 5;
+/// How long tell waits for UserPromptSubmit after each Enter.
+const ACK_WAIT: Duration = Duration::from_millis(1000);
+/// The pause between the paste and the Enter (the TUI takes a burst with Enter as a paste).
+const ENTER_DELAY: Duration = Duration::from_millis(100);
 
 /// Runs `orch tell`.
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<()> {
-    anyhow::bail!("not yet")
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let text = match args.text.as_deref() {
+        None | Some("-") => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("cannot read the prompt from stdin")?;
+            s
+        }
+        Some(t) => t.to_string(),
+    };
+    let worker = Worker::resolve(&args.worker)?;
+    let opts = Options {
+        command: args.command,
+        now: args.now,
+        ready_timeout: Duration::from_secs_f64(args.wait.max(0.0)),
+    };
+    let done = deliver(&worker, &text, opts)?;
+    if ctx.json {
+        super::print_json(&json!({
+            "worker": worker.meta.id,
+            "cursor": done.cursor,
+            "acknowledged": done.acknowledged,
+            "enters": done.enters,
+        }))?;
+    } else {
+        println!("{}", done.cursor);
+        if !done.acknowledged && !opts.command {
+            eprintln!(
+                "orch: `{}` was mid-turn: the text was folded into the running turn",
+                worker.meta.id
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The text as it will be pasted: a leading `!` or `/` gets a space in front unless `command`.
+pub fn neutralise(text: &str, command: bool) -> String {
+    let text = text.trim_end_matches(['\n', '\r']);
+    if !command && (text.starts_with('!') || text.starts_with('/')) {
+        format!(" {text}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Delivers `text` to `worker` by the protocol above.
+pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> {
+    let text = neutralise(text, opts.command);
+    if text.trim().is_empty() {
+        bail!("nothing to tell: the prompt is empty");
+    }
+    let pane = worker.pane()?.to_string();
+    let id = worker.meta.id.clone();
+    if !opts.now {
+        wait_ready(worker, opts.ready_timeout)?;
+    } else if !worker.alive() {
+        bail!(Fail::new(GONE, format!("worker `{id}`: its pane {pane} is gone")));
+    }
+    let before = worker.cursor()?;
+    let server = &worker.meta.server;
+    let buffer = format!(
+        "orch-{id}-{}-{}",
+        std::process::id(),
+        crate::clock::now_ms()
+    );
+    server.run_with_input(&["load-buffer", "-b", &buffer, "-"], Some(text.as_bytes()))?;
+    let pasted = server.run(&["paste-buffer", "-p", "-d", "-b", &buffer, "-t", &pane]);
+    if pasted.is_err() {
+        let _ = server.run(&["delete-buffer", "-b", &buffer]);
+    }
+    pasted?;
+    std::thread::sleep(ENTER_DELAY);
+    let hash = prompt_hash(&text);
+    let mut enters = 0;
+    while enters < MAX_ENTERS {
+        server.run(&["send-keys", "-t", &pane, "Enter"])?;
+        enters += 1;
+        let waited = worker.wait(before, Some(ACK_WAIT), |e| {
+            let kind = e["event"].as_str().unwrap_or("");
+            let hit = if opts.command {
+                kind != "interrupted"
+            } else {
+                kind == "prompt" && e["prompt_hash"].as_str() == Some(hash.as_str())
+            };
+            hit.then_some(())
+        })?;
+        match waited {
+            Waited::Found((), event) => {
+                let cursor = event["seq"].as_u64().unwrap_or(before);
+                if !opts.command {
+                    worker.state.set_told(&id, cursor)?;
+                }
+                return Ok(Delivered {
+                    cursor,
+                    acknowledged: true,
+                    enters,
+                });
+            }
+            Waited::Gone(why) => bail!(Fail::new(GONE, why)),
+            Waited::TimedOut => {
+                if opts.command {
+                    // A command may fire no hook at all (e.g. `/help`); pressing Enter again
+                    // could answer a dialog it opened.
+                    return Ok(Delivered {
+                        cursor: worker.cursor()?,
+                        acknowledged: false,
+                        enters,
+                    });
+                }
+                if opts.now && !worker.status()?.ready() {
+                    worker.state.set_told(&id, before)?;
+                    return Ok(Delivered {
+                        cursor: before,
+                        acknowledged: false,
+                        enters,
+                    });
+                }
+            }
+        }
+    }
+    bail!(Fail::new(
+        TIMEOUT,
+        format!(
+            "worker `{id}` did not acknowledge the prompt after {enters} Enter presses: the text \
+             may still sit in its input box; look with `{} attach` (pane {pane})",
+            server.describe()
+        )
+    ))
+}
+
+/// Waits until the worker can take a prompt (idle after SessionStart, not mid-turn and not at
+/// a permission dialog), up to `timeout`.
+pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
+    let id = &worker.meta.id;
+    if worker.status()?.ready() {
+        return Ok(());
+    }
+    let from = worker.cursor()?;
+    let mut last = worker.status()?;
+    let waited = worker.wait(from, Some(timeout), |e| {
+        if let Some(s) = crate::status::after(e) {
+            last = s;
+        }
+        last.ready().then_some(())
+    })?;
+    match waited {
+        Waited::Found((), _) => Ok(()),
+        Waited::Gone(why) => bail!(Fail::new(GONE, why)),
+        Waited::TimedOut => bail!(Fail::new(
+            TIMEOUT,
+            format!(
+                "worker `{id}` is not ready after {:.0} s (status {}): wait longer with `--wait`, \
+                 or deliver into the running turn with `--now`",
+                timeout.as_secs_f64(),
+                worker.status()?.as_str()
+            )
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leading_bang_and_slash_are_neutralised_unless_a_command() {
+        assert_eq!(neutralise("!rm -rf /", false), " !rm -rf /");
+        assert_eq!(neutralise("/clear", false), " /clear");
+        assert_eq!(neutralise("/clear", true), "/clear");
+        assert_eq!(neutralise("hello\n", false), "hello");
+        assert_eq!(neutralise("a ! b", false), "a ! b");
+    }
 }

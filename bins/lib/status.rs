@@ -1,0 +1,102 @@
+//! A worker's status, derived from its newest events and from whether its pane exists.
+
+use serde_json::Value;
+
+/// What a worker is doing, as `orch ps` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Spawned; its agent has not fired SessionStart yet.
+    Starting,
+    /// Waiting for a prompt.
+    Idle,
+    /// In a turn.
+    Busy,
+    /// Waiting for a person: a permission dialog or another question.
+    NeedsInput,
+    /// Its last turn ended in a StopFailure (an API error); it takes prompts again.
+    Error,
+    /// Its pane is gone or its session ended.
+    Dead,
+}
+
+impl Status {
+    /// The word `orch ps` prints: `starting`, `idle`, `busy`, `needs-input`, `error`, `dead`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Starting => "starting",
+            Status::Idle => "idle",
+            Status::Busy => "busy",
+            Status::NeedsInput => "needs-input",
+            Status::Error => "error",
+            Status::Dead => "dead",
+        }
+    }
+
+    /// Whether a prompt can be delivered now.
+    pub fn ready(self) -> bool {
+        matches!(self, Status::Idle | Status::Error)
+    }
+}
+
+/// The status an event leaves a worker in, or `None` when the event says nothing about it.
+pub fn after(event: &Value) -> Option<Status> {
+    let kind = event.get("event").and_then(Value::as_str)?;
+    Some(match kind {
+        "spawned" => Status::Starting,
+        "session_start" | "stop" | "interrupted" => Status::Idle,
+        "prompt" => Status::Busy,
+        "stop_failure" => Status::Error,
+        "permission_request" => Status::NeedsInput,
+        "notification" => match event.get("notification_type").and_then(Value::as_str) {
+            Some("idle_prompt") => Status::Idle,
+            Some("permission_prompt") | Some("elicitation_dialog") => Status::NeedsInput,
+            _ => return None,
+        },
+        "session_end" => match event.get("reason").and_then(Value::as_str) {
+            Some("clear") => Status::Starting,
+            _ => Status::Dead,
+        },
+        "killed" => Status::Dead,
+        _ => return None,
+    })
+}
+
+/// Whether an event is one that status is derived from.
+pub fn decides(event: &Value) -> bool {
+    after(event).is_some()
+}
+
+/// The status from a worker's events (oldest first) and pane liveness.
+pub fn derive(events: &[Value], pane_alive: bool) -> Status {
+    if !pane_alive {
+        return Status::Dead;
+    }
+    events
+        .iter()
+        .rev()
+        .find_map(after)
+        .unwrap_or(Status::Starting)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn newest_deciding_event_wins() {
+        let evs = [
+            json!({"event":"spawned"}),
+            json!({"event":"session_start"}),
+            json!({"event":"prompt"}),
+            json!({"event":"notification","notification_type":"other"}),
+        ];
+        assert_eq!(derive(&evs, true), Status::Busy);
+        assert_eq!(derive(&evs[..2], true), Status::Idle);
+        assert_eq!(derive(&evs, false), Status::Dead);
+        let perm = [json!({"event":"prompt"}), json!({"event":"permission_request"})];
+        assert_eq!(derive(&perm, true), Status::NeedsInput);
+        let cleared = [json!({"event":"stop"}), json!({"event":"session_end","reason":"clear"})];
+        assert_eq!(derive(&cleared, true), Status::Starting);
+    }
+}

@@ -1,0 +1,140 @@
+//! A worker as commands see it: its metadata, its folder, its pane, its status, and the one
+//! wait loop everything that waits on a worker uses (watch first, then read, then sleep on the
+//! watcher; the pane's liveness checked between wakes so a dead pane never hangs a wait).
+
+use crate::events;
+use crate::state::{Meta, State};
+use crate::status::{self, Status};
+use crate::watch::Watch;
+use anyhow::{Context, Result};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How often a wait checks that the worker's pane still exists.
+const LIVENESS_EVERY: Duration = Duration::from_millis(250);
+
+/// A spawned worker.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    pub state: State,
+    pub meta: Meta,
+}
+
+/// How a wait ended.
+#[derive(Debug)]
+pub enum Waited<T> {
+    /// The check accepted this event.
+    Found(T, Value),
+    /// The deadline passed first.
+    TimedOut,
+    /// The pane is gone or the session ended; the text says which.
+    Gone(String),
+}
+
+impl Worker {
+    /// Finds a worker by id, name or pane id in the state directory of this environment.
+    pub fn resolve(spec: &str) -> Result<Worker> {
+        let state = State::from_env()?;
+        let meta = state.resolve(spec)?;
+        Ok(Worker { state, meta })
+    }
+
+    /// Its folder in the state directory.
+    pub fn dir(&self) -> PathBuf {
+        self.state.worker_dir(&self.meta.id)
+    }
+
+    /// Its pane id; an error when the pane was never opened.
+    pub fn pane(&self) -> Result<&str> {
+        self.meta
+            .pane
+            .as_deref()
+            .with_context(|| format!("worker `{}` has no pane", self.meta.id))
+    }
+
+    /// Whether its pane exists.
+    pub fn alive(&self) -> bool {
+        self.meta
+            .pane
+            .as_deref()
+            .is_some_and(|p| self.meta.server.pane_alive(p))
+    }
+
+    /// Its status from its newest events and its pane.
+    pub fn status(&self) -> Result<Status> {
+        let tail = events::read_back_to(&self.dir(), status::decides)?;
+        Ok(status::derive(&tail, self.alive()))
+    }
+
+    /// Its current cursor: the sequence number of its newest event.
+    pub fn cursor(&self) -> Result<u64> {
+        events::last_seq(&self.dir())
+    }
+
+    /// Appends an event of orch's own (`spawned`, `interrupted`, `killed`...).
+    pub fn record(&self, kind: &str, fields: serde_json::Map<String, Value>) -> Result<u64> {
+        events::append(&self.dir(), kind, fields)
+    }
+
+    /// Waits for the first event after `after` that `check` accepts, up to `timeout` (`None`:
+    /// no limit). An ended session (SessionEnd other than `/clear`, or `killed`) or a vanished
+    /// pane ends the wait with [`Waited::Gone`] promptly.
+    pub fn wait<T>(
+        &self,
+        after: u64,
+        timeout: Option<Duration>,
+        mut check: impl FnMut(&Value) -> Option<T>,
+    ) -> Result<Waited<T>> {
+        let dir = self.dir();
+        let watch = Watch::folder(&dir)?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut cursor = after;
+        let mut next_liveness = Instant::now();
+        loop {
+            for event in events::read_after(&dir, cursor)? {
+                cursor = event["seq"].as_u64().unwrap_or(cursor);
+                if let Some(found) = check(&event) {
+                    return Ok(Waited::Found(found, event));
+                }
+                if let Some(why) = ended(&event) {
+                    return Ok(Waited::Gone(format!("worker `{}` {why}", self.meta.id)));
+                }
+            }
+            let now = Instant::now();
+            if now >= next_liveness {
+                if !self.alive() {
+                    let pane = self.meta.pane.as_deref().unwrap_or("?");
+                    return Ok(Waited::Gone(format!(
+                        "worker `{}`: its pane {pane} is gone",
+                        self.meta.id
+                    )));
+                }
+                next_liveness = now + LIVENESS_EVERY;
+            }
+            let mut nap = LIVENESS_EVERY;
+            if let Some(deadline) = deadline {
+                if now >= deadline {
+                    return Ok(Waited::TimedOut);
+                }
+                nap = nap.min(deadline - now);
+            }
+            watch.wait(nap);
+        }
+    }
+}
+
+/// Why an event means the worker's session is over, if it does.
+fn ended(event: &Value) -> Option<String> {
+    match event.get("event").and_then(Value::as_str)? {
+        "killed" => Some("was killed".into()),
+        "session_end" => match event.get("reason").and_then(Value::as_str) {
+            Some("clear") => None,
+            reason => Some(format!(
+                "ended its session (reason `{}`)",
+                reason.unwrap_or("unknown")
+            )),
+        },
+        _ => None,
+    }
+}

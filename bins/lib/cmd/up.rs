@@ -132,7 +132,8 @@ impl SkillPlan {
 
     fn apply(&self) -> Result<()> {
         if self.write {
-            fsutil::create_private_dir(&self.dir)?;
+            fs::create_dir_all(&self.dir)
+                .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
             fsutil::write_atomic(&self.dir.join("SKILL.md"), self.body.as_bytes(), 0o644)?;
         }
         if self.relink {

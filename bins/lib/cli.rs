@@ -48,7 +48,7 @@ pub enum Command {
     Subscribe(cmd::subscribe::Args),
 }
 
-/// Runs `orch` with `argv` (argv[0] included) and returns the process exit code.
+/// Runs `orch` with `argv` (the program name first) and returns the process exit code.
 ///
 /// `fixed` names a subcommand to insert after argv[0], for the `orch-<sub>` executables.
 pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
@@ -60,7 +60,11 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() { error::USAGE } else { error::OK };
+            return if err.use_stderr() {
+                error::USAGE
+            } else {
+                error::OK
+            };
         }
     };
     let ctx = cmd::Ctx { json: cli.json };

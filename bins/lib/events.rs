@@ -139,7 +139,11 @@ fn last_seq_and_end(file: &mut File, len: u64) -> std::io::Result<(u64, u64)> {
 fn seq_of(line: &[u8]) -> u64 {
     let prefix = b"{\"seq\":";
     if let Some(rest) = line.strip_prefix(prefix) {
-        let digits: Vec<u8> = rest.iter().copied().take_while(u8::is_ascii_digit).collect();
+        let digits: Vec<u8> = rest
+            .iter()
+            .copied()
+            .take_while(u8::is_ascii_digit)
+            .collect();
         if let Ok(n) = std::str::from_utf8(&digits).unwrap_or("").parse() {
             return n;
         }
@@ -277,7 +281,9 @@ mod tests {
         assert_eq!(append(dir.path(), "b", Map::new()).unwrap(), 2);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2);
-        assert!(text.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()));
+        assert!(text
+            .lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()));
     }
 
     #[test]

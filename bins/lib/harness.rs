@@ -110,20 +110,25 @@ impl Harness {
                 ),
             });
         }
-        if has("Unable to connect to Anthropic services") || has("Select login method") || has("Choose the text style") {
+        if has("Unable to connect to Anthropic services")
+            || has("Select login method")
+            || has("Choose the text style")
+        {
             return Some(Blocker {
                 kind: "onboarding",
-                fix: "Claude Code is at its first-run screens: run `claude` once by hand to finish \
+                fix:
+                    "Claude Code is at its first-run screens: run `claude` once by hand to finish \
                       onboarding (or set `hasCompletedOnboarding` in `~/.claude.json`)"
-                    .into(),
+                        .into(),
             });
         }
         if has("Detected a custom API key") {
             return Some(Blocker {
                 kind: "api-key",
-                fix: "Claude Code asks whether to use ANTHROPIC_API_KEY: attach and answer \"Yes\" \
+                fix:
+                    "Claude Code asks whether to use ANTHROPIC_API_KEY: attach and answer \"Yes\" \
                       once, or use ANTHROPIC_AUTH_TOKEN"
-                    .into(),
+                        .into(),
             });
         }
         if has("Settings Error") {

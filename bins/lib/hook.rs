@@ -57,8 +57,8 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
         .and_then(Value::as_str)
         .unwrap_or("");
     let session_id = payload.get("session_id").and_then(Value::as_str);
-    let renewed = name == "SessionStart"
-        && payload.get("source").and_then(Value::as_str) != Some("startup");
+    let renewed =
+        name == "SessionStart" && payload.get("source").and_then(Value::as_str) != Some("startup");
     let id = match attribute(env, session_id, renewed, &FileIndex(state)) {
         Attribution::Worker(id) => id,
         Attribution::Session { id, adopt } => {
@@ -225,11 +225,19 @@ mod tests {
             orch_worker: Some(id.clone()),
             ..HookEnv::default()
         };
-        record(&state, &env, &json!({"hook_event_name":"Stop","session_id":"s1",
-            "last_assistant_message":"hi"}))
+        record(
+            &state,
+            &env,
+            &json!({"hook_event_name":"Stop","session_id":"s1",
+            "last_assistant_message":"hi"}),
+        )
         .unwrap();
-        record(&state, &HookEnv::default(), &json!({"hook_event_name":"Stop",
-            "session_id":"stranger"}))
+        record(
+            &state,
+            &HookEnv::default(),
+            &json!({"hook_event_name":"Stop",
+            "session_id":"stranger"}),
+        )
         .unwrap();
         let events = crate::events::read_after(&wdir, 0).unwrap();
         assert_eq!(events.len(), 1);

@@ -56,7 +56,9 @@ pub fn data_dir() -> Result<PathBuf> {
 pub fn sibling_exe(name: &str) -> Result<PathBuf> {
     let me = std::env::current_exe().context("cannot find the running executable")?;
     let me = me.canonicalize().unwrap_or(me);
-    let dir = me.parent().context("the running executable has no folder")?;
+    let dir = me
+        .parent()
+        .context("the running executable has no folder")?;
     let path = dir.join(name);
     if path.is_file() {
         return Ok(path);

@@ -142,8 +142,10 @@ mod tests {
     }
 
     fn fake() -> Fake {
-        let mut f = Fake::default();
-        f.workers = vec!["w1".into(), "w2".into()];
+        let mut f = Fake {
+            workers: vec!["w1".into(), "w2".into()],
+            ..Fake::default()
+        };
         f.sessions.insert("s1".into(), "w1".into());
         f.sessions.insert("s2".into(), "w2".into());
         f.panes

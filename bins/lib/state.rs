@@ -152,7 +152,9 @@ impl State {
     /// Finds a worker by id, `--name` or pane id (`%N`). A name shared by several workers means
     /// the newest. Errors name what was looked for and how to list workers.
     pub fn resolve(&self, spec: &str) -> Result<Meta> {
-        if !spec.is_empty() && !spec.contains('/') && self.worker_dir(spec).join("meta.json").is_file()
+        if !spec.is_empty()
+            && !spec.contains('/')
+            && self.worker_dir(spec).join("meta.json").is_file()
         {
             return self.meta(spec);
         }

@@ -94,9 +94,15 @@ mod tests {
         assert_eq!(derive(&evs, true), Status::Busy);
         assert_eq!(derive(&evs[..2], true), Status::Idle);
         assert_eq!(derive(&evs, false), Status::Dead);
-        let perm = [json!({"event":"prompt"}), json!({"event":"permission_request"})];
+        let perm = [
+            json!({"event":"prompt"}),
+            json!({"event":"permission_request"}),
+        ];
         assert_eq!(derive(&perm, true), Status::NeedsInput);
-        let cleared = [json!({"event":"stop"}), json!({"event":"session_end","reason":"clear"})];
+        let cleared = [
+            json!({"event":"stop"}),
+            json!({"event":"session_end","reason":"clear"}),
+        ];
         assert_eq!(derive(&cleared, true), Status::Starting);
     }
 }

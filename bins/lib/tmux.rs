@@ -153,7 +153,8 @@ impl Server {
 
     /// Whether a session of that name exists.
     pub fn has_session(&self, name: &str) -> bool {
-        self.run(&["has-session", "-t", &format!("={name}")]).is_ok()
+        self.run(&["has-session", "-t", &format!("={name}")])
+            .is_ok()
     }
 
     /// The visible text of a pane.
@@ -162,55 +163,17 @@ impl Server {
     }
 }
 
-/// tmux's version from `tmux -V` as (major, minor); `master`/`next-X.Y` builds count as new.
-pub fn version() -> Result<(u32, u32)> {
-    let out = Command::new("tmux").arg("-V").output().map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            anyhow::anyhow!("`tmux` is not installed or not on PATH: install tmux 3.0 or newer")
-        } else {
-            anyhow::Error::new(e).context("cannot run `tmux -V`")
-        }
-    })?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    parse_version(&text).with_context(|| format!("cannot read the tmux version from `{}`", text.trim()))
-}
-
-/// Parses `tmux 3.3a`, `tmux 3.0`, `tmux next-3.6`, `tmux master` into (major, minor).
-pub fn parse_version(text: &str) -> Option<(u32, u32)> {
-    let word = text.split_whitespace().nth(1)?;
-    if word == "master" {
-        return Some((u32::MAX, 0));
-    }
-    let word = word.strip_prefix("next-").unwrap_or(word);
-    let mut parts = word.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor: String = parts
-        .next()
-        .unwrap_or("0")
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    Some((major, minor.parse().unwrap_or(0)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn socket_path_from_tmux_env() {
-        assert_eq!(socket_of("/tmp/tmux-0/default,9360,0"), Some("/tmp/tmux-0/default"));
+        assert_eq!(
+            socket_of("/tmp/tmux-0/default,9360,0"),
+            Some("/tmp/tmux-0/default")
+        );
         assert_eq!(socket_of("/tmp/a,b/sock,1,2"), Some("/tmp/a,b/sock"));
         assert_eq!(socket_of("garbage"), None);
-    }
-
-    #[test]
-    fn versions() {
-        assert_eq!(parse_version("tmux 3.3a\n"), Some((3, 3)));
-        assert_eq!(parse_version("tmux 3.0"), Some((3, 0)));
-        assert_eq!(parse_version("tmux 2.9a"), Some((2, 9)));
-        assert_eq!(parse_version("tmux next-3.6"), Some((3, 6)));
-        assert_eq!(parse_version("tmux master").map(|v| v >= (3, 0)), Some(true));
-        assert_eq!(parse_version("nonsense"), None);
     }
 }

@@ -38,7 +38,8 @@ impl Watch {
                         "orch: too many inotify watches (raise fs.inotify.max_user_watches); polling instead"
                     );
                 }
-                let config = notify::Config::default().with_poll_interval(Duration::from_millis(100));
+                let config =
+                    notify::Config::default().with_poll_interval(Duration::from_millis(100));
                 let mut w = notify::PollWatcher::new(handler, config)
                     .context("cannot start a file watcher")?;
                 w.watch(dir, RecursiveMode::NonRecursive)

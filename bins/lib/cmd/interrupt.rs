@@ -25,7 +25,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             format!("worker `{}`: its pane {pane} is gone", worker.meta.id)
         ));
     }
-    worker.meta.server.run(&["send-keys", "-t", &pane, "Escape"])?;
+    worker
+        .meta
+        .server
+        .run(&["send-keys", "-t", &pane, "Escape"])?;
     let by = crate::roles::Actor::from_env().as_parent();
     let cursor = worker.record("interrupted", fields(json!({ "by": by })))?;
     if ctx.json {

@@ -96,7 +96,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 
 /// The first line of `text`, cut to `max` characters with an ellipsis.
 pub fn excerpt(text: &str, max: usize) -> String {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     if line.chars().count() <= max {
         return line.to_string();
     }

@@ -110,7 +110,10 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         .filter(|(k, _)| harness.passes(k))
         .collect();
     env.push(("ORCH_WORKER".into(), id.clone()));
-    env.push(("ORCH_HOME".into(), absolute(&state.root)?.display().to_string()));
+    env.push((
+        "ORCH_HOME".into(),
+        absolute(&state.root)?.display().to_string(),
+    ));
     env.extend(extra_env);
     check_program(&argv[0], &env)?;
 
@@ -238,7 +241,10 @@ fn parse_placed(out: &str) -> Result<Placed> {
             window,
             socket_path,
         }),
-        _ => bail!("cannot read the new pane from tmux's answer `{}`", out.trim()),
+        _ => bail!(
+            "cannot read the new pane from tmux's answer `{}`",
+            out.trim()
+        ),
     }
 }
 
@@ -251,7 +257,8 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
     let deadline = Instant::now() + timeout;
     let mut screen = String::new();
     loop {
-        let step = Duration::from_millis(500).min(deadline.saturating_duration_since(Instant::now()));
+        let step =
+            Duration::from_millis(500).min(deadline.saturating_duration_since(Instant::now()));
         let waited = worker.wait(after, Some(step), |e| {
             (e["event"].as_str() == Some("session_start")).then_some(())
         })?;
@@ -330,11 +337,9 @@ pub fn check_name(name: &str) -> Result<()> {
     let good_chars = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    let id_like = name.len() > 1
-        && name.starts_with('w')
-        && name[1..].chars().all(|c| c.is_ascii_digit());
-    if name.is_empty() || name.len() > 64 || !good_chars || name == "." || name == ".." || id_like
-    {
+    let id_like =
+        name.len() > 1 && name.starts_with('w') && name[1..].chars().all(|c| c.is_ascii_digit());
+    if name.is_empty() || name.len() > 64 || !good_chars || name == "." || name == ".." || id_like {
         bail!(
             "invalid worker name `{name}`: use 1-64 letters, digits, `-`, `_` or `.`, not of the \
              form `w<number>`"

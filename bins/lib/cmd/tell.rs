@@ -122,7 +122,10 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
     if !opts.now {
         wait_ready(worker, opts.ready_timeout)?;
     } else if !worker.alive() {
-        bail!(Fail::new(GONE, format!("worker `{id}`: its pane {pane} is gone")));
+        bail!(Fail::new(
+            GONE,
+            format!("worker `{id}`: its pane {pane} is gone")
+        ));
     }
     let before = worker.cursor()?;
     let server = &worker.meta.server;

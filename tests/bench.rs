@@ -1,1 +1,207 @@
-fn main() {}
+//! orch's benchmark: prints its figures as one JSON object (run with
+//! `cargo bench --bench bench`). Not a test: figures on a shared machine are noisy, so nothing
+//! here asserts a target; the README quotes the numbers and the targets side by side.
+//!
+//! - hook: wall time of one `orch-hook` process (spawn, stdin payload, exit), median and p99
+//!   over 200 runs, for a session orch does not manage and for a managed Stop, next to
+//!   `/bin/true` measured the same way in the same run;
+//! - wake: from the start of a hook process that records a Stop to `orch listen` exiting;
+//! - fan-in: 64 hook processes started at once for 8 workers: events recorded, and whether
+//!   every worker's sequence is contiguous.
+
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 200;
+
+fn exe(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_orch")).with_file_name(name)
+}
+
+fn stop_payload(session: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "session_id": session,
+        "transcript_path": "/tmp/none.jsonl",
+        "cwd": "/tmp",
+        "prompt_id": "e4c72137-8e4f-4e67-a5cc-6e69cd94d1bc",
+        "permission_mode": "default",
+        "effort": {"level": "high"},
+        "hook_event_name": "Stop",
+        "stop_hook_active": false,
+        "last_assistant_message": "All done: the tests pass and the branch is pushed.",
+        "background_tasks": [],
+        "session_crons": []
+    }))
+    .unwrap()
+}
+
+/// Runs `program` once with `env` and `stdin`; returns its wall time.
+fn time_once(program: &Path, env: &[(&str, String)], stdin: &[u8]) -> Duration {
+    let start = Instant::now();
+    let mut child = Command::new(program)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait().unwrap();
+    start.elapsed()
+}
+
+fn stats(mut samples: Vec<Duration>) -> Value {
+    samples.sort();
+    let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    json!({"n": samples.len(), "median_ms": ms(at(0.5)), "p99_ms": ms(at(0.99)), "max_ms": ms(at(1.0))})
+}
+
+/// A state dir with `n` workers `w1..wn`, each with session id `s<i>` indexed.
+fn state_with_workers(root: &Path, n: usize) {
+    for i in 1..=n {
+        let dir = root.join("workers").join(format!("w{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(root.join("sessions")).unwrap();
+        std::fs::create_dir_all(root.join("panes")).unwrap();
+        std::fs::write(root.join("sessions").join(format!("s{i}")), format!("w{i}")).unwrap();
+    }
+}
+
+fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    state_with_workers(&state, 8);
+    let hook = exe("orch-hook");
+    let path = std::env::var("PATH").unwrap_or_default();
+    let base = |worker: Option<&str>| {
+        let mut env = vec![
+            ("PATH", path.clone()),
+            ("HOME", tmp.path().display().to_string()),
+            ("ORCH_HOME", state.display().to_string()),
+        ];
+        if let Some(w) = worker {
+            env.push(("ORCH_WORKER", w.to_string()));
+        }
+        env
+    };
+
+    // Warm the page cache for both programs.
+    for _ in 0..10 {
+        time_once(Path::new("/bin/true"), &base(None), b"{}");
+        time_once(&hook, &base(None), &stop_payload("stranger"));
+    }
+    let mut t_true = Vec::new();
+    let mut t_unmanaged = Vec::new();
+    let mut t_unmanaged_idle = Vec::new();
+    let mut t_managed = Vec::new();
+    let empty = tmp.path().join("empty-state");
+    let idle_env = vec![
+        ("PATH", path.clone()),
+        ("HOME", tmp.path().display().to_string()),
+        ("ORCH_HOME", empty.display().to_string()),
+    ];
+    let stranger = stop_payload("stranger");
+    let managed = stop_payload("s1");
+    for _ in 0..RUNS {
+        // Interleaved, so that machine noise hits all four alike.
+        t_true.push(time_once(Path::new("/bin/true"), &base(None), &stranger));
+        t_unmanaged_idle.push(time_once(&hook, &idle_env, &stranger));
+        t_unmanaged.push(time_once(&hook, &base(None), &stranger));
+        t_managed.push(time_once(&hook, &base(Some("w1")), &managed));
+    }
+    let recorded = std::fs::read_to_string(state.join("workers/w1/events.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .count();
+    assert_eq!(recorded, RUNS, "every managed Stop is recorded");
+
+    // Wake latency: listen waits on w2; a hook records a Stop for it.
+    let orch = exe("orch");
+    let meta = json!({"id":"w2","name":"w2","role":"worker","harness":"sim","cwd":"/",
+        "parent":"operator","created_ms":0,"pane":null});
+    std::fs::write(state.join("workers/w2/meta.json"), meta.to_string()).unwrap();
+    let mut wake = Vec::new();
+    for i in 0..50u64 {
+        let mut listen = Command::new(&orch)
+            .env_clear()
+            .envs(base(None).iter().map(|(k, v)| (*k, v.as_str())))
+            .args(["listen", "w2", "--after", &i.to_string(), "--timeout", "10"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Give listen time to set its watch (a benchmark, not a test: nothing to await).
+        std::thread::sleep(Duration::from_millis(60));
+        let start = Instant::now();
+        time_once(&hook, &base(Some("w2")), &stop_payload("s2"));
+        let out = listen.wait_with_output().unwrap();
+        let elapsed = start.elapsed();
+        let event: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        assert_eq!(event["seq"], i + 1, "listen returned the new Stop");
+        wake.push(elapsed);
+    }
+
+    // Fan-in: 64 hook processes at once, 8 per worker (w1..w8), on fresh logs.
+    for i in 1..=8 {
+        let _ = std::fs::remove_file(state.join(format!("workers/w{i}/events.jsonl")));
+    }
+    let children: Vec<_> = (0..64)
+        .map(|n| {
+            let w = n % 8 + 1;
+            let mut child = Command::new(&hook)
+                .env_clear()
+                .envs(base(Some(&format!("w{w}"))).iter().map(|(k, v)| (*k, v.as_str())))
+                .stdin(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (child.stdin.take().unwrap(), child, w)
+        })
+        .collect();
+    let mut waiting = Vec::new();
+    for (mut stdin, child, w) in children {
+        let _ = stdin.write_all(&stop_payload(&format!("s{w}")));
+        drop(stdin);
+        waiting.push(child);
+    }
+    for mut child in waiting {
+        child.wait().unwrap();
+    }
+    let mut total = 0;
+    let mut contiguous = true;
+    for i in 1..=8 {
+        let text =
+            std::fs::read_to_string(state.join(format!("workers/w{i}/events.jsonl"))).unwrap();
+        let seqs: Vec<u64> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["seq"].as_u64().unwrap())
+            .collect();
+        total += seqs.len();
+        contiguous &= seqs == (1..=seqs.len() as u64).collect::<Vec<_>>();
+    }
+
+    let true_median = stats(t_true.clone())["median_ms"].as_f64().unwrap();
+    let unmanaged = stats(t_unmanaged);
+    let report = json!({
+        "hook": {
+            "bin_true": stats(t_true),
+            "unmanaged_no_workers": stats(t_unmanaged_idle),
+            "unmanaged": unmanaged,
+            "unmanaged_vs_true": (unmanaged["median_ms"].as_f64().unwrap() / true_median * 100.0).round() / 100.0,
+            "managed_stop": stats(t_managed),
+        },
+        "listen_wake": stats(wake),
+        "fan_in": {"recorded": total, "expected": 64, "contiguous": contiguous},
+        "targets": {
+            "unmanaged_vs_true": "<= 1.5",
+            "managed_stop_median_ms": "<= 3",
+            "listen_wake_median_ms": "<= 5",
+            "fan_in": "64/64"
+        }
+    });
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+}

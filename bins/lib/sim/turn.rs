@@ -264,7 +264,6 @@ pub struct Turns {
 enum Answer {
     Reply(String),
     Failure { code: String },
-    Interrupted,
 }
 
 impl Turns {
@@ -285,12 +284,14 @@ impl Turns {
         let mut input = prompt.to_string();
         let mut blocks = 0;
         loop {
-            let answer = self.answer(prompt_id, &input, ctl, note);
-            if !matches!(answer, Answer::Interrupted) && !ctl.finish() {
+            let Some(answer) = self.answer(prompt_id, &input, ctl, note) else {
+                return Ending::Interrupted;
+            };
+            // From here on Escape is too late: the reply is out and Stop will fire.
+            if !ctl.finish() {
                 return Ending::Interrupted;
             }
             let text = match answer {
-                Answer::Interrupted => return Ending::Interrupted,
                 Answer::Failure { code } => {
                     let message = format!("API Error: {code} simulated error");
                     note(Note::Line(format!("● {message}")));
@@ -336,8 +337,15 @@ impl Turns {
         outcomes
     }
 
-    /// Follows the directives of `input` and works out the reply.
-    fn answer(&self, prompt_id: &str, input: &str, ctl: &Control, note: &dyn Fn(Note)) -> Answer {
+    /// Follows the directives of `input` and works out the reply; `None` when Escape
+    /// interrupted it.
+    fn answer(
+        &self,
+        prompt_id: &str,
+        input: &str,
+        ctl: &Control,
+        note: &dyn Fn(Note),
+    ) -> Option<Answer> {
         let mut say = None;
         let mut bash = None;
         let mut error = None;
@@ -347,15 +355,13 @@ impl Turns {
                 Directive::Error(code) => error = Some(code),
                 Directive::Sleep(duration) => {
                     if !ctl.sleep(duration) {
-                        return Answer::Interrupted;
+                        return None;
                     }
                 }
                 Directive::Bash(cmd) => {
                     note(Note::Line(format!("● Bash({cmd})")));
-                    match self.bash(&cmd, ctl) {
-                        Some(out) => bash = Some(format!("SIM: bash finished: {}", out.trim())),
-                        None => return Answer::Interrupted,
-                    }
+                    let out = self.bash(&cmd, ctl)?;
+                    bash = Some(format!("SIM: bash finished: {}", out.trim()));
                 }
                 Directive::Notify { kind, message } => {
                     self.fire(
@@ -389,22 +395,22 @@ impl Turns {
                     let answer = ctl.wait_answer();
                     note(Note::Dialog(None));
                     if answer != Some(true) {
-                        return Answer::Interrupted;
+                        return None;
                     }
                 }
             }
         }
         if !self.delay.is_zero() && !ctl.sleep(self.delay) {
-            return Answer::Interrupted;
+            return None;
         }
         if let Some(code) = error {
-            return Answer::Failure { code };
+            return Some(Answer::Failure { code });
         }
-        Answer::Reply(
+        Some(Answer::Reply(
             say.or(bash)
                 .or_else(|| self.reply.clone())
                 .unwrap_or_else(|| echo(input)),
-        )
+        ))
     }
 
     /// Runs `sh -c cmd` and returns its stdout; `None` when Escape interrupted it (it is
@@ -610,6 +616,22 @@ mod tests {
             .lock()
             .unwrap()
             .contains(&Note::Line("● SIM: bash finished: hi there".into())));
+    }
+
+    #[test]
+    fn reply_and_delay_apply_without_say() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("events.jsonl");
+        let mut turns = turns(dir.path(), vec![dump_hook("Stop", &log)]);
+        turns.reply = Some("fixed reply".into());
+        turns.delay = Duration::from_millis(200);
+        let start = Instant::now();
+        turns.run("p", "hello", &Control::default(), &|_| {});
+        assert!(start.elapsed() >= Duration::from_millis(200));
+        turns.run("p2", "[[say: said]]", &Control::default(), &|_| {});
+        let seen = events(&log);
+        assert_eq!(seen[0]["last_assistant_message"], "fixed reply");
+        assert_eq!(seen[1]["last_assistant_message"], "said");
     }
 
     #[test]

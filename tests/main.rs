@@ -1,4 +1,5 @@
 //! orch's integration tests: one binary, shared helpers in `util`.
 
+mod sim;
 mod up_down;
 mod util;

@@ -120,14 +120,36 @@ fn main() {
         .count();
     assert_eq!(recorded, RUNS, "every managed Stop is recorded");
 
-    // Wake latency: listen waits on w2; a hook records a Stop for it.
+    // Wake latency: listen waits on w2 (a pane in a private tmux server, so that listen's
+    // liveness check passes); a hook records a Stop for it.
     let orch = exe("orch");
+    let socket = format!("orch-bench-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        let out = Command::new("tmux")
+            .args(["-L", &socket])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let pane = tmux(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-P",
+        "-F",
+        "#{pane_id}",
+        "sleep 600",
+    ]);
+    let socket_path = tmux(&["display-message", "-p", "#{socket_path}"]);
     let meta = json!({"id":"w2","name":"w2","role":"worker","harness":"sim","cwd":"/",
-        "parent":"operator","created_ms":0,"pane":null});
+        "parent":"operator","created_ms":0,"pane":pane,"server":{"socket_name":socket}});
     std::fs::write(state.join("workers/w2/meta.json"), meta.to_string()).unwrap();
     let mut wake = Vec::new();
     for i in 0..50u64 {
-        let mut listen = Command::new(&orch)
+        let listen = Command::new(&orch)
             .env_clear()
             .envs(base(None).iter().map(|(k, v)| (*k, v.as_str())))
             .args(["listen", "w2", "--after", &i.to_string(), "--timeout", "10"])
@@ -145,6 +167,8 @@ fn main() {
         assert_eq!(event["seq"], i + 1, "listen returned the new Stop");
         wake.push(elapsed);
     }
+    tmux(&["kill-server"]);
+    let _ = std::fs::remove_file(&socket_path);
 
     // Fan-in: 64 hook processes at once, 8 per worker (w1..w8), on fresh logs.
     for i in 1..=8 {
@@ -155,7 +179,11 @@ fn main() {
             let w = n % 8 + 1;
             let mut child = Command::new(&hook)
                 .env_clear()
-                .envs(base(Some(&format!("w{w}"))).iter().map(|(k, v)| (*k, v.as_str())))
+                .envs(
+                    base(Some(&format!("w{w}")))
+                        .iter()
+                        .map(|(k, v)| (*k, v.as_str())),
+                )
                 .stdin(Stdio::piped())
                 .spawn()
                 .unwrap();
@@ -178,7 +206,11 @@ fn main() {
             std::fs::read_to_string(state.join(format!("workers/w{i}/events.jsonl"))).unwrap();
         let seqs: Vec<u64> = text
             .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap()["seq"].as_u64().unwrap())
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["seq"]
+                    .as_u64()
+                    .unwrap()
+            })
             .collect();
         total += seqs.len();
         contiguous &= seqs == (1..=seqs.len() as u64).collect::<Vec<_>>();

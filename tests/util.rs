@@ -134,6 +134,8 @@ impl World {
 /// A private tmux server (`tmux -L orch-test-<pid>-<n>`), killed on drop.
 pub struct Tmux {
     pub socket: String,
+    /// The server's socket file, removed on drop (`kill-server` leaves it behind).
+    pub socket_path: String,
 }
 
 impl Tmux {
@@ -146,7 +148,15 @@ impl Tmux {
             .status()
             .expect("tmux must be installed");
         assert!(status.success(), "cannot start tmux server {socket}");
-        Tmux { socket }
+        let mut tmux = Tmux {
+            socket,
+            socket_path: String::new(),
+        };
+        tmux.socket_path = tmux
+            .run(&["display-message", "-p", "#{socket_path}"])
+            .trim()
+            .into();
+        tmux
     }
 
     /// Runs `tmux -L <socket> ARGS` and returns stdout (panics on failure).
@@ -182,6 +192,9 @@ impl Drop for Tmux {
             .args(["-L", &self.socket, "kill-server"])
             .stderr(Stdio::null())
             .status();
+        if !self.socket_path.is_empty() {
+            let _ = std::fs::remove_file(&self.socket_path);
+        }
     }
 }
 

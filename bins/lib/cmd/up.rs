@@ -217,7 +217,7 @@ fn is_orch_skill_dir(target: &Path) -> bool {
 ///
 /// Errors: tmux is missing, fails, prints a version orch cannot read, or is too old; each
 /// message says to install tmux 3.0 or newer.
-fn check_tmux() -> Result<()> {
+pub fn check_tmux() -> Result<()> {
     let out = match Command::new("tmux").arg("-V").output() {
         Ok(out) => out,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(

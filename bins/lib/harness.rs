@@ -143,6 +143,34 @@ impl Harness {
     }
 }
 
+/// What Claude Code (and the sim) show after an Escape on an idle input box that has text; a
+/// second Escape then clears the box.
+pub const CLEAR_HINT: &str = "Esc again to clear";
+
+/// The text in the input box of a captured TUI screen, or `None` when no box is seen.
+///
+/// The box is the `❯ ` line right under a horizontal rule (a line of `─`), with the lines that
+/// follow it up to the next rule or the end of the screen. That is how Claude Code 2.1 draws it
+/// (shared/reference/claude-code/payloads/screens.md) and how the sim draws it.
+pub fn input_box(screen: &str) -> Option<String> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let is_rule = |l: &str| {
+        let t = l.trim();
+        t.chars().count() >= 10 && t.chars().all(|c| c == '─')
+    };
+    let start = (1..lines.len())
+        .rev()
+        .find(|&i| is_rule(lines[i - 1]) && lines[i].trim_start().starts_with('❯'))?;
+    let mut text = vec![lines[start].trim_start().trim_start_matches('❯').trim()];
+    for line in &lines[start + 1..] {
+        if is_rule(line) {
+            break;
+        }
+        text.push(line.trim());
+    }
+    Some(text.join("\n").trim().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +184,19 @@ mod tests {
         assert!(!h.passes("CLAUDE_CODE_SESSION_ID"));
         assert!(!h.passes("ORCH_WORKER"));
         assert!(!h.passes("TMUX"));
+    }
+
+    #[test]
+    fn input_box_is_read_between_rules() {
+        let rule = "─".repeat(40);
+        let claude =
+            format!("❯ old prompt\n● reply\n{rule}\n❯ !echo hi\n{rule}\n  ? for shortcuts\n");
+        assert_eq!(input_box(&claude).as_deref(), Some("!echo hi"));
+        let empty = format!("● reply\n{rule}\n❯ \n{rule}\n  ? for shortcuts\n");
+        assert_eq!(input_box(&empty).as_deref(), Some(""));
+        let sim = format!("banner\n{rule}\n❯ line one\n  line two\n");
+        assert_eq!(input_box(&sim).as_deref(), Some("line one\nline two"));
+        assert_eq!(input_box("no box here"), None);
     }
 
     #[test]

@@ -32,12 +32,15 @@ pub fn main() -> u8 {
 fn run() -> Result<()> {
     let state = State::from_env()?;
     let env = HookEnv::from_env();
-    // The fast path for sessions orch does not manage: no worker was ever spawned here.
+    let mut input = Vec::new();
+    let stdin = std::io::stdin().lock();
+    // The fast path for sessions orch does not manage: no worker was ever spawned here. The
+    // input is still drained, so that Claude Code never writes into a closed pipe.
     if env.orch_worker.is_none() && !state.root.join("workers").is_dir() {
+        let _ = std::io::copy(&mut stdin.take(MAX_INPUT), &mut std::io::sink());
         return Ok(());
     }
-    let mut input = Vec::new();
-    std::io::stdin()
+    stdin
         .take(MAX_INPUT)
         .read_to_end(&mut input)
         .context("cannot read the hook input")?;

@@ -201,6 +201,8 @@ struct App {
     queue: VecDeque<String>,
     running: Option<Running>,
     dialog: Option<String>,
+    /// An Escape on an idle box with text armed "Esc again to clear" (as Claude Code does).
+    clear_armed: bool,
     seq: u64,
     last_prompt_id: Option<String>,
     screen: Screen,
@@ -272,6 +274,7 @@ fn run(args: Args, mut notes: Vec<String>) -> Result<()> {
         queue: VecDeque::new(),
         running: None,
         dialog: None,
+        clear_armed: false,
         seq: 0,
         last_prompt_id: None,
         screen: Screen::default(),
@@ -347,6 +350,10 @@ impl App {
                     }
                     return None;
                 }
+                let lone_escape = keys == [0x1b];
+                if !lone_escape {
+                    self.clear_armed = false;
+                }
                 for action in self.input.feed(&keys) {
                     match action {
                         Action::Submit(text) => self.submit(text),
@@ -410,7 +417,16 @@ impl App {
     /// Escape: interrupt the running turn (unless its Stop already fired) and put its prompt,
     /// and any queued ones, back into the box before what is typed there.
     fn escape(&mut self) {
-        let Some(running) = &self.running else { return };
+        let Some(running) = &self.running else {
+            // Idle: the first Escape on a box with text arms, the second clears it.
+            if self.clear_armed {
+                self.input.set_text("");
+                self.clear_armed = false;
+            } else {
+                self.clear_armed = !self.input.is_empty();
+            }
+            return;
+        };
         if !running.ctl.interrupt() {
             return;
         }
@@ -443,10 +459,14 @@ impl App {
     }
 
     fn draw(&mut self) {
-        let status = self.running.as_ref().map(|_| match self.queue.len() {
-            0 => "✻ Working… (esc to interrupt)".to_string(),
-            n => format!("✻ Working… (esc to interrupt) · {n} queued"),
-        });
+        let status = match (&self.running, self.clear_armed) {
+            (Some(_), _) => Some(match self.queue.len() {
+                0 => "✻ Working… (esc to interrupt)".to_string(),
+                n => format!("✻ Working… (esc to interrupt) · {n} queued"),
+            }),
+            (None, true) => Some("Esc again to clear".to_string()),
+            (None, false) => None,
+        };
         let input = self.input.text();
         let view = View {
             banner: &self.banner,

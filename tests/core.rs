@@ -1,0 +1,372 @@
+//! The core commands end to end on real tmux with the `sim` harness: up, spawn, tell, listen,
+//! ps, events, interrupt, kill, demo, and the hook writing nothing for strangers.
+
+use crate::util::{json, wait_for, World};
+use serde_json::Value;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A world with orch installed (hooks in its settings.json) and its own tmux server.
+fn installed() -> World {
+    let world = World::with_tmux();
+    world.ok(&["up"]);
+    world
+}
+
+/// Spawns a sim worker named `name`; returns its `--json` record.
+fn spawn_sim(world: &World, name: &str) -> Value {
+    json(&world.ok(&["--json", "spawn", "--harness", "sim", "--name", name]))
+}
+
+/// Runs `orch ARGS` with `input` on stdin.
+fn orch_stdin(world: &World, args: &[&str], input: &str) -> Output {
+    let mut child = world
+        .cmd("orch")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn ps_row(world: &World, id: &str) -> Value {
+    let rows = json(&world.ok(&["--json", "ps", "--all"]));
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn spawn_tell_listen_round_trip_with_a_long_multiline_prompt() {
+    let world = installed();
+    let w = spawn_sim(&world, "alpha");
+    assert_eq!(w["harness"], "sim");
+    assert_eq!(w["role"], "worker");
+    let pane = w["pane"].as_str().unwrap().to_string();
+    let tmux = world.tmux.as_ref().unwrap();
+    assert_eq!(
+        tmux.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            &pane,
+            "#{@orch_id} #{@orch_role} #{@orch_name}"
+        ])
+        .trim(),
+        "w1 worker alpha"
+    );
+
+    let filler = "lorem ipsum 'quoted' \"double\" $HOME `id` $(date) ; | & > < \\ ".repeat(20);
+    let prompt = format!("first line\n{filler}\nlast line [[say: REPLY-ONE]]");
+    assert!(prompt.len() > 1024);
+    let out = orch_stdin(&world, &["--json", "tell", "alpha"], &prompt);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let told = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(told["acknowledged"], true);
+    let cursor = told["cursor"].as_u64().unwrap();
+
+    let stop = json(&world.ok(&["listen", "alpha", "--timeout", "30"]));
+    assert_eq!(stop["event"], "stop");
+    assert_eq!(stop["last_assistant_message"], "REPLY-ONE");
+    assert!(stop["seq"].as_u64().unwrap() > cursor);
+
+    let events = world.ok(&["events", "w1"]);
+    let kinds: Vec<String> = events
+        .lines()
+        .map(|l| json(l)["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["spawned", "session_start", "prompt", "stop"]);
+    let prompt_event = json(events.lines().nth(2).unwrap());
+    assert_eq!(prompt_event["prompt_len"], prompt.chars().count());
+    assert!(
+        !events.contains("first line"),
+        "prompt text is not recorded"
+    );
+
+    let row = ps_row(&world, "w1");
+    assert_eq!(row["status"], "idle");
+    assert_eq!(row["last_message"], "REPLY-ONE");
+}
+
+#[test]
+fn spawn_with_prompt_and_listen_on_name_and_pane() {
+    let world = installed();
+    let w = json(&world.ok(&[
+        "--json",
+        "spawn",
+        "--harness",
+        "sim",
+        "--name",
+        "beta",
+        "--prompt",
+        "hello [[say: FIRST]]",
+    ]));
+    let pane = w["pane"].as_str().unwrap();
+    let stop = json(&world.ok(&["listen", pane, "--after", &w["cursor"].to_string()]));
+    assert_eq!(stop["last_assistant_message"], "FIRST");
+}
+
+#[test]
+fn tell_neutralises_a_leading_bang_so_it_stays_a_prompt() {
+    let world = installed();
+    spawn_sim(&world, "gamma");
+    world.ok(&["tell", "gamma", "!rm -rf /tmp/nothing"]);
+    let stop = json(&world.ok(&["listen", "gamma", "--timeout", "30"]));
+    assert_eq!(
+        stop["last_assistant_message"],
+        "SIM: you said:  !rm -rf /tmp/nothing"
+    );
+}
+
+#[test]
+fn two_tells_in_a_row_wait_for_the_turn_to_end() {
+    let world = installed();
+    spawn_sim(&world, "delta");
+    world.ok(&["tell", "delta", "one [[sleep: 1]] [[say: ONE]]"]);
+    // The worker is busy: this tell waits for the Stop of the first turn, then delivers.
+    let second: u64 = world
+        .ok(&["tell", "delta", "two [[say: TWO]]"])
+        .trim()
+        .parse()
+        .unwrap();
+    let stop = json(&world.ok(&["listen", "delta", "--timeout", "30"]));
+    assert_eq!(stop["last_assistant_message"], "TWO");
+    assert!(stop["seq"].as_u64().unwrap() > second);
+    let first_stop = json(&world.ok(&["listen", "delta", "--after", "0"]));
+    assert_eq!(first_stop["last_assistant_message"], "ONE");
+}
+
+#[test]
+fn listen_times_out_with_exit_3() {
+    let world = installed();
+    spawn_sim(&world, "idle");
+    let out = world.orch(&["listen", "idle", "--timeout", "0.3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
+}
+
+#[test]
+fn stop_failure_ends_a_stop_wait_with_exit_5() {
+    let world = installed();
+    spawn_sim(&world, "failing");
+    world.ok(&["tell", "failing", "boom [[error: 500]]"]);
+    let out = world.orch(&["listen", "failing", "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(
+        json(&String::from_utf8_lossy(&out.stdout))["event"],
+        "stop_failure"
+    );
+    assert_eq!(ps_row(&world, "w1")["status"], "error");
+}
+
+#[test]
+fn kill_ends_a_waiting_listen_with_exit_4() {
+    let world = installed();
+    spawn_sim(&world, "victim");
+    world.ok(&["tell", "victim", "long [[sleep: 60]]"]);
+    let listen = world
+        .cmd("orch")
+        .args(["listen", "victim", "--timeout", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    world.ok(&["kill", "victim"]);
+    let out = listen.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let why = stderr(&out);
+    assert!(why.contains("killed") || why.contains("gone"), "{why}");
+    assert_eq!(ps_row(&world, "w1")["status"], "dead");
+    // Listening again on the dead worker returns at once, still exit 4.
+    let again = world.orch(&["listen", "victim", "--timeout", "60"]);
+    assert_eq!(again.status.code(), Some(4));
+}
+
+#[test]
+fn a_pane_that_dies_by_itself_ends_listen_with_exit_4() {
+    let world = installed();
+    let w = spawn_sim(&world, "fragile");
+    let pane = w["pane"].as_str().unwrap();
+    let mut listen = world
+        .cmd("orch")
+        .args([
+            "listen",
+            "fragile",
+            "--event",
+            "any",
+            "--after",
+            "100",
+            "--timeout",
+            "60",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    world.tmux.as_ref().unwrap().run(&["kill-pane", "-t", pane]);
+    let status = listen.wait().unwrap();
+    assert_eq!(status.code(), Some(4));
+    let out = world.orch(&["tell", "fragile", "anyone there?"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+}
+
+#[test]
+fn interrupt_records_an_event_and_the_worker_takes_prompts_again() {
+    let world = installed();
+    spawn_sim(&world, "busy");
+    world.ok(&["tell", "busy", "slow [[sleep: 60]]"]);
+    wait_for("busy status", WAIT, || {
+        (ps_row(&world, "w1")["status"] == "busy").then_some(())
+    });
+    world.ok(&["interrupt", "busy"]);
+    assert_eq!(ps_row(&world, "w1")["status"], "idle");
+    let events = world.ok(&["events", "busy"]);
+    assert!(events.lines().any(|l| json(l)["event"] == "interrupted"));
+    assert!(!events.lines().any(|l| json(l)["event"] == "stop"));
+    // The interrupted prompt was cleared from the box: the next prompt arrives alone.
+    world.ok(&["tell", "busy", "next [[say: AFTER]]"]);
+    let stop = json(&world.ok(&["listen", "busy", "--timeout", "30"]));
+    assert_eq!(stop["last_assistant_message"], "AFTER");
+}
+
+#[test]
+fn unknown_worker_is_a_clear_error() {
+    let world = installed();
+    let out = world.orch(&["tell", "nobody", "hi"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("unknown worker `nobody`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn spawn_inside_tmux_splits_the_callers_window() {
+    let world = installed();
+    let tmux = world.tmux.as_ref().unwrap();
+    let caller = tmux.run(&["display-message", "-p", "-t", "main:", "#{pane_id}"]);
+    let caller = caller.trim();
+    let out = world
+        .cmd("orch")
+        .args(["--json", "spawn", "--harness", "sim", "--name", "split"])
+        .env_remove("ORCH_TMUX_SOCKET")
+        .env("TMUX", format!("{},1,0", tmux.socket_path))
+        .env("TMUX_PANE", caller)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let w = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(w["parent"], format!("operator:{caller}"));
+    let pane = w["pane"].as_str().unwrap();
+    let window_of = |p: &str| tmux.run(&["display-message", "-p", "-t", p, "#{window_id}"]);
+    assert_eq!(window_of(pane), window_of(caller));
+}
+
+#[test]
+fn hook_writes_nothing_for_sessions_orch_does_not_manage() {
+    let world = World::new();
+    let payload = r#"{"session_id":"x","hook_event_name":"Stop","last_assistant_message":"m"}"#;
+    let mut child = world
+        .cmd("orch-hook")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read_dir(world.state()).unwrap().count(), 0);
+    // Garbage in: still exit 0, nothing printed.
+    let out = orch_stdin(&world, &["hook"], "not json at all");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn concurrent_hooks_give_contiguous_sequences() {
+    let world = installed();
+    spawn_sim(&world, "fan");
+    let before = world.ok(&["events", "fan"]).lines().count();
+    let children: Vec<_> = (0..32)
+        .map(|i| {
+            let payload = format!(
+                r#"{{"hook_event_name":"Notification","notification_type":"n{i}","message":"{}"}}"#,
+                "z".repeat(i * 300)
+            );
+            let mut child = world
+                .cmd("orch-hook")
+                .env("ORCH_WORKER", "w1")
+                .stdin(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(payload.as_bytes())
+                .unwrap();
+            child
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let events = world.ok(&["events", "fan"]);
+    let seqs: Vec<u64> = events
+        .lines()
+        .map(|l| json(l)["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs.len(), before + 32);
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn demo_runs_two_workers_and_cleans_up() {
+    let world = World::new();
+    let out = world.orch(&["--json", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json(&String::from_utf8_lossy(&out.stdout));
+    let workers = report["workers"].as_array().unwrap();
+    assert_eq!(workers.len(), 2);
+    assert!(workers[0]["stop"]["last_assistant_message"]
+        .as_str()
+        .unwrap()
+        .contains("dead-letter queue"));
+    assert!(workers[1]["stop"]["last_assistant_message"]
+        .as_str()
+        .unwrap()
+        .contains("plan from work"));
+    let socket = report["socket"].as_str().unwrap();
+    let alive = Command::new("tmux")
+        .args(["-L", socket, "has-session"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!alive.success(), "the demo's tmux server is gone");
+}

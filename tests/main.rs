@@ -1,3 +1,4 @@
 //! orch's integration tests: one binary, shared helpers in `util`.
 
+mod mock_model;
 mod util;

@@ -19,10 +19,22 @@ const DELTA_CHARS: usize = 24;
 
 /// A running mock Messages API server on `127.0.0.1:<ephemeral>`.
 ///
-/// Main-turn requests (those that carry `tools`) are answered from directives in the last user
-/// message, else from the reply queue, else with an echo. Side requests (no `tools`: session
-/// titles and the like) get a fixed answer and never consume the queue. Dropping it stops the
-/// server: it stops accepting, closes open connections and joins its threads.
+/// Main-turn requests (those that carry a non-empty `tools`) are answered from directives in
+/// the text of the last user message (all its text blocks):
+///
+/// - `[[say: TEXT]]`: reply TEXT;
+/// - `[[bash: CMD]]`: call the `Bash` tool with CMD; the next request, carrying the tool result,
+///   gets `MOCK: bash finished: <result text>`;
+/// - `[[sleep: SECS]]`: wait before answering (combines with the others);
+/// - `[[error: CODE]]`: answer HTTP CODE (400..=599) with an Anthropic error body and
+///   `x-should-retry: false`. Claude Code 2.1.197 gives up at once on 400, 401, 429, 500 and
+///   503 (`-p` exits 1) but keeps retrying 529 with back-off regardless of the header.
+///
+/// Without a directive: the next queued reply ([`MockModel::push_reply`]), else
+/// `MOCK REPLY #n: you said: <first line of the prompt>`. Side requests (no `tools`: session
+/// titles and the like) get a fixed answer, ignore directives and never consume the queue.
+/// Dropping the mock stops the server: it stops accepting, closes open connections and joins
+/// its threads.
 pub struct MockModel {
     shared: Arc<Shared>,
     addr: SocketAddr,
@@ -190,7 +202,11 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
         if shared.stopping() {
             return;
         }
-        let Ok(conn) = conn else { continue };
+        let Ok(conn) = conn else {
+            // Say out of file descriptors: do not spin.
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        };
         let Ok(clone) = conn.try_clone() else {
             continue;
         };
@@ -526,7 +542,8 @@ struct Directives {
     error: Option<u16>,
 }
 
-/// Finds `[[name: value]]` directives; a value runs up to the first `]]` after it.
+/// Finds `[[name: value]]` directives; a value runs up to the first `]]` after it. An `error`
+/// code outside 400..=599 is ignored.
 fn parse_directives(text: &str) -> Directives {
     let mut found = Directives::default();
     let mut rest = text;
@@ -542,7 +559,9 @@ fn parse_directives(text: &str) -> Directives {
             "say" if found.say.is_none() => found.say = Some(value.to_owned()),
             "bash" if found.bash.is_none() => found.bash = Some(value.to_owned()),
             "sleep" if found.sleep.is_none() => found.sleep = value.parse().ok(),
-            "error" if found.error.is_none() => found.error = value.parse().ok(),
+            "error" if found.error.is_none() => {
+                found.error = value.parse().ok().filter(|c| (400..600).contains(c))
+            }
             "say" | "bash" | "sleep" | "error" => {}
             _ => continue,
         }
@@ -1232,7 +1251,7 @@ mod tests {
     fn directives_take_the_first_of_each_kind() {
         let found = parse_directives(
             "a [[say: one]] [[nope]] [[other: x]] [[say: two]] [[sleep: 1.5]] \
-             [[bash: echo [x] ]] [[error: boom]] [[unterminated",
+             [[bash: echo [x] ]] [[error: boom]] [[error: 200]] [[unterminated",
         );
         assert_eq!(
             found,

@@ -1,6 +1,8 @@
 //! orch's integration tests: one binary, shared helpers in `util`.
 
+mod claude;
 mod core;
+mod mock_model;
 mod sim;
 mod up_down;
 mod util;

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Installs what orch's tests need on a Debian machine: tmux >= 3.0 and the Claude Code CLI pinned
+# to one version, in a cache folder the tests look in (tests/claude.rs, `claude_bin`).
+#
+#   install/test-deps.sh
+#
+# Idempotent: a second run finds both in place and downloads nothing.
+# Cache folder: ${ORCH_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/orch-test}
+set -euo pipefail
+
+CLAUDE_VERSION=2.1.197
+CACHE=${ORCH_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/orch-test}
+PREFIX=$CACHE/claude-code
+CLAUDE=$PREFIX/node_modules/.bin/claude
+
+say() { printf 'test-deps: %s\n' "$*" >&2; }
+die() {
+    say "error: $*"
+    exit 1
+}
+
+# Runs a command as root: directly when we are root, else through sudo when it exists.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root to run \`$*\` and sudo is not installed"
+    fi
+}
+
+APT_UPDATED=no
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 ||
+        die "apt-get not found: install $* by hand (this script knows Debian only)"
+    if [ "$APT_UPDATED" = no ]; then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+        APT_UPDATED=yes
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
+}
+
+# tmux -V prints e.g. "tmux 3.3a" or "tmux next-3.4"; prints the major version, or 0.
+tmux_major() {
+    local version
+    version=$(tmux -V 2>/dev/null | grep -oE '[0-9]+\.[0-9]+' | head -n 1) || true
+    echo "${version%%.*}" | grep -E '^[0-9]+$' || echo 0
+}
+
+# Prints the version the installed claude reports ("2.1.197 (Claude Code)" -> 2.1.197), or
+# nothing when it is missing or does not run.
+claude_version() {
+    [ -x "$CLAUDE" ] || return 0
+    "$CLAUDE" --version 2>/dev/null | awk 'NR == 1 { print $1 }' || true
+}
+
+# --- tmux -------------------------------------------------------------------------------------
+if ! command -v tmux >/dev/null 2>&1 || [ "$(tmux_major)" -lt 3 ]; then
+    say "installing tmux (need >= 3.0, have: $(tmux -V 2>/dev/null || echo none))"
+    apt_install tmux
+    [ "$(tmux_major)" -ge 3 ] || die "tmux >= 3.0 needed, got: $(tmux -V 2>/dev/null || echo none)"
+fi
+
+# --- Claude Code ------------------------------------------------------------------------------
+if [ "$(claude_version)" = "$CLAUDE_VERSION" ]; then
+    say "Claude Code $CLAUDE_VERSION already in $PREFIX"
+else
+    if ! command -v npm >/dev/null 2>&1; then
+        say "installing Node.js and npm"
+        apt_install nodejs npm
+    fi
+    say "installing @anthropic-ai/claude-code@$CLAUDE_VERSION into $PREFIX"
+    mkdir -p "$PREFIX"
+    npm install --no-audit --no-fund --prefix "$PREFIX" "@anthropic-ai/claude-code@$CLAUDE_VERSION"
+
+    if [ "$(claude_version)" != "$CLAUDE_VERSION" ]; then
+        # The package's postinstall (install.cjs) links the platform's native binary over the
+        # placeholder bin/claude.exe; npm may have skipped it (ignore-scripts, allowScripts).
+        say "claude does not run yet: running the package's postinstall by hand"
+        package=$PREFIX/node_modules/@anthropic-ai/claude-code
+        [ -f "$package/install.cjs" ] || die "$package/install.cjs missing: the npm install failed"
+        (cd "$package" && node install.cjs)
+    fi
+fi
+
+version=$(claude_version)
+if [ "$version" != "$CLAUDE_VERSION" ]; then
+    say "\`$CLAUDE --version\` printed:"
+    "$CLAUDE" --version >&2 || true
+    die "Claude Code $CLAUDE_VERSION is not usable at $CLAUDE (got: ${version:-nothing})"
+fi
+
+echo "tmux:   $(command -v tmux) ($(tmux -V))"
+echo "claude: $CLAUDE ($version)"

@@ -1,0 +1,1266 @@
+//! A mock Anthropic Messages API for driving the real Claude Code CLI in tests: HTTP/1.1 with
+//! keep-alive on an ephemeral loopback port, std threads only, replies scripted by directives
+//! written in the prompt (`[[say: TEXT]]`, `[[bash: CMD]]`, `[[sleep: SECS]]`, `[[error: CODE]]`).
+
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Largest request head (request line plus headers) the mock accepts.
+const MAX_HEAD: usize = 64 * 1024;
+/// Longest text echoed back from the prompt when no reply is scripted.
+const ECHO_CUT: usize = 60;
+/// Size of one `text_delta` when a text block is streamed.
+const DELTA_CHARS: usize = 24;
+
+/// A running mock Messages API server on `127.0.0.1:<ephemeral>`.
+///
+/// Main-turn requests (those that carry a non-empty `tools`) are answered from directives in
+/// the text of the last user message (all its text blocks):
+///
+/// - `[[say: TEXT]]`: reply TEXT;
+/// - `[[bash: CMD]]`: call the `Bash` tool with CMD; the next request, carrying the tool result,
+///   gets `MOCK: bash finished: <result text>`;
+/// - `[[sleep: SECS]]`: wait before answering (combines with the others);
+/// - `[[error: CODE]]`: answer HTTP CODE (400..=599) with an Anthropic error body and
+///   `x-should-retry: false`. Claude Code 2.1.197 gives up at once on 400, 401, 429, 500 and
+///   503 (`-p` exits 1) but keeps retrying 529 with back-off regardless of the header.
+///
+/// Without a directive: the next queued reply ([`MockModel::push_reply`]), else
+/// `MOCK REPLY #n: you said: <first line of the prompt>`. Side requests (no `tools`: session
+/// titles and the like) get a fixed answer, ignore directives and never consume the queue.
+/// Dropping the mock stops the server: it stops accepting, closes open connections and joins
+/// its threads.
+pub struct MockModel {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    stopping: bool,
+    queue: VecDeque<String>,
+    requests: Vec<Value>,
+    side_requests: Vec<Value>,
+    echoes: usize,
+    ids: usize,
+    next_conn: usize,
+    /// Clones of the open connections, so that `Drop` can shut them down.
+    conns: HashMap<usize, TcpStream>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl MockModel {
+    /// Binds `127.0.0.1:0` and starts serving in background threads.
+    pub fn start() -> MockModel {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("mock model: bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("mock model: local address");
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+        });
+        let acceptor = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("mock-model-accept".into())
+                .spawn(move || accept_loop(&shared, &listener))
+                .expect("mock model: spawn acceptor")
+        };
+        MockModel {
+            shared,
+            addr,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    /// The base URL to hand to Claude Code as `ANTHROPIC_BASE_URL`: `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Queues a reply for the next main-turn request whose prompt has no directive.
+    pub fn push_reply(&self, text: &str) {
+        self.shared.lock().queue.push_back(text.to_owned());
+    }
+
+    /// Bodies of the main-turn requests (those with `tools`) received so far, in order.
+    pub fn requests(&self) -> Vec<Value> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Bodies of the side requests (no `tools`: session title and the like), in order.
+    pub fn side_requests(&self) -> Vec<Value> {
+        self.shared.lock().side_requests.clone()
+    }
+
+    /// Waits until a main-turn request matching `pred` has been received (or already was) and
+    /// returns the first such request; panics after `timeout`, listing what did arrive.
+    pub fn wait_request(&self, pred: impl Fn(&Value) -> bool, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(found) = state.requests.iter().find(|r| pred(r)) {
+                return found.clone();
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let seen: Vec<String> = state
+                    .requests
+                    .iter()
+                    .map(|r| format!("{:?}", cut(&last_user_text(r), 120)))
+                    .collect();
+                // Release the lock first: a panic while holding it would poison the mutex.
+                drop(state);
+                panic!(
+                    "mock model: no matching request within {timeout:?}; last user texts of the \
+                     {} main requests received: {seen:#?}",
+                    seen.len()
+                );
+            }
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+impl Drop for MockModel {
+    fn drop(&mut self) {
+        self.shared.lock().stopping = true;
+        self.shared.changed.notify_all();
+        // Wake the acceptor, blocked in `accept`, so that it sees `stopping` and returns.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+        let (conns, workers) = {
+            let mut state = self.shared.lock();
+            (
+                std::mem::take(&mut state.conns),
+                std::mem::take(&mut state.workers),
+            )
+        };
+        for conn in conns.values() {
+            let _ = conn.shutdown(Shutdown::Both);
+        }
+        for worker in workers {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Shared {
+    /// Locks the state; a panic elsewhere (say in a `wait_request` predicate) must not make the
+    /// mock unusable or turn `Drop` into a double panic.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stopping(&self) -> bool {
+        self.lock().stopping
+    }
+
+    /// Sleeps for `dur`, or less if the mock is being dropped.
+    fn sleep(&self, dur: Duration) {
+        let deadline = Instant::now() + dur;
+        let mut state = self.lock();
+        while !state.stopping {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn next_id(&self, prefix: &str) -> String {
+        let mut state = self.lock();
+        state.ids += 1;
+        format!("{prefix}_mock_{:04}", state.ids)
+    }
+}
+
+fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
+    for conn in listener.incoming() {
+        if shared.stopping() {
+            return;
+        }
+        let Ok(conn) = conn else {
+            // Say out of file descriptors: do not spin.
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        };
+        let Ok(clone) = conn.try_clone() else {
+            continue;
+        };
+        let mut state = shared.lock();
+        let id = state.next_conn;
+        state.next_conn += 1;
+        state.conns.insert(id, clone);
+        let worker = {
+            let shared = Arc::clone(shared);
+            std::thread::Builder::new()
+                .name(format!("mock-model-conn-{id}"))
+                .spawn(move || {
+                    let _ = serve_connection(&shared, conn);
+                    shared.lock().conns.remove(&id);
+                })
+        };
+        match worker {
+            Ok(worker) => state.workers.push(worker),
+            Err(_) => {
+                state.conns.remove(&id);
+            }
+        }
+    }
+}
+
+/// One parsed HTTP request.
+struct Request {
+    method: String,
+    /// The path without its query string.
+    path: String,
+    version: String,
+    /// Header names in lower case.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn keep_alive(&self) -> bool {
+        let connection = self.header("connection").unwrap_or("").to_ascii_lowercase();
+        if self.version == "HTTP/1.0" {
+            connection.contains("keep-alive")
+        } else {
+            !connection.contains("close")
+        }
+    }
+}
+
+/// An answer: status, extra headers, and either a whole body or server-sent events.
+struct Response {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Body,
+}
+
+enum Body {
+    Bytes(&'static str, Vec<u8>),
+    Events(Vec<(&'static str, Value)>),
+}
+
+impl Response {
+    fn json(status: u16, value: &Value) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Bytes("application/json", value.to_string().into_bytes()),
+        }
+    }
+
+    fn error(status: u16, message: &str) -> Response {
+        let kind = match status {
+            400 => "invalid_request_error",
+            401 => "authentication_error",
+            402 => "billing_error",
+            403 => "permission_error",
+            404 => "not_found_error",
+            413 => "request_too_large",
+            429 => "rate_limit_error",
+            529 => "overloaded_error",
+            _ => "api_error",
+        };
+        let mut response = Response::json(
+            status,
+            &json!({"type": "error", "error": {"type": kind, "message": message}}),
+        );
+        response.headers.push(("x-should-retry", "false".into()));
+        response
+    }
+}
+
+fn serve_connection(shared: &Shared, conn: TcpStream) -> io::Result<()> {
+    conn.set_nodelay(true)?;
+    let mut writer = conn.try_clone()?;
+    let mut reader = BufReader::new(conn);
+    loop {
+        let Some(request) = read_request(&mut reader, &mut writer)? else {
+            return Ok(());
+        };
+        let response = route(shared, &request);
+        let keep_alive = request.keep_alive() && !shared.stopping();
+        write_response(&mut writer, &request, response, keep_alive)?;
+        if !keep_alive {
+            let _ = writer.shutdown(Shutdown::Both);
+            return Ok(());
+        }
+    }
+}
+
+/// Reads one line ending in LF (CRLF tolerated), without the line ending. `None` at EOF.
+fn read_line(reader: &mut impl BufRead, limit: usize) -> io::Result<Option<String>> {
+    let mut line = Vec::new();
+    let n = reader.take(limit as u64).read_until(b'\n', &mut line)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.last() != Some(&b'\n') {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "line too long"));
+    }
+    while matches!(line.last(), Some(b'\n' | b'\r')) {
+        line.pop();
+    }
+    String::from_utf8(line)
+        .map(Some)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+fn bad_data(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
+}
+
+/// Reads one request (head and body, by `Content-Length` or chunked). `None` when the client
+/// closed the connection between requests.
+fn read_request(
+    reader: &mut BufReader<TcpStream>,
+    writer: &mut TcpStream,
+) -> io::Result<Option<Request>> {
+    let request_line = loop {
+        match read_line(reader, MAX_HEAD)? {
+            None => return Ok(None),
+            // Tolerate stray empty lines between requests (RFC 9112 section 2.2).
+            Some(line) if line.is_empty() => continue,
+            Some(line) => break line,
+        }
+    };
+    let mut parts = request_line.split_whitespace();
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad_data("bad request line"));
+    };
+    let mut headers = Vec::new();
+    loop {
+        let line = read_line(reader, MAX_HEAD)?.ok_or_else(|| bad_data("eof in headers"))?;
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').ok_or_else(|| bad_data("bad header"))?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let mut request = Request {
+        method: method.to_owned(),
+        path: target.split('?').next().unwrap_or("").to_owned(),
+        version: version.to_owned(),
+        headers,
+        body: Vec::new(),
+    };
+    if request
+        .header("expect")
+        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+    {
+        writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+    }
+    let chunked = request
+        .header("transfer-encoding")
+        .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
+    if chunked {
+        loop {
+            let size_line = read_line(reader, 1024)?.ok_or_else(|| bad_data("eof in chunk"))?;
+            let hex = size_line.split(';').next().unwrap_or("").trim();
+            let size = usize::from_str_radix(hex, 16).map_err(|_| bad_data("bad chunk size"))?;
+            if size == 0 {
+                // Trailers, up to the empty line.
+                while !read_line(reader, MAX_HEAD)?
+                    .ok_or_else(|| bad_data("eof in trailers"))?
+                    .is_empty()
+                {}
+                break;
+            }
+            let start = request.body.len();
+            request.body.resize(start + size, 0);
+            reader.read_exact(&mut request.body[start..])?;
+            let mut crlf = [0u8; 2];
+            reader.read_exact(&mut crlf)?;
+        }
+    } else if let Some(len) = request.header("content-length") {
+        let len: usize = len.parse().map_err(|_| bad_data("bad content-length"))?;
+        request.body.resize(len, 0);
+        reader.read_exact(&mut request.body)?;
+    }
+    Ok(Some(request))
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        413 => "Payload Too Large",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        529 => "Overloaded",
+        _ => "Status",
+    }
+}
+
+fn write_response(
+    out: &mut TcpStream,
+    request: &Request,
+    response: Response,
+    keep_alive: bool,
+) -> io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason(response.status)
+    );
+    head.push_str("request-id: req_mock\r\n");
+    head.push_str(if keep_alive {
+        "connection: keep-alive\r\n"
+    } else {
+        "connection: close\r\n"
+    });
+    for (name, value) in &response.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    match response.body {
+        Body::Bytes(content_type, bytes) => {
+            head.push_str(&format!(
+                "content-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+                bytes.len()
+            ));
+            let mut all = head.into_bytes();
+            if request.method != "HEAD" {
+                all.extend_from_slice(&bytes);
+            }
+            out.write_all(&all)?;
+        }
+        Body::Events(events) => {
+            head.push_str(
+                "content-type: text/event-stream\r\ncache-control: no-cache\r\n\
+                 transfer-encoding: chunked\r\n\r\n",
+            );
+            out.write_all(head.as_bytes())?;
+            // One chunk per event, each written at once, as a real streaming server would.
+            for (name, data) in events {
+                let event = format!("event: {name}\ndata: {data}\n\n");
+                out.write_all(format!("{:x}\r\n{event}\r\n", event.len()).as_bytes())?;
+            }
+            out.write_all(b"0\r\n\r\n")?;
+        }
+    }
+    out.flush()
+}
+
+fn route(shared: &Shared, request: &Request) -> Response {
+    let method = request.method.as_str();
+    let path = request.path.as_str();
+    match (method, path) {
+        ("HEAD" | "GET", "/") => Response {
+            status: 200,
+            headers: Vec::new(),
+            body: Body::Bytes("text/plain", b"mock model ok\n".to_vec()),
+        },
+        ("POST", "/v1/messages") => match serde_json::from_slice::<Value>(&request.body) {
+            Ok(body) => messages(shared, &body),
+            Err(e) => Response::error(400, &format!("mock: body is not JSON: {e}")),
+        },
+        ("POST", "/v1/messages/count_tokens") => Response::json(
+            200,
+            &json!({"input_tokens": estimate_tokens(request.body.len())}),
+        ),
+        ("GET", "/v1/models") => Response::json(
+            200,
+            &json!({
+                "data": [model_info("claude-mock")],
+                "has_more": false,
+                "first_id": "claude-mock",
+                "last_id": "claude-mock",
+            }),
+        ),
+        ("GET", _) if path.starts_with("/v1/models/") => {
+            Response::json(200, &model_info(&path["/v1/models/".len()..]))
+        }
+        _ => Response::error(404, &format!("mock: no route for {method} {path}")),
+    }
+}
+
+fn model_info(id: &str) -> Value {
+    json!({
+        "type": "model",
+        "id": id,
+        "display_name": "Claude Mock",
+        "created_at": "2025-01-01T00:00:00Z",
+    })
+}
+
+fn estimate_tokens(bytes: usize) -> usize {
+    (bytes / 4).max(1)
+}
+
+/// What to answer to one `/v1/messages` request.
+enum Reply {
+    Text(String),
+    ToolUse { name: String, input: Value },
+    Error(u16),
+}
+
+/// Directives found in a prompt; the first of each kind counts.
+#[derive(Default, Debug, PartialEq)]
+struct Directives {
+    say: Option<String>,
+    bash: Option<String>,
+    sleep: Option<f64>,
+    error: Option<u16>,
+}
+
+/// Finds `[[name: value]]` directives; a value runs up to the first `]]` after it. An `error`
+/// code outside 400..=599 is ignored.
+fn parse_directives(text: &str) -> Directives {
+    let mut found = Directives::default();
+    let mut rest = text;
+    while let Some(start) = rest.find("[[") {
+        rest = &rest[start + 2..];
+        let Some(end) = rest.find("]]") else { break };
+        let inner = &rest[..end];
+        let Some((name, value)) = inner.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match name.trim() {
+            "say" if found.say.is_none() => found.say = Some(value.to_owned()),
+            "bash" if found.bash.is_none() => found.bash = Some(value.to_owned()),
+            "sleep" if found.sleep.is_none() => found.sleep = value.parse().ok(),
+            "error" if found.error.is_none() => {
+                found.error = value.parse().ok().filter(|c| (400..600).contains(c))
+            }
+            "say" | "bash" | "sleep" | "error" => {}
+            _ => continue,
+        }
+        rest = &rest[end + 2..];
+    }
+    found
+}
+
+/// The last message with role `user` in a Messages API request body.
+fn last_user_message(body: &Value) -> Option<&Value> {
+    body["messages"]
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+}
+
+/// The content blocks of a message (a string content counts as one text block).
+fn blocks(message: &Value) -> Vec<Value> {
+    match &message["content"] {
+        Value::String(text) => vec![json!({"type": "text", "text": text})],
+        Value::Array(blocks) => blocks.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// All `text` blocks of the last user message of a request body, joined by newlines (system
+/// reminders included). Handy in [`MockModel::wait_request`] predicates.
+pub fn last_user_text(body: &Value) -> String {
+    let Some(message) = last_user_message(body) else {
+        return String::new();
+    };
+    blocks(message)
+        .iter()
+        .filter(|b| b["type"] == "text")
+        .filter_map(|b| b["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The text of a `tool_result` block (string content or text blocks), trimmed at the end.
+fn tool_result_text(block: &Value) -> String {
+    let text = match &block["content"] {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    };
+    text.trim_end().to_owned()
+}
+
+/// The name of the tool that the `tool_use` block with `id` (in an earlier assistant message)
+/// called.
+fn tool_name(body: &Value, id: &str) -> Option<String> {
+    body["messages"]
+        .as_array()?
+        .iter()
+        .filter(|m| m["role"] == "assistant")
+        .flat_map(blocks)
+        .find(|b| b["type"] == "tool_use" && b["id"] == id)
+        .and_then(|b| b["name"].as_str().map(str::to_owned))
+}
+
+fn cut(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// Decides the answer to a main-turn request (one that carries `tools`).
+fn plan_main(shared: &Shared, body: &Value) -> (Reply, Option<f64>) {
+    let message = last_user_message(body).cloned().unwrap_or(Value::Null);
+    let message_blocks = blocks(&message);
+    if let Some(result) = message_blocks.iter().find(|b| b["type"] == "tool_result") {
+        let id = result["tool_use_id"].as_str().unwrap_or("");
+        let name = tool_name(body, id).unwrap_or_else(|| "tool".into());
+        let text = format!(
+            "MOCK: {} finished: {}",
+            name.to_lowercase(),
+            tool_result_text(result)
+        );
+        return (Reply::Text(text), None);
+    }
+    let directives = parse_directives(&last_user_text(body));
+    let reply = if let Some(code) = directives.error {
+        Reply::Error(code)
+    } else if let Some(command) = directives.bash {
+        Reply::ToolUse {
+            name: "Bash".into(),
+            input: json!({"command": command, "description": "mock-requested command"}),
+        }
+    } else if let Some(text) = directives.say {
+        Reply::Text(text)
+    } else {
+        let mut state = shared.lock();
+        match state.queue.pop_front() {
+            Some(text) => Reply::Text(text),
+            None => {
+                state.echoes += 1;
+                // The prompt as typed: system reminders are text blocks of their own.
+                let prompt = message_blocks
+                    .iter()
+                    .filter(|b| b["type"] == "text")
+                    .filter_map(|b| b["text"].as_str())
+                    .find(|t| !t.trim_start().starts_with("<system-reminder>"))
+                    .unwrap_or("");
+                let first_line = prompt.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                Reply::Text(format!(
+                    "MOCK REPLY #{}: you said: {}",
+                    state.echoes,
+                    cut(first_line.trim(), ECHO_CUT)
+                ))
+            }
+        }
+    };
+    (reply, directives.sleep)
+}
+
+/// Decides the answer to a side request (no `tools`): never scripted, never from the queue.
+fn plan_side(body: &Value) -> Reply {
+    if body["output_config"]["format"]["type"] == "json_schema" {
+        Reply::Text(json!({"title": "Mock session"}).to_string())
+    } else {
+        Reply::Text("Mock side reply.".into())
+    }
+}
+
+fn messages(shared: &Shared, body: &Value) -> Response {
+    let main = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .is_some_and(|tools| !tools.is_empty());
+    let (reply, sleep) = if main {
+        shared.lock().requests.push(body.clone());
+        shared.changed.notify_all();
+        plan_main(shared, body)
+    } else {
+        shared.lock().side_requests.push(body.clone());
+        shared.changed.notify_all();
+        (plan_side(body), None)
+    };
+    if let Some(secs) = sleep.filter(|s| s.is_finite() && *s > 0.0) {
+        shared.sleep(Duration::from_secs_f64(secs));
+    }
+    let content = match reply {
+        Reply::Error(code) => {
+            return Response::error(code, &format!("mock error {code} (requested by directive)"))
+        }
+        Reply::Text(text) => vec![json!({"type": "text", "text": text})],
+        Reply::ToolUse { name, input } => vec![
+            json!({"type": "text", "text": "I will run a command."}),
+            json!({"type": "tool_use", "id": shared.next_id("toolu"), "name": name, "input": input}),
+        ],
+    };
+    let stop_reason = if content.iter().any(|b| b["type"] == "tool_use") {
+        "tool_use"
+    } else {
+        "end_turn"
+    };
+    let model = body["model"].as_str().unwrap_or("claude-mock");
+    let input_tokens = estimate_tokens(body.to_string().len());
+    let output_tokens = estimate_tokens(Value::Array(content.clone()).to_string().len());
+    let id = shared.next_id("msg");
+    if body["stream"] != true {
+        return Response::json(
+            200,
+            &json!({
+                "id": id,
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": content,
+                "stop_reason": stop_reason,
+                "stop_sequence": null,
+                "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+            }),
+        );
+    }
+    let mut events = vec![
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {
+                "id": id, "type": "message", "role": "assistant", "model": model,
+                "content": [], "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": input_tokens, "output_tokens": 1,
+                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+            }}),
+        ),
+        ("ping", json!({"type": "ping"})),
+    ];
+    for (index, block) in content.iter().enumerate() {
+        let (start, deltas) = if block["type"] == "tool_use" {
+            let mut start = block.clone();
+            start["input"] = json!({});
+            let input = block["input"].to_string();
+            let deltas = pieces(&input, 3)
+                .into_iter()
+                .map(|p| json!({"type": "input_json_delta", "partial_json": p}))
+                .collect::<Vec<_>>();
+            (start, deltas)
+        } else {
+            let text = block["text"].as_str().unwrap_or("");
+            let count = text.chars().count().div_ceil(DELTA_CHARS).max(1);
+            let deltas = pieces(text, count)
+                .into_iter()
+                .map(|p| json!({"type": "text_delta", "text": p}))
+                .collect();
+            (json!({"type": "text", "text": ""}), deltas)
+        };
+        events.push((
+            "content_block_start",
+            json!({"type": "content_block_start", "index": index, "content_block": start}),
+        ));
+        for delta in deltas {
+            events.push((
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": index, "delta": delta}),
+            ));
+        }
+        events.push((
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": index}),
+        ));
+    }
+    events.push((
+        "message_delta",
+        json!({"type": "message_delta",
+               "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+               "usage": {"output_tokens": output_tokens}}),
+    ));
+    events.push(("message_stop", json!({"type": "message_stop"})));
+    Response {
+        status: 200,
+        headers: Vec::new(),
+        body: Body::Events(events),
+    }
+}
+
+/// Splits `text` into at most `count` non-empty pieces on char boundaries.
+fn pieces(text: &str, count: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    let size = chars.len().div_ceil(count.max(1));
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal HTTP/1.1 client holding one connection open, to check the mock's wire format.
+    struct Client {
+        reader: BufReader<TcpStream>,
+        writer: TcpStream,
+    }
+
+    struct Answer {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    }
+
+    impl Answer {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        }
+
+        fn json(&self) -> Value {
+            serde_json::from_slice(&self.body).expect("answer body is JSON")
+        }
+
+        /// The server-sent events of the body, as (event name, data).
+        fn events(&self) -> Vec<(String, Value)> {
+            let text = String::from_utf8(self.body.clone()).unwrap();
+            text.split("\n\n")
+                .filter(|e| !e.trim().is_empty())
+                .map(|e| {
+                    let name = e.lines().find_map(|l| l.strip_prefix("event: ")).unwrap();
+                    let data = e.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+                    (name.to_owned(), serde_json::from_str(data).unwrap())
+                })
+                .collect()
+        }
+    }
+
+    impl Client {
+        fn connect(mock: &MockModel) -> Client {
+            let addr = mock.base_url().trim_start_matches("http://").to_owned();
+            let conn = TcpStream::connect(addr).unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            Client {
+                reader: BufReader::new(conn.try_clone().unwrap()),
+                writer: conn,
+            }
+        }
+
+        fn send(&mut self, method: &str, path: &str, body: Option<&Value>) -> Answer {
+            let body = body.map(Value::to_string).unwrap_or_default();
+            let head = format!(
+                "{method} {path} HTTP/1.1\r\nhost: mock\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            self.writer.write_all(head.as_bytes()).unwrap();
+            self.writer.write_all(body.as_bytes()).unwrap();
+            self.read_answer(method == "HEAD")
+        }
+
+        fn send_chunked(&mut self, path: &str, body: &Value) -> Answer {
+            let body = body.to_string();
+            let (a, b) = body.split_at(body.len() / 2);
+            let wire = format!(
+                "POST {path} HTTP/1.1\r\nhost: mock\r\ntransfer-encoding: chunked\r\n\r\n\
+                 {:x}\r\n{a}\r\n{:X};ext=1\r\n{b}\r\n0\r\n\r\n",
+                a.len(),
+                b.len()
+            );
+            self.writer.write_all(wire.as_bytes()).unwrap();
+            self.read_answer(false)
+        }
+
+        fn read_answer(&mut self, head_only: bool) -> Answer {
+            let status_line = read_line(&mut self.reader, MAX_HEAD).unwrap().unwrap();
+            let status = status_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap()
+                .parse()
+                .unwrap();
+            let mut headers = Vec::new();
+            loop {
+                let line = read_line(&mut self.reader, MAX_HEAD).unwrap().unwrap();
+                if line.is_empty() {
+                    break;
+                }
+                let (n, v) = line.split_once(':').unwrap();
+                headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
+            }
+            let mut answer = Answer {
+                status,
+                headers,
+                body: Vec::new(),
+            };
+            if head_only {
+                return answer;
+            }
+            if answer.header("transfer-encoding") == Some("chunked") {
+                loop {
+                    let size = read_line(&mut self.reader, 100).unwrap().unwrap();
+                    let size = usize::from_str_radix(&size, 16).unwrap();
+                    let mut chunk = vec![0; size + 2];
+                    self.reader.read_exact(&mut chunk).unwrap();
+                    if size == 0 {
+                        break;
+                    }
+                    answer.body.extend_from_slice(&chunk[..size]);
+                }
+            } else {
+                let len: usize = answer.header("content-length").unwrap().parse().unwrap();
+                answer.body.resize(len, 0);
+                self.reader.read_exact(&mut answer.body).unwrap();
+            }
+            answer
+        }
+    }
+
+    /// A main-turn request body (it has `tools`), with a system reminder before the prompt as
+    /// Claude Code sends it.
+    fn main_request(prompt: &str, stream: bool) -> Value {
+        json!({
+            "model": "claude-test-1",
+            "max_tokens": 1000,
+            "stream": stream,
+            "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
+            "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "<system-reminder>\nAs you answer...\n</system-reminder>"},
+                {"type": "text", "text": prompt},
+            ]}],
+        })
+    }
+
+    /// Rebuilds the content blocks and stop reason of a streamed message.
+    fn assemble(events: &[(String, Value)]) -> (Vec<Value>, String) {
+        let mut content: Vec<Value> = Vec::new();
+        let mut partial_json = String::new();
+        let mut stop_reason = String::new();
+        for (name, data) in events {
+            assert_eq!(
+                data["type"],
+                name.as_str(),
+                "event name and data type agree"
+            );
+            match name.as_str() {
+                "content_block_start" => content.push(data["content_block"].clone()),
+                "content_block_delta" => {
+                    let block = content.last_mut().unwrap();
+                    match data["delta"]["type"].as_str().unwrap() {
+                        "text_delta" => {
+                            let text = block["text"].as_str().unwrap().to_owned();
+                            block["text"] = json!(text + data["delta"]["text"].as_str().unwrap());
+                        }
+                        "input_json_delta" => {
+                            partial_json.push_str(data["delta"]["partial_json"].as_str().unwrap())
+                        }
+                        other => panic!("unexpected delta {other}"),
+                    }
+                }
+                "content_block_stop" if !partial_json.is_empty() => {
+                    content.last_mut().unwrap()["input"] =
+                        serde_json::from_str(&partial_json).unwrap();
+                    partial_json.clear();
+                }
+                "message_delta" => {
+                    stop_reason = data["delta"]["stop_reason"].as_str().unwrap().to_owned()
+                }
+                _ => {}
+            }
+        }
+        (content, stop_reason)
+    }
+
+    fn text_of(message_content: &Value) -> String {
+        message_content
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|b| b["text"].as_str())
+            .collect()
+    }
+
+    #[test]
+    fn answers_preflight_models_and_count_tokens_on_one_connection() {
+        let mock = MockModel::start();
+        let mut client = Client::connect(&mock);
+        let head = client.send("HEAD", "/", None);
+        assert_eq!(head.status, 200);
+        assert_eq!(client.send("GET", "/", None).status, 200);
+        let models = client.send("GET", "/v1/models", None);
+        assert_eq!(models.status, 200);
+        assert_eq!(models.json()["data"][0]["type"], "model");
+        let model = client.send("GET", "/v1/models/claude-x?beta=true", None);
+        assert_eq!(model.json()["id"], "claude-x");
+        let count = client.send(
+            "POST",
+            "/v1/messages/count_tokens?beta=true",
+            Some(&main_request("count me", false)),
+        );
+        assert_eq!(count.status, 200);
+        assert!(count.json()["input_tokens"].as_u64().unwrap() > 0);
+        let missing = client.send("GET", "/v1/nothing", None);
+        assert_eq!(missing.status, 404);
+        assert_eq!(missing.json()["error"]["type"], "not_found_error");
+        assert!(mock.requests().is_empty(), "count_tokens is not a turn");
+    }
+
+    #[test]
+    fn streams_say_directive_as_server_sent_events() {
+        let mock = MockModel::start();
+        let mut client = Client::connect(&mock);
+        let answer = client.send(
+            "POST",
+            "/v1/messages?beta=true",
+            Some(&main_request(
+                "hi [[say: PONG-42 with a longer text to split]]",
+                true,
+            )),
+        );
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.header("content-type"), Some("text/event-stream"));
+        let events = answer.events();
+        let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names[..3], ["message_start", "ping", "content_block_start"]);
+        assert_eq!(
+            names[names.len() - 3..],
+            ["content_block_stop", "message_delta", "message_stop"]
+        );
+        assert!(
+            names
+                .iter()
+                .filter(|n| **n == "content_block_delta")
+                .count()
+                > 1
+        );
+        assert_eq!(events[0].1["message"]["model"], "claude-test-1");
+        let (content, stop_reason) = assemble(&events);
+        assert_eq!(
+            text_of(&json!(content)),
+            "PONG-42 with a longer text to split"
+        );
+        assert_eq!(stop_reason, "end_turn");
+        let requests = mock.requests();
+        assert_eq!(requests.len(), 1);
+        assert!(last_user_text(&requests[0]).contains("hi [[say: PONG-42"));
+    }
+
+    #[test]
+    fn reads_chunked_request_bodies() {
+        let mock = MockModel::start();
+        let mut client = Client::connect(&mock);
+        let answer = client.send_chunked("/v1/messages", &main_request("[[say: chunky]]", false));
+        assert_eq!(answer.status, 200);
+        assert_eq!(text_of(&answer.json()["content"]), "chunky");
+        // The connection is still usable afterwards.
+        let again = client.send(
+            "POST",
+            "/v1/messages",
+            Some(&main_request("[[say: 2]]", false)),
+        );
+        assert_eq!(text_of(&again.json()["content"]), "2");
+    }
+
+    #[test]
+    fn bash_directive_asks_for_tool_and_reports_its_result() {
+        let mock = MockModel::start();
+        let mut client = Client::connect(&mock);
+        let first = main_request("run it [[bash: echo HI]]", true);
+        let answer = client.send("POST", "/v1/messages?beta=true", Some(&first));
+        let (content, stop_reason) = assemble(&answer.events());
+        assert_eq!(stop_reason, "tool_use");
+        let tool_use = content.iter().find(|b| b["type"] == "tool_use").unwrap();
+        assert_eq!(tool_use["name"], "Bash");
+        assert_eq!(
+            tool_use["input"],
+            json!({"command": "echo HI", "description": "mock-requested command"})
+        );
+        let mut second = first.clone();
+        second["stream"] = json!(false);
+        let messages = second["messages"].as_array_mut().unwrap();
+        messages.push(json!({"role": "assistant", "content": content}));
+        messages.push(json!({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": tool_use["id"], "content": "HI\n", "is_error": false},
+            {"type": "text", "text": "<system-reminder>noise [[say: not me]]</system-reminder>"},
+        ]}));
+        let answer = client.send("POST", "/v1/messages?beta=true", Some(&second));
+        let reply = answer.json();
+        assert_eq!(text_of(&reply["content"]), "MOCK: bash finished: HI");
+        assert_eq!(reply["stop_reason"], "end_turn");
+        assert_eq!(mock.requests().len(), 2);
+    }
+
+    #[test]
+    fn queue_serves_plain_prompts_and_side_requests_never_consume_it() {
+        let mock = MockModel::start();
+        mock.push_reply("queued one");
+        let mut client = Client::connect(&mock);
+        let title = client.send(
+            "POST",
+            "/v1/messages?beta=true",
+            Some(&json!({
+                "model": "m", "max_tokens": 10,
+                "output_config": {"format": {"type": "json_schema", "schema": {}}},
+                "messages": [{"role": "user", "content": "hello there [[error: 500]]"}],
+            })),
+        );
+        assert_eq!(title.status, 200, "side requests ignore directives");
+        let title: Value = serde_json::from_str(&text_of(&title.json()["content"])).unwrap();
+        assert_eq!(title, json!({"title": "Mock session"}));
+        let side = client.send(
+            "POST",
+            "/v1/messages",
+            Some(&json!({"model": "m", "stream": true, "tools": [],
+                         "messages": [{"role": "user", "content": "x"}]})),
+        );
+        assert!(!text_of(&json!(assemble(&side.events()).0)).is_empty());
+        assert_eq!(mock.side_requests().len(), 2);
+        assert!(mock.requests().is_empty());
+
+        let reply = |client: &mut Client, prompt: &str| {
+            let answer = client.send("POST", "/v1/messages", Some(&main_request(prompt, false)));
+            text_of(&answer.json()["content"])
+        };
+        assert_eq!(reply(&mut client, "hello there"), "queued one");
+        assert_eq!(
+            reply(&mut client, "\nhello again\nsecond line"),
+            "MOCK REPLY #1: you said: hello again"
+        );
+        let long = "x".repeat(200);
+        let echoed = reply(&mut client, &long);
+        assert!(
+            echoed.starts_with("MOCK REPLY #2: you said: xxx"),
+            "{echoed}"
+        );
+        assert!(echoed.len() < 120, "{echoed}");
+        assert_eq!(
+            reply(
+                &mut client,
+                "Stop hook feedback:\n[/bin/hook]: keep going [[say: again]]"
+            ),
+            "again"
+        );
+        assert_eq!(mock.requests().len(), 4);
+    }
+
+    #[test]
+    fn error_directive_returns_that_status_without_retry() {
+        let mock = MockModel::start();
+        let mut client = Client::connect(&mock);
+        let answer = client.send(
+            "POST",
+            "/v1/messages",
+            Some(&main_request("[[error: 529]]", true)),
+        );
+        assert_eq!(answer.status, 529);
+        assert_eq!(answer.header("x-should-retry"), Some("false"));
+        assert_eq!(answer.json()["type"], "error");
+        assert_eq!(answer.json()["error"]["type"], "overloaded_error");
+        let answer = client.send(
+            "POST",
+            "/v1/messages",
+            Some(&main_request("[[error: 400]]", false)),
+        );
+        assert_eq!(answer.status, 400);
+        assert_eq!(answer.json()["error"]["type"], "invalid_request_error");
+    }
+
+    #[test]
+    fn sleep_directive_delays_the_answer_and_wait_request_sees_it_early() {
+        let mock = MockModel::start();
+        let started = Instant::now();
+        let sender = {
+            let mut client = Client::connect(&mock);
+            std::thread::spawn(move || {
+                let body = main_request("[[sleep: 0.5]] [[say: late]]", true);
+                let answer = client.send("POST", "/v1/messages", Some(&body));
+                (Instant::now(), assemble(&answer.events()).0)
+            })
+        };
+        let request = mock.wait_request(
+            |r| last_user_text(r).contains("[[say: late]]"),
+            Duration::from_secs(10),
+        );
+        let seen = Instant::now();
+        assert_eq!(request["model"], "claude-test-1");
+        let (answered, content) = sender.join().unwrap();
+        assert_eq!(text_of(&json!(content)), "late");
+        assert!(answered.duration_since(started) >= Duration::from_millis(500));
+        assert!(
+            seen < answered,
+            "the request is logged before the delayed answer"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "no matching request")]
+    fn wait_request_panics_after_its_deadline() {
+        let mock = MockModel::start();
+        mock.wait_request(|_| true, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn drop_closes_idle_connections_and_stops_listening() {
+        let mock = MockModel::start();
+        let addr = mock.addr;
+        let mut idle = Client::connect(&mock);
+        assert_eq!(idle.send("GET", "/", None).status, 200);
+        let mut sleeping = Client::connect(&mock);
+        let sleeper = std::thread::spawn(move || {
+            let body = main_request("[[sleep: 60]]", true);
+            let head = format!(
+                "POST /v1/messages HTTP/1.1\r\ncontent-length: {}\r\n\r\n{body}",
+                body.to_string().len()
+            );
+            sleeping.writer.write_all(head.as_bytes()).unwrap();
+            let mut rest = Vec::new();
+            let _ = sleeping.reader.read_to_end(&mut rest);
+        });
+        mock.wait_request(|_| true, Duration::from_secs(10));
+        let started = Instant::now();
+        drop(mock);
+        assert!(started.elapsed() < Duration::from_secs(5), "drop is prompt");
+        let mut rest = Vec::new();
+        assert_eq!(idle.reader.read_to_end(&mut rest).unwrap(), 0, "closed");
+        sleeper.join().unwrap();
+        assert!(TcpStream::connect(addr).is_err(), "no longer listening");
+    }
+
+    #[test]
+    fn directives_take_the_first_of_each_kind() {
+        let found = parse_directives(
+            "a [[say: one]] [[nope]] [[other: x]] [[say: two]] [[sleep: 1.5]] \
+             [[bash: echo [x] ]] [[error: boom]] [[error: 200]] [[unterminated",
+        );
+        assert_eq!(
+            found,
+            Directives {
+                say: Some("one".into()),
+                bash: Some("echo [x]".into()),
+                sleep: Some(1.5),
+                error: None,
+            }
+        );
+    }
+}

@@ -2,6 +2,7 @@
 
 mod claude;
 mod core;
+mod e2e;
 mod mock_model;
 mod sim;
 mod up_down;

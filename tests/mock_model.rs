@@ -639,7 +639,19 @@ fn cut(text: &str, max_chars: usize) -> String {
 fn plan_main(shared: &Shared, body: &Value) -> (Reply, Option<f64>) {
     let message = last_user_message(body).cloned().unwrap_or(Value::Null);
     let message_blocks = blocks(&message);
-    if let Some(result) = message_blocks.iter().find(|b| b["type"] == "tool_result") {
+    let directives = parse_directives(&last_user_text(body));
+    let typed: Vec<&str> = message_blocks
+        .iter()
+        .filter(|b| b["type"] == "text")
+        .filter_map(|b| b["text"].as_str())
+        .filter(|t| !t.trim_start().starts_with("<system-reminder>"))
+        .collect();
+    let own = parse_directives(&typed.join("\n"));
+    let scripted = own.error.is_some() || own.bash.is_some() || own.say.is_some();
+    // A tool result answers the tool call, unless the user's own text came with it (a prompt
+    // typed after a rejected tool call arrives in the same user message) and says what to do.
+    let result = message_blocks.iter().find(|b| b["type"] == "tool_result");
+    if let Some(result) = result.filter(|_| !scripted) {
         let id = result["tool_use_id"].as_str().unwrap_or("");
         let name = tool_name(body, id).unwrap_or_else(|| "tool".into());
         let text = format!(
@@ -649,7 +661,6 @@ fn plan_main(shared: &Shared, body: &Value) -> (Reply, Option<f64>) {
         );
         return (Reply::Text(text), None);
     }
-    let directives = parse_directives(&last_user_text(body));
     let reply = if let Some(code) = directives.error {
         Reply::Error(code)
     } else if let Some(command) = directives.bash {

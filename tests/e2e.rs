@@ -1,0 +1,278 @@
+//! End to end on the real Claude Code CLI (installed by `install/test-deps.sh`), talking to the
+//! mock model server on 127.0.0.1: `orch up`, spawn two claude workers, tell, listen, ps, kill,
+//! `orch down`; folder trust; permission requests; API errors; `/clear`.
+
+use crate::claude::{claude_bin, claude_env, prepare_home, DUMMY_API_KEY};
+use crate::mock_model::{last_user_text, MockModel};
+use crate::util::{json, World};
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A world with its own tmux server, a mock model, Claude Code's first-run screens answered
+/// for the work folder, and the user's own settings.json (a key and a hook orch must keep).
+struct Claude {
+    world: World,
+    mock: MockModel,
+    user_settings: Value,
+}
+
+impl Claude {
+    fn new() -> Claude {
+        let world = World::with_tmux();
+        let mock = MockModel::start();
+        prepare_home(&world.home(), DUMMY_API_KEY, &[&world.work()]);
+        let user_settings = serde_json::json!({
+            "env": {"ORCH_E2E_USER_KEY": "kept"},
+            "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "true"}]}]},
+            "includeCoAuthoredBy": false
+        });
+        std::fs::create_dir_all(world.claude_dir()).unwrap();
+        std::fs::write(
+            world.settings(),
+            serde_json::to_string_pretty(&user_settings).unwrap(),
+        )
+        .unwrap();
+        Claude {
+            world,
+            mock,
+            user_settings,
+        }
+    }
+
+    /// `orch ARGS` with the world's environment plus what Claude Code needs.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = self.world.cmd("orch");
+        cmd.args(args)
+            .envs(claude_env(&self.mock))
+            .env("ORCH_CLAUDE_BIN", claude_bin());
+        cmd
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut pipe = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            pipe.write_all(text.as_bytes()).unwrap();
+        }
+        drop(pipe);
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        self.ok_stdin(args, None)
+    }
+
+    fn ok_stdin(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "orch {args:?} failed ({:?}):\nstdout: {}\nstderr: {}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.screens()
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Every pane's screen, for failure messages.
+    fn screens(&self) -> String {
+        let tmux = self.world.tmux.as_ref().unwrap();
+        let panes = tmux.run(&["list-panes", "-a", "-F", "#{pane_id}"]);
+        panes
+            .lines()
+            .map(|p| format!("--- pane {p} ---\n{}", tmux.capture(p)))
+            .collect()
+    }
+
+    fn spawn(&self, name: &str) -> Value {
+        json(&self.ok(&["--json", "spawn", "--name", name]))
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn two_claude_workers_round_trip_then_kill_and_down() {
+    let c = Claude::new();
+    let before_up = c.user_settings.clone();
+    c.ok(&["up"]);
+
+    let one = c.spawn("one");
+    let two = c.spawn("two");
+    assert_eq!(one["harness"], "claude");
+    assert_ne!(one["pane"], two["pane"]);
+
+    let filler = "Keep $(date) and `id` and $HOME literal; 'single' \"double\" \\ | & ; < > * ?\n";
+    let long = format!(
+        "Task for two, line one.\n{}last line [[say: REPLY-TWO]]",
+        filler.repeat(16)
+    );
+    assert!(long.len() > 1024 && long.lines().count() > 10);
+    let told_one = json(&c.ok(&["--json", "tell", "one", "short task [[say: REPLY-ONE]]"]));
+    let told_two = json(&c.ok_stdin(&["--json", "tell", "two", "-"], Some(&long)));
+    assert_eq!(told_one["acknowledged"], true);
+    assert_eq!(told_two["acknowledged"], true);
+
+    let stop_one = json(&c.ok(&["listen", "one", "--timeout", "60"]));
+    let stop_two = json(&c.ok(&["listen", "two", "--timeout", "60"]));
+    assert_eq!(stop_one["event"], "stop");
+    assert_eq!(stop_one["last_assistant_message"], "REPLY-ONE");
+    assert_eq!(stop_two["last_assistant_message"], "REPLY-TWO");
+    assert!(stop_two["seq"].as_u64() > told_two["cursor"].as_u64());
+
+    // The long prompt reached the model whole: metacharacters literal, newlines kept.
+    let request = c
+        .mock
+        .wait_request(|body| last_user_text(body).contains("REPLY-TWO"), WAIT);
+    let text = last_user_text(&request);
+    assert!(
+        text.contains(&filler.repeat(16)),
+        "prompt arrived altered:\n{text}"
+    );
+
+    let rows = json(&c.ok(&["--json", "ps"]));
+    let status: Vec<(&str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(status, [("one", "idle"), ("two", "idle")]);
+
+    // A listen waiting on a busy worker ends with exit 4 when the worker is killed.
+    c.ok(&["tell", "one", "slow [[sleep: 30]] [[say: TOO-LATE]]"]);
+    let listen = c
+        .cmd(&["listen", "one", "--timeout", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.ok(&["kill", "one"]);
+    let out = listen.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let rows = json(&c.ok(&["--json", "ps", "--all"]));
+    assert_eq!(rows[0]["status"], "dead");
+
+    c.ok(&["kill", "two"]);
+    c.ok(&["down", "--yes"]);
+    let after: Value =
+        serde_json::from_str(&std::fs::read_to_string(c.world.settings()).unwrap()).unwrap();
+    assert_eq!(after, before_up);
+    assert!(!c.world.state().exists(), "down removes the state dir");
+}
+
+#[test]
+fn untrusted_folder_is_reported_fast_and_trust_fixes_it() {
+    let c = Claude::new();
+    c.ok(&["up"]);
+    let untrusted = c.world.root().join("elsewhere");
+    std::fs::create_dir_all(&untrusted).unwrap();
+    let dir = untrusted.to_str().unwrap();
+    let out = c.run(&["spawn", "--name", "stuck", "--cwd", dir], None);
+    assert!(!out.status.success());
+    let why = stderr(&out);
+    assert!(
+        why.contains("folder-trust") && why.contains("--trust"),
+        "{why}"
+    );
+    c.ok(&["kill", "stuck"]);
+
+    let w = json(&c.ok(&[
+        "--json", "spawn", "--name", "trusted", "--cwd", dir, "--trust",
+    ]));
+    assert_eq!(w["name"], "trusted");
+    let config: Value = serde_json::from_str(
+        &std::fs::read_to_string(c.world.home().join(".claude.json")).unwrap(),
+    )
+    .unwrap();
+    let real = Path::new(dir).canonicalize().unwrap();
+    assert_eq!(
+        config["projects"][real.to_str().unwrap()]["hasTrustDialogAccepted"],
+        true
+    );
+    c.ok(&["tell", "trusted", "hello [[say: TRUSTED]]"]);
+    let stop = json(&c.ok(&["listen", "trusted", "--timeout", "60"]));
+    assert_eq!(stop["last_assistant_message"], "TRUSTED");
+}
+
+#[test]
+fn permission_request_error_and_clear_are_recorded() {
+    let c = Claude::new();
+    c.ok(&["up"]);
+    c.spawn("perm");
+
+    // A command that needs approval: PermissionRequest arrives at once with the tool input.
+    c.ok(&["tell", "perm", "run it [[bash: python3 -c \"print(6*7)\"]]"]);
+    let asked = json(&c.ok(&[
+        "listen",
+        "perm",
+        "--event",
+        "notification",
+        "--timeout",
+        "60",
+    ]));
+    assert_eq!(asked["event"], "permission_request");
+    assert_eq!(asked["tool_name"], "Bash");
+    assert_eq!(asked["tool_input"]["command"], "python3 -c \"print(6*7)\"");
+    let rows = json(&c.ok(&["--json", "ps"]));
+    assert_eq!(rows[0]["status"], "needs-input");
+    c.ok(&["interrupt", "perm"]);
+
+    // An API error ends the stop wait with exit 5.
+    c.ok(&["tell", "perm", "fail now [[error: 500]]"]);
+    let out = c.run(&["listen", "perm", "--timeout", "60"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}\n{}",
+        stderr(&out),
+        c.screens()
+    );
+
+    // /clear starts a new session in the same pane; orch follows it.
+    let cleared = json(&c.ok(&["--json", "tell", "perm", "--command", "/clear"]));
+    let cursor = cleared["cursor"].as_u64().unwrap();
+    let started = json(&c.ok(&[
+        "listen",
+        "perm",
+        "--event",
+        "any",
+        "--after",
+        &cursor.to_string(),
+        "--timeout",
+        "60",
+    ]));
+    let started = if started["event"] == "session_start" {
+        started
+    } else {
+        json(&c.ok(&[
+            "listen",
+            "perm",
+            "--event",
+            "any",
+            "--after",
+            &started["seq"].to_string(),
+            "--timeout",
+            "60",
+        ]))
+    };
+    assert_eq!(started["event"], "session_start");
+    assert_eq!(started["source"], "clear");
+    c.ok(&["tell", "perm", "after clear [[say: FRESH]]"]);
+    let stop = json(&c.ok(&["listen", "perm", "--timeout", "60"]));
+    assert_eq!(stop["last_assistant_message"], "FRESH");
+}

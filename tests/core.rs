@@ -1,9 +1,8 @@
 //! The core commands end to end on real tmux with the `sim` harness: up, spawn, tell, listen,
 //! ps, events, interrupt, kill, demo, and the hook writing nothing for strangers.
 
-use crate::util::{json, wait_for, World};
+use crate::util::{json, output_with_stdin, spawn_with_stdin, wait_for, World};
 use serde_json::Value;
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -23,21 +22,7 @@ fn spawn_sim(world: &World, name: &str) -> Value {
 
 /// Runs `orch ARGS` with `input` on stdin.
 fn orch_stdin(world: &World, args: &[&str], input: &str) -> Output {
-    let mut child = world
-        .cmd("orch")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    output_with_stdin(world.cmd("orch").args(args), input.as_bytes())
 }
 
 fn stderr(out: &Output) -> String {
@@ -286,19 +271,7 @@ fn spawn_inside_tmux_splits_the_callers_window() {
 fn hook_writes_nothing_for_sessions_orch_does_not_manage() {
     let world = World::new();
     let payload = r#"{"session_id":"x","hook_event_name":"Stop","last_assistant_message":"m"}"#;
-    let mut child = world
-        .cmd("orch-hook")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = output_with_stdin(&mut world.cmd("orch-hook"), payload.as_bytes());
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
     assert_eq!(std::fs::read_dir(world.state()).unwrap().count(), 0);
@@ -319,19 +292,10 @@ fn concurrent_hooks_give_contiguous_sequences() {
                 r#"{{"hook_event_name":"Notification","notification_type":"n{i}","message":"{}"}}"#,
                 "z".repeat(i * 300)
             );
-            let mut child = world
-                .cmd("orch-hook")
-                .env("ORCH_WORKER", "w1")
-                .stdin(Stdio::piped())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(payload.as_bytes())
-                .unwrap();
-            child
+            spawn_with_stdin(
+                world.cmd("orch-hook").env("ORCH_WORKER", "w1"),
+                payload.as_bytes(),
+            )
         })
         .collect();
     for mut child in children {

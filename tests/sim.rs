@@ -4,24 +4,14 @@
 
 use crate::util::{exe, wait_for, World};
 use serde_json::Value;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// Every event the sim fires; the dump hook is registered for all of them.
-const EVENTS: [&str; 7] = [
-    "SessionStart",
-    "UserPromptSubmit",
-    "Stop",
-    "StopFailure",
-    "Notification",
-    "PermissionRequest",
-    "SessionEnd",
-];
+use orch::claude::settings::EVENTS;
 
 /// A running sim in its own pane.
 struct Sim {
@@ -113,19 +103,13 @@ impl Sim {
     fn paste(&self, text: &str) {
         let socket = &self.world.tmux.as_ref().unwrap().socket;
         let buffer = crate::util::unique("sim-paste");
-        let mut child = Command::new("tmux")
-            .args(["-L", socket, "load-buffer", "-b", &buffer, "-"])
-            .env_remove("TMUX")
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success(), "load-buffer failed");
+        let out = crate::util::output_with_stdin(
+            Command::new("tmux")
+                .args(["-L", socket, "load-buffer", "-b", &buffer, "-"])
+                .env_remove("TMUX"),
+            text.as_bytes(),
+        );
+        assert!(out.status.success(), "load-buffer failed");
         self.tmux(&["paste-buffer", "-p", "-d", "-b", &buffer, "-t", &self.pane]);
     }
 

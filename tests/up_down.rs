@@ -7,15 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-const EVENTS: [&str; 7] = [
-    "SessionStart",
-    "UserPromptSubmit",
-    "Stop",
-    "StopFailure",
-    "Notification",
-    "PermissionRequest",
-    "SessionEnd",
-];
+use orch::claude::settings::EVENTS;
 
 /// A user's settings.json with their own hooks (one on an event orch uses), unknown keys and a
 /// key order that is not alphabetical, in a layout serde_json would not produce.

@@ -198,6 +198,25 @@ impl Drop for Tmux {
     }
 }
 
+/// Starts `cmd` with `input` written to its stdin (then closed); stdout and stderr piped.
+pub fn spawn_with_stdin(cmd: &mut Command, input: &[u8]) -> std::process::Child {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    // A program may exit without reading all of its input: that is its business.
+    let _ = std::io::Write::write_all(&mut pipe, input);
+    child
+}
+
+/// Runs `cmd` to completion with `input` on its stdin.
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    spawn_with_stdin(cmd, input).wait_with_output().unwrap()
+}
+
 /// Waits until `check` returns `Some`, or panics with `what` after `timeout`.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;

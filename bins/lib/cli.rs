@@ -46,6 +46,12 @@ pub enum Command {
     Demo(cmd::demo::Args),
     /// Subscribe to another worker's events (not yet: see the coordination issue).
     Subscribe(cmd::subscribe::Args),
+    /// The file-watcher helper that waits run (internal).
+    #[command(name = "__watch", hide = true)]
+    Watch {
+        /// The folder to watch.
+        dir: std::path::PathBuf,
+    },
 }
 
 /// Runs `orch` with `argv` (the program name first) and returns the process exit code.
@@ -81,6 +87,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Events(args) => cmd::events::run(&ctx, args),
         Command::Demo(args) => cmd::demo::run(&ctx, args),
         Command::Subscribe(args) => cmd::subscribe::run(&ctx, args),
+        Command::Watch { dir } => return crate::watch::serve(&dir),
     };
     match result {
         Ok(()) => error::OK,

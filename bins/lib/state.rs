@@ -212,24 +212,18 @@ impl State {
     }
 }
 
-/// A fresh random UUID (version 4 layout) from the OS's random source, e.g. for
-/// `claude --session-id`.
+/// A fresh random version-4-shaped UUID, e.g. for `claude --session-id` (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`) from `/dev/urandom`,
+/// or from std's randomly keyed hasher where that cannot be read.
 pub fn new_uuid() -> String {
-    let mut bytes = [0u8; 16];
-    let filled = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
-        .is_ok();
-    if !filled {
-        // No /dev/urandom: mix the clock and the pid, still unique enough for a session id.
-        let seed = u128::from(crate::clock::now_ms()) << 32 | u128::from(std::process::id());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes = (seed ^ nanos.rotate_left(64)).to_le_bytes();
+    use std::io::Read;
+    let mut b = [0u8; 16];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    if read.is_err() {
+        fallback_random(&mut b);
     }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
     format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],
@@ -238,6 +232,20 @@ pub fn new_uuid() -> String {
         &hex[16..20],
         &hex[20..32]
     )
+}
+
+fn fallback_random(bytes: &mut [u8; 16]) {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    for (i, half) in bytes.chunks_mut(8).enumerate() {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(nanos);
+        hasher.write_usize(i);
+        hasher.write_u32(std::process::id());
+        half.copy_from_slice(&hasher.finish().to_le_bytes());
+    }
 }
 
 #[cfg(test)]
@@ -283,9 +291,19 @@ mod tests {
 
     #[test]
     fn uuids_look_like_v4() {
-        let u = new_uuid();
-        assert_eq!(u.len(), 36);
-        assert_eq!(&u[14..15], "4");
-        assert_ne!(u, new_uuid());
+        let a = new_uuid();
+        let b = new_uuid();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        let parts: Vec<&str> = a.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+        let mut fallback = [0u8; 16];
+        fallback_random(&mut fallback);
+        assert_ne!(fallback, [0u8; 16]);
     }
 }

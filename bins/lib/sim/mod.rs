@@ -14,8 +14,9 @@ pub mod turn;
 
 use crate::error;
 use crate::paths;
+use crate::state::new_uuid as uuid4;
 use anyhow::{bail, Context, Result};
-use event::{uuid4, Event, Session};
+use event::{Event, Session};
 use input::{Action, Input};
 use screen::{Screen, Terminal, View};
 use std::collections::VecDeque;

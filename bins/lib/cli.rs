@@ -56,7 +56,7 @@ pub enum Command {
 
 /// Runs `orch` with `argv` (the program name first) and returns the process exit code.
 ///
-/// `fixed` names a subcommand to insert after argv[0], for the `orch-<sub>` executables.
+/// `fixed` names a subcommand to insert after the program name, for the `orch-<sub>` executables.
 pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
     let mut argv = argv;
     if let Some(sub) = fixed {

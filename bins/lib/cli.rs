@@ -44,8 +44,26 @@ pub enum Command {
     Events(cmd::events::Args),
     /// Run two simulated workers in a private tmux server and show what happened.
     Demo(cmd::demo::Args),
-    /// Subscribe to another worker's events (not yet: see the coordination issue).
+    /// Subscribe a worker or the operator pane to another worker's events.
     Subscribe(cmd::subscribe::Args),
+    /// End a subscription.
+    Unsubscribe(cmd::unsubscribe::Args),
+    /// List subscriptions.
+    Subscriptions(cmd::subscriptions::Args),
+    /// Show (and acknowledge) the items pushed to a worker's or the operator's inbox.
+    Inbox(cmd::inbox::Args),
+    /// Print the visible text of a worker's pane.
+    Capture(cmd::capture::Args),
+    /// Raise a decision to the parent on the four axes (from a worker).
+    Escalate(cmd::escalate::Args),
+    /// List escalations.
+    Escalations(cmd::escalations::Args),
+    /// Record the decision on an escalation and tell it to the worker.
+    Decide(cmd::decide::Args),
+    /// Print which of the four axes a command or permission message trips.
+    Classify(cmd::classify::Args),
+    /// Read the audit log.
+    Audit(cmd::audit::Args),
     /// The file-watcher helper that waits run (internal).
     #[command(name = "__watch", hide = true)]
     Watch {
@@ -87,6 +105,15 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Events(args) => cmd::events::run(&ctx, args),
         Command::Demo(args) => cmd::demo::run(&ctx, args),
         Command::Subscribe(args) => cmd::subscribe::run(&ctx, args),
+        Command::Unsubscribe(args) => cmd::unsubscribe::run(&ctx, args),
+        Command::Subscriptions(args) => cmd::subscriptions::run(&ctx, args),
+        Command::Inbox(args) => cmd::inbox::run(&ctx, args),
+        Command::Capture(args) => cmd::capture::run(&ctx, args),
+        Command::Escalate(args) => cmd::escalate::run(&ctx, args),
+        Command::Escalations(args) => cmd::escalations::run(&ctx, args),
+        Command::Decide(args) => cmd::decide::run(&ctx, args),
+        Command::Classify(args) => cmd::classify::run(&ctx, args),
+        Command::Audit(args) => cmd::audit::run(&ctx, args),
         Command::Watch { dir } => return crate::watch::serve(&dir),
     };
     match result {

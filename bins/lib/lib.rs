@@ -4,7 +4,9 @@
 //! The executables under `bins/` are thin: each hands its argv to [`cli::main`] (or, for the
 //! hook, to [`hook::main`]) and exits with the code it returns.
 
+pub mod audit;
 pub mod claude;
+pub mod classify;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
@@ -14,6 +16,7 @@ pub mod fsutil;
 pub mod harness;
 pub mod hook;
 pub mod paths;
+pub mod rights;
 pub mod roles;
 pub mod sim;
 pub mod state;

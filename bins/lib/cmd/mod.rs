@@ -1,15 +1,24 @@
 //! One module per `orch` subcommand, each with its clap `Args` and a `run`.
 
+pub mod audit;
+pub mod capture;
+pub mod classify;
+pub mod decide;
 pub mod demo;
 pub mod down;
+pub mod escalate;
+pub mod escalations;
 pub mod events;
+pub mod inbox;
 pub mod interrupt;
 pub mod kill;
 pub mod listen;
 pub mod ps;
 pub mod spawn;
 pub mod subscribe;
+pub mod subscriptions;
 pub mod tell;
+pub mod unsubscribe;
 pub mod up;
 
 use std::io::Write;

@@ -64,6 +64,13 @@ pub enum Command {
     Classify(cmd::classify::Args),
     /// Read the audit log.
     Audit(cmd::audit::Args),
+    /// Type a subscriber's new inbox items into its pane once it is idle (internal: started
+    /// detached by the hook).
+    #[command(name = "__deliver", hide = true)]
+    Deliver {
+        /// The subscriber's id.
+        id: String,
+    },
     /// The file-watcher helper that waits run (internal).
     #[command(name = "__watch", hide = true)]
     Watch {
@@ -115,6 +122,9 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Classify(args) => cmd::classify::run(&ctx, args),
         Command::Audit(args) => cmd::audit::run(&ctx, args),
         Command::Watch { dir } => return crate::watch::serve(&dir),
+        Command::Deliver { id } => {
+            crate::state::State::from_env().and_then(|state| crate::inbox::deliver(&state, &id))
+        }
     };
     match result {
         Ok(()) => error::OK,

@@ -29,14 +29,25 @@ pub fn log_path(dir: &Path) -> PathBuf {
 /// The line written is `{"seq":N,"event":KIND,"ts":RFC3339,"ts_ms":MS,...fields}`. A partial
 /// last line left by a crash is cut off first, so the log stays whole lines.
 pub fn append(dir: &Path, kind: &str, fields: Map<String, Value>) -> Result<u64> {
-    let path = log_path(dir);
-    let _lock = crate::fsutil::Lock::acquire(&path)?;
+    append_to(&log_path(dir), kind, fields, |_| Ok(()))
+}
+
+/// Appends one event to the log file `path` (an event log or an inbox, same format) and, while
+/// still holding its lock, calls `then` with the event written: work done there (such as
+/// copying the event into subscribers' inboxes) happens in the order of the log.
+pub fn append_to(
+    path: &Path,
+    kind: &str,
+    fields: Map<String, Value>,
+    then: impl FnOnce(&Value) -> Result<()>,
+) -> Result<u64> {
+    let _lock = crate::fsutil::Lock::acquire(path)?;
     let mut file = OpenOptions::new()
         .create(true)
         .read(true)
         .append(true)
         .mode(0o600)
-        .open(&path)
+        .open(path)
         .with_context(|| format!("cannot open `{}`", path.display()))?;
     let len = file.metadata()?.len();
     let (last, whole_len) = last_seq_and_end(&mut file, len)
@@ -61,12 +72,18 @@ pub fn append(dir: &Path, kind: &str, fields: Map<String, Value>) -> Result<u64>
     line.push(b'\n');
     file.write_all(&line)
         .with_context(|| format!("cannot append to `{}`", path.display()))?;
+    then(&Value::Object(event))?;
     Ok(seq)
 }
 
 /// The sequence number of the last event in `dir` (0 when there is none).
 pub fn last_seq(dir: &Path) -> Result<u64> {
-    let Some((mut file, len)) = open_log(dir)? else {
+    last_seq_in(&log_path(dir))
+}
+
+/// The sequence number of the last event in the log file `path` (0 when there is none).
+pub fn last_seq_in(path: &Path) -> Result<u64> {
+    let Some((mut file, len)) = open_log(path)? else {
         return Ok(0);
     };
     Ok(last_seq_and_end(&mut file, len)?.0)
@@ -74,14 +91,19 @@ pub fn last_seq(dir: &Path) -> Result<u64> {
 
 /// The events of `dir` with `seq > after`, oldest first.
 pub fn read_after(dir: &Path, after: u64) -> Result<Vec<Value>> {
-    read_back(dir, |seq, _| seq <= after)
+    read_back(&log_path(dir), |seq, _| seq <= after)
+}
+
+/// The events of the log file `path` with `seq > after`, oldest first.
+pub fn read_after_in(path: &Path, after: u64) -> Result<Vec<Value>> {
+    read_back(path, |seq, _| seq <= after)
 }
 
 /// The newest events of `dir`, oldest first, back to and including the newest one for which
 /// `found` is true (or the whole log when none is).
 pub fn read_back_to(dir: &Path, mut found: impl FnMut(&Value) -> bool) -> Result<Vec<Value>> {
     let mut hit = false;
-    read_back(dir, |_, event| {
+    read_back(&log_path(dir), |_, event| {
         if hit {
             return true;
         }
@@ -92,8 +114,8 @@ pub fn read_back_to(dir: &Path, mut found: impl FnMut(&Value) -> bool) -> Result
 
 /// Reads lines backwards from the end until `older(seq, event)` is true for one (that line
 /// and all before it are left out); returns the rest oldest first.
-fn read_back(dir: &Path, mut older: impl FnMut(u64, &Value) -> bool) -> Result<Vec<Value>> {
-    let Some((mut file, len)) = open_log(dir)? else {
+fn read_back(path: &Path, mut older: impl FnMut(u64, &Value) -> bool) -> Result<Vec<Value>> {
+    let Some((mut file, len)) = open_log(path)? else {
         return Ok(Vec::new());
     };
     let mut newest_first = Vec::new();
@@ -108,14 +130,13 @@ fn read_back(dir: &Path, mut older: impl FnMut(u64, &Value) -> bool) -> Result<V
         newest_first.push(event);
         false
     })
-    .with_context(|| format!("cannot read `{}`", log_path(dir).display()))?;
+    .with_context(|| format!("cannot read `{}`", path.display()))?;
     newest_first.reverse();
     Ok(newest_first)
 }
 
-fn open_log(dir: &Path) -> Result<Option<(File, u64)>> {
-    let path = log_path(dir);
-    match File::open(&path) {
+fn open_log(path: &Path) -> Result<Option<(File, u64)>> {
+    match File::open(path) {
         Ok(file) => {
             let len = file.metadata()?.len();
             Ok(Some((file, len)))

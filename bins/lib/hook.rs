@@ -4,9 +4,10 @@
 //! inputs documented in Claude Code's hooks reference; real payloads are in
 //! `shared/reference/claude-code/payloads`). It attributes the event to a worker
 //! ([`crate::roles::attribute`]) and appends one event to that worker's log. It always exits 0
-//! and prints nothing: an error is written to `hook.log` in the state directory, never shown to
+//! and prints nothing (except a Stop `block` that hands a subscriber its inbox): an error is written to `hook.log` in the state directory, never shown to
 //! the agent, and a session orch does not manage costs a few `stat`s and writes nothing.
 
+use crate::inbox;
 use crate::roles::{attribute, Attribution, HookEnv, Index};
 use crate::state::State;
 use anyhow::{Context, Result};
@@ -72,8 +73,24 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
         }
         Attribution::Unknown => return Ok(()),
     };
-    let (kind, fields) = event_of(name, payload);
-    crate::events::append(&state.worker_dir(&id), kind, fields)?;
+    let (mut kind, fields) = event_of(name, payload);
+    let dir = state.worker_dir(&id);
+    // A subscriber's own Stop hands the model what came into its inbox while it worked.
+    let mut block = None;
+    if kind == "stop" && dir.join("inbox.jsonl").exists() {
+        block = inbox::on_stop(state, &id)?;
+        if block.is_some() {
+            kind = "stop_blocked";
+        }
+    }
+    inbox::record(state, &id, kind, fields)?;
+    if let Some(reason) = block {
+        let answer = serde_json::json!({"decision": "block", "reason": reason});
+        let mut out = std::io::stdout().lock();
+        out.write_all(answer.to_string().as_bytes())?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+    }
     Ok(())
 }
 

@@ -5,16 +5,18 @@
 //! hook, to [`hook::main`]) and exits with the code it returns.
 
 pub mod audit;
-pub mod claude;
 pub mod classify;
+pub mod claude;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod error;
+pub mod escalation;
 pub mod events;
 pub mod fsutil;
 pub mod harness;
 pub mod hook;
+pub mod inbox;
 pub mod paths;
 pub mod rights;
 pub mod roles;

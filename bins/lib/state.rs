@@ -85,6 +85,12 @@ impl State {
 
     /// Allocates the next worker id (`w1`, `w2`...) under a lock and creates its folder.
     pub fn new_worker(&self) -> Result<(String, PathBuf)> {
+        self.new_record("w")
+    }
+
+    /// Allocates the next id with `prefix` (`w` for workers, `op` for operator panes, `e` for
+    /// escalations share one counter) under a lock and creates its folder under `workers/`.
+    pub fn new_record(&self, prefix: &str) -> Result<(String, PathBuf)> {
         self.ensure()?;
         let counter = self.root.join("next-id");
         let _lock = Lock::acquire(&counter)?;
@@ -93,7 +99,7 @@ impl State {
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(1);
         loop {
-            let id = format!("w{next}");
+            let id = format!("{prefix}{next}");
             let dir = self.worker_dir(&id);
             next += 1;
             if !dir.exists() {

@@ -72,9 +72,10 @@ impl Worker {
         events::last_seq(&self.dir())
     }
 
-    /// Appends an event of orch's own (`spawned`, `interrupted`, `killed`...).
+    /// Appends an event of orch's own (`interrupted`, `killed`...) and fans it out to
+    /// subscribers.
     pub fn record(&self, kind: &str, fields: serde_json::Map<String, Value>) -> Result<u64> {
-        events::append(&self.dir(), kind, fields)
+        crate::inbox::record(&self.state, &self.meta.id, kind, fields)
     }
 
     /// Waits for the first event after `after` that `check` accepts, up to `timeout` (`None`:

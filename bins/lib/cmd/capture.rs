@@ -1,13 +1,25 @@
-//! `orch capture`.
+//! `orch capture WORKER`: print the visible text of a worker's pane (a read: observers may).
 
 use super::Ctx;
+use crate::worker::Worker;
 use anyhow::Result;
+use serde_json::json;
 
 /// Flags of `orch capture`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// The worker: its id, `--name` or pane id.
+    pub worker: String,
+}
 
 /// Runs `orch capture`.
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<()> {
-    anyhow::bail!("`orch capture` is not available yet")
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let worker = Worker::resolve(&args.worker)?;
+    let pane = worker.pane()?.to_string();
+    let text = worker.meta.server.capture(&pane)?;
+    if ctx.json {
+        return super::print_json(&json!({"worker": worker.meta.id, "pane": pane, "text": text}));
+    }
+    print!("{text}");
+    Ok(())
 }

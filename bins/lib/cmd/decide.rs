@@ -1,13 +1,50 @@
-//! `orch decide`.
+//! `orch decide ID TEXT`: record the decision on an escalation and tell it to the worker.
 
 use super::Ctx;
-use anyhow::Result;
+use crate::escalation::{self, Decision};
+use crate::roles::Actor;
+use crate::state::State;
+use anyhow::{bail, Result};
 
 /// Flags of `orch decide`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// The escalation id (`e3`).
+    pub id: String,
+    /// The decision, as the worker should read it.
+    pub text: String,
+    /// The operator decided without the person (kept in the audit trail, with `--why`).
+    #[arg(long = "self", requires = "why")]
+    pub self_decided: bool,
+    /// Why, for a decision taken with `--self`.
+    #[arg(long)]
+    pub why: Option<String>,
+}
 
 /// Runs `orch decide`.
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<()> {
-    anyhow::bail!("`orch decide` is not available yet")
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let state = State::from_env()?;
+    if args.text.trim().is_empty() {
+        bail!("the decision is empty: `orch decide ID TEXT`");
+    }
+    let by = match Actor::from_env() {
+        Actor::Worker(id) => id,
+        Actor::Operator { .. } if args.self_decided => "operator".into(),
+        Actor::Operator { .. } => "person".into(),
+    };
+    let esc = escalation::decide(
+        &state,
+        &args.id,
+        Decision {
+            text: args.text,
+            by,
+            self_decided: args.self_decided,
+            why: args.why,
+        },
+    )?;
+    if ctx.json {
+        return super::print_json(&escalation::to_json(&esc));
+    }
+    println!("{}", super::escalate::line(&esc));
+    Ok(())
 }

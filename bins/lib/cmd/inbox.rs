@@ -1,13 +1,54 @@
-//! `orch inbox`.
+//! `orch inbox`: show (and acknowledge) the items pushed to the caller's inbox, or another's.
 
 use super::Ctx;
+use crate::state::State;
 use anyhow::Result;
+use serde_json::Value;
 
 /// Flags of `orch inbox`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Whose inbox: a worker or `operator`; default: the caller's.
+    pub worker: Option<String>,
+    /// Only items not acknowledged yet.
+    #[arg(long)]
+    pub unread: bool,
+    /// Acknowledge the items shown.
+    #[arg(long)]
+    pub ack: bool,
+}
 
-/// Runs `orch inbox`.
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<()> {
-    anyhow::bail!("`orch inbox` is not available yet")
+/// Runs `orch inbox`: one line per item (with `--json`, an array of the items).
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let state = State::from_env()?;
+    let id = super::subscribe::subscriber_id(&state, args.worker.as_deref())?;
+    let after = if args.unread {
+        crate::inbox::acked(&state, &id)
+    } else {
+        0
+    };
+    let items = crate::inbox::items_after(&state, &id, after)?;
+    if args.ack {
+        if let Some(last) = items.last().and_then(|i| i["seq"].as_u64()) {
+            crate::inbox::ack(&state, &id, last)?;
+        }
+    }
+    if ctx.json {
+        return super::print_json(&Value::Array(items));
+    }
+    if items.is_empty() {
+        println!(
+            "inbox of {id}: nothing{}",
+            if args.unread { " unread" } else { "" }
+        );
+    }
+    for item in &items {
+        println!(
+            "#{} {} {}",
+            item["seq"],
+            item["ts"].as_str().unwrap_or(""),
+            crate::inbox::describe(item)
+        );
+    }
+    Ok(())
 }

@@ -1,25 +1,120 @@
-//! `orch subscribe`: peer subscription between panes. Not yet: it arrives with the
-//! coordination issue (inboxes, push delivery through the Stop hook, roles).
+//! `orch subscribe PUBLISHER`: copy a worker's events into a subscriber's inbox from now on
+//! (pushed to the subscriber unless `--mode inbox`), or with `--follow` stream them to stdout.
 
 use super::Ctx;
+use crate::inbox::{self, Mode, Subscription};
+use crate::state::State;
+use crate::worker::{Waited, Worker};
 use anyhow::{bail, Result};
+use serde_json::json;
+
+/// The event kinds a subscription copies by default.
+pub const DEFAULT_EVENTS: &str =
+    "stop,stop_failure,notification,permission_request,escalation,session_end,killed";
 
 /// Flags of `orch subscribe`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The worker whose events to hear.
+    /// The worker whose events to hear: its id, `--name` or pane id.
     pub publisher: String,
-    /// Everything else the coming command will take (`--to`, `--events`, `--mode`, `--follow`).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+    /// Who hears them: a worker, or `operator`; default: the caller (the worker running this,
+    /// else the operator's pane).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Comma-separated event kinds to copy (`any` for all).
+    #[arg(long, value_delimiter = ',', default_value = DEFAULT_EVENTS)]
+    pub events: Vec<String>,
+    /// `push`: delivered into the subscriber (Stop hook when busy, a typed notice when idle);
+    /// `inbox`: only kept for `orch inbox`.
+    #[arg(long, value_enum, default_value_t = Mode::Push)]
+    pub mode: Mode,
+    /// Stream the matching events to stdout as JSON lines until interrupted or the publisher
+    /// is gone, instead of subscribing.
+    #[arg(long)]
+    pub follow: bool,
 }
 
-/// Runs `orch subscribe`: says it is not there yet and what to use meanwhile.
-pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
-    bail!(
-        "`orch subscribe {}` is not available yet (peer subscription comes with the coordination \
-         work): meanwhile wait on a worker with `orch listen {}`",
-        args.publisher,
-        args.publisher
-    )
+/// Runs `orch subscribe`.
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let publisher = Worker::resolve(&args.publisher)?;
+    let events: Vec<String> = args
+        .events
+        .iter()
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect();
+    if args.follow {
+        return follow(&publisher, &events);
+    }
+    let state = publisher.state.clone();
+    let subscriber = subscriber_id(&state, args.to.as_deref())?;
+    if subscriber == publisher.meta.id {
+        bail!("a worker cannot subscribe to itself: `orch listen` waits on its own events");
+    }
+    let sub = Subscription {
+        subscriber: subscriber.clone(),
+        events: if events.iter().any(|e| e == "any") {
+            Vec::new()
+        } else {
+            events
+        },
+        mode: args.mode,
+        since: publisher.cursor()?,
+    };
+    let changed = inbox::subscribe(&state, &publisher.meta.id, sub.clone())?;
+    let out = inbox::subscription_json(&publisher.meta.id, &sub);
+    if ctx.json {
+        let mut out = out;
+        out["changed"] = json!(changed);
+        super::print_json(&out)
+    } else {
+        println!(
+            "{subscriber} hears {} ({}) from cursor {}, mode {}",
+            publisher.meta.id,
+            if sub.events.is_empty() {
+                "any".to_string()
+            } else {
+                sub.events.join(",")
+            },
+            sub.since,
+            format!("{:?}", sub.mode).to_lowercase()
+        );
+        Ok(())
+    }
+}
+
+/// The record id of a subscriber named on the command line, or of the caller.
+pub fn subscriber_id(state: &State, to: Option<&str>) -> Result<String> {
+    match to {
+        Some("operator") => inbox::parent_record(state, "operator", None),
+        Some(spec) => Ok(state.resolve(spec)?.id),
+        None => match crate::roles::Actor::from_env() {
+            crate::roles::Actor::Worker(id) => Ok(id),
+            crate::roles::Actor::Operator { .. } => inbox::operator_record(state),
+        },
+    }
+}
+
+/// Streams `publisher`'s events of the kinds in `events` (all when empty or `any`) as JSON
+/// lines, from now until it is gone.
+fn follow(publisher: &Worker, events: &[String]) -> Result<()> {
+    let all = events.is_empty() || events.iter().any(|e| e == "any");
+    let mut cursor = publisher.cursor()?;
+    loop {
+        let waited = publisher.wait(cursor, None, |e| {
+            let kind = e["event"].as_str().unwrap_or("");
+            (all || events.iter().any(|k| k == kind)).then_some(())
+        })?;
+        match waited {
+            Waited::Found((), event) => {
+                cursor = event["seq"].as_u64().unwrap_or(cursor);
+                super::print_json(&event)?;
+            }
+            Waited::TimedOut => {}
+            Waited::Gone(why) => {
+                eprintln!("orch: {why}");
+                return Ok(());
+            }
+        }
+    }
 }

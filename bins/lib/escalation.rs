@@ -1,0 +1,247 @@
+//! Escalations: a decision a worker may not take alone because it trips one of the four axes
+//! (taste, architecture, ethics, reversibility). Raised by `orch escalate` or, for a permission
+//! request whose tool input the classifier maps onto an axis, by the hook; answered by `orch
+//! decide`, which tells the worker.
+//!
+//! Each is `$ORCH_HOME/escalations/<id>.json` (ids `e1`, `e2`...), written atomically. Raising
+//! one appends an `escalation` event to the worker's log (so its subscribers hear it) and puts
+//! it into the parent's inbox; deciding appends a `decision` event and puts the decision into
+//! the worker's inbox, both pushed like any inbox item.
+
+use crate::fsutil::{create_private_dir, write_atomic, Lock};
+use crate::inbox;
+use crate::state::{Meta, State};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+/// The four axes.
+pub const AXES: [&str; 4] = ["taste", "architecture", "ethics", "reversibility"];
+
+/// One escalation, as kept in `escalations/<id>.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Escalation {
+    /// `e1`, `e2`...
+    pub id: String,
+    /// The escalating worker's id.
+    pub worker: String,
+    /// The record whose inbox got it: the parent worker, or an operator record.
+    pub parent: String,
+    /// Axes tripped, among [`AXES`].
+    pub axes: Vec<String>,
+    pub summary: String,
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// The text of `--detail FILE`, if given.
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// `worker` (orch escalate) or `permission` (raised by the hook from a permission request).
+    pub source: String,
+    /// `open` or `decided`.
+    pub status: String,
+    #[serde(default)]
+    pub decision: Option<String>,
+    /// Who decided: `person`, `operator`, an operator record or a worker id.
+    #[serde(default)]
+    pub decided_by: Option<String>,
+    /// Decided by the operator without the person (`orch decide --self`).
+    #[serde(default)]
+    pub self_decided: bool,
+    #[serde(default)]
+    pub why: Option<String>,
+    pub created_ms: u64,
+    #[serde(default)]
+    pub decided_ms: Option<u64>,
+    /// The seq of the `escalation` event in the worker's log.
+    #[serde(default)]
+    pub cursor: u64,
+}
+
+fn dir(state: &State) -> PathBuf {
+    state.root.join("escalations")
+}
+
+fn path(state: &State, id: &str) -> PathBuf {
+    dir(state).join(format!("{id}.json"))
+}
+
+/// Checks axis names: each one of [`AXES`], at least one.
+pub fn check_axes(axes: &[String]) -> Result<()> {
+    if axes.is_empty() {
+        bail!("name at least one axis: --axis taste|architecture|ethics|reversibility");
+    }
+    for axis in axes {
+        if !AXES.contains(&axis.as_str()) {
+            bail!("unknown axis `{axis}`: use taste, architecture, ethics or reversibility");
+        }
+    }
+    Ok(())
+}
+
+/// What an escalation asks, before it has an id.
+#[derive(Debug, Clone, Default)]
+pub struct Ask {
+    pub axes: Vec<String>,
+    pub summary: String,
+    pub options: Vec<String>,
+    pub detail: Option<String>,
+    pub source: String,
+}
+
+/// Raises an escalation for `worker`: writes it, records the `escalation` event, and puts it
+/// into the parent's inbox (pushed). Returns it.
+pub fn raise(state: &State, worker: &Meta, ask: Ask) -> Result<Escalation> {
+    check_axes(&ask.axes)?;
+    if ask.summary.trim().is_empty() {
+        bail!("an escalation needs a `--summary`");
+    }
+    create_private_dir(&dir(state))?;
+    let id = {
+        let counter = dir(state).join("next-id");
+        let _lock = Lock::acquire(&counter)?;
+        let n: u64 = std::fs::read_to_string(&counter)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(1);
+        write_atomic(&counter, format!("{}\n", n + 1).as_bytes(), 0o600)?;
+        format!("e{n}")
+    };
+    let parent = inbox::parent_record(state, &worker.parent, worker.socket_path.as_deref())?;
+    let mut esc = Escalation {
+        id: id.clone(),
+        worker: worker.id.clone(),
+        parent: parent.clone(),
+        axes: ask.axes,
+        summary: ask.summary,
+        options: ask.options,
+        detail: ask.detail,
+        source: ask.source,
+        status: "open".into(),
+        decision: None,
+        decided_by: None,
+        self_decided: false,
+        why: None,
+        created_ms: crate::clock::now_ms(),
+        decided_ms: None,
+        cursor: 0,
+    };
+    write(state, &esc)?;
+    let fields = json!({
+        "escalation": id, "axes": esc.axes, "summary": esc.summary, "options": esc.options,
+        "source": esc.source,
+    });
+    esc.cursor = inbox::record(
+        state,
+        &worker.id,
+        "escalation",
+        crate::events::fields(fields.clone()),
+    )?;
+    write(state, &esc)?;
+    // The parent hears it directly, unless it already hears the worker's escalations.
+    let subscribed = inbox::subscriptions(state, &worker.id)?
+        .iter()
+        .any(|s| s.subscriber == parent && s.wants("escalation"));
+    if !subscribed {
+        let mut item = crate::events::fields(fields);
+        item.insert("from".into(), worker.id.clone().into());
+        item.insert("from_name".into(), worker.name.clone().into());
+        item.insert("from_seq".into(), esc.cursor.into());
+        inbox::put(state, &parent, "escalation", item)?;
+        inbox::push(state, &parent)?;
+    }
+    Ok(esc)
+}
+
+/// Reads one escalation.
+pub fn load(state: &State, id: &str) -> Result<Escalation> {
+    let p = path(state, id);
+    if !id.starts_with('e') || id.contains('/') || !p.is_file() {
+        bail!("unknown escalation `{id}`: `orch escalations` lists them");
+    }
+    let text =
+        std::fs::read_to_string(&p).with_context(|| format!("cannot read `{}`", p.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("`{}` is not valid", p.display()))
+}
+
+fn write(state: &State, esc: &Escalation) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(esc)?;
+    bytes.push(b'\n');
+    write_atomic(&path(state, &esc.id), &bytes, 0o600)
+}
+
+/// Every escalation, oldest first; only the open ones with `open_only`.
+pub fn list(state: &State, open_only: bool) -> Result<Vec<Escalation>> {
+    let entries = match std::fs::read_dir(dir(state)) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).context("cannot read the escalations folder"),
+    };
+    let mut all: Vec<Escalation> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let id = name.strip_suffix(".json")?.to_string();
+            load(state, &id).ok()
+        })
+        .filter(|e| !open_only || e.status == "open")
+        .collect();
+    all.sort_by_key(|e| (e.created_ms, e.id.clone()));
+    Ok(all)
+}
+
+/// How a decision was taken.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub text: String,
+    /// Who decides (see [`Escalation::decided_by`]).
+    pub by: String,
+    /// The operator decided without the person.
+    pub self_decided: bool,
+    pub why: Option<String>,
+}
+
+/// Records the decision on escalation `id`, appends a `decision` event to the worker's log and
+/// puts the decision into the worker's inbox (pushed: typed into its pane when idle, handed
+/// over by its Stop hook when mid-turn). Errors when it was decided already.
+pub fn decide(state: &State, id: &str, decision: Decision) -> Result<Escalation> {
+    let lock_path = path(state, id);
+    let _lock = Lock::acquire(&lock_path)?;
+    let mut esc = load(state, id)?;
+    if esc.status != "open" {
+        bail!(
+            "escalation `{id}` was decided already ({}): `orch escalations` shows it",
+            esc.decision.as_deref().unwrap_or("")
+        );
+    }
+    esc.status = "decided".into();
+    esc.decision = Some(decision.text.clone());
+    esc.decided_by = Some(decision.by);
+    esc.self_decided = decision.self_decided;
+    esc.why = decision.why;
+    esc.decided_ms = Some(crate::clock::now_ms());
+    write(state, &esc)?;
+    let fields = json!({
+        "escalation": id, "decision": decision.text, "self": esc.self_decided,
+        "axes": esc.axes,
+    });
+    inbox::record(
+        state,
+        &esc.worker,
+        "decision",
+        crate::events::fields(fields.clone()),
+    )?;
+    inbox::put(
+        state,
+        &esc.worker,
+        "decision",
+        crate::events::fields(fields),
+    )?;
+    inbox::push(state, &esc.worker)?;
+    Ok(esc)
+}
+
+/// The escalation as JSON (for `--json` output).
+pub fn to_json(esc: &Escalation) -> Value {
+    serde_json::to_value(esc).unwrap_or(Value::Null)
+}

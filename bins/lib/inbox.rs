@@ -1,0 +1,523 @@
+//! Subscriptions and inboxes: a worker (or the operator's pane) subscribes to another worker's
+//! events; the hook copies each matching event into the subscriber's inbox, once and in the
+//! publisher's order, and pushes it: through the subscriber's own Stop hook when it is mid-turn
+//! (a `block` whose reason is the digest), or typed into its pane as a one-line notice when it
+//! is idle (by a detached `orch __deliver` child, so the publisher's hook returns at once).
+//!
+//! Files, beside the worker's `events.jsonl`:
+//! ```text
+//! subscribers.json   [{"subscriber": "w3", "events": ["stop"], "mode": "push", "since": 7}]
+//! inbox.jsonl        items, same line format as events: {"seq", "event", "ts", "from", ...}
+//! inbox.delivered    seq of the last item pushed (by a Stop block or a notice)
+//! inbox.acked        seq of the last item acknowledged with `orch inbox --ack`
+//! inbox.blocks       consecutive Stop blocks (reset when a Stop passes)
+//! ```
+
+use crate::events;
+use crate::fsutil::{write_atomic, Lock};
+use crate::state::{Meta, State};
+use crate::status::{self, Status};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+
+/// How many Stops in a row orch blocks to deliver news, well under Claude Code's own cap of 8
+/// consecutive blocks.
+pub const MAX_BLOCKS: u64 = 3;
+
+/// How a subscriber hears about items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Pushed: a Stop block when mid-turn, a notice typed into the pane when idle.
+    Push,
+    /// Only kept in the inbox, for `orch inbox`.
+    Inbox,
+}
+
+/// One subscription, as kept in the publisher's `subscribers.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// The subscriber's id (a worker or an operator record).
+    pub subscriber: String,
+    /// Event kinds copied (`stop`, `notification`, `escalation`...); empty means all.
+    pub events: Vec<String>,
+    pub mode: Mode,
+    /// The publisher's cursor when the subscription began: older events are not copied.
+    pub since: u64,
+}
+
+impl Subscription {
+    /// Whether an event of `kind` is copied.
+    pub fn wants(&self, kind: &str) -> bool {
+        self.events.is_empty() || self.events.iter().any(|e| e == kind || e == "any")
+    }
+}
+
+fn subscribers_path(state: &State, publisher: &str) -> PathBuf {
+    state.worker_dir(publisher).join("subscribers.json")
+}
+
+/// The inbox file of a worker or operator record.
+pub fn inbox_path(state: &State, id: &str) -> PathBuf {
+    state.worker_dir(id).join("inbox.jsonl")
+}
+
+/// The subscriptions to `publisher` (empty when none).
+pub fn subscriptions(state: &State, publisher: &str) -> Result<Vec<Subscription>> {
+    let path = subscribers_path(state, publisher);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .with_context(|| format!("`{}` is not valid", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    }
+}
+
+/// Adds or replaces `sub` among the subscriptions to `publisher`. Returns false when the same
+/// subscription already existed.
+pub fn subscribe(state: &State, publisher: &str, sub: Subscription) -> Result<bool> {
+    edit_subscriptions(state, publisher, |subs| {
+        if let Some(old) = subs.iter_mut().find(|s| s.subscriber == sub.subscriber) {
+            if old.events == sub.events && old.mode == sub.mode {
+                return false;
+            }
+            *old = sub;
+        } else {
+            subs.push(sub);
+        }
+        true
+    })
+}
+
+/// Removes `subscriber`'s subscription to `publisher`; false when there was none.
+pub fn unsubscribe(state: &State, publisher: &str, subscriber: &str) -> Result<bool> {
+    edit_subscriptions(state, publisher, |subs| {
+        let before = subs.len();
+        subs.retain(|s| s.subscriber != subscriber);
+        subs.len() != before
+    })
+}
+
+fn edit_subscriptions(
+    state: &State,
+    publisher: &str,
+    edit: impl FnOnce(&mut Vec<Subscription>) -> bool,
+) -> Result<bool> {
+    let path = subscribers_path(state, publisher);
+    let _lock = Lock::acquire(&path)?;
+    let mut subs = subscriptions(state, publisher)?;
+    let changed = edit(&mut subs);
+    if changed {
+        write_atomic(&path, &serde_json::to_vec_pretty(&subs)?, 0o600)?;
+    }
+    Ok(changed)
+}
+
+/// Copies a publisher's `event` into the inbox of each subscriber that wants it; called by the
+/// hook while it holds the publisher's event lock, so inboxes get items in the publisher's
+/// order. Returns the subscribers to push to.
+pub fn fan_out(state: &State, publisher: &Meta, event: &Value) -> Result<Vec<String>> {
+    let subs = subscriptions(state, &publisher.id)?;
+    if subs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let kind = event["event"].as_str().unwrap_or("");
+    let seq = event["seq"].as_u64().unwrap_or(0);
+    let mut push = Vec::new();
+    for sub in subs.iter().filter(|s| s.wants(kind) && seq > s.since) {
+        if !state.worker_dir(&sub.subscriber).is_dir() {
+            continue;
+        }
+        let mut item = Map::new();
+        item.insert("from".into(), publisher.id.clone().into());
+        item.insert("from_name".into(), publisher.name.clone().into());
+        item.insert("from_seq".into(), seq.into());
+        for (k, v) in event.as_object().into_iter().flatten() {
+            if !matches!(k.as_str(), "seq" | "event" | "ts" | "ts_ms") {
+                item.insert(k.clone(), v.clone());
+            }
+        }
+        put(state, &sub.subscriber, kind, item)?;
+        if sub.mode == Mode::Push {
+            push.push(sub.subscriber.clone());
+        }
+    }
+    Ok(push)
+}
+
+/// Appends an event to worker `id`'s log, copies it into its subscribers' inboxes (under the
+/// log's lock, so in order) and pushes it to those that are not mid-turn. Returns its seq.
+/// The hook records every Claude Code event this way; orch's own events (escalation,
+/// decision, interrupted, killed) too.
+pub fn record(state: &State, id: &str, kind: &str, fields: Map<String, Value>) -> Result<u64> {
+    let dir = state.worker_dir(id);
+    let mut pushes = Vec::new();
+    let published = dir.join("subscribers.json").exists();
+    let seq = events::append_to(&events::log_path(&dir), kind, fields, |event| {
+        if published {
+            let meta = state.meta(id)?;
+            pushes = fan_out(state, &meta, event)?;
+        }
+        Ok(())
+    })?;
+    for subscriber in pushes {
+        push(state, &subscriber)?;
+    }
+    Ok(seq)
+}
+
+/// Pushes `id`'s new inbox items unless it is mid-turn (then its own Stop hook delivers them).
+pub fn push(state: &State, id: &str) -> Result<()> {
+    let tail = events::read_back_to(&state.worker_dir(id), status::decides)?;
+    if !matches!(
+        status::derive(&tail, true),
+        Status::Busy | Status::NeedsInput
+    ) {
+        push_detached(state, id)?;
+    }
+    Ok(())
+}
+
+/// Puts one item of `kind` straight into `id`'s inbox (an escalation for a parent, a decision
+/// for a worker). Returns its seq.
+pub fn put(state: &State, id: &str, kind: &str, fields: Map<String, Value>) -> Result<u64> {
+    events::append_to(&inbox_path(state, id), kind, fields, |_| Ok(()))
+}
+
+fn counter(state: &State, id: &str, name: &str) -> u64 {
+    std::fs::read_to_string(state.worker_dir(id).join(name))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn set_counter(state: &State, id: &str, name: &str, value: u64) -> Result<()> {
+    write_atomic(
+        &state.worker_dir(id).join(name),
+        format!("{value}\n").as_bytes(),
+        0o600,
+    )
+}
+
+/// The inbox items of `id` after `after`, oldest first.
+pub fn items_after(state: &State, id: &str, after: u64) -> Result<Vec<Value>> {
+    events::read_after_in(&inbox_path(state, id), after)
+}
+
+/// The cursor of the last item acknowledged with `orch inbox --ack`.
+pub fn acked(state: &State, id: &str) -> u64 {
+    counter(state, id, "inbox.acked")
+}
+
+/// Acknowledges items up to `upto`.
+pub fn ack(state: &State, id: &str, upto: u64) -> Result<()> {
+    let path = inbox_path(state, id);
+    let _lock = Lock::acquire(&path)?;
+    if upto > acked(state, id) {
+        set_counter(state, id, "inbox.acked", upto)?;
+    }
+    Ok(())
+}
+
+/// Takes the items not yet pushed to `id` (marking them pushed, under the inbox lock, so two
+/// deliverers never push the same item). Empty when there is nothing new.
+pub fn claim(state: &State, id: &str) -> Result<Vec<Value>> {
+    let path = inbox_path(state, id);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let _lock = Lock::acquire(&path)?;
+    let delivered = counter(state, id, "inbox.delivered");
+    let items = events::read_after_in(&path, delivered)?;
+    if let Some(last) = items.last().and_then(|i| i["seq"].as_u64()) {
+        set_counter(state, id, "inbox.delivered", last)?;
+    }
+    Ok(items)
+}
+
+/// Gives back claimed items whose delivery failed (only when nothing was claimed since).
+pub fn unclaim(state: &State, id: &str, items: &[Value]) -> Result<()> {
+    let (Some(first), Some(last)) = (
+        items.first().and_then(|i| i["seq"].as_u64()),
+        items.last().and_then(|i| i["seq"].as_u64()),
+    ) else {
+        return Ok(());
+    };
+    let _lock = Lock::acquire(&inbox_path(state, id))?;
+    if counter(state, id, "inbox.delivered") == last {
+        set_counter(state, id, "inbox.delivered", first - 1)?;
+    }
+    Ok(())
+}
+
+/// What the hook answers to a subscriber's own Stop: `Some(reason)` to block the stop and hand
+/// the model its unread items, at most [`MAX_BLOCKS`] Stops in a row and never twice for the
+/// same items; `None` to let it stop.
+pub fn on_stop(state: &State, id: &str) -> Result<Option<String>> {
+    let blocks = counter(state, id, "inbox.blocks");
+    if blocks >= MAX_BLOCKS {
+        set_counter(state, id, "inbox.blocks", 0)?;
+        return Ok(None);
+    }
+    let items = claim(state, id)?;
+    if items.is_empty() {
+        if blocks > 0 {
+            set_counter(state, id, "inbox.blocks", 0)?;
+        }
+        return Ok(None);
+    }
+    set_counter(state, id, "inbox.blocks", blocks + 1)?;
+    Ok(Some(digest(&items)))
+}
+
+/// One item in a line of text.
+pub fn describe(item: &Value) -> String {
+    let s = |k: &str| item[k].as_str().unwrap_or("").to_string();
+    let from = match (s("from").as_str(), s("from_name").as_str()) {
+        ("", _) => "orch".to_string(),
+        (id, name) if name.is_empty() || name == id => id.to_string(),
+        (id, name) => format!("{id} ({name})"),
+    };
+    match item["event"].as_str().unwrap_or("") {
+        "stop" => format!(
+            "{from} finished a turn: {}",
+            quote(&s("last_assistant_message"), 300)
+        ),
+        "stop_failure" => format!(
+            "{from} failed: {}",
+            quote(&s("last_assistant_message"), 200)
+        ),
+        "notification" => format!("{from} needs attention: {}", s("message")),
+        "permission_request" => format!(
+            "{from} asks permission for {}: {}",
+            s("tool_name"),
+            quote(&item["tool_input"].to_string(), 200)
+        ),
+        "escalation" => format!(
+            "escalation {} from {from} on {}: {}{}. Decide with `orch decide {} TEXT`",
+            s("escalation"),
+            axes_text(item),
+            s("summary"),
+            options_text(item),
+            s("escalation")
+        ),
+        "decision" => format!(
+            "decision on your escalation {}: {}",
+            s("escalation"),
+            s("decision")
+        ),
+        "session_end" | "killed" => format!("{from} ended ({})", s("reason")),
+        other => format!("{from}: {other}"),
+    }
+}
+
+fn axes_text(item: &Value) -> String {
+    let axes: Vec<&str> = item["axes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    axes.join("+")
+}
+
+fn options_text(item: &Value) -> String {
+    let options: Vec<&str> = item["options"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if options.is_empty() {
+        String::new()
+    } else {
+        format!(" (options: {})", options.join(" | "))
+    }
+}
+
+fn quote(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cut: String = flat.chars().take(max).collect();
+    if cut.len() < flat.len() {
+        format!("\"{cut}…\"")
+    } else {
+        format!("\"{cut}\"")
+    }
+}
+
+/// The digest a Stop block hands the model: one line per item.
+pub fn digest(items: &[Value]) -> String {
+    let mut text = format!(
+        "orch: {} new item{} in your inbox while you worked:\n",
+        items.len(),
+        if items.len() == 1 { "" } else { "s" }
+    );
+    for item in items {
+        text.push_str("- ");
+        text.push_str(&describe(item));
+        text.push('\n');
+    }
+    text.push_str("Take them into account, then go on. (`orch inbox` shows them again.)");
+    text
+}
+
+/// The one-line notice typed into an idle subscriber's pane.
+pub fn notice(items: &[Value]) -> String {
+    let lines: Vec<String> = items.iter().map(describe).collect();
+    format!("[orch inbox] {}", lines.join(" | "))
+}
+
+/// Starts a detached `orch __deliver ID` that types the news into an idle subscriber's pane;
+/// returns at once (the child is in its own process group and outlives the caller).
+pub fn push_detached(state: &State, id: &str) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let exe = crate::paths::sibling_exe("orch")?;
+    std::process::Command::new(exe)
+        .args(["__deliver", id])
+        .env("ORCH_HOME", &state.root)
+        .env_remove("ORCH_WORKER")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .context("cannot start the inbox delivery")?;
+    Ok(())
+}
+
+/// The detached delivery (`orch __deliver ID`): waits until the subscriber is idle, takes the
+/// items nobody pushed yet, and types them as one notice through the acknowledged `tell` path.
+/// Items its Stop hook delivered meanwhile are not typed again.
+pub fn deliver(state: &State, id: &str) -> Result<()> {
+    let meta = state.meta(id)?;
+    let worker = crate::worker::Worker {
+        state: state.clone(),
+        meta,
+    };
+    if worker.meta.pane.is_none() || !worker.alive() {
+        return Ok(());
+    }
+    let opts = crate::cmd::tell::Options {
+        command: false,
+        now: false,
+        ready_timeout: std::time::Duration::from_secs(600),
+    };
+    crate::cmd::tell::wait_ready(&worker, opts.ready_timeout)?;
+    let _turn = Lock::acquire(&state.worker_dir(id).join("deliver"))?;
+    let items = claim(state, id)?;
+    if items.is_empty() {
+        return Ok(());
+    }
+    if let Err(err) = crate::cmd::tell::deliver(&worker, &notice(&items), opts) {
+        unclaim(state, id, &items)?;
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// The record that stands for the operator in this environment: the operator's tmux pane
+/// (its Claude Code session's hooks are attributed to it by that pane), or, outside tmux, the
+/// person's own record `operator`. Created on first use.
+pub fn operator_record(state: &State) -> Result<String> {
+    state.ensure()?;
+    let caller = crate::tmux::Caller::from_env();
+    let Some(caller) = caller else {
+        let id = "operator";
+        if !state.worker_dir(id).join("meta.json").is_file() {
+            crate::fsutil::create_private_dir(&state.worker_dir(id))?;
+            state.write_meta(&operator_meta(id, None, None))?;
+        }
+        return Ok(id.into());
+    };
+    let index = state.pane_index(&caller.socket_path, &caller.pane);
+    if let Some(id) = std::fs::read_to_string(&index)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|id| state.worker_dir(id).join("meta.json").is_file())
+    {
+        return Ok(id);
+    }
+    let (id, _) = state.new_record("op")?;
+    state.write_meta(&operator_meta(
+        &id,
+        Some(caller.pane.clone()),
+        Some(caller.socket_path.clone()),
+    ))?;
+    state.index(&index, &id)?;
+    Ok(id)
+}
+
+fn operator_meta(id: &str, pane: Option<String>, socket_path: Option<String>) -> Meta {
+    Meta {
+        id: id.into(),
+        name: id.into(),
+        role: "operator".into(),
+        harness: "claude".into(),
+        server: crate::tmux::Server {
+            socket_name: None,
+            socket_path: socket_path.clone(),
+        },
+        socket_path,
+        pane,
+        session: None,
+        window: None,
+        cwd: std::env::current_dir().unwrap_or_default(),
+        parent: "person".into(),
+        session_id: None,
+        created_ms: crate::clock::now_ms(),
+        argv: Vec::new(),
+    }
+}
+
+/// The record id for a `parent` as stored in metadata: a worker id, `operator:%N` (that pane's
+/// operator record, created when missing) or `operator`.
+pub fn parent_record(state: &State, parent: &str, socket_path: Option<&str>) -> Result<String> {
+    if let Some(pane) = parent.strip_prefix("operator:") {
+        if let Some(sock) = socket_path {
+            let index = state.pane_index(sock, pane);
+            if let Some(id) = std::fs::read_to_string(&index)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|id| state.worker_dir(id).join("meta.json").is_file())
+            {
+                return Ok(id);
+            }
+            let (id, _) = state.new_record("op")?;
+            state.write_meta(&operator_meta(
+                &id,
+                Some(pane.to_string()),
+                Some(sock.to_string()),
+            ))?;
+            state.index(&index, &id)?;
+            return Ok(id);
+        }
+    }
+    if parent.starts_with("operator") || parent.is_empty() {
+        let id = "operator";
+        if !state.worker_dir(id).join("meta.json").is_file() {
+            crate::fsutil::create_private_dir(&state.worker_dir(id))?;
+            state.write_meta(&operator_meta(id, None, None))?;
+        }
+        return Ok(id.into());
+    }
+    Ok(parent.to_string())
+}
+
+/// Whether `path` names an existing worker or operator record folder.
+pub fn exists(state: &State, id: &str) -> bool {
+    let dir: &Path = &state.worker_dir(id);
+    dir.join("meta.json").is_file()
+}
+
+/// A JSON summary of one subscription for `orch subscriptions`.
+pub fn subscription_json(publisher: &str, sub: &Subscription) -> Value {
+    json!({
+        "publisher": publisher,
+        "subscriber": sub.subscriber,
+        "events": sub.events,
+        "mode": sub.mode,
+        "since": sub.since,
+    })
+}

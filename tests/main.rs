@@ -1,6 +1,7 @@
 //! orch's integration tests: one binary, shared helpers in `util`.
 
 mod claude;
+mod coord;
 mod core;
 mod e2e;
 mod mock_model;

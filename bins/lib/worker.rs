@@ -62,9 +62,16 @@ impl Worker {
     }
 
     /// Its status from its newest events and its pane.
+    ///
+    /// An operator record (the operator's own pane, registered by its first `orch subscribe`)
+    /// has seen no SessionStart of its session: with no events it counts as idle.
     pub fn status(&self) -> Result<Status> {
         let tail = events::read_back_to(&self.dir(), status::decides)?;
-        Ok(status::derive(&tail, self.alive()))
+        let status = status::derive(&tail, self.alive());
+        if status == Status::Starting && tail.is_empty() && self.meta.role == "operator" {
+            return Ok(Status::Idle);
+        }
+        Ok(status)
     }
 
     /// Its current cursor: the sequence number of its newest event.

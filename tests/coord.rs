@@ -1,0 +1,310 @@
+//! Coordination on real tmux with the `sim` harness: subscriptions and push delivery (idle
+//! notice, Stop block mid-turn, the operator's pane), inboxes, `--follow`, escalations, and
+//! 32 publishers x 4 subscribers firing at once.
+
+use crate::util::{json, spawn_with_stdin, wait_for, World};
+use serde_json::Value;
+use std::io::BufRead;
+use std::process::Stdio;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn installed() -> World {
+    let world = World::with_tmux();
+    world.ok(&["up"]);
+    world
+}
+
+fn spawn_sim(world: &World, name: &str) -> Value {
+    json(&world.ok(&["--json", "spawn", "--harness", "sim", "--name", name]))
+}
+
+fn events(world: &World, who: &str) -> Vec<Value> {
+    world.ok(&["events", who]).lines().map(json).collect()
+}
+
+/// Waits for a Stop of `who` whose message contains `needle`; returns that message.
+fn wait_stop_containing(world: &World, who: &str, needle: &str) -> String {
+    wait_for(&format!("a stop of {who} with {needle:?}"), WAIT, || {
+        events(world, who)
+            .iter()
+            .filter(|e| e["event"] == "stop")
+            .filter_map(|e| e["last_assistant_message"].as_str())
+            .find(|m| m.contains(needle))
+            .map(str::to_string)
+    })
+}
+
+#[test]
+fn idle_subscriber_gets_a_notice_typed_into_its_pane() {
+    let world = installed();
+    spawn_sim(&world, "pub");
+    spawn_sim(&world, "sub");
+    let sub = json(&world.ok(&["--json", "subscribe", "pub", "--to", "sub"]));
+    assert_eq!(sub["subscriber"], "w2");
+    world.ok(&["tell", "pub", "work [[say: PUB-DONE]]"]);
+    world.ok(&["listen", "pub"]);
+    let seen = wait_stop_containing(&world, "sub", "PUB-DONE");
+    assert!(
+        seen.contains("[orch inbox] w1 (pub) finished a turn"),
+        "{seen}"
+    );
+    // Delivered once: no second notice for the same item.
+    let prompts = events(&world, "sub")
+        .iter()
+        .filter(|e| e["event"] == "prompt")
+        .count();
+    assert_eq!(prompts, 1);
+
+    let unread = json(&world.ok(&["--json", "inbox", "sub", "--unread", "--ack"]));
+    assert_eq!(unread.as_array().unwrap().len(), 1);
+    assert_eq!(unread[0]["from"], "w1");
+    assert_eq!(unread[0]["last_assistant_message"], "PUB-DONE");
+    let again = json(&world.ok(&["--json", "inbox", "sub", "--unread"]));
+    assert_eq!(again, serde_json::json!([]));
+
+    let subs = json(&world.ok(&["--json", "subscriptions", "pub"]));
+    assert_eq!(subs.as_array().unwrap().len(), 1);
+    world.ok(&["unsubscribe", "pub", "--to", "sub"]);
+    assert_eq!(
+        json(&world.ok(&["--json", "subscriptions"])),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn busy_subscriber_gets_the_digest_through_its_stop_hook() {
+    let world = installed();
+    spawn_sim(&world, "pub");
+    spawn_sim(&world, "sub");
+    world.ok(&["subscribe", "pub", "--to", "sub", "--events", "stop"]);
+    world.ok(&["tell", "sub", "long task [[sleep: 2]] [[say: SUB-DONE]]"]);
+    world.ok(&["tell", "pub", "quick [[say: PUB-NEWS]]"]);
+    world.ok(&["listen", "pub"]);
+    // The sub's first Stop is blocked with the digest; it runs one more turn and stops.
+    let stop = json(&world.ok(&["listen", "sub", "--timeout", "30"]));
+    assert_eq!(stop["stop_hook_active"], true, "{stop}");
+    let evs = events(&world, "sub");
+    let blocked: Vec<&Value> = evs
+        .iter()
+        .filter(|e| e["event"] == "stop_blocked")
+        .collect();
+    assert_eq!(blocked.len(), 1, "one block for one item");
+    assert_eq!(blocked[0]["last_assistant_message"], "SUB-DONE");
+    // No notice was typed as well: the item was delivered once.
+    assert_eq!(evs.iter().filter(|e| e["event"] == "prompt").count(), 1);
+}
+
+#[test]
+fn operator_pane_is_woken_by_a_workers_stop() {
+    let world = installed();
+    spawn_sim(&world, "pub");
+    let tmux = world.tmux.as_ref().unwrap();
+    // The operator: an agent in a pane orch did not spawn (no ORCH_WORKER).
+    let sim = crate::util::exe("orch-sim");
+    let mut env: Vec<String> = world
+        .env()
+        .iter()
+        .filter(|(k, _)| k != "ORCH_TMUX_SOCKET")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    env.insert(0, "/usr/bin/env".into());
+    env.push(sim.display().to_string());
+    let mut args = vec!["new-window", "-d", "-P", "-F", "#{pane_id}"];
+    args.extend(env.iter().map(String::as_str));
+    let pane = tmux.run(&args).trim().to_string();
+    wait_for("the operator's prompt", WAIT, || {
+        tmux.capture(&pane).contains('❯').then_some(())
+    });
+    // `orch subscribe` as run by the operator in that pane.
+    let out = world
+        .cmd("orch")
+        .args(["--json", "subscribe", "pub"])
+        .env("TMUX", format!("{},1,0", tmux.socket_path))
+        .env("TMUX_PANE", &pane)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let op = json(&String::from_utf8_lossy(&out.stdout))["subscriber"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(op.starts_with("op"), "{op}");
+    world.ok(&["tell", "pub", "report [[say: PUB-REPORT]]"]);
+    let seen = wait_stop_containing(&world, &op, "PUB-REPORT");
+    assert!(seen.contains("[orch inbox]"), "{seen}");
+}
+
+#[test]
+fn follow_streams_events_until_the_publisher_dies() {
+    let world = installed();
+    spawn_sim(&world, "pub");
+    let mut follow = world
+        .cmd("orch")
+        .args(["subscribe", "pub", "--follow", "--events", "stop,killed"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(follow.stdout.take().unwrap()).lines();
+    // `--follow` starts from the publisher's cursor when it starts; give it a new event.
+    wait_for("follow to start", WAIT, || {
+        std::fs::read_dir(world.state().join("workers/w1"))
+            .ok()
+            .map(|_| ())
+    });
+    world.ok(&["tell", "pub", "one [[say: F1]]"]);
+    let first = json(&lines.next().unwrap().unwrap());
+    assert_eq!(first["last_assistant_message"], "F1");
+    world.ok(&["kill", "pub"]);
+    let last = json(&lines.next().unwrap().unwrap());
+    assert_eq!(last["event"], "killed");
+    assert!(follow.wait().unwrap().success());
+}
+
+#[test]
+fn escalation_round_trip_between_sim_workers() {
+    let world = installed();
+    spawn_sim(&world, "lead");
+    let kid = world
+        .cmd("orch")
+        .args(["--json", "spawn", "--harness", "sim", "--name", "kid"])
+        .env("ORCH_WORKER", "w1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        kid.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kid.stderr)
+    );
+    assert_eq!(json(&String::from_utf8_lossy(&kid.stdout))["parent"], "w1");
+    let waiting = world
+        .cmd("orch")
+        .args([
+            "escalate",
+            "--axis",
+            "reversibility",
+            "--summary",
+            "force-push main?",
+            "--option",
+            "yes",
+            "--option",
+            "no",
+            "--wait",
+            "--timeout",
+            "30",
+        ])
+        .env("ORCH_WORKER", "w2")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = wait_stop_containing(&world, "lead", "force-push main?");
+    assert!(
+        seen.contains("escalation e1 from w2 (kid) on reversibility"),
+        "{seen}"
+    );
+    let open = json(&world.ok(&["--json", "escalations", "--open"]));
+    assert_eq!(open[0]["id"], "e1");
+    assert_eq!(open[0]["parent"], "w1");
+    world.ok(&["decide", "e1", "no: open a pull request"]);
+    let out = waiting.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "no: open a pull request"
+    );
+    let decided = json(&world.ok(&["--json", "escalations"]));
+    assert_eq!(decided[0]["status"], "decided");
+    assert_eq!(decided[0]["decided_by"], "person");
+    let again = world.orch(&["decide", "e1", "yes"]);
+    assert!(!again.status.success(), "a decision is taken once");
+}
+
+#[test]
+fn thirty_two_publishers_four_subscribers_every_item_once_in_order() {
+    let world = World::new();
+    let state = orch::state::State {
+        root: world.state(),
+    };
+    let meta = |id: &str| orch::state::Meta {
+        id: id.into(),
+        name: id.into(),
+        role: "worker".into(),
+        harness: "sim".into(),
+        server: Default::default(),
+        socket_path: None,
+        pane: None,
+        session: None,
+        window: None,
+        cwd: "/".into(),
+        parent: "operator".into(),
+        session_id: Some(format!("s-{id}")),
+        created_ms: 0,
+        argv: vec![],
+    };
+    let mut publishers = Vec::new();
+    let mut subscribers = Vec::new();
+    for _ in 0..32 {
+        let (id, _) = state.new_worker().unwrap();
+        state.write_meta(&meta(&id)).unwrap();
+        state
+            .index(&state.session_index(&format!("s-{id}")).unwrap(), &id)
+            .unwrap();
+        publishers.push(id);
+    }
+    for _ in 0..4 {
+        let (id, _) = state.new_worker().unwrap();
+        state.write_meta(&meta(&id)).unwrap();
+        subscribers.push(id);
+    }
+    for p in &publishers {
+        for s in &subscribers {
+            let sub = orch::inbox::Subscription {
+                subscriber: s.clone(),
+                events: vec!["stop".into()],
+                mode: orch::inbox::Mode::Inbox,
+                since: 0,
+            };
+            orch::inbox::subscribe(&state, p, sub).unwrap();
+        }
+    }
+    const PER: usize = 3;
+    let children: Vec<_> = publishers
+        .iter()
+        .flat_map(|p| (0..PER).map(move |n| (p.clone(), n)))
+        .map(|(p, n)| {
+            let payload = format!(
+                r#"{{"session_id":"s-{p}","hook_event_name":"Stop","last_assistant_message":"{p}-{n}"}}"#
+            );
+            spawn_with_stdin(world.cmd("orch-hook").env("ORCH_WORKER", &p), payload.as_bytes())
+        })
+        .collect();
+    for child in children {
+        assert!(child.wait_with_output().unwrap().status.success());
+    }
+    for s in &subscribers {
+        let items = json(&world.ok(&["--json", "inbox", s]));
+        let items = items.as_array().unwrap();
+        assert_eq!(items.len(), 32 * PER, "inbox of {s}");
+        for p in &publishers {
+            let seqs: Vec<u64> = items
+                .iter()
+                .filter(|i| i["from"] == p.as_str())
+                .map(|i| i["from_seq"].as_u64().unwrap())
+                .collect();
+            assert_eq!(seqs, (1..=PER as u64).collect::<Vec<_>>(), "{p} in {s}");
+        }
+    }
+}

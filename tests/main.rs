@@ -1,5 +1,6 @@
 //! orch's integration tests: one binary, shared helpers in `util`.
 
+mod audit;
 mod claude;
 mod coord;
 mod core;

@@ -6,6 +6,7 @@ mod coord;
 mod core;
 mod e2e;
 mod mock_model;
+mod rights;
 mod sim;
 mod up_down;
 mod util;

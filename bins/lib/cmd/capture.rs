@@ -15,6 +15,11 @@ pub struct Args {
 /// Runs `orch capture`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
+    super::allow(
+        &worker.state,
+        crate::rights::Action::Capture,
+        Some(&worker.meta),
+    )?;
     let pane = worker.pane()?.to_string();
     let text = worker.meta.server.capture(&pane)?;
     if ctx.json {

@@ -27,6 +27,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if args.text.trim().is_empty() {
         bail!("the decision is empty: `orch decide ID TEXT`");
     }
+    let open = escalation::load(&state, &args.id)?;
+    let escalating = state.meta(&open.worker)?;
+    super::allow(&state, crate::rights::Action::Decide, Some(&escalating))?;
     let by = match Actor::from_env() {
         Actor::Worker(id) => id,
         Actor::Operator { .. } if args.self_decided => "operator".into(),
@@ -42,6 +45,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             why: args.why,
         },
     )?;
+    let mut note = super::entry("decide")
+        .target(&esc.id)
+        .field("worker", esc.worker.clone())
+        .field("self", esc.self_decided);
+    if let Some(why) = &esc.why {
+        note = note.field("why", why.clone());
+    }
+    super::audit(&state, note);
     if ctx.json {
         return super::print_json(&escalation::to_json(&esc));
     }

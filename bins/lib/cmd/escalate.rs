@@ -59,6 +59,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             source: "worker".into(),
         },
     )?;
+    super::audit(
+        &worker.state,
+        super::entry("escalate")
+            .target(&esc.id)
+            .field("axes", esc.axes.join("+"))
+            .field("parent", esc.parent.clone())
+            .cursor(esc.cursor),
+    );
     if !args.wait {
         if ctx.json {
             return super::print_json(&escalation::to_json(&esc));

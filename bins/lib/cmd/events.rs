@@ -17,6 +17,11 @@ pub struct Args {
 /// Runs `orch events`: JSON lines (with `--json`: one JSON array).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
+    super::allow(
+        &worker.state,
+        crate::rights::Action::Read,
+        Some(&worker.meta),
+    )?;
     let events = crate::events::read_after(&worker.dir(), args.after)?;
     if ctx.json {
         return super::print_json(&serde_json::Value::Array(events));

@@ -22,6 +22,9 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let state = State::from_env()?;
     let id = super::subscribe::subscriber_id(&state, args.worker.as_deref())?;
+    if args.worker.is_some() && state.meta(&id)?.role != "operator" {
+        super::allow(&state, crate::rights::Action::Read, Some(&state.meta(&id)?))?;
+    }
     let after = if args.unread {
         crate::inbox::acked(&state, &id)
     } else {

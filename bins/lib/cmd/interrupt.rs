@@ -29,6 +29,11 @@ pub struct Args {
 /// Runs `orch interrupt`; prints the cursor of the `interrupted` event.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
+    super::allow(
+        &worker.state,
+        crate::rights::Action::Interrupt,
+        Some(&worker.meta),
+    )?;
     let pane = worker.pane()?.to_string();
     if !worker.alive() {
         bail!(Fail::new(
@@ -41,6 +46,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     server.run(&["send-keys", "-t", &pane, "Escape"])?;
     let by = crate::roles::Actor::from_env().as_parent();
     let cursor = worker.record("interrupted", fields(json!({ "by": by })))?;
+    super::audit(
+        &worker.state,
+        super::entry("interrupt")
+            .target(&worker.meta.id)
+            .cursor(cursor),
+    );
     if was_busy && !args.keep_input {
         clear_input(&worker, &pane)?;
     }

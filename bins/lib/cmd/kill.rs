@@ -17,6 +17,11 @@ pub struct Args {
 /// Runs `orch kill`; prints the cursor of the `killed` event. A pane already gone is no error.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
+    super::allow(
+        &worker.state,
+        crate::rights::Action::Kill,
+        Some(&worker.meta),
+    )?;
     let pane = worker.pane()?.to_string();
     let was_alive = worker.alive();
     if was_alive {
@@ -27,6 +32,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         "killed",
         fields(json!({ "by": by, "pane_was_alive": was_alive })),
     )?;
+    super::audit(
+        &worker.state,
+        super::entry("kill").target(&worker.meta.id).cursor(cursor),
+    );
     if ctx.json {
         super::print_json(&json!({
             "worker": worker.meta.id, "cursor": cursor, "pane_was_alive": was_alive

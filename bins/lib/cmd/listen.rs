@@ -40,6 +40,11 @@ pub struct Args {
 /// the pane is gone or the session ended, 5 when a stop wait ends in a StopFailure.
 pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
+    super::allow(
+        &worker.state,
+        crate::rights::Action::Listen,
+        Some(&worker.meta),
+    )?;
     let after = match args.after {
         Some(seq) => seq,
         None => match worker.state.told(&worker.meta.id) {

@@ -61,6 +61,14 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let prompt = args.prompt.clone();
     let worker = spawn(&args)?;
+    super::audit(
+        &worker.state,
+        super::entry("spawn")
+            .target(&worker.meta.id)
+            .field("harness", worker.meta.harness.clone())
+            .field("role", worker.meta.role.clone())
+            .field("pane", worker.meta.pane.clone().unwrap_or_default()),
+    );
     let mut cursor = worker.cursor()?;
     if let Some(text) = prompt {
         let opts = super::tell::Options {
@@ -69,6 +77,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             ready_timeout: Duration::from_secs_f64(args.ready_timeout.max(0.0)),
         };
         cursor = super::tell::deliver(&worker, &text, opts)?.cursor;
+        super::audit(
+            &worker.state,
+            super::entry("tell")
+                .target(&worker.meta.id)
+                .prompt(&text)
+                .cursor(cursor),
+        );
     }
     let m = &worker.meta;
     if ctx.json {
@@ -88,6 +103,7 @@ pub fn spawn(args: &Args) -> Result<Worker> {
     let harness = Harness::parse(&args.harness)?;
     let state = State::from_env()?;
     state.ensure()?;
+    super::allow(&state, crate::rights::Action::Spawn, None)?;
     let cwd = resolve_cwd(args.cwd.as_deref())?;
     let name = match &args.name {
         Some(name) => {

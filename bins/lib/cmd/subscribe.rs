@@ -37,6 +37,11 @@ pub struct Args {
 /// Runs `orch subscribe`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let publisher = Worker::resolve(&args.publisher)?;
+    let who = super::allow(
+        &publisher.state,
+        crate::rights::Action::Subscribe,
+        Some(&publisher.meta),
+    )?;
     let events: Vec<String> = args
         .events
         .iter()
@@ -61,7 +66,33 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         mode: args.mode,
         since: publisher.cursor()?,
     };
+    // Subscribing someone else pushes into their pane: that takes the right to tell them.
+    let own = match &who {
+        crate::rights::Who::Worker { id, .. } => *id == subscriber,
+        crate::rights::Who::Operator => state.meta(&subscriber)?.role == "operator",
+    };
+    if !own {
+        let target = state.meta(&subscriber)?;
+        crate::rights::require(
+            &state,
+            &who,
+            crate::rights::Action::Tell,
+            Some(&crate::rights::Target::of(&target)),
+        )?;
+        // The operator pointing a worker at a peer lets it read that peer from now on.
+        if who == crate::rights::Who::Operator && target.role != "operator" {
+            crate::rights::add_peer(&state, &subscriber, &publisher.meta.id)?;
+        }
+    }
     let changed = inbox::subscribe(&state, &publisher.meta.id, sub.clone())?;
+    super::audit(
+        &state,
+        super::entry("subscribe")
+            .target(&publisher.meta.id)
+            .field("subscriber", subscriber.clone())
+            .field("events", sub.events.join(","))
+            .cursor(sub.since),
+    );
     let out = inbox::subscription_json(&publisher.meta.id, &sub);
     if ctx.json {
         let mut out = out;

@@ -9,6 +9,7 @@
 use super::Ctx;
 use crate::error::{Fail, GONE, TIMEOUT};
 use crate::events::prompt_hash;
+use crate::rights::Action;
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -76,12 +77,22 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         Some(t) => t.to_string(),
     };
     let worker = Worker::resolve(&args.worker)?;
+    super::allow(&worker.state, Action::Tell, Some(&worker.meta))?;
     let opts = Options {
         command: args.command,
         now: args.now,
         ready_timeout: Duration::from_secs_f64(args.wait.max(0.0)),
     };
-    let done = deliver(&worker, &text, opts)?;
+    let done = deliver(&worker, &text, opts);
+    let mut note = super::entry("tell").target(&worker.meta.id).prompt(&text);
+    note = match &done {
+        Ok(d) => note.cursor(d.cursor).field("acknowledged", d.acknowledged),
+        Err(err) => note
+            .outcome(crate::audit::Outcome::Error)
+            .field("error", format!("{err:#}")),
+    };
+    super::audit(&worker.state, note);
+    let done = done?;
     if ctx.json {
         super::print_json(&json!({
             "worker": worker.meta.id,

@@ -20,6 +20,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let publisher = Worker::resolve(&args.publisher)?;
     let subscriber = super::subscribe::subscriber_id(&publisher.state, args.to.as_deref())?;
     let removed = crate::inbox::unsubscribe(&publisher.state, &publisher.meta.id, &subscriber)?;
+    super::audit(
+        &publisher.state,
+        super::entry("unsubscribe")
+            .target(&publisher.meta.id)
+            .field("subscriber", subscriber.clone())
+            .field("removed", removed),
+    );
     if ctx.json {
         return super::print_json(&json!({
             "publisher": publisher.meta.id, "subscriber": subscriber, "removed": removed

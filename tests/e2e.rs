@@ -276,3 +276,176 @@ fn permission_request_error_and_clear_are_recorded() {
     let stop = json(&c.ok(&["listen", "perm", "--timeout", "60"]));
     assert_eq!(stop["last_assistant_message"], "FRESH");
 }
+
+/// Single-quotes `s` for /bin/sh.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+impl Claude {
+    /// Starts an interactive Claude Code that orch did not spawn, as a person's operator
+    /// session: its own tmux window, a clean environment that keeps `TMUX` and `TMUX_PANE`
+    /// (as a real operator pane has them). Returns its pane once its prompt shows.
+    fn start_operator(&self) -> String {
+        let tmux = self.world.tmux.as_ref().unwrap();
+        let mut vars: Vec<String> = self
+            .world
+            .env()
+            .into_iter()
+            .chain(claude_env(&self.mock))
+            .filter(|(k, _)| k != "ORCH_TMUX_SOCKET")
+            .map(|(k, v)| sh_quote(&format!("{k}={v}")))
+            .collect();
+        vars.push(r#"TMUX="$TMUX""#.into());
+        vars.push(r#"TMUX_PANE="$TMUX_PANE""#.into());
+        let script = format!(
+            "exec env -i {} {}",
+            vars.join(" "),
+            sh_quote(&claude_bin().display().to_string())
+        );
+        let work = self.world.work().display().to_string();
+        let pane = tmux
+            .run(&[
+                "new-window",
+                "-d",
+                "-P",
+                "-F",
+                "#{pane_id}",
+                "-c",
+                &work,
+                &script,
+            ])
+            .trim()
+            .to_string();
+        crate::claude::wait_tui_ready(&self.world, &pane, WAIT);
+        pane
+    }
+
+    /// Runs `orch ARGS` as typed in `pane` by its agent (with that pane's `TMUX`/`TMUX_PANE`).
+    fn ok_in_pane(&self, pane: &str, args: &[&str]) -> String {
+        let tmux = self.world.tmux.as_ref().unwrap();
+        let out = self
+            .cmd(args)
+            .env_remove("ORCH_TMUX_SOCKET")
+            .env("TMUX", format!("{},1,0", tmux.socket_path))
+            .env("TMUX_PANE", pane)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "orch {args:?} in {pane}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+#[test]
+fn subscribed_claude_workers_hear_a_stop_mid_turn_and_when_idle() {
+    let c = Claude::new();
+    c.ok(&["up"]);
+    c.spawn("publisher");
+    c.spawn("busy");
+    c.spawn("idle");
+    c.ok(&["subscribe", "publisher", "--to", "busy", "--events", "stop"]);
+    c.ok(&["subscribe", "publisher", "--to", "idle", "--events", "stop"]);
+
+    // `busy` is mid-turn (the model takes 4 s) when the publisher stops.
+    c.ok(&["tell", "busy", "long job [[sleep: 4]] [[say: BUSY-DONE]]"]);
+    c.ok(&["tell", "publisher", "quick [[say: PUBLISHED-NEWS]]"]);
+    let published = json(&c.ok(&["listen", "publisher", "--timeout", "60"]));
+    assert_eq!(published["last_assistant_message"], "PUBLISHED-NEWS");
+
+    // The idle one gets a notice typed into its pane: its next request carries it.
+    let to_idle = c.mock.wait_request(
+        |b| {
+            let t = last_user_text(b);
+            t.contains("[orch inbox]") && t.contains("PUBLISHED-NEWS")
+        },
+        WAIT,
+    );
+    assert!(last_user_text(&to_idle).contains("publisher) finished a turn"));
+
+    // The busy one's Stop is blocked with the digest; the model's next request carries it.
+    let stop = json(&c.ok(&["listen", "busy", "--timeout", "60"]));
+    assert_eq!(stop["stop_hook_active"], true, "{stop}\n{}", c.screens());
+    let to_busy = c.mock.wait_request(
+        |b| {
+            let t = last_user_text(b);
+            t.contains("Stop hook feedback") && t.contains("PUBLISHED-NEWS")
+        },
+        WAIT,
+    );
+    assert!(last_user_text(&to_busy).contains("1 new item"));
+    let busy_events = c.ok(&["events", "busy"]);
+    assert_eq!(busy_events.matches("\"stop_blocked\"").count(), 1);
+}
+
+#[test]
+fn operator_pane_is_woken_and_escalations_round_trip() {
+    let c = Claude::new();
+    c.ok(&["up"]);
+    let operator = c.start_operator();
+    let worker = c.spawn("engineer");
+    let id = worker["id"].as_str().unwrap();
+    let sub = json(&c.ok_in_pane(&operator, &["--json", "subscribe", "engineer"]));
+    let op = sub["subscriber"].as_str().unwrap().to_string();
+
+    // A worker's Stop wakes the operator's own Claude session: a notice is typed into it.
+    c.ok(&["tell", "engineer", "build it [[say: ENGINEER-READY]]"]);
+    let woke = c.mock.wait_request(
+        |b| {
+            let t = last_user_text(b);
+            t.contains("[orch inbox]") && t.contains("ENGINEER-READY")
+        },
+        WAIT,
+    );
+    assert!(last_user_text(&woke).contains("engineer) finished a turn"));
+    // The operator's session is now attributed by its pane: its turn is recorded.
+    crate::util::wait_for("the operator's stop", WAIT, || {
+        c.ok(&["events", &op]).contains("\"stop\"").then_some(())
+    });
+
+    // The worker escalates (as its Bash tool would run it); the operator hears of it.
+    let out = c
+        .cmd(&[
+            "escalate",
+            "--axis",
+            "reversibility",
+            "--summary",
+            "drop the users table?",
+            "--option",
+            "yes",
+            "--option",
+            "no",
+        ])
+        .env("ORCH_WORKER", id)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let esc = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let inbox = json(&c.ok(&["--json", "inbox", "operator"]));
+    assert!(
+        inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["escalation"] == esc.as_str()),
+        "{inbox}"
+    );
+
+    // The decision is told to the worker: its next model request contains it.
+    c.ok(&["decide", &esc, "no: archive it instead"]);
+    c.mock.wait_request(
+        |b| last_user_text(b).contains("no: archive it instead"),
+        WAIT,
+    );
+    let listed = json(&c.ok(&["--json", "escalations"]));
+    assert_eq!(listed[0]["status"], "decided");
+}

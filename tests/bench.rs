@@ -7,7 +7,9 @@
 //!   `/bin/true` measured the same way in the same run;
 //! - wake: from the start of a hook process that records a Stop to `orch listen` exiting;
 //! - fan-in: 64 hook processes started at once for 8 workers: events recorded, and whether
-//!   every worker's sequence is contiguous.
+//!   every worker's sequence is contiguous;
+//! - fan-out: one Stop of a worker with 16 subscribers (push mode): time from the hook's start
+//!   until the last inbox holds the item, and the publisher hook's own wall time.
 
 use serde_json::{json, Value};
 use std::io::Write;
@@ -216,6 +218,8 @@ fn main() {
         contiguous &= seqs == (1..=seqs.len() as u64).collect::<Vec<_>>();
     }
 
+    let fan_out = fan_out(tmp.path(), &hook, &path);
+
     let true_median = stats(t_true.clone())["median_ms"].as_f64().unwrap();
     let unmanaged = stats(t_unmanaged);
     let report = json!({
@@ -228,12 +232,85 @@ fn main() {
         },
         "listen_wake": stats(wake),
         "fan_in": {"recorded": total, "expected": 64, "contiguous": contiguous},
+        "fan_out": fan_out,
         "targets": {
             "unmanaged_vs_true": "<= 1.5",
             "managed_stop_median_ms": "<= 3",
             "listen_wake_median_ms": "<= 5",
-            "fan_in": "64/64"
+            "fan_in": "64/64",
+            "fan_out_publisher_hook_median_ms": "<= 5"
         }
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
+}
+
+/// One Stop of a publisher with 16 push subscribers, 100 times: the publisher hook's wall time
+/// and the time from its start until the last of the 16 inboxes was written.
+fn fan_out(tmp: &Path, hook: &Path, path: &str) -> Value {
+    use orch::inbox::{Mode, Subscription};
+    let root = tmp.join("fan-out");
+    let state = orch::state::State { root: root.clone() };
+    let meta = |id: &str| orch::state::Meta {
+        id: id.into(),
+        name: id.into(),
+        role: "worker".into(),
+        harness: "sim".into(),
+        server: Default::default(),
+        socket_path: None,
+        pane: None,
+        session: None,
+        window: None,
+        cwd: "/".into(),
+        parent: "operator".into(),
+        session_id: None,
+        created_ms: 0,
+        argv: vec![],
+    };
+    let (publisher, _) = state.new_worker().unwrap();
+    state.write_meta(&meta(&publisher)).unwrap();
+    state
+        .index(&state.session_index("pub").unwrap(), &publisher)
+        .unwrap();
+    let mut inboxes = Vec::new();
+    for _ in 0..16 {
+        let (id, _) = state.new_worker().unwrap();
+        state.write_meta(&meta(&id)).unwrap();
+        let sub = Subscription {
+            subscriber: id.clone(),
+            events: vec!["stop".into()],
+            mode: Mode::Push,
+            since: 0,
+        };
+        orch::inbox::subscribe(&state, &publisher, sub).unwrap();
+        inboxes.push(orch::inbox::inbox_path(&state, &id));
+    }
+    let env = vec![
+        ("PATH", path.to_string()),
+        ("HOME", tmp.display().to_string()),
+        ("ORCH_HOME", root.display().to_string()),
+        ("ORCH_WORKER", publisher.clone()),
+    ];
+    let payload = stop_payload("pub");
+    let mut hook_times = Vec::new();
+    let mut last_inbox = Vec::new();
+    for _ in 0..100 {
+        let start = std::time::SystemTime::now();
+        hook_times.push(time_once(hook, &env, &payload));
+        let last = inboxes
+            .iter()
+            .map(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+            .max()
+            .unwrap();
+        last_inbox.push(last.duration_since(start).unwrap_or_default());
+    }
+    let lines = std::fs::read_to_string(&inboxes[15])
+        .unwrap()
+        .lines()
+        .count();
+    json!({
+        "subscribers": 16,
+        "publisher_hook": stats(hook_times),
+        "until_last_inbox": stats(last_inbox),
+        "items_in_last_inbox": lines,
+    })
 }

@@ -68,8 +68,8 @@ pub enum Command {
     /// detached by the hook).
     #[command(name = "__deliver", hide = true)]
     Deliver {
-        /// The subscriber's id.
-        id: String,
+        /// The subscribers' ids.
+        ids: Vec<String>,
     },
     /// The file-watcher helper that waits run (internal).
     #[command(name = "__watch", hide = true)]
@@ -122,9 +122,8 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Classify(args) => cmd::classify::run(&ctx, args),
         Command::Audit(args) => cmd::audit::run(&ctx, args),
         Command::Watch { dir } => return crate::watch::serve(&dir),
-        Command::Deliver { id } => {
-            crate::state::State::from_env().and_then(|state| crate::inbox::deliver(&state, &id))
-        }
+        Command::Deliver { ids } => crate::state::State::from_env()
+            .and_then(|state| crate::inbox::deliver_all(&state, &ids)),
     };
     match result {
         Ok(()) => error::OK,

@@ -162,22 +162,32 @@ pub fn record(state: &State, id: &str, kind: &str, fields: Map<String, Value>) -
         }
         Ok(())
     })?;
-    for subscriber in pushes {
-        push(state, &subscriber)?;
-    }
+    push_all(state, &pushes)?;
     Ok(seq)
 }
 
 /// Pushes `id`'s new inbox items unless it is mid-turn (then its own Stop hook delivers them).
 pub fn push(state: &State, id: &str) -> Result<()> {
-    let tail = events::read_back_to(&state.worker_dir(id), status::decides)?;
-    if !matches!(
-        status::derive(&tail, true),
-        Status::Busy | Status::NeedsInput
-    ) {
-        push_detached(state, id)?;
+    push_all(state, &[id.to_string()])
+}
+
+/// Pushes to each of `ids` that is not mid-turn, with one detached child for all of them.
+pub fn push_all(state: &State, ids: &[String]) -> Result<()> {
+    let idle: Vec<&String> = ids
+        .iter()
+        .filter(|id| {
+            let tail =
+                events::read_back_to(&state.worker_dir(id), status::decides).unwrap_or_default();
+            !matches!(
+                status::derive(&tail, true),
+                Status::Busy | Status::NeedsInput
+            )
+        })
+        .collect();
+    if idle.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    push_detached(state, &idle)
 }
 
 /// Puts one item of `kind` straight into `id`'s inbox (an escalation for a parent, a decision
@@ -369,13 +379,14 @@ pub fn notice(items: &[Value]) -> String {
     format!("[orch inbox] {}", lines.join(" | "))
 }
 
-/// Starts a detached `orch __deliver ID` that types the news into an idle subscriber's pane;
-/// returns at once (the child is in its own process group and outlives the caller).
-pub fn push_detached(state: &State, id: &str) -> Result<()> {
+/// Starts one detached `orch __deliver ID...` that types the news into idle subscribers'
+/// panes; returns at once (the child is in its own process group and outlives the caller).
+pub fn push_detached(state: &State, ids: &[&String]) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let exe = crate::paths::sibling_exe("orch")?;
     std::process::Command::new(exe)
-        .args(["__deliver", id])
+        .arg("__deliver")
+        .args(ids)
         .env("ORCH_HOME", &state.root)
         .env_remove("ORCH_WORKER")
         .stdin(std::process::Stdio::null())
@@ -387,9 +398,28 @@ pub fn push_detached(state: &State, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// The detached delivery (`orch __deliver ID`): waits until the subscriber is idle, takes the
-/// items nobody pushed yet, and types them as one notice through the acknowledged `tell` path.
-/// Items its Stop hook delivered meanwhile are not typed again.
+/// The detached delivery (`orch __deliver ID...`): delivers to each subscriber at once, in a
+/// thread each (see [`deliver`]); returns the first error.
+pub fn deliver_all(state: &State, ids: &[String]) -> Result<()> {
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ids
+            .iter()
+            .map(|id| scope.spawn(move || deliver(state, id)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("delivery panicked")))
+            })
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
+/// Delivers to one subscriber: waits until it is idle, takes the items nobody pushed yet, and
+/// types them as one notice through the acknowledged `tell` path. Items its Stop hook
+/// delivered meanwhile are not typed again.
 pub fn deliver(state: &State, id: &str) -> Result<()> {
     let meta = state.meta(id)?;
     let worker = crate::worker::Worker {

@@ -308,3 +308,22 @@ fn thirty_two_publishers_four_subscribers_every_item_once_in_order() {
         }
     }
 }
+
+#[test]
+fn inbox_mode_keeps_items_without_pushing_them() {
+    let world = installed();
+    spawn_sim(&world, "pub");
+    spawn_sim(&world, "quiet");
+    world.ok(&["subscribe", "pub", "--to", "quiet", "--mode", "inbox"]);
+    world.ok(&["tell", "quiet", "long [[sleep: 1]] [[say: QUIET-DONE]]"]);
+    world.ok(&["tell", "pub", "news [[say: NEWS]]"]);
+    world.ok(&["listen", "pub"]);
+    let stop = json(&world.ok(&["listen", "quiet", "--timeout", "30"]));
+    assert_eq!(stop["last_assistant_message"], "QUIET-DONE");
+    assert_eq!(
+        stop["stop_hook_active"], false,
+        "no Stop block for inbox mode"
+    );
+    let items = json(&world.ok(&["--json", "inbox", "quiet"]));
+    assert_eq!(items[0]["last_assistant_message"], "NEWS");
+}

@@ -134,6 +134,9 @@ pub fn fan_out(state: &State, publisher: &Meta, event: &Value) -> Result<Vec<Str
         item.insert("from".into(), publisher.id.clone().into());
         item.insert("from_name".into(), publisher.name.clone().into());
         item.insert("from_seq".into(), seq.into());
+        if sub.mode == Mode::Inbox {
+            item.insert("push".into(), false.into());
+        }
         for (k, v) in event.as_object().into_iter().flatten() {
             if !matches!(k.as_str(), "seq" | "event" | "ts" | "ts_ms") {
                 item.insert(k.clone(), v.clone());
@@ -232,7 +235,8 @@ pub fn ack(state: &State, id: &str, upto: u64) -> Result<()> {
 }
 
 /// Takes the items not yet pushed to `id` (marking them pushed, under the inbox lock, so two
-/// deliverers never push the same item). Empty when there is nothing new.
+/// deliverers never push the same item). Items of `--mode inbox` subscriptions are passed
+/// over. Empty when there is nothing new.
 pub fn claim(state: &State, id: &str) -> Result<Vec<Value>> {
     let path = inbox_path(state, id);
     if !path.exists() {
@@ -244,7 +248,7 @@ pub fn claim(state: &State, id: &str) -> Result<Vec<Value>> {
     if let Some(last) = items.last().and_then(|i| i["seq"].as_u64()) {
         set_counter(state, id, "inbox.delivered", last)?;
     }
-    Ok(items)
+    Ok(items.into_iter().filter(|i| i["push"] != false).collect())
 }
 
 /// Gives back claimed items whose delivery failed (only when nothing was claimed since).

@@ -1,5 +1,6 @@
 //! orch's integration tests: one binary, shared helpers in `util`.
 
+mod classify;
 mod claude;
 mod core;
 mod e2e;

@@ -1,6 +1,7 @@
 //! orch's integration tests: one binary, shared helpers in `util`.
 
 mod audit;
+mod classify;
 mod claude;
 mod coord;
 mod core;

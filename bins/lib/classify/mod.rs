@@ -1,0 +1,228 @@
+//! The escalation classifier: puts a Bash command, a permission-prompt message or a tool call
+//! on the four axes (taste, architecture, ethics, reversibility) by the rules of a [`Policy`].
+//!
+//! The policy is YAML: the shipped `hooks/policy.yaml` (embedded), then the user's and the
+//! project's files on top (see [`Policy::load`]); the format is described at the top of the
+//! shipped file. serde_yaml stays inside this module.
+
+mod policy;
+
+#[cfg(test)]
+mod tests;
+
+pub use policy::{project_file, user_file, Policy};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// One of the four axes an escalation is raised on. Ordered as listed; serialized lowercase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Axis {
+    /// Naming, wording users read, how the product looks.
+    Taste,
+    /// Dependencies, public interfaces, schemas, CI: the project's structure and contracts.
+    Architecture,
+    /// Licences, personal data, secrets, switched-off security controls.
+    Ethics,
+    /// What cannot be undone: deleted data, rewritten history, published releases.
+    Reversibility,
+}
+
+impl Axis {
+    /// All four, in order.
+    pub const ALL: [Axis; 4] = [
+        Axis::Taste,
+        Axis::Architecture,
+        Axis::Ethics,
+        Axis::Reversibility,
+    ];
+
+    /// The lowercase name, as in the policy files and the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Axis::Taste => "taste",
+            Axis::Architecture => "architecture",
+            Axis::Ethics => "ethics",
+            Axis::Reversibility => "reversibility",
+        }
+    }
+}
+
+impl fmt::Display for Axis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Axis {
+    type Err = anyhow::Error;
+
+    /// Parses a lowercase axis name (any case accepted). Errors name the four axes.
+    fn from_str(s: &str) -> anyhow::Result<Axis> {
+        Axis::ALL
+            .into_iter()
+            .find(|axis| axis.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown axis `{s}`: expected taste, architecture, ethics or reversibility"
+                )
+            })
+    }
+}
+
+/// What to classify.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// A shell command line, as Claude Code's Bash tool would run it.
+    Command(String),
+    /// A permission-prompt message or other prose, e.g. an escalation's summary.
+    Message(String),
+    /// A tool call: the `tool_name` and `tool_input` of a PermissionRequest or PreToolUse hook
+    /// payload. Bash is classified by its `command`; Write, Edit, MultiEdit and NotebookEdit by
+    /// the path they write (a `file` text) and what they write (`content`); WebFetch by its
+    /// `url`; any other tool by its name and JSON input (a `command` text).
+    Tool {
+        /// The tool's name, e.g. `Bash`, `Edit` or `mcp__github__delete_repository`.
+        name: String,
+        /// The tool's input object.
+        input: serde_json::Value,
+    },
+}
+
+impl Input {
+    /// The input a hook payload describes: a tool call when it has a string `tool_name` (its
+    /// `tool_input` taken as is, null when absent), else a message when it has a string
+    /// `message` (a Notification). Other fields are ignored; `None` when it has neither.
+    pub fn from_payload(payload: &serde_json::Value) -> Option<Input> {
+        if let Some(name) = payload.get("tool_name").and_then(|v| v.as_str()) {
+            let input = payload
+                .get("tool_input")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            return Some(Input::Tool {
+                name: name.to_owned(),
+                input,
+            });
+        }
+        payload
+            .get("message")
+            .and_then(|v| v.as_str())
+            .map(|m| Input::Message(m.to_owned()))
+    }
+}
+
+/// What kind of text a rule looks at (`applies_to` in a policy file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Kind {
+    Command,
+    Message,
+    File,
+    Content,
+    Any,
+}
+
+/// The texts one input is matched on: each with its kind, plus the path a tool call writes
+/// (what a rule's `file` condition looks at).
+pub(crate) struct Texts {
+    pub file: Option<String>,
+    pub parts: Vec<(Kind, String)>,
+}
+
+impl Input {
+    /// Turns the input into the texts the rules match.
+    pub(crate) fn texts(&self) -> Texts {
+        let one = |kind, text: &str| Texts {
+            file: None,
+            parts: vec![(kind, text.to_owned())],
+        };
+        match self {
+            Input::Command(text) => one(Kind::Command, text),
+            Input::Message(text) => one(Kind::Message, text),
+            Input::Tool { name, input } => tool_texts(name, input),
+        }
+    }
+}
+
+fn tool_texts(name: &str, input: &serde_json::Value) -> Texts {
+    let str_of = |key: &str| input.get(key).and_then(|v| v.as_str());
+    let path_key = match name {
+        "Write" | "Edit" | "MultiEdit" => Some("file_path"),
+        "NotebookEdit" => Some("notebook_path"),
+        _ => None,
+    };
+    if let Some(path) = path_key.and_then(str_of) {
+        let content = match name {
+            "Write" => str_of("content").unwrap_or_default().to_owned(),
+            "Edit" => str_of("new_string").unwrap_or_default().to_owned(),
+            "NotebookEdit" => str_of("new_source").unwrap_or_default().to_owned(),
+            _ => input
+                .get("edits")
+                .and_then(|e| e.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.get("new_string").and_then(|s| s.as_str()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        return Texts {
+            file: Some(path.to_owned()),
+            parts: vec![(Kind::File, path.to_owned()), (Kind::Content, content)],
+        };
+    }
+    let command = match (name, str_of("command"), str_of("url")) {
+        ("Bash", Some(command), _) => command.to_owned(),
+        ("WebFetch", _, Some(url)) => url.to_owned(),
+        _ => format!("{name} {input}"),
+    };
+    Texts {
+        file: None,
+        parts: vec![(Kind::Command, command)],
+    }
+}
+
+/// The result of classifying one input: the axes it trips and the rules that hit.
+///
+/// As JSON (`orch classify --json`):
+/// `{"axes": ["reversibility"], "hits": [{"rule_id": "force-push", "axis": "reversibility",
+/// "why": "...", "matched": "git push --force"}]}`; `axes` is empty when no rule hit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Classification {
+    /// The axes of the hits, sorted (taste, architecture, ethics, reversibility), no repeats.
+    pub axes: Vec<Axis>,
+    /// One per rule that hit, in policy order.
+    pub hits: Vec<Hit>,
+}
+
+impl Classification {
+    /// True when no rule hit.
+    pub fn is_empty(&self) -> bool {
+        self.hits.is_empty()
+    }
+}
+
+/// One rule that hit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hit {
+    /// The rule's `id`.
+    pub rule_id: String,
+    /// The rule's axis.
+    pub axis: Axis,
+    /// The rule's `why`.
+    pub why: String,
+    /// The text the pattern matched, trimmed, cut to 120 characters (`…` marks a cut).
+    pub matched: String,
+}
+
+impl fmt::Display for Hit {
+    /// `reversibility: force-push (rewrites published history) matched "git push --force"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} ({}) matched {:?}",
+            self.axis, self.rule_id, self.why, self.matched
+        )
+    }
+}

@@ -327,3 +327,56 @@ fn inbox_mode_keeps_items_without_pushing_them() {
     let items = json(&world.ok(&["--json", "inbox", "quiet"]));
     assert_eq!(items[0]["last_assistant_message"], "NEWS");
 }
+
+#[test]
+fn a_permission_request_that_trips_an_axis_is_escalated_to_the_parent() {
+    let world = installed();
+    spawn_sim(&world, "careful");
+    // A harmless request first: it raises nothing.
+    world.ok(&[
+        "tell",
+        "careful",
+        r#"look [[permission: Bash {"command": "ls -la", "description": "list"}]]"#,
+    ]);
+    world.ok(&[
+        "listen",
+        "careful",
+        "--event",
+        "notification",
+        "--timeout",
+        "30",
+    ]);
+    world.ok(&["interrupt", "careful"]);
+    // Then one that trips reversibility.
+    world.ok(&[
+        "tell",
+        "careful",
+        r#"clean up [[permission: Bash {"command": "rm -rf build", "description": "clean"}]]"#,
+    ]);
+    let asked = json(&world.ok(&[
+        "listen",
+        "careful",
+        "--event",
+        "notification",
+        "--timeout",
+        "30",
+    ]));
+    assert_eq!(asked["tool_input"]["command"], "rm -rf build");
+    let open = wait_for("the permission escalation", WAIT, || {
+        let open = json(&world.ok(&["--json", "escalations", "--open"]));
+        (!open.as_array().unwrap().is_empty()).then_some(open)
+    });
+    assert_eq!(
+        open.as_array().unwrap().len(),
+        1,
+        "only the risky request: {open}"
+    );
+    assert_eq!(open[0]["source"], "permission");
+    assert_eq!(open[0]["axes"], serde_json::json!(["reversibility"]));
+    assert!(open[0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("rm -rf build"));
+    let inbox = json(&world.ok(&["--json", "inbox", "operator"]));
+    assert_eq!(inbox[0]["escalation"], open[0]["id"]);
+}

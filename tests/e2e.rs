@@ -215,8 +215,13 @@ fn permission_request_error_and_clear_are_recorded() {
     c.ok(&["up"]);
     c.spawn("perm");
 
-    // A command that needs approval: PermissionRequest arrives at once with the tool input.
-    c.ok(&["tell", "perm", "run it [[bash: python3 -c \"print(6*7)\"]]"]);
+    // A command that needs approval: PermissionRequest arrives at once with the tool input,
+    // and since it trips reversibility the hook escalates it to the parent.
+    c.ok(&[
+        "tell",
+        "perm",
+        "ship it [[bash: git push --force origin main]]",
+    ]);
     let asked = json(&c.ok(&[
         "listen",
         "perm",
@@ -227,9 +232,18 @@ fn permission_request_error_and_clear_are_recorded() {
     ]));
     assert_eq!(asked["event"], "permission_request");
     assert_eq!(asked["tool_name"], "Bash");
-    assert_eq!(asked["tool_input"]["command"], "python3 -c \"print(6*7)\"");
+    assert_eq!(
+        asked["tool_input"]["command"],
+        "git push --force origin main"
+    );
     let rows = json(&c.ok(&["--json", "ps"]));
     assert_eq!(rows[0]["status"], "needs-input");
+    let open = crate::util::wait_for("the permission escalation", WAIT, || {
+        let open = json(&c.ok(&["--json", "escalations", "--open"]));
+        (!open.as_array().unwrap().is_empty()).then_some(open)
+    });
+    assert_eq!(open[0]["source"], "permission");
+    assert_eq!(open[0]["axes"], serde_json::json!(["reversibility"]));
     c.ok(&["interrupt", "perm"]);
 
     // An API error ends the stop wait with exit 5.

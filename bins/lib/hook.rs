@@ -84,6 +84,12 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
         }
     }
     inbox::record(state, &id, kind, fields)?;
+    if kind == "permission_request" {
+        // The request is recorded whatever happens here; a policy problem only goes to the log.
+        if let Err(err) = escalate_permission(state, &id, payload) {
+            log_error(&format!("permission escalation for `{id}`: {err:#}"));
+        }
+    }
     if let Some(reason) = block {
         let answer = serde_json::json!({"decision": "block", "reason": reason});
         let mut out = std::io::stdout().lock();
@@ -91,6 +97,65 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
         out.write_all(b"\n")?;
         out.flush()?;
     }
+    Ok(())
+}
+
+/// Classifies a permission request's tool and input with the escalation policy (the project's
+/// policy is looked up from the payload's `cwd`) and, when an axis trips, raises an escalation
+/// to the worker's parent. Prints nothing: Claude Code's own permission dialog still decides.
+fn escalate_permission(state: &State, id: &str, payload: &Value) -> Result<()> {
+    use crate::classify::{Input, Policy};
+    let Some(input) = Input::from_payload(payload) else {
+        return Ok(());
+    };
+    let cwd = payload
+        .get("cwd")
+        .and_then(Value::as_str)
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default();
+    let policy = Policy::load(&cwd).unwrap_or_else(|err| {
+        log_error(&format!(
+            "escalation policy: {err:#}; using the shipped one"
+        ));
+        Policy::shipped()
+    });
+    let found = policy.classify(&input);
+    if found.is_empty() {
+        return Ok(());
+    }
+    let tool = payload
+        .get("tool_name")
+        .and_then(Value::as_str)
+        .unwrap_or("a tool");
+    let what = payload
+        .pointer("/tool_input/command")
+        .or_else(|| payload.pointer("/tool_input/file_path"))
+        .or_else(|| payload.pointer("/tool_input/url"))
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+        .unwrap_or_else(|| {
+            payload
+                .get("tool_input")
+                .map(Value::to_string)
+                .unwrap_or_default()
+        });
+    let what: String = what.chars().take(200).collect();
+    let meta = state.meta(id)?;
+    let ask = crate::escalation::Ask {
+        axes: found.axes.iter().map(|a| a.as_str().to_string()).collect(),
+        summary: format!("{tool} asks permission for `{what}`"),
+        options: vec!["allow".into(), "deny".into()],
+        detail: Some(
+            found
+                .hits
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        source: "permission".into(),
+    };
+    crate::escalation::raise(state, &meta, ask)?;
     Ok(())
 }
 

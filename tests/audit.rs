@@ -22,20 +22,8 @@ fn add_worker(state: &State, id: &str, name: &str, parent: &str) {
     std::fs::create_dir_all(state.worker_dir(id)).unwrap();
     state
         .write_meta(&Meta {
-            id: id.into(),
             name: name.into(),
-            role: "worker".into(),
-            harness: "sim".into(),
-            server: Default::default(),
-            socket_path: None,
-            pane: None,
-            session: None,
-            window: None,
-            cwd: "/".into(),
-            parent: parent.into(),
-            session_id: None,
-            created_ms: 1,
-            argv: vec![],
+            ..Meta::new(id, "worker", parent)
         })
         .unwrap();
 }

@@ -250,22 +250,7 @@ fn fan_out(tmp: &Path, hook: &Path, path: &str) -> Value {
     use orch::inbox::{Mode, Subscription};
     let root = tmp.join("fan-out");
     let state = orch::state::State { root: root.clone() };
-    let meta = |id: &str| orch::state::Meta {
-        id: id.into(),
-        name: id.into(),
-        role: "worker".into(),
-        harness: "sim".into(),
-        server: Default::default(),
-        socket_path: None,
-        pane: None,
-        session: None,
-        window: None,
-        cwd: "/".into(),
-        parent: "operator".into(),
-        session_id: None,
-        created_ms: 0,
-        argv: vec![],
-    };
+    let meta = |id: &str| orch::state::Meta::new(id, "worker", "operator");
     let (publisher, _) = state.new_worker().unwrap();
     state.write_meta(&meta(&publisher)).unwrap();
     state

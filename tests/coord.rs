@@ -10,16 +10,6 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn installed() -> World {
-    let world = World::with_tmux();
-    world.ok(&["up"]);
-    world
-}
-
-fn spawn_sim(world: &World, name: &str) -> Value {
-    json(&world.ok(&["--json", "spawn", "--harness", "sim", "--name", name]))
-}
-
 fn events(world: &World, who: &str) -> Vec<Value> {
     world.ok(&["events", who]).lines().map(json).collect()
 }
@@ -38,9 +28,9 @@ fn wait_stop_containing(world: &World, who: &str, needle: &str) -> String {
 
 #[test]
 fn idle_subscriber_gets_a_notice_typed_into_its_pane() {
-    let world = installed();
-    spawn_sim(&world, "pub");
-    spawn_sim(&world, "sub");
+    let world = World::installed();
+    world.spawn_sim("pub");
+    world.spawn_sim("sub");
     let sub = json(&world.ok(&["--json", "subscribe", "pub", "--to", "sub"]));
     assert_eq!(sub["subscriber"], "w2");
     world.ok(&["tell", "pub", "work [[say: PUB-DONE]]"]);
@@ -75,9 +65,9 @@ fn idle_subscriber_gets_a_notice_typed_into_its_pane() {
 
 #[test]
 fn busy_subscriber_gets_the_digest_through_its_stop_hook() {
-    let world = installed();
-    spawn_sim(&world, "pub");
-    spawn_sim(&world, "sub");
+    let world = World::installed();
+    world.spawn_sim("pub");
+    world.spawn_sim("sub");
     world.ok(&["subscribe", "pub", "--to", "sub", "--events", "stop"]);
     world.ok(&["tell", "sub", "long task [[sleep: 2]] [[say: SUB-DONE]]"]);
     world.ok(&["tell", "pub", "quick [[say: PUB-NEWS]]"]);
@@ -98,8 +88,8 @@ fn busy_subscriber_gets_the_digest_through_its_stop_hook() {
 
 #[test]
 fn operator_pane_is_woken_by_a_workers_stop() {
-    let world = installed();
-    spawn_sim(&world, "pub");
+    let world = World::installed();
+    world.spawn_sim("pub");
     let tmux = world.tmux.as_ref().unwrap();
     // The operator: an agent in a pane orch did not spawn (no ORCH_WORKER).
     let sim = crate::util::exe("orch-sim");
@@ -143,8 +133,8 @@ fn operator_pane_is_woken_by_a_workers_stop() {
 
 #[test]
 fn follow_streams_events_until_the_publisher_dies() {
-    let world = installed();
-    spawn_sim(&world, "pub");
+    let world = World::installed();
+    world.spawn_sim("pub");
     let mut follow = world
         .cmd("orch")
         .args(["subscribe", "pub", "--follow", "--events", "stop,killed"])
@@ -170,8 +160,8 @@ fn follow_streams_events_until_the_publisher_dies() {
 
 #[test]
 fn escalation_round_trip_between_sim_workers() {
-    let world = installed();
-    spawn_sim(&world, "lead");
+    let world = World::installed();
+    world.spawn_sim("lead");
     let kid = world
         .cmd("orch")
         .args(["--json", "spawn", "--harness", "sim", "--name", "kid"])
@@ -239,20 +229,8 @@ fn thirty_two_publishers_four_subscribers_every_item_once_in_order() {
         root: world.state(),
     };
     let meta = |id: &str| orch::state::Meta {
-        id: id.into(),
-        name: id.into(),
-        role: "worker".into(),
-        harness: "sim".into(),
-        server: Default::default(),
-        socket_path: None,
-        pane: None,
-        session: None,
-        window: None,
-        cwd: "/".into(),
-        parent: "operator".into(),
         session_id: Some(format!("s-{id}")),
-        created_ms: 0,
-        argv: vec![],
+        ..orch::state::Meta::new(id, "worker", "operator")
     };
     let mut publishers = Vec::new();
     let mut subscribers = Vec::new();
@@ -311,9 +289,9 @@ fn thirty_two_publishers_four_subscribers_every_item_once_in_order() {
 
 #[test]
 fn inbox_mode_keeps_items_without_pushing_them() {
-    let world = installed();
-    spawn_sim(&world, "pub");
-    spawn_sim(&world, "quiet");
+    let world = World::installed();
+    world.spawn_sim("pub");
+    world.spawn_sim("quiet");
     world.ok(&["subscribe", "pub", "--to", "quiet", "--mode", "inbox"]);
     world.ok(&["tell", "quiet", "long [[sleep: 1]] [[say: QUIET-DONE]]"]);
     world.ok(&["tell", "pub", "news [[say: NEWS]]"]);
@@ -330,8 +308,8 @@ fn inbox_mode_keeps_items_without_pushing_them() {
 
 #[test]
 fn a_permission_request_that_trips_an_axis_is_escalated_to_the_parent() {
-    let world = installed();
-    spawn_sim(&world, "careful");
+    let world = World::installed();
+    world.spawn_sim("careful");
     // A harmless request first: it raises nothing.
     world.ok(&[
         "tell",

@@ -8,18 +8,6 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// A world with orch installed (hooks in its settings.json) and its own tmux server.
-fn installed() -> World {
-    let world = World::with_tmux();
-    world.ok(&["up"]);
-    world
-}
-
-/// Spawns a sim worker named `name`; returns its `--json` record.
-fn spawn_sim(world: &World, name: &str) -> Value {
-    json(&world.ok(&["--json", "spawn", "--harness", "sim", "--name", name]))
-}
-
 /// Runs `orch ARGS` with `input` on stdin.
 fn orch_stdin(world: &World, args: &[&str], input: &str) -> Output {
     output_with_stdin(world.cmd("orch").args(args), input.as_bytes())
@@ -41,8 +29,8 @@ fn ps_row(world: &World, id: &str) -> Value {
 
 #[test]
 fn spawn_tell_listen_round_trip_with_a_long_multiline_prompt() {
-    let world = installed();
-    let w = spawn_sim(&world, "alpha");
+    let world = World::installed();
+    let w = world.spawn_sim("alpha");
     assert_eq!(w["harness"], "sim");
     assert_eq!(w["role"], "worker");
     let pane = w["pane"].as_str().unwrap().to_string();
@@ -93,7 +81,7 @@ fn spawn_tell_listen_round_trip_with_a_long_multiline_prompt() {
 
 #[test]
 fn spawn_with_prompt_and_listen_on_name_and_pane() {
-    let world = installed();
+    let world = World::installed();
     let w = json(&world.ok(&[
         "--json",
         "spawn",
@@ -111,8 +99,8 @@ fn spawn_with_prompt_and_listen_on_name_and_pane() {
 
 #[test]
 fn tell_neutralises_a_leading_bang_so_it_stays_a_prompt() {
-    let world = installed();
-    spawn_sim(&world, "gamma");
+    let world = World::installed();
+    world.spawn_sim("gamma");
     world.ok(&["tell", "gamma", "!rm -rf /tmp/nothing"]);
     let stop = json(&world.ok(&["listen", "gamma", "--timeout", "30"]));
     assert_eq!(
@@ -123,8 +111,8 @@ fn tell_neutralises_a_leading_bang_so_it_stays_a_prompt() {
 
 #[test]
 fn two_tells_in_a_row_wait_for_the_turn_to_end() {
-    let world = installed();
-    spawn_sim(&world, "delta");
+    let world = World::installed();
+    world.spawn_sim("delta");
     world.ok(&["tell", "delta", "one [[sleep: 1]] [[say: ONE]]"]);
     // The worker is busy: this tell waits for the Stop of the first turn, then delivers.
     let second: u64 = world
@@ -141,8 +129,8 @@ fn two_tells_in_a_row_wait_for_the_turn_to_end() {
 
 #[test]
 fn listen_times_out_with_exit_3() {
-    let world = installed();
-    spawn_sim(&world, "idle");
+    let world = World::installed();
+    world.spawn_sim("idle");
     let out = world.orch(&["listen", "idle", "--timeout", "0.3"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
@@ -150,8 +138,8 @@ fn listen_times_out_with_exit_3() {
 
 #[test]
 fn stop_failure_ends_a_stop_wait_with_exit_5() {
-    let world = installed();
-    spawn_sim(&world, "failing");
+    let world = World::installed();
+    world.spawn_sim("failing");
     world.ok(&["tell", "failing", "boom [[error: 500]]"]);
     let out = world.orch(&["listen", "failing", "--timeout", "30"]);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
@@ -164,8 +152,8 @@ fn stop_failure_ends_a_stop_wait_with_exit_5() {
 
 #[test]
 fn kill_ends_a_waiting_listen_with_exit_4() {
-    let world = installed();
-    spawn_sim(&world, "victim");
+    let world = World::installed();
+    world.spawn_sim("victim");
     world.ok(&["tell", "victim", "long [[sleep: 60]]"]);
     let listen = world
         .cmd("orch")
@@ -187,8 +175,8 @@ fn kill_ends_a_waiting_listen_with_exit_4() {
 
 #[test]
 fn a_pane_that_dies_by_itself_ends_listen_with_exit_4() {
-    let world = installed();
-    let w = spawn_sim(&world, "fragile");
+    let world = World::installed();
+    let w = world.spawn_sim("fragile");
     let pane = w["pane"].as_str().unwrap();
     let mut listen = world
         .cmd("orch")
@@ -215,8 +203,8 @@ fn a_pane_that_dies_by_itself_ends_listen_with_exit_4() {
 
 #[test]
 fn interrupt_records_an_event_and_the_worker_takes_prompts_again() {
-    let world = installed();
-    spawn_sim(&world, "busy");
+    let world = World::installed();
+    world.spawn_sim("busy");
     world.ok(&["tell", "busy", "slow [[sleep: 60]]"]);
     wait_for("busy status", WAIT, || {
         (ps_row(&world, "w1")["status"] == "busy").then_some(())
@@ -234,7 +222,7 @@ fn interrupt_records_an_event_and_the_worker_takes_prompts_again() {
 
 #[test]
 fn unknown_worker_is_a_clear_error() {
-    let world = installed();
+    let world = World::installed();
     let out = world.orch(&["tell", "nobody", "hi"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -246,7 +234,7 @@ fn unknown_worker_is_a_clear_error() {
 
 #[test]
 fn spawn_inside_tmux_splits_the_callers_window() {
-    let world = installed();
+    let world = World::installed();
     let tmux = world.tmux.as_ref().unwrap();
     let caller = tmux.run(&["display-message", "-p", "-t", "main:", "#{pane_id}"]);
     let caller = caller.trim();
@@ -283,8 +271,8 @@ fn hook_writes_nothing_for_sessions_orch_does_not_manage() {
 
 #[test]
 fn concurrent_hooks_give_contiguous_sequences() {
-    let world = installed();
-    spawn_sim(&world, "fan");
+    let world = World::installed();
+    world.spawn_sim("fan");
     let before = world.ok(&["events", "fan"]).lines().count();
     let children: Vec<_> = (0..32)
         .map(|i| {

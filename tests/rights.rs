@@ -5,12 +5,6 @@
 use crate::util::{json, World};
 use std::process::{Output, Stdio};
 
-fn installed() -> World {
-    let world = World::with_tmux();
-    world.ok(&["up"]);
-    world
-}
-
 /// Runs `orch ARGS` as `actor` (`None`: the operator).
 fn run_as(world: &World, actor: Option<&str>, args: &[&str]) -> Output {
     let mut cmd = world.cmd("orch");
@@ -49,7 +43,7 @@ fn spawn_as(world: &World, actor: Option<&str>, name: &str, role: &str) -> Strin
 
 #[test]
 fn rights_matrix_allows_and_refuses_as_the_table_says() {
-    let world = installed();
+    let world = World::installed();
     let lead = spawn_as(&world, None, "lead", "worker");
     let obs = spawn_as(&world, None, "obs", "observer");
     let kid = spawn_as(&world, Some(&lead), "kid", "worker");

@@ -44,6 +44,19 @@ impl World {
         World { dir, tmux: None }
     }
 
+    /// A world with its own tmux server and orch installed (`orch up`: hooks in its
+    /// settings.json).
+    pub fn installed() -> World {
+        let world = World::with_tmux();
+        world.ok(&["up"]);
+        world
+    }
+
+    /// Spawns a sim worker named `name`; returns its `spawn --json` record.
+    pub fn spawn_sim(&self, name: &str) -> serde_json::Value {
+        json(&self.ok(&["--json", "spawn", "--harness", "sim", "--name", name]))
+    }
+
     /// A world with its own tmux server running.
     pub fn with_tmux() -> World {
         let mut world = World::new();

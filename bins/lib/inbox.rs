@@ -20,7 +20,7 @@ use crate::status::{self, Status};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// How many Stops in a row orch blocks to deliver news, well under Claude Code's own cap of 8
 /// consecutive blocks.
@@ -455,94 +455,62 @@ pub fn deliver(state: &State, id: &str) -> Result<()> {
 /// (its Claude Code session's hooks are attributed to it by that pane), or, outside tmux, the
 /// person's own record `operator`. Created on first use.
 pub fn operator_record(state: &State) -> Result<String> {
-    state.ensure()?;
-    let caller = crate::tmux::Caller::from_env();
-    let Some(caller) = caller else {
-        let id = "operator";
-        if !state.worker_dir(id).join("meta.json").is_file() {
-            crate::fsutil::create_private_dir(&state.worker_dir(id))?;
-            state.write_meta(&operator_meta(id, None, None))?;
-        }
-        return Ok(id.into());
-    };
-    let index = state.pane_index(&caller.socket_path, &caller.pane);
-    if let Some(id) = std::fs::read_to_string(&index)
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|id| state.worker_dir(id).join("meta.json").is_file())
-    {
-        return Ok(id);
-    }
-    let (id, _) = state.new_record("op")?;
-    state.write_meta(&operator_meta(
-        &id,
-        Some(caller.pane.clone()),
-        Some(caller.socket_path.clone()),
-    ))?;
-    state.index(&index, &id)?;
-    Ok(id)
-}
-
-fn operator_meta(id: &str, pane: Option<String>, socket_path: Option<String>) -> Meta {
-    Meta {
-        id: id.into(),
-        name: id.into(),
-        role: "operator".into(),
-        harness: "claude".into(),
-        server: crate::tmux::Server {
-            socket_name: None,
-            socket_path: socket_path.clone(),
-        },
-        socket_path,
-        pane,
-        session: None,
-        window: None,
-        cwd: std::env::current_dir().unwrap_or_default(),
-        parent: "person".into(),
-        session_id: None,
-        created_ms: crate::clock::now_ms(),
-        argv: Vec::new(),
+    match crate::tmux::Caller::from_env() {
+        Some(caller) => ensure_operator(state, Some((&caller.socket_path, &caller.pane))),
+        None => ensure_operator(state, None),
     }
 }
 
 /// The record id for a `parent` as stored in metadata: a worker id, `operator:%N` (that pane's
 /// operator record, created when missing) or `operator`.
 pub fn parent_record(state: &State, parent: &str, socket_path: Option<&str>) -> Result<String> {
-    if let Some(pane) = parent.strip_prefix("operator:") {
-        if let Some(sock) = socket_path {
-            let index = state.pane_index(sock, pane);
-            if let Some(id) = std::fs::read_to_string(&index)
-                .ok()
-                .map(|s| s.trim().to_string())
-                .filter(|id| state.worker_dir(id).join("meta.json").is_file())
-            {
-                return Ok(id);
-            }
-            let (id, _) = state.new_record("op")?;
-            state.write_meta(&operator_meta(
-                &id,
-                Some(pane.to_string()),
-                Some(sock.to_string()),
-            ))?;
-            state.index(&index, &id)?;
-            return Ok(id);
-        }
+    match (parent.strip_prefix("operator:"), socket_path) {
+        (Some(pane), Some(sock)) => ensure_operator(state, Some((sock, pane))),
+        _ if parent.is_empty() || parent.starts_with("operator") => ensure_operator(state, None),
+        _ => Ok(parent.to_string()),
     }
-    if parent.starts_with("operator") || parent.is_empty() {
-        let id = "operator";
-        if !state.worker_dir(id).join("meta.json").is_file() {
-            crate::fsutil::create_private_dir(&state.worker_dir(id))?;
-            state.write_meta(&operator_meta(id, None, None))?;
-        }
-        return Ok(id.into());
-    }
-    Ok(parent.to_string())
 }
 
-/// Whether `path` names an existing worker or operator record folder.
+/// The operator record of a pane (`(socket path, pane id)`), indexed by that pane so the hook
+/// attributes the operator's session to it; or, with no pane, the record `operator`.
+fn ensure_operator(state: &State, pane: Option<(&str, &str)>) -> Result<String> {
+    state.ensure()?;
+    let Some((socket_path, pane)) = pane else {
+        let id = "operator";
+        if !exists(state, id) {
+            crate::fsutil::create_private_dir(&state.worker_dir(id))?;
+            state.write_meta(&Meta::new(id, "operator", "person"))?;
+        }
+        return Ok(id.into());
+    };
+    let index = state.pane_index(socket_path, pane);
+    if let Some(id) = std::fs::read_to_string(&index)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|id| exists(state, id))
+    {
+        return Ok(id);
+    }
+    let (id, _) = state.new_record("op")?;
+    let meta = Meta {
+        harness: "claude".into(),
+        server: crate::tmux::Server {
+            socket_name: None,
+            socket_path: Some(socket_path.into()),
+        },
+        socket_path: Some(socket_path.into()),
+        pane: Some(pane.into()),
+        cwd: std::env::current_dir().unwrap_or_default(),
+        ..Meta::new(&id, "operator", "person")
+    };
+    state.write_meta(&meta)?;
+    state.index(&index, &id)?;
+    Ok(id)
+}
+
+/// Whether `id` names an existing worker or operator record.
 pub fn exists(state: &State, id: &str) -> bool {
-    let dir: &Path = &state.worker_dir(id);
-    dir.join("meta.json").is_file()
+    state.worker_dir(id).join("meta.json").is_file()
 }
 
 /// A JSON summary of one subscription for `orch subscriptions`.

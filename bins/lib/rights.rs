@@ -602,20 +602,8 @@ mod tests {
 
     fn meta(id: &str, role: &str, parent: &str) -> Meta {
         Meta {
-            id: id.into(),
             name: format!("{id}-name"),
-            role: role.into(),
-            harness: "sim".into(),
-            server: Default::default(),
-            socket_path: None,
-            pane: None,
-            session: None,
-            window: None,
-            cwd: "/".into(),
-            parent: parent.into(),
-            session_id: None,
-            created_ms: 1,
-            argv: vec![],
+            ..Meta::new(id, role, parent)
         }
     }
 

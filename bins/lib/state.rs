@@ -56,6 +56,29 @@ pub struct Meta {
     pub argv: Vec<String>,
 }
 
+impl Meta {
+    /// A record with `id` as its name, the given role and parent, no pane and no session yet
+    /// (spawn and the operator's registration fill in the rest).
+    pub fn new(id: &str, role: &str, parent: &str) -> Meta {
+        Meta {
+            id: id.into(),
+            name: id.into(),
+            role: role.into(),
+            harness: "sim".into(),
+            server: Server::default(),
+            socket_path: None,
+            pane: None,
+            session: None,
+            window: None,
+            cwd: "/".into(),
+            parent: parent.into(),
+            session_id: None,
+            created_ms: crate::clock::now_ms(),
+            argv: Vec::new(),
+        }
+    }
+}
+
 /// The state directory.
 #[derive(Debug, Clone)]
 pub struct State {
@@ -260,20 +283,10 @@ mod tests {
 
     fn meta(id: &str, name: &str, pane: &str, created_ms: u64) -> Meta {
         Meta {
-            id: id.into(),
             name: name.into(),
-            role: "worker".into(),
-            harness: "sim".into(),
-            server: Server::default(),
-            socket_path: None,
             pane: Some(pane.into()),
-            session: None,
-            window: None,
-            cwd: "/".into(),
-            parent: "operator".into(),
-            session_id: None,
             created_ms,
-            argv: vec![],
+            ..Meta::new(id, "worker", "operator")
         }
     }
 

@@ -69,7 +69,7 @@ fn busy_subscriber_gets_the_digest_through_its_stop_hook() {
     world.spawn_sim("pub");
     world.spawn_sim("sub");
     world.ok(&["subscribe", "pub", "--to", "sub", "--events", "stop"]);
-    world.ok(&["tell", "sub", "long task [[sleep: 2]] [[say: SUB-DONE]]"]);
+    world.ok(&["tell", "sub", "long task [[sleep: 4]] [[say: SUB-DONE]]"]);
     world.ok(&["tell", "pub", "quick [[say: PUB-NEWS]]"]);
     world.ok(&["listen", "pub"]);
     // The sub's first Stop is blocked with the digest; it runs one more turn and stops.
@@ -109,11 +109,10 @@ fn operator_pane_is_woken_by_a_workers_stop() {
     });
     // `orch subscribe` as run by the operator in that pane.
     let out = world
-        .cmd("orch")
-        .args(["--json", "subscribe", "pub"])
-        .env("TMUX", format!("{},1,0", tmux.socket_path))
-        .env("TMUX_PANE", &pane)
-        .stdin(Stdio::null())
+        .in_pane(
+            world.cmd("orch").args(["--json", "subscribe", "pub"]),
+            &pane,
+        )
         .output()
         .unwrap();
     assert!(
@@ -135,20 +134,17 @@ fn operator_pane_is_woken_by_a_workers_stop() {
 fn follow_streams_events_until_the_publisher_dies() {
     let world = World::installed();
     world.spawn_sim("pub");
+    let cursor = events(&world, "pub").len().to_string();
     let mut follow = world
         .cmd("orch")
         .args(["subscribe", "pub", "--follow", "--events", "stop,killed"])
+        .args(["--after", &cursor])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(follow.stdout.take().unwrap()).lines();
-    // `--follow` starts from the publisher's cursor when it starts; give it a new event.
-    wait_for("follow to start", WAIT, || {
-        std::fs::read_dir(world.state().join("workers/w1"))
-            .ok()
-            .map(|_| ())
-    });
+    // `--after` the cursor from before the tell: the stream cannot miss its Stop.
     world.ok(&["tell", "pub", "one [[say: F1]]"]);
     let first = json(&lines.next().unwrap().unwrap());
     assert_eq!(first["last_assistant_message"], "F1");
@@ -293,7 +289,7 @@ fn inbox_mode_keeps_items_without_pushing_them() {
     world.spawn_sim("pub");
     world.spawn_sim("quiet");
     world.ok(&["subscribe", "pub", "--to", "quiet", "--mode", "inbox"]);
-    world.ok(&["tell", "quiet", "long [[sleep: 1]] [[say: QUIET-DONE]]"]);
+    world.ok(&["tell", "quiet", "long [[sleep: 3]] [[say: QUIET-DONE]]"]);
     world.ok(&["tell", "pub", "news [[say: NEWS]]"]);
     world.ok(&["listen", "pub"]);
     let stop = json(&world.ok(&["listen", "quiet", "--timeout", "30"]));

@@ -238,15 +238,9 @@ fn spawn_inside_tmux_splits_the_callers_window() {
     let tmux = world.tmux.as_ref().unwrap();
     let caller = tmux.run(&["display-message", "-p", "-t", "main:", "#{pane_id}"]);
     let caller = caller.trim();
-    let out = world
-        .cmd("orch")
-        .args(["--json", "spawn", "--harness", "sim", "--name", "split"])
-        .env_remove("ORCH_TMUX_SOCKET")
-        .env("TMUX", format!("{},1,0", tmux.socket_path))
-        .env("TMUX_PANE", caller)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let mut spawn = world.cmd("orch");
+    spawn.args(["--json", "spawn", "--harness", "sim", "--name", "split"]);
+    let out = world.in_pane(&mut spawn, caller).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let w = json(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(w["parent"], format!("operator:{caller}"));

@@ -337,13 +337,9 @@ impl Claude {
 
     /// Runs `orch ARGS` as typed in `pane` by its agent (with that pane's `TMUX`/`TMUX_PANE`).
     fn ok_in_pane(&self, pane: &str, args: &[&str]) -> String {
-        let tmux = self.world.tmux.as_ref().unwrap();
         let out = self
-            .cmd(args)
-            .env_remove("ORCH_TMUX_SOCKET")
-            .env("TMUX", format!("{},1,0", tmux.socket_path))
-            .env("TMUX_PANE", pane)
-            .stdin(Stdio::null())
+            .world
+            .in_pane(&mut self.cmd(args), pane)
             .output()
             .unwrap();
         assert!(
@@ -365,8 +361,8 @@ fn subscribed_claude_workers_hear_a_stop_mid_turn_and_when_idle() {
     c.ok(&["subscribe", "publisher", "--to", "busy", "--events", "stop"]);
     c.ok(&["subscribe", "publisher", "--to", "idle", "--events", "stop"]);
 
-    // `busy` is mid-turn (the model takes 4 s) when the publisher stops.
-    c.ok(&["tell", "busy", "long job [[sleep: 4]] [[say: BUSY-DONE]]"]);
+    // `busy` is mid-turn (the model takes 8 s) when the publisher stops.
+    c.ok(&["tell", "busy", "long job [[sleep: 8]] [[say: BUSY-DONE]]"]);
     c.ok(&["tell", "publisher", "quick [[say: PUBLISHED-NEWS]]"]);
     let published = json(&c.ok(&["listen", "publisher", "--timeout", "60"]));
     assert_eq!(published["last_assistant_message"], "PUBLISHED-NEWS");

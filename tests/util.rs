@@ -121,6 +121,16 @@ impl World {
         cmd
     }
 
+    /// Makes `cmd` run as if typed in `pane` of this world's tmux server: `TMUX` and
+    /// `TMUX_PANE` set as tmux sets them, `ORCH_TMUX_SOCKET` removed.
+    pub fn in_pane<'c>(&self, cmd: &'c mut Command, pane: &str) -> &'c mut Command {
+        let tmux = self.tmux.as_ref().expect("in_pane needs World::with_tmux");
+        cmd.env_remove("ORCH_TMUX_SOCKET")
+            .env("TMUX", format!("{},1,0", tmux.socket_path))
+            .env("TMUX_PANE", pane)
+            .stdin(Stdio::null())
+    }
+
     /// Runs `orch ARGS` to completion with empty stdin.
     pub fn orch(&self, args: &[&str]) -> Output {
         self.cmd("orch")

@@ -32,6 +32,10 @@ pub struct Args {
     /// is gone, instead of subscribing.
     #[arg(long)]
     pub follow: bool,
+    /// Start after this cursor of the publisher instead of its current one (for `--follow`:
+    /// also stream what happened since then; for a subscription: copy from there on).
+    #[arg(long, value_name = "SEQ")]
+    pub after: Option<u64>,
 }
 
 /// Runs `orch subscribe`.
@@ -48,8 +52,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty())
         .collect();
+    let from = match args.after {
+        Some(seq) => seq,
+        None => publisher.cursor()?,
+    };
     if args.follow {
-        return follow(&publisher, &events);
+        return follow(&publisher, &events, from);
     }
     let state = publisher.state.clone();
     let subscriber = subscriber_id(&state, args.to.as_deref())?;
@@ -64,7 +72,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             events
         },
         mode: args.mode,
-        since: publisher.cursor()?,
+        since: from,
     };
     // Subscribing someone else pushes into their pane: that takes the right to tell them.
     let own = match &who {
@@ -126,11 +134,11 @@ pub fn subscriber_id(state: &State, to: Option<&str>) -> Result<String> {
     }
 }
 
-/// Streams `publisher`'s events of the kinds in `events` (all when empty or `any`) as JSON
-/// lines, from now until it is gone.
-fn follow(publisher: &Worker, events: &[String]) -> Result<()> {
+/// Streams `publisher`'s events of the kinds in `events` (all when empty or `any`) after
+/// cursor `from` as JSON lines, until it is gone.
+fn follow(publisher: &Worker, events: &[String], from: u64) -> Result<()> {
     let all = events.is_empty() || events.iter().any(|e| e == "any");
-    let mut cursor = publisher.cursor()?;
+    let mut cursor = from;
     loop {
         let waited = publisher.wait(cursor, None, |e| {
             let kind = e["event"].as_str().unwrap_or("");

@@ -128,6 +128,12 @@ fn operator_pane_is_woken_by_a_workers_stop() {
     world.ok(&["tell", "pub", "report [[say: PUB-REPORT]]"]);
     let seen = wait_stop_containing(&world, &op, "PUB-REPORT");
     assert!(seen.contains("[orch inbox]"), "{seen}");
+    let kill = world.orch(&["kill", &op]);
+    assert!(!kill.status.success());
+    assert!(String::from_utf8_lossy(&kill.stderr).contains("operator's own pane"));
+    assert!(tmux
+        .run(&["list-panes", "-a", "-F", "#{pane_id}"])
+        .contains(&pane));
 }
 
 #[test]

@@ -22,6 +22,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         crate::rights::Action::Kill,
         Some(&worker.meta),
     )?;
+    if worker.meta.role == "operator" {
+        anyhow::bail!(
+            "`{}` is the operator's own pane (registered by `orch subscribe`), not a worker: orch \
+             does not kill it",
+            worker.meta.id
+        );
+    }
     let pane = worker.pane()?.to_string();
     let was_alive = worker.alive();
     if was_alive {

@@ -1,16 +1,34 @@
 #!/usr/bin/env bash
-# Installs orch from this source tree: builds the release executables and copies them to
-# $PREFIX/bin (default ~/.local/bin). Installs tmux with apt-get when it is missing.
-# Then run `orch up` to register the hooks in Claude Code (undo with `orch down`).
+# Installs orch from this checkout: builds the release executables (or takes them from
+# --from DIR), copies them to PREFIX/bin (default ~/.local/bin), then runs `orch up` to register
+# the hooks and skills in Claude Code (undo everything with install/uninstall.sh).
+# Installs tmux with apt-get when it is missing. Idempotent: a second run changes nothing.
+#
+#   install/install.sh [--prefix DIR] [--from DIR] [--no-up] [--dry-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-prefix="${PREFIX:-$HOME/.local}"
 
-need_tmux() {
-  ! command -v tmux >/dev/null 2>&1
-}
-if need_tmux; then
-  if command -v apt-get >/dev/null 2>&1; then
+prefix="${PREFIX:-$HOME/.local}"
+from=""
+up=1
+dry=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) prefix="$2"; shift 2 ;;
+    --from) from="$2"; shift 2 ;;
+    --no-up) up=0; shift ;;
+    --dry-run) dry=1; shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "install: unknown option \`$1\` (see --help)" >&2; exit 2 ;;
+  esac
+done
+executables=(orch orch-up orch-down orch-spawn orch-listen orch-subscribe orch-hook orch-sim)
+say() { echo "install: $*"; }
+
+if ! command -v tmux >/dev/null 2>&1; then
+  if [ "$dry" = 1 ]; then
+    say "would install tmux with apt-get"
+  elif command -v apt-get >/dev/null 2>&1; then
     sudo_cmd=""
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq tmux
@@ -20,13 +38,43 @@ if need_tmux; then
   fi
 fi
 
-cargo build --release --locked
-mkdir -p "$prefix/bin"
-for exe in orch orch-up orch-down orch-spawn orch-listen orch-subscribe orch-hook orch-sim; do
-  install -m 0755 "target/release/$exe" "$prefix/bin/$exe"
+if [ -z "$from" ]; then
+  if [ "$dry" = 1 ]; then
+    say "would run: cargo build --release --locked"
+  else
+    cargo build --release --locked
+  fi
+  from=target/release
+fi
+
+[ "$dry" = 1 ] || mkdir -p "$prefix/bin"
+for exe in "${executables[@]}"; do
+  src="$from/$exe"
+  dst="$prefix/bin/$exe"
+  if [ "$dry" = 0 ] && [ ! -x "$src" ]; then
+    echo "install: \`$src\` is missing: build first (cargo build --release) or pass --from DIR" >&2
+    exit 1
+  fi
+  if [ -f "$dst" ] && cmp -s "$src" "$dst"; then
+    continue
+  fi
+  if [ "$dry" = 1 ]; then
+    say "would copy $src -> $dst"
+  else
+    install -m 0755 "$src" "$dst"
+    say "copied $dst"
+  fi
 done
-echo "installed orch into $prefix/bin"
+
+if [ "$up" = 1 ]; then
+  if [ "$dry" = 1 ]; then
+    if [ -x "$prefix/bin/orch" ]; then "$prefix/bin/orch" up --dry-run; else say "would run: orch up"; fi
+  else
+    "$prefix/bin/orch" up
+  fi
+fi
+say "orch is in $prefix/bin"
 case ":$PATH:" in
   *":$prefix/bin:"*) ;;
-  *) echo "add $prefix/bin to PATH, e.g. export PATH=\"$prefix/bin:\$PATH\"" ;;
+  *) say "add $prefix/bin to PATH, e.g. export PATH=\"$prefix/bin:\$PATH\"" ;;
 esac

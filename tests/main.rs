@@ -6,6 +6,7 @@ mod claude;
 mod coord;
 mod core;
 mod e2e;
+mod install;
 mod mock_model;
 mod rights;
 mod sim;

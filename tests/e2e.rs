@@ -459,3 +459,74 @@ fn operator_pane_is_woken_and_escalations_round_trip() {
     let listed = json(&c.ok(&["--json", "escalations"]));
     assert_eq!(listed[0]["status"], "decided");
 }
+
+#[test]
+fn an_outfit_reaches_the_model_and_leaves_global_settings_alone() {
+    let c = Claude::new();
+    c.ok(&["up"]);
+    let before = std::fs::read(c.world.settings()).unwrap();
+    let outfits = c.world.work().join(".orch/outfits");
+    let skill = outfits.join("skills/probe");
+    std::fs::create_dir_all(&skill).unwrap();
+    std::fs::write(
+        skill.join("SKILL.md"),
+        "---\nname: outfit-probe\ndescription: Use when the task mentions OUTFIT-PROBE-SKILL.\n---\nSay OUTFIT-PROBE-BODY.\n",
+    )
+    .unwrap();
+    let fired = c.world.root().join("outfit-hook-fired");
+    std::fs::write(
+        outfits.join("tester.yaml"),
+        format!(
+            "name: tester\nversion: \"2\"\nharness: claude\nmodel: claude-sonnet-4-5-20250929\n\
+             system_prompt: You are OUTFIT-SYSTEM-PROMPT-MARKER.\n\
+             tools: {{allow: [\"Bash(echo *)\"], deny: [WebFetch]}}\n\
+             skills: [skills/probe]\n\
+             hooks: {{Stop: [{{hooks: [{{type: command, command: \"touch {}\"}}]}}]}}\n\
+             env: {{OUTFIT_VAR: from-outfit}}\n\
+             prompt_template: \"{{{{task}}}} [[say: OUTFIT-DONE]]\"\n",
+            fired.display()
+        ),
+    )
+    .unwrap();
+    let w = json(&c.ok(&[
+        "--json", "spawn", "--name", "dressed", "--outfit", "tester", "--task", "greet",
+    ]));
+    assert_eq!(w["name"], "dressed");
+    let stop = json(&c.ok(&["listen", "dressed", "--timeout", "60"]));
+    assert_eq!(stop["last_assistant_message"], "OUTFIT-DONE");
+
+    let request = c
+        .mock
+        .wait_request(|b| last_user_text(b).contains("greet"), WAIT);
+    assert_eq!(request["model"], "claude-sonnet-4-5-20250929");
+    assert!(
+        request["system"]
+            .to_string()
+            .contains("OUTFIT-SYSTEM-PROMPT-MARKER"),
+        "system prompt missing"
+    );
+    let tools: Vec<&str> = request["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(
+        tools.contains(&"Bash") && !tools.contains(&"WebFetch"),
+        "{tools:?}"
+    );
+    assert!(
+        request.to_string().contains("OUTFIT-PROBE-SKILL"),
+        "skill not listed"
+    );
+    crate::util::wait_for("the outfit's Stop hook", WAIT, || {
+        fired.exists().then_some(())
+    });
+    assert_eq!(
+        std::fs::read(c.world.settings()).unwrap(),
+        before,
+        "global settings untouched"
+    );
+    let rows = json(&c.ok(&["--json", "ps"]));
+    assert_eq!(rows[0]["outfit"], "tester");
+}

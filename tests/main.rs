@@ -8,6 +8,7 @@ mod core;
 mod e2e;
 mod install;
 mod mock_model;
+mod outfits;
 mod rights;
 mod sim;
 mod up_down;

@@ -17,6 +17,7 @@ pub mod fsutil;
 pub mod harness;
 pub mod hook;
 pub mod inbox;
+pub mod outfit;
 pub mod paths;
 pub mod rights;
 pub mod roles;

@@ -54,6 +54,9 @@ pub struct Meta {
     /// The harness command line as started.
     #[serde(default)]
     pub argv: Vec<String>,
+    /// The outfit it was spawned in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outfit: Option<String>,
 }
 
 impl Meta {
@@ -75,6 +78,7 @@ impl Meta {
             session_id: None,
             created_ms: crate::clock::now_ms(),
             argv: Vec::new(),
+            outfit: None,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod inbox;
 pub mod interrupt;
 pub mod kill;
 pub mod listen;
+pub mod outfit;
 pub mod ps;
 pub mod spawn;
 pub mod subscribe;

@@ -53,6 +53,7 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             "last_event_age_ms": last_ms.map(|ms| now.saturating_sub(ms)),
             "last_message": excerpt(message, 60),
             "parent": meta.parent,
+            "outfit": meta.outfit,
             "cwd": meta.cwd,
         }));
     }

@@ -29,15 +29,25 @@ pub struct Args {
     /// A name to address the worker by (letters, digits, `-`, `_`, `.`); default: its id.
     #[arg(long)]
     pub name: Option<String>,
-    /// The agent CLI to run.
-    #[arg(long, default_value = "claude", value_parser = ["claude", "sim"])]
-    pub harness: String,
+    /// The agent CLI to run (default: the outfit's, else `claude`).
+    #[arg(long, value_parser = ["claude", "sim"])]
+    pub harness: Option<String>,
     /// Working folder of the worker (default: the current one).
     #[arg(long)]
     pub cwd: Option<PathBuf>,
-    /// The worker's role.
-    #[arg(long, value_enum, default_value_t = Role::Worker)]
-    pub role: Role,
+    /// The worker's role (default: the outfit's, else `worker`).
+    #[arg(long, value_enum)]
+    pub role: Option<Role>,
+    /// Dress the worker in an outfit (`orch outfit list`): its harness, model, role, system
+    /// prompt, tools, permission mode, skills, hooks, env and first prompt.
+    #[arg(long)]
+    pub outfit: Option<String>,
+    /// The task for the outfit's `prompt_template` (`{{task}}`).
+    #[arg(long)]
+    pub task: Option<String>,
+    /// A variable for the outfit's `prompt_template` (`{{K}}`), repeatable.
+    #[arg(long = "var", value_name = "K=V")]
+    pub vars: Vec<String>,
     /// A first prompt, delivered like `orch tell` once the worker is up.
     #[arg(long)]
     pub prompt: Option<String>,
@@ -59,8 +69,18 @@ pub struct Args {
 /// Runs `orch spawn`; prints the worker id (with `--json`: id, name, pane, harness, role,
 /// cursor).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let prompt = args.prompt.clone();
     let worker = spawn(&args)?;
+    let prompt = match &args.prompt {
+        Some(text) => Some(text.clone()),
+        None => match &args.outfit {
+            Some(name) => {
+                let outfit = crate::outfit::load(name, &worker.meta.cwd)?;
+                let vars = parse_env(&args.vars)?.into_iter().collect();
+                outfit.first_prompt(args.task.as_deref(), &vars)?
+            }
+            None => args.task.clone(),
+        },
+    };
     super::audit(
         &worker.state,
         super::entry("spawn")
@@ -100,11 +120,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 
 /// Spawns a worker as `args` say and waits for its SessionStart. Returns it with its pane.
 pub fn spawn(args: &Args) -> Result<Worker> {
-    let harness = Harness::parse(&args.harness)?;
+    let cwd = resolve_cwd(args.cwd.as_deref())?;
+    let outfit = match &args.outfit {
+        Some(name) => Some(crate::outfit::load(name, &cwd)?),
+        None => None,
+    };
+    let harness_name = args
+        .harness
+        .clone()
+        .or_else(|| outfit.as_ref().and_then(|o| o.harness.clone()))
+        .unwrap_or_else(|| "claude".into());
+    let harness = Harness::parse(&harness_name)?;
+    let role = match (args.role, outfit.as_ref().and_then(|o| o.role.as_deref())) {
+        (Some(Role::Observer), _) | (None, Some("observer")) => "observer",
+        _ => "worker",
+    };
     let state = State::from_env()?;
     state.ensure()?;
     super::allow(&state, crate::rights::Action::Spawn, None)?;
-    let cwd = resolve_cwd(args.cwd.as_deref())?;
     let name = match &args.name {
         Some(name) => {
             check_name(name)?;
@@ -113,7 +146,11 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         }
         None => None,
     };
-    let extra_env = parse_env(&args.env)?;
+    let mut extra_env: Vec<(String, String)> = outfit
+        .as_ref()
+        .map(|o| o.env.clone().into_iter().collect())
+        .unwrap_or_default();
+    extra_env.extend(parse_env(&args.env)?);
     if args.trust && harness == Harness::Claude {
         crate::claude::trust::trust_folder(&cwd)?;
     }
@@ -121,7 +158,12 @@ pub fn spawn(args: &Args) -> Result<Worker> {
     let (id, dir) = state.new_worker()?;
     let name = name.unwrap_or_else(|| id.clone());
     let session_id = new_uuid();
-    let argv = harness.argv(&session_id, &name, &args.harness_args)?;
+    let mut harness_args = match &outfit {
+        Some(outfit) => dress(outfit, harness, &dir)?,
+        None => Vec::new(),
+    };
+    harness_args.extend(args.harness_args.iter().cloned());
+    let argv = harness.argv(&session_id, &name, &harness_args)?;
     let mut env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| harness.passes(k))
         .collect();
@@ -137,10 +179,7 @@ pub fn spawn(args: &Args) -> Result<Worker> {
     let meta = Meta {
         id: id.clone(),
         name,
-        role: match args.role {
-            Role::Worker => "worker".into(),
-            Role::Observer => "observer".into(),
-        },
+        role: role.into(),
         harness: harness.name().into(),
         server: server.clone(),
         socket_path: None,
@@ -152,6 +191,7 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         session_id: Some(session_id.clone()),
         created_ms: crate::clock::now_ms(),
         argv: argv.clone(),
+        outfit: outfit.as_ref().map(|o| o.name.clone()),
     };
     state.write_meta(&meta)?;
     if let Some(path) = state.session_index(&session_id) {
@@ -162,6 +202,7 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         "spawned",
         fields(json!({
             "name": meta.name, "role": meta.role, "harness": meta.harness,
+            "outfit": outfit.as_ref().map(|o| o.name.clone()),
             "cwd": cwd, "parent": meta.parent, "session_id": session_id,
         })),
     )?;
@@ -200,6 +241,74 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         Duration::from_secs_f64(args.ready_timeout.max(0.0)),
     )?;
     Ok(worker)
+}
+
+/// The harness arguments that apply an outfit to a worker whose folder is `dir`. For Claude
+/// Code: `--append-system-prompt`, `--allowedTools`, `--disallowedTools`, `--model`,
+/// `--permission-mode`, a per-worker `--settings` file with the outfit's hooks, and a generated
+/// plugin folder with its skills for `--plugin-dir`; nothing touches the user's global
+/// settings. The sim takes `--model`.
+fn dress(outfit: &crate::outfit::Outfit, harness: Harness, dir: &Path) -> Result<Vec<String>> {
+    let mut args = Vec::new();
+    if harness == Harness::Sim {
+        if let Some(model) = &outfit.model {
+            args.extend(["--model".to_string(), model.clone()]);
+        }
+        return Ok(args);
+    }
+    if let Some(prompt) = outfit.system_prompt_text()? {
+        args.extend(["--append-system-prompt".to_string(), prompt]);
+    }
+    if let Some(tools) = &outfit.tools {
+        if !tools.allow.is_empty() {
+            args.extend(["--allowedTools".to_string(), tools.allow.join(",")]);
+        }
+        if !tools.deny.is_empty() {
+            args.extend(["--disallowedTools".to_string(), tools.deny.join(",")]);
+        }
+    }
+    if let Some(model) = &outfit.model {
+        args.extend(["--model".to_string(), model.clone()]);
+    }
+    if let Some(mode) = &outfit.permission_mode {
+        args.extend(["--permission-mode".to_string(), mode.clone()]);
+    }
+    if let Some(hooks) = &outfit.hooks {
+        let file = dir.join("outfit-settings.json");
+        let settings = json!({ "hooks": hooks });
+        crate::fsutil::write_atomic(
+            &file,
+            serde_json::to_string_pretty(&settings)?.as_bytes(),
+            0o600,
+        )?;
+        args.extend(["--settings".to_string(), file.display().to_string()]);
+    }
+    let skills = outfit.skill_dirs()?;
+    if !skills.is_empty() {
+        let plugin = dir.join("outfit-plugin");
+        let manifest = json!({
+            "name": format!("outfit-{}", outfit.name),
+            "version": outfit.version.clone().unwrap_or_else(|| "0".into()),
+            "description": format!("skills of the orch outfit `{}`", outfit.name),
+        });
+        crate::fsutil::write_atomic(
+            &plugin.join(".claude-plugin/plugin.json"),
+            serde_json::to_string_pretty(&manifest)?.as_bytes(),
+            0o600,
+        )?;
+        let skills_dir = plugin.join("skills");
+        crate::fsutil::create_private_dir(&skills_dir)?;
+        for skill in skills {
+            let name = skill.file_name().unwrap_or_default();
+            let link = skills_dir.join(name);
+            if !link.exists() {
+                std::os::unix::fs::symlink(&skill, &link)
+                    .with_context(|| format!("cannot link skill `{}`", skill.display()))?;
+            }
+        }
+        args.extend(["--plugin-dir".to_string(), plugin.display().to_string()]);
+    }
+    Ok(args)
 }
 
 /// Where the new pane went.

@@ -1,0 +1,444 @@
+//! Outfits: versioned YAML bundles that dress a worker (harness, model, role, system prompt,
+//! tool allow/deny lists, permission mode, skills, extra hooks, env, first prompt), looked up in
+//! `./.orch/outfits/`, then the user's `dirs::config_dir()/orch/outfits/`, then the outfits
+//! shipped in `outfits/` (embedded in the binary). An outfit may `extends` another and override
+//! its fields. serde_yaml stays behind this module.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The outfits shipped in `outfits/`, as (name, YAML).
+pub const SHIPPED: [(&str, &str); 6] = [
+    ("engineer", include_str!("../../outfits/engineer.yaml")),
+    (
+        "backend-engineer",
+        include_str!("../../outfits/backend-engineer.yaml"),
+    ),
+    ("reviewer", include_str!("../../outfits/reviewer.yaml")),
+    ("researcher", include_str!("../../outfits/researcher.yaml")),
+    ("planner", include_str!("../../outfits/planner.yaml")),
+    ("spy", include_str!("../../outfits/spy.yaml")),
+];
+
+/// Tool lists, in Claude Code's permission-rule syntax (`Bash(git *)`, `Read`, `Edit`...).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tools {
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+/// One outfit file as written (every field optional but `name`, so that `extends` can fill
+/// the rest).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outfit {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `claude` or `sim` today (`codex`, `gemini`, `pi`, `command` come with their adapters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// `worker` or `observer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
+    /// A file holding the system prompt, relative to the outfit's file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Tools>,
+    /// Claude Code's `--permission-mode` (acceptEdits, auto, default, dontAsk, plan...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_mode: Option<String>,
+    /// Skills by name (orch's shipped skills) or folder (relative to the outfit's file), each a
+    /// folder holding a SKILL.md.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<String>,
+    /// Extra hook entries for this worker only, in Claude Code's settings format
+    /// (`{"Stop": [{"hooks": [{"type": "command", "command": "..."}]}]}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<bool>,
+    /// The first prompt, with `{{task}}` and `{{var}}` filled from `--task` and `--var k=v`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_template: Option<String>,
+    /// The outfit this one extends (its fields apply first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
+    /// Where it was loaded from (`shipped:NAME` or a file path); not written in YAML.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+/// Where outfits are looked up, first hit wins.
+pub fn search_dirs(cwd: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![cwd.join(".orch").join("outfits")];
+    if let Some(config) = dirs::config_dir() {
+        dirs.push(config.join("orch").join("outfits"));
+    }
+    dirs
+}
+
+/// Checks an outfit name: 1-64 of letters, digits, `-`, `_`, `.`, not `.` or `..`.
+pub fn check_name(name: &str) -> Result<()> {
+    let good = !name.is_empty()
+        && name.len() <= 64
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !good {
+        bail!("invalid outfit name `{name}`: use 1-64 letters, digits, `-`, `_` or `.`");
+    }
+    Ok(())
+}
+
+/// Parses one outfit from YAML; `origin` names it in errors (serde_yaml's errors carry the
+/// line and column).
+pub fn parse(text: &str, origin: &str) -> Result<Outfit> {
+    let mut outfit: Outfit = serde_yaml::from_str(text).map_err(|e| match e.location() {
+        Some(at) => anyhow::anyhow!(
+            "{origin}:{}:{}: {}",
+            at.line(),
+            at.column(),
+            e.to_string().split(" at line ").next().unwrap_or_default()
+        ),
+        None => anyhow::anyhow!("{origin}: {e}"),
+    })?;
+    check_name(&outfit.name).with_context(|| origin.to_string())?;
+    outfit.origin = origin.to_string();
+    let base = origin_dir(origin);
+    // Paths and variables are expanded once, at load.
+    if let Some(file) = &outfit.system_prompt_file {
+        outfit.system_prompt_file = Some(expand_path(file, base.as_deref())?);
+    }
+    for value in outfit.env.values_mut() {
+        *value = shellexpand::full(value)
+            .with_context(|| format!("{origin}: env value `{value}`"))?
+            .into_owned();
+    }
+    if let Some(role) = &outfit.role {
+        if role != "worker" && role != "observer" {
+            bail!("{origin}: role `{role}`: expected `worker` or `observer`");
+        }
+    }
+    if let Some(harness) = &outfit.harness {
+        crate::harness::Harness::parse(harness).with_context(|| origin.to_string())?;
+    }
+    Ok(outfit)
+}
+
+fn origin_dir(origin: &str) -> Option<PathBuf> {
+    if origin.starts_with("shipped:") {
+        return None;
+    }
+    Path::new(origin).parent().map(Path::to_path_buf)
+}
+
+fn expand_path(path: &Path, base: Option<&Path>) -> Result<PathBuf> {
+    let text = shellexpand::full(&path.to_string_lossy())
+        .with_context(|| format!("cannot expand `{}`", path.display()))?
+        .into_owned();
+    let expanded = PathBuf::from(text);
+    Ok(match base {
+        Some(base) if expanded.is_relative() => base.join(expanded),
+        _ => expanded,
+    })
+}
+
+/// Loads the outfit file `NAME.yaml` (or `.yml`) from the search folders, else the shipped one.
+fn load_one(name: &str, cwd: &Path) -> Result<Outfit> {
+    check_name(name)?;
+    for dir in search_dirs(cwd) {
+        for ext in ["yaml", "yml"] {
+            let path = dir.join(format!("{name}.{ext}"));
+            if path.is_file() {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read `{}`", path.display()))?;
+                return parse(&text, &path.display().to_string());
+            }
+        }
+    }
+    match SHIPPED.iter().find(|(n, _)| *n == name) {
+        Some((n, text)) => parse(text, &format!("shipped:{n}")),
+        None => bail!(
+            "unknown outfit `{name}`: `orch outfit list` shows them; add `.orch/outfits/{name}.yaml` \
+             to make one"
+        ),
+    }
+}
+
+/// Loads an outfit by name and resolves `extends` (the chain applies base first; a cycle is an
+/// error naming it).
+pub fn load(name: &str, cwd: &Path) -> Result<Outfit> {
+    let mut chain = vec![load_one(name, cwd)?];
+    while let Some(parent) = chain.last().and_then(|o| o.extends.clone()) {
+        if chain.iter().any(|o| o.name == parent) || parent == name {
+            let names: Vec<&str> = chain.iter().map(|o| o.name.as_str()).collect();
+            bail!(
+                "outfit `{name}`: `extends` makes a cycle: {} -> {parent}",
+                names.join(" -> ")
+            );
+        }
+        chain.push(
+            load_one(&parent, cwd)
+                .with_context(|| format!("outfit `{name}` extends `{parent}`"))?,
+        );
+    }
+    let mut resolved = chain.pop().unwrap_or_default();
+    while let Some(child) = chain.pop() {
+        resolved = merge(resolved, child);
+    }
+    resolved.extends = None;
+    Ok(resolved)
+}
+
+/// `child` over `base`: every field the child sets wins; env maps merge.
+fn merge(base: Outfit, child: Outfit) -> Outfit {
+    let mut env = base.env;
+    env.extend(child.env);
+    // A child's prompt, inline or from a file, replaces the base's whichever form either uses.
+    let (system_prompt, system_prompt_file) =
+        if child.system_prompt.is_some() || child.system_prompt_file.is_some() {
+            (child.system_prompt, child.system_prompt_file)
+        } else {
+            (base.system_prompt, base.system_prompt_file)
+        };
+    Outfit {
+        name: child.name,
+        version: child.version.or(base.version),
+        description: child.description.or(base.description),
+        harness: child.harness.or(base.harness),
+        model: child.model.or(base.model),
+        role: child.role.or(base.role),
+        system_prompt,
+        system_prompt_file,
+        tools: child.tools.or(base.tools),
+        permission_mode: child.permission_mode.or(base.permission_mode),
+        skills: if child.skills.is_empty() {
+            base.skills
+        } else {
+            child.skills
+        },
+        hooks: child.hooks.or(base.hooks),
+        env,
+        worktree: child.worktree.or(base.worktree),
+        prompt_template: child.prompt_template.or(base.prompt_template),
+        extends: child.extends,
+        origin: child.origin,
+    }
+}
+
+/// Every outfit name visible from `cwd`, with where it comes from (first hit wins).
+pub fn list(cwd: &Path) -> Vec<(String, String)> {
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for dir in search_dirs(cwd) {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                let ext = p.extension().and_then(|x| x.to_str());
+                if matches!(ext, Some("yaml") | Some("yml")) {
+                    if let Some(stem) = p.file_stem().and_then(|s| s.to_str()) {
+                        seen.entry(stem.to_string())
+                            .or_insert_with(|| p.display().to_string());
+                    }
+                }
+            }
+        }
+    }
+    for (name, _) in SHIPPED {
+        seen.entry(name.to_string())
+            .or_insert_with(|| format!("shipped:{name}"));
+    }
+    seen.into_iter().collect()
+}
+
+impl Outfit {
+    /// The system prompt text (inline, or read from `system_prompt_file`).
+    pub fn system_prompt_text(&self) -> Result<Option<String>> {
+        if let Some(text) = &self.system_prompt {
+            return Ok(Some(text.clone()));
+        }
+        match &self.system_prompt_file {
+            Some(path) => Ok(Some(std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "outfit `{}`: cannot read system_prompt_file `{}`",
+                    self.name,
+                    path.display()
+                )
+            })?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The first prompt from `prompt_template`, `{{task}}` and `{{k}}` filled; an unfilled
+    /// variable is an error naming it.
+    pub fn first_prompt(
+        &self,
+        task: Option<&str>,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<Option<String>> {
+        let Some(template) = &self.prompt_template else {
+            return Ok(task.map(str::to_string));
+        };
+        let mut out = String::new();
+        let mut rest = template.as_str();
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find("}}") else {
+                bail!(
+                    "outfit `{}`: `{{{{` without `}}}}` in prompt_template",
+                    self.name
+                );
+            };
+            let key = after[..end].trim();
+            let value = match (key, task) {
+                ("task", Some(t)) => t.to_string(),
+                _ => vars.get(key).cloned().with_context(|| {
+                    format!(
+                        "outfit `{}` needs `{key}`: pass {}",
+                        self.name,
+                        if key == "task" {
+                            "--task TEXT".to_string()
+                        } else {
+                            format!("--var {key}=...")
+                        }
+                    )
+                })?,
+            };
+            out.push_str(&value);
+            rest = &after[end + 2..];
+        }
+        out.push_str(rest);
+        Ok(Some(out))
+    }
+
+    /// The folders of its skills: orch's shipped skills by name (materialised under
+    /// `data_dir/skills` by `orch up`, else written there now), or folders relative to the
+    /// outfit's file.
+    pub fn skill_dirs(&self) -> Result<Vec<PathBuf>> {
+        let base = origin_dir(&self.origin);
+        let mut dirs = Vec::new();
+        for skill in &self.skills {
+            if let Some((name, body)) = crate::cmd::up::SKILLS.iter().find(|(n, _)| *n == skill) {
+                let dir = crate::paths::data_dir()?.join("skills").join(name);
+                let file = dir.join("SKILL.md");
+                if std::fs::read_to_string(&file).ok().as_deref() != Some(*body) {
+                    crate::fsutil::write_atomic(&file, body.as_bytes(), 0o644)?;
+                }
+                dirs.push(dir);
+                continue;
+            }
+            let dir = expand_path(Path::new(skill), base.as_deref())?;
+            if !dir.join("SKILL.md").is_file() {
+                bail!(
+                    "outfit `{}`: skill `{skill}` is neither one of orch's skills nor a folder with a \
+                     SKILL.md (looked at `{}`)",
+                    self.name,
+                    dir.display()
+                );
+            }
+            dirs.push(dir);
+        }
+        Ok(dirs)
+    }
+
+    /// The outfit as YAML (after `extends`).
+    pub fn to_yaml(&self) -> Result<String> {
+        Ok(serde_yaml::to_string(self)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_outfit_parses() {
+        for (name, text) in SHIPPED {
+            let o = parse(text, &format!("shipped:{name}")).unwrap();
+            assert_eq!(o.name, name);
+            assert!(o.description.is_some(), "{name} has a description");
+        }
+    }
+
+    #[test]
+    fn broken_outfits_say_where_and_what() {
+        let cases = [
+            ("name: x\nmodle: opus\n", "unknown field `modle`"),
+            ("name: x\ntools: [Read]\n", "tools"),
+            ("name: x\nrole: boss\n", "role `boss`"),
+            ("name: 'a b'\n", "invalid outfit name"),
+            ("name: x\nharness: emacs\n", "unknown harness `emacs`"),
+        ];
+        for (yaml, want) in cases {
+            let err = format!("{:#}", parse(yaml, "f.yaml").unwrap_err());
+            assert!(err.contains(want), "{yaml:?} gave {err}");
+        }
+        let err = format!(
+            "{:#}",
+            parse("name: x\nmodle: opus\n", "f.yaml").unwrap_err()
+        );
+        assert!(err.starts_with("f.yaml:2:1"), "{err}");
+    }
+
+    #[test]
+    fn extends_merges_and_cycles_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let outfits = dir.path().join(".orch/outfits");
+        std::fs::create_dir_all(&outfits).unwrap();
+        std::fs::write(
+            outfits.join("base.yaml"),
+            "name: base\nmodel: opus\nenv: {A: '1', B: '2'}\ntools: {allow: [Read]}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            outfits.join("child.yaml"),
+            "name: child\nextends: base\nmodel: sonnet\nenv: {B: '3'}\n",
+        )
+        .unwrap();
+        let o = load("child", dir.path()).unwrap();
+        assert_eq!(o.model.as_deref(), Some("sonnet"));
+        assert_eq!(o.env.get("A").map(String::as_str), Some("1"));
+        assert_eq!(o.env.get("B").map(String::as_str), Some("3"));
+        assert_eq!(o.tools.unwrap().allow, ["Read"]);
+        std::fs::write(outfits.join("a.yaml"), "name: a\nextends: b\n").unwrap();
+        std::fs::write(outfits.join("b.yaml"), "name: b\nextends: a\n").unwrap();
+        let err = format!("{:#}", load("a", dir.path()).unwrap_err());
+        assert!(err.contains("cycle"), "{err}");
+        let err = format!("{:#}", load("nope", dir.path()).unwrap_err());
+        assert!(err.contains("unknown outfit `nope`"), "{err}");
+    }
+
+    #[test]
+    fn prompt_template_fills_task_and_vars() {
+        let o = Outfit {
+            name: "t".into(),
+            prompt_template: Some("Do {{ task }} in {{repo}}.".into()),
+            ..Outfit::default()
+        };
+        let vars = BTreeMap::from([("repo".to_string(), "app".to_string())]);
+        assert_eq!(
+            o.first_prompt(Some("auth"), &vars).unwrap().unwrap(),
+            "Do auth in app."
+        );
+        let err = format!("{:#}", o.first_prompt(None, &vars).unwrap_err());
+        assert!(err.contains("--task"), "{err}");
+    }
+}

@@ -13,3 +13,4 @@ mod rights;
 mod sim;
 mod up_down;
 mod util;
+mod worktree;

@@ -66,6 +66,8 @@ pub enum Command {
     Audit(cmd::audit::Args),
     /// List, show, validate or create outfits.
     Outfit(cmd::outfit::Args),
+    /// `git diff --stat` of a worker's worktree against its base.
+    Diff(cmd::diff::Args),
     /// Type a subscriber's new inbox items into its pane once it is idle (internal: started
     /// detached by the hook).
     #[command(name = "__deliver", hide = true)]
@@ -124,6 +126,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Classify(args) => cmd::classify::run(&ctx, args),
         Command::Audit(args) => cmd::audit::run(&ctx, args),
         Command::Outfit(args) => cmd::outfit::run(&ctx, args),
+        Command::Diff(args) => cmd::diff::run(&ctx, args),
         Command::Watch { dir } => return crate::watch::serve(&dir),
         Command::Deliver { ids } => crate::state::State::from_env()
             .and_then(|state| crate::inbox::deliver_all(&state, &ids)),

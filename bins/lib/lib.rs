@@ -27,3 +27,4 @@ pub mod status;
 pub mod tmux;
 pub mod watch;
 pub mod worker;
+pub mod worktree;

@@ -57,6 +57,9 @@ pub struct Meta {
     /// The outfit it was spawned in, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outfit: Option<String>,
+    /// Its git worktree (`spawn --worktree`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<crate::worktree::Worktree>,
 }
 
 impl Meta {
@@ -79,6 +82,7 @@ impl Meta {
             created_ms: crate::clock::now_ms(),
             argv: Vec::new(),
             outfit: None,
+            worktree: None,
         }
     }
 }

@@ -43,9 +43,33 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         &worker.state,
         super::entry("kill").target(&worker.meta.id).cursor(cursor),
     );
+    let worktree = match &worker.meta.worktree {
+        Some(wt) => Some(match crate::worktree::remove(wt)? {
+            crate::worktree::Removal::Removed { branch_kept: true } => format!(
+                "worktree removed; branch `{}` kept (it has commits)",
+                wt.branch
+            ),
+            crate::worktree::Removal::Removed { branch_kept: false } => {
+                "worktree and its branch removed (no changes)".to_string()
+            }
+            crate::worktree::Removal::KeptDirty => format!(
+                "worktree `{}` kept: it has uncommitted work (branch `{}`)",
+                wt.path.display(),
+                wt.branch
+            ),
+            crate::worktree::Removal::Gone => "worktree was gone already".to_string(),
+        }),
+        None => None,
+    };
+    if let Some(what) = &worktree {
+        if !ctx.json {
+            eprintln!("orch: {what}");
+        }
+    }
     if ctx.json {
         super::print_json(&json!({
-            "worker": worker.meta.id, "cursor": cursor, "pane_was_alive": was_alive
+            "worker": worker.meta.id, "cursor": cursor, "pane_was_alive": was_alive,
+            "worktree": worktree
         }))
     } else {
         if !was_alive {

@@ -54,6 +54,11 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             "last_message": excerpt(message, 60),
             "parent": meta.parent,
             "outfit": meta.outfit,
+            "worktree": meta.worktree.as_ref().map(|wt| json!({
+                "path": wt.path,
+                "branch": wt.branch,
+                "dirty": crate::worktree::dirty(wt).ok(),
+            })),
             "cwd": meta.cwd,
         }));
     }

@@ -54,6 +54,10 @@ pub struct Args {
     /// An extra environment variable for the worker (repeatable).
     #[arg(long = "env", value_name = "K=V")]
     pub env: Vec<String>,
+    /// Run the worker in a fresh git worktree on a new branch `orch/<name>` (under the state
+    /// directory, from the current HEAD); also set by an outfit's `worktree: true`.
+    #[arg(long)]
+    pub worktree: bool,
     /// Pre-accept Claude Code's folder-trust question for `--cwd` in its `.claude.json`
     /// (backed up, locked, written atomically).
     #[arg(long)]
@@ -157,6 +161,22 @@ pub fn spawn(args: &Args) -> Result<Worker> {
 
     let (id, dir) = state.new_worker()?;
     let name = name.unwrap_or_else(|| id.clone());
+    let worktree = if args.worktree || outfit.as_ref().and_then(|o| o.worktree) == Some(true) {
+        let wt = crate::worktree::create(&cwd, &state.root.join("worktrees"), &id, &name);
+        match wt {
+            Ok(wt) => Some(wt),
+            Err(err) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(err);
+            }
+        }
+    } else {
+        None
+    };
+    let cwd = worktree.as_ref().map_or(cwd, |wt| wt.path.clone());
+    if args.trust && harness == Harness::Claude && worktree.is_some() {
+        crate::claude::trust::trust_folder(&cwd)?;
+    }
     let session_id = new_uuid();
     let mut harness_args = match &outfit {
         Some(outfit) => dress(outfit, harness, &dir)?,
@@ -192,6 +212,7 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         created_ms: crate::clock::now_ms(),
         argv: argv.clone(),
         outfit: outfit.as_ref().map(|o| o.name.clone()),
+        worktree: worktree.clone(),
     };
     state.write_meta(&meta)?;
     if let Some(path) = state.session_index(&session_id) {

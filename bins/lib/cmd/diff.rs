@@ -1,0 +1,49 @@
+//! `orch diff WORKER`: `git diff --stat` of a worker's worktree against the commit it started
+//! from (its commits and its uncommitted changes).
+
+use super::Ctx;
+use crate::worker::Worker;
+use anyhow::{bail, Result};
+use serde_json::json;
+
+/// Flags of `orch diff`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The worker: its id, `--name` or pane id.
+    pub worker: String,
+}
+
+/// Runs `orch diff`.
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let worker = Worker::resolve(&args.worker)?;
+    super::allow(
+        &worker.state,
+        crate::rights::Action::Read,
+        Some(&worker.meta),
+    )?;
+    let Some(wt) = &worker.meta.worktree else {
+        bail!(
+            "worker `{}` has no worktree of its own (spawn it with `--worktree`)",
+            worker.meta.id
+        );
+    };
+    let stat = crate::worktree::diff_stat(wt)?;
+    if ctx.json {
+        return super::print_json(&json!({
+            "worker": worker.meta.id, "branch": wt.branch, "base": wt.base, "stat": stat,
+            "dirty": crate::worktree::dirty(wt)?,
+        }));
+    }
+    println!(
+        "{} ({} from {})",
+        worker.meta.id,
+        wt.branch,
+        &wt.base[..wt.base.len().min(12)]
+    );
+    if stat.is_empty() {
+        println!("no changes");
+    } else {
+        println!("{stat}");
+    }
+    Ok(())
+}

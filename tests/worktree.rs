@@ -1,0 +1,95 @@
+//! `spawn --worktree` on a real git repository: a branch `orch/<name>` and a worktree per
+//! worker, `ps` shows branch and dirty state, `orch diff` the change, `kill` removes a clean
+//! worktree and keeps a dirty one.
+
+use crate::util::{json, World};
+use std::path::Path;
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn row(world: &World, id: &str) -> serde_json::Value {
+    let rows = json(&world.ok(&["--json", "ps", "--all"]));
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .cloned()
+        .unwrap()
+}
+
+#[test]
+fn worktree_lifecycle_clean_and_dirty() {
+    let world = World::installed();
+    let repo = world.work();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("README.md"), "hello\n").unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "first"]);
+
+    let a = json(&world.ok(&[
+        "--json",
+        "spawn",
+        "--harness",
+        "sim",
+        "--name",
+        "alpha",
+        "--worktree",
+    ]));
+    let b = json(&world.ok(&[
+        "--json",
+        "spawn",
+        "--harness",
+        "sim",
+        "--name",
+        "beta",
+        "--worktree",
+    ]));
+    let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    assert!(git(&repo, &["branch", "--list"]).contains("orch/alpha"));
+    let ra = row(&world, a);
+    assert_eq!(ra["worktree"]["branch"], "orch/alpha");
+    assert_eq!(ra["worktree"]["dirty"], false);
+    let path = ra["worktree"]["path"].as_str().unwrap().to_string();
+    assert_eq!(ra["cwd"], path.as_str(), "the worker runs in its worktree");
+
+    // The worker edits a file (its Bash tool would): dirty, and diff shows it.
+    std::fs::write(Path::new(&path).join("README.md"), "hello\nchanged\n").unwrap();
+    assert_eq!(row(&world, a)["worktree"]["dirty"], true);
+    let diff = world.ok(&["diff", "alpha"]);
+    assert!(
+        diff.contains("README.md") && diff.contains("1 insertion"),
+        "{diff}"
+    );
+
+    // Dirty: kept, and said so. Clean: removed with its branch.
+    let out = world.orch(&["kill", "alpha"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("uncommitted work"));
+    assert!(Path::new(&path).exists());
+    let beta_path = row(&world, b)["worktree"]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    world.ok(&["kill", "beta"]);
+    assert!(!Path::new(&beta_path).exists());
+    assert!(!git(&repo, &["branch", "--list"]).contains("orch/beta"));
+
+    let outside = World::installed();
+    let err = outside.orch(&["spawn", "--harness", "sim", "--worktree"]);
+    assert!(String::from_utf8_lossy(&err.stderr).contains("needs a git repository"));
+}

@@ -7,6 +7,7 @@ mod coord;
 mod core;
 mod e2e;
 mod mock_model;
+mod plugin;
 mod rights;
 mod sim;
 mod up_down;

@@ -154,6 +154,12 @@ fn plugin(ctx: &Ctx) -> Result<()> {
     println!(
         "  claude plugin marketplace add ~/orch-market && claude plugin install orch@orch-local"
     );
+    if dir.join("target").is_dir() {
+        println!(
+            "  (`plugin install` copies the whole folder, `target/` included, into Claude Code's \
+             plugin cache: from a checkout, prefer `--plugin-dir`)"
+        );
+    }
     if !registered.is_empty() {
         println!(
             "warning: `{}` already registers orch's hook ({}): with the plugin too, both run \

@@ -9,6 +9,7 @@ mod e2e;
 mod install;
 mod mock_model;
 mod outfits;
+mod plugin;
 mod rights;
 mod sim;
 mod up_down;

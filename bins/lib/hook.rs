@@ -6,6 +6,8 @@
 //! ([`crate::roles::attribute`]) and appends one event to that worker's log. It always exits 0
 //! and prints nothing (except a Stop `block` that hands a subscriber its inbox): an error is written to `hook.log` in the state directory, never shown to
 //! the agent, and a session orch does not manage costs a few `stat`s and writes nothing.
+//! Started by orch's Claude Code plugin (`CLAUDE_PLUGIN_ROOT` set), it records nothing for an
+//! event that `settings.json` also hands to orch's hook ([`is_plugin_duplicate`]).
 
 use crate::inbox;
 use crate::roles::{attribute, Attribution, HookEnv, Index};
@@ -50,7 +52,44 @@ fn run() -> Result<()> {
     } else {
         serde_json::from_slice(&input).context("the hook input is not JSON")?
     };
+    // Started by orch's Claude Code plugin: only then is settings.json read, to leave the event
+    // to orch's settings.json entry when there is one (Claude Code runs both).
+    if std::env::var_os("CLAUDE_PLUGIN_ROOT").is_some() {
+        let event = payload.get("hook_event_name").and_then(Value::as_str);
+        let settings = crate::paths::claude_settings()
+            .ok()
+            .and_then(|path| std::fs::read_to_string(path).ok());
+        if is_plugin_duplicate(settings.as_deref(), event.unwrap_or("")) {
+            return Ok(());
+        }
+    }
     record(&state, &env, &payload)
+}
+
+/// Whether a run of the hook started by orch's Claude Code plugin should leave `event` alone
+/// because Claude Code's user settings (the text of `settings.json`, `None` when it cannot be
+/// read) also register orch's hook for it, with no matcher (or `""`/`*`), so that hook records
+/// it. A missing or invalid file, or one without such an entry, means the plugin records.
+pub fn is_plugin_duplicate(settings: Option<&str>, event: &str) -> bool {
+    let Some(settings) = settings.and_then(|text| serde_json::from_str::<Value>(text).ok()) else {
+        return false;
+    };
+    let Some(entries) = settings.pointer("/hooks").and_then(|h| h.get(event)) else {
+        return false;
+    };
+    entries.as_array().into_iter().flatten().any(|entry| {
+        let every = entry
+            .get("matcher")
+            .is_none_or(|m| matches!(m.as_str(), Some("" | "*")));
+        every
+            && entry
+                .get("hooks")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|hook| hook.get("command").and_then(Value::as_str))
+                .any(crate::claude::settings::is_orch_command)
+    })
 }
 
 /// Attributes and records one hook input `payload` seen with `env`. Returns without writing
@@ -284,6 +323,37 @@ mod tests {
         assert_eq!(kind, "prompt");
         assert_eq!(f["prompt_len"], 11);
         assert!(!f.values().any(|v| v == "secret plan"));
+    }
+
+    #[test]
+    fn plugin_hook_defers_to_orchs_settings_entry_for_the_same_event() {
+        let settings = json!({"hooks": {
+            "Stop": [{"hooks": [{"type": "command", "command": "true"},
+                                {"type": "command", "command": "'/a b/orch-hook'"}]}],
+            "Notification": [{"matcher": "idle_prompt",
+                              "hooks": [{"type": "command", "command": "/bin/orch-hook"}]}],
+            "SessionStart": [{"matcher": "*",
+                              "hooks": [{"type": "command", "command": "/bin/orch-hook"}]}],
+            "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "my-hook"}]}],
+            "SessionEnd": {"not": "an array"}
+        }})
+        .to_string();
+        let dup = |event| is_plugin_duplicate(Some(&settings), event);
+        assert!(dup("Stop"));
+        assert!(dup("SessionStart"));
+        assert!(
+            !dup("Notification"),
+            "a matcher may skip some notifications"
+        );
+        assert!(!dup("UserPromptSubmit"), "not orch's command");
+        assert!(!dup("SessionEnd"));
+        assert!(!dup("PermissionRequest"), "no entry");
+        assert!(!is_plugin_duplicate(None, "Stop"), "no settings file");
+        assert!(!is_plugin_duplicate(Some("{not json"), "Stop"));
+        assert!(!is_plugin_duplicate(Some(""), "Stop"));
+        let plugin_copy = json!({"hooks": {"Stop": [{"hooks": [{"type": "command",
+            "command": "${CLAUDE_PLUGIN_ROOT}/hooks/orch-hook.sh"}]}]}});
+        assert!(!is_plugin_duplicate(Some(&plugin_copy.to_string()), "Stop"));
     }
 
     #[test]

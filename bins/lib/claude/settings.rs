@@ -619,7 +619,10 @@ mod tests {
     fn plugin_hooks_json_registers_the_same_events() {
         let plugin: Value =
             serde_json::from_str(include_str!("../../../hooks/hooks.json")).unwrap();
-        let (ours, _) = add_orch_hooks(&json!({}), HOOK_PROGRAM).unwrap();
+        let command = "${CLAUDE_PLUGIN_ROOT}/hooks/orch-hook.sh";
+        let (ours, _) = add_orch_hooks(&json!({}), command).unwrap();
         assert_eq!(plugin["hooks"], ours["hooks"]);
+        // The plugin's launcher is not mistaken for a settings.json entry of orch's.
+        assert!(!is_orch_command(command));
     }
 }

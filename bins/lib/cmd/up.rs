@@ -21,6 +21,10 @@ pub struct Args {
     /// Print what would change, one line per change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Change nothing; print how to load orch as a Claude Code plugin instead (`claude
+    /// --plugin-dir`, or a local marketplace), which brings the same hooks and skills.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub plugin: bool,
 }
 
 /// The skills orch ships, as (name, content of `SKILL.md`), embedded from `skills/`.
@@ -39,6 +43,9 @@ pub const MIN_TMUX: (u32, u32) = (3, 0);
 /// stops it before anything is touched), then writes settings.json through
 /// [`settings::update`] and the skills.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if args.plugin {
+        return plugin(ctx);
+    }
     check_tmux()?;
     let path = paths::claude_settings()?;
     let command = settings::hook_command(&paths::sibling_exe(settings::HOOK_PROGRAM)?)?;
@@ -98,6 +105,80 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `orch up --plugin`: prints the plugin folder (the one that holds `.claude-plugin/`), how to
+/// load it, and a warning when settings.json already registers orch's hook. Changes nothing.
+fn plugin(ctx: &Ctx) -> Result<()> {
+    let exe = std::env::current_exe().context("cannot find the running executable")?;
+    let exe = exe.canonicalize().unwrap_or(exe);
+    let dir = plugin_dir(&exe);
+    let path = paths::claude_settings()?;
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(err) => return Err(err).with_context(|| format!("cannot read `{}`", path.display())),
+    };
+    let registered: Vec<&str> = settings::EVENTS
+        .into_iter()
+        .filter(|event| crate::hook::is_plugin_duplicate(text.as_deref(), event))
+        .collect();
+    if ctx.json {
+        return super::print_json(&json!({
+            "plugin_dir": dir,
+            "settings": path,
+            "settings_hooks": registered,
+        }));
+    }
+    let Some(dir) = dir else {
+        println!(
+            "cannot find orch's plugin folder (the one that holds `.claude-plugin/plugin.json`) \
+             above `{}`: use a checkout of orch or its npm package; nothing was changed",
+            exe.display()
+        );
+        return Ok(());
+    };
+    let shown = settings::shell_quote(&dir.display().to_string());
+    println!(
+        "orch is a Claude Code plugin in `{}`; nothing was changed.",
+        dir.display()
+    );
+    println!("Load it for one session:");
+    println!("  claude --plugin-dir {shown}");
+    println!("Or for every session, through a local marketplace:");
+    println!("  mkdir -p ~/orch-market/.claude-plugin && ln -s {shown} ~/orch-market/orch");
+    println!(
+        "  echo '{{\"name\":\"orch-local\",\"owner\":{{\"name\":\"me\"}},\"plugins\":[{{\"name\":\"orch\",\"source\":\"./orch\"}}]}}' \\"
+    );
+    println!("    > ~/orch-market/.claude-plugin/marketplace.json");
+    println!(
+        "  claude plugin marketplace add ~/orch-market && claude plugin install orch@orch-local"
+    );
+    if dir.join("target").is_dir() {
+        println!(
+            "  (`plugin install` copies the whole folder, `target/` included, into Claude Code's \
+             plugin cache: from a checkout, prefer `--plugin-dir`)"
+        );
+    }
+    if !registered.is_empty() {
+        println!(
+            "warning: `{}` already registers orch's hook ({}): with the plugin too, both run \
+             (`orch doctor` flags it; the hook records each event once). `orch down` takes the \
+             settings.json entries out.",
+            path.display(),
+            registered.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The plugin folder above `exe`: the nearest ancestor that holds `.claude-plugin/plugin.json`
+/// (a checkout's root above `target/release/orch`, or the npm package's folder).
+fn plugin_dir(exe: &Path) -> Option<PathBuf> {
+    exe.ancestors()
+        .skip(1)
+        .find(|dir| dir.join(".claude-plugin/plugin.json").is_file())
+        .map(Path::to_path_buf)
 }
 
 /// One shipped skill: its folder under orch's data dir, where `SKILL.md` is written, and its
@@ -289,6 +370,16 @@ mod tests {
             assert!(body.contains(&format!("\nname: {name}\n")), "{name}");
             assert!(body.contains("\ndescription: "), "{name}");
         }
+    }
+
+    #[test]
+    fn finds_the_plugin_folder_above_the_executable() {
+        let root = tempfile::tempdir().unwrap();
+        let exe = root.path().join("target/release/orch");
+        assert_eq!(plugin_dir(&exe), None);
+        fs::create_dir_all(root.path().join(".claude-plugin")).unwrap();
+        fs::write(root.path().join(".claude-plugin/plugin.json"), "{}").unwrap();
+        assert_eq!(plugin_dir(&exe).as_deref(), Some(root.path()));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod classify;
 mod claude;
 mod coord;
 mod core;
+mod dist;
 mod e2e;
 mod install;
 mod mock_model;

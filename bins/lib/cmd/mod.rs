@@ -5,6 +5,7 @@ pub mod capture;
 pub mod classify;
 pub mod decide;
 pub mod demo;
+pub mod doctor;
 pub mod down;
 pub mod escalate;
 pub mod escalations;

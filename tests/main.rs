@@ -5,6 +5,7 @@ mod classify;
 mod claude;
 mod coord;
 mod core;
+mod doctor;
 mod e2e;
 mod mock_model;
 mod rights;

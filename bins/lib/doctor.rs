@@ -536,17 +536,56 @@ pub fn harnesses() -> Check {
     }
 }
 
-/// A private tmux server for the probe, killed (and its socket removed) on drop.
+/// A private tmux server for the probe and its temp folder: on drop the server is killed, the
+/// Claude Code it ran is killed and given a moment to go (it writes into its HOME until it
+/// does), then the folder and the server's socket are removed.
 struct ProbeServer {
     server: crate::tmux::Server,
     socket_path: Option<String>,
+    /// The pid of the process in the probe's pane.
+    pid: Option<String>,
+    tmp: tempfile::TempDir,
 }
 
 impl Drop for ProbeServer {
     fn drop(&mut self) {
+        // A throwaway Claude Code in a temp HOME: no need for its slow graceful exit.
+        if let Some(pid) = &self.pid {
+            let _ = Command::new("kill")
+                .args(["-KILL", pid])
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = self.server.run(&["kill-server"]);
         if let Some(path) = &self.socket_path {
             let _ = fs::remove_file(path);
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        // Alive and not yet a zombie (a killed child of the gone server waits to be reaped).
+        let alive = |pid: &str| {
+            Command::new("ps")
+                .args(["-o", "stat=", "-p", pid])
+                .stderr(Stdio::null())
+                .output()
+                .is_ok_and(|o| {
+                    let stat = String::from_utf8_lossy(&o.stdout);
+                    !stat.trim().is_empty() && !stat.trim_start().starts_with('Z')
+                })
+        };
+        if let Some(pid) = &self.pid {
+            while alive(pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        loop {
+            match fs::remove_dir_all(self.tmp.path()) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {}
+                _ => break,
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
@@ -560,12 +599,16 @@ pub fn probe(claude: &Path, timeout: Duration) -> Check {
     let started = Instant::now();
     let result = run_probe(claude, timeout);
     let took = format!("{:.1} s", started.elapsed().as_secs_f64());
+    let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
     match result {
-        Ok((pane, seen)) if pane == seen => Check::ok(
+        Ok((pane, seen, hook)) if pane == seen => Check::ok(
             NAME,
-            format!("a SessionStart hook saw TMUX_PANE={seen}, its pane ({took})"),
+            format!(
+                "a SessionStart hook saw TMUX_PANE={seen}, its pane (hook after {}, {took} in all)",
+                secs(hook)
+            ),
         ),
-        Ok((pane, seen)) => Check::warn(
+        Ok((pane, seen, _)) => Check::warn(
             NAME,
             format!("a SessionStart hook saw TMUX_PANE=`{seen}` in pane {pane} ({took})"),
             "start Claude Code so that it keeps tmux's environment (no `env -i` wrapper)",
@@ -578,8 +621,9 @@ pub fn probe(claude: &Path, timeout: Duration) -> Check {
     }
 }
 
-/// Runs the probe: `(pane id, what the hook wrote)`, or why it did not get that far.
-fn run_probe(claude: &Path, timeout: Duration) -> Result<(String, String), String> {
+/// Runs the probe: `(pane id, what the hook wrote, how long the hook took to run)`, or why it did not get that far.
+fn run_probe(claude: &Path, timeout: Duration) -> Result<(String, String, Duration), String> {
+    let begun = Instant::now();
     let tmp = tempfile::Builder::new()
         .prefix("orch-doctor-")
         .tempdir()
@@ -608,6 +652,8 @@ fn run_probe(claude: &Path, timeout: Duration) -> Result<(String, String), Strin
             socket_path: None,
         },
         socket_path: None,
+        pid: None,
+        tmp,
     };
     let mut cmd = guard.server.command();
     cmd.args(["-f", "/dev/null", "start-server", ";"])
@@ -645,12 +691,18 @@ fn run_probe(claude: &Path, timeout: Duration) -> Result<(String, String), Strin
     }
     guard.socket_path = guard.server.socket_path().ok();
     let pane = String::from_utf8_lossy(&started.stdout).trim().to_string();
+    guard.pid = guard
+        .server
+        .run(&["display-message", "-p", "-t", &pane, "#{pane_pid}"])
+        .ok()
+        .map(|pid| pid.trim().to_string())
+        .filter(|pid| !pid.is_empty());
 
     let deadline = Instant::now() + timeout;
     let mut dead_seen = false;
     loop {
         if let Ok(seen) = fs::read_to_string(&out) {
-            return Ok((pane, seen));
+            return Ok((pane, seen, begun.elapsed()));
         }
         let dead = guard
             .server
@@ -659,10 +711,13 @@ fn run_probe(claude: &Path, timeout: Duration) -> Result<(String, String), Strin
             .unwrap_or(true);
         if dead && dead_seen {
             let screen = guard.server.capture(&pane).unwrap_or_default();
-            let last = screen.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+            let last = screen
+                .lines()
+                .map(str::trim)
+                .rfind(|l| !l.is_empty() && !l.starts_with("Pane is dead"))
+                .map_or("no output".to_string(), |l| format!("last output: `{l}`"));
             return Err(format!(
-                "Claude Code exited without running the SessionStart hook (last output: `{}`)",
-                last.trim()
+                "Claude Code exited without running the SessionStart hook ({last})"
             ));
         }
         // One more look at the file after the pane died: the hook may have just finished.

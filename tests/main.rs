@@ -6,6 +6,7 @@ mod claude;
 mod coord;
 mod core;
 mod dist;
+mod doctor;
 mod e2e;
 mod install;
 mod mock_model;

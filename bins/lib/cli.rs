@@ -44,6 +44,8 @@ pub enum Command {
     Events(cmd::events::Args),
     /// Run two simulated workers in a private tmux server and show what happened.
     Demo(cmd::demo::Args),
+    /// Check that orch can work here and say how to fix what is wrong; changes nothing.
+    Doctor(cmd::doctor::Args),
     /// Subscribe a worker or the operator pane to another worker's events.
     Subscribe(cmd::subscribe::Args),
     /// End a subscription.
@@ -115,6 +117,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Kill(args) => cmd::kill::run(&ctx, args),
         Command::Events(args) => cmd::events::run(&ctx, args),
         Command::Demo(args) => cmd::demo::run(&ctx, args),
+        Command::Doctor(args) => cmd::doctor::run(&ctx, args),
         Command::Subscribe(args) => cmd::subscribe::run(&ctx, args),
         Command::Unsubscribe(args) => cmd::unsubscribe::run(&ctx, args),
         Command::Subscriptions(args) => cmd::subscriptions::run(&ctx, args),

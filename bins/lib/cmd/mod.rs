@@ -6,6 +6,7 @@ pub mod classify;
 pub mod decide;
 pub mod demo;
 pub mod diff;
+pub mod doctor;
 pub mod down;
 pub mod escalate;
 pub mod escalations;

@@ -1,0 +1,51 @@
+//! `orch doctor`: checks that orch can work here (tmux, hooks, skills, state directory, Claude
+//! Code, `TMUX_PANE` reaching a hook) and says how to fix what is wrong. Changes nothing.
+
+use super::Ctx;
+use crate::doctor::{self, Status};
+use crate::error::Fail;
+use anyhow::Result;
+use serde_json::json;
+
+/// Flags of `orch doctor`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Skip the live probe that starts Claude Code in a private tmux server to see whether a
+    /// hook gets `TMUX_PANE` (it takes about a second, at most 15).
+    #[arg(long)]
+    pub skip_probe: bool,
+}
+
+/// Runs `orch doctor`: prints one line per check (`ok|warn|FAIL  <name>: <detail>`, then a
+/// `fix:` line when it is not ok), or with `--json` one object `{"ok", "checks"}`.
+///
+/// Errors: a required check failed (exit 1, saying how many).
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let checks = doctor::run_all(doctor::Options {
+        skip_probe: args.skip_probe,
+    });
+    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    if ctx.json {
+        let list: Vec<_> = checks.iter().map(doctor::Check::to_json).collect();
+        super::print_json(&json!({"ok": failed == 0, "checks": list}))?;
+    } else {
+        for check in &checks {
+            println!(
+                "{:<4}  {}: {}",
+                check.status.to_string(),
+                check.name,
+                check.detail
+            );
+            if check.status != Status::Ok {
+                if let Some(fix) = &check.fix {
+                    println!("      fix: {fix}");
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        let s = if failed == 1 { "" } else { "s" };
+        return Err(Fail::new(1, format!("{failed} required check{s} failed")).into());
+    }
+    Ok(())
+}

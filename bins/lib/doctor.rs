@@ -1,0 +1,855 @@
+//! `orch doctor`'s checks: each looks at one thing orch needs (tmux, the hooks in Claude Code's
+//! settings.json, the skills, the state directory, Claude Code itself, `TMUX_PANE` reaching a
+//! hook) and returns a [`Check`]. Nothing here changes the user's files.
+
+use crate::claude::settings;
+use crate::cmd::up;
+use crate::paths;
+use serde_json::{json, Value};
+use std::fmt;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// All good.
+    Ok,
+    /// Worth a look, but orch works.
+    Warn,
+    /// orch does not work until this is fixed (only required checks fail).
+    Fail,
+    /// The check could not run; the detail says why.
+    Skipped,
+}
+
+impl Status {
+    /// The lowercase name used in JSON: `ok`, `warn`, `fail`, `skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Fail => "FAIL",
+            other => other.as_str(),
+        })
+    }
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// The check's name (`tmux`, `hooks`, ...).
+    pub name: &'static str,
+    /// How it came out.
+    pub status: Status,
+    /// What was found.
+    pub detail: String,
+    /// What to do about it, when it is not ok.
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn new(name: &'static str, status: Status, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            status,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn ok(name: &'static str, detail: impl Into<String>) -> Check {
+        Check::new(name, Status::Ok, detail)
+    }
+
+    fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check::new(name, Status::Fail, detail).with_fix(fix)
+    }
+
+    fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check::new(name, Status::Warn, detail).with_fix(fix)
+    }
+
+    fn with_fix(mut self, fix: impl Into<String>) -> Check {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    /// The check as `{"name","status","detail","fix"}` (`fix` is null when there is none).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "status": self.status.as_str(),
+            "detail": self.detail,
+            "fix": self.fix,
+        })
+    }
+}
+
+/// What `orch doctor` may skip.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Do not start Claude Code for the live `TMUX_PANE` probe.
+    pub skip_probe: bool,
+}
+
+/// Runs every check, in the order they are printed.
+pub fn run_all(options: Options) -> Vec<Check> {
+    let tmux = tmux();
+    let settings = paths::claude_settings().and_then(|p| Ok((settings::read(&p)?, p)));
+    let claude = claude();
+    let probe = if options.skip_probe {
+        Check::new("probe", Status::Skipped, "not run (--skip-probe)")
+    } else if tmux.status != Status::Ok {
+        Check::new("probe", Status::Skipped, "not run: tmux is not usable")
+    } else {
+        match claude_program() {
+            Some(bin) => probe(&bin, Duration::from_secs(15)),
+            None => Check::new(
+                "probe",
+                Status::Skipped,
+                "not run: Claude Code is not found",
+            ),
+        }
+    };
+    vec![
+        tmux,
+        hooks(&settings),
+        skills(),
+        plugin(&settings),
+        state(),
+        claude,
+        probe,
+        harnesses(),
+    ]
+}
+
+/// `tmux`: installed and at least [`up::MIN_TMUX`].
+pub fn tmux() -> Check {
+    match up::check_tmux() {
+        Err(err) => Check::fail(
+            "tmux",
+            format!("{err:#}"),
+            "install tmux 3.0 or newer (`apt install tmux`, `dnf install tmux`, `brew install tmux`)",
+        ),
+        Ok(()) => {
+            let version = Command::new("tmux")
+                .arg("-V")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_default();
+            Check::ok("tmux", version)
+        }
+    }
+}
+
+/// What reading settings.json gave: the value (`None` when the file is missing) and its path.
+pub type Settings = anyhow::Result<(Option<Value>, PathBuf)>;
+
+/// The orch hook commands registered on each of [`settings::EVENTS`] in `settings`, in order.
+/// An event with no orch hook (or a `hooks` of the wrong shape) has an empty list.
+pub fn orch_hooks(settings: &Value) -> Vec<(&'static str, Vec<String>)> {
+    settings::EVENTS
+        .iter()
+        .map(|&event| {
+            let commands = settings["hooks"][event]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|entry| entry["hooks"].as_array().into_iter().flatten())
+                .filter_map(|hook| hook["command"].as_str())
+                .filter(|command| settings::is_orch_command(command))
+                .map(str::to_string)
+                .collect();
+            (event, commands)
+        })
+        .collect()
+}
+
+/// The program a hook command runs: its first `/bin/sh` word, for the forms
+/// [`settings::hook_command`] writes (a plain word, or one single-quoted word with `'\''`).
+pub fn hook_program(command: &str) -> String {
+    let command = command.trim_start();
+    let Some(mut rest) = command.strip_prefix('\'') else {
+        return command
+            .split(char::is_whitespace)
+            .next()
+            .unwrap_or("")
+            .to_string();
+    };
+    let mut word = String::new();
+    while let Some(end) = rest.find('\'') {
+        word.push_str(&rest[..end]);
+        rest = &rest[end + 1..];
+        match rest.strip_prefix("\\''") {
+            Some(more) => {
+                word.push('\'');
+                rest = more;
+            }
+            None => return word,
+        }
+    }
+    word.push_str(rest);
+    word
+}
+
+/// `hooks`: every event orch needs has orch's hook, and it runs this installation's `orch-hook`.
+pub fn hooks(settings: &Settings) -> Check {
+    const NAME: &str = "hooks";
+    let (value, path) = match settings {
+        Err(err) => {
+            return Check::fail(
+                NAME,
+                format!("{err:#}"),
+                "fix the file at that line and column (or move it away), then run `orch up`",
+            )
+        }
+        Ok(found) => found,
+    };
+    let Some(value) = value else {
+        return Check::fail(
+            NAME,
+            format!(
+                "`{}` does not exist: no hooks are registered",
+                path.display()
+            ),
+            "orch up",
+        );
+    };
+    let expected = match paths::sibling_exe(settings::HOOK_PROGRAM) {
+        Ok(exe) => exe.canonicalize().unwrap_or(exe),
+        Err(err) => return Check::fail(NAME, format!("{err:#}"), "reinstall orch"),
+    };
+    judge_hooks(value, path, &expected)
+}
+
+/// The `hooks` verdict for the settings `value` read from `path`, when this installation's
+/// hook program is `expected` (canonical).
+pub fn judge_hooks(value: &Value, path: &Path, expected: &Path) -> Check {
+    const NAME: &str = "hooks";
+    let found = orch_hooks(value);
+    let missing: Vec<&str> = found
+        .iter()
+        .filter(|(_, commands)| commands.is_empty())
+        .map(|(event, _)| *event)
+        .collect();
+    if !missing.is_empty() {
+        return Check::fail(
+            NAME,
+            format!(
+                "`{}` has no orch hook on {}",
+                path.display(),
+                missing.join(", ")
+            ),
+            "orch up",
+        );
+    }
+    for (event, commands) in &found {
+        for command in commands {
+            let program = hook_program(command);
+            if !is_executable(Path::new(&program)) {
+                return Check::fail(
+                    NAME,
+                    format!("the {event} hook runs `{program}`, which is not an executable file"),
+                    "orch up",
+                );
+            }
+            let canonical = Path::new(&program)
+                .canonicalize()
+                .unwrap_or_else(|_| PathBuf::from(&program));
+            if canonical != expected {
+                return Check::fail(
+                    NAME,
+                    format!(
+                        "the {event} hook runs `{program}`, another orch installation's hook \
+                         (this one is `{}`)",
+                        expected.display()
+                    ),
+                    "orch up",
+                );
+            }
+        }
+    }
+    Check::ok(
+        NAME,
+        format!(
+            "all {} events run `{}`",
+            settings::EVENTS.len(),
+            expected.display()
+        ),
+    )
+}
+
+/// Whether `path` is a file with an execute bit.
+fn is_executable(path: &Path) -> bool {
+    path.is_absolute()
+        && fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// `skills`: each shipped skill is linked in `<claude dir>/skills/<name>` and the link resolves.
+pub fn skills() -> Check {
+    const NAME: &str = "skills";
+    let dir = match paths::claude_dir() {
+        Ok(dir) => dir.join("skills"),
+        Err(err) => return Check::fail(NAME, format!("{err:#}"), "set HOME"),
+    };
+    let mut problems = Vec::new();
+    let mut foreign = false;
+    for (name, _) in up::SKILLS {
+        let link = dir.join(name);
+        match up::link_target(&link) {
+            Ok(None) => problems.push(format!("`{}` is missing", link.display())),
+            Ok(Some(None)) => {
+                foreign = true;
+                problems.push(format!("`{}` is not a link (not orch's)", link.display()));
+            }
+            Ok(Some(Some(target))) if !target.join("SKILL.md").is_file() => problems.push(format!(
+                "`{}` points at `{}`, which has no SKILL.md",
+                link.display(),
+                target.display()
+            )),
+            Ok(Some(Some(_))) => {}
+            Err(err) => problems.push(format!("{err:#}")),
+        }
+    }
+    if problems.is_empty() {
+        let names: Vec<&str> = up::SKILLS.iter().map(|(name, _)| *name).collect();
+        return Check::ok(
+            NAME,
+            format!("{} linked in `{}`", names.join(", "), dir.display()),
+        );
+    }
+    let fix = if foreign {
+        "move the folder that is not orch's away, then run `orch up`"
+    } else {
+        "orch up"
+    };
+    Check::fail(NAME, problems.join("; "), fix)
+}
+
+/// Whether `settings` enables orch as a plugin (`enabledPlugins` has `orch@...: true`).
+pub fn plugin_enabled(settings: &Value) -> bool {
+    settings["enabledPlugins"]
+        .as_object()
+        .is_some_and(|plugins| {
+            plugins
+                .iter()
+                .any(|(key, on)| key.starts_with("orch@") && on.as_bool() == Some(true))
+        })
+}
+
+/// `plugin`: warns when orch is active both as a plugin and through settings.json's hooks.
+pub fn plugin(settings: &Settings) -> Check {
+    const NAME: &str = "plugin";
+    let Ok((Some(value), _)) = settings else {
+        return Check::new(NAME, Status::Skipped, "not run: no readable settings.json");
+    };
+    let plugin = plugin_enabled(value);
+    let hooks = orch_hooks(value).iter().any(|(_, c)| !c.is_empty());
+    match (plugin, hooks) {
+        (true, true) => Check::warn(
+            NAME,
+            "orch is enabled both as a plugin and through settings.json's hooks: the hook \
+             records each event once, but remove one of them",
+            "disable the plugin (`claude plugin disable orch`) or run `orch down`",
+        ),
+        (true, false) => Check::ok(NAME, "orch runs as a Claude Code plugin"),
+        (false, _) => Check::ok(NAME, "not installed as a plugin"),
+    }
+}
+
+/// The `state` verdict for a state dir with permission bits `mode` owned by `owner`, when the
+/// current user is `me`.
+pub fn judge_state(dir: &Path, mode: u32, owner: u32, me: u32) -> Check {
+    const NAME: &str = "state";
+    let shown = dir.display();
+    if owner != me {
+        return Check::fail(
+            NAME,
+            format!("`{shown}` belongs to uid {owner}, not to you (uid {me})"),
+            format!("sudo chown -R {me} '{shown}'"),
+        );
+    }
+    let mode = mode & 0o7777;
+    if mode != 0o700 {
+        return Check::fail(
+            NAME,
+            format!(
+                "`{shown}` has mode {mode:04o}, expected 0700 (others could read or forge events)"
+            ),
+            format!("chmod 700 '{shown}'"),
+        );
+    }
+    Check::ok(NAME, format!("`{shown}` is yours, mode 0700"))
+}
+
+/// `state`: the state dir, if it exists, is the current user's and mode 0700.
+pub fn state() -> Check {
+    const NAME: &str = "state";
+    let dir = match paths::state_dir() {
+        Ok(dir) => dir,
+        Err(err) => return Check::fail(NAME, format!("{err:#}"), "set ORCH_HOME"),
+    };
+    let meta = match fs::metadata(&dir) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Check::ok(
+                NAME,
+                format!(
+                    "`{}` does not exist yet (created on first spawn)",
+                    dir.display()
+                ),
+            )
+        }
+        Err(err) => {
+            return Check::fail(
+                NAME,
+                format!("cannot inspect `{}`: {err}", dir.display()),
+                "check the folder's permissions",
+            )
+        }
+        Ok(meta) => meta,
+    };
+    match current_uid() {
+        Ok(me) => judge_state(&dir, meta.mode(), meta.uid(), me),
+        Err(err) => Check::new(NAME, Status::Skipped, format!("not run: {err:#}")),
+    }
+}
+
+/// The current user's uid: the owner of a freshly created temp file.
+fn current_uid() -> anyhow::Result<u32> {
+    use anyhow::Context;
+    let file = tempfile::tempfile().context("cannot create a temp file to learn your uid")?;
+    Ok(file.metadata().context("cannot inspect a temp file")?.uid())
+}
+
+/// Where `name` is: itself when it holds a `/` and is a file, else the first match on PATH.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        return Path::new(name).is_file().then(|| PathBuf::from(name));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+/// The Claude Code program orch starts: `${ORCH_CLAUDE_BIN:-claude}`, found.
+fn claude_program() -> Option<PathBuf> {
+    find_program(&claude_name())
+}
+
+fn claude_name() -> String {
+    std::env::var("ORCH_CLAUDE_BIN")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "claude".into())
+}
+
+/// Runs `program --version` with a deadline; its first line of output, or why there is none.
+fn version_of(program: &Path, timeout: Duration) -> Result<String, String> {
+    let mut child = Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run `{} --version`: {e}", program.display()))?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "`{} --version` did not answer within {} s",
+                    program.display(),
+                    timeout.as_secs()
+                ));
+            }
+        }
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("cannot read `{} --version`: {e}", program.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().next().unwrap_or("").trim().to_string();
+    if !out.status.success() || line.is_empty() {
+        return Err(format!("`{} --version` failed", program.display()));
+    }
+    Ok(line)
+}
+
+/// `claude`: `${ORCH_CLAUDE_BIN:-claude}` is found and answers `--version`.
+pub fn claude() -> Check {
+    const NAME: &str = "claude";
+    let name = claude_name();
+    let Some(program) = find_program(&name) else {
+        return Check::warn(
+            NAME,
+            format!("`{name}` is not found (on PATH)"),
+            "install Claude Code (`npm install -g @anthropic-ai/claude-code`) or point \
+             ORCH_CLAUDE_BIN at it",
+        );
+    };
+    match version_of(&program, Duration::from_secs(5)) {
+        Ok(version) => Check::ok(NAME, format!("{version} (`{}`)", program.display())),
+        Err(why) => Check::warn(NAME, why, "reinstall Claude Code"),
+    }
+}
+
+/// `harnesses`: the other agent CLIs (`codex`, `gemini`, `pi`) found on PATH, with versions.
+/// Never fails: they are optional.
+pub fn harnesses() -> Check {
+    let mut found = Vec::new();
+    let mut status = Status::Ok;
+    for name in ["codex", "gemini", "pi"] {
+        match find_program(name) {
+            None => found.push(format!("{name}: not found")),
+            Some(program) => match version_of(&program, Duration::from_secs(3)) {
+                Ok(version) => found.push(format!("{name}: {version}")),
+                Err(why) => {
+                    status = Status::Warn;
+                    found.push(format!("{name}: {why}"));
+                }
+            },
+        }
+    }
+    let check = Check::new("harnesses", status, found.join("; "));
+    if status == Status::Warn {
+        check.with_fix("reinstall the harness that does not answer `--version`")
+    } else {
+        check
+    }
+}
+
+/// A private tmux server for the probe and its temp folder: on drop the server is killed, the
+/// Claude Code it ran is killed and given a moment to go (it writes into its HOME until it
+/// does), then the folder and the server's socket are removed.
+struct ProbeServer {
+    server: crate::tmux::Server,
+    socket_path: Option<String>,
+    /// The pid of the process in the probe's pane.
+    pid: Option<String>,
+    tmp: tempfile::TempDir,
+}
+
+impl Drop for ProbeServer {
+    fn drop(&mut self) {
+        // A throwaway Claude Code in a temp HOME: no need for its slow graceful exit.
+        if let Some(pid) = &self.pid {
+            let _ = Command::new("kill")
+                .args(["-KILL", pid])
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = self.server.run(&["kill-server"]);
+        if let Some(path) = &self.socket_path {
+            let _ = fs::remove_file(path);
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        // Alive and not yet a zombie (a killed child of the gone server waits to be reaped).
+        let alive = |pid: &str| {
+            Command::new("ps")
+                .args(["-o", "stat=", "-p", pid])
+                .stderr(Stdio::null())
+                .output()
+                .is_ok_and(|o| {
+                    let stat = String::from_utf8_lossy(&o.stdout);
+                    !stat.trim().is_empty() && !stat.trim_start().starts_with('Z')
+                })
+        };
+        if let Some(pid) = &self.pid {
+            while alive(pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        loop {
+            match fs::remove_dir_all(self.tmp.path()) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {}
+                _ => break,
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// `probe`: starts `claude -p` in a private tmux server with an inline SessionStart hook that
+/// writes `$TMUX_PANE` to a file, and compares what the hook saw with the pane's id. Claude Code
+/// gets a temp HOME, a closed port as its API (the hook fires before any model call) and no
+/// network; everything is removed afterwards.
+pub fn probe(claude: &Path, timeout: Duration) -> Check {
+    const NAME: &str = "probe";
+    let started = Instant::now();
+    let result = run_probe(claude, timeout);
+    let took = format!("{:.1} s", started.elapsed().as_secs_f64());
+    let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
+    match result {
+        Ok((pane, seen, hook)) if pane == seen => Check::ok(
+            NAME,
+            format!(
+                "a SessionStart hook saw TMUX_PANE={seen}, its pane (hook after {}, {took} in all)",
+                secs(hook)
+            ),
+        ),
+        Ok((pane, seen, _)) => Check::warn(
+            NAME,
+            format!("a SessionStart hook saw TMUX_PANE=`{seen}` in pane {pane} ({took})"),
+            "start Claude Code so that it keeps tmux's environment (no `env -i` wrapper)",
+        ),
+        Err(why) => Check::warn(
+            NAME,
+            format!("{why} ({took})"),
+            "run `claude -p hi` inside tmux to see what goes wrong",
+        ),
+    }
+}
+
+/// Runs the probe: `(pane id, what the hook wrote, how long the hook took to run)`, or why it did not get that far.
+fn run_probe(claude: &Path, timeout: Duration) -> Result<(String, String, Duration), String> {
+    let begun = Instant::now();
+    let tmp = tempfile::Builder::new()
+        .prefix("orch-doctor-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temp dir: {e}"))?;
+    let (home, work) = (tmp.path().join("home"), tmp.path().join("work"));
+    for dir in [&home, &work] {
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    }
+    let out = tmp.path().join("pane");
+    let part = tmp.path().join("pane.part");
+    let quote = |p: &Path| settings::shell_quote(&p.display().to_string());
+    let hook = format!(
+        "printf %s \"$TMUX_PANE\" > {part} && mv {part} {out}",
+        part = quote(&part),
+        out = quote(&out)
+    );
+    let inline =
+        json!({"hooks": {"SessionStart": [{"hooks": [{"type": "command", "command": hook}]}]}});
+    let claude_path = claude.display().to_string();
+    let work_path = work.display().to_string();
+    let inline = inline.to_string();
+
+    let mut guard = ProbeServer {
+        server: crate::tmux::Server {
+            socket_name: Some(format!("orch-doctor-{}", std::process::id())),
+            socket_path: None,
+        },
+        socket_path: None,
+        pid: None,
+        tmp,
+    };
+    let mut cmd = guard.server.command();
+    cmd.args(["-f", "/dev/null", "start-server", ";"])
+        .args(["set-option", "-g", "remain-on-exit", "on", ";"])
+        .args([
+            "new-session",
+            "-d",
+            "-P",
+            "-F",
+            "#{pane_id}",
+            "-x",
+            "120",
+            "-y",
+            "30",
+        ])
+        .args(["-c", &work_path, "--", &claude_path, "-p", "probe"])
+        .args(["--settings", &inline])
+        .env_remove("TMUX_PANE")
+        .env("HOME", &home)
+        .env("CLAUDE_CONFIG_DIR", home.join(".claude"))
+        .env("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+        .env("ANTHROPIC_API_KEY", "probe")
+        .env_remove("ANTHROPIC_AUTH_TOKEN")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "1")
+        .stdin(Stdio::null());
+    let started = cmd
+        .output()
+        .map_err(|e| format!("cannot run `tmux`: {e}"))?;
+    if !started.status.success() {
+        return Err(format!(
+            "cannot start a private tmux server: {}",
+            String::from_utf8_lossy(&started.stderr).trim()
+        ));
+    }
+    guard.socket_path = guard.server.socket_path().ok();
+    let pane = String::from_utf8_lossy(&started.stdout).trim().to_string();
+    guard.pid = guard
+        .server
+        .run(&["display-message", "-p", "-t", &pane, "#{pane_pid}"])
+        .ok()
+        .map(|pid| pid.trim().to_string())
+        .filter(|pid| !pid.is_empty());
+
+    let deadline = Instant::now() + timeout;
+    let mut dead_seen = false;
+    loop {
+        if let Ok(seen) = fs::read_to_string(&out) {
+            return Ok((pane, seen, begun.elapsed()));
+        }
+        let dead = guard
+            .server
+            .run(&["display-message", "-p", "-t", &pane, "#{pane_dead}"])
+            .map(|s| s.trim() == "1")
+            .unwrap_or(true);
+        if dead && dead_seen {
+            let screen = guard.server.capture(&pane).unwrap_or_default();
+            let last = screen
+                .lines()
+                .map(str::trim)
+                .rfind(|l| !l.is_empty() && !l.starts_with("Pane is dead"))
+                .map_or("no output".to_string(), |l| format!("last output: `{l}`"));
+            return Err(format!(
+                "Claude Code exited without running the SessionStart hook ({last})"
+            ));
+        }
+        // One more look at the file after the pane died: the hook may have just finished.
+        dead_seen = dead;
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "no SessionStart hook ran within {} s",
+                timeout.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(command: &str) -> Value {
+        json!([{"hooks": [{"type": "command", "command": command}]}])
+    }
+
+    fn all_events(command: &str) -> Value {
+        let mut hooks = serde_json::Map::new();
+        for event in settings::EVENTS {
+            hooks.insert(event.into(), entry(command));
+        }
+        json!({ "hooks": hooks })
+    }
+
+    #[test]
+    fn finds_missing_events() {
+        let mut value = all_events("/x/orch-hook");
+        value["hooks"]["Stop"] = entry("my-own-hook");
+        value["hooks"].as_object_mut().unwrap().remove("SessionEnd");
+        let check = judge_hooks(&value, Path::new("s.json"), Path::new("/x/orch-hook"));
+        assert_eq!(check.status, Status::Fail);
+        assert!(
+            check.detail.contains("Stop, SessionEnd"),
+            "{}",
+            check.detail
+        );
+        assert_eq!(check.fix.as_deref(), Some("orch up"));
+    }
+
+    #[test]
+    fn a_stale_hook_path_fails_naming_it() {
+        let value = all_events("/nonexistent/orch-hook");
+        let check = judge_hooks(&value, Path::new("s.json"), Path::new("/x/orch-hook"));
+        assert_eq!(check.status, Status::Fail);
+        assert!(
+            check.detail.contains("`/nonexistent/orch-hook`"),
+            "{}",
+            check.detail
+        );
+    }
+
+    #[test]
+    fn another_installations_hook_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = dir.path().join("orch-hook");
+        fs::write(&other, "").unwrap();
+        fs::set_permissions(&other, fs::Permissions::from_mode(0o755)).unwrap();
+        let value = all_events(&other.display().to_string());
+        let check = judge_hooks(&value, Path::new("s.json"), Path::new("/x/orch-hook"));
+        assert_eq!(check.status, Status::Fail);
+        assert!(
+            check.detail.contains("another orch installation"),
+            "{}",
+            check.detail
+        );
+        let me = other.canonicalize().unwrap();
+        assert_eq!(
+            judge_hooks(&value, Path::new("s.json"), &me).status,
+            Status::Ok
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_count_as_missing() {
+        let value = json!({"hooks": {"Stop": {"not": "an array"}}});
+        assert!(orch_hooks(&value).iter().all(|(_, c)| c.is_empty()));
+        assert!(orch_hooks(&json!([])).iter().all(|(_, c)| c.is_empty()));
+    }
+
+    #[test]
+    fn hook_programs_are_unquoted() {
+        assert_eq!(hook_program("/a/orch-hook"), "/a/orch-hook");
+        assert_eq!(hook_program("/a/orch-hook --x"), "/a/orch-hook");
+        assert_eq!(hook_program("'/my dir/orch-hook'"), "/my dir/orch-hook");
+        assert_eq!(hook_program(r"'/it'\''s/orch-hook'"), "/it's/orch-hook");
+        let quoted = settings::hook_command(Path::new("/a b/it's/orch-hook")).unwrap();
+        assert_eq!(hook_program(&quoted), "/a b/it's/orch-hook");
+    }
+
+    #[test]
+    fn plugin_and_settings_together_warn() {
+        let mut value = all_events("/x/orch-hook");
+        value["enabledPlugins"] = json!({"orch@market": true, "other@m": true});
+        let settings: Settings = Ok((Some(value.clone()), "s.json".into()));
+        assert_eq!(plugin(&settings).status, Status::Warn);
+        value["enabledPlugins"]["orch@market"] = json!(false);
+        assert!(!plugin_enabled(&value));
+        let settings: Settings = Ok((Some(value), "s.json".into()));
+        assert_eq!(plugin(&settings).status, Status::Ok);
+        assert!(plugin_enabled(&json!({"enabledPlugins": {"orch@x": true}})));
+        assert!(!plugin_enabled(
+            &json!({"enabledPlugins": {"orchestra@x": true}})
+        ));
+    }
+
+    #[test]
+    fn state_mode_and_owner() {
+        let dir = Path::new("/s");
+        assert_eq!(judge_state(dir, 0o40700, 5, 5).status, Status::Ok);
+        let open = judge_state(dir, 0o40755, 5, 5);
+        assert_eq!(open.status, Status::Fail);
+        assert!(open.detail.contains("0755"));
+        assert_eq!(open.fix.as_deref(), Some("chmod 700 '/s'"));
+        let theirs = judge_state(dir, 0o40700, 0, 5);
+        assert_eq!(theirs.status, Status::Fail);
+        assert!(theirs.detail.contains("uid 0"));
+    }
+
+    #[test]
+    fn statuses_print_and_serialise() {
+        assert_eq!(Status::Fail.to_string(), "FAIL");
+        assert_eq!(Status::Warn.to_string(), "warn");
+        let check = Check::ok("x", "fine");
+        assert_eq!(
+            check.to_json(),
+            json!({"name": "x", "status": "ok", "detail": "fine", "fix": null})
+        );
+    }
+}

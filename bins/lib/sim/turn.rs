@@ -195,7 +195,6 @@ impl Control {
     /// Waits for the permission answer; `None` when interrupted instead.
     fn wait_answer(&self) -> Option<bool> {
         let mut state = self.lock();
-        state.answer = None;
         loop {
             if state.interrupted {
                 return None;
@@ -391,6 +390,9 @@ impl Turns {
                         },
                         note,
                     );
+                    // Forget any earlier answer before the dialog shows: an answer given as soon
+                    // as it shows must not be wiped.
+                    ctl.lock().answer = None;
                     note(Note::Dialog(Some(question)));
                     let answer = ctl.wait_answer();
                     note(Note::Dialog(None));

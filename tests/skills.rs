@@ -225,8 +225,7 @@ fn code_commands(body: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
         let full = full.strip_prefix("$ ").unwrap_or(&full);
         let starts_with_env = full
             .split_whitespace()
-            .skip_while(|w| w.contains('=') && w.starts_with(|c: char| c.is_ascii_uppercase()))
-            .next()
+            .find(|w| !(w.contains('=') && w.starts_with(|c: char| c.is_ascii_uppercase())))
             == Some("orch");
         if !(full.starts_with("orch ") || starts_with_env) || full.contains(PLACEHOLDER) {
             continue;

@@ -427,3 +427,54 @@ fn claude_code_loads_a_skill_body_through_the_skill_tool() {
         requests.last().map(body_text).unwrap_or_default()
     );
 }
+
+/// A recipe end to end on the real CLI in `-p` mode: the mock plays the operator and runs the
+/// spawn line the orch-spawn skill teaches for a dry run; the worker exists and the audit log
+/// holds the spawn.
+#[test]
+fn operator_claude_runs_a_spawn_recipe_through_bash() {
+    let world = World::with_tmux();
+    world.ok(&["up"]);
+    prepare_home(&world.home(), DUMMY_API_KEY, &[&world.work()]);
+    let mock = MockModel::start();
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_orch"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let prompt = "dry run please [[bash: orch spawn --harness sim --name r1 --prompt hello]]";
+    let out = output_within(
+        claude_cmd(&world, &mock).env("PATH", path).args([
+            "-p",
+            prompt,
+            "--allowedTools",
+            "Bash(orch *)",
+        ]),
+        Duration::from_secs(90),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("MOCK: bash finished"),
+        "claude -p failed ({}): {stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ps = crate::util::json(&world.ok(&["--json", "ps"]));
+    let id = ps
+        .as_array()
+        .and_then(|workers| workers.iter().find(|w| w["name"] == "r1"))
+        .unwrap_or_else(|| panic!("no worker r1 in `orch ps`: {ps}"))["id"]
+        .clone();
+    let audit = crate::util::json(&world.ok(&["--json", "audit"]));
+    assert!(
+        audit.as_array().is_some_and(|entries| entries
+            .iter()
+            .any(|e| e["action"] == "spawn" && e["target"] == id && e["outcome"] == "ok")),
+        "no spawn of r1 ({id}) in the audit log: {audit}"
+    );
+    world.ok(&["kill", "r1"]);
+}

@@ -14,6 +14,7 @@ mod outfits;
 mod plugin;
 mod rights;
 mod sim;
+mod skills;
 mod up_down;
 mod util;
 mod worktree;

@@ -1,6 +1,7 @@
 //! A mock Anthropic Messages API for driving the real Claude Code CLI in tests: HTTP/1.1 with
 //! keep-alive on an ephemeral loopback port, std threads only, replies scripted by directives
-//! written in the prompt (`[[say: TEXT]]`, `[[bash: CMD]]`, `[[sleep: SECS]]`, `[[error: CODE]]`).
+//! written in the prompt (`[[say: TEXT]]`, `[[bash: CMD]]`, `[[tool: NAME {json}]]`,
+//! `[[sleep: SECS]]`, `[[error: CODE]]`).
 
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
@@ -25,6 +26,8 @@ const DELTA_CHARS: usize = 24;
 /// - `[[say: TEXT]]`: reply TEXT;
 /// - `[[bash: CMD]]`: call the `Bash` tool with CMD; the next request, carrying the tool result,
 ///   gets `MOCK: bash finished: <result text>`;
+/// - `[[tool: NAME {json}]]`: call the tool NAME with that JSON input (e.g. `[[tool: Skill
+///   {"skill": "orch"}]]`); the next request gets `MOCK: <name> finished: <result text>`;
 /// - `[[sleep: SECS]]`: wait before answering (combines with the others);
 /// - `[[error: CODE]]`: answer HTTP CODE (400..=599) with an Anthropic error body and
 ///   `x-should-retry: false`. Claude Code 2.1.197 gives up at once on 400, 401, 429, 500 and
@@ -538,6 +541,8 @@ enum Reply {
 struct Directives {
     say: Option<String>,
     bash: Option<String>,
+    /// `[[tool: NAME {json}]]`: a `tool_use` of NAME with that input.
+    tool: Option<(String, Value)>,
     sleep: Option<f64>,
     error: Option<u16>,
 }
@@ -558,11 +563,19 @@ fn parse_directives(text: &str) -> Directives {
         match name.trim() {
             "say" if found.say.is_none() => found.say = Some(value.to_owned()),
             "bash" if found.bash.is_none() => found.bash = Some(value.to_owned()),
+            "tool" if found.tool.is_none() => {
+                let (name, input) = value
+                    .split_once(char::is_whitespace)
+                    .unwrap_or((value, "{}"));
+                found.tool = serde_json::from_str(input.trim())
+                    .ok()
+                    .map(|input| (name.to_owned(), input));
+            }
             "sleep" if found.sleep.is_none() => found.sleep = value.parse().ok(),
             "error" if found.error.is_none() => {
                 found.error = value.parse().ok().filter(|c| (400..600).contains(c))
             }
-            "say" | "bash" | "sleep" | "error" => {}
+            "say" | "bash" | "tool" | "sleep" | "error" => {}
             _ => continue,
         }
         rest = &rest[end + 2..];
@@ -647,7 +660,8 @@ fn plan_main(shared: &Shared, body: &Value) -> (Reply, Option<f64>) {
         .filter(|t| !t.trim_start().starts_with("<system-reminder>"))
         .collect();
     let own = parse_directives(&typed.join("\n"));
-    let scripted = own.error.is_some() || own.bash.is_some() || own.say.is_some();
+    let scripted =
+        own.error.is_some() || own.bash.is_some() || own.tool.is_some() || own.say.is_some();
     // A tool result answers the tool call, unless the user's own text came with it (a prompt
     // typed after a rejected tool call arrives in the same user message) and says what to do.
     let result = message_blocks.iter().find(|b| b["type"] == "tool_result");
@@ -668,6 +682,8 @@ fn plan_main(shared: &Shared, body: &Value) -> (Reply, Option<f64>) {
             name: "Bash".into(),
             input: json!({"command": command, "description": "mock-requested command"}),
         }
+    } else if let Some((name, input)) = directives.tool {
+        Reply::ToolUse { name, input }
     } else if let Some(text) = directives.say {
         Reply::Text(text)
     } else {
@@ -1262,13 +1278,15 @@ mod tests {
     fn directives_take_the_first_of_each_kind() {
         let found = parse_directives(
             "a [[say: one]] [[nope]] [[other: x]] [[say: two]] [[sleep: 1.5]] \
-             [[bash: echo [x] ]] [[error: boom]] [[error: 200]] [[unterminated",
+             [[bash: echo [x] ]] [[tool: Skill {\"skill\": \"orch\"}]] [[error: boom]] \
+             [[error: 200]] [[unterminated",
         );
         assert_eq!(
             found,
             Directives {
                 say: Some("one".into()),
                 bash: Some("echo [x]".into()),
+                tool: Some(("Skill".into(), json!({"skill": "orch"}))),
                 sleep: Some(1.5),
                 error: None,
             }

@@ -367,7 +367,9 @@ fn up_json_reports_settings_backup_changes_and_skills() {
         report["backup"],
         backups(&w.settings())[0].to_str().unwrap()
     );
-    assert_eq!(report["changes"].as_array().unwrap().len(), 7 + 4);
+    // 7 hook entries, then two lines (folder, link) per shipped skill.
+    let skills = orch::cmd::up::SKILLS.len();
+    assert_eq!(report["changes"].as_array().unwrap().len(), 7 + 2 * skills);
     assert_eq!(report["skills"][0]["name"], "orch");
     let again = json(&w.ok(&["up", "--json"]));
     assert_eq!(again["changes"], serde_json::json!([]));

@@ -28,11 +28,31 @@ pub struct Args {
 }
 
 /// The skills orch ships, as (name, content of `SKILL.md`), embedded from `skills/`.
-pub const SKILLS: [(&str, &str); 2] = [
+pub const SKILLS: [(&str, &str); 7] = [
     ("orch", include_str!("../../../skills/orch/SKILL.md")),
     (
         "orch-worker",
         include_str!("../../../skills/orch-worker/SKILL.md"),
+    ),
+    (
+        "orch-spawn",
+        include_str!("../../../skills/orch-spawn/SKILL.md"),
+    ),
+    (
+        "orch-listen",
+        include_str!("../../../skills/orch-listen/SKILL.md"),
+    ),
+    (
+        "orch-escalate",
+        include_str!("../../../skills/orch-escalate/SKILL.md"),
+    ),
+    (
+        "orch-spy",
+        include_str!("../../../skills/orch-spy/SKILL.md"),
+    ),
+    (
+        "orch-recipes",
+        include_str!("../../../skills/orch-recipes/SKILL.md"),
     ),
 ];
 

@@ -301,21 +301,38 @@ impl Claude {
     /// session: its own tmux window, a clean environment that keeps `TMUX` and `TMUX_PANE`
     /// (as a real operator pane has them). Returns its pane once its prompt shows.
     fn start_operator(&self) -> String {
+        self.start_operator_with(&[])
+    }
+
+    /// [`Claude::start_operator`] with extra arguments for `claude`, and orch's executables on
+    /// its PATH (as after an install) so that its Bash tool can run `orch`.
+    fn start_operator_with(&self, args: &[&str]) -> String {
         let tmux = self.world.tmux.as_ref().unwrap();
+        let bin_dir = crate::util::exe("orch")
+            .parent()
+            .unwrap()
+            .display()
+            .to_string();
         let mut vars: Vec<String> = self
             .world
             .env()
             .into_iter()
             .chain(claude_env(&self.mock))
             .filter(|(k, _)| k != "ORCH_TMUX_SOCKET")
+            .map(|(k, v)| match k.as_str() {
+                "PATH" => (k, format!("{bin_dir}:{v}")),
+                _ => (k, v),
+            })
             .map(|(k, v)| sh_quote(&format!("{k}={v}")))
             .collect();
         vars.push(r#"TMUX="$TMUX""#.into());
         vars.push(r#"TMUX_PANE="$TMUX_PANE""#.into());
+        let extra: Vec<String> = args.iter().map(|a| sh_quote(a)).collect();
         let script = format!(
-            "exec env -i {} {}",
+            "exec env -i {} {} {}",
             vars.join(" "),
-            sh_quote(&claude_bin().display().to_string())
+            sh_quote(&claude_bin().display().to_string()),
+            extra.join(" ")
         );
         let work = self.world.work().display().to_string();
         let pane = tmux
@@ -529,4 +546,100 @@ fn an_outfit_reaches_the_model_and_leaves_global_settings_alone() {
     );
     let rows = json(&c.ok(&["--json", "ps"]));
     assert_eq!(rows[0]["outfit"], "tester");
+}
+
+/// The operator, a real Claude Code in its own pane, runs two recipes from the orch-recipes
+/// skill; the mock plays the operator's model and emits the Bash tool calls the recipes
+/// prescribe. The workers exist in the right outfits, a worker's Stop wakes the operator, a
+/// researcher's brief reaches the planner, and the audit log holds the whole story.
+#[test]
+fn the_operator_runs_two_recipes_and_is_woken_by_a_workers_stop() {
+    let c = Claude::new();
+    c.ok(&["up"]);
+    let operator = c.start_operator_with(&["--allowedTools", "Bash(orch *)"]);
+    let step = |n: usize, command: &str| {
+        let marker = format!("STEP-{n}");
+        let text = format!("{marker} [[bash: {command}]]");
+        crate::claude::submit_prompt(&c.world, &operator, &text, WAIT, || {
+            c.mock
+                .requests()
+                .iter()
+                .any(|b| last_user_text(b).contains(&marker))
+        });
+        // The tool ran and its result went back to the model (a request whose last user
+        // message holds no text of the person's): the step is done.
+        c.mock.wait_request(
+            |b| b["messages"].to_string().contains(&marker) && last_user_text(b).is_empty(),
+            WAIT,
+        );
+    };
+
+    // "Fire a reviewer on the last commit": spawn, subscribe, then give it the task.
+    step(
+        1,
+        "orch spawn --outfit reviewer --harness sim --name review-head",
+    );
+    step(2, "orch subscribe review-head --events stop");
+    step(
+        3,
+        "orch tell review-head 'Review the last commit: git show HEAD'",
+    );
+    let woke = c.mock.wait_request(
+        |b| {
+            // Typed as a notice when the operator is idle, or handed over by its Stop hook
+            // when the news arrives mid-turn: either way its next request carries it.
+            let t = last_user_text(b);
+            (t.contains("[orch inbox]") || t.contains("new item in your inbox"))
+                && t.contains("review-head) finished a turn")
+        },
+        WAIT,
+    );
+    assert!(last_user_text(&woke).contains("Review the last commit"));
+
+    // "Have a researcher dig into X and brief the planner".
+    step(
+        4,
+        "orch spawn --outfit planner --harness sim --name planner",
+    );
+    step(
+        5,
+        "orch spawn --outfit researcher --harness sim --name researcher",
+    );
+    step(6, "orch subscribe researcher --to planner --events stop");
+    step(
+        7,
+        "orch tell researcher 'Research how Stripe retries webhooks'",
+    );
+    crate::util::wait_for("the planner to hear the researcher", WAIT, || {
+        let events = c.ok(&["events", "planner"]);
+        events
+            .lines()
+            .any(|l| l.contains("\"stop\"") && l.contains("researcher) finished a turn"))
+            .then_some(())
+    });
+
+    let rows = json(&c.ok(&["--json", "ps"]));
+    let outfit_of = |name: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map(|r| r["outfit"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(outfit_of("review-head"), "reviewer");
+    assert_eq!(outfit_of("planner"), "planner");
+    assert_eq!(outfit_of("researcher"), "researcher");
+    let audit = json(&c.ok(&["--json", "audit"]));
+    let count = |action: &str| {
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == action && e["outcome"] == "ok")
+            .count()
+    };
+    assert_eq!(count("spawn"), 3, "{audit}");
+    assert_eq!(count("subscribe"), 2, "{audit}");
+    assert!(count("tell") >= 2, "{audit}");
 }

@@ -57,6 +57,15 @@ fn outfit_commands_and_a_sim_worker_dressed_in_one() {
 
     let missing = world.orch(&["spawn", "--outfit", "watcher", "--task", "w9"]);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--var repo="));
+    assert_eq!(
+        json(&world.ok(&["--json", "ps", "--all"])),
+        serde_json::json!([]),
+        "a missing variable spawns nothing"
+    );
+    // Without --task the worker starts with no first prompt.
+    let bare = json(&world.ok(&["--json", "spawn", "--outfit", "watcher", "--name", "bare"]));
+    assert_eq!(bare["cursor"], 2, "spawned and session_start only");
+    world.ok(&["kill", "bare"]);
     let w = json(&world.ok(&[
         "--json", "spawn", "--outfit", "watcher", "--task", "w9", "--var", "repo=app",
     ]));

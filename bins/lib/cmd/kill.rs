@@ -31,14 +31,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     let pane = worker.pane()?.to_string();
     let was_alive = worker.alive();
-    if was_alive {
-        worker.meta.server.run(&["kill-pane", "-t", &pane])?;
-    }
+    // Recorded before the pane goes, so every wait on the worker ends on this event rather
+    // than on finding the pane missing (a stream then still shows it).
     let by = crate::roles::Actor::from_env().as_parent();
     let cursor = worker.record(
         "killed",
         fields(json!({ "by": by, "pane_was_alive": was_alive })),
     )?;
+    if was_alive {
+        worker.meta.server.run(&["kill-pane", "-t", &pane])?;
+    }
     super::audit(
         &worker.state,
         super::entry("kill").target(&worker.meta.id).cursor(cursor),

@@ -73,18 +73,19 @@ pub struct Args {
 /// Runs `orch spawn`; prints the worker id (with `--json`: id, name, pane, harness, role,
 /// cursor).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let worker = spawn(&args)?;
-    let prompt = match &args.prompt {
-        Some(text) => Some(text.clone()),
-        None => match &args.outfit {
-            Some(name) => {
-                let outfit = crate::outfit::load(name, &worker.meta.cwd)?;
-                let vars = parse_env(&args.vars)?.into_iter().collect();
-                outfit.first_prompt(args.task.as_deref(), &vars)?
-            }
-            None => args.task.clone(),
-        },
+    // The first prompt is settled before anything starts, so a missing variable spawns nothing.
+    // An outfit's template needs `--task`: without it the worker starts with no prompt.
+    let prompt = match (&args.prompt, &args.outfit, &args.task) {
+        (Some(text), _, _) => Some(text.clone()),
+        (None, Some(name), Some(task)) => {
+            let cwd = resolve_cwd(args.cwd.as_deref())?;
+            let outfit = crate::outfit::load(name, &cwd)?;
+            let vars = parse_env(&args.vars)?.into_iter().collect();
+            outfit.first_prompt(Some(task), &vars)?
+        }
+        (None, _, task) => task.clone(),
     };
+    let worker = spawn(&args)?;
     super::audit(
         &worker.state,
         super::entry("spawn")

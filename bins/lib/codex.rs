@@ -92,10 +92,7 @@ pub fn hooks_json(command: &str) -> serde_json::Value {
 pub fn env_keys(config: &str) -> Vec<String> {
     let re = regex_lite::Regex::new(r#"(?m)^\s*env_key\s*=\s*"([A-Za-z_][A-Za-z0-9_]*)""#)
         .expect("valid regex");
-    let mut keys: Vec<String> = re
-        .captures_iter(config)
-        .map(|c| c[1].to_string())
-        .collect();
+    let mut keys: Vec<String> = re.captures_iter(config).map(|c| c[1].to_string()).collect();
     keys.dedup();
     keys
 }
@@ -134,7 +131,10 @@ mod tests {
     fn hooks_run_orchs_hook_for_each_event() {
         let hooks = hooks_json("/bin/orch-hook");
         for event in HOOK_EVENTS {
-            assert_eq!(hooks["hooks"][event][0]["hooks"][0]["command"], "/bin/orch-hook");
+            assert_eq!(
+                hooks["hooks"][event][0]["hooks"][0]["command"],
+                "/bin/orch-hook"
+            );
         }
     }
 }

@@ -302,13 +302,15 @@ mod tests {
         assert!(h.passes("OPENAI_API_KEY") && h.passes("CODEX_SANDBOX"));
         assert!(!h.passes("CODEX_HOME") && !h.passes("ANTHROPIC_API_KEY"));
         assert!(h.passes("HOME"));
-        let ready = "  >_ OpenAI Codex (v0.169.0)\n› Ask Codex to do anything\n\n  ? for shortcuts\n";
+        let ready =
+            "  >_ OpenAI Codex (v0.169.0)\n› Ask Codex to do anything\n\n  ? for shortcuts\n";
         assert!(h.ready_screen(ready));
         assert_eq!(h.blocker(ready, "/w"), None);
         let hooks = "  Hooks need review\n› 1. Review hooks\n  2. Trust all and continue\n";
         assert_eq!(h.blocker(hooks, "/w").unwrap().kind, "hook-trust");
         assert!(!h.ready_screen(hooks));
-        let trust = "  Folder access\n  Trust this folder? Codex can read\n› 1. Trust and continue\n";
+        let trust =
+            "  Folder access\n  Trust this folder? Codex can read\n› 1. Trust and continue\n";
         assert_eq!(h.blocker(trust, "/w").unwrap().kind, "folder-trust");
         assert!(!Harness::Claude.ready_screen(ready));
     }

@@ -209,7 +209,11 @@ mod tests {
         f.sessionless.clear();
         f.sessions.insert("thread".into(), "w3".into());
         let got = attribute(&env(Some("w3"), None, None), Some("other"), false, &f);
-        assert_eq!(got, Attribution::Unknown, "once it has one, others are nested");
+        assert_eq!(
+            got,
+            Attribution::Unknown,
+            "once it has one, others are nested"
+        );
     }
 
     #[test]

@@ -133,6 +133,13 @@ fn codex_worker_round_trip_then_kill() {
     );
     assert_eq!(request["stream"], true);
 
+    // A second prompt: same thread, no new SessionStart, still attributed to the worker.
+    let again = json(&c.ok(&["--json", "tell", "cx", "again [[say: CODEX-TWO]]"]));
+    assert_eq!(again["acknowledged"], true, "{again}");
+    let two = json(&c.ok(&["listen", "cx", "--timeout", "60"]));
+    assert_eq!(two["last_assistant_message"], "CODEX-TWO");
+    assert_eq!(two["session_id"], stop["session_id"]);
+
     let rows = json(&c.ok(&["--json", "ps"]));
     assert_eq!(rows[0]["name"], "cx");
     assert_eq!(rows[0]["harness"], "codex");
@@ -154,7 +161,7 @@ fn codex_worker_round_trip_then_kill() {
     assert!(!user_dir.join("hooks.json").exists());
 
     c.ok(&["kill", "cx"]);
-    let after = stop["seq"].to_string();
+    let after = two["seq"].to_string();
     let out = c.run(&["listen", "cx", "--after", &after, "--timeout", "10"]);
     assert_eq!(
         out.status.code(),

@@ -211,13 +211,14 @@ impl Harness {
 /// Reads a Codex screen for the first-run screens that keep it from its input prompt.
 fn codex_blocker(screen: &str, cwd: &str) -> Option<Blocker> {
     let has = |s: &str| screen.contains(s);
-    if has("Trust this folder?") {
+    // "Trust this folder?" for an unknown folder, "Open restricted" for one marked untrusted.
+    if has("Trust this folder?") || has("Folder access") {
         return Some(Blocker {
             kind: "folder-trust",
             fix: format!(
-                "Codex asks whether to trust `{cwd}` although orch trusted it in the worker's \
-                 config.toml: the user's config.toml may mark it untrusted; attach to the pane \
-                 and choose \"Trust and continue\""
+                "Codex asks about trusting `{cwd}`, which your `~/.codex/config.toml` marks \
+                 (orch trusts only folders it does not mention): set its `trust_level = \
+                 \"trusted\"` there, or attach to the pane and answer"
             ),
         });
     }
@@ -312,6 +313,8 @@ mod tests {
         let trust =
             "  Folder access\n  Trust this folder? Codex can read\n› 1. Trust and continue\n";
         assert_eq!(h.blocker(trust, "/w").unwrap().kind, "folder-trust");
+        let untrusted = "  Folder access\n  /w\n› 1. Open restricted\n";
+        assert_eq!(h.blocker(untrusted, "/w").unwrap().kind, "folder-trust");
         assert!(!Harness::Claude.ready_screen(ready));
     }
 

@@ -418,6 +418,11 @@ fn parse_placed(out: &str) -> Result<Placed> {
     }
 }
 
+/// How long the input prompt of a harness that starts on its first prompt must stay on screen
+/// before it counts: Codex draws it first and its first-run screens (login, folder trust)
+/// about a second later.
+const SETTLE: Duration = Duration::from_millis(2000);
+
 /// Waits for the worker's SessionStart after cursor `after` (for a harness that fires it only
 /// with the first prompt, for its input prompt on screen, then records `ready`), reading its
 /// screen meanwhile for first-run screens that hold hooks back, and failing fast when the pane
@@ -425,6 +430,7 @@ fn parse_placed(out: &str) -> Result<Placed> {
 fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration) -> Result<()> {
     let id = &worker.meta.id;
     let on_screen = harness.starts_on_first_prompt();
+    let mut ready_since: Option<Instant> = None;
     let pane = worker.pane()?.to_string();
     let server = &worker.meta.server;
     let deadline = Instant::now() + timeout;
@@ -450,7 +456,10 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
         if let Ok(now) = server.capture(&pane) {
             screen = now;
         }
-        if on_screen && harness.ready_screen(&screen) {
+        let ready = on_screen && harness.ready_screen(&screen);
+        if !ready {
+            ready_since = None;
+        } else if ready_since.get_or_insert_with(Instant::now).elapsed() >= SETTLE {
             crate::events::append(
                 &worker.dir(),
                 "ready",

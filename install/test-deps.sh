@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what orch's tests need on a Debian machine: tmux >= 3.0 and the Claude Code CLI pinned
-# to one version, in a cache folder the tests look in (tests/claude.rs, `claude_bin`).
+# and the Codex CLI, each pinned to one version, in a cache folder the tests look in
+# (tests/claude.rs `claude_bin`, tests/codex.rs).
 #
 #   install/test-deps.sh
 #
@@ -12,6 +13,8 @@ CLAUDE_VERSION=2.1.197
 CACHE=${ORCH_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/orch-test}
 PREFIX=$CACHE/claude-code
 CLAUDE=$PREFIX/node_modules/.bin/claude
+CODEX_VERSION=0.169.0
+CODEX=$CACHE/codex/node_modules/.bin/codex
 
 say() { printf 'test-deps: %s\n' "$*" >&2; }
 die() {
@@ -91,5 +94,23 @@ if [ "$version" != "$CLAUDE_VERSION" ]; then
     die "Claude Code $CLAUDE_VERSION is not usable at $CLAUDE (got: ${version:-nothing})"
 fi
 
+# Installs the Codex CLI pinned to $CODEX_VERSION into $CACHE/codex (tests/codex.rs), unless
+# that version already runs there ("codex-cli 0.169.0" -> 0.169.0).
+install_codex() {
+    local have
+    have=$("$CODEX" --version 2>/dev/null | awk 'NR == 1 { print $2 }' || true)
+    if [ "$have" = "$CODEX_VERSION" ]; then
+        say "Codex $CODEX_VERSION already in $CACHE/codex"
+        return
+    fi
+    say "installing @openai/codex@$CODEX_VERSION into $CACHE/codex"
+    mkdir -p "$CACHE/codex"
+    npm install --no-audit --no-fund --prefix "$CACHE/codex" "@openai/codex@$CODEX_VERSION"
+    have=$("$CODEX" --version 2>/dev/null | awk 'NR == 1 { print $2 }' || true)
+    [ "$have" = "$CODEX_VERSION" ] || die "Codex $CODEX_VERSION is not usable at $CODEX (got: ${have:-nothing})"
+}
+install_codex
+
 echo "tmux:   $(command -v tmux) ($(tmux -V))"
 echo "claude: $CLAUDE ($version)"
+echo "codex:  $CODEX ($CODEX_VERSION)"

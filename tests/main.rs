@@ -3,6 +3,7 @@
 mod audit;
 mod classify;
 mod claude;
+mod codex;
 mod coord;
 mod core;
 mod dist;
@@ -10,6 +11,7 @@ mod doctor;
 mod e2e;
 mod install;
 mod mock_model;
+mod mock_openai;
 mod outfits;
 mod plugin;
 mod rights;

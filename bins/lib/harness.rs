@@ -9,6 +9,11 @@ use anyhow::{bail, Result};
 pub enum Harness {
     /// Claude Code: `${ORCH_CLAUDE_BIN:-claude} --session-id <uuid> [args]`.
     Claude,
+    /// OpenAI's Codex CLI: `${ORCH_CODEX_BIN:-codex} --no-daemon --dangerously-bypass-hook-trust
+    /// [args]`, with a per-worker `CODEX_HOME` ([`crate::codex`]). It has no `--session-id`:
+    /// the worker adopts the thread id of its first SessionStart, which Codex fires with the
+    /// first prompt, not at launch.
+    Codex,
     /// orch's own simulated agent (`orch-sim`), for the demo and fast tests.
     Sim,
 }
@@ -23,12 +28,22 @@ pub struct Blocker {
 }
 
 impl Harness {
-    /// Parses `claude` or `sim`.
+    /// Parses `claude`, `codex` or `sim`.
     pub fn parse(name: &str) -> Result<Harness> {
         match name {
             "claude" => Ok(Harness::Claude),
+            "codex" => Ok(Harness::Codex),
             "sim" => Ok(Harness::Sim),
-            other => bail!("unknown harness `{other}`: use `claude` or `sim`"),
+            other => bail!("unknown harness `{other}`: use `claude`, `codex` or `sim`"),
+        }
+    }
+
+    /// Its product name, for messages: `Claude Code`, `Codex`, `orch-sim`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Harness::Claude => "Claude Code",
+            Harness::Codex => "Codex",
+            Harness::Sim => "orch-sim",
         }
     }
 
@@ -36,13 +51,54 @@ impl Harness {
     pub fn name(self) -> &'static str {
         match self {
             Harness::Claude => "claude",
+            Harness::Codex => "codex",
             Harness::Sim => "sim",
         }
     }
 
-    /// The command line that starts it with agent session id `session_id`, then `extra`.
+    /// Whether orch chooses the agent's session id (`--session-id`); Codex picks its own.
+    pub fn sets_session_id(self) -> bool {
+        self != Harness::Codex
+    }
+
+    /// Whether the agent fires SessionStart only with its first prompt (Codex), so that a
+    /// spawn waits for its input prompt on screen ([`Harness::ready_screen`]) instead.
+    pub fn starts_on_first_prompt(self) -> bool {
+        self == Harness::Codex
+    }
+
+    /// Whether a captured screen shows the harness waiting at its input prompt. Codex 0.169
+    /// draws a `›` line above a footer with `? for shortcuts`.
+    pub fn ready_screen(self, screen: &str) -> bool {
+        match self {
+            Harness::Codex => {
+                screen.contains("for shortcuts")
+                    && screen.lines().any(|l| l.trim_start().starts_with('›'))
+            }
+            Harness::Claude | Harness::Sim => false,
+        }
+    }
+
+    /// The command line that starts it with agent session id `session_id` (ignored by Codex),
+    /// then `extra`.
     pub fn argv(self, session_id: &str, name: &str, extra: &[String]) -> Result<Vec<String>> {
         let mut argv = match self {
+            Harness::Codex => {
+                let bin = std::env::var("ORCH_CODEX_BIN")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "codex".into());
+                // No shared app-server daemon (it would run the hooks with another pane's
+                // environment and outlive the pane); the hooks are orch's own, in the
+                // per-worker CODEX_HOME, so they need no trust review.
+                vec![
+                    bin,
+                    "--no-daemon".into(),
+                    "--dangerously-bypass-hook-trust".into(),
+                    "-c".into(),
+                    "check_for_update_on_startup=false".into(),
+                ]
+            }
             Harness::Claude => {
                 let bin = std::env::var("ORCH_CLAUDE_BIN")
                     .ok()
@@ -65,9 +121,10 @@ impl Harness {
         Ok(argv)
     }
 
-    /// Whether the harness needs the caller's variable `key` (`ANTHROPIC_*`, `CLAUDE_*` but not
-    /// the per-session ones Claude Code sets for its own children, `HOME`, `PATH`, locale,
-    /// XDG folders, `ORCH_*` settings).
+    /// Whether the harness needs the caller's variable `key`: `HOME`, `PATH`, locale, XDG
+    /// folders, `ORCH_*` settings, and for Claude Code (and the sim) `ANTHROPIC_*`, `CLAUDE_*`
+    /// but not the per-session ones Claude Code sets for its own children, for Codex `OPENAI_*`
+    /// and `CODEX_*` but not `CODEX_HOME` (orch sets its own).
     pub fn passes(self, key: &str) -> bool {
         const PER_SESSION: [&str; 9] = [
             "CLAUDE_CODE_SESSION_ID",
@@ -83,9 +140,15 @@ impl Harness {
         if PER_SESSION.contains(&key) || key == "ORCH_WORKER" {
             return false;
         }
-        key.starts_with("ANTHROPIC_")
-            || key.starts_with("CLAUDE_")
-            || key.starts_with("XDG_")
+        let own = match self {
+            Harness::Codex => {
+                key != "CODEX_HOME" && (key.starts_with("OPENAI_") || key.starts_with("CODEX_"))
+            }
+            Harness::Claude | Harness::Sim => {
+                key.starts_with("ANTHROPIC_") || key.starts_with("CLAUDE_")
+            }
+        };
+        own || key.starts_with("XDG_")
             || key.starts_with("LC_")
             || key.starts_with("ORCH_")
             || matches!(
@@ -96,8 +159,10 @@ impl Harness {
 
     /// Reads a captured screen of a harness that has not fired SessionStart yet.
     pub fn blocker(self, screen: &str, cwd: &str) -> Option<Blocker> {
-        if self != Harness::Claude {
-            return None;
+        match self {
+            Harness::Claude => {}
+            Harness::Codex => return codex_blocker(screen, cwd),
+            Harness::Sim => return None,
         }
         let has = |s: &str| screen.contains(s);
         if has("trust this folder") || has("Accessing workspace") || has("Do you trust") {
@@ -141,6 +206,39 @@ impl Harness {
         }
         None
     }
+}
+
+/// Reads a Codex screen for the first-run screens that keep it from its input prompt.
+fn codex_blocker(screen: &str, cwd: &str) -> Option<Blocker> {
+    let has = |s: &str| screen.contains(s);
+    // "Trust this folder?" for an unknown folder, "Open restricted" for one marked untrusted.
+    if has("Trust this folder?") || has("Folder access") {
+        return Some(Blocker {
+            kind: "folder-trust",
+            fix: format!(
+                "Codex asks about trusting `{cwd}`, which your `~/.codex/config.toml` marks \
+                 (orch trusts only folders it does not mention): set its `trust_level = \
+                 \"trusted\"` there, or attach to the pane and answer"
+            ),
+        });
+    }
+    if has("Hooks need review") {
+        return Some(Blocker {
+            kind: "hook-trust",
+            fix: "Codex asks to review hooks: attach to the pane and choose \"Trust all and \
+                  continue\""
+                .into(),
+        });
+    }
+    if has("Sign in with ChatGPT") || has("Sign in with Device Code") {
+        return Some(Blocker {
+            kind: "login",
+            fix: "Codex is not logged in: run `codex login` once, or configure a model provider \
+                  with an `env_key` in `~/.codex/config.toml`"
+                .into(),
+        });
+    }
+    None
 }
 
 /// What Claude Code (and the sim) show after an Escape on an idle input box that has text; a
@@ -197,6 +295,27 @@ mod tests {
         let sim = format!("banner\n{rule}\n❯ line one\n  line two\n");
         assert_eq!(input_box(&sim).as_deref(), Some("line one\nline two"));
         assert_eq!(input_box("no box here"), None);
+    }
+
+    #[test]
+    fn codex_passes_its_own_vars_and_reads_its_screens() {
+        let h = Harness::Codex;
+        assert!(h.passes("OPENAI_API_KEY") && h.passes("CODEX_SANDBOX"));
+        assert!(!h.passes("CODEX_HOME") && !h.passes("ANTHROPIC_API_KEY"));
+        assert!(h.passes("HOME"));
+        let ready =
+            "  >_ OpenAI Codex (v0.169.0)\n› Ask Codex to do anything\n\n  ? for shortcuts\n";
+        assert!(h.ready_screen(ready));
+        assert_eq!(h.blocker(ready, "/w"), None);
+        let hooks = "  Hooks need review\n› 1. Review hooks\n  2. Trust all and continue\n";
+        assert_eq!(h.blocker(hooks, "/w").unwrap().kind, "hook-trust");
+        assert!(!h.ready_screen(hooks));
+        let trust =
+            "  Folder access\n  Trust this folder? Codex can read\n› 1. Trust and continue\n";
+        assert_eq!(h.blocker(trust, "/w").unwrap().kind, "folder-trust");
+        let untrusted = "  Folder access\n  /w\n› 1. Open restricted\n";
+        assert_eq!(h.blocker(untrusted, "/w").unwrap().kind, "folder-trust");
+        assert!(!Harness::Claude.ready_screen(ready));
     }
 
     #[test]

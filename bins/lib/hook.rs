@@ -198,7 +198,8 @@ fn escalate_permission(state: &State, id: &str, payload: &Value) -> Result<()> {
     Ok(())
 }
 
-/// Indexes a worker's new agent session id (after `/clear`) and records it in its metadata.
+/// Indexes a worker's new agent session id (after `/clear`, or a Codex worker's first) and
+/// records it in its metadata.
 fn adopt_session(state: &State, id: &str, session_id: &str) -> Result<()> {
     if let Some(path) = state.session_index(session_id) {
         state.index(&path, id)?;
@@ -278,6 +279,10 @@ impl Index for FileIndex<'_> {
     }
     fn exists(&self, id: &str) -> bool {
         !id.contains('/') && self.0.worker_dir(id).is_dir()
+    }
+    fn has_session(&self, id: &str) -> bool {
+        // An unreadable meta.json counts as having one: adopt nothing on a doubt.
+        self.0.meta(id).map_or(true, |m| m.session_id.is_some())
     }
 }
 

@@ -10,6 +10,7 @@ pub mod claude;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
+pub mod codex;
 pub mod doctor;
 pub mod error;
 pub mod escalation;

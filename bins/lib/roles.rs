@@ -34,6 +34,9 @@ pub trait Index {
     fn by_pane(&self, socket_path: &str, pane: &str) -> Option<String>;
     /// Whether a worker with this id exists.
     fn exists(&self, id: &str) -> bool;
+    /// Whether worker `id` has an agent session id yet (a Codex worker has none until its
+    /// first SessionStart).
+    fn has_session(&self, id: &str) -> bool;
 }
 
 /// How a hook event was attributed.
@@ -43,7 +46,8 @@ pub enum Attribution {
     Worker(String),
     /// `ORCH_WORKER` names a worker but the event comes from another agent session started
     /// inside it (e.g. `claude -p` run by its Bash tool), or from its own session after a
-    /// `/clear` (`adopt` is then true: the new session id should be indexed).
+    /// `/clear` or, for a worker with no session id yet (Codex picks its own), from its first
+    /// session (`adopt` is then true: the new session id should be indexed).
     Session { id: String, adopt: bool },
     /// Not a session orch manages: the hook writes nothing.
     Unknown,
@@ -55,7 +59,7 @@ pub enum Attribution {
 ///
 /// `session_id` is the payload's `session_id`; `renewed` is true for a SessionStart whose
 /// `source` is not `startup` (after `/clear`, `/resume` or a compaction the id changes but the
-/// pane and the worker stay).
+/// pane and the worker stay). A worker with no session id yet adopts the first one it sees.
 pub fn attribute(
     env: &HookEnv,
     session_id: Option<&str>,
@@ -67,7 +71,7 @@ pub fn attribute(
         return match owner {
             Some(owner) if owner == id => Attribution::Worker(id.to_string()),
             _ if session_id.is_none() => Attribution::Worker(id.to_string()),
-            _ if renewed => Attribution::Session {
+            _ if renewed || !index.has_session(id) => Attribution::Session {
                 id: id.to_string(),
                 adopt: true,
             },
@@ -127,6 +131,7 @@ mod tests {
         sessions: HashMap<String, String>,
         panes: HashMap<(String, String), String>,
         workers: Vec<String>,
+        sessionless: Vec<String>,
     }
 
     impl Index for Fake {
@@ -138,6 +143,9 @@ mod tests {
         }
         fn exists(&self, id: &str) -> bool {
             self.workers.iter().any(|w| w == id)
+        }
+        fn has_session(&self, id: &str) -> bool {
+            !self.sessionless.iter().any(|w| w == id)
         }
     }
 
@@ -182,6 +190,29 @@ mod tests {
                 id: "w1".into(),
                 adopt: true
             }
+        );
+    }
+
+    #[test]
+    fn a_worker_without_a_session_adopts_its_first_one() {
+        let mut f = fake();
+        f.workers.push("w3".into());
+        f.sessionless.push("w3".into());
+        let got = attribute(&env(Some("w3"), None, None), Some("thread"), false, &f);
+        assert_eq!(
+            got,
+            Attribution::Session {
+                id: "w3".into(),
+                adopt: true
+            }
+        );
+        f.sessionless.clear();
+        f.sessions.insert("thread".into(), "w3".into());
+        let got = attribute(&env(Some("w3"), None, None), Some("other"), false, &f);
+        assert_eq!(
+            got,
+            Attribution::Unknown,
+            "once it has one, others are nested"
         );
     }
 

@@ -43,7 +43,9 @@ pub fn after(event: &Value) -> Option<Status> {
     let kind = event.get("event").and_then(Value::as_str)?;
     Some(match kind {
         "spawned" => Status::Starting,
-        "session_start" | "stop" | "interrupted" => Status::Idle,
+        // `ready`: orch saw the input prompt of a harness that fires SessionStart only with
+        // its first prompt (Codex).
+        "session_start" | "ready" | "stop" | "interrupted" => Status::Idle,
         "prompt" => Status::Busy,
         "stop_failure" => Status::Error,
         "permission_request" => Status::NeedsInput,

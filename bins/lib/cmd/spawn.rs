@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long)]
     pub name: Option<String>,
     /// The agent CLI to run (default: the outfit's, else `claude`).
-    #[arg(long, value_parser = ["claude", "sim"])]
+    #[arg(long, value_parser = ["claude", "codex", "sim"])]
     pub harness: Option<String>,
     /// Working folder of the worker (default: the current one).
     #[arg(long)]
@@ -178,16 +178,34 @@ pub fn spawn(args: &Args) -> Result<Worker> {
     if args.trust && harness == Harness::Claude && worktree.is_some() {
         crate::claude::trust::trust_folder(&cwd)?;
     }
-    let session_id = new_uuid();
+    // Codex picks its own thread id: the worker adopts it at its first SessionStart.
+    let session_id = harness.sets_session_id().then(new_uuid);
     let mut harness_args = match &outfit {
         Some(outfit) => dress(outfit, harness, &dir)?,
         None => Vec::new(),
     };
     harness_args.extend(args.harness_args.iter().cloned());
-    let argv = harness.argv(&session_id, &name, &harness_args)?;
+    let argv = harness.argv(
+        session_id.as_deref().unwrap_or_default(),
+        &name,
+        &harness_args,
+    )?;
+    let codex = match harness {
+        Harness::Codex => Some(crate::codex::prepare(
+            &dir,
+            &cwd,
+            &crate::paths::sibling_exe("orch-hook")?,
+        )?),
+        Harness::Claude | Harness::Sim => None,
+    };
     let mut env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| harness.passes(k))
+        .filter(|(k, _)| {
+            harness.passes(k) || codex.as_ref().is_some_and(|c| c.env_keys.contains(k))
+        })
         .collect();
+    if let Some(codex) = &codex {
+        env.push(("CODEX_HOME".into(), codex.home.display().to_string()));
+    }
     env.push(("ORCH_WORKER".into(), id.clone()));
     env.push((
         "ORCH_HOME".into(),
@@ -209,14 +227,14 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         window: None,
         cwd: cwd.clone(),
         parent: Actor::from_env().as_parent(),
-        session_id: Some(session_id.clone()),
+        session_id: session_id.clone(),
         created_ms: crate::clock::now_ms(),
         argv: argv.clone(),
         outfit: outfit.as_ref().map(|o| o.name.clone()),
         worktree: worktree.clone(),
     };
     state.write_meta(&meta)?;
-    if let Some(path) = state.session_index(&session_id) {
+    if let Some(path) = session_id.as_deref().and_then(|s| state.session_index(s)) {
         state.index(&path, &id)?;
     }
     let spawned = crate::events::append(
@@ -269,9 +287,15 @@ pub fn spawn(args: &Args) -> Result<Worker> {
 /// Code: `--append-system-prompt`, `--allowedTools`, `--disallowedTools`, `--model`,
 /// `--permission-mode`, a per-worker `--settings` file with the outfit's hooks, and a generated
 /// plugin folder with its skills for `--plugin-dir`; nothing touches the user's global
-/// settings. The sim takes `--model`.
+/// settings. The sim and Codex take only `--model`.
 fn dress(outfit: &crate::outfit::Outfit, harness: Harness, dir: &Path) -> Result<Vec<String>> {
     let mut args = Vec::new();
+    if harness == Harness::Codex {
+        if let Some(model) = &outfit.model {
+            args.extend(["--model".to_string(), model.clone()]);
+        }
+        return Ok(args);
+    }
     if harness == Harness::Sim {
         if let Some(model) = &outfit.model {
             args.extend(["--model".to_string(), model.clone()]);
@@ -395,10 +419,19 @@ fn parse_placed(out: &str) -> Result<Placed> {
     }
 }
 
-/// Waits for the worker's SessionStart after cursor `after`, reading its screen meanwhile for
-/// first-run screens that hold hooks back, and failing fast when the pane dies.
+/// How long the input prompt of a harness that starts on its first prompt must stay on screen
+/// before it counts: Codex draws it first and its first-run screens (login, folder trust)
+/// about a second later.
+const SETTLE: Duration = Duration::from_millis(2000);
+
+/// Waits for the worker's SessionStart after cursor `after` (for a harness that fires it only
+/// with the first prompt, for its input prompt on screen, then records `ready`), reading its
+/// screen meanwhile for first-run screens that hold hooks back, and failing fast when the pane
+/// dies.
 fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration) -> Result<()> {
     let id = &worker.meta.id;
+    let on_screen = harness.starts_on_first_prompt();
+    let mut ready_since: Option<Instant> = None;
     let pane = worker.pane()?.to_string();
     let server = &worker.meta.server;
     let deadline = Instant::now() + timeout;
@@ -407,7 +440,7 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
         let step =
             Duration::from_millis(500).min(deadline.saturating_duration_since(Instant::now()));
         let waited = worker.wait(after, Some(step), |e| {
-            (e["event"].as_str() == Some("session_start")).then_some(())
+            (!on_screen && e["event"].as_str() == Some("session_start")).then_some(())
         })?;
         match waited {
             Waited::Found((), _) => return Ok(()),
@@ -424,12 +457,24 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
         if let Ok(now) = server.capture(&pane) {
             screen = now;
         }
+        let ready = on_screen && harness.ready_screen(&screen);
+        if !ready {
+            ready_since = None;
+        } else if ready_since.get_or_insert_with(Instant::now).elapsed() >= SETTLE {
+            crate::events::append(
+                &worker.dir(),
+                "ready",
+                fields(json!({"harness": harness.name()})),
+            )?;
+            return Ok(());
+        }
         if let Some(blocker) = harness.blocker(&screen, &worker.meta.cwd.display().to_string()) {
             bail!(Fail::new(
                 TIMEOUT,
                 format!(
-                    "worker `{id}` is stuck at Claude Code's {} screen in pane {pane}: {}. \
+                    "worker `{id}` is stuck at {}'s {} screen in pane {pane}: {}. \
                      To look: `{} attach -t {}`",
+                    harness.title(),
                     blocker.kind,
                     blocker.fix,
                     server.describe(),
@@ -441,9 +486,14 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
             bail!(Fail::new(
                 TIMEOUT,
                 format!(
-                    "worker `{id}` did not start within {:.0} s (no SessionStart hook event: is \
-                     `orch up` done, so that Claude Code runs orch-hook?). Its pane {pane} shows:{}",
+                    "worker `{id}` did not start within {:.0} s ({}). Its pane {pane} shows:{}",
                     timeout.as_secs_f64(),
+                    if on_screen {
+                        "its input prompt never showed"
+                    } else {
+                        "no SessionStart hook event: is `orch up` done, so that Claude Code runs \
+                         orch-hook?"
+                    },
                     last_lines(&screen)
                 )
             ));
@@ -546,7 +596,8 @@ fn check_program(program: &str, env: &[(String, String)]) -> Result<()> {
     }
     bail!(
         "cannot find `{program}` on PATH: install it (Claude Code: `npm install -g \
-         @anthropic-ai/claude-code`) or point ORCH_CLAUDE_BIN at it"
+         @anthropic-ai/claude-code`, Codex: `npm install -g @openai/codex`) or point \
+         ORCH_CLAUDE_BIN or ORCH_CODEX_BIN at it"
     )
 }
 

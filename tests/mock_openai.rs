@@ -1,0 +1,317 @@
+//! A mock of OpenAI's Responses API on 127.0.0.1 (port 0) for driving the real Codex CLI
+//! offline (std + serde_json only).
+//!
+//! `POST /v1/responses` answers as SSE with the events Codex 0.169 needs
+//! (shared/reference/harnesses/observed.md): `response.created`, `response.output_item.added`,
+//! `response.output_text.delta`, `response.output_item.done`, `response.completed`. The reply is
+//! `X` from a `[[say: X]]` in the last user message, else `echo: <text>`. Codex's hidden
+//! title-generation request gets a short title and is logged apart. `GET /v1/models` gets an
+//! empty list; anything else (e.g. a WebSocket upgrade) a quick 404. Every connection is closed
+//! after one answer.
+
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The start of the prompt Codex's TUI sends to name a thread.
+const TITLE_PREFIX: &str = "Generate a concise, single-line task title";
+
+/// A running mock; stopped on drop.
+pub struct MockOpenAi {
+    addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    stop: AtomicBool,
+    ids: AtomicU64,
+    /// Bodies of main (non-title) `POST /v1/responses` requests, oldest first.
+    main: Mutex<Vec<Value>>,
+    /// Bodies of title-generation requests.
+    side: Mutex<Vec<Value>>,
+    /// `METHOD PATH` of every request.
+    log: Mutex<Vec<String>>,
+}
+
+impl MockOpenAi {
+    /// Starts the mock on a free loopback port.
+    pub fn start() -> MockOpenAi {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared::default());
+        let accept = Arc::clone(&shared);
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if accept.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let shared = Arc::clone(&accept);
+                std::thread::spawn(move || {
+                    let _ = serve(&shared, conn);
+                });
+            }
+        });
+        MockOpenAi {
+            addr,
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    /// The `base_url` for a Codex model provider: `http://127.0.0.1:<port>/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Bodies of the main `POST /v1/responses` requests so far.
+    pub fn requests(&self) -> Vec<Value> {
+        self.shared.main.lock().unwrap().clone()
+    }
+
+    /// Bodies of the title-generation requests so far.
+    pub fn side_requests(&self) -> Vec<Value> {
+        self.shared.side.lock().unwrap().clone()
+    }
+
+    /// `METHOD PATH` of every request so far.
+    pub fn log(&self) -> Vec<String> {
+        self.shared.log.lock().unwrap().clone()
+    }
+
+    /// Waits for a main request whose body satisfies `pred`.
+    pub fn wait_request(&self, pred: impl Fn(&Value) -> bool, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(body) = self.requests().into_iter().find(|b| pred(b)) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no matching request; seen: {:?}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for MockOpenAi {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The text of the last `user` message of a Responses request body (its `input_text` parts
+/// joined), or `""`.
+pub fn last_user_text(body: &Value) -> String {
+    let items = body["input"].as_array().cloned().unwrap_or_default();
+    let Some(message) = items.iter().rev().find(|item| {
+        item["role"] == "user" && item["type"].as_str().unwrap_or("message") == "message"
+    }) else {
+        return String::new();
+    };
+    match &message["content"] {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// The reply to a prompt: `X` from the last `[[say: X]]`, else `echo: <prompt>`.
+pub fn reply_to(prompt: &str) -> String {
+    if let Some(start) = prompt.rfind("[[say:") {
+        if let Some(len) = prompt[start..].find("]]") {
+            return prompt[start + 6..start + len].trim().to_string();
+        }
+    }
+    format!("echo: {}", prompt.trim())
+}
+
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let request = read_request(&mut reader)?;
+    let mut out = conn;
+    shared
+        .log
+        .lock()
+        .unwrap()
+        .push(format!("{} {}", request.method, request.path));
+    let path = request.path.split('?').next().unwrap_or("");
+    match (request.method.as_str(), path) {
+        ("POST", "/v1/responses") => {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            let prompt = last_user_text(&body);
+            let text = if prompt.starts_with(TITLE_PREFIX) {
+                shared.side.lock().unwrap().push(body);
+                "Mock title".to_string()
+            } else {
+                shared.main.lock().unwrap().push(body);
+                reply_to(&prompt)
+            };
+            let n = shared.ids.fetch_add(1, Ordering::SeqCst);
+            write_sse(&mut out, &format!("resp_{n}"), &format!("msg_{n}"), &text)
+        }
+        ("GET", "/v1/models") => write_json(&mut out, 200, &json!({"object": "list", "data": []})),
+        _ => write_json(
+            &mut out,
+            404,
+            &json!({"error": {"message": format!("no route {} {}", request.method, path)}}),
+        ),
+    }
+}
+
+fn read_request(reader: &mut impl BufRead) -> io::Result<Request> {
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut body = Vec::new();
+    if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        body.resize(len, 0);
+        reader.read_exact(&mut body)?;
+    } else if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size)?;
+            let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    }
+    Ok(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+fn write_json(out: &mut impl Write, status: u16, value: &Value) -> io::Result<()> {
+    let body = value.to_string();
+    let reason = if status == 200 { "OK" } else { "Not Found" };
+    write!(
+        out,
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    out.flush()
+}
+
+/// Streams one assistant message `text` as the Responses API's SSE events, then closes.
+fn write_sse(out: &mut impl Write, id: &str, item: &str, text: &str) -> io::Result<()> {
+    write!(
+        out,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
+         connection: close\r\n\r\n"
+    )?;
+    let message = |content: Value| {
+        json!({"type": "message", "id": item, "role": "assistant", "status": "completed",
+               "content": content})
+    };
+    let events = [
+        json!({"type": "response.created", "response": {"id": id}}),
+        json!({"type": "response.output_item.added", "output_index": 0,
+               "item": message(json!([]))}),
+        json!({"type": "response.output_text.delta", "item_id": item, "output_index": 0,
+               "content_index": 0, "delta": text}),
+        json!({"type": "response.output_item.done", "output_index": 0,
+               "item": message(json!([{"type": "output_text", "text": text, "annotations": []}]))}),
+        json!({"type": "response.completed", "response": {"id": id, "usage": {
+               "input_tokens": 10, "input_tokens_details": {"cached_tokens": 0},
+               "output_tokens": 5, "output_tokens_details": {"reasoning_tokens": 0},
+               "total_tokens": 15}}}),
+    ];
+    for event in events {
+        write!(
+            out,
+            "event: {}\ndata: {event}\n\n",
+            event["type"].as_str().unwrap()
+        )?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn say_directive_picks_the_reply() {
+        assert_eq!(reply_to("hi [[say: CODEX-OK]]"), "CODEX-OK");
+        assert_eq!(reply_to("hello"), "echo: hello");
+        let body = json!({"input": [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "<env/>"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]},
+        ]});
+        assert_eq!(last_user_text(&body), "go");
+    }
+
+    #[test]
+    fn serves_a_response_stream() {
+        let mock = MockOpenAi::start();
+        let mut conn = TcpStream::connect(mock.addr).unwrap();
+        let body = json!({"stream": true, "input": [{"type": "message", "role": "user",
+            "content": [{"type": "input_text", "text": "x [[say: OK]]"}]}]})
+        .to_string();
+        write!(
+            conn,
+            "POST /v1/responses HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"));
+        assert!(answer.contains("event: response.completed"));
+        assert!(answer.contains("\"text\":\"OK\""));
+        assert_eq!(mock.requests().len(), 1);
+    }
+}

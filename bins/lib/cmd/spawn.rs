@@ -92,7 +92,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .target(&worker.meta.id)
             .field("harness", worker.meta.harness.clone())
             .field("role", worker.meta.role.clone())
-            .field("pane", worker.meta.pane.clone().unwrap_or_default()),
+            .field("pane", worker.meta.pane.clone().unwrap_or_default())
+            .field("outfit", worker.meta.outfit.clone().unwrap_or_default()),
     );
     let mut cursor = worker.cursor()?;
     if let Some(text) = prompt {

@@ -15,7 +15,7 @@ pub enum Harness {
     /// first prompt, not at launch.
     Codex,
     /// Google's Gemini CLI: `${ORCH_GEMINI_BIN:-gemini} --session-id <uuid> [args]`, with a
-    /// per-worker settings file as `GEMINI_CLI_SYSTEM_SETTINGS_PATH` ([`crate::gemini`]).
+    /// per-worker `GEMINI_CLI_HOME` ([`crate::gemini`]).
     Gemini,
     /// orch's own simulated agent (`orch-sim`), for the demo and fast tests.
     Sim,
@@ -138,7 +138,7 @@ impl Harness {
     /// folders, `ORCH_*` settings, and for Claude Code (and the sim) `ANTHROPIC_*`, `CLAUDE_*`
     /// but not the per-session ones Claude Code sets for its own children, for Codex `OPENAI_*`
     /// and `CODEX_*` but not `CODEX_HOME` (orch sets its own), for Gemini CLI `GEMINI_*` and
-    /// `GOOGLE_*` but not the settings path orch sets nor the variables it sets for its hooks.
+    /// `GOOGLE_*` but not `GEMINI_CLI_HOME` (orch sets its own) nor the variables it sets for its hooks.
     pub fn passes(self, key: &str) -> bool {
         const PER_SESSION: [&str; 9] = [
             "CLAUDE_CODE_SESSION_ID",
@@ -160,7 +160,7 @@ impl Harness {
             }
             Harness::Gemini => {
                 const OWN: [&str; 6] = [
-                    "GEMINI_CLI_SYSTEM_SETTINGS_PATH",
+                    "GEMINI_CLI_HOME",
                     "GEMINI_SESSION_ID",
                     "GEMINI_PROJECT_DIR",
                     "GEMINI_CWD",
@@ -372,7 +372,7 @@ mod tests {
     fn gemini_passes_its_own_vars_and_reads_its_screens() {
         let h = Harness::Gemini;
         assert!(h.passes("GEMINI_API_KEY") && h.passes("GOOGLE_GEMINI_BASE_URL"));
-        assert!(!h.passes("GEMINI_CLI_SYSTEM_SETTINGS_PATH") && !h.passes("GEMINI_SESSION_ID"));
+        assert!(!h.passes("GEMINI_CLI_HOME") && !h.passes("GEMINI_SESSION_ID"));
         assert!(!h.passes("ANTHROPIC_API_KEY") && !h.passes("OPENAI_API_KEY"));
         assert!(h.sets_session_id() && !h.starts_on_first_prompt());
         let trust = " Do you trust the files in this folder?\n ● 1. Trust folder (w)\n";

@@ -211,11 +211,8 @@ pub fn spawn(args: &Args) -> Result<Worker> {
             .iter()
             .any(|(k, v)| k == "GEMINI_API_KEY" && !v.is_empty());
         let hook = crate::paths::sibling_exe("orch-hook")?;
-        let settings = crate::gemini::prepare(&dir, &hook, api_key)?;
-        env.push((
-            "GEMINI_CLI_SYSTEM_SETTINGS_PATH".into(),
-            settings.display().to_string(),
-        ));
+        let home = crate::gemini::prepare(&dir, &hook, api_key)?;
+        env.push(("GEMINI_CLI_HOME".into(), home.display().to_string()));
         // Trusts the worker's folder for this session only, as `--trust` does for Claude Code.
         env.push(("GEMINI_CLI_TRUST_WORKSPACE".into(), "true".into()));
     }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what orch's tests need on a Debian machine: tmux >= 3.0 and the Claude Code CLI pinned
-# and the Codex CLI, each pinned to one version, in a cache folder the tests look in
-# (tests/claude.rs `claude_bin`, tests/codex.rs).
+# the Codex CLI and the Gemini CLI, each pinned to one version, in a cache folder the tests look in
+# (tests/claude.rs `claude_bin`, tests/codex.rs, tests/gemini.rs).
 #
 #   install/test-deps.sh
 #
-# Idempotent: a second run finds both in place and downloads nothing.
+# Idempotent: a second run finds them in place and downloads nothing.
 # Cache folder: ${ORCH_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/orch-test}
 set -euo pipefail
 
@@ -15,6 +15,8 @@ PREFIX=$CACHE/claude-code
 CLAUDE=$PREFIX/node_modules/.bin/claude
 CODEX_VERSION=0.169.0
 CODEX=$CACHE/codex/node_modules/.bin/codex
+GEMINI_VERSION=0.61.0
+GEMINI=$CACHE/gemini/node_modules/.bin/gemini
 
 say() { printf 'test-deps: %s\n' "$*" >&2; }
 die() {
@@ -111,6 +113,24 @@ install_codex() {
 }
 install_codex
 
+# Installs the Gemini CLI pinned to $GEMINI_VERSION into $CACHE/gemini (tests/gemini.rs), unless
+# that version already runs there (`gemini --version` prints "0.61.0"). About 100 MB.
+install_gemini() {
+    local have
+    have=$("$GEMINI" --version 2>/dev/null | awk 'NR == 1 { print $1 }' || true)
+    if [ "$have" = "$GEMINI_VERSION" ]; then
+        say "Gemini CLI $GEMINI_VERSION already in $CACHE/gemini"
+        return
+    fi
+    say "installing @google/gemini-cli@$GEMINI_VERSION into $CACHE/gemini"
+    mkdir -p "$CACHE/gemini"
+    npm install --no-audit --no-fund --prefix "$CACHE/gemini" "@google/gemini-cli@$GEMINI_VERSION"
+    have=$("$GEMINI" --version 2>/dev/null | awk 'NR == 1 { print $1 }' || true)
+    [ "$have" = "$GEMINI_VERSION" ] || die "Gemini CLI $GEMINI_VERSION is not usable at $GEMINI (got: ${have:-nothing})"
+}
+install_gemini
+
 echo "tmux:   $(command -v tmux) ($(tmux -V))"
 echo "claude: $CLAUDE ($version)"
 echo "codex:  $CODEX ($CODEX_VERSION)"
+echo "gemini: $GEMINI ($GEMINI_VERSION)"

@@ -143,11 +143,11 @@ pub fn reply_to(prompt: &str) -> String {
     format!("echo: {}", prompt.trim())
 }
 
-struct Request {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
@@ -184,7 +184,7 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
     }
 }
 
-fn read_request(reader: &mut impl BufRead) -> io::Result<Request> {
+pub fn read_request(reader: &mut impl BufRead) -> io::Result<Request> {
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
@@ -232,7 +232,7 @@ fn read_request(reader: &mut impl BufRead) -> io::Result<Request> {
     })
 }
 
-fn write_json(out: &mut impl Write, status: u16, value: &Value) -> io::Result<()> {
+pub fn write_json(out: &mut impl Write, status: u16, value: &Value) -> io::Result<()> {
     let body = value.to_string();
     let reason = if status == 200 { "OK" } else { "Not Found" };
     write!(

@@ -14,6 +14,9 @@ pub enum Harness {
     /// the worker adopts the thread id of its first SessionStart, which Codex fires with the
     /// first prompt, not at launch.
     Codex,
+    /// Google's Gemini CLI: `${ORCH_GEMINI_BIN:-gemini} --session-id <uuid> [args]`, with a
+    /// per-worker `GEMINI_CLI_HOME` ([`crate::gemini`]).
+    Gemini,
     /// orch's own simulated agent (`orch-sim`), for the demo and fast tests.
     Sim,
 }
@@ -28,13 +31,14 @@ pub struct Blocker {
 }
 
 impl Harness {
-    /// Parses `claude`, `codex` or `sim`.
+    /// Parses `claude`, `codex`, `gemini` or `sim`.
     pub fn parse(name: &str) -> Result<Harness> {
         match name {
             "claude" => Ok(Harness::Claude),
             "codex" => Ok(Harness::Codex),
+            "gemini" => Ok(Harness::Gemini),
             "sim" => Ok(Harness::Sim),
-            other => bail!("unknown harness `{other}`: use `claude`, `codex` or `sim`"),
+            other => bail!("unknown harness `{other}`: use `claude`, `codex`, `gemini` or `sim`"),
         }
     }
 
@@ -43,6 +47,7 @@ impl Harness {
         match self {
             Harness::Claude => "Claude Code",
             Harness::Codex => "Codex",
+            Harness::Gemini => "Gemini CLI",
             Harness::Sim => "orch-sim",
         }
     }
@@ -52,6 +57,7 @@ impl Harness {
         match self {
             Harness::Claude => "claude",
             Harness::Codex => "codex",
+            Harness::Gemini => "gemini",
             Harness::Sim => "sim",
         }
     }
@@ -75,7 +81,7 @@ impl Harness {
                 screen.contains("for shortcuts")
                     && screen.lines().any(|l| l.trim_start().starts_with('›'))
             }
-            Harness::Claude | Harness::Sim => false,
+            Harness::Claude | Harness::Gemini | Harness::Sim => false,
         }
     }
 
@@ -98,6 +104,13 @@ impl Harness {
                     "-c".into(),
                     "check_for_update_on_startup=false".into(),
                 ]
+            }
+            Harness::Gemini => {
+                let bin = std::env::var("ORCH_GEMINI_BIN")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "gemini".into());
+                vec![bin, "--session-id".into(), session_id.into()]
             }
             Harness::Claude => {
                 let bin = std::env::var("ORCH_CLAUDE_BIN")
@@ -124,7 +137,8 @@ impl Harness {
     /// Whether the harness needs the caller's variable `key`: `HOME`, `PATH`, locale, XDG
     /// folders, `ORCH_*` settings, and for Claude Code (and the sim) `ANTHROPIC_*`, `CLAUDE_*`
     /// but not the per-session ones Claude Code sets for its own children, for Codex `OPENAI_*`
-    /// and `CODEX_*` but not `CODEX_HOME` (orch sets its own).
+    /// and `CODEX_*` but not `CODEX_HOME` (orch sets its own), for Gemini CLI `GEMINI_*` and
+    /// `GOOGLE_*` but not `GEMINI_CLI_HOME` (orch sets its own) nor the variables it sets for its hooks.
     pub fn passes(self, key: &str) -> bool {
         const PER_SESSION: [&str; 9] = [
             "CLAUDE_CODE_SESSION_ID",
@@ -144,6 +158,17 @@ impl Harness {
             Harness::Codex => {
                 key != "CODEX_HOME" && (key.starts_with("OPENAI_") || key.starts_with("CODEX_"))
             }
+            Harness::Gemini => {
+                const OWN: [&str; 6] = [
+                    "GEMINI_CLI_HOME",
+                    "GEMINI_SESSION_ID",
+                    "GEMINI_PROJECT_DIR",
+                    "GEMINI_CWD",
+                    "GEMINI_PLANS_DIR",
+                    "GEMINI_CLI_NO_RELAUNCH",
+                ];
+                !OWN.contains(&key) && (key.starts_with("GEMINI_") || key.starts_with("GOOGLE_"))
+            }
             Harness::Claude | Harness::Sim => {
                 key.starts_with("ANTHROPIC_") || key.starts_with("CLAUDE_")
             }
@@ -162,6 +187,7 @@ impl Harness {
         match self {
             Harness::Claude => {}
             Harness::Codex => return codex_blocker(screen, cwd),
+            Harness::Gemini => return gemini_blocker(screen, cwd),
             Harness::Sim => return None,
         }
         let has = |s: &str| screen.contains(s);
@@ -235,6 +261,30 @@ fn codex_blocker(screen: &str, cwd: &str) -> Option<Blocker> {
             kind: "login",
             fix: "Codex is not logged in: run `codex login` once, or configure a model provider \
                   with an `env_key` in `~/.codex/config.toml`"
+                .into(),
+        });
+    }
+    None
+}
+
+/// Reads a Gemini CLI screen for the first-run screens that come before its SessionStart.
+fn gemini_blocker(screen: &str, cwd: &str) -> Option<Blocker> {
+    let has = |s: &str| screen.contains(s);
+    if has("Do you trust the files in this folder") || has("Do you trust this folder") {
+        return Some(Blocker {
+            kind: "folder-trust",
+            fix: format!(
+                "Gemini CLI asks whether to trust `{cwd}` (orch sets GEMINI_CLI_TRUST_WORKSPACE; \
+                 a setting may override it): attach to the pane and choose \"Trust folder\""
+            ),
+        });
+    }
+    if has("How would you like to authenticate") || has("Enter Gemini API Key") {
+        return Some(Blocker {
+            kind: "auth",
+            fix: "Gemini CLI asks how to authenticate: set GEMINI_API_KEY for orch, or run \
+                  `gemini` once by hand and sign in (`security.auth.selectedType` in \
+                  `~/.gemini/settings.json`)"
                 .into(),
         });
     }
@@ -316,6 +366,20 @@ mod tests {
         let untrusted = "  Folder access\n  /w\n› 1. Open restricted\n";
         assert_eq!(h.blocker(untrusted, "/w").unwrap().kind, "folder-trust");
         assert!(!Harness::Claude.ready_screen(ready));
+    }
+
+    #[test]
+    fn gemini_passes_its_own_vars_and_reads_its_screens() {
+        let h = Harness::Gemini;
+        assert!(h.passes("GEMINI_API_KEY") && h.passes("GOOGLE_GEMINI_BASE_URL"));
+        assert!(!h.passes("GEMINI_CLI_HOME") && !h.passes("GEMINI_SESSION_ID"));
+        assert!(!h.passes("ANTHROPIC_API_KEY") && !h.passes("OPENAI_API_KEY"));
+        assert!(h.sets_session_id() && !h.starts_on_first_prompt());
+        let trust = " Do you trust the files in this folder?\n ● 1. Trust folder (w)\n";
+        assert_eq!(h.blocker(trust, "/w").unwrap().kind, "folder-trust");
+        let auth = " How would you like to authenticate for this project?\n";
+        assert_eq!(h.blocker(auth, "/w").unwrap().kind, "auth");
+        assert_eq!(h.blocker(" > Type your message", "/w"), None);
     }
 
     #[test]

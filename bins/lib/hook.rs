@@ -224,7 +224,8 @@ pub fn event_of(hook_event_name: &str, payload: &Value) -> (&'static str, Map<St
             copy("model");
             "session_start"
         }
-        "UserPromptSubmit" => {
+        // Gemini CLI's BeforeAgent comes with each submitted prompt, like UserPromptSubmit.
+        "UserPromptSubmit" | "BeforeAgent" => {
             copy("prompt_id");
             let prompt = payload.get("prompt").and_then(Value::as_str).unwrap_or("");
             fields.insert(
@@ -240,6 +241,14 @@ pub fn event_of(hook_event_name: &str, payload: &Value) -> (&'static str, Map<St
             copy("last_assistant_message");
             "stop"
         }
+        // Gemini CLI's AfterAgent ends each turn, with the reply as `prompt_response`.
+        "AfterAgent" => {
+            copy("stop_hook_active");
+            if let Some(reply) = payload.get("prompt_response") {
+                fields.insert("last_assistant_message".into(), reply.clone());
+            }
+            "stop"
+        }
         "StopFailure" => {
             copy("prompt_id");
             copy("error");
@@ -247,8 +256,14 @@ pub fn event_of(hook_event_name: &str, payload: &Value) -> (&'static str, Map<St
             "stop_failure"
         }
         "Notification" => {
-            copy("notification_type");
             copy("message");
+            // Gemini CLI's `ToolPermission`: it waits for the user to approve a tool.
+            match payload.get("notification_type").and_then(Value::as_str) {
+                Some("ToolPermission") => {
+                    fields.insert("notification_type".into(), "permission_prompt".into());
+                }
+                _ => copy("notification_type"),
+            }
             "notification"
         }
         "PermissionRequest" => {
@@ -359,6 +374,69 @@ mod tests {
         let plugin_copy = json!({"hooks": {"Stop": [{"hooks": [{"type": "command",
             "command": "${CLAUDE_PLUGIN_ROOT}/hooks/orch-hook.sh"}]}]}});
         assert!(!is_plugin_duplicate(Some(&plugin_copy.to_string()), "Stop"));
+    }
+
+    /// Payloads the real Gemini CLI 0.61 handed its hook, verbatim (the `stdin=` lines of the
+    /// dumps in shared/reference/harnesses/payloads).
+    fn gemini_payload(event: &str) -> Value {
+        let text = match event {
+            "SessionStart" => {
+                r#"{"session_id":"c03e45f7-efb1-4071-9a17-a3d676f6d651","transcript_path":"$LAB/home-gemini/.gemini/tmp/work-gemini/chats/session-2026-11-23T07-44-c03e45f7.jsonl","cwd":"$LAB/work-gemini","hook_event_name":"SessionStart","timestamp":"2026-11-23T07:44:18.416Z","source":"startup"}"#
+            }
+            "BeforeAgent" => {
+                r#"{"session_id":"c03e45f7-efb1-4071-9a17-a3d676f6d651","transcript_path":"$LAB/home-gemini/.gemini/tmp/work-gemini/chats/session-2026-11-23T07-44-c03e45f7.jsonl","cwd":"$LAB/work-gemini","hook_event_name":"BeforeAgent","timestamp":"2026-11-23T07:44:24.593Z","prompt":"trial 1 first prompt line one\nline two END"}"#
+            }
+            "AfterAgent" => {
+                r#"{"session_id":"c03e45f7-efb1-4071-9a17-a3d676f6d651","transcript_path":"$LAB/home-gemini/.gemini/tmp/work-gemini/chats/session-2026-11-23T07-44-c03e45f7.jsonl","cwd":"$LAB/work-gemini","hook_event_name":"AfterAgent","timestamp":"2026-11-23T07:44:24.696Z","prompt":"trial 1 first prompt line one\nline two END","prompt_response":"MOCK-REPLY-12: you said [ial 1 first prompt line one line two END]","stop_hook_active":false}"#
+            }
+            "SessionEnd" => {
+                r#"{"session_id":"c03e45f7-efb1-4071-9a17-a3d676f6d651","transcript_path":"$LAB/home-gemini/.gemini/tmp/work-gemini/chats/session-2026-11-23T07-44-c03e45f7.jsonl","cwd":"$LAB/work-gemini","hook_event_name":"SessionEnd","timestamp":"2026-11-23T07:44:29.607Z","reason":"exit"}"#
+            }
+            other => panic!("no {other} payload"),
+        };
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn gemini_events_map_onto_orchs_kinds() {
+        let start = gemini_payload("SessionStart");
+        let (kind, f) = event_of("SessionStart", &start);
+        assert_eq!(kind, "session_start");
+        assert_eq!(f["source"], "startup");
+        assert_eq!(f["session_id"], "c03e45f7-efb1-4071-9a17-a3d676f6d651");
+
+        let before = gemini_payload("BeforeAgent");
+        let prompt = before["prompt"].as_str().unwrap();
+        let (kind, f) = event_of("BeforeAgent", &before);
+        assert_eq!(kind, "prompt");
+        assert_eq!(f["prompt_hash"], crate::events::prompt_hash(prompt));
+        assert_eq!(f["prompt_len"], prompt.chars().count());
+        assert!(!f.values().any(|v| v == prompt));
+
+        let after = gemini_payload("AfterAgent");
+        let (kind, f) = event_of("AfterAgent", &after);
+        assert_eq!(kind, "stop");
+        assert_eq!(f["last_assistant_message"], after["prompt_response"]);
+        assert_eq!(f["stop_hook_active"], false);
+        assert!(f.get("prompt").is_none());
+
+        let end = gemini_payload("SessionEnd");
+        let (kind, f) = event_of("SessionEnd", &end);
+        assert_eq!(kind, "session_end");
+        assert_eq!(f["reason"], "exit");
+
+        // Quoted in observed.md (no dump file): a tool waiting for approval.
+        let notification = json!({"session_id":"3c3397a4","hook_event_name":"Notification",
+            "notification_type":"ToolPermission",
+            "message":"Tool Confirm Shell Command requires execution",
+            "details":{"type":"exec","title":"Confirm Shell Command","command":"echo hi"}});
+        let (kind, f) = event_of("Notification", &notification);
+        assert_eq!(kind, "notification");
+        assert_eq!(f["notification_type"], "permission_prompt");
+        assert!(f.get("details").is_none());
+        let status = crate::status::after(&json!({"event": kind,
+            "notification_type": f["notification_type"]}));
+        assert_eq!(status, Some(crate::status::Status::NeedsInput));
     }
 
     #[test]

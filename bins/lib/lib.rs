@@ -16,6 +16,7 @@ pub mod error;
 pub mod escalation;
 pub mod events;
 pub mod fsutil;
+pub mod gemini;
 pub mod harness;
 pub mod hook;
 pub mod inbox;

@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long)]
     pub name: Option<String>,
     /// The agent CLI to run (default: the outfit's, else `claude`).
-    #[arg(long, value_parser = ["claude", "codex", "sim"])]
+    #[arg(long, value_parser = ["claude", "codex", "gemini", "sim"])]
     pub harness: Option<String>,
     /// Working folder of the worker (default: the current one).
     #[arg(long)]
@@ -197,7 +197,7 @@ pub fn spawn(args: &Args) -> Result<Worker> {
             &cwd,
             &crate::paths::sibling_exe("orch-hook")?,
         )?),
-        Harness::Claude | Harness::Sim => None,
+        Harness::Claude | Harness::Gemini | Harness::Sim => None,
     };
     let mut env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| {
@@ -206,6 +206,16 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         .collect();
     if let Some(codex) = &codex {
         env.push(("CODEX_HOME".into(), codex.home.display().to_string()));
+    }
+    if harness == Harness::Gemini {
+        let api_key = env
+            .iter()
+            .any(|(k, v)| k == "GEMINI_API_KEY" && !v.is_empty());
+        let hook = crate::paths::sibling_exe("orch-hook")?;
+        let home = crate::gemini::prepare(&dir, &hook, api_key)?;
+        env.push(("GEMINI_CLI_HOME".into(), home.display().to_string()));
+        // Trusts the worker's folder for this session only, as `--trust` does for Claude Code.
+        env.push(("GEMINI_CLI_TRUST_WORKSPACE".into(), "true".into()));
     }
     env.push(("ORCH_WORKER".into(), id.clone()));
     env.push((
@@ -288,10 +298,10 @@ pub fn spawn(args: &Args) -> Result<Worker> {
 /// Code: `--append-system-prompt`, `--allowedTools`, `--disallowedTools`, `--model`,
 /// `--permission-mode`, a per-worker `--settings` file with the outfit's hooks, and a generated
 /// plugin folder with its skills for `--plugin-dir`; nothing touches the user's global
-/// settings. The sim and Codex take only `--model`.
+/// settings. The sim, Codex and Gemini CLI take only `--model`.
 fn dress(outfit: &crate::outfit::Outfit, harness: Harness, dir: &Path) -> Result<Vec<String>> {
     let mut args = Vec::new();
-    if harness == Harness::Codex {
+    if matches!(harness, Harness::Codex | Harness::Gemini) {
         if let Some(model) = &outfit.model {
             args.extend(["--model".to_string(), model.clone()]);
         }
@@ -597,8 +607,9 @@ fn check_program(program: &str, env: &[(String, String)]) -> Result<()> {
     }
     bail!(
         "cannot find `{program}` on PATH: install it (Claude Code: `npm install -g \
-         @anthropic-ai/claude-code`, Codex: `npm install -g @openai/codex`) or point \
-         ORCH_CLAUDE_BIN or ORCH_CODEX_BIN at it"
+         @anthropic-ai/claude-code`, Codex: `npm install -g @openai/codex`, Gemini CLI: `npm \
+         install -g @google/gemini-cli`) or point ORCH_CLAUDE_BIN, ORCH_CODEX_BIN or \
+         ORCH_GEMINI_BIN at it"
     )
 }
 

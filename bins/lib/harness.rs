@@ -14,6 +14,11 @@ pub enum Harness {
     /// the worker adopts the thread id of its first SessionStart, which Codex fires with the
     /// first prompt, not at launch.
     Codex,
+    /// pi (`@mariozechner/pi-coding-agent`): `${ORCH_PI_BIN:-pi} -e <orch-extension.ts>
+    /// [args]`, with a per-worker `PI_CODING_AGENT_DIR` ([`crate::pi`]). pi has no shell hooks:
+    /// orch's extension runs orch-hook. It has no `--session-id` either: the worker adopts the
+    /// session id of its first SessionStart, which pi fires at launch.
+    Pi,
     /// orch's own simulated agent (`orch-sim`), for the demo and fast tests.
     Sim,
 }
@@ -28,13 +33,14 @@ pub struct Blocker {
 }
 
 impl Harness {
-    /// Parses `claude`, `codex` or `sim`.
+    /// Parses `claude`, `codex`, `pi` or `sim`.
     pub fn parse(name: &str) -> Result<Harness> {
         match name {
             "claude" => Ok(Harness::Claude),
             "codex" => Ok(Harness::Codex),
+            "pi" => Ok(Harness::Pi),
             "sim" => Ok(Harness::Sim),
-            other => bail!("unknown harness `{other}`: use `claude`, `codex` or `sim`"),
+            other => bail!("unknown harness `{other}`: use `claude`, `codex`, `pi` or `sim`"),
         }
     }
 
@@ -43,6 +49,7 @@ impl Harness {
         match self {
             Harness::Claude => "Claude Code",
             Harness::Codex => "Codex",
+            Harness::Pi => "pi",
             Harness::Sim => "orch-sim",
         }
     }
@@ -52,13 +59,15 @@ impl Harness {
         match self {
             Harness::Claude => "claude",
             Harness::Codex => "codex",
+            Harness::Pi => "pi",
             Harness::Sim => "sim",
         }
     }
 
-    /// Whether orch chooses the agent's session id (`--session-id`); Codex picks its own.
+    /// Whether orch chooses the agent's session id (`--session-id`); Codex and pi pick their
+    /// own.
     pub fn sets_session_id(self) -> bool {
-        self != Harness::Codex
+        !matches!(self, Harness::Codex | Harness::Pi)
     }
 
     /// Whether the agent fires SessionStart only with its first prompt (Codex), so that a
@@ -75,12 +84,12 @@ impl Harness {
                 screen.contains("for shortcuts")
                     && screen.lines().any(|l| l.trim_start().starts_with('›'))
             }
-            Harness::Claude | Harness::Sim => false,
+            Harness::Claude | Harness::Pi | Harness::Sim => false,
         }
     }
 
-    /// The command line that starts it with agent session id `session_id` (ignored by Codex),
-    /// then `extra`.
+    /// The command line that starts it with agent session id `session_id` (ignored by Codex
+    /// and pi), then `extra`. pi's extension is passed by the caller (`-e <file>` in `extra`).
     pub fn argv(self, session_id: &str, name: &str, extra: &[String]) -> Result<Vec<String>> {
         let mut argv = match self {
             Harness::Codex => {
@@ -98,6 +107,13 @@ impl Harness {
                     "-c".into(),
                     "check_for_update_on_startup=false".into(),
                 ]
+            }
+            Harness::Pi => {
+                let bin = std::env::var("ORCH_PI_BIN")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "pi".into());
+                vec![bin]
             }
             Harness::Claude => {
                 let bin = std::env::var("ORCH_CLAUDE_BIN")
@@ -144,6 +160,9 @@ impl Harness {
             Harness::Codex => {
                 key != "CODEX_HOME" && (key.starts_with("OPENAI_") || key.starts_with("CODEX_"))
             }
+            // pi's own settings (`PI_OFFLINE`, ...) but not its agent folder (orch sets its
+            // own); keys named in `models.json` are passed by the caller.
+            Harness::Pi => key != "PI_CODING_AGENT_DIR" && key.starts_with("PI_"),
             Harness::Claude | Harness::Sim => {
                 key.starts_with("ANTHROPIC_") || key.starts_with("CLAUDE_")
             }
@@ -162,6 +181,7 @@ impl Harness {
         match self {
             Harness::Claude => {}
             Harness::Codex => return codex_blocker(screen, cwd),
+            Harness::Pi => return pi_blocker(screen),
             Harness::Sim => return None,
         }
         let has = |s: &str| screen.contains(s);
@@ -236,6 +256,28 @@ fn codex_blocker(screen: &str, cwd: &str) -> Option<Blocker> {
             fix: "Codex is not logged in: run `codex login` once, or configure a model provider \
                   with an `env_key` in `~/.codex/config.toml`"
                 .into(),
+        });
+    }
+    None
+}
+
+/// Reads a pi screen for what keeps it from starting. pi 0.73 has no blocking first-run
+/// screen; with no model configured it starts with a warning (and still fires SessionStart),
+/// and an extension that fails to load is reported on screen.
+fn pi_blocker(screen: &str) -> Option<Blocker> {
+    let has = |s: &str| screen.contains(s);
+    if has("No models available") {
+        return Some(Blocker {
+            kind: "login",
+            fix: "pi has no model: run `pi` and `/login` once, or add a provider to \
+                  `~/.pi/agent/models.json`"
+                .into(),
+        });
+    }
+    if has("Failed to load extension") {
+        return Some(Blocker {
+            kind: "extension",
+            fix: "pi cannot load orch's extension: attach to the pane to read why".into(),
         });
     }
     None

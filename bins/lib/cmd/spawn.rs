@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long)]
     pub name: Option<String>,
     /// The agent CLI to run (default: the outfit's, else `claude`).
-    #[arg(long, value_parser = ["claude", "codex", "sim"])]
+    #[arg(long, value_parser = ["claude", "codex", "pi", "sim"])]
     pub harness: Option<String>,
     /// Working folder of the worker (default: the current one).
     #[arg(long)]
@@ -184,6 +184,14 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         Some(outfit) => dress(outfit, harness, &dir)?,
         None => Vec::new(),
     };
+    let pi = match harness {
+        Harness::Pi => Some(crate::pi::prepare(&dir)?),
+        Harness::Claude | Harness::Codex | Harness::Sim => None,
+    };
+    if let Some(pi) = &pi {
+        harness_args.insert(0, pi.extension.display().to_string());
+        harness_args.insert(0, "-e".into());
+    }
     harness_args.extend(args.harness_args.iter().cloned());
     let argv = harness.argv(
         session_id.as_deref().unwrap_or_default(),
@@ -196,15 +204,29 @@ pub fn spawn(args: &Args) -> Result<Worker> {
             &cwd,
             &crate::paths::sibling_exe("orch-hook")?,
         )?),
-        Harness::Claude | Harness::Sim => None,
+        Harness::Claude | Harness::Pi | Harness::Sim => None,
     };
     let mut env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| {
-            harness.passes(k) || codex.as_ref().is_some_and(|c| c.env_keys.contains(k))
+            harness.passes(k)
+                || codex.as_ref().is_some_and(|c| c.env_keys.contains(k))
+                || pi.as_ref().is_some_and(|p| p.env_keys.contains(k))
         })
         .collect();
     if let Some(codex) = &codex {
         env.push(("CODEX_HOME".into(), codex.home.display().to_string()));
+    }
+    if let Some(pi) = &pi {
+        env.push((
+            "PI_CODING_AGENT_DIR".into(),
+            absolute(&pi.agent_dir)?.display().to_string(),
+        ));
+        env.push((
+            "ORCH_HOOK".into(),
+            crate::paths::sibling_exe("orch-hook")?
+                .display()
+                .to_string(),
+        ));
     }
     env.push(("ORCH_WORKER".into(), id.clone()));
     env.push((
@@ -287,10 +309,10 @@ pub fn spawn(args: &Args) -> Result<Worker> {
 /// Code: `--append-system-prompt`, `--allowedTools`, `--disallowedTools`, `--model`,
 /// `--permission-mode`, a per-worker `--settings` file with the outfit's hooks, and a generated
 /// plugin folder with its skills for `--plugin-dir`; nothing touches the user's global
-/// settings. The sim and Codex take only `--model`.
+/// settings. The sim, Codex and pi take only `--model`.
 fn dress(outfit: &crate::outfit::Outfit, harness: Harness, dir: &Path) -> Result<Vec<String>> {
     let mut args = Vec::new();
-    if harness == Harness::Codex {
+    if matches!(harness, Harness::Codex | Harness::Pi) {
         if let Some(model) = &outfit.model {
             args.extend(["--model".to_string(), model.clone()]);
         }
@@ -596,8 +618,9 @@ fn check_program(program: &str, env: &[(String, String)]) -> Result<()> {
     }
     bail!(
         "cannot find `{program}` on PATH: install it (Claude Code: `npm install -g \
-         @anthropic-ai/claude-code`, Codex: `npm install -g @openai/codex`) or point \
-         ORCH_CLAUDE_BIN or ORCH_CODEX_BIN at it"
+         @anthropic-ai/claude-code`, Codex: `npm install -g @openai/codex`, pi: `npm install -g \
+         @mariozechner/pi-coding-agent`) or point ORCH_CLAUDE_BIN, ORCH_CODEX_BIN or ORCH_PI_BIN \
+         at it"
     )
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what orch's tests need on a Debian machine: tmux >= 3.0 and the Claude Code CLI pinned
-# and the Codex CLI, each pinned to one version, in a cache folder the tests look in
-# (tests/claude.rs `claude_bin`, tests/codex.rs).
+# Installs what orch's tests need on a Debian machine: tmux >= 3.0 and the Claude Code CLI, the
+# Codex CLI and pi, each pinned to one version, in a cache folder the tests look in
+# (tests/claude.rs `claude_bin`, tests/codex.rs, tests/pi_harness.rs).
 #
 #   install/test-deps.sh
 #
@@ -15,6 +15,8 @@ PREFIX=$CACHE/claude-code
 CLAUDE=$PREFIX/node_modules/.bin/claude
 CODEX_VERSION=0.169.0
 CODEX=$CACHE/codex/node_modules/.bin/codex
+PI_VERSION=0.73.1
+PI=$CACHE/pi/node_modules/.bin/pi
 
 say() { printf 'test-deps: %s\n' "$*" >&2; }
 die() {
@@ -111,6 +113,26 @@ install_codex() {
 }
 install_codex
 
+# Installs pi (@mariozechner/pi-coding-agent) pinned to $PI_VERSION into $CACHE/pi
+# (tests/pi_harness.rs), unless that version already runs there (`pi --version` prints
+# 0.73.1, on stderr).
+# About 200 MB of node_modules; npm skips a few packages' install scripts and pi works anyway.
+install_pi() {
+    local have
+    have=$("$PI" --version 2>&1 | awk 'NR == 1 { print $NF }' || true)
+    if [ "$have" = "$PI_VERSION" ]; then
+        say "pi $PI_VERSION already in $CACHE/pi"
+        return
+    fi
+    say "installing @mariozechner/pi-coding-agent@$PI_VERSION into $CACHE/pi"
+    mkdir -p "$CACHE/pi"
+    npm install --no-audit --no-fund --prefix "$CACHE/pi" "@mariozechner/pi-coding-agent@$PI_VERSION"
+    have=$("$PI" --version 2>&1 | awk 'NR == 1 { print $NF }' || true)
+    [ "$have" = "$PI_VERSION" ] || die "pi $PI_VERSION is not usable at $PI (got: ${have:-nothing})"
+}
+install_pi
+
 echo "tmux:   $(command -v tmux) ($(tmux -V))"
 echo "claude: $CLAUDE ($version)"
 echo "codex:  $CODEX ($CODEX_VERSION)"
+echo "pi:     $PI ($PI_VERSION)"

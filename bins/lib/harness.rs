@@ -361,6 +361,19 @@ mod tests {
     }
 
     #[test]
+    fn pi_passes_its_own_vars_and_reads_its_screens() {
+        let h = Harness::parse("pi").unwrap();
+        assert_eq!((h.name(), h.title()), ("pi", "pi"));
+        assert!(!h.sets_session_id() && !h.starts_on_first_prompt());
+        assert!(h.passes("PI_OFFLINE") && h.passes("HOME"));
+        assert!(!h.passes("PI_CODING_AGENT_DIR") && !h.passes("ANTHROPIC_API_KEY"));
+        let warn = "Warning: No models available. Use /login or set an API key\n";
+        assert_eq!(h.blocker(warn, "/w").unwrap().kind, "login");
+        assert_eq!(h.blocker(" pi v0.73.1\n> \n", "/w"), None);
+        assert!(!h.ready_screen(warn));
+    }
+
+    #[test]
     fn trust_screen_is_recognised() {
         let screen = " Accessing workspace:\n /tmp/x\n ❯ 1. Yes, I trust this folder\n";
         let b = Harness::Claude.blocker(screen, "/tmp/x").unwrap();

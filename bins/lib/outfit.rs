@@ -43,7 +43,7 @@ pub struct Outfit {
     pub version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `claude` or `sim` today (`codex`, `gemini`, `pi`, `command` come with their adapters).
+    /// `claude`, `codex`, `pi` or `sim` (`gemini`, `command` come with their adapters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

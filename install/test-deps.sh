@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what orch's tests need on a Debian machine: tmux >= 3.0 and the Claude Code CLI pinned
-# the Codex CLI and the Gemini CLI, each pinned to one version, in a cache folder the tests look in
-# (tests/claude.rs `claude_bin`, tests/codex.rs, tests/gemini.rs).
+# Installs what orch's tests need on a Debian machine: tmux >= 3.0 and the Claude Code CLI, the
+# Codex CLI, the Gemini CLI and pi, each pinned to one version, in a cache folder the tests look
+# in (tests/claude.rs `claude_bin`, tests/codex.rs, tests/gemini.rs, tests/pi_harness.rs).
 #
 #   install/test-deps.sh
 #
@@ -17,6 +17,8 @@ CODEX_VERSION=0.169.0
 CODEX=$CACHE/codex/node_modules/.bin/codex
 GEMINI_VERSION=0.61.0
 GEMINI=$CACHE/gemini/node_modules/.bin/gemini
+PI_VERSION=0.73.1
+PI=$CACHE/pi/node_modules/.bin/pi
 
 say() { printf 'test-deps: %s\n' "$*" >&2; }
 die() {
@@ -130,7 +132,27 @@ install_gemini() {
 }
 install_gemini
 
+# Installs pi (@mariozechner/pi-coding-agent) pinned to $PI_VERSION into $CACHE/pi
+# (tests/pi_harness.rs), unless that version already runs there (`pi --version` prints
+# 0.73.1, on stderr).
+# About 200 MB of node_modules; npm skips a few packages' install scripts and pi works anyway.
+install_pi() {
+    local have
+    have=$("$PI" --version 2>&1 | awk 'NR == 1 { print $NF }' || true)
+    if [ "$have" = "$PI_VERSION" ]; then
+        say "pi $PI_VERSION already in $CACHE/pi"
+        return
+    fi
+    say "installing @mariozechner/pi-coding-agent@$PI_VERSION into $CACHE/pi"
+    mkdir -p "$CACHE/pi"
+    npm install --no-audit --no-fund --prefix "$CACHE/pi" "@mariozechner/pi-coding-agent@$PI_VERSION"
+    have=$("$PI" --version 2>&1 | awk 'NR == 1 { print $NF }' || true)
+    [ "$have" = "$PI_VERSION" ] || die "pi $PI_VERSION is not usable at $PI (got: ${have:-nothing})"
+}
+install_pi
+
 echo "tmux:   $(command -v tmux) ($(tmux -V))"
 echo "claude: $CLAUDE ($version)"
 echo "codex:  $CODEX ($CODEX_VERSION)"
 echo "gemini: $GEMINI ($GEMINI_VERSION)"
+echo "pi:     $PI ($PI_VERSION)"

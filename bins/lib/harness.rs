@@ -17,6 +17,11 @@ pub enum Harness {
     /// Google's Gemini CLI: `${ORCH_GEMINI_BIN:-gemini} --session-id <uuid> [args]`, with a
     /// per-worker `GEMINI_CLI_HOME` ([`crate::gemini`]).
     Gemini,
+    /// pi (`@mariozechner/pi-coding-agent`): `${ORCH_PI_BIN:-pi} -e <orch-extension.ts>
+    /// [args]`, with a per-worker `PI_CODING_AGENT_DIR` ([`crate::pi`]). pi has no shell hooks:
+    /// orch's extension runs orch-hook. It has no `--session-id` either: the worker adopts the
+    /// session id of its first SessionStart, which pi fires at launch.
+    Pi,
     /// orch's own simulated agent (`orch-sim`), for the demo and fast tests.
     Sim,
 }
@@ -31,14 +36,17 @@ pub struct Blocker {
 }
 
 impl Harness {
-    /// Parses `claude`, `codex`, `gemini` or `sim`.
+    /// Parses `claude`, `codex`, `gemini`, `pi` or `sim`.
     pub fn parse(name: &str) -> Result<Harness> {
         match name {
             "claude" => Ok(Harness::Claude),
             "codex" => Ok(Harness::Codex),
             "gemini" => Ok(Harness::Gemini),
+            "pi" => Ok(Harness::Pi),
             "sim" => Ok(Harness::Sim),
-            other => bail!("unknown harness `{other}`: use `claude`, `codex`, `gemini` or `sim`"),
+            other => {
+                bail!("unknown harness `{other}`: use `claude`, `codex`, `gemini`, `pi` or `sim`")
+            }
         }
     }
 
@@ -48,6 +56,7 @@ impl Harness {
             Harness::Claude => "Claude Code",
             Harness::Codex => "Codex",
             Harness::Gemini => "Gemini CLI",
+            Harness::Pi => "pi",
             Harness::Sim => "orch-sim",
         }
     }
@@ -58,13 +67,15 @@ impl Harness {
             Harness::Claude => "claude",
             Harness::Codex => "codex",
             Harness::Gemini => "gemini",
+            Harness::Pi => "pi",
             Harness::Sim => "sim",
         }
     }
 
-    /// Whether orch chooses the agent's session id (`--session-id`); Codex picks its own.
+    /// Whether orch chooses the agent's session id (`--session-id`); Codex and pi pick their
+    /// own.
     pub fn sets_session_id(self) -> bool {
-        self != Harness::Codex
+        !matches!(self, Harness::Codex | Harness::Pi)
     }
 
     /// Whether the agent fires SessionStart only with its first prompt (Codex), so that a
@@ -81,12 +92,12 @@ impl Harness {
                 screen.contains("for shortcuts")
                     && screen.lines().any(|l| l.trim_start().starts_with('›'))
             }
-            Harness::Claude | Harness::Gemini | Harness::Sim => false,
+            Harness::Claude | Harness::Gemini | Harness::Pi | Harness::Sim => false,
         }
     }
 
-    /// The command line that starts it with agent session id `session_id` (ignored by Codex),
-    /// then `extra`.
+    /// The command line that starts it with agent session id `session_id` (ignored by Codex
+    /// and pi), then `extra`. pi's extension is passed by the caller (`-e <file>` in `extra`).
     pub fn argv(self, session_id: &str, name: &str, extra: &[String]) -> Result<Vec<String>> {
         let mut argv = match self {
             Harness::Codex => {
@@ -111,6 +122,13 @@ impl Harness {
                     .filter(|v| !v.is_empty())
                     .unwrap_or_else(|| "gemini".into());
                 vec![bin, "--session-id".into(), session_id.into()]
+            }
+            Harness::Pi => {
+                let bin = std::env::var("ORCH_PI_BIN")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "pi".into());
+                vec![bin]
             }
             Harness::Claude => {
                 let bin = std::env::var("ORCH_CLAUDE_BIN")
@@ -169,6 +187,9 @@ impl Harness {
                 ];
                 !OWN.contains(&key) && (key.starts_with("GEMINI_") || key.starts_with("GOOGLE_"))
             }
+            // pi's own settings (`PI_OFFLINE`, ...) but not its agent folder (orch sets its
+            // own); keys named in `models.json` are passed by the caller.
+            Harness::Pi => key != "PI_CODING_AGENT_DIR" && key.starts_with("PI_"),
             Harness::Claude | Harness::Sim => {
                 key.starts_with("ANTHROPIC_") || key.starts_with("CLAUDE_")
             }
@@ -188,6 +209,7 @@ impl Harness {
             Harness::Claude => {}
             Harness::Codex => return codex_blocker(screen, cwd),
             Harness::Gemini => return gemini_blocker(screen, cwd),
+            Harness::Pi => return pi_blocker(screen),
             Harness::Sim => return None,
         }
         let has = |s: &str| screen.contains(s);
@@ -291,6 +313,28 @@ fn gemini_blocker(screen: &str, cwd: &str) -> Option<Blocker> {
     None
 }
 
+/// Reads a pi screen for what keeps it from starting. pi 0.73 has no blocking first-run
+/// screen; with no model configured it starts with a warning (and still fires SessionStart),
+/// and an extension that fails to load is reported on screen.
+fn pi_blocker(screen: &str) -> Option<Blocker> {
+    let has = |s: &str| screen.contains(s);
+    if has("No models available") {
+        return Some(Blocker {
+            kind: "login",
+            fix: "pi has no model: run `pi` and `/login` once, or add a provider to \
+                  `~/.pi/agent/models.json`"
+                .into(),
+        });
+    }
+    if has("Failed to load extension") {
+        return Some(Blocker {
+            kind: "extension",
+            fix: "pi cannot load orch's extension: attach to the pane to read why".into(),
+        });
+    }
+    None
+}
+
 /// What Claude Code (and the sim) show after an Escape on an idle input box that has text; a
 /// second Escape then clears the box.
 pub const CLEAR_HINT: &str = "Esc again to clear";
@@ -380,6 +424,19 @@ mod tests {
         let auth = " How would you like to authenticate for this project?\n";
         assert_eq!(h.blocker(auth, "/w").unwrap().kind, "auth");
         assert_eq!(h.blocker(" > Type your message", "/w"), None);
+    }
+
+    #[test]
+    fn pi_passes_its_own_vars_and_reads_its_screens() {
+        let h = Harness::parse("pi").unwrap();
+        assert_eq!((h.name(), h.title()), ("pi", "pi"));
+        assert!(!h.sets_session_id() && !h.starts_on_first_prompt());
+        assert!(h.passes("PI_OFFLINE") && h.passes("HOME"));
+        assert!(!h.passes("PI_CODING_AGENT_DIR") && !h.passes("ANTHROPIC_API_KEY"));
+        let warn = "Warning: No models available. Use /login or set an API key\n";
+        assert_eq!(h.blocker(warn, "/w").unwrap().kind, "login");
+        assert_eq!(h.blocker(" pi v0.73.1\n> \n", "/w"), None);
+        assert!(!h.ready_screen(warn));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod hook;
 pub mod inbox;
 pub mod outfit;
 pub mod paths;
+pub mod pi;
 pub mod rights;
 pub mod roles;
 pub mod sim;

@@ -43,7 +43,7 @@ pub struct Outfit {
     pub version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `claude`, `codex`, `gemini` or `sim` (`pi`, `command` come with their adapters).
+    /// `claude`, `codex`, `gemini`, `pi` or `sim` (`command` comes with its adapter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long)]
     pub name: Option<String>,
     /// The agent CLI to run (default: the outfit's, else `claude`).
-    #[arg(long, value_parser = ["claude", "codex", "gemini", "sim"])]
+    #[arg(long, value_parser = ["claude", "codex", "gemini", "pi", "sim"])]
     pub harness: Option<String>,
     /// Working folder of the worker (default: the current one).
     #[arg(long)]
@@ -185,6 +185,14 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         Some(outfit) => dress(outfit, harness, &dir)?,
         None => Vec::new(),
     };
+    let pi = match harness {
+        Harness::Pi => Some(crate::pi::prepare(&dir)?),
+        Harness::Claude | Harness::Codex | Harness::Gemini | Harness::Sim => None,
+    };
+    if let Some(pi) = &pi {
+        harness_args.insert(0, pi.extension.display().to_string());
+        harness_args.insert(0, "-e".into());
+    }
     harness_args.extend(args.harness_args.iter().cloned());
     let argv = harness.argv(
         session_id.as_deref().unwrap_or_default(),
@@ -197,11 +205,13 @@ pub fn spawn(args: &Args) -> Result<Worker> {
             &cwd,
             &crate::paths::sibling_exe("orch-hook")?,
         )?),
-        Harness::Claude | Harness::Gemini | Harness::Sim => None,
+        Harness::Claude | Harness::Gemini | Harness::Pi | Harness::Sim => None,
     };
     let mut env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| {
-            harness.passes(k) || codex.as_ref().is_some_and(|c| c.env_keys.contains(k))
+            harness.passes(k)
+                || codex.as_ref().is_some_and(|c| c.env_keys.contains(k))
+                || pi.as_ref().is_some_and(|p| p.env_keys.contains(k))
         })
         .collect();
     if let Some(codex) = &codex {
@@ -216,6 +226,18 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         env.push(("GEMINI_CLI_HOME".into(), home.display().to_string()));
         // Trusts the worker's folder for this session only, as `--trust` does for Claude Code.
         env.push(("GEMINI_CLI_TRUST_WORKSPACE".into(), "true".into()));
+    }
+    if let Some(pi) = &pi {
+        env.push((
+            "PI_CODING_AGENT_DIR".into(),
+            absolute(&pi.agent_dir)?.display().to_string(),
+        ));
+        env.push((
+            "ORCH_HOOK".into(),
+            crate::paths::sibling_exe("orch-hook")?
+                .display()
+                .to_string(),
+        ));
     }
     env.push(("ORCH_WORKER".into(), id.clone()));
     env.push((
@@ -298,10 +320,10 @@ pub fn spawn(args: &Args) -> Result<Worker> {
 /// Code: `--append-system-prompt`, `--allowedTools`, `--disallowedTools`, `--model`,
 /// `--permission-mode`, a per-worker `--settings` file with the outfit's hooks, and a generated
 /// plugin folder with its skills for `--plugin-dir`; nothing touches the user's global
-/// settings. The sim, Codex and Gemini CLI take only `--model`.
+/// settings. The sim, Codex, Gemini CLI and pi take only `--model`.
 fn dress(outfit: &crate::outfit::Outfit, harness: Harness, dir: &Path) -> Result<Vec<String>> {
     let mut args = Vec::new();
-    if matches!(harness, Harness::Codex | Harness::Gemini) {
+    if matches!(harness, Harness::Codex | Harness::Gemini | Harness::Pi) {
         if let Some(model) = &outfit.model {
             args.extend(["--model".to_string(), model.clone()]);
         }
@@ -608,8 +630,8 @@ fn check_program(program: &str, env: &[(String, String)]) -> Result<()> {
     bail!(
         "cannot find `{program}` on PATH: install it (Claude Code: `npm install -g \
          @anthropic-ai/claude-code`, Codex: `npm install -g @openai/codex`, Gemini CLI: `npm \
-         install -g @google/gemini-cli`) or point ORCH_CLAUDE_BIN, ORCH_CODEX_BIN or \
-         ORCH_GEMINI_BIN at it"
+         install -g @google/gemini-cli`, pi: `npm install -g @mariozechner/pi-coding-agent`) or \
+         point ORCH_CLAUDE_BIN, ORCH_CODEX_BIN, ORCH_GEMINI_BIN or ORCH_PI_BIN at it"
     )
 }
 

@@ -214,11 +214,14 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
 /// a permission dialog), up to `timeout`.
 pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
     let id = &worker.meta.id;
-    if worker.status()?.ready() {
-        return Ok(());
-    }
+    // The cursor first, then the status: an event that lands between the two is replayed by
+    // the wait below (it reads everything after the cursor), so a Stop can never slip between
+    // "busy" and the start of the wait.
     let from = worker.cursor()?;
     let mut last = worker.status()?;
+    if last.ready() {
+        return Ok(());
+    }
     let waited = worker.wait(from, Some(timeout), |e| {
         if let Some(s) = crate::status::after(e) {
             last = s;

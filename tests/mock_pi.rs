@@ -1,0 +1,263 @@
+//! A mock of OpenAI's Chat Completions API on 127.0.0.1 (port 0), the wire API pi uses for a
+//! provider with `"api": "openai-completions"` (shared/reference/harnesses/observed.md), for
+//! driving the real pi CLI offline (std + serde_json only).
+//!
+//! `POST /v1/chat/completions` answers as SSE: one chunk with the whole reply, one with
+//! `finish_reason: "stop"`, one with `usage`, then `[DONE]`. The reply is `X` from a
+//! `[[say: X]]` in the last user message, else `echo: <text>`
+//! ([`crate::mock_openai::reply_to`]). `GET /v1/models` gets an empty list, anything else a 404.
+//! Every connection is closed after one answer.
+
+#![allow(dead_code)]
+
+use crate::mock_openai::reply_to;
+use serde_json::{json, Value};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running mock; stopped on drop.
+pub struct MockChat {
+    addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    stop: AtomicBool,
+    ids: AtomicU64,
+    /// Bodies of `POST /v1/chat/completions` requests, oldest first.
+    requests: Mutex<Vec<Value>>,
+    /// `METHOD PATH` of every request.
+    log: Mutex<Vec<String>>,
+}
+
+impl MockChat {
+    /// Starts the mock on a free loopback port.
+    pub fn start() -> MockChat {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared::default());
+        let accept = Arc::clone(&shared);
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if accept.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let shared = Arc::clone(&accept);
+                std::thread::spawn(move || {
+                    let _ = serve(&shared, conn);
+                });
+            }
+        });
+        MockChat {
+            addr,
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    /// The `baseUrl` for a pi provider: `http://127.0.0.1:<port>/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Bodies of the `POST /v1/chat/completions` requests so far.
+    pub fn requests(&self) -> Vec<Value> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// `METHOD PATH` of every request so far.
+    pub fn log(&self) -> Vec<String> {
+        self.shared.log.lock().unwrap().clone()
+    }
+
+    /// Waits for a request whose body satisfies `pred`.
+    pub fn wait_request(&self, pred: impl Fn(&Value) -> bool, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(body) = self.requests().into_iter().find(|b| pred(b)) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no matching request; seen: {:?}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for MockChat {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The text of the last `user` message of a Chat Completions body (string content, or its
+/// `text` parts joined), or `""`.
+pub fn last_user_text(body: &Value) -> String {
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let Some(message) = messages.iter().rev().find(|m| m["role"] == "user") else {
+        return String::new();
+    };
+    match &message["content"] {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let (method, path, body) = read_request(&mut reader)?;
+    let mut out = conn;
+    shared.log.lock().unwrap().push(format!("{method} {path}"));
+    let path = path.split('?').next().unwrap_or("").to_string();
+    match (method.as_str(), path.as_str()) {
+        ("POST", "/v1/chat/completions") => {
+            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let text = reply_to(&last_user_text(&body));
+            let model = body["model"].as_str().unwrap_or("mock-model").to_string();
+            shared.requests.lock().unwrap().push(body);
+            let n = shared.ids.fetch_add(1, Ordering::SeqCst);
+            write_sse(&mut out, &format!("chatcmpl-mock-{n}"), &model, &text)
+        }
+        ("GET", "/v1/models") => write_json(&mut out, 200, &json!({"object": "list", "data": []})),
+        _ => write_json(
+            &mut out,
+            404,
+            &json!({"error": {"message": format!("no route {method} {path}")}}),
+        ),
+    }
+}
+
+/// Reads one request: method, path and body (by `content-length`, or chunked).
+fn read_request(reader: &mut impl BufRead) -> io::Result<(String, String, Vec<u8>)> {
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    let (mut length, mut chunked) = (None, false);
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+            if k == "content-length" {
+                length = v.parse::<usize>().ok();
+            } else if k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked") {
+                chunked = true;
+            }
+        }
+    }
+    let mut body = Vec::new();
+    if let Some(len) = length {
+        body.resize(len, 0);
+        reader.read_exact(&mut body)?;
+    } else if chunked {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size)?;
+            let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    }
+    Ok((method, path, body))
+}
+
+fn write_json(out: &mut impl Write, status: u16, value: &Value) -> io::Result<()> {
+    let body = value.to_string();
+    let reason = if status == 200 { "OK" } else { "Not Found" };
+    write!(
+        out,
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    out.flush()
+}
+
+/// Streams one assistant message `text` as Chat Completions chunks, then closes.
+fn write_sse(out: &mut impl Write, id: &str, model: &str, text: &str) -> io::Result<()> {
+    write!(
+        out,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
+         connection: close\r\n\r\n"
+    )?;
+    let chunk = |choices: Value, usage: Value| {
+        json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
+               "choices": choices, "usage": usage})
+    };
+    let events = [
+        chunk(
+            json!([{"index": 0, "delta": {"role": "assistant", "content": text},
+                    "finish_reason": null}]),
+            Value::Null,
+        ),
+        chunk(
+            json!([{"index": 0, "delta": {}, "finish_reason": "stop"}]),
+            Value::Null,
+        ),
+        chunk(
+            json!([]),
+            json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}),
+        ),
+    ];
+    for event in events {
+        write!(out, "data: {event}\n\n")?;
+        out.flush()?;
+    }
+    write!(out, "data: [DONE]\n\n")?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serves_a_chat_completion_stream() {
+        let mock = MockChat::start();
+        let mut conn = TcpStream::connect(mock.addr).unwrap();
+        let body = json!({"stream": true, "model": "m", "messages": [
+            {"role": "system", "content": "sys"},
+            {"role": "user", "content": [{"type": "text", "text": "x [[say: OK]]"}]}]})
+        .to_string();
+        write!(
+            conn,
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"));
+        assert!(answer.contains("\"content\":\"OK\""));
+        assert!(answer.ends_with("data: [DONE]\n\n"));
+        assert_eq!(last_user_text(&mock.requests()[0]), "x [[say: OK]]");
+    }
+}

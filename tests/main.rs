@@ -12,6 +12,7 @@ mod e2e;
 mod gemini;
 mod install;
 mod mock_gemini;
+mod mock_http;
 mod mock_model;
 mod mock_openai;
 mod mock_pi;

@@ -10,97 +10,33 @@
 
 #![allow(dead_code)]
 
+use crate::mock_http::{MockServer, Shared};
 use crate::mock_openai::{read_request, reply_to, write_json};
 use serde_json::{json, Value};
 use std::io::{self, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::time::Duration;
 
-/// A running mock; stopped on drop.
-pub struct MockGemini {
-    addr: std::net::SocketAddr,
-    shared: Arc<Shared>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+/// A running mock; stopped on drop. [`MockServer`]'s methods (`requests`, `log`,
+/// `wait_request`...) apply through `Deref`.
+pub struct MockGemini(MockServer);
 
-#[derive(Default)]
-struct Shared {
-    stop: AtomicBool,
-    /// Bodies of `streamGenerateContent` requests, oldest first.
-    main: Mutex<Vec<Value>>,
-    /// Bodies of `generateContent` requests.
-    side: Mutex<Vec<Value>>,
-    /// `METHOD PATH` of every request.
-    log: Mutex<Vec<String>>,
+impl std::ops::Deref for MockGemini {
+    type Target = MockServer;
+    fn deref(&self) -> &MockServer {
+        &self.0
+    }
 }
 
 impl MockGemini {
     /// Starts the mock on a free loopback port.
     pub fn start() -> MockGemini {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shared = Arc::new(Shared::default());
-        let accept = Arc::clone(&shared);
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if accept.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let shared = Arc::clone(&accept);
-                std::thread::spawn(move || {
-                    let _ = serve(&shared, conn);
-                });
-            }
-        });
-        MockGemini {
-            addr,
-            shared,
-            thread: Some(thread),
-        }
+        MockGemini(MockServer::start(serve))
     }
 
-    /// The value for `GOOGLE_GEMINI_BASE_URL`: `http://127.0.0.1:<port>`.
+    /// The base URL to configure the CLI with.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Bodies of the `streamGenerateContent` requests so far.
-    pub fn requests(&self) -> Vec<Value> {
-        self.shared.main.lock().unwrap().clone()
-    }
-
-    /// `METHOD PATH` of every request so far.
-    pub fn log(&self) -> Vec<String> {
-        self.shared.log.lock().unwrap().clone()
-    }
-
-    /// Waits for a `streamGenerateContent` request whose body satisfies `pred`.
-    pub fn wait_request(&self, pred: impl Fn(&Value) -> bool, timeout: Duration) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(body) = self.requests().into_iter().find(|b| pred(b)) {
-                return body;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no matching request; seen: {:?}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for MockGemini {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.0.url("")
     }
 }
 

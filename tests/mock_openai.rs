@@ -11,105 +11,36 @@
 
 #![allow(dead_code)]
 
+use crate::mock_http::{MockServer, Shared};
 use serde_json::{json, Value};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 /// The start of the prompt Codex's TUI sends to name a thread.
 const TITLE_PREFIX: &str = "Generate a concise, single-line task title";
 
-/// A running mock; stopped on drop.
-pub struct MockOpenAi {
-    addr: std::net::SocketAddr,
-    shared: Arc<Shared>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+/// A running mock; stopped on drop. [`MockServer`]'s methods (`requests`, `log`,
+/// `wait_request`...) apply through `Deref`.
+pub struct MockOpenAi(MockServer);
 
-#[derive(Default)]
-struct Shared {
-    stop: AtomicBool,
-    ids: AtomicU64,
-    /// Bodies of main (non-title) `POST /v1/responses` requests, oldest first.
-    main: Mutex<Vec<Value>>,
-    /// Bodies of title-generation requests.
-    side: Mutex<Vec<Value>>,
-    /// `METHOD PATH` of every request.
-    log: Mutex<Vec<String>>,
+impl std::ops::Deref for MockOpenAi {
+    type Target = MockServer;
+    fn deref(&self) -> &MockServer {
+        &self.0
+    }
 }
 
 impl MockOpenAi {
     /// Starts the mock on a free loopback port.
     pub fn start() -> MockOpenAi {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shared = Arc::new(Shared::default());
-        let accept = Arc::clone(&shared);
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if accept.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let shared = Arc::clone(&accept);
-                std::thread::spawn(move || {
-                    let _ = serve(&shared, conn);
-                });
-            }
-        });
-        MockOpenAi {
-            addr,
-            shared,
-            thread: Some(thread),
-        }
+        MockOpenAi(MockServer::start(serve))
     }
 
-    /// The `base_url` for a Codex model provider: `http://127.0.0.1:<port>/v1`.
+    /// The base URL to configure the CLI with.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
-    }
-
-    /// Bodies of the main `POST /v1/responses` requests so far.
-    pub fn requests(&self) -> Vec<Value> {
-        self.shared.main.lock().unwrap().clone()
-    }
-
-    /// Bodies of the title-generation requests so far.
-    pub fn side_requests(&self) -> Vec<Value> {
-        self.shared.side.lock().unwrap().clone()
-    }
-
-    /// `METHOD PATH` of every request so far.
-    pub fn log(&self) -> Vec<String> {
-        self.shared.log.lock().unwrap().clone()
-    }
-
-    /// Waits for a main request whose body satisfies `pred`.
-    pub fn wait_request(&self, pred: impl Fn(&Value) -> bool, timeout: Duration) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(body) = self.requests().into_iter().find(|b| pred(b)) {
-                return body;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no matching request; seen: {:?}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for MockOpenAi {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.0.url("/v1")
     }
 }
 

@@ -10,96 +10,34 @@
 
 #![allow(dead_code)]
 
+use crate::mock_http::{MockServer, Shared};
 use crate::mock_openai::reply_to;
 use serde_json::{json, Value};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-/// A running mock; stopped on drop.
-pub struct MockChat {
-    addr: std::net::SocketAddr,
-    shared: Arc<Shared>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+/// A running mock; stopped on drop. [`MockServer`]'s methods (`requests`, `log`,
+/// `wait_request`...) apply through `Deref`.
+pub struct MockChat(MockServer);
 
-#[derive(Default)]
-struct Shared {
-    stop: AtomicBool,
-    ids: AtomicU64,
-    /// Bodies of `POST /v1/chat/completions` requests, oldest first.
-    requests: Mutex<Vec<Value>>,
-    /// `METHOD PATH` of every request.
-    log: Mutex<Vec<String>>,
+impl std::ops::Deref for MockChat {
+    type Target = MockServer;
+    fn deref(&self) -> &MockServer {
+        &self.0
+    }
 }
 
 impl MockChat {
     /// Starts the mock on a free loopback port.
     pub fn start() -> MockChat {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shared = Arc::new(Shared::default());
-        let accept = Arc::clone(&shared);
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if accept.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let shared = Arc::clone(&accept);
-                std::thread::spawn(move || {
-                    let _ = serve(&shared, conn);
-                });
-            }
-        });
-        MockChat {
-            addr,
-            shared,
-            thread: Some(thread),
-        }
+        MockChat(MockServer::start(serve))
     }
 
-    /// The `baseUrl` for a pi provider: `http://127.0.0.1:<port>/v1`.
+    /// The base URL to configure the CLI with.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
-    }
-
-    /// Bodies of the `POST /v1/chat/completions` requests so far.
-    pub fn requests(&self) -> Vec<Value> {
-        self.shared.requests.lock().unwrap().clone()
-    }
-
-    /// `METHOD PATH` of every request so far.
-    pub fn log(&self) -> Vec<String> {
-        self.shared.log.lock().unwrap().clone()
-    }
-
-    /// Waits for a request whose body satisfies `pred`.
-    pub fn wait_request(&self, pred: impl Fn(&Value) -> bool, timeout: Duration) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(body) = self.requests().into_iter().find(|b| pred(b)) {
-                return body;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no matching request; seen: {:?}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for MockChat {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.0.url("/v1")
     }
 }
 
@@ -133,7 +71,7 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
             let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let text = reply_to(&last_user_text(&body));
             let model = body["model"].as_str().unwrap_or("mock-model").to_string();
-            shared.requests.lock().unwrap().push(body);
+            shared.main.lock().unwrap().push(body);
             let n = shared.ids.fetch_add(1, Ordering::SeqCst);
             write_sse(&mut out, &format!("chatcmpl-mock-{n}"), &model, &text)
         }

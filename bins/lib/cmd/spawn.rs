@@ -280,7 +280,10 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         })),
     )?;
 
-    let mut command = vec!["/usr/bin/env".to_string()];
+    // A worker is an interactive agent in a pane: `CI` (inherited from the tmux server's
+    // environment when orch runs under CI) turns some CLIs non-interactive (Gemini CLI exits
+    // on its first prompt), so the pane never gets it.
+    let mut command = vec!["/usr/bin/env".to_string(), "-u".into(), "CI".into()];
     command.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
     command.extend(argv);
     let placed = match place(&server, &cwd, &command) {

@@ -74,26 +74,7 @@ impl Claude {
     }
 
     fn ok_stdin(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let out = self.run(args, stdin);
-        assert!(
-            out.status.success(),
-            "orch {args:?} failed ({:?}):\nstdout: {}\nstderr: {}\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            self.screens()
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// Every pane's screen, for failure messages.
-    fn screens(&self) -> String {
-        let tmux = self.world.tmux.as_ref().unwrap();
-        let panes = tmux.run(&["list-panes", "-a", "-F", "#{pane_id}"]);
-        panes
-            .lines()
-            .map(|p| format!("--- pane {p} ---\n{}", tmux.capture(p)))
-            .collect()
+        self.world.expect_ok(args, self.run(args, stdin), "")
     }
 
     fn spawn(&self, name: &str) -> Value {
@@ -254,7 +235,7 @@ fn permission_request_error_and_clear_are_recorded() {
         Some(5),
         "{}\n{}",
         stderr(&out),
-        c.screens()
+        c.world.screens()
     );
 
     // /clear starts a new session in the same pane; orch follows it.
@@ -396,7 +377,12 @@ fn subscribed_claude_workers_hear_a_stop_mid_turn_and_when_idle() {
 
     // The busy one's Stop is blocked with the digest; the model's next request carries it.
     let stop = json(&c.ok(&["listen", "busy", "--timeout", "60"]));
-    assert_eq!(stop["stop_hook_active"], true, "{stop}\n{}", c.screens());
+    assert_eq!(
+        stop["stop_hook_active"],
+        true,
+        "{stop}\n{}",
+        c.world.screens()
+    );
     let to_busy = c.mock.wait_request(
         |b| {
             let t = last_user_text(b);

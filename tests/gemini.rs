@@ -55,26 +55,8 @@ impl Gemini {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "orch {args:?} failed ({:?}):\nstdout: {}\nstderr: {}\nmock: {:?}\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            self.mock.log(),
-            self.screens()
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn screens(&self) -> String {
-        let tmux = self.world.tmux.as_ref().unwrap();
-        let panes = tmux.run(&["list-panes", "-a", "-F", "#{pane_id}"]);
-        panes
-            .lines()
-            .map(|p| format!("--- pane {p} ---\n{}", tmux.capture(p)))
-            .collect()
+        let context = format!("mock: {:?}", self.mock.log());
+        self.world.expect_ok(args, self.run(args), &context)
     }
 }
 

@@ -42,25 +42,8 @@ impl Plugin {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "orch {args:?} failed ({:?}):\nstdout: {}\nstderr: {}\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            self.screens()
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn screens(&self) -> String {
-        let tmux = self.world.tmux.as_ref().unwrap();
-        let panes = tmux.run(&["list-panes", "-a", "-F", "#{pane_id}"]);
-        panes
-            .lines()
-            .map(|p| format!("--- pane {p} ---\n{}", tmux.capture(p)))
-            .collect()
+        self.world
+            .expect_ok(args, self.cmd(args).output().unwrap(), "")
     }
 
     /// Spawns a claude worker `name` with orch's plugin loaded.

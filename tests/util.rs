@@ -131,6 +131,32 @@ impl World {
             .stdin(Stdio::null())
     }
 
+    /// Every pane's visible text on this world's tmux server, for failure messages.
+    pub fn screens(&self) -> String {
+        let Some(tmux) = &self.tmux else {
+            return String::new();
+        };
+        let panes = tmux.run(&["list-panes", "-a", "-F", "#{pane_id}"]);
+        panes
+            .lines()
+            .map(|p| format!("--- pane {p} ---\n{}", tmux.capture(p)))
+            .collect()
+    }
+
+    /// Asserts that `out` (of `orch ARGS`) succeeded, showing stdout, stderr, `context` and
+    /// every pane's screen otherwise; returns stdout.
+    pub fn expect_ok(&self, args: &[&str], out: Output, context: &str) -> String {
+        assert!(
+            out.status.success(),
+            "orch {args:?} failed ({:?}):\nstdout: {}\nstderr: {}\n{context}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.screens()
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Runs `orch ARGS` to completion with empty stdin.
     pub fn orch(&self, args: &[&str]) -> Output {
         self.cmd("orch")

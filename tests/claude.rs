@@ -18,30 +18,11 @@ pub const DUMMY_API_KEY: &str = "sk-ant-api03-orch-test-dummy-0123456789abcdef";
 /// `install/test-deps.sh` puts in
 /// `${ORCH_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/orch-test}/claude-code`.
 pub fn claude_bin() -> PathBuf {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    let bin = match var("ORCH_TEST_CLAUDE_BIN") {
-        Some(bin) => PathBuf::from(bin),
-        None => {
-            let cache = var("ORCH_TEST_CACHE")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    var("XDG_CACHE_HOME")
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|| {
-                            PathBuf::from(var("HOME").expect("HOME is not set")).join(".cache")
-                        })
-                        .join("orch-test")
-                });
-            cache.join("claude-code/node_modules/.bin/claude")
-        }
-    };
-    assert!(
-        bin.is_file(),
-        "Claude Code CLI not found at `{}`: run `install/test-deps.sh` (or set \
-         ORCH_TEST_CLAUDE_BIN)",
-        bin.display()
-    );
-    bin
+    crate::util::cached_cli(
+        "ORCH_TEST_CLAUDE_BIN",
+        "claude-code/node_modules/.bin/claude",
+        "Claude Code CLI",
+    )
 }
 
 /// The version of [`claude_bin`] as `claude --version` prints it (e.g. `2.1.197`), asked once.

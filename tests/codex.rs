@@ -11,27 +11,11 @@ use std::time::Duration;
 /// The Codex CLI: `$ORCH_TEST_CODEX_BIN`, else
 /// `${ORCH_TEST_CACHE:-${XDG_CACHE_HOME:-~/.cache}/orch-test}/codex/node_modules/.bin/codex`.
 pub fn codex_bin() -> PathBuf {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    let bin = match var("ORCH_TEST_CODEX_BIN") {
-        Some(bin) => PathBuf::from(bin),
-        None => var("ORCH_TEST_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                var("XDG_CACHE_HOME")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| {
-                        PathBuf::from(var("HOME").expect("HOME is not set")).join(".cache")
-                    })
-                    .join("orch-test")
-            })
-            .join("codex/node_modules/.bin/codex"),
-    };
-    assert!(
-        bin.is_file(),
-        "Codex CLI not found at `{}`: run `install/test-deps.sh` (or set ORCH_TEST_CODEX_BIN)",
-        bin.display()
-    );
-    bin
+    crate::util::cached_cli(
+        "ORCH_TEST_CODEX_BIN",
+        "codex/node_modules/.bin/codex",
+        "Codex CLI",
+    )
 }
 
 /// The user's Codex config in the test HOME: a mock provider whose key comes from

@@ -11,27 +11,11 @@ use std::time::Duration;
 /// The Gemini CLI: `$ORCH_TEST_GEMINI_BIN`, else
 /// `${ORCH_TEST_CACHE:-${XDG_CACHE_HOME:-~/.cache}/orch-test}/gemini/node_modules/.bin/gemini`.
 pub fn gemini_bin() -> PathBuf {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    let bin = match var("ORCH_TEST_GEMINI_BIN") {
-        Some(bin) => PathBuf::from(bin),
-        None => var("ORCH_TEST_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                var("XDG_CACHE_HOME")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| {
-                        PathBuf::from(var("HOME").expect("HOME is not set")).join(".cache")
-                    })
-                    .join("orch-test")
-            })
-            .join("gemini/node_modules/.bin/gemini"),
-    };
-    assert!(
-        bin.is_file(),
-        "Gemini CLI not found at `{}`: run `install/test-deps.sh` (or set ORCH_TEST_GEMINI_BIN)",
-        bin.display()
-    );
-    bin
+    crate::util::cached_cli(
+        "ORCH_TEST_GEMINI_BIN",
+        "gemini/node_modules/.bin/gemini",
+        "Gemini CLI",
+    )
 }
 
 struct Gemini {

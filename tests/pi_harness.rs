@@ -11,27 +11,7 @@ use std::time::Duration;
 /// The pi CLI: `$ORCH_TEST_PI_BIN`, else
 /// `${ORCH_TEST_CACHE:-${XDG_CACHE_HOME:-~/.cache}/orch-test}/pi/node_modules/.bin/pi`.
 pub fn pi_bin() -> PathBuf {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    let bin = match var("ORCH_TEST_PI_BIN") {
-        Some(bin) => PathBuf::from(bin),
-        None => var("ORCH_TEST_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                var("XDG_CACHE_HOME")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| {
-                        PathBuf::from(var("HOME").expect("HOME is not set")).join(".cache")
-                    })
-                    .join("orch-test")
-            })
-            .join("pi/node_modules/.bin/pi"),
-    };
-    assert!(
-        bin.is_file(),
-        "pi CLI not found at `{}`: run `install/test-deps.sh` (or set ORCH_TEST_PI_BIN)",
-        bin.display()
-    );
-    bin
+    crate::util::cached_cli("ORCH_TEST_PI_BIN", "pi/node_modules/.bin/pi", "pi CLI")
 }
 
 /// The user's pi `models.json`: a mock provider speaking Chat Completions, its key read from

@@ -266,6 +266,33 @@ pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
     spawn_with_stdin(cmd, input).wait_with_output().unwrap()
 }
 
+/// An agent CLI the tests drive: `$OVERRIDE` if set, else `rel` inside the test cache
+/// `${ORCH_TEST_CACHE:-${XDG_CACHE_HOME:-~/.cache}/orch-test}` where `install/test-deps.sh`
+/// puts it. Panics, naming `what` and the fix, when it is not there.
+pub fn cached_cli(override_var: &str, rel: &str, what: &str) -> PathBuf {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let bin = match var(override_var) {
+        Some(bin) => PathBuf::from(bin),
+        None => var("ORCH_TEST_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                var("XDG_CACHE_HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| {
+                        PathBuf::from(var("HOME").expect("HOME is not set")).join(".cache")
+                    })
+                    .join("orch-test")
+            })
+            .join(rel),
+    };
+    assert!(
+        bin.is_file(),
+        "{what} not found at `{}`: run `install/test-deps.sh` (or set {override_var})",
+        bin.display()
+    );
+    bin
+}
+
 /// Waits until `check` returns `Some`, or panics with `what` after `timeout`.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;

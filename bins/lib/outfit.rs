@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The outfits shipped in `outfits/`, as (name, YAML).
-pub const SHIPPED: [(&str, &str); 6] = [
+pub const SHIPPED: [(&str, &str); 9] = [
     ("engineer", include_str!("../../outfits/engineer.yaml")),
     (
         "backend-engineer",
@@ -21,6 +21,18 @@ pub const SHIPPED: [(&str, &str); 6] = [
     ("researcher", include_str!("../../outfits/researcher.yaml")),
     ("planner", include_str!("../../outfits/planner.yaml")),
     ("spy", include_str!("../../outfits/spy.yaml")),
+    (
+        "codex-engineer",
+        include_str!("../../outfits/codex-engineer.yaml"),
+    ),
+    (
+        "gemini-engineer",
+        include_str!("../../outfits/gemini-engineer.yaml"),
+    ),
+    (
+        "pi-engineer",
+        include_str!("../../outfits/pi-engineer.yaml"),
+    ),
 ];
 
 /// Tool lists, in Claude Code's permission-rule syntax (`Bash(git *)`, `Read`, `Edit`...).

@@ -10,35 +10,14 @@
 
 #![allow(dead_code)]
 
-use crate::mock_http::{MockServer, Shared};
+use crate::mock_http::Shared;
 use crate::mock_openai::{read_request, reply_to, write_json};
 use serde_json::{json, Value};
 use std::io::{self, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-/// A running mock; stopped on drop. [`MockServer`]'s methods (`requests`, `log`,
-/// `wait_request`...) apply through `Deref`.
-pub struct MockGemini(MockServer);
-
-impl std::ops::Deref for MockGemini {
-    type Target = MockServer;
-    fn deref(&self) -> &MockServer {
-        &self.0
-    }
-}
-
-impl MockGemini {
-    /// Starts the mock on a free loopback port.
-    pub fn start() -> MockGemini {
-        MockGemini(MockServer::start(serve))
-    }
-
-    /// The base URL to configure the CLI with.
-    pub fn base_url(&self) -> String {
-        self.0.url("")
-    }
-}
+crate::mock_http::mock_type!(MockGemini, serve, "");
 
 /// The text of the last `user` content of a Gemini request body (its `text` parts joined), or
 /// `""`.

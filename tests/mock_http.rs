@@ -105,3 +105,33 @@ impl Drop for MockServer {
         }
     }
 }
+
+/// Declares a mock type over [`MockServer`]: `mock_type!(Name, serve_fn, "/base/path")` gives
+/// `Name::start()`, `Name::base_url()` (the URL to configure the CLI with) and, through
+/// `Deref`, every [`MockServer`] method (`requests`, `log`, `wait_request`...).
+macro_rules! mock_type {
+    ($name:ident, $serve:path, $base:expr) => {
+        /// A running mock; stopped on drop.
+        pub struct $name($crate::mock_http::MockServer);
+
+        impl std::ops::Deref for $name {
+            type Target = $crate::mock_http::MockServer;
+            fn deref(&self) -> &$crate::mock_http::MockServer {
+                &self.0
+            }
+        }
+
+        impl $name {
+            /// Starts the mock on a free loopback port.
+            pub fn start() -> $name {
+                $name($crate::mock_http::MockServer::start($serve))
+            }
+
+            /// The base URL to configure the CLI with.
+            pub fn base_url(&self) -> String {
+                self.0.url($base)
+            }
+        }
+    };
+}
+pub(crate) use mock_type;

@@ -11,7 +11,7 @@
 
 #![allow(dead_code)]
 
-use crate::mock_http::{MockServer, Shared};
+use crate::mock_http::Shared;
 use serde_json::{json, Value};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -21,28 +21,7 @@ use std::time::Duration;
 /// The start of the prompt Codex's TUI sends to name a thread.
 const TITLE_PREFIX: &str = "Generate a concise, single-line task title";
 
-/// A running mock; stopped on drop. [`MockServer`]'s methods (`requests`, `log`,
-/// `wait_request`...) apply through `Deref`.
-pub struct MockOpenAi(MockServer);
-
-impl std::ops::Deref for MockOpenAi {
-    type Target = MockServer;
-    fn deref(&self) -> &MockServer {
-        &self.0
-    }
-}
-
-impl MockOpenAi {
-    /// Starts the mock on a free loopback port.
-    pub fn start() -> MockOpenAi {
-        MockOpenAi(MockServer::start(serve))
-    }
-
-    /// The base URL to configure the CLI with.
-    pub fn base_url(&self) -> String {
-        self.0.url("/v1")
-    }
-}
+crate::mock_http::mock_type!(MockOpenAi, serve, "/v1");
 
 /// The text of the last `user` message of a Responses request body (its `input_text` parts
 /// joined), or `""`.

@@ -10,7 +10,7 @@
 
 #![allow(dead_code)]
 
-use crate::mock_http::{MockServer, Shared};
+use crate::mock_http::Shared;
 use crate::mock_openai::reply_to;
 use serde_json::{json, Value};
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -18,28 +18,7 @@ use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-/// A running mock; stopped on drop. [`MockServer`]'s methods (`requests`, `log`,
-/// `wait_request`...) apply through `Deref`.
-pub struct MockChat(MockServer);
-
-impl std::ops::Deref for MockChat {
-    type Target = MockServer;
-    fn deref(&self) -> &MockServer {
-        &self.0
-    }
-}
-
-impl MockChat {
-    /// Starts the mock on a free loopback port.
-    pub fn start() -> MockChat {
-        MockChat(MockServer::start(serve))
-    }
-
-    /// The base URL to configure the CLI with.
-    pub fn base_url(&self) -> String {
-        self.0.url("/v1")
-    }
-}
+crate::mock_http::mock_type!(MockChat, serve, "/v1");
 
 /// The text of the last `user` message of a Chat Completions body (string content, or its
 /// `text` parts joined), or `""`.

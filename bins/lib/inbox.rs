@@ -180,7 +180,7 @@ pub fn push_all(state: &State, ids: &[String]) -> Result<()> {
         .iter()
         .filter(|id| {
             let tail =
-                events::read_back_to(&state.worker_dir(id), status::decides).unwrap_or_default();
+                events::read_back_to(&state.worker_dir(id), status::boundary).unwrap_or_default();
             !matches!(
                 status::derive(&tail, true),
                 Status::Busy | Status::NeedsInput

@@ -68,16 +68,45 @@ pub fn decides(event: &Value) -> bool {
     after(event).is_some()
 }
 
-/// The status from a worker's events (oldest first) and pane liveness.
+/// Whether an event is a Notification that a permission dialog is open. Claude Code sends it
+/// ~6 s after the PermissionRequest, so it can arrive after the turn already ended (an
+/// interrupt answered the dialog): such a late notice says nothing.
+fn permission_notice(event: &Value) -> bool {
+    event.get("event").and_then(Value::as_str) == Some("notification")
+        && event.get("notification_type").and_then(Value::as_str) == Some("permission_prompt")
+}
+
+/// The event a status read goes back to: the newest deciding event that is not a late-prone
+/// permission notice (read the log back to it, then [`derive`]).
+pub fn boundary(event: &Value) -> bool {
+    decides(event) && !permission_notice(event)
+}
+
+/// The status from a worker's events (oldest first, back to a [`boundary`]) and pane liveness.
 pub fn derive(events: &[Value], pane_alive: bool) -> Status {
     if !pane_alive {
         return Status::Dead;
     }
-    events
-        .iter()
-        .rev()
-        .find_map(after)
-        .unwrap_or(Status::Starting)
+    let mut deciding = events.iter().rev().filter(|e| decides(e)).peekable();
+    while let Some(event) = deciding.next() {
+        if permission_notice(event) {
+            // Stale when the turn it belongs to has ended since its PermissionRequest.
+            let ended = deciding.peek().is_some_and(|prev| {
+                matches!(
+                    prev.get("event").and_then(Value::as_str),
+                    Some("interrupted" | "stop" | "stop_failure")
+                )
+            });
+            if ended {
+                continue;
+            }
+            return Status::NeedsInput;
+        }
+        if let Some(status) = after(event) {
+            return status;
+        }
+    }
+    Status::Starting
 }
 
 #[cfg(test)]

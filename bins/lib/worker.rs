@@ -66,7 +66,7 @@ impl Worker {
     /// An operator record (the operator's own pane, registered by its first `orch subscribe`)
     /// has seen no SessionStart of its session: with no events it counts as idle.
     pub fn status(&self) -> Result<Status> {
-        let tail = events::read_back_to(&self.dir(), status::decides)?;
+        let tail = events::read_back_to(&self.dir(), status::boundary)?;
         let status = status::derive(&tail, self.alive());
         if status == Status::Starting && tail.is_empty() && self.meta.role == "operator" {
             return Ok(Status::Idle);

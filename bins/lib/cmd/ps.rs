@@ -28,7 +28,7 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             .entry(meta.server.clone())
             .or_insert_with(|| meta.server.live_panes());
         let alive = meta.pane.as_deref().is_some_and(|p| live.contains(p));
-        let status = status::derive(&crate::events::read_back_to(&dir, status::decides)?, alive);
+        let status = status::derive(&crate::events::read_back_to(&dir, status::boundary)?, alive);
         let tail = crate::events::read_back_to(&dir, |e| e["event"] == "stop")?;
         if status == Status::Dead && !all {
             continue;

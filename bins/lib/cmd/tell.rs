@@ -223,8 +223,10 @@ pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
         return Ok(());
     }
     let waited = worker.wait(from, Some(timeout), |e| {
-        if let Some(s) = crate::status::after(e) {
-            last = s;
+        // Read again from the log on each deciding event: a status is a matter of sequences
+        // (a late permission notice after an interrupt says nothing), not of one event.
+        if crate::status::decides(e) {
+            last = worker.status().unwrap_or(last);
         }
         last.ready().then_some(())
     })?;

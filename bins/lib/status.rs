@@ -77,7 +77,7 @@ fn permission_notice(event: &Value) -> bool {
 }
 
 /// The event a status read goes back to: the newest deciding event that is not a late-prone
-/// permission notice (read the log back to it, then [`derive`]).
+/// permission notice (read the log back to it, then [`derive()`]).
 pub fn boundary(event: &Value) -> bool {
     decides(event) && !permission_notice(event)
 }

@@ -10,8 +10,8 @@
 
 #![allow(dead_code)]
 
-use crate::mock_http::Shared;
-use crate::mock_openai::{read_request, reply_to, write_json};
+use crate::mock_http::{read_request, write_json, Shared};
+use crate::mock_openai::reply_to;
 use serde_json::{json, Value};
 use std::io::{self, BufReader, Write};
 use std::net::TcpStream;

@@ -11,9 +11,9 @@
 
 #![allow(dead_code)]
 
-use crate::mock_http::Shared;
+use crate::mock_http::{read_request, write_json, write_sse_head, Shared};
 use serde_json::{json, Value};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -53,13 +53,6 @@ pub fn reply_to(prompt: &str) -> String {
     format!("echo: {}", prompt.trim())
 }
 
-pub struct Request {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
 fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
@@ -94,73 +87,9 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
     }
 }
 
-pub fn read_request(reader: &mut impl BufRead) -> io::Result<Request> {
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let path = parts.next().unwrap_or("").to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let mut body = Vec::new();
-    if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
-        body.resize(len, 0);
-        reader.read_exact(&mut body)?;
-    } else if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size)?;
-            let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16)
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk)?;
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
-    }
-    Ok(Request {
-        method,
-        path,
-        headers,
-        body,
-    })
-}
-
-pub fn write_json(out: &mut impl Write, status: u16, value: &Value) -> io::Result<()> {
-    let body = value.to_string();
-    let reason = if status == 200 { "OK" } else { "Not Found" };
-    write!(
-        out,
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-         connection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    out.flush()
-}
-
 /// Streams one assistant message `text` as the Responses API's SSE events, then closes.
 fn write_sse(out: &mut impl Write, id: &str, item: &str, text: &str) -> io::Result<()> {
-    write!(
-        out,
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
-         connection: close\r\n\r\n"
-    )?;
+    write_sse_head(out)?;
     let message = |content: Value| {
         json!({"type": "message", "id": item, "role": "assistant", "status": "completed",
                "content": content})

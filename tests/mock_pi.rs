@@ -10,10 +10,10 @@
 
 #![allow(dead_code)]
 
-use crate::mock_http::Shared;
+use crate::mock_http::{read_request, write_json, write_sse_head, Shared};
 use crate::mock_openai::reply_to;
 use serde_json::{json, Value};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -41,7 +41,9 @@ pub fn last_user_text(body: &Value) -> String {
 fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
-    let (method, path, body) = read_request(&mut reader)?;
+    let crate::mock_http::Request {
+        method, path, body, ..
+    } = read_request(&mut reader)?;
     let mut out = conn;
     shared.log.lock().unwrap().push(format!("{method} {path}"));
     let path = path.split('?').next().unwrap_or("").to_string();
@@ -63,68 +65,9 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
     }
 }
 
-/// Reads one request: method, path and body (by `content-length`, or chunked).
-fn read_request(reader: &mut impl BufRead) -> io::Result<(String, String, Vec<u8>)> {
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let path = parts.next().unwrap_or("").to_string();
-    let (mut length, mut chunked) = (None, false);
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-            if k == "content-length" {
-                length = v.parse::<usize>().ok();
-            } else if k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked") {
-                chunked = true;
-            }
-        }
-    }
-    let mut body = Vec::new();
-    if let Some(len) = length {
-        body.resize(len, 0);
-        reader.read_exact(&mut body)?;
-    } else if chunked {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size)?;
-            let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16)
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk)?;
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
-    }
-    Ok((method, path, body))
-}
-
-fn write_json(out: &mut impl Write, status: u16, value: &Value) -> io::Result<()> {
-    let body = value.to_string();
-    let reason = if status == 200 { "OK" } else { "Not Found" };
-    write!(
-        out,
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-         connection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    out.flush()
-}
-
 /// Streams one assistant message `text` as Chat Completions chunks, then closes.
 fn write_sse(out: &mut impl Write, id: &str, model: &str, text: &str) -> io::Result<()> {
-    write!(
-        out,
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
-         connection: close\r\n\r\n"
-    )?;
+    write_sse_head(out)?;
     let chunk = |choices: Value, usage: Value| {
         json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
                "choices": choices, "usage": usage})

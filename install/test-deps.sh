@@ -98,58 +98,36 @@ if [ "$version" != "$CLAUDE_VERSION" ]; then
     die "Claude Code $CLAUDE_VERSION is not usable at $CLAUDE (got: ${version:-nothing})"
 fi
 
-# Installs the Codex CLI pinned to $CODEX_VERSION into $CACHE/codex (tests/codex.rs), unless
-# that version already runs there ("codex-cli 0.169.0" -> 0.169.0).
-install_codex() {
-    local have
-    have=$("$CODEX" --version 2>/dev/null | awk 'NR == 1 { print $2 }' || true)
-    if [ "$have" = "$CODEX_VERSION" ]; then
-        say "Codex $CODEX_VERSION already in $CACHE/codex"
+# Installs the npm package PACKAGE@WANT into DIR unless BIN there already reports WANT through
+# the function VERSION_OF (each CLI prints its version its own way). Fails loudly when the
+# installed CLI does not run.
+#   install_cli LABEL DIR PACKAGE WANT BIN VERSION_OF
+install_cli() {
+    local label=$1 dir=$2 package=$3 want=$4 bin=$5 version_of=$6 have
+    have=$("$version_of" "$bin")
+    if [ "$have" = "$want" ]; then
+        say "$label $want already in $dir"
         return
     fi
-    say "installing @openai/codex@$CODEX_VERSION into $CACHE/codex"
-    mkdir -p "$CACHE/codex"
-    npm install --no-audit --no-fund --prefix "$CACHE/codex" "@openai/codex@$CODEX_VERSION"
-    have=$("$CODEX" --version 2>/dev/null | awk 'NR == 1 { print $2 }' || true)
-    [ "$have" = "$CODEX_VERSION" ] || die "Codex $CODEX_VERSION is not usable at $CODEX (got: ${have:-nothing})"
+    say "installing $package@$want into $dir"
+    mkdir -p "$dir"
+    npm install --no-audit --no-fund --prefix "$dir" "$package@$want"
+    have=$("$version_of" "$bin")
+    [ "$have" = "$want" ] || die "$label $want is not usable at $bin (got: ${have:-nothing})"
 }
-install_codex
+# "codex-cli 0.169.0"
+codex_version() { "$1" --version 2>/dev/null | awk 'NR == 1 { print $2 }' || true; }
+# "0.61.0"
+gemini_version() { "$1" --version 2>/dev/null | awk 'NR == 1 { print $1 }' || true; }
+# "0.73.1", on stderr
+pi_version() { "$1" --version 2>&1 | awk 'NR == 1 { print $NF }' || true; }
 
-# Installs the Gemini CLI pinned to $GEMINI_VERSION into $CACHE/gemini (tests/gemini.rs), unless
-# that version already runs there (`gemini --version` prints "0.61.0"). About 100 MB.
-install_gemini() {
-    local have
-    have=$("$GEMINI" --version 2>/dev/null | awk 'NR == 1 { print $1 }' || true)
-    if [ "$have" = "$GEMINI_VERSION" ]; then
-        say "Gemini CLI $GEMINI_VERSION already in $CACHE/gemini"
-        return
-    fi
-    say "installing @google/gemini-cli@$GEMINI_VERSION into $CACHE/gemini"
-    mkdir -p "$CACHE/gemini"
-    npm install --no-audit --no-fund --prefix "$CACHE/gemini" "@google/gemini-cli@$GEMINI_VERSION"
-    have=$("$GEMINI" --version 2>/dev/null | awk 'NR == 1 { print $1 }' || true)
-    [ "$have" = "$GEMINI_VERSION" ] || die "Gemini CLI $GEMINI_VERSION is not usable at $GEMINI (got: ${have:-nothing})"
-}
-install_gemini
-
-# Installs pi (@mariozechner/pi-coding-agent) pinned to $PI_VERSION into $CACHE/pi
-# (tests/pi_harness.rs), unless that version already runs there (`pi --version` prints
-# 0.73.1, on stderr).
-# About 200 MB of node_modules; npm skips a few packages' install scripts and pi works anyway.
-install_pi() {
-    local have
-    have=$("$PI" --version 2>&1 | awk 'NR == 1 { print $NF }' || true)
-    if [ "$have" = "$PI_VERSION" ]; then
-        say "pi $PI_VERSION already in $CACHE/pi"
-        return
-    fi
-    say "installing @mariozechner/pi-coding-agent@$PI_VERSION into $CACHE/pi"
-    mkdir -p "$CACHE/pi"
-    npm install --no-audit --no-fund --prefix "$CACHE/pi" "@mariozechner/pi-coding-agent@$PI_VERSION"
-    have=$("$PI" --version 2>&1 | awk 'NR == 1 { print $NF }' || true)
-    [ "$have" = "$PI_VERSION" ] || die "pi $PI_VERSION is not usable at $PI (got: ${have:-nothing})"
-}
-install_pi
+# The other harnesses' CLIs (tests/codex.rs, tests/gemini.rs, tests/pi_harness.rs): about
+# 400 MB, 100 MB and 200 MB; npm skips a few of pi's and Gemini's install scripts and both
+# work anyway.
+install_cli Codex "$CACHE/codex" @openai/codex "$CODEX_VERSION" "$CODEX" codex_version
+install_cli "Gemini CLI" "$CACHE/gemini" @google/gemini-cli "$GEMINI_VERSION" "$GEMINI" gemini_version
+install_cli pi "$CACHE/pi" @mariozechner/pi-coding-agent "$PI_VERSION" "$PI" pi_version
 
 echo "tmux:   $(command -v tmux) ($(tmux -V))"
 echo "claude: $CLAUDE ($version)"

@@ -77,6 +77,13 @@ pub enum Command {
         /// The subscribers' ids.
         ids: Vec<String>,
     },
+    /// The quiet detector of a `command` worker: reads its pane's output, piped in by tmux,
+    /// and records its turns (internal: started by spawn with `tmux pipe-pane`).
+    #[command(name = "__detect", hide = true)]
+    Detect {
+        /// The worker's id.
+        id: String,
+    },
     /// The file-watcher helper that waits run (internal).
     #[command(name = "__watch", hide = true)]
     Watch {
@@ -131,6 +138,13 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Outfit(args) => cmd::outfit::run(&ctx, args),
         Command::Diff(args) => cmd::diff::run(&ctx, args),
         Command::Watch { dir } => return crate::watch::serve(&dir),
+        Command::Detect { id } => {
+            // tmux drops the detector's output: its errors go to the state's log.
+            if let Err(err) = crate::command::serve(&id) {
+                crate::hook::log_error(&format!("detector of `{id}`: {err:#}"));
+            }
+            return error::OK;
+        }
         Command::Deliver { ids } => crate::state::State::from_env()
             .and_then(|state| crate::inbox::deliver_all(&state, &ids)),
     };

@@ -22,6 +22,9 @@ pub enum Harness {
     /// orch's extension runs orch-hook. It has no `--session-id` either: the worker adopts the
     /// session id of its first SessionStart, which pi fires at launch.
     Pi,
+    /// Any program, given after `--` (or as an outfit's `command`), started as it is. It has
+    /// no hooks: its turns are read off the pane by a quiet detector ([`crate::command`]).
+    Command,
     /// orch's own simulated agent (`orch-sim`), for the demo and fast tests.
     Sim,
 }
@@ -36,17 +39,19 @@ pub struct Blocker {
 }
 
 impl Harness {
-    /// Parses `claude`, `codex`, `gemini`, `pi` or `sim`.
+    /// Parses `claude`, `codex`, `gemini`, `pi`, `command` or `sim`.
     pub fn parse(name: &str) -> Result<Harness> {
         match name {
             "claude" => Ok(Harness::Claude),
             "codex" => Ok(Harness::Codex),
             "gemini" => Ok(Harness::Gemini),
             "pi" => Ok(Harness::Pi),
+            "command" => Ok(Harness::Command),
             "sim" => Ok(Harness::Sim),
-            other => {
-                bail!("unknown harness `{other}`: use `claude`, `codex`, `gemini`, `pi` or `sim`")
-            }
+            other => bail!(
+                "unknown harness `{other}`: use `claude`, `codex`, `gemini`, `pi`, `command` or \
+                 `sim`"
+            ),
         }
     }
 
@@ -57,6 +62,7 @@ impl Harness {
             Harness::Codex => "Codex",
             Harness::Gemini => "Gemini CLI",
             Harness::Pi => "pi",
+            Harness::Command => "the command",
             Harness::Sim => "orch-sim",
         }
     }
@@ -68,14 +74,26 @@ impl Harness {
             Harness::Codex => "codex",
             Harness::Gemini => "gemini",
             Harness::Pi => "pi",
+            Harness::Command => "command",
             Harness::Sim => "sim",
         }
     }
 
+    /// How orch learns that a turn ended, as `orch ps` shows it: `hooks` (the CLI runs
+    /// orch-hook), `extension` (pi, through orch's extension) or `quiet` (the command
+    /// harness's detector; [`crate::command::Detector::kind`] says more).
+    pub fn detector(self) -> &'static str {
+        match self {
+            Harness::Claude | Harness::Codex | Harness::Gemini | Harness::Sim => "hooks",
+            Harness::Pi => "extension",
+            Harness::Command => "quiet",
+        }
+    }
+
     /// Whether orch chooses the agent's session id (`--session-id`); Codex and pi pick their
-    /// own.
+    /// own, and a command has none.
     pub fn sets_session_id(self) -> bool {
-        !matches!(self, Harness::Codex | Harness::Pi)
+        !matches!(self, Harness::Codex | Harness::Pi | Harness::Command)
     }
 
     /// Whether the agent fires SessionStart only with its first prompt (Codex), so that a
@@ -92,14 +110,27 @@ impl Harness {
                 screen.contains("for shortcuts")
                     && screen.lines().any(|l| l.trim_start().starts_with('›'))
             }
-            Harness::Claude | Harness::Gemini | Harness::Pi | Harness::Sim => false,
+            Harness::Claude | Harness::Gemini | Harness::Pi | Harness::Command | Harness::Sim => {
+                false
+            }
         }
     }
 
     /// The command line that starts it with agent session id `session_id` (ignored by Codex
     /// and pi), then `extra`. pi's extension is passed by the caller (`-e <file>` in `extra`).
+    /// For a command, `extra` is the whole command line; it must not be empty.
     pub fn argv(self, session_id: &str, name: &str, extra: &[String]) -> Result<Vec<String>> {
         let mut argv = match self {
+            Harness::Command => {
+                if extra.is_empty() {
+                    bail!(
+                        "the command harness needs the program to run: give it after `--` \
+                         (`orch spawn --harness command -- python3 -q`) or as the outfit's \
+                         `command`"
+                    );
+                }
+                Vec::new()
+            }
             Harness::Codex => {
                 let bin = std::env::var("ORCH_CODEX_BIN")
                     .ok()
@@ -172,6 +203,11 @@ impl Harness {
         if PER_SESSION.contains(&key) || key == "ORCH_WORKER" {
             return false;
         }
+        // A command is whatever the caller would run in their own shell: it gets all of the
+        // caller's environment but orch's and Claude Code's per-session variables.
+        if self == Harness::Command {
+            return true;
+        }
         let own = match self {
             Harness::Codex => {
                 key != "CODEX_HOME" && (key.starts_with("OPENAI_") || key.starts_with("CODEX_"))
@@ -190,7 +226,7 @@ impl Harness {
             // pi's own settings (`PI_OFFLINE`, ...) but not its agent folder (orch sets its
             // own); keys named in `models.json` are passed by the caller.
             Harness::Pi => key != "PI_CODING_AGENT_DIR" && key.starts_with("PI_"),
-            Harness::Claude | Harness::Sim => {
+            Harness::Claude | Harness::Sim | Harness::Command => {
                 key.starts_with("ANTHROPIC_") || key.starts_with("CLAUDE_")
             }
         };
@@ -210,7 +246,7 @@ impl Harness {
             Harness::Codex => return codex_blocker(screen, cwd),
             Harness::Gemini => return gemini_blocker(screen, cwd),
             Harness::Pi => return pi_blocker(screen),
-            Harness::Sim => return None,
+            Harness::Command | Harness::Sim => return None,
         }
         let has = |s: &str| screen.contains(s);
         if has("trust this folder") || has("Accessing workspace") || has("Do you trust") {
@@ -437,6 +473,21 @@ mod tests {
         assert_eq!(h.blocker(warn, "/w").unwrap().kind, "login");
         assert_eq!(h.blocker(" pi v0.73.1\n> \n", "/w"), None);
         assert!(!h.ready_screen(warn));
+    }
+
+    #[test]
+    fn command_passes_everything_but_session_vars_and_needs_a_program() {
+        let h = Harness::parse("command").unwrap();
+        assert!(h.passes("OPENAI_API_KEY") && h.passes("TMUX") && h.passes("MY_VAR"));
+        assert!(!h.passes("ORCH_WORKER") && !h.passes("CLAUDE_CODE_SESSION_ID"));
+        assert!(!h.sets_session_id() && !h.starts_on_first_prompt());
+        assert_eq!(h.detector(), "quiet");
+        assert_eq!(Harness::Pi.detector(), "extension");
+        let err = h.argv("", "n", &[]).unwrap_err();
+        assert!(format!("{err:#}").contains("after `--`"), "{err:#}");
+        let argv = h.argv("", "n", &["python3".into(), "-q".into()]).unwrap();
+        assert_eq!(argv, ["python3", "-q"]);
+        assert_eq!(h.blocker("anything", "/w"), None);
     }
 
     #[test]

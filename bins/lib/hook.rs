@@ -307,8 +307,9 @@ fn read_id(path: &Path) -> Option<String> {
     (!id.is_empty()).then(|| id.to_string())
 }
 
-/// Appends one line to `hook.log` in the state directory, if that directory exists.
-fn log_error(msg: &str) {
+/// Appends one line to `hook.log` in the state directory, if that directory exists: the log of
+/// the processes nobody watches (the hook, a command worker's detector).
+pub fn log_error(msg: &str) {
     let Ok(state) = State::from_env() else { return };
     if !state.root.is_dir() {
         return;

@@ -430,7 +430,9 @@ pub fn deliver(state: &State, id: &str) -> Result<()> {
         state: state.clone(),
         meta,
     };
-    if worker.meta.pane.is_none() || !worker.alive() {
+    // A command worker (a shell, a REPL) would run a typed notice as input: its items wait in
+    // its inbox for `orch inbox`.
+    if worker.meta.pane.is_none() || !worker.alive() || worker.meta.harness == "command" {
         return Ok(());
     }
     let opts = crate::cmd::tell::Options {

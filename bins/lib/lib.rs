@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod codex;
+pub mod command;
 pub mod doctor;
 pub mod error;
 pub mod escalation;

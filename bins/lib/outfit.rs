@@ -55,7 +55,7 @@ pub struct Outfit {
     pub version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `claude`, `codex`, `gemini`, `pi` or `sim` (`command` comes with its adapter).
+    /// `claude`, `codex`, `gemini`, `pi`, `command` or `sim`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +88,18 @@ pub struct Outfit {
     /// The first prompt, with `{{task}}` and `{{var}}` filled from `--task` and `--var k=v`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_template: Option<String>,
+    /// The program of the `command` harness and its arguments, e.g. `[python3, -q]` (a
+    /// command line after `orch spawn --` takes its place).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// For the `command` harness: seconds the screen must stay unchanged for a turn to end
+    /// (default 1.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<f64>,
+    /// For the `command` harness: a regex the last non-empty screen line must match for a turn
+    /// to end (the program's prompt, e.g. `^>>> $`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_regex: Option<String>,
     /// The outfit this one extends (its fields apply first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<String>,
@@ -151,6 +163,22 @@ pub fn parse(text: &str, origin: &str) -> Result<Outfit> {
     }
     if let Some(harness) = &outfit.harness {
         crate::harness::Harness::parse(harness).with_context(|| origin.to_string())?;
+    }
+    if outfit.quiet.is_some() || outfit.prompt_regex.is_some() {
+        crate::command::Detector::new(outfit.quiet, outfit.prompt_regex.clone(), origin)?;
+    }
+    for (i, word) in outfit.command.iter_mut().enumerate() {
+        let expanded = shellexpand::full(word)
+            .with_context(|| format!("{origin}: command word `{word}`"))?
+            .into_owned();
+        // A program named by a relative path is found next to the outfit's file.
+        *word = if i == 0 && expanded.contains('/') {
+            expand_path(Path::new(&expanded), base.as_deref())?
+                .display()
+                .to_string()
+        } else {
+            expanded
+        };
     }
     Ok(outfit)
 }
@@ -251,6 +279,13 @@ fn merge(base: Outfit, child: Outfit) -> Outfit {
         env,
         worktree: child.worktree.or(base.worktree),
         prompt_template: child.prompt_template.or(base.prompt_template),
+        command: if child.command.is_empty() {
+            base.command
+        } else {
+            child.command
+        },
+        quiet: child.quiet.or(base.quiet),
+        prompt_regex: child.prompt_regex.or(base.prompt_regex),
         extends: child.extends,
         origin: child.origin,
     }

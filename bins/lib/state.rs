@@ -26,7 +26,7 @@ pub struct Meta {
     pub name: String,
     /// `worker` or `observer`.
     pub role: String,
-    /// The harness it runs: `claude` or `sim`.
+    /// The harness it runs: `claude`, `codex`, `gemini`, `pi`, `command` or `sim`.
     pub harness: String,
     /// The tmux server its pane lives on.
     #[serde(default)]
@@ -60,6 +60,10 @@ pub struct Meta {
     /// Its git worktree (`spawn --worktree`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<crate::worktree::Worktree>,
+    /// How a `command` worker's turn end is read off its pane; `None` for the harnesses with
+    /// hooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector: Option<crate::command::Detector>,
 }
 
 impl Meta {
@@ -83,6 +87,7 @@ impl Meta {
             argv: Vec::new(),
             outfit: None,
             worktree: None,
+            detector: None,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! `orch interrupt WORKER`: press Escape in the worker's pane (Claude Code then ends the turn
-//! with no Stop hook) and record an `interrupted` event.
+//! with no Stop hook; a `command` worker gets Ctrl-C) and record an `interrupted` event.
 
 use super::Ctx;
 use crate::error::{Fail, GONE};
@@ -43,7 +43,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     let was_busy = matches!(worker.status()?, Status::Busy | Status::NeedsInput);
     let server = &worker.meta.server;
-    server.run(&["send-keys", "-t", &pane, "Escape"])?;
+    // A command is a program in a terminal: Ctrl-C is its interrupt, and it puts nothing back.
+    let is_command = worker.meta.harness == "command";
+    let key = if is_command { "C-c" } else { "Escape" };
+    server.run(&["send-keys", "-t", &pane, key])?;
     let by = crate::roles::Actor::from_env().as_parent();
     let cursor = worker.record("interrupted", fields(json!({ "by": by })))?;
     super::audit(
@@ -52,7 +55,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .target(&worker.meta.id)
             .cursor(cursor),
     );
-    if was_busy && !args.keep_input {
+    if was_busy && !args.keep_input && !is_command {
         clear_input(&worker, &pane)?;
     }
     if ctx.json {

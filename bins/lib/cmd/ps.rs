@@ -46,6 +46,8 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             "name": meta.name,
             "role": meta.role,
             "harness": meta.harness,
+            "detector": detector_of(&meta),
+            "detector_settings": meta.detector,
             "pane": meta.pane,
             "status": status.as_str(),
             "cursor": last.and_then(|e| e["seq"].as_u64()).unwrap_or(0),
@@ -65,8 +67,20 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
     Ok(out)
 }
 
-/// Runs `orch ps`: a table, or with `--json` an array of rows (id, name, role, harness, pane,
-/// status, cursor, last_event, last_event_age_ms, last_message, parent, cwd).
+/// How a worker's turn ends are learnt: [`crate::harness::Harness::detector`], or for a
+/// command worker its detector's kind (`quiet`, `quiet+prompt`).
+fn detector_of(meta: &crate::state::Meta) -> String {
+    if let Some(detector) = &meta.detector {
+        return detector.kind().to_string();
+    }
+    crate::harness::Harness::parse(&meta.harness)
+        .map_or("?", |h| h.detector())
+        .to_string()
+}
+
+/// Runs `orch ps`: a table, or with `--json` an array of rows (id, name, role, harness,
+/// detector, detector_settings (`{quiet_ms, prompt}` for a command worker, else null), pane,
+/// status, cursor, last_event, last_event_age_ms, last_message, parent, outfit, worktree, cwd).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let rows = rows(args.all)?;
     if ctx.json {
@@ -77,8 +91,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<6} {:<14} {:<8} {:<7} {:<5} {:<11} {:>5}  LAST MESSAGE",
-        "ID", "NAME", "ROLE", "HARNESS", "PANE", "STATUS", "AGE"
+        "{:<6} {:<14} {:<8} {:<7} {:<12} {:<5} {:<11} {:>5}  LAST MESSAGE",
+        "ID", "NAME", "ROLE", "HARNESS", "DETECTOR", "PANE", "STATUS", "AGE"
     );
     for r in &rows {
         let s = |k: &str| r[k].as_str().unwrap_or("-").to_string();
@@ -86,11 +100,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .as_u64()
             .map_or("-".into(), crate::clock::age);
         println!(
-            "{:<6} {:<14} {:<8} {:<7} {:<5} {:<11} {:>5}  {}",
+            "{:<6} {:<14} {:<8} {:<7} {:<12} {:<5} {:<11} {:>5}  {}",
             s("id"),
             s("name"),
             s("role"),
             s("harness"),
+            s("detector"),
             s("pane"),
             s("status"),
             age,

@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long)]
     pub name: Option<String>,
     /// The agent CLI to run (default: the outfit's, else `claude`).
-    #[arg(long, value_parser = ["claude", "codex", "gemini", "pi", "sim"])]
+    #[arg(long, value_parser = ["claude", "codex", "gemini", "pi", "command", "sim"])]
     pub harness: Option<String>,
     /// Working folder of the worker (default: the current one).
     #[arg(long)]
@@ -62,6 +62,15 @@ pub struct Args {
     /// (backed up, locked, written atomically).
     #[arg(long)]
     pub trust: bool,
+    /// For `--harness command`: seconds the pane must stay unchanged for a turn to end
+    /// (default: the outfit's `quiet`, else 1.5).
+    #[arg(long, value_name = "SECS")]
+    pub quiet: Option<f64>,
+    /// For `--harness command`: a regex the last non-empty line of the pane must match for a
+    /// turn to end, the program's prompt (e.g. `'^>>> $'` for Python; default: the outfit's
+    /// `prompt_regex`, else none).
+    #[arg(long, value_name = "REGEX")]
+    pub prompt_regex: Option<String>,
     /// Seconds to wait for the agent's SessionStart.
     #[arg(long, default_value_t = 30.0, value_name = "SECS")]
     pub ready_timeout: f64,
@@ -137,6 +146,21 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         .or_else(|| outfit.as_ref().and_then(|o| o.harness.clone()))
         .unwrap_or_else(|| "claude".into());
     let harness = Harness::parse(&harness_name)?;
+    let detector = match harness {
+        Harness::Command => Some(crate::command::Detector::new(
+            args.quiet.or(outfit.as_ref().and_then(|o| o.quiet)),
+            args.prompt_regex
+                .clone()
+                .or_else(|| outfit.as_ref().and_then(|o| o.prompt_regex.clone())),
+            "`--quiet`/`--prompt-regex`",
+        )?),
+        _ if args.quiet.is_some() || args.prompt_regex.is_some() => bail!(
+            "`--quiet` and `--prompt-regex` set the quiet detector of `--harness command`; the \
+             {} harness reports its turns itself",
+            harness.name()
+        ),
+        _ => None,
+    };
     let role = match (args.role, outfit.as_ref().and_then(|o| o.role.as_deref())) {
         (Some(Role::Observer), _) | (None, Some("observer")) => "observer",
         _ => "worker",
@@ -187,13 +211,20 @@ pub fn spawn(args: &Args) -> Result<Worker> {
     };
     let pi = match harness {
         Harness::Pi => Some(crate::pi::prepare(&dir)?),
-        Harness::Claude | Harness::Codex | Harness::Gemini | Harness::Sim => None,
+        Harness::Claude | Harness::Codex | Harness::Gemini | Harness::Command | Harness::Sim => {
+            None
+        }
     };
     if let Some(pi) = &pi {
         harness_args.insert(0, pi.extension.display().to_string());
         harness_args.insert(0, "-e".into());
     }
-    harness_args.extend(args.harness_args.iter().cloned());
+    match (&outfit, harness) {
+        (Some(outfit), Harness::Command) if args.harness_args.is_empty() => {
+            harness_args.extend(outfit.command.iter().cloned())
+        }
+        _ => harness_args.extend(args.harness_args.iter().cloned()),
+    }
     let argv = harness.argv(
         session_id.as_deref().unwrap_or_default(),
         &name,
@@ -205,7 +236,7 @@ pub fn spawn(args: &Args) -> Result<Worker> {
             &cwd,
             &crate::paths::sibling_exe("orch-hook")?,
         )?),
-        Harness::Claude | Harness::Gemini | Harness::Pi | Harness::Sim => None,
+        Harness::Claude | Harness::Gemini | Harness::Pi | Harness::Command | Harness::Sim => None,
     };
     let mut env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| {
@@ -265,6 +296,7 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         argv: argv.clone(),
         outfit: outfit.as_ref().map(|o| o.name.clone()),
         worktree: worktree.clone(),
+        detector,
     };
     state.write_meta(&meta)?;
     if let Some(path) = session_id.as_deref().and_then(|s| state.session_index(s)) {
@@ -309,6 +341,15 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         m.socket_path = Some(placed.socket_path.clone());
     })?;
     state.index(&state.pane_index(&placed.socket_path, &pane), &id)?;
+    if harness == Harness::Command {
+        // As soon as the detector can read its pane from the metadata; what the program drew
+        // before it is read off the screen.
+        if let Err(err) = crate::command::start(&server, &pane, &absolute(&state.root)?, &id) {
+            let _ = server.run(&["kill-pane", "-t", &pane]);
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(err);
+        }
+    }
     let worker = Worker { state, meta };
     wait_started(
         &worker,
@@ -326,6 +367,31 @@ pub fn spawn(args: &Args) -> Result<Worker> {
 /// settings. The sim, Codex, Gemini CLI and pi take only `--model`.
 fn dress(outfit: &crate::outfit::Outfit, harness: Harness, dir: &Path) -> Result<Vec<String>> {
     let mut args = Vec::new();
+    if harness == Harness::Command {
+        // A command takes none of an agent's dress: say so rather than drop it silently.
+        let unused: Vec<&str> = [
+            ("model", outfit.model.is_some()),
+            (
+                "system_prompt",
+                outfit.system_prompt.is_some() || outfit.system_prompt_file.is_some(),
+            ),
+            ("tools", outfit.tools.is_some()),
+            ("permission_mode", outfit.permission_mode.is_some()),
+            ("skills", !outfit.skills.is_empty()),
+            ("hooks", outfit.hooks.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, set)| set.then_some(field))
+        .collect();
+        if !unused.is_empty() {
+            eprintln!(
+                "orch: outfit `{}`: the command harness ignores {}",
+                outfit.name,
+                unused.join(", ")
+            );
+        }
+        return Ok(args);
+    }
     if matches!(harness, Harness::Codex | Harness::Gemini | Harness::Pi) {
         if let Some(model) = &outfit.model {
             args.extend(["--model".to_string(), model.clone()]);
@@ -525,10 +591,17 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
                     "worker `{id}` did not start within {:.0} s ({}). Its pane {pane} shows:{}",
                     timeout.as_secs_f64(),
                     if on_screen {
-                        "its input prompt never showed"
+                        "its input prompt never showed".to_string()
+                    } else if let Some(detector) = &worker.meta.detector {
+                        format!(
+                            "its screen never settled ({}): give a longer `--ready-timeout`, \
+                             or check `--prompt-regex` against the last line below",
+                            detector.describe()
+                        )
                     } else {
                         "no SessionStart hook event: is `orch up` done, so that Claude Code runs \
                          orch-hook?"
+                            .to_string()
                     },
                     last_lines(&screen)
                 )

@@ -122,9 +122,13 @@ pub fn neutralise(text: &str, command: bool) -> String {
     }
 }
 
-/// Delivers `text` to `worker` by the protocol above.
+/// Delivers `text` to `worker` by the protocol above. A `command` worker has no hooks: its
+/// quiet detector acknowledges the prompt with the first output after Enter
+/// ([`crate::command::mark_pending`]), and the text goes as it is (a leading `/` is a path to a
+/// shell, not a slash command).
 pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> {
-    let text = neutralise(text, opts.command);
+    let is_command = worker.meta.harness == "command";
+    let text = neutralise(text, opts.command || is_command);
     if text.trim().is_empty() {
         bail!("nothing to tell: the prompt is empty");
     }
@@ -153,13 +157,16 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
     pasted?;
     std::thread::sleep(ENTER_DELAY);
     let hash = prompt_hash(&text);
+    if is_command {
+        crate::command::mark_pending(worker, &text)?;
+    }
     let mut enters = 0;
     while enters < MAX_ENTERS {
         server.run(&["send-keys", "-t", &pane, "Enter"])?;
         enters += 1;
         let waited = worker.wait(before, Some(ACK_WAIT), |e| {
             let kind = e["event"].as_str().unwrap_or("");
-            let hit = if opts.command {
+            let hit = if opts.command && !is_command {
                 kind != "interrupted"
             } else {
                 kind == "prompt" && e["prompt_hash"].as_str() == Some(hash.as_str())
@@ -180,7 +187,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
             }
             Waited::Gone(why) => bail!(Fail::new(GONE, why)),
             Waited::TimedOut => {
-                if opts.command {
+                if opts.command && !is_command {
                     // A command may fire no hook at all (e.g. `/help`); pressing Enter again
                     // could answer a dialog it opened.
                     return Ok(Delivered {

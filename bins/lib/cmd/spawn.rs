@@ -181,10 +181,19 @@ pub fn spawn(args: &Args) -> Result<Worker> {
     }
     // Codex picks its own thread id: the worker adopts it at its first SessionStart.
     let session_id = harness.sets_session_id().then(new_uuid);
-    let mut harness_args = match &outfit {
-        Some(outfit) => dress(outfit, harness, &dir)?,
-        None => Vec::new(),
+    let dressed = match outfit.as_ref().map(|o| dress(o, harness, &dir, &cwd)) {
+        Some(Ok(dressed)) => dressed,
+        Some(Err(err)) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(err);
+        }
+        None => crate::outfit::Dress::default(),
     };
+    for warning in &dressed.warnings {
+        eprintln!("orch: warning: {warning}");
+    }
+    let mut harness_args = dressed.args;
+    extra_env.splice(0..0, dressed.env);
     let pi = match harness {
         Harness::Pi => Some(crate::pi::prepare(&dir)?),
         Harness::Claude | Harness::Codex | Harness::Gemini | Harness::Sim => None,
@@ -319,24 +328,35 @@ pub fn spawn(args: &Args) -> Result<Worker> {
     Ok(worker)
 }
 
-/// The harness arguments that apply an outfit to a worker whose folder is `dir`. For Claude
-/// Code: `--append-system-prompt`, `--allowedTools`, `--disallowedTools`, `--model`,
-/// `--permission-mode`, a per-worker `--settings` file with the outfit's hooks, and a generated
-/// plugin folder with its skills for `--plugin-dir`; nothing touches the user's global
-/// settings. The sim, Codex, Gemini CLI and pi take only `--model`.
-fn dress(outfit: &crate::outfit::Outfit, harness: Harness, dir: &Path) -> Result<Vec<String>> {
+/// What applies an outfit to a worker whose state folder is `dir` and working folder `cwd`:
+/// harness arguments, environment and warnings. For Claude Code: `--append-system-prompt`,
+/// `--allowedTools`, `--disallowedTools`, `--model`, `--permission-mode`, a per-worker
+/// `--settings` file with the outfit's hooks, and a generated plugin folder with its skills for
+/// `--plugin-dir`. Codex, Gemini CLI and pi map what their CLIs support
+/// ([`crate::codex::dress`], [`crate::gemini::dress`], [`crate::pi::dress`]); the sim takes
+/// only `--model`. Nothing touches the user's global settings.
+fn dress(
+    outfit: &crate::outfit::Outfit,
+    harness: Harness,
+    dir: &Path,
+    cwd: &Path,
+) -> Result<crate::outfit::Dress> {
+    let dir = absolute(dir)?;
     let mut args = Vec::new();
-    if matches!(harness, Harness::Codex | Harness::Gemini | Harness::Pi) {
-        if let Some(model) = &outfit.model {
-            args.extend(["--model".to_string(), model.clone()]);
+    match harness {
+        Harness::Codex => return crate::codex::dress(outfit, &dir),
+        Harness::Gemini => return crate::gemini::dress(outfit, &dir),
+        Harness::Pi => return crate::pi::dress(outfit, &dir, cwd),
+        Harness::Sim => {
+            if let Some(model) = &outfit.model {
+                args.extend(["--model".to_string(), model.clone()]);
+            }
+            return Ok(crate::outfit::Dress {
+                args,
+                ..Default::default()
+            });
         }
-        return Ok(args);
-    }
-    if harness == Harness::Sim {
-        if let Some(model) = &outfit.model {
-            args.extend(["--model".to_string(), model.clone()]);
-        }
-        return Ok(args);
+        Harness::Claude => {}
     }
     if let Some(prompt) = outfit.system_prompt_text()? {
         args.extend(["--append-system-prompt".to_string(), prompt]);
@@ -390,7 +410,10 @@ fn dress(outfit: &crate::outfit::Outfit, harness: Harness, dir: &Path) -> Result
         }
         args.extend(["--plugin-dir".to_string(), plugin.display().to_string()]);
     }
-    Ok(args)
+    Ok(crate::outfit::Dress {
+        args,
+        ..Default::default()
+    })
 }
 
 /// Where the new pane went.

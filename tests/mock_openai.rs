@@ -43,14 +43,17 @@ pub fn last_user_text(body: &Value) -> String {
     }
 }
 
+/// `X` from the last `[[TAG: X]]` in a prompt (`tag` is e.g. `say`).
+pub fn directive(prompt: &str, tag: &str) -> Option<String> {
+    let open = format!("[[{tag}:");
+    let start = prompt.rfind(&open)?;
+    let len = prompt[start..].find("]]")?;
+    Some(prompt[start + open.len()..start + len].trim().to_string())
+}
+
 /// The reply to a prompt: `X` from the last `[[say: X]]`, else `echo: <prompt>`.
 pub fn reply_to(prompt: &str) -> String {
-    if let Some(start) = prompt.rfind("[[say:") {
-        if let Some(len) = prompt[start..].find("]]") {
-            return prompt[start + 6..start + len].trim().to_string();
-        }
-    }
-    format!("echo: {}", prompt.trim())
+    directive(prompt, "say").unwrap_or_else(|| format!("echo: {}", prompt.trim()))
 }
 
 fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {

@@ -623,6 +623,23 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_codex_engineer_dresses_without_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = crate::outfit::load("codex-engineer", dir.path()).unwrap();
+        o.skills.clear();
+        let d = dress_over(&o, dir.path(), "").unwrap();
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+        let rules =
+            std::fs::read_to_string(home(dir.path()).join("rules").join(RULES_FILE)).unwrap();
+        assert!(rules.contains("pattern=[\"git\", \"push\", \"--force\"], decision=\"forbidden\""));
+        assert!(rules.contains("pattern=[\"orch\"], decision=\"allow\""));
+        // The engineer's own lists, written for Claude Code, are refused on Codex.
+        let mut engineer = crate::outfit::load("engineer", dir.path()).unwrap();
+        engineer.skills.clear();
+        assert!(err(&engineer, dir.path()).contains("`Bash(git push --force*)`"));
+    }
+
+    #[test]
     fn denying_the_shell_turns_it_off() {
         let dir = tempfile::tempdir().unwrap();
         let o = outfit("name: x\ntools: {deny: [Bash]}\n", dir.path());

@@ -554,6 +554,23 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_gemini_engineer_maps_the_engineers_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = crate::outfit::load("gemini-engineer", dir.path()).unwrap();
+        o.skills.clear();
+        let d = dress(&o, dir.path()).unwrap();
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+        assert!(d.args.join(" ").contains("--approval-mode auto_edit"));
+        let policy = std::fs::read_to_string(dir.path().join(POLICY_FILE)).unwrap();
+        assert!(policy.contains("commandRegex = \"git push --force\"\ndecision = \"deny\""));
+        assert!(policy.contains("commandPrefix = \"git\"\ndecision = \"allow\""));
+        let context = home(dir.path()).join(".gemini").join(OUTFIT_CONTEXT);
+        assert!(std::fs::read_to_string(context)
+            .unwrap()
+            .contains("orch worker"));
+    }
+
+    #[test]
     fn dress_writes_the_context_file_policy_and_skills() {
         let dir = tempfile::tempdir().unwrap();
         let skill = dir.path().join("my-skill");

@@ -322,6 +322,22 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_pi_engineer_guards_the_engineers_denied_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = crate::outfit::load("pi-engineer", dir.path()).unwrap();
+        o.skills.clear();
+        let d = dress(&o, dir.path(), dir.path()).unwrap();
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+        let rules = guard_rules(&o).unwrap().unwrap();
+        assert_eq!(rules["only"], serde_json::Value::Null);
+        assert_eq!(rules["commands"][0]["pattern"], "git push --force");
+        assert_eq!(rules["commands"][1]["pattern"], "rm -rf");
+        // The engineer's acceptEdits is refused on pi.
+        let engineer = crate::outfit::load("engineer", dir.path()).unwrap();
+        assert!(format!("{:#}", guard_rules(&engineer).unwrap_err()).contains("acceptEdits"));
+    }
+
+    #[test]
     fn dress_appends_the_prompt_and_loads_the_guard_and_skills() {
         let dir = tempfile::tempdir().unwrap();
         let cwd = dir.path().join("work");

@@ -172,7 +172,15 @@ fn codex_outfit_prompt_tools_permission_skills_and_hooks_reach_codex() {
         "{rules}"
     );
 
-    c.kill("cxo", &stop);
+    // Codex refuses the denied command and tells the model why.
+    let (_, refused) = c.tell("cxo", "push it [[bash: git push --force origin main]]");
+    let said = refused["last_assistant_message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(said.starts_with("tool said: "), "{refused}");
+    assert!(said.contains("tools.deny `Bash(git push *)`"), "{refused}");
+
+    c.kill("cxo", &refused);
 }
 
 #[test]

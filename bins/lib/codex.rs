@@ -331,6 +331,7 @@ fn dress_over(outfit: &Outfit, dir: &Path, user: &str) -> Result<Dress> {
     let mut no_web_search = false;
     for entry in &tools.deny {
         let why = format!("denied by outfit `{}` (tools.deny `{entry}`)", outfit.name);
+        let refuse = |msg: &str| Err(fail(anyhow::anyhow!("tools.deny `{entry}`: {msg}")));
         match ToolRule::parse(entry) {
             ToolRule::Tool(tool) => match tool.as_str() {
                 "Bash" | "shell" | "exec_command" => disable_shell = true,
@@ -338,41 +339,34 @@ fn dress_over(outfit: &Outfit, dir: &Path, user: &str) -> Result<Dress> {
                 "WebFetch" | "NotebookEdit" => {}
                 "Edit" | "Write" | "MultiEdit" | "apply_patch" if permission.read_only => {}
                 "Edit" | "Write" | "MultiEdit" | "apply_patch" => {
-                    return Err(fail(anyhow::anyhow!(
-                    "tools.deny `{entry}`: Codex edits through its shell and `apply_patch`, which \
-                     only its read-only sandbox stops: set `permission_mode: plan` (or \
-                     `read-only`)"
-                )))
+                    return refuse(
+                        "Codex edits through its shell and `apply_patch`, which only its \
+                         read-only sandbox stops: set `permission_mode: plan` (or `read-only`)",
+                    )
                 }
                 _ => {
-                    return Err(fail(anyhow::anyhow!(
-                    "tools.deny `{entry}`: Codex cannot remove that tool (it reads and searches \
-                     through its shell): deny `Bash`, or `Bash(COMMAND *)` for commands, or use \
-                     another harness"
-                )))
+                    return refuse(
+                        "Codex cannot remove that tool (it reads and searches through its \
+                         shell): deny `Bash`, or `Bash(COMMAND *)` for commands, or use another \
+                         harness",
+                    )
                 }
             },
             ToolRule::Command(CommandRule::Words(words) | CommandRule::Exact(words)) => {
                 match rule_words(&words) {
                     Some(words) => rules.push_str(&prefix_rule(&words, "forbidden", &why)),
-                    None => {
-                        return Err(fail(anyhow::anyhow!(
-                            "tools.deny `{entry}`: Codex rules match plain words only"
-                        )))
-                    }
+                    None => return refuse("Codex rules match plain words only"),
                 }
             }
             ToolRule::Command(CommandRule::Prefix(_) | CommandRule::Glob(_)) => {
-                return Err(fail(anyhow::anyhow!(
-                    "tools.deny `{entry}`: Codex rules match whole words, not `*` inside or at \
-                     the end of a word: write `Bash(WORDS *)`, one entry per spelling (e.g. \
-                     `Bash(git push --force *)`, `Bash(git push -f *)`)"
-                )))
+                return refuse(
+                    "Codex rules match whole words, not `*` inside or at the end of a word: \
+                     write `Bash(WORDS *)`, one entry per spelling (e.g. \
+                     `Bash(git push --force *)`, `Bash(git push -f *)`)",
+                )
             }
             ToolRule::Scoped { .. } => {
-                return Err(fail(anyhow::anyhow!(
-                    "tools.deny `{entry}`: Codex has no per-path or per-domain tool rules"
-                )))
+                return refuse("Codex has no per-path or per-domain tool rules")
             }
         }
     }

@@ -428,7 +428,7 @@ impl Dress {
 }
 
 /// One entry of `tools.allow` or `tools.deny`, read in Claude Code's permission-rule syntax
-/// (<https://code.claude.com/docs/en/iam#tool-specific-permission-rules>).
+/// (<https://code.claude.com/docs/en/permissions>).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToolRule {
     /// A whole tool: `Read`, `Bash`, `Bash(*)`, or a harness's own name (`write_file`).

@@ -1,11 +1,13 @@
 //! End to end on the real Codex CLI (installed by `install/test-deps.sh` into
 //! `<cache>/codex`), talking to the Responses API mock on 127.0.0.1: spawn a codex worker,
-//! tell, listen, ps, kill; the user's `~/.codex` stays as it was.
+//! tell, listen, ps, kill; the user's `~/.codex` stays as it was; an outfit's prompt, tools,
+//! permission mode, skills and hooks reach Codex.
 
+use crate::harness_driver::{probe_skill, Driver};
 use crate::mock_openai::{last_user_text, MockOpenAi};
-use crate::util::{json, World};
+use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 /// The Codex CLI: `$ORCH_TEST_CODEX_BIN`, else
@@ -29,38 +31,25 @@ fn user_config(mock: &MockOpenAi) -> String {
     )
 }
 
-struct Codex {
-    world: World,
-    mock: MockOpenAi,
-}
-
-impl Codex {
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = self.world.cmd("orch");
-        cmd.args(args)
-            .env("ORCH_CODEX_BIN", codex_bin())
-            .env("MOCK_API_KEY", "mock-key")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let context = format!("mock: {:?}", self.mock.log());
-        self.world.expect_ok(args, self.run(args), &context)
-    }
+/// A driver for Codex with the user's config in its HOME.
+fn codex() -> Driver<MockOpenAi> {
+    let mock = MockOpenAi::start();
+    let c = Driver::new(
+        mock,
+        &[
+            ("ORCH_CODEX_BIN", codex_bin().display().to_string()),
+            ("MOCK_API_KEY", "mock-key".into()),
+        ],
+    );
+    let user_dir = c.world.home().join(".codex");
+    std::fs::create_dir_all(&user_dir).unwrap();
+    std::fs::write(user_dir.join("config.toml"), user_config(&c.mock)).unwrap();
+    c
 }
 
 #[test]
 fn codex_worker_round_trip_then_kill() {
-    let c = Codex {
-        world: World::with_tmux(),
-        mock: MockOpenAi::start(),
-    };
-    c.ok(&["up"]);
+    let c = codex();
     // A git repo: Codex would ask "Trust this folder?" unless orch trusts it for the worker.
     let git = Command::new("git")
         .args(["init", "-q"])
@@ -69,30 +58,13 @@ fn codex_worker_round_trip_then_kill() {
         .unwrap();
     assert!(git.success());
     let user_dir = c.world.home().join(".codex");
-    std::fs::create_dir_all(&user_dir).unwrap();
-    let config = user_config(&c.mock);
-    std::fs::write(user_dir.join("config.toml"), &config).unwrap();
+    let config = std::fs::read_to_string(user_dir.join("config.toml")).unwrap();
 
-    let spawned = json(&c.ok(&[
-        "--json",
-        "spawn",
-        "--harness",
-        "codex",
-        "--name",
-        "cx",
-        "--ready-timeout",
-        "60",
-    ]));
+    let (spawned, _) = c.spawn("cx", &["--harness", "codex"]);
     assert_eq!(spawned["harness"], "codex");
-    let rows = json(&c.ok(&["--json", "ps"]));
-    assert_eq!(rows[0]["status"], "idle", "{rows}");
 
-    let told = json(&c.ok(&["--json", "tell", "cx", "hi [[say: CODEX-OK]]"]));
-    assert_eq!(told["acknowledged"], true, "{told}");
-    let stop = json(&c.ok(&["listen", "cx", "--timeout", "60"]));
-    assert_eq!(stop["event"], "stop");
+    let (_, stop) = c.tell("cx", "hi [[say: CODEX-OK]]");
     assert_eq!(stop["last_assistant_message"], "CODEX-OK");
-    assert!(stop["seq"].as_u64() > told["cursor"].as_u64());
     let request = c.mock.wait_request(
         |b| last_user_text(b).contains("CODEX-OK"),
         Duration::from_secs(5),
@@ -100,23 +72,16 @@ fn codex_worker_round_trip_then_kill() {
     assert_eq!(request["stream"], true);
 
     // A second prompt: same thread, no new SessionStart, still attributed to the worker.
-    let again = json(&c.ok(&["--json", "tell", "cx", "again [[say: CODEX-TWO]]"]));
-    assert_eq!(again["acknowledged"], true, "{again}");
-    let two = json(&c.ok(&["listen", "cx", "--timeout", "60"]));
+    let (_, two) = c.tell("cx", "again [[say: CODEX-TWO]]");
     assert_eq!(two["last_assistant_message"], "CODEX-TWO");
     assert_eq!(two["session_id"], stop["session_id"]);
 
-    let rows = json(&c.ok(&["--json", "ps"]));
+    let rows = crate::util::json(&c.ok(&["--json", "ps"]));
     assert_eq!(rows[0]["name"], "cx");
     assert_eq!(rows[0]["harness"], "codex");
     assert_eq!(rows[0]["status"], "idle", "{rows}");
     // The worker adopted Codex's own thread id from its hooks.
-    let id = spawned["id"].as_str().unwrap();
-    let meta: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(c.world.state().join("workers").join(id).join("meta.json"))
-            .unwrap(),
-    )
-    .unwrap();
+    let meta = c.meta(spawned["id"].as_str().unwrap());
     assert_eq!(meta["session_id"], stop["session_id"], "{meta}");
 
     assert_eq!(
@@ -126,13 +91,113 @@ fn codex_worker_round_trip_then_kill() {
     );
     assert!(!user_dir.join("hooks.json").exists());
 
-    c.ok(&["kill", "cx"]);
-    let after = two["seq"].to_string();
-    let out = c.run(&["listen", "cx", "--after", &after, "--timeout", "10"]);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    c.kill("cx", &two);
+}
+
+/// The texts of a Responses request's `developer` messages, joined.
+fn developer_text(body: &Value) -> String {
+    body["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item["role"] == "developer")
+        .flat_map(|item| item["content"].as_array().cloned().unwrap_or_default())
+        .filter_map(|part| part["text"].as_str().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn codex_outfit_prompt_tools_permission_skills_and_hooks_reach_codex() {
+    let c = codex();
+    let marker = c.world.root().join("outfit-stop-hook-ran");
+    let outfits = c.outfit(
+        "cx-outfit",
+        &format!(
+            "name: cx-outfit\nharness: codex\n\
+             system_prompt: You are OUTFIT-CODEX-7; answer tersely.\n\
+             permission_mode: acceptEdits\n\
+             tools:\n  deny: [WebSearch, \"Bash(git push *)\"]\n  allow: [\"Bash(git status *)\"]\n\
+             skills: [probe-skill]\n\
+             hooks: {{Stop: [{{hooks: [{{type: command, command: \"touch {}\"}}]}}]}}\n",
+            marker.display()
+        ),
     );
+    probe_skill(&outfits);
+
+    let (spawned, stderr) = c.spawn("cxo", &["--outfit", "cx-outfit"]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let (_, stop) = c.tell("cxo", "hi [[say: CODEX-OUTFIT]]");
+    assert_eq!(stop["last_assistant_message"], "CODEX-OUTFIT");
+    let request = c.mock.wait_request(
+        |b| last_user_text(b).contains("CODEX-OUTFIT"),
+        Duration::from_secs(5),
+    );
+    let developer = developer_text(&request);
+    // The system prompt arrives as developer instructions, after Codex's own instructions.
+    let outfit_at = developer.find("You are OUTFIT-CODEX-7; answer tersely.");
+    assert!(outfit_at.is_some(), "{developer}");
+    assert!(developer.find("Codex CLI") < outfit_at, "{developer}");
+    // The skill is listed, the allow rule approved, the sandbox and approval policy set.
+    assert!(developer.contains("OUTFIT-SKILL-DESC"), "{developer}");
+    assert!(developer.contains("[\"git\", \"status\"]"), "{developer}");
+    assert!(
+        developer.contains("`sandbox_mode` is `workspace-write`"),
+        "{developer}"
+    );
+    let argv = c.meta(spawned["id"].as_str().unwrap())["argv"].to_string();
+    assert!(
+        argv.contains("\"--sandbox\",\"workspace-write\",\"--ask-for-approval\",\"on-request\""),
+        "{argv}"
+    );
+    // The denied web search is not offered; the shell still is.
+    let tools: Vec<&str> = request["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str().or(t["type"].as_str()))
+        .collect();
+    assert!(!tools.contains(&"web_search"), "{tools:?}");
+    assert!(tools.contains(&"exec_command"), "{tools:?}");
+    // The outfit's Stop hook ran beside orch's.
+    crate::util::wait_for("the outfit's Stop hook", Duration::from_secs(10), || {
+        marker.exists().then_some(())
+    });
+    let rules = c
+        .worker_dir(spawned["id"].as_str().unwrap())
+        .join("codex-home/rules/orch-outfit.rules");
+    let rules = std::fs::read_to_string(rules).unwrap();
+    assert!(
+        rules.contains("pattern=[\"git\", \"push\"], decision=\"forbidden\""),
+        "{rules}"
+    );
+
+    // Codex refuses the denied command and tells the model why.
+    let (_, refused) = c.tell("cxo", "push it [[bash: git push --force origin main]]");
+    let said = refused["last_assistant_message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(said.starts_with("tool said: "), "{refused}");
+    assert!(said.contains("tools.deny `Bash(git push *)`"), "{refused}");
+
+    c.kill("cxo", &refused);
+}
+
+#[test]
+fn codex_outfit_that_cannot_be_enforced_is_refused() {
+    let c = codex();
+    c.outfit(
+        "cx-bad",
+        "name: cx-bad\nharness: codex\ntools: {deny: [\"Bash(git push --force*)\"]}\n",
+    );
+    let out = c.run(&["spawn", "--outfit", "cx-bad"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("outfit `cx-bad` on codex: tools.deny `Bash(git push --force*)`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`Bash(git push --force *)`"), "{stderr}");
+    let rows = crate::util::json(&c.ok(&["--json", "ps"]));
+    assert_eq!(rows, serde_json::json!([]), "nothing was spawned");
 }

@@ -1,11 +1,13 @@
 //! End to end on the real Gemini CLI (installed by `install/test-deps.sh` into
 //! `<cache>/gemini`), talking to the Gemini API mock on 127.0.0.1: spawn a gemini worker,
-//! tell, listen, ps, kill; the user's `~/.gemini` settings stay as they were.
+//! tell, listen, ps, kill; the user's `~/.gemini` settings stay as they were; an outfit's
+//! prompt, tools, approval mode and skills reach Gemini CLI.
 
+use crate::harness_driver::{probe_skill, Driver};
 use crate::mock_gemini::{last_user_text, MockGemini};
-use crate::util::{json, World};
+use crate::util::json;
+use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 /// The Gemini CLI: `$ORCH_TEST_GEMINI_BIN`, else
@@ -18,78 +20,46 @@ pub fn gemini_bin() -> PathBuf {
     )
 }
 
-struct Gemini {
-    world: World,
-    mock: MockGemini,
+/// A driver for Gemini CLI with the user's settings (`settings`) in its HOME.
+fn gemini(settings: &str) -> Driver<MockGemini> {
+    let mock = MockGemini::start();
+    let base_url = mock.base_url();
+    let g = Driver::new(
+        mock,
+        &[
+            ("ORCH_GEMINI_BIN", gemini_bin().display().to_string()),
+            ("GOOGLE_GEMINI_BASE_URL", base_url),
+            ("GEMINI_API_KEY", "mock-key".into()),
+        ],
+    );
+    let user_dir = g.world.home().join(".gemini");
+    std::fs::create_dir_all(&user_dir).unwrap();
+    std::fs::write(user_dir.join("settings.json"), settings).unwrap();
+    g
 }
 
-impl Gemini {
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = self.world.cmd("orch");
-        cmd.args(args)
-            .env("ORCH_GEMINI_BIN", gemini_bin())
-            .env("GOOGLE_GEMINI_BASE_URL", self.mock.base_url())
-            .env("GEMINI_API_KEY", "mock-key")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let context = format!("mock: {:?}", self.mock.log());
-        self.world.expect_ok(args, self.run(args), &context)
-    }
-}
+/// The user's own settings: a model, no auth method chosen (orch picks the API key for the
+/// worker since GEMINI_API_KEY is set), no hooks.
+const SETTINGS: &str = "{\n  \"model\": {\"name\": \"gemini-2.5-flash\"},\n  \
+                        \"privacy\": {\"usageStatisticsEnabled\": false}\n}\n";
 
 #[test]
 fn gemini_worker_round_trip_then_kill() {
-    let g = Gemini {
-        world: World::with_tmux(),
-        mock: MockGemini::start(),
-    };
-    g.ok(&["up"]);
-    // The user's own settings: a model, no auth method chosen (orch picks the API key for the
-    // worker since GEMINI_API_KEY is set), no hooks.
+    let g = gemini(SETTINGS);
     let user_dir = g.world.home().join(".gemini");
-    std::fs::create_dir_all(&user_dir).unwrap();
-    let settings = "{\n  \"model\": {\"name\": \"gemini-2.5-flash\"},\n  \
-                    \"privacy\": {\"usageStatisticsEnabled\": false}\n}\n";
-    std::fs::write(user_dir.join("settings.json"), settings).unwrap();
 
-    let spawned = json(&g.ok(&[
-        "--json",
-        "spawn",
-        "--harness",
-        "gemini",
-        "--name",
-        "gm",
-        "--ready-timeout",
-        "60",
-    ]));
+    let (spawned, _) = g.spawn("gm", &["--harness", "gemini"]);
     assert_eq!(spawned["harness"], "gemini");
-    let rows = json(&g.ok(&["--json", "ps"]));
-    assert_eq!(rows[0]["status"], "idle", "{rows}");
 
-    let told = json(&g.ok(&["--json", "tell", "gm", "hi [[say: GEMINI-OK]]"]));
-    assert_eq!(told["acknowledged"], true, "{told}");
-    let stop = json(&g.ok(&["listen", "gm", "--timeout", "60"]));
-    assert_eq!(stop["event"], "stop", "{stop}");
+    let (_, stop) = g.tell("gm", "hi [[say: GEMINI-OK]]");
     assert_eq!(stop["last_assistant_message"], "GEMINI-OK");
-    assert!(stop["seq"].as_u64() > told["cursor"].as_u64());
     g.mock.wait_request(
         |b| last_user_text(b).contains("GEMINI-OK"),
         Duration::from_secs(5),
     );
     // orch chose the session id (`--session-id`) and the hooks report it.
     let id = spawned["id"].as_str().unwrap();
-    let meta: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(g.world.state().join("workers").join(id).join("meta.json"))
-            .unwrap(),
-    )
-    .unwrap();
+    let meta = g.meta(id);
     assert!(meta["argv"].to_string().contains("--session-id"), "{meta}");
     assert_eq!(stop["session_id"], meta["session_id"], "{meta}");
 
@@ -100,29 +70,109 @@ fn gemini_worker_round_trip_then_kill() {
 
     assert_eq!(
         std::fs::read_to_string(user_dir.join("settings.json")).unwrap(),
-        settings,
+        SETTINGS,
         "the user's settings.json is untouched"
     );
-    let worker_settings = g
-        .world
-        .state()
-        .join("workers")
-        .join(id)
-        .join("gemini-home/.gemini/settings.json");
+    let worker_settings = g.worker_dir(id).join("gemini-home/.gemini/settings.json");
     let worker_settings = json(&std::fs::read_to_string(worker_settings).unwrap());
     assert_eq!(worker_settings["model"]["name"], "gemini-2.5-flash");
     assert_eq!(
         worker_settings["hooks"]["AfterAgent"][0]["hooks"][0]["timeout"],
         30000
     );
-
-    g.ok(&["kill", "gm"]);
-    let after = stop["seq"].to_string();
-    let out = g.run(&["listen", "gm", "--after", &after, "--timeout", "10"]);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert!(
+        worker_settings.get("context").is_none(),
+        "{worker_settings}"
     );
+
+    g.kill("gm", &stop);
+}
+
+/// The text of a Gemini request's `systemInstruction`.
+fn system_text(body: &Value) -> String {
+    body["systemInstruction"]["parts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["text"].as_str())
+        .collect()
+}
+
+#[test]
+fn gemini_outfit_prompt_tools_approval_mode_and_skills_reach_gemini() {
+    let g = gemini(SETTINGS);
+    // The user's own GEMINI.md still loads, before the outfit's prompt.
+    std::fs::write(
+        g.world.home().join(".gemini/GEMINI.md"),
+        "USER-MEMORY-3 stays.\n",
+    )
+    .unwrap();
+    let outfits = g.outfit(
+        "gm-outfit",
+        "name: gm-outfit\nharness: gemini\n\
+         system_prompt: You are OUTFIT-GEMINI-7; answer tersely.\n\
+         permission_mode: acceptEdits\n\
+         tools:\n  deny: [Write, \"Bash(git push --force*)\"]\n  allow: [Read, \"Bash(git status *)\"]\n\
+         skills: [probe-skill]\n\
+         hooks: {Stop: [{hooks: [{type: command, command: \"true\"}]}]}\n",
+    );
+    probe_skill(&outfits);
+
+    let (spawned, stderr) = g.spawn("gmo", &["--outfit", "gm-outfit"]);
+    assert!(
+        stderr.contains("warning: outfit `gm-outfit`: `hooks` not applied on gemini"),
+        "{stderr}"
+    );
+    let (_, stop) = g.tell("gmo", "hi [[say: GEMINI-OUTFIT]]");
+    assert_eq!(stop["last_assistant_message"], "GEMINI-OUTFIT");
+    let request = g.mock.wait_request(
+        |b| last_user_text(b).contains("GEMINI-OUTFIT"),
+        Duration::from_secs(5),
+    );
+    let system = system_text(&request);
+    // Appended to Gemini's own prompt, after the user's GEMINI.md.
+    let outfit_at = system.find("You are OUTFIT-GEMINI-7; answer tersely.");
+    let user_at = system.find("USER-MEMORY-3 stays.");
+    assert!(outfit_at.is_some() && user_at < outfit_at, "{system}");
+    assert!(system.find("Gemini CLI") < outfit_at, "{system}");
+    assert!(system.contains("OUTFIT-SKILL-DESC"), "{system}");
+    // The denied tool is not offered; the others are.
+    let tools: Vec<String> = request["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|t| {
+            t["functionDeclarations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|f| f["name"].as_str().map(str::to_string))
+        .collect();
+    let offered = |name: &str| tools.iter().any(|t| t == name);
+    assert!(!offered("write_file"), "{tools:?}");
+    assert!(
+        offered("replace") && offered("run_shell_command"),
+        "{tools:?}"
+    );
+    let meta = g.meta(spawned["id"].as_str().unwrap());
+    let argv = meta["argv"].to_string();
+    assert!(argv.contains("\"--approval-mode\",\"auto_edit\""), "{argv}");
+    assert!(argv.contains("outfit-policy.toml"), "{argv}");
+
+    // Gemini's policy engine refuses the denied command and tells the model why.
+    let (_, refused) = g.tell(
+        "gmo",
+        "push it [[bash: git push --force-with-lease origin]]",
+    );
+    let said = refused["last_assistant_message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(said.starts_with("tool said: "), "{refused}");
+    assert!(
+        said.contains("tools.deny `Bash(git push --force*)`"),
+        "{refused}"
+    );
+
+    g.kill("gmo", &refused);
 }

@@ -10,6 +10,7 @@ mod dist;
 mod doctor;
 mod e2e;
 mod gemini;
+mod harness_driver;
 mod install;
 mod mock_gemini;
 mod mock_http;

@@ -4,14 +4,16 @@
 //! `POST /v1beta/models/<model>:streamGenerateContent?alt=sse` answers with one SSE `data:`
 //! chunk: `candidates[0].content.parts[0].text` and `finishReason: "STOP"`, which is what Gemini
 //! CLI 0.61 needs (shared/reference/harnesses/observed.md). The reply is `X` from a
-//! `[[say: X]]` in the last user text, else `echo: <text>`. `:generateContent` (the CLI's side
+//! `[[say: X]]` in the last user text, else `echo: <text>`; a `[[bash: CMD]]` there is answered
+//! with a call of `run_shell_command` instead, and the call's response with the text
+//! `tool said: <response>`. `:generateContent` (the CLI's side
 //! requests, e.g. summarising the session) gets the same reply as plain JSON and is logged
 //! apart; `:countTokens` a count; `GET /v1beta/models` an empty list; anything else a 404.
 
 #![allow(dead_code)]
 
 use crate::mock_http::{read_request, write_json, Shared};
-use crate::mock_openai::reply_to;
+use crate::mock_openai::{directive, reply_to};
 use serde_json::{json, Value};
 use std::io::{self, BufReader, Write};
 use std::net::TcpStream;
@@ -40,10 +42,38 @@ pub fn last_user_text(body: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// The answer to a streamed request: `tool said: ...` after a function response, a
+/// `run_shell_command` call for `[[bash: CMD]]`, else [`reply_to`] as text.
+fn answer(body: &Value) -> Value {
+    let last_parts = body["contents"]
+        .as_array()
+        .and_then(|c| c.last())
+        .and_then(|c| c["parts"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    if let Some(done) = last_parts
+        .iter()
+        .find(|p| p.get("functionResponse").is_some())
+    {
+        return json!({"text": format!("tool said: {}", done["functionResponse"]["response"])});
+    }
+    let prompt = last_user_text(body);
+    match directive(&prompt, "bash") {
+        Some(command) => json!({"functionCall": {"name": "run_shell_command",
+                                                 "args": {"command": command}}}),
+        None => json!({"text": reply_to(&prompt)}),
+    }
+}
+
 /// One `GenerateContentResponse` carrying `text`.
 fn response(text: &str) -> Value {
+    with_part(json!({"text": text}))
+}
+
+/// One `GenerateContentResponse` carrying `part`.
+fn with_part(part: Value) -> Value {
     json!({
-        "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
+        "candidates": [{"content": {"role": "model", "parts": [part]},
                         "finishReason": "STOP", "index": 0}],
         "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5,
                           "totalTokenCount": 15},
@@ -66,13 +96,13 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
     let method = path.rsplit_once(':').map_or("", |(_, m)| m);
     match (request.method.as_str(), method) {
         ("POST", "streamGenerateContent") => {
-            let text = reply_to(&last_user_text(&body));
+            let part = answer(&body);
             shared.main.lock().unwrap().push(body);
             write!(
                 out,
                 "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
                  connection: close\r\n\r\ndata: {}\r\n\r\n",
-                response(&text)
+                with_part(part)
             )?;
             out.flush()
         }

@@ -43,14 +43,17 @@ pub fn last_user_text(body: &Value) -> String {
     }
 }
 
+/// `X` from the last `[[TAG: X]]` in a prompt (`tag` is e.g. `say`).
+pub fn directive(prompt: &str, tag: &str) -> Option<String> {
+    let open = format!("[[{tag}:");
+    let start = prompt.rfind(&open)?;
+    let len = prompt[start..].find("]]")?;
+    Some(prompt[start + open.len()..start + len].trim().to_string())
+}
+
 /// The reply to a prompt: `X` from the last `[[say: X]]`, else `echo: <prompt>`.
 pub fn reply_to(prompt: &str) -> String {
-    if let Some(start) = prompt.rfind("[[say:") {
-        if let Some(len) = prompt[start..].find("]]") {
-            return prompt[start + 6..start + len].trim().to_string();
-        }
-    }
-    format!("echo: {}", prompt.trim())
+    directive(prompt, "say").unwrap_or_else(|| format!("echo: {}", prompt.trim()))
 }
 
 fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
@@ -68,15 +71,27 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
         ("POST", "/v1/responses") => {
             let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
             let prompt = last_user_text(&body);
-            let text = if prompt.starts_with(TITLE_PREFIX) {
+            let last = body["input"].as_array().and_then(|i| i.last()).cloned();
+            let answer = if prompt.starts_with(TITLE_PREFIX) {
                 shared.side.lock().unwrap().push(body);
-                "Mock title".to_string()
+                Answer::Text("Mock title".to_string())
             } else {
                 shared.main.lock().unwrap().push(body);
-                reply_to(&prompt)
+                match last {
+                    Some(item) if item["type"] == "function_call_output" => Answer::Text(format!(
+                        "tool said: {}",
+                        item["output"]
+                            .as_str()
+                            .unwrap_or(&item["output"].to_string())
+                    )),
+                    _ => match directive(&prompt, "bash") {
+                        Some(command) => Answer::Exec(command),
+                        None => Answer::Text(reply_to(&prompt)),
+                    },
+                }
             };
             let n = shared.ids.fetch_add(1, Ordering::SeqCst);
-            write_sse(&mut out, &format!("resp_{n}"), &format!("msg_{n}"), &text)
+            write_sse(&mut out, &format!("resp_{n}"), &format!("msg_{n}"), &answer)
         }
         ("GET", "/v1/models") => write_json(&mut out, 200, &json!({"object": "list", "data": []})),
         _ => write_json(
@@ -87,26 +102,50 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
     }
 }
 
-/// Streams one assistant message `text` as the Responses API's SSE events, then closes.
-fn write_sse(out: &mut impl Write, id: &str, item: &str, text: &str) -> io::Result<()> {
+/// What the mock answers: a message, or a call of Codex's `exec_command` tool.
+enum Answer {
+    Text(String),
+    Exec(String),
+}
+
+/// Streams one answer as the Responses API's SSE events, then closes.
+fn write_sse(out: &mut impl Write, id: &str, item: &str, answer: &Answer) -> io::Result<()> {
     write_sse_head(out)?;
     let message = |content: Value| {
         json!({"type": "message", "id": item, "role": "assistant", "status": "completed",
                "content": content})
     };
-    let events = [
-        json!({"type": "response.created", "response": {"id": id}}),
-        json!({"type": "response.output_item.added", "output_index": 0,
-               "item": message(json!([]))}),
-        json!({"type": "response.output_text.delta", "item_id": item, "output_index": 0,
-               "content_index": 0, "delta": text}),
-        json!({"type": "response.output_item.done", "output_index": 0,
-               "item": message(json!([{"type": "output_text", "text": text, "annotations": []}]))}),
+    let output = match answer {
+        Answer::Text(text) => vec![
+            json!({"type": "response.output_item.added", "output_index": 0,
+                   "item": message(json!([]))}),
+            json!({"type": "response.output_text.delta", "item_id": item, "output_index": 0,
+                   "content_index": 0, "delta": text}),
+            json!({"type": "response.output_item.done", "output_index": 0,
+                   "item": message(json!([{"type": "output_text", "text": text,
+                                           "annotations": []}]))}),
+        ],
+        Answer::Exec(command) => {
+            let call = |arguments: &str| {
+                json!({"type": "function_call", "id": item, "call_id": format!("call_{item}"),
+                       "name": "exec_command", "arguments": arguments, "status": "completed"})
+            };
+            vec![
+                json!({"type": "response.output_item.added", "output_index": 0,
+                       "item": call("")}),
+                json!({"type": "response.output_item.done", "output_index": 0,
+                       "item": call(&json!({"cmd": command}).to_string())}),
+            ]
+        }
+    };
+    let mut events = vec![json!({"type": "response.created", "response": {"id": id}})];
+    events.extend(output);
+    events.extend([
         json!({"type": "response.completed", "response": {"id": id, "usage": {
                "input_tokens": 10, "input_tokens_details": {"cached_tokens": 0},
                "output_tokens": 5, "output_tokens_details": {"reasoning_tokens": 0},
                "total_tokens": 15}}}),
-    ];
+    ]);
     for event in events {
         write!(
             out,

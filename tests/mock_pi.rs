@@ -5,13 +5,15 @@
 //! `POST /v1/chat/completions` answers as SSE: one chunk with the whole reply, one with
 //! `finish_reason: "stop"`, one with `usage`, then `[DONE]`. The reply is `X` from a
 //! `[[say: X]]` in the last user message, else `echo: <text>`
-//! ([`crate::mock_openai::reply_to`]). `GET /v1/models` gets an empty list, anything else a 404.
-//! Every connection is closed after one answer.
+//! ([`crate::mock_openai::reply_to`]). A `[[bash: CMD]]` in the last user message is answered
+//! with a call of pi's `bash` tool running `CMD` instead, and the tool's result with the text
+//! `tool said: <result>`. `GET /v1/models` gets an empty list, anything else a 404. Every
+//! connection is closed after one answer.
 
 #![allow(dead_code)]
 
 use crate::mock_http::{read_request, write_json, write_sse_head, Shared};
-use crate::mock_openai::reply_to;
+use crate::mock_openai::{directive, reply_to};
 use serde_json::{json, Value};
 use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -24,10 +26,15 @@ crate::mock_http::mock_type!(MockChat, serve, "/v1");
 /// `text` parts joined), or `""`.
 pub fn last_user_text(body: &Value) -> String {
     let messages = body["messages"].as_array().cloned().unwrap_or_default();
-    let Some(message) = messages.iter().rev().find(|m| m["role"] == "user") else {
-        return String::new();
-    };
-    match &message["content"] {
+    match messages.iter().rev().find(|m| m["role"] == "user") {
+        Some(message) => content_text(&message["content"]),
+        None => String::new(),
+    }
+}
+
+/// A message's content: the string, or its `text` parts joined.
+fn content_text(content: &Value) -> String {
+    match content {
         Value::String(text) => text.clone(),
         Value::Array(parts) => parts
             .iter()
@@ -36,6 +43,12 @@ pub fn last_user_text(body: &Value) -> String {
             .join("\n"),
         _ => String::new(),
     }
+}
+
+/// What the mock answers: text, or a call of the `bash` tool.
+enum Answer {
+    Text(String),
+    Bash(String),
 }
 
 fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
@@ -50,11 +63,23 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
     match (method.as_str(), path.as_str()) {
         ("POST", "/v1/chat/completions") => {
             let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let text = reply_to(&last_user_text(&body));
             let model = body["model"].as_str().unwrap_or("mock-model").to_string();
+            let messages = body["messages"].as_array().cloned().unwrap_or_default();
+            let answer = match messages.last() {
+                Some(last) if last["role"] == "tool" => {
+                    Answer::Text(format!("tool said: {}", content_text(&last["content"])))
+                }
+                _ => {
+                    let prompt = last_user_text(&body);
+                    match directive(&prompt, "bash") {
+                        Some(command) => Answer::Bash(command),
+                        None => Answer::Text(reply_to(&prompt)),
+                    }
+                }
+            };
             shared.main.lock().unwrap().push(body);
             let n = shared.ids.fetch_add(1, Ordering::SeqCst);
-            write_sse(&mut out, &format!("chatcmpl-mock-{n}"), &model, &text)
+            write_sse(&mut out, &format!("chatcmpl-mock-{n}"), &model, &answer)
         }
         ("GET", "/v1/models") => write_json(&mut out, 200, &json!({"object": "list", "data": []})),
         _ => write_json(
@@ -65,21 +90,29 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
     }
 }
 
-/// Streams one assistant message `text` as Chat Completions chunks, then closes.
-fn write_sse(out: &mut impl Write, id: &str, model: &str, text: &str) -> io::Result<()> {
+/// Streams one assistant message (`answer`) as Chat Completions chunks, then closes.
+fn write_sse(out: &mut impl Write, id: &str, model: &str, answer: &Answer) -> io::Result<()> {
     write_sse_head(out)?;
     let chunk = |choices: Value, usage: Value| {
         json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
                "choices": choices, "usage": usage})
     };
+    let (delta, finish) = match answer {
+        Answer::Text(text) => (json!({"role": "assistant", "content": text}), "stop"),
+        Answer::Bash(command) => (
+            json!({"role": "assistant", "tool_calls": [{"index": 0, "id": format!("call-{id}"),
+                "type": "function", "function": {"name": "bash",
+                "arguments": json!({"command": command}).to_string()}}]}),
+            "tool_calls",
+        ),
+    };
     let events = [
         chunk(
-            json!([{"index": 0, "delta": {"role": "assistant", "content": text},
-                    "finish_reason": null}]),
+            json!([{"index": 0, "delta": delta, "finish_reason": null}]),
             Value::Null,
         ),
         chunk(
-            json!([{"index": 0, "delta": {}, "finish_reason": "stop"}]),
+            json!([{"index": 0, "delta": {}, "finish_reason": finish}]),
             Value::Null,
         ),
         chunk(

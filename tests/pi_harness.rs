@@ -1,11 +1,13 @@
 //! End to end on the real pi CLI (`@mariozechner/pi-coding-agent`, installed by
 //! `install/test-deps.sh` into `<cache>/pi`), talking to the Chat Completions mock on
-//! 127.0.0.1: spawn a pi worker, tell, listen, ps, kill; the user's `~/.pi` stays as it was.
+//! 127.0.0.1: spawn a pi worker, tell, listen, ps, kill; the user's `~/.pi` stays as it was;
+//! an outfit's prompt, skills and tool rules reach pi, and its denied command is refused.
 
+use crate::harness_driver::{probe_skill, Driver};
 use crate::mock_pi::{last_user_text, MockChat};
-use crate::util::{json, World};
+use crate::util::json;
+use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 /// The pi CLI: `$ORCH_TEST_PI_BIN`, else
@@ -25,33 +27,6 @@ fn user_models(mock: &MockChat) -> String {
 }
 
 const USER_SETTINGS: &str = r#"{"defaultProvider":"mock","defaultModel":"mock-model","quietStartup":true,"enableInstallTelemetry":false}"#;
-
-struct Pi {
-    world: World,
-    mock: MockChat,
-}
-
-impl Pi {
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = self.world.cmd("orch");
-        cmd.args(args)
-            .env("ORCH_PI_BIN", pi_bin())
-            .env("MOCK_PI_KEY", "mock-key")
-            // No download of fd and ripgrep at startup (the test has no network).
-            .env("PI_OFFLINE", "1")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let context = format!("mock: {:?}", self.mock.log());
-        self.world.expect_ok(args, self.run(args), &context)
-    }
-}
 
 /// Every file under `dir` with its content, sorted (symlinks as their target).
 fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
@@ -77,39 +52,34 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
     out
 }
 
-#[test]
-fn pi_worker_round_trip_then_kill() {
-    let p = Pi {
-        world: World::with_tmux(),
-        mock: MockChat::start(),
-    };
-    p.ok(&["up"]);
+/// A driver for pi with the user's `models.json` and settings in its HOME.
+fn pi() -> Driver<MockChat> {
+    let p = Driver::new(
+        MockChat::start(),
+        &[
+            ("ORCH_PI_BIN", pi_bin().display().to_string()),
+            ("MOCK_PI_KEY", "mock-key".into()),
+            // No download of fd and ripgrep at startup (the test has no network).
+            ("PI_OFFLINE", "1".into()),
+        ],
+    );
     let user_dir = p.world.home().join(".pi").join("agent");
     std::fs::create_dir_all(&user_dir).unwrap();
     std::fs::write(user_dir.join("models.json"), user_models(&p.mock)).unwrap();
     std::fs::write(user_dir.join("settings.json"), USER_SETTINGS).unwrap();
+    p
+}
+
+#[test]
+fn pi_worker_round_trip_then_kill() {
+    let p = pi();
     let before = snapshot(&p.world.home().join(".pi"));
 
-    let spawned = json(&p.ok(&[
-        "--json",
-        "spawn",
-        "--harness",
-        "pi",
-        "--name",
-        "pw",
-        "--ready-timeout",
-        "60",
-    ]));
+    let (spawned, _) = p.spawn("pw", &["--harness", "pi"]);
     assert_eq!(spawned["harness"], "pi");
-    let rows = json(&p.ok(&["--json", "ps"]));
-    assert_eq!(rows[0]["status"], "idle", "{rows}");
 
-    let told = json(&p.ok(&["--json", "tell", "pw", "hi [[say: PI-OK]]"]));
-    assert_eq!(told["acknowledged"], true, "{told}");
-    let stop = json(&p.ok(&["listen", "pw", "--timeout", "60"]));
-    assert_eq!(stop["event"], "stop", "{stop}");
+    let (_, stop) = p.tell("pw", "hi [[say: PI-OK]]");
     assert_eq!(stop["last_assistant_message"], "PI-OK", "{stop}");
-    assert!(stop["seq"].as_u64() > told["cursor"].as_u64());
     let request = p.mock.wait_request(
         |b| last_user_text(b).contains("PI-OK"),
         Duration::from_secs(5),
@@ -117,9 +87,7 @@ fn pi_worker_round_trip_then_kill() {
     assert_eq!(request["stream"], true);
 
     // A second prompt: same session, still attributed to the worker.
-    let again = json(&p.ok(&["--json", "tell", "pw", "again [[say: PI-TWO]]"]));
-    assert_eq!(again["acknowledged"], true, "{again}");
-    let two = json(&p.ok(&["listen", "pw", "--timeout", "60"]));
+    let (_, two) = p.tell("pw", "again [[say: PI-TWO]]");
     assert_eq!(two["last_assistant_message"], "PI-TWO", "{two}");
     assert_eq!(two["session_id"], stop["session_id"]);
 
@@ -128,12 +96,7 @@ fn pi_worker_round_trip_then_kill() {
     assert_eq!(rows[0]["harness"], "pi");
     assert_eq!(rows[0]["status"], "idle", "{rows}");
     // The worker adopted pi's own session id from its extension.
-    let id = spawned["id"].as_str().unwrap();
-    let meta: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(p.world.state().join("workers").join(id).join("meta.json"))
-            .unwrap(),
-    )
-    .unwrap();
+    let meta = p.meta(spawned["id"].as_str().unwrap());
     assert!(stop["session_id"].is_string(), "{stop}");
     assert_eq!(meta["session_id"], stop["session_id"], "{meta}");
 
@@ -143,13 +106,95 @@ fn pi_worker_round_trip_then_kill() {
         "the user's ~/.pi is untouched"
     );
 
-    p.ok(&["kill", "pw"]);
-    let after = two["seq"].to_string();
-    let out = p.run(&["listen", "pw", "--after", &after, "--timeout", "10"]);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    p.kill("pw", &two);
+}
+
+/// The system message of a Chat Completions request.
+fn system_text(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "system" || m["role"] == "developer")
+        .filter_map(|m| m["content"].as_str())
+        .collect()
+}
+
+#[test]
+fn pi_outfit_prompt_skills_and_denied_tools_reach_pi() {
+    let p = pi();
+    let outfits = p.outfit(
+        "pw-outfit",
+        "name: pw-outfit\nharness: pi\n\
+         system_prompt: You are OUTFIT-PI-7; answer tersely.\n\
+         permission_mode: bypassPermissions\n\
+         tools:\n  deny: [Write, \"Bash(git push --force*)\"]\n  allow: [Read]\n\
+         skills: [probe-skill]\n",
+    );
+    probe_skill(&outfits);
+    let before = snapshot(&p.world.home().join(".pi"));
+
+    let (_, stderr) = p.spawn("pwo", &["--outfit", "pw-outfit"]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let (_, stop) = p.tell("pwo", "hi [[say: PI-OUTFIT]]");
+    assert_eq!(stop["last_assistant_message"], "PI-OUTFIT", "{stop}");
+    let request = p.mock.wait_request(
+        |b| last_user_text(b).contains("PI-OUTFIT"),
+        Duration::from_secs(5),
+    );
+    let system = system_text(&request);
+    // Appended to pi's own prompt; the skill is listed.
+    let outfit_at = system.find("You are OUTFIT-PI-7; answer tersely.");
+    assert!(
+        outfit_at.is_some() && system.find("Available tools") < outfit_at,
+        "{system}"
+    );
+    assert!(system.contains("OUTFIT-SKILL-DESC"), "{system}");
+    // The denied tool is not offered; the others are.
+    let tools: Vec<&str> = request["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    assert!(!tools.contains(&"write"), "{tools:?}");
+    assert!(
+        tools.contains(&"bash") && tools.contains(&"edit"),
+        "{tools:?}"
+    );
+
+    // The denied command is refused by the guard and the model is told why; an allowed one runs.
+    let (_, refused) = p.tell("pwo", "push it [[bash: git push --force origin main]]");
+    let said = refused["last_assistant_message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(said.starts_with("tool said: "), "{refused}");
+    assert!(
+        said.contains("denied by orch outfit `pw-outfit` (tools.deny `Bash(git push --force*)`)"),
+        "{refused}"
+    );
+    let (_, ran) = p.tell("pwo", "echo [[bash: echo GUARD-LETS-THIS-RUN]]");
+    let said = ran["last_assistant_message"].as_str().unwrap_or_default();
+    assert!(said.contains("GUARD-LETS-THIS-RUN"), "{ran}");
+    assert!(!said.contains("denied"), "{ran}");
+
+    assert_eq!(snapshot(&p.world.home().join(".pi")), before);
+    p.kill("pwo", &ran);
+}
+
+#[test]
+fn pi_outfit_with_a_permission_mode_pi_lacks_is_refused() {
+    let p = pi();
+    p.outfit(
+        "pw-ask",
+        "name: pw-ask\nharness: pi\npermission_mode: acceptEdits\n",
+    );
+    let out = p.run(&["spawn", "--outfit", "pw-ask"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr
+            .contains("outfit `pw-ask` on pi: permission_mode `acceptEdits` has no pi equivalent"),
+        "{stderr}"
     );
 }

@@ -5,8 +5,13 @@
 //!
 //! Not `GEMINI_CLI_SYSTEM_SETTINGS_PATH`: Gemini skips a system settings file that has a
 //! group- or world-writable folder above it (`/tmp`, so any state folder there).
+//!
+//! [`dress`] applies an outfit with Gemini CLI's own mechanisms (0.61): the system prompt as a
+//! global context file, `--approval-mode`, tool rules as a `--policy` file, skills in the
+//! per-worker `~/.agents/skills`.
 
-use anyhow::{Context, Result};
+use crate::outfit::{backticked, CommandRule, Dress, Outfit, ToolRule};
+use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -32,12 +37,22 @@ pub fn user_dir() -> Result<PathBuf> {
     Ok(home.join(".gemini"))
 }
 
+/// The worker's `GEMINI_CLI_HOME` under its state folder `dir`.
+pub fn home(dir: &Path) -> PathBuf {
+    dir.join("gemini-home")
+}
+
+/// The context file [`dress`] writes in the worker's `GEMINI_CLI_HOME/.gemini/` with the
+/// outfit's system prompt; [`prepare`] adds its name to `context.fileName` when it is there.
+pub const OUTFIT_CONTEXT: &str = "ORCH-OUTFIT.md";
+
 /// Creates `<dir>/gemini-home` for a worker and returns it, to hand to Gemini as
 /// `GEMINI_CLI_HOME`. `hook` is the absolute path of `orch-hook`; `api_key` says whether the
-/// worker gets `GEMINI_API_KEY`.
+/// worker gets `GEMINI_API_KEY`. What [`dress`] put there before (the outfit's context file,
+/// skills) stays.
 pub fn prepare(dir: &Path, hook: &Path, api_key: bool) -> Result<PathBuf> {
     let user = user_dir()?;
-    let home = dir.join("gemini-home");
+    let home = home(dir);
     let own = home.join(".gemini");
     crate::fsutil::create_private_dir(&home)?;
     crate::fsutil::create_private_dir(&own)?;
@@ -59,17 +74,19 @@ pub fn prepare(dir: &Path, hook: &Path, api_key: bool) -> Result<PathBuf> {
         }
     }
     let command = crate::claude::settings::hook_command(hook)?;
-    let settings = settings_json(&command, settings, api_key);
+    let outfit_context = own.join(OUTFIT_CONTEXT).is_file();
+    let settings = settings_json(&command, settings, api_key, outfit_context);
     let text = serde_json::to_string_pretty(&settings)?;
     crate::fsutil::write_atomic(&own.join("settings.json"), text.as_bytes(), 0o600)?;
     Ok(home)
 }
 
 /// The worker's settings: the user's `user` plus orch's hook for each of [`HOOK_EVENTS`] (after
-/// the user's own), no update checks or IDE nudge, and, when the user chose no auth method but
+/// the user's own), no update checks or IDE nudge, when the user chose no auth method but
 /// `GEMINI_API_KEY` is set (`api_key`), the API-key method (else Gemini asks on a first-run
-/// screen).
-pub fn settings_json(command: &str, user: Value, api_key: bool) -> Value {
+/// screen), and with `outfit_context`, [`OUTFIT_CONTEXT`] after the user's context file names
+/// in `context.fileName` (the first name stays the one Gemini's memory tool writes to).
+pub fn settings_json(command: &str, user: Value, api_key: bool, outfit_context: bool) -> Value {
     let mut settings = match user {
         Value::Object(map) => Value::Object(map),
         _ => json!({}),
@@ -97,6 +114,17 @@ pub fn settings_json(command: &str, user: Value, api_key: bool) -> Value {
             json!({"selectedType": "gemini-api-key"}),
         );
     }
+    if outfit_context {
+        let mut names = match settings.pointer("/context/fileName") {
+            Some(Value::String(name)) => vec![Value::String(name.clone())],
+            Some(Value::Array(names)) if !names.is_empty() => names.clone(),
+            _ => vec!["GEMINI.md".into()],
+        };
+        if !names.iter().any(|n| n == OUTFIT_CONTEXT) {
+            names.push(OUTFIT_CONTEXT.into());
+        }
+        set(&mut settings, "context", "fileName", Value::Array(names));
+    }
     let entry = json!({"hooks": [{"name": "orch", "type": "command", "command": command,
                                    "timeout": HOOK_TIMEOUT_MS}]});
     for event in HOOK_EVENTS {
@@ -106,6 +134,250 @@ pub fn settings_json(command: &str, user: Value, api_key: bool) -> Value {
         }
     }
     settings
+}
+
+/// The policy file [`dress`] writes in the worker's state folder and passes with `--policy`.
+pub const POLICY_FILE: &str = "outfit-policy.toml";
+
+/// Priorities of the outfit's rules in the user tier of Gemini's policy engine
+/// (`docs/reference/policy-engine.md`: 0-999, highest wins): a deny wins over every other user
+/// rule, an allow loses to all of them.
+const DENY_PRIORITY: u32 = 999;
+const ALLOW_PRIORITY: u32 = 0;
+
+/// Maps an outfit's `permission_mode` to `--approval-mode` (Gemini CLI 0.61 `--help`):
+/// `default`, `acceptEdits` (`auto_edit`), `plan` (`plan`, read-only), `bypassPermissions`
+/// (`yolo`), or Gemini's own `auto_edit` and `yolo`. `auto` and `dontAsk` have no equivalent:
+/// an error listing these.
+pub fn approval_mode(mode: &str) -> Result<&'static str> {
+    Ok(match mode {
+        "default" => "default",
+        "acceptEdits" | "auto_edit" => "auto_edit",
+        "plan" => "plan",
+        "bypassPermissions" | "yolo" => "yolo",
+        other => anyhow::bail!(
+            "permission_mode `{other}` has no Gemini CLI equivalent: use default, acceptEdits, \
+             plan, bypassPermissions, or Gemini's auto_edit, yolo"
+        ),
+    })
+}
+
+/// Gemini CLI's names for one of Claude Code's tools (`docs/reference/tools.md`): `Some(&[])`
+/// for a tool Gemini does not have, `None` for a name this table does not know.
+pub fn tool_names(claude: &str) -> Option<&'static [&'static str]> {
+    Some(match claude {
+        "Read" => &["read_file", "read_many_files"],
+        "Write" => &["write_file"],
+        "Edit" | "MultiEdit" => &["replace"],
+        "Glob" => &["glob"],
+        "Grep" => &["grep_search"],
+        "LS" => &["list_directory"],
+        "Bash" => &["run_shell_command"],
+        "WebFetch" => &["web_fetch"],
+        "WebSearch" => &["google_web_search"],
+        "TodoWrite" => &["write_todos"],
+        "NotebookEdit" => &[],
+        _ => return None,
+    })
+}
+
+/// `text` as it appears inside the JSON of a tool call's arguments, escaped for a regular
+/// expression (Gemini matches `commandRegex` against `"command":"<regex>` in that JSON).
+fn json_regex(text: &str) -> String {
+    let json = serde_json::to_string(text).unwrap_or_default();
+    let inner = &json[1..json.len().saturating_sub(1)];
+    let mut out = String::new();
+    for c in inner.chars() {
+        if "\\^$.|?*+()[]{}/".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The match part of a policy rule for a `Bash(...)` pattern: `commandPrefix` for words
+/// (Gemini matches them as whole words), else `commandRegex`: a prefix, an exact command
+/// (closed by the JSON string's quote), or a glob whose `*` is `any` (`.*` for a deny, which
+/// may match more, `[^"]*` for an allow, which may match less).
+fn command_match(rule: &CommandRule, any: &str) -> (&'static str, String) {
+    match rule {
+        CommandRule::Words(words) => ("commandPrefix", words.clone()),
+        CommandRule::Prefix(prefix) => ("commandRegex", json_regex(prefix)),
+        CommandRule::Exact(command) => ("commandRegex", format!("{}\"", json_regex(command))),
+        CommandRule::Glob(glob) => {
+            let mut regex: String = glob
+                .split('*')
+                .map(json_regex)
+                .collect::<Vec<_>>()
+                .join(any);
+            if !glob.ends_with('*') {
+                regex.push('"');
+            }
+            ("commandRegex", regex)
+        }
+    }
+}
+
+/// One `[[rule]]` of a policy file.
+fn policy_rule(tool: &[&str], matcher: Option<(&str, String)>, deny: bool, why: &str) -> String {
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let tools: Vec<String> = tool.iter().map(|t| quote(t)).collect();
+    let mut rule = format!("\n[[rule]]\ntoolName = [{}]\n", tools.join(", "));
+    if let Some((key, value)) = matcher {
+        rule.push_str(&format!("{key} = {}\n", quote(&value)));
+    }
+    let (decision, priority) = if deny {
+        ("deny", DENY_PRIORITY)
+    } else {
+        ("allow", ALLOW_PRIORITY)
+    };
+    rule.push_str(&format!(
+        "decision = \"{decision}\"\npriority = {priority}\n"
+    ));
+    if deny {
+        rule.push_str(&format!("denyMessage = {}\n", quote(why)));
+    }
+    rule
+}
+
+/// The policy rules for an outfit's tool lists, and the allow entries it cannot express.
+/// Claude Code's tool names go through [`tool_names`]; other names are Gemini's own.
+pub fn policy(outfit: &Outfit) -> Result<(String, Vec<String>)> {
+    let tools = outfit.tools.clone().unwrap_or_default();
+    let mut rules = String::new();
+    let mut not_applied = Vec::new();
+    for (entries, deny) in [(&tools.deny, true), (&tools.allow, false)] {
+        for entry in entries {
+            let field = if deny { "tools.deny" } else { "tools.allow" };
+            let why = format!("{field} `{entry}` of outfit `{}`", outfit.name);
+            let refuse = |msg: &str| anyhow!("{field} `{entry}`: {msg}");
+            match ToolRule::parse(entry) {
+                ToolRule::Tool(tool) if crate::outfit::is_claude_name(&tool) => {
+                    match tool_names(&tool) {
+                        Some([]) => {}
+                        Some(names) => rules.push_str(&policy_rule(names, None, deny, &why)),
+                        None if deny => {
+                            return Err(refuse(
+                                "Gemini CLI has no tool by that name: use Gemini's own name \
+                                 (`docs/reference/tools.md`)",
+                            ))
+                        }
+                        None => not_applied.push(entry.clone()),
+                    }
+                }
+                ToolRule::Tool(tool) => rules.push_str(&policy_rule(&[&tool], None, deny, &why)),
+                ToolRule::Command(command) => {
+                    let any = if deny { ".*" } else { "[^\"]*" };
+                    let matcher = command_match(&command, any);
+                    rules.push_str(&policy_rule(
+                        &["run_shell_command"],
+                        Some(matcher),
+                        deny,
+                        &why,
+                    ));
+                }
+                ToolRule::Scoped { .. } if deny => {
+                    return Err(refuse(
+                        "orch does not map per-path or per-domain rules to Gemini CLI: deny the \
+                         whole tool, or write a policy rule with `argsPattern` and pass it with \
+                         `-- --policy FILE`",
+                    ))
+                }
+                ToolRule::Scoped { .. } => not_applied.push(entry.clone()),
+            }
+        }
+    }
+    Ok((rules, not_applied))
+}
+
+/// The `--policy` paths that keep the user's own policies: `policyPaths` from their settings,
+/// else their `~/.gemini/policies` folder when there is one (`--policy` replaces both).
+fn user_policy_paths() -> Result<Vec<String>> {
+    let user = user_dir()?;
+    let settings = std::fs::read_to_string(user.join("settings.json"))
+        .ok()
+        .and_then(|text| parse_jsonc(&text))
+        .unwrap_or(Value::Null);
+    if let Some(paths) = settings["policyPaths"].as_array() {
+        return Ok(paths
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|p| shellexpand::tilde(p).into_owned())
+            .collect());
+    }
+    let dir = user.join("policies");
+    Ok(if dir.is_dir() {
+        vec![dir.display().to_string()]
+    } else {
+        Vec::new()
+    })
+}
+
+/// Applies `outfit` to a Gemini CLI worker whose state folder is `dir` (its `GEMINI_CLI_HOME`
+/// is [`home`]`(dir)`, which [`prepare`] completes afterwards):
+/// - `model`: `--model`;
+/// - the system prompt: `GEMINI_CLI_HOME/.gemini/`[`OUTFIT_CONTEXT`], a global context file,
+///   which Gemini appends to its own system prompt (in `<loaded_context>`; the user's
+///   `GEMINI.md` stays theirs). `GEMINI_SYSTEM_MD` is not used: it replaces Gemini's prompt;
+/// - `permission_mode`: `--approval-mode`, see [`approval_mode`];
+/// - `tools`: rules in `<dir>/`[`POLICY_FILE`] ([`policy`]) passed with `--policy` after the
+///   user's own policy paths. A deny without arguments also takes the tool out of what the
+///   model is offered;
+/// - `skills`: linked into `GEMINI_CLI_HOME/.agents/skills/` (Gemini's user skills);
+/// - `hooks`: not applied, with a warning (Gemini's events and payloads differ from Claude
+///   Code's).
+pub fn dress(outfit: &Outfit, dir: &Path) -> Result<Dress> {
+    let mut dress = Dress::default();
+    let on_gemini = || format!("outfit `{}` on gemini", outfit.name);
+    if let Some(model) = &outfit.model {
+        dress.arg("--model", model);
+    }
+    let home = home(dir);
+    if let Some(prompt) = outfit.system_prompt_text()? {
+        crate::fsutil::write_atomic(
+            &home.join(".gemini").join(OUTFIT_CONTEXT),
+            prompt.as_bytes(),
+            0o600,
+        )?;
+    }
+    if let Some(mode) = &outfit.permission_mode {
+        dress.arg(
+            "--approval-mode",
+            approval_mode(mode).with_context(on_gemini)?,
+        );
+    }
+    let (rules, not_applied) = policy(outfit).with_context(on_gemini)?;
+    if !rules.is_empty() {
+        let file = dir.join(POLICY_FILE);
+        let text = format!(
+            "# Written by orch for this worker from outfit `{}`.\n{rules}",
+            outfit.name
+        );
+        crate::fsutil::write_atomic(&file, text.as_bytes(), 0o600)?;
+        for path in user_policy_paths()? {
+            dress.arg("--policy", path);
+        }
+        dress.arg("--policy", file.display().to_string());
+    }
+    if !not_applied.is_empty() {
+        dress.warn(
+            outfit,
+            &format!("tools.allow {}", backticked(&not_applied)),
+            "gemini",
+            "no Gemini CLI tool or rule for it; it still asks",
+        );
+    }
+    crate::outfit::link_skills(outfit, &home.join(".agents").join("skills"))?;
+    if outfit.hooks.is_some() {
+        dress.warn(
+            outfit,
+            "`hooks`",
+            "gemini",
+            "Gemini CLI's hook events and payloads differ from Claude Code's",
+        );
+    }
+    Ok(dress)
 }
 
 /// Parses a settings file that may hold `//` comments (Gemini accepts them).
@@ -149,7 +421,7 @@ mod tests {
     fn hooks_run_orchs_hook_with_millisecond_timeouts() {
         let user = json!({"hooks": {"AfterAgent": [{"hooks": [{"type": "command",
             "command": "mine"}]}]}, "model": {"name": "m"}});
-        let s = settings_json("/bin/orch-hook", user, true);
+        let s = settings_json("/bin/orch-hook", user, true, false);
         assert_eq!(s["model"]["name"], "m");
         assert_eq!(s["hooks"]["AfterAgent"][0]["hooks"][0]["command"], "mine");
         assert_eq!(
@@ -172,10 +444,169 @@ mod tests {
         )
         .unwrap();
         assert_eq!(user["x"], "a//b");
-        let s = settings_json("h", user, true);
+        let s = settings_json("h", user, true, false);
         assert_eq!(s["security"]["auth"]["selectedType"], "oauth-personal");
-        assert!(settings_json("h", Value::Null, false)
+        assert!(settings_json("h", Value::Null, false, false)
             .get("security")
             .is_none());
+    }
+
+    fn outfit(yaml: &str, dir: &Path) -> Outfit {
+        let file = dir.join("x.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        crate::outfit::parse(yaml, &file.display().to_string()).unwrap()
+    }
+
+    #[test]
+    fn the_outfit_context_file_follows_the_users_names() {
+        let cases = [
+            (json!({}), json!(["GEMINI.md", OUTFIT_CONTEXT])),
+            (
+                json!({"context": {"fileName": "AGENTS.md"}}),
+                json!(["AGENTS.md", OUTFIT_CONTEXT]),
+            ),
+            (
+                json!({"context": {"fileName": ["A.md", "B.md"]}}),
+                json!(["A.md", "B.md", OUTFIT_CONTEXT]),
+            ),
+        ];
+        for (user, want) in cases {
+            let s = settings_json("h", user, false, true);
+            assert_eq!(s["context"]["fileName"], want);
+        }
+        assert!(settings_json("h", json!({}), false, false)
+            .get("context")
+            .is_none());
+    }
+
+    #[test]
+    fn permission_modes_map_to_approval_modes() {
+        for (mode, want) in [
+            ("default", "default"),
+            ("acceptEdits", "auto_edit"),
+            ("auto_edit", "auto_edit"),
+            ("plan", "plan"),
+            ("bypassPermissions", "yolo"),
+            ("yolo", "yolo"),
+        ] {
+            assert_eq!(approval_mode(mode).unwrap(), want, "{mode}");
+        }
+        for mode in ["auto", "dontAsk"] {
+            let err = format!("{:#}", approval_mode(mode).unwrap_err());
+            assert!(err.contains("no Gemini CLI equivalent"), "{err}");
+        }
+    }
+
+    #[test]
+    fn tool_lists_become_policy_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = outfit(
+            "name: x\ntools:\n  deny: [Write, Edit, NotebookEdit, \"Bash(git push --force*)\", \
+             \"Bash(rm -rf *)\", \"Bash(cat \\\"a b\\\")\"]\n  allow: [Read, \"Bash(git *)\", \
+             \"Bash(git * main)\", Task, \"WebFetch(domain:x.org)\", mcp_docs_search]\n",
+            dir.path(),
+        );
+        let (rules, not_applied) = policy(&o).unwrap();
+        let parsed: Vec<&str> = rules.split("\n[[rule]]\n").skip(1).collect();
+        assert_eq!(parsed.len(), 9, "{rules}");
+        assert!(parsed[0]
+            .starts_with("toolName = [\"write_file\"]\ndecision = \"deny\"\npriority = 999\n"));
+        assert!(parsed[0].contains("denyMessage = \"tools.deny `Write` of outfit `x`\""));
+        assert!(parsed[1].starts_with("toolName = [\"replace\"]\n"));
+        assert!(
+            parsed[2].contains("commandRegex = \"git push --force\"\ndecision = \"deny\""),
+            "{}",
+            parsed[2]
+        );
+        assert!(parsed[3].contains("commandPrefix = \"rm -rf\""));
+        // The JSON of the arguments escapes the quotes; the regex escapes the backslashes.
+        assert!(
+            parsed[4].contains(r#"commandRegex = "cat \\\\\"a b\\\\\"\"""#),
+            "{}",
+            parsed[4]
+        );
+        assert!(parsed[5].starts_with(
+            "toolName = [\"read_file\", \"read_many_files\"]\ndecision = \"allow\"\npriority = 0\n"
+        ));
+        assert!(parsed[6].contains("commandPrefix = \"git\"\ndecision = \"allow\""));
+        assert!(
+            parsed[7].contains(r#"commandRegex = "git [^\"]* main\"""#),
+            "{}",
+            parsed[7]
+        );
+        assert!(rules.contains("toolName = [\"mcp_docs_search\"]"));
+        assert_eq!(not_applied, ["Task", "WebFetch(domain:x.org)"]);
+    }
+
+    #[test]
+    fn denies_gemini_cannot_enforce_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (yaml, want) in [
+            ("tools: {deny: [Task]}", "no tool by that name"),
+            ("tools: {deny: [\"Read(./secrets/**)\"]}", "per-path"),
+            ("permission_mode: dontAsk", "no Gemini CLI equivalent"),
+        ] {
+            let o = outfit(&format!("name: x\n{yaml}\n"), dir.path());
+            let e = format!("{:#}", dress(&o, dir.path()).unwrap_err());
+            assert!(e.starts_with("outfit `x` on gemini: "), "{e}");
+            assert!(e.contains(want), "{yaml}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_gemini_engineer_maps_the_engineers_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = crate::outfit::load("gemini-engineer", dir.path()).unwrap();
+        o.skills.clear();
+        let d = dress(&o, dir.path()).unwrap();
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+        assert!(d.args.join(" ").contains("--approval-mode auto_edit"));
+        let policy = std::fs::read_to_string(dir.path().join(POLICY_FILE)).unwrap();
+        assert!(policy.contains("commandRegex = \"git push --force\"\ndecision = \"deny\""));
+        assert!(policy.contains("commandPrefix = \"git\"\ndecision = \"allow\""));
+        let context = home(dir.path()).join(".gemini").join(OUTFIT_CONTEXT);
+        assert!(std::fs::read_to_string(context)
+            .unwrap()
+            .contains("orch worker"));
+    }
+
+    #[test]
+    fn dress_writes_the_context_file_policy_and_skills() {
+        let dir = tempfile::tempdir().unwrap();
+        let skill = dir.path().join("my-skill");
+        std::fs::create_dir_all(&skill).unwrap();
+        std::fs::write(skill.join("SKILL.md"), "---\nname: my-skill\n---\n").unwrap();
+        let o = outfit(
+            "name: x\nmodel: gemini-x\nsystem_prompt: Be brief.\npermission_mode: plan\n\
+             tools: {deny: [Write]}\nskills: [my-skill]\n\
+             hooks: {Stop: [{hooks: [{type: command, command: mine}]}]}\n",
+            dir.path(),
+        );
+        let d = dress(&o, dir.path()).unwrap();
+        assert_eq!(
+            &d.args[..4],
+            ["--model", "gemini-x", "--approval-mode", "plan"]
+        );
+        let policy = dir.path().join(POLICY_FILE);
+        assert_eq!(
+            d.args[d.args.len() - 2..],
+            ["--policy".to_string(), policy.display().to_string()]
+        );
+        assert!(std::fs::read_to_string(policy)
+            .unwrap()
+            .contains("\"write_file\""));
+        let own = home(dir.path()).join(".gemini");
+        assert_eq!(
+            std::fs::read_to_string(own.join(OUTFIT_CONTEXT)).unwrap(),
+            "Be brief."
+        );
+        let link = home(dir.path()).join(".agents/skills/my-skill");
+        assert_eq!(std::fs::read_link(link).unwrap(), skill);
+        assert_eq!(d.warnings.len(), 1);
+        assert!(
+            d.warnings[0].contains("`hooks` not applied on gemini"),
+            "{:?}",
+            d.warnings
+        );
     }
 }

@@ -3,6 +3,11 @@
 //! `./.orch/outfits/`, then the user's `dirs::config_dir()/orch/outfits/`, then the outfits
 //! shipped in `outfits/` (embedded in the binary). An outfit may `extends` another and override
 //! its fields. serde_yaml stays behind this module.
+//!
+//! Fields are written as Claude Code spells them; each harness module turns them into what its
+//! CLI supports ([`Dress`]: `spawn.rs` for Claude Code, [`crate::codex::dress`],
+//! [`crate::gemini::dress`], [`crate::pi::dress`]), warns about what it cannot apply and refuses
+//! a `tools.deny` or `permission_mode` it cannot enforce.
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -36,11 +41,16 @@ pub const SHIPPED: [(&str, &str); 9] = [
 ];
 
 /// Tool lists, in Claude Code's permission-rule syntax (`Bash(git *)`, `Read`, `Edit`...).
+/// On Claude Code `allow` pre-approves (no permission prompt) and `deny` forbids. The other
+/// harnesses map Claude Code's tool names to their own (see [`ToolRule`] and each harness's
+/// `dress`); a name that is not Claude Code's is taken as the harness spells it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tools {
+    /// Tools, or `Bash(...)` commands, that run without asking.
     #[serde(default)]
     pub allow: Vec<String>,
+    /// Tools, or `Bash(...)` commands, that never run.
     #[serde(default)]
     pub deny: Vec<String>,
 }
@@ -63,6 +73,9 @@ pub struct Outfit {
     /// `worker` or `observer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Text added to the harness's own system prompt: Claude Code's `--append-system-prompt`,
+    /// Codex's `developer_instructions`, a Gemini CLI context file, pi's
+    /// `--append-system-prompt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_prompt: Option<String>,
     /// A file holding the system prompt, relative to the outfit's file.
@@ -70,15 +83,23 @@ pub struct Outfit {
     pub system_prompt_file: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Tools>,
-    /// Claude Code's `--permission-mode` (acceptEdits, auto, default, dontAsk, plan...).
+    /// Claude Code's `--permission-mode` (acceptEdits, auto, default, dontAsk, plan,
+    /// bypassPermissions), mapped to Codex's sandbox and approval policy, Gemini CLI's
+    /// `--approval-mode` and pi's tool set; each harness also takes its own values (Codex:
+    /// `read-only`, `workspace-write`, `danger-full-access`, `on-request`, `never`; Gemini CLI:
+    /// `auto_edit`, `yolo`). A mode a harness cannot honour is an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_mode: Option<String>,
     /// Skills by name (orch's shipped skills) or folder (relative to the outfit's file), each a
-    /// folder holding a SKILL.md.
+    /// folder holding a SKILL.md. Claude Code gets them in a generated plugin, Codex in its
+    /// per-worker `CODEX_HOME/skills`, Gemini CLI in its per-worker `~/.agents/skills`, pi with
+    /// `--skill`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skills: Vec<String>,
     /// Extra hook entries for this worker only, in Claude Code's settings format
-    /// (`{"Stop": [{"hooks": [{"type": "command", "command": "..."}]}]}`).
+    /// (`{"Stop": [{"hooks": [{"type": "command", "command": "..."}]}]}`). Codex takes the same
+    /// format in its per-worker `hooks.json`; Gemini CLI (other events and payloads) and pi (no
+    /// shell hooks) do not take them, with a warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<Value>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -412,6 +433,132 @@ impl Outfit {
     }
 }
 
+/// What dressing a worker in an outfit adds to its launch, as a harness module's `dress`
+/// returns it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dress {
+    /// Arguments for the harness, after orch's own.
+    pub args: Vec<String>,
+    /// Variables for the worker (the outfit's `env` and `--env` come after them and win).
+    pub env: Vec<(String, String)>,
+    /// One line per field the harness cannot apply, for `orch: warning: ...` on stderr.
+    pub warnings: Vec<String>,
+}
+
+impl Dress {
+    /// Adds `--flag value`.
+    pub fn arg(&mut self, flag: &str, value: impl Into<String>) {
+        self.args.push(flag.to_string());
+        self.args.push(value.into());
+    }
+
+    /// Warns that `what` (e.g. ``tools.allow `Read` ``) of `outfit` is not applied on `harness`,
+    /// and why.
+    pub fn warn(&mut self, outfit: &Outfit, what: &str, harness: &str, why: &str) {
+        self.warnings.push(format!(
+            "outfit `{}`: {what} not applied on {harness}: {why}",
+            outfit.name
+        ));
+    }
+}
+
+/// One entry of `tools.allow` or `tools.deny`, read in Claude Code's permission-rule syntax
+/// (<https://code.claude.com/docs/en/permissions>).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolRule {
+    /// A whole tool: `Read`, `Bash`, `Bash(*)`, or a harness's own name (`write_file`).
+    Tool(String),
+    /// `Bash(PATTERN)`: the shell commands the pattern matches.
+    Command(CommandRule),
+    /// Another tool with a specifier (`Read(./secrets/**)`, `WebFetch(domain:example.com)`).
+    Scoped {
+        /// The tool.
+        tool: String,
+        /// What is inside the parentheses.
+        spec: String,
+    },
+}
+
+/// The pattern of a `Bash(...)` rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandRule {
+    /// `Bash(git status)`: that command and nothing else.
+    Exact(String),
+    /// `Bash(git push *)` or `Bash(git push:*)`: these words, alone or followed by arguments.
+    Words(String),
+    /// `Bash(git push --force*)`: every command that starts with this text.
+    Prefix(String),
+    /// Any other pattern with `*` (`Bash(git * main)`), `*` matching any text.
+    Glob(String),
+}
+
+impl ToolRule {
+    /// Reads one entry.
+    pub fn parse(entry: &str) -> ToolRule {
+        let entry = entry.trim();
+        let Some((tool, rest)) = entry.split_once('(') else {
+            return ToolRule::Tool(entry.to_string());
+        };
+        let Some(spec) = rest.strip_suffix(')') else {
+            return ToolRule::Tool(entry.to_string());
+        };
+        let (tool, spec) = (tool.trim(), spec.trim());
+        if tool != "Bash" {
+            return ToolRule::Scoped {
+                tool: tool.into(),
+                spec: spec.into(),
+            };
+        }
+        if spec.is_empty() || spec == "*" {
+            return ToolRule::Tool("Bash".into());
+        }
+        let words = spec
+            .strip_suffix(":*")
+            .or_else(|| spec.strip_suffix(" *"))
+            .map(str::trim_end);
+        let rule = match (words, spec.strip_suffix('*')) {
+            (Some(words), _) if !words.contains('*') => CommandRule::Words(words.into()),
+            (_, Some(prefix)) if !prefix.contains('*') => CommandRule::Prefix(prefix.into()),
+            _ if spec.contains('*') => CommandRule::Glob(spec.into()),
+            _ => CommandRule::Exact(spec.into()),
+        };
+        ToolRule::Command(rule)
+    }
+}
+
+/// Names as a list for a message: `` `a`, `b` ``.
+pub fn backticked(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether `name` looks like one of Claude Code's tool names (`Read`, `WebFetch`), which other
+/// harnesses must map, rather than a harness's own (`read_file`, `bash`).
+pub fn is_claude_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+/// Links each of the outfit's skill folders ([`Outfit::skill_dirs`]) into `into` under its
+/// own name, creating `into` (0700); a link already there is kept.
+pub fn link_skills(outfit: &Outfit, into: &Path) -> Result<()> {
+    let skills = outfit.skill_dirs()?;
+    if skills.is_empty() {
+        return Ok(());
+    }
+    crate::fsutil::create_private_dir(into)?;
+    for skill in skills {
+        let link = into.join(skill.file_name().unwrap_or_default());
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(&skill, &link)
+                .with_context(|| format!("cannot link skill `{}`", skill.display()))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,5 +634,43 @@ mod tests {
         );
         let err = format!("{:#}", o.first_prompt(None, &vars).unwrap_err());
         assert!(err.contains("--task"), "{err}");
+    }
+
+    #[test]
+    fn tool_rules_read_claude_codes_syntax() {
+        use CommandRule::*;
+        let cases = [
+            ("Read", ToolRule::Tool("Read".into())),
+            ("Bash(*)", ToolRule::Tool("Bash".into())),
+            ("Bash(git *)", ToolRule::Command(Words("git".into()))),
+            (
+                "Bash(npm run test:*)",
+                ToolRule::Command(Words("npm run test".into())),
+            ),
+            (
+                "Bash(git push --force*)",
+                ToolRule::Command(Prefix("git push --force".into())),
+            ),
+            (
+                "Bash(git * main)",
+                ToolRule::Command(Glob("git * main".into())),
+            ),
+            (
+                "Bash(git status)",
+                ToolRule::Command(Exact("git status".into())),
+            ),
+            (
+                "Read(./secrets/**)",
+                ToolRule::Scoped {
+                    tool: "Read".into(),
+                    spec: "./secrets/**".into(),
+                },
+            ),
+            ("write_file", ToolRule::Tool("write_file".into())),
+        ];
+        for (entry, want) in cases {
+            assert_eq!(ToolRule::parse(entry), want, "{entry}");
+        }
+        assert!(is_claude_name("WebFetch") && !is_claude_name("web_fetch"));
     }
 }

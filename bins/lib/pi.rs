@@ -6,12 +6,25 @@
 //! SessionStart, UserPromptSubmit and Stop. The worker's agent folder links the user's
 //! `models.json`, `auth.json` and other resources and copies `settings.json`, so that pi's own
 //! writes (settings, sessions) stay out of the user's `~/.pi/agent`, which is only read.
+//!
+//! [`dress`] applies an outfit with pi's own flags (0.73: `--append-system-prompt`, `--skill`)
+//! and, for the tool rules pi does not have, orch's guard extension ([`GUARD`]).
 
-use anyhow::{Context, Result};
+use crate::outfit::{CommandRule, Dress, Outfit, ToolRule};
+use anyhow::{anyhow, Context, Result};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// The extension's source (`hooks/pi/orch-extension.ts`).
 pub const EXTENSION: &str = include_str!("../../hooks/pi/orch-extension.ts");
+
+/// The outfit guard's source (`hooks/pi/outfit-guard.ts`): it takes denied tools out of the
+/// active set and refuses denied tools and bash commands at `tool_call`, with the rules read
+/// from the JSON file named by `$ORCH_PI_GUARD` (shape in the file's header).
+pub const GUARD: &str = include_str!("../../hooks/pi/outfit-guard.ts");
+
+/// pi's read-only tools, the whole tool set of a `plan` worker.
+pub const READ_ONLY_TOOLS: [&str; 4] = ["read", "grep", "find", "ls"];
 
 /// The user's pi agent folder: `$PI_CODING_AGENT_DIR` if set and non-empty, else
 /// `~/.pi/agent`.
@@ -101,6 +114,141 @@ pub fn env_keys(models: &str) -> Vec<String> {
     keys
 }
 
+/// pi's name for one of Claude Code's tools (`docs/usage.md`: read, bash, edit, write, grep,
+/// find, ls): `Some(None)` for a tool pi does not have, `None` for a name this table does not
+/// know.
+pub fn tool_name(claude: &str) -> Option<Option<&'static str>> {
+    Some(Some(match claude {
+        "Read" => "read",
+        "Bash" => "bash",
+        "Edit" | "MultiEdit" => "edit",
+        "Write" => "write",
+        "Grep" => "grep",
+        "Glob" => "find",
+        "LS" => "ls",
+        "NotebookEdit" | "WebFetch" | "WebSearch" | "TodoWrite" => return Some(None),
+        _ => return None,
+    }))
+}
+
+/// The guard's rules for an outfit (the JSON [`GUARD`] reads), or `None` when it needs none:
+/// `remove` from `tools.deny` tools ([`tool_name`]; other names are pi's own), `only`
+/// [`READ_ONLY_TOOLS`] for `permission_mode: plan`, `commands` from `Bash(...)` denies.
+/// `permission_mode` must be `plan` or `bypassPermissions` (what pi does anyway): pi cannot
+/// ask before a tool runs, so any other mode is an error, as is a per-path deny.
+pub fn guard_rules(outfit: &Outfit) -> Result<Option<serde_json::Value>> {
+    let only = match outfit.permission_mode.as_deref() {
+        None | Some("bypassPermissions") => None,
+        Some("plan") => Some(READ_ONLY_TOOLS.to_vec()),
+        Some(other) => anyhow::bail!(
+            "permission_mode `{other}` has no pi equivalent: pi runs every tool without asking; \
+             use `bypassPermissions` to accept that, or `plan` for its read-only tools, and \
+             `tools.deny` for what must never run"
+        ),
+    };
+    let mut remove: Vec<String> = Vec::new();
+    let mut commands = Vec::new();
+    for entry in outfit.tools.iter().flat_map(|t| &t.deny) {
+        let refuse = |msg: &str| anyhow!("tools.deny `{entry}`: {msg}");
+        match ToolRule::parse(entry) {
+            ToolRule::Tool(tool) if crate::outfit::is_claude_name(&tool) => {
+                match tool_name(&tool) {
+                    Some(Some(name)) => remove.push(name.into()),
+                    Some(None) => {}
+                    None => {
+                        return Err(refuse(
+                            "pi has no tool by that name: use pi's own (read, bash, edit, write, \
+                         grep, find, ls, or an extension's)",
+                        ))
+                    }
+                }
+            }
+            ToolRule::Tool(tool) => remove.push(tool),
+            ToolRule::Command(rule) => {
+                let (kind, pattern) = match rule {
+                    CommandRule::Words(p) => ("words", p),
+                    CommandRule::Prefix(p) => ("prefix", p),
+                    CommandRule::Exact(p) => ("exact", p),
+                    CommandRule::Glob(p) => ("glob", p),
+                };
+                commands.push(json!({"kind": kind, "pattern": pattern, "entry": entry}));
+            }
+            ToolRule::Scoped { .. } => {
+                return Err(refuse(
+                    "orch's pi guard has no per-path or per-domain rules: deny the whole tool",
+                ))
+            }
+        }
+    }
+    remove.sort();
+    remove.dedup();
+    if only.is_none() && remove.is_empty() && commands.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(json!({
+        "outfit": outfit.name, "remove": remove, "only": only, "commands": commands,
+    })))
+}
+
+/// The `APPEND_SYSTEM.md` pi would load for a worker in `cwd` (`.pi/APPEND_SYSTEM.md` there,
+/// else the user's agent folder's) and skips once `--append-system-prompt` is given.
+fn discovered_append(cwd: &Path) -> Result<Option<PathBuf>> {
+    let project = cwd.join(".pi").join("APPEND_SYSTEM.md");
+    if project.is_file() {
+        return Ok(Some(project));
+    }
+    let user = user_dir()?.join("APPEND_SYSTEM.md");
+    Ok(user.is_file().then_some(user))
+}
+
+/// Applies `outfit` to a pi worker whose state folder is `dir` and working folder `cwd`:
+/// - `model`: `--model`;
+/// - the system prompt: written to `<dir>/outfit-system-prompt.md` and passed with
+///   `--append-system-prompt` (pi appends it to its own prompt), after the `APPEND_SYSTEM.md`
+///   pi would otherwise have loaded;
+/// - `permission_mode` and `tools.deny`: [`guard_rules`], written to
+///   `<dir>/outfit-guard.json` for [`GUARD`] (`<dir>/outfit-guard.ts`, passed with `-e`,
+///   `ORCH_PI_GUARD` set). A denied tool is not offered to the model;
+/// - `tools.allow`: nothing to do (pi asks before nothing);
+/// - `skills`: `--skill <folder>` each;
+/// - `hooks`: not applied, with a warning (pi has no shell hooks).
+pub fn dress(outfit: &Outfit, dir: &Path, cwd: &Path) -> Result<Dress> {
+    let mut dress = Dress::default();
+    let on_pi = || format!("outfit `{}` on pi", outfit.name);
+    if let Some(model) = &outfit.model {
+        dress.arg("--model", model);
+    }
+    if let Some(prompt) = outfit.system_prompt_text()? {
+        if let Some(append) = discovered_append(cwd)? {
+            dress.arg("--append-system-prompt", append.display().to_string());
+        }
+        let file = dir.join("outfit-system-prompt.md");
+        crate::fsutil::write_atomic(&file, prompt.as_bytes(), 0o600)?;
+        dress.arg("--append-system-prompt", file.display().to_string());
+    }
+    if let Some(rules) = guard_rules(outfit).with_context(on_pi)? {
+        let file = dir.join("outfit-guard.json");
+        crate::fsutil::write_atomic(
+            &file,
+            serde_json::to_string_pretty(&rules)?.as_bytes(),
+            0o600,
+        )?;
+        let guard = dir.join("outfit-guard.ts");
+        crate::fsutil::write_atomic(&guard, GUARD.as_bytes(), 0o600)?;
+        dress.arg("-e", guard.display().to_string());
+        dress
+            .env
+            .push(("ORCH_PI_GUARD".into(), file.display().to_string()));
+    }
+    for skill in outfit.skill_dirs()? {
+        dress.arg("--skill", skill.display().to_string());
+    }
+    if outfit.hooks.is_some() {
+        dress.warn(outfit, "`hooks`", "pi", "pi has no shell hooks");
+    }
+    Ok(dress)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +271,138 @@ mod tests {
             "agent_end",
         ] {
             assert!(EXTENSION.contains(s), "{s}");
+        }
+    }
+
+    fn outfit(yaml: &str, dir: &Path) -> Outfit {
+        let file = dir.join("x.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        crate::outfit::parse(yaml, &file.display().to_string()).unwrap()
+    }
+
+    #[test]
+    fn guard_rules_map_denies_and_plan_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = outfit(
+            "name: x\npermission_mode: plan\ntools:\n  deny: [Edit, MultiEdit, WebFetch, \
+             my_tool, \"Bash(git push --force*)\", \"Bash(rm -rf *)\", \"Bash(git * main)\", \
+             \"Bash(ls)\"]\n  allow: [Read]\n",
+            dir.path(),
+        );
+        let rules = guard_rules(&o).unwrap().unwrap();
+        assert_eq!(
+            rules,
+            json!({"outfit": "x", "remove": ["edit", "my_tool"], "only": READ_ONLY_TOOLS,
+            "commands": [
+                {"kind": "prefix", "pattern": "git push --force", "entry": "Bash(git push --force*)"},
+                {"kind": "words", "pattern": "rm -rf", "entry": "Bash(rm -rf *)"},
+                {"kind": "glob", "pattern": "git * main", "entry": "Bash(git * main)"},
+                {"kind": "exact", "pattern": "ls", "entry": "Bash(ls)"},
+            ]})
+        );
+        let none = outfit(
+            "name: x\npermission_mode: bypassPermissions\ntools: {allow: [Edit]}\n",
+            dir.path(),
+        );
+        assert_eq!(guard_rules(&none).unwrap(), None);
+        for (yaml, want) in [
+            (
+                "permission_mode: acceptEdits",
+                "pi runs every tool without asking",
+            ),
+            ("permission_mode: default", "`bypassPermissions`"),
+            ("tools: {deny: [Task]}", "no tool by that name"),
+            ("tools: {deny: [\"Edit(src/**)\"]}", "per-path"),
+        ] {
+            let o = outfit(&format!("name: x\n{yaml}\n"), dir.path());
+            let e = format!("{:#}", dress(&o, dir.path(), dir.path()).unwrap_err());
+            assert!(e.starts_with("outfit `x` on pi: "), "{e}");
+            assert!(e.contains(want), "{yaml}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_pi_engineer_guards_the_engineers_denied_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = crate::outfit::load("pi-engineer", dir.path()).unwrap();
+        o.skills.clear();
+        let d = dress(&o, dir.path(), dir.path()).unwrap();
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+        let rules = guard_rules(&o).unwrap().unwrap();
+        assert_eq!(rules["only"], serde_json::Value::Null);
+        assert_eq!(rules["commands"][0]["pattern"], "git push --force");
+        assert_eq!(rules["commands"][1]["pattern"], "rm -rf");
+        // The engineer's acceptEdits is refused on pi.
+        let engineer = crate::outfit::load("engineer", dir.path()).unwrap();
+        assert!(format!("{:#}", guard_rules(&engineer).unwrap_err()).contains("acceptEdits"));
+    }
+
+    #[test]
+    fn dress_appends_the_prompt_and_loads_the_guard_and_skills() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = dir.path().join("work");
+        std::fs::create_dir_all(cwd.join(".pi")).unwrap();
+        std::fs::write(cwd.join(".pi/APPEND_SYSTEM.md"), "project append").unwrap();
+        let skill = dir.path().join("my-skill");
+        std::fs::create_dir_all(&skill).unwrap();
+        std::fs::write(skill.join("SKILL.md"), "---\nname: my-skill\n---\n").unwrap();
+        let o = outfit(
+            "name: x\nmodel: mock-model\nsystem_prompt: Be brief.\ntools: {deny: [Write]}\n\
+             skills: [my-skill]\nhooks: {Stop: [{hooks: [{type: command, command: mine}]}]}\n",
+            dir.path(),
+        );
+        let d = dress(&o, dir.path(), &cwd).unwrap();
+        let at = |p: &str| dir.path().join(p).display().to_string();
+        let project = cwd.join(".pi/APPEND_SYSTEM.md").display().to_string();
+        let skill = skill.display().to_string();
+        assert_eq!(
+            d.args,
+            [
+                "--model",
+                "mock-model",
+                "--append-system-prompt",
+                &project,
+                "--append-system-prompt",
+                &at("outfit-system-prompt.md"),
+                "-e",
+                &at("outfit-guard.ts"),
+                "--skill",
+                &skill,
+            ]
+        );
+        assert_eq!(
+            d.env,
+            [("ORCH_PI_GUARD".to_string(), at("outfit-guard.json"))]
+        );
+        assert_eq!(
+            std::fs::read_to_string(at("outfit-system-prompt.md")).unwrap(),
+            "Be brief."
+        );
+        assert_eq!(
+            std::fs::read_to_string(at("outfit-guard.ts")).unwrap(),
+            GUARD
+        );
+        let rules: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(at("outfit-guard.json")).unwrap())
+                .unwrap();
+        assert_eq!(rules["remove"], json!(["write"]));
+        assert!(
+            d.warnings[0].contains("`hooks` not applied on pi"),
+            "{:?}",
+            d.warnings
+        );
+    }
+
+    #[test]
+    fn the_guard_reads_its_rules_from_orch_pi_guard_and_fails_closed() {
+        for s in [
+            "ORCH_PI_GUARD",
+            "setActiveTools",
+            "tool_call",
+            "block: true",
+            "every tool is refused",
+        ] {
+            assert!(GUARD.contains(s), "{s}");
         }
     }
 }

@@ -205,10 +205,19 @@ pub fn spawn(args: &Args) -> Result<Worker> {
     }
     // Codex picks its own thread id: the worker adopts it at its first SessionStart.
     let session_id = harness.sets_session_id().then(new_uuid);
-    let mut harness_args = match &outfit {
-        Some(outfit) => dress(outfit, harness, &dir)?,
-        None => Vec::new(),
+    let dressed = match outfit.as_ref().map(|o| dress(o, harness, &dir, &cwd)) {
+        Some(Ok(dressed)) => dressed,
+        Some(Err(err)) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(err);
+        }
+        None => crate::outfit::Dress::default(),
     };
+    for warning in &dressed.warnings {
+        eprintln!("orch: warning: {warning}");
+    }
+    let mut harness_args = dressed.args;
+    extra_env.splice(0..0, dressed.env);
     let pi = match harness {
         Harness::Pi => Some(crate::pi::prepare(&dir)?),
         Harness::Claude | Harness::Codex | Harness::Gemini | Harness::Command | Harness::Sim => {
@@ -360,49 +369,36 @@ pub fn spawn(args: &Args) -> Result<Worker> {
     Ok(worker)
 }
 
-/// The harness arguments that apply an outfit to a worker whose folder is `dir`. For Claude
-/// Code: `--append-system-prompt`, `--allowedTools`, `--disallowedTools`, `--model`,
-/// `--permission-mode`, a per-worker `--settings` file with the outfit's hooks, and a generated
-/// plugin folder with its skills for `--plugin-dir`; nothing touches the user's global
-/// settings. The sim, Codex, Gemini CLI and pi take only `--model`.
-fn dress(outfit: &crate::outfit::Outfit, harness: Harness, dir: &Path) -> Result<Vec<String>> {
+/// What applies an outfit to a worker whose state folder is `dir` and working folder `cwd`:
+/// harness arguments, environment and warnings. For Claude Code: `--append-system-prompt`,
+/// `--allowedTools`, `--disallowedTools`, `--model`, `--permission-mode`, a per-worker
+/// `--settings` file with the outfit's hooks, and a generated plugin folder with its skills for
+/// `--plugin-dir`. Codex, Gemini CLI and pi map what their CLIs support
+/// ([`crate::codex::dress`], [`crate::gemini::dress`], [`crate::pi::dress`]); the sim takes
+/// only `--model`. Nothing touches the user's global settings.
+fn dress(
+    outfit: &crate::outfit::Outfit,
+    harness: Harness,
+    dir: &Path,
+    cwd: &Path,
+) -> Result<crate::outfit::Dress> {
+    let dir = absolute(dir)?;
     let mut args = Vec::new();
-    if harness == Harness::Command {
-        // A command takes none of an agent's dress: say so rather than drop it silently.
-        let unused: Vec<&str> = [
-            ("model", outfit.model.is_some()),
-            (
-                "system_prompt",
-                outfit.system_prompt.is_some() || outfit.system_prompt_file.is_some(),
-            ),
-            ("tools", outfit.tools.is_some()),
-            ("permission_mode", outfit.permission_mode.is_some()),
-            ("skills", !outfit.skills.is_empty()),
-            ("hooks", outfit.hooks.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(field, set)| set.then_some(field))
-        .collect();
-        if !unused.is_empty() {
-            eprintln!(
-                "orch: outfit `{}`: the command harness ignores {}",
-                outfit.name,
-                unused.join(", ")
-            );
+    match harness {
+        Harness::Codex => return crate::codex::dress(outfit, &dir),
+        Harness::Gemini => return crate::gemini::dress(outfit, &dir),
+        Harness::Pi => return crate::pi::dress(outfit, &dir, cwd),
+        Harness::Command => return dress_command(outfit),
+        Harness::Sim => {
+            if let Some(model) = &outfit.model {
+                args.extend(["--model".to_string(), model.clone()]);
+            }
+            return Ok(crate::outfit::Dress {
+                args,
+                ..Default::default()
+            });
         }
-        return Ok(args);
-    }
-    if matches!(harness, Harness::Codex | Harness::Gemini | Harness::Pi) {
-        if let Some(model) = &outfit.model {
-            args.extend(["--model".to_string(), model.clone()]);
-        }
-        return Ok(args);
-    }
-    if harness == Harness::Sim {
-        if let Some(model) = &outfit.model {
-            args.extend(["--model".to_string(), model.clone()]);
-        }
-        return Ok(args);
+        Harness::Claude => {}
     }
     if let Some(prompt) = outfit.system_prompt_text()? {
         args.extend(["--append-system-prompt".to_string(), prompt]);
@@ -456,7 +452,43 @@ fn dress(outfit: &crate::outfit::Outfit, harness: Harness, dir: &Path) -> Result
         }
         args.extend(["--plugin-dir".to_string(), plugin.display().to_string()]);
     }
-    Ok(args)
+    Ok(crate::outfit::Dress {
+        args,
+        ..Default::default()
+    })
+}
+
+/// A command is no agent: it takes none of an agent's dress. What would only add (a model, a
+/// system prompt, allowed tools, skills, hooks) is reported and left out; what would restrict
+/// it (`tools.deny`, `permission_mode`) cannot be enforced, so the spawn is refused.
+fn dress_command(outfit: &crate::outfit::Outfit) -> Result<crate::outfit::Dress> {
+    let denies = outfit.tools.as_ref().is_some_and(|t| !t.deny.is_empty());
+    if denies || outfit.permission_mode.is_some() {
+        bail!(
+            "outfit `{}`: the command harness cannot enforce `tools.deny` or `permission_mode` \
+             (a command is no agent with tools): drop them from the outfit, or run it on an \
+             agent harness",
+            outfit.name
+        );
+    }
+    let mut dress = crate::outfit::Dress::default();
+    let why = "a command is no agent";
+    let unused = [
+        ("model", outfit.model.is_some()),
+        (
+            "system_prompt",
+            outfit.system_prompt.is_some() || outfit.system_prompt_file.is_some(),
+        ),
+        ("tools.allow", outfit.tools.is_some()),
+        ("skills", !outfit.skills.is_empty()),
+        ("hooks", outfit.hooks.is_some()),
+    ];
+    for (field, set) in unused {
+        if set {
+            dress.warn(outfit, field, "command", why);
+        }
+    }
+    Ok(dress)
 }
 
 /// Where the new pane went.

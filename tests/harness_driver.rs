@@ -1,0 +1,122 @@
+//! The steps the end-to-end tests of the Codex, Gemini CLI and pi harnesses share: a world with
+//! its own tmux server and `orch up` done, `orch` commands with the CLI's variables that show
+//! the mock's request log when they fail, spawn, acknowledged tell + listen, and kill.
+
+use crate::mock_http::MockServer;
+use crate::util::{json, World};
+use serde_json::Value;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// A world driving one harness whose model API is the mock `M`.
+pub struct Driver<M: Deref<Target = MockServer>> {
+    pub world: World,
+    pub mock: M,
+    env: Vec<(String, String)>,
+}
+
+impl<M: Deref<Target = MockServer>> Driver<M> {
+    /// A world with tmux and orch installed; every `orch` command gets `env` on top of the
+    /// world's.
+    pub fn new(mock: M, env: &[(&str, String)]) -> Driver<M> {
+        let driver = Driver {
+            world: World::with_tmux(),
+            mock,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        };
+        driver.ok(&["up"]);
+        driver
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = self.world.cmd("orch");
+        cmd.args(args).envs(self.env.clone()).stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs `orch ARGS`, asserts success (showing the mock's log and the panes otherwise) and
+    /// returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let context = format!("mock: {:?}", self.mock.log());
+        self.world.expect_ok(args, self.run(args), &context)
+    }
+
+    /// Writes `<work>/.orch/outfits/NAME.yaml`; returns its folder.
+    pub fn outfit(&self, name: &str, yaml: &str) -> PathBuf {
+        let dir = self.world.work().join(".orch").join("outfits");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.yaml")), yaml).unwrap();
+        dir
+    }
+
+    /// `orch --json spawn --name NAME --ready-timeout 60 EXTRA...`: its record and stderr,
+    /// after checking that `orch ps` shows the worker idle.
+    pub fn spawn(&self, name: &str, extra: &[&str]) -> (Value, String) {
+        let mut args = vec!["--json", "spawn", "--name", name, "--ready-timeout", "60"];
+        args.extend(extra);
+        let out = self.run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let context = format!("mock: {:?}", self.mock.log());
+        let spawned = json(&self.world.expect_ok(&args, out, &context));
+        let rows = json(&self.ok(&["--json", "ps"]));
+        let row = rows.as_array().unwrap().iter().find(|r| r["name"] == name);
+        assert_eq!(row.unwrap()["status"], "idle", "{rows}");
+        (spawned, stderr)
+    }
+
+    /// Tells `name` the prompt `text` (acknowledged) and waits for the turn's end: the tell's
+    /// record and the stop event.
+    pub fn tell(&self, name: &str, text: &str) -> (Value, Value) {
+        let told = json(&self.ok(&["--json", "tell", name, text]));
+        assert_eq!(told["acknowledged"], true, "{told}");
+        let stop = json(&self.ok(&["listen", name, "--timeout", "60"]));
+        assert_eq!(stop["event"], "stop", "{stop}");
+        assert!(stop["seq"].as_u64() > told["cursor"].as_u64());
+        (told, stop)
+    }
+
+    /// The worker's state folder.
+    pub fn worker_dir(&self, id: &str) -> PathBuf {
+        self.world.state().join("workers").join(id)
+    }
+
+    /// The worker's `meta.json`.
+    pub fn meta(&self, id: &str) -> Value {
+        json(&std::fs::read_to_string(self.worker_dir(id).join("meta.json")).unwrap())
+    }
+
+    /// Kills `name`, then checks that listening after `last` (the last event seen) says the
+    /// worker is gone (exit 4).
+    pub fn kill(&self, name: &str, last: &Value) {
+        self.ok(&["kill", name]);
+        let after = last["seq"].to_string();
+        let out = self.run(&["listen", name, "--after", &after, "--timeout", "10"]);
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A skill folder `probe-skill` beside the outfits in `outfits` (so `skills: [probe-skill]`
+/// finds it), whose description carries `OUTFIT-SKILL-DESC`.
+pub fn probe_skill(outfits: &std::path::Path) {
+    let skill = outfits.join("probe-skill");
+    std::fs::create_dir_all(&skill).unwrap();
+    std::fs::write(
+        skill.join("SKILL.md"),
+        "---\nname: probe-skill\ndescription: OUTFIT-SKILL-DESC probes whether skills arrive\n\
+         ---\nSay hello.\n",
+    )
+    .unwrap();
+}

@@ -4,6 +4,7 @@ mod audit;
 mod classify;
 mod claude;
 mod codex;
+mod command;
 mod coord;
 mod core;
 mod dist;

@@ -124,11 +124,17 @@ pub fn neutralise(text: &str, command: bool) -> String {
 
 /// Delivers `text` to `worker` by the protocol above. A `command` worker has no hooks: its
 /// quiet detector acknowledges the prompt with the first output after Enter
-/// ([`crate::command::mark_pending`]), and the text goes as it is (a leading `/` is a path to a
-/// shell, not a slash command).
+/// ([`crate::command::mark_pending`]), and the text goes as it is but for one trailing newline
+/// (a leading `/` is a path to a shell, not a slash command; an empty last line ends a Python
+/// block).
 pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> {
     let is_command = worker.meta.harness == "command";
-    let text = neutralise(text, opts.command || is_command);
+    let text = if is_command {
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        text.strip_suffix('\r').unwrap_or(text).to_string()
+    } else {
+        neutralise(text, opts.command)
+    };
     if text.trim().is_empty() {
         bail!("nothing to tell: the prompt is empty");
     }

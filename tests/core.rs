@@ -316,3 +316,28 @@ fn demo_runs_two_workers_and_cleans_up() {
         .unwrap();
     assert!(!alive.success(), "the demo's tmux server is gone");
 }
+
+#[test]
+fn spawn_and_tell_work_without_a_utf8_locale() {
+    // Under cron or a cleared environment LANG is unset: tmux would print a format's tabs and
+    // the TUI's `❯` as `_` unless orch asks it for UTF-8.
+    let world = World::installed();
+    let out = world
+        .cmd("orch")
+        .env_remove("LANG")
+        .args(["--json", "spawn", "--harness", "sim", "--name", "c-locale"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let w = crate::util::json(&world.expect_ok(&["spawn"], out, "LANG unset"));
+    assert!(w["pane"].as_str().unwrap().starts_with('%'), "{w}");
+    let out = world
+        .cmd("orch")
+        .env_remove("LANG")
+        .args(["--json", "tell", "c-locale", "[[say: fine]]"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let told = crate::util::json(&world.expect_ok(&["tell"], out, "LANG unset"));
+    assert_eq!(told["acknowledged"], true, "{told}");
+}

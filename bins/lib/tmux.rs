@@ -66,9 +66,13 @@ impl Server {
         }
     }
 
-    /// A `tmux` command aimed at this server, with `TMUX` removed from its environment.
+    /// A `tmux` command aimed at this server, with `TMUX` removed from its environment. `-u`:
+    /// without a UTF-8 locale (`LANG` unset, as under cron or a cleared environment) tmux
+    /// prints a tab in a format as `_` and every non-ASCII character of a captured screen
+    /// (Claude Code's `❯` and `─`) as `_`.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new("tmux");
+        cmd.arg("-u");
         if let Some(path) = &self.socket_path {
             cmd.arg("-S").arg(path);
         } else if let Some(name) = &self.socket_name {

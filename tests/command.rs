@@ -5,6 +5,7 @@
 use crate::util::{json, World};
 use serde_json::Value;
 use std::process::Output;
+use std::time::Duration;
 
 /// bash with a fixed prompt and nothing from the user's rc files.
 const BASH: [&str; 6] = ["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"];
@@ -252,4 +253,19 @@ fn command_spawn_errors_name_the_fix() {
     assert!(stderr(&out).contains("cannot enforce"), "{}", stderr(&out));
     let rows = json(&world.ok(&["--json", "ps", "--all"]));
     assert_eq!(rows.as_array().unwrap().len(), 0, "{rows}");
+}
+
+#[test]
+fn a_closed_pipe_on_a_live_pane_is_logged_not_taken_for_an_exit() {
+    let world = World::with_tmux();
+    let w = spawn(&world, &["--quiet", "0.3"], &BASH);
+    let (id, pane) = (w["id"].as_str().unwrap(), w["pane"].as_str().unwrap());
+    // `pipe-pane` without a command closes the pane's pipe: the detector reads its end.
+    world.tmux.as_ref().unwrap().run(&["pipe-pane", "-t", pane]);
+    let log = world.state().join("hook.log");
+    let line = crate::util::wait_for("the detector's log line", Duration::from_secs(10), || {
+        std::fs::read_to_string(&log).ok().filter(|t| !t.is_empty())
+    });
+    assert!(line.contains("pipe closed while pane"), "{line}");
+    assert_eq!(ps_row(&world, id)["status"], "idle");
 }

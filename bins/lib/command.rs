@@ -325,8 +325,20 @@ pub fn serve(id: &str) -> Result<()> {
 }
 
 /// Records `session_end` (reason `exit`) when the pane closed on its own (not after `orch
-/// kill` or a session end already recorded).
+/// kill` or a session end already recorded). A pipe closed on a pane that lives on (someone
+/// ran `tmux pipe-pane` on it) records nothing: the detector is gone, the worker is not.
 fn exited(worker: &Worker) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while worker.alive() {
+        if Instant::now() >= deadline {
+            bail!(
+                "its output pipe closed while pane {} lives on (another `tmux pipe-pane` on \
+                 it?): its turns are no longer detected",
+                worker.meta.pane.as_deref().unwrap_or("?")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let tail = crate::events::read_back_to(&worker.dir(), |_| true)?;
     let last = tail.last().and_then(|e| e["event"].as_str()).unwrap_or("");
     if last != "killed" && last != "session_end" {

@@ -580,6 +580,12 @@ mod tests {
             ("name: x\nrole: boss\n", "role `boss`"),
             ("name: 'a b'\n", "invalid outfit name"),
             ("name: x\nharness: emacs\n", "unknown harness `emacs`"),
+            ("name: x\nprompt_regex: '('\n", "f.yaml: prompt regex `(`"),
+            (
+                "name: x\nquiet: 0\n",
+                "f.yaml: quiet time 0 s is out of range",
+            ),
+            ("name: x\ncommand: python3\n", "command"),
         ];
         for (yaml, want) in cases {
             let err = format!("{:#}", parse(yaml, "f.yaml").unwrap_err());
@@ -590,6 +596,22 @@ mod tests {
             parse("name: x\nmodle: opus\n", "f.yaml").unwrap_err()
         );
         assert!(err.starts_with("f.yaml:2:1"), "{err}");
+    }
+
+    #[test]
+    fn command_fields_expand_and_resolve_next_to_the_file() {
+        let o = parse(
+            "name: x\nharness: command\ncommand: [./run.sh, '~/in']\nquiet: 0.5\n",
+            "/o/x.yaml",
+        )
+        .unwrap();
+        let home = dirs::home_dir().unwrap().display().to_string();
+        assert_eq!(o.command, ["/o/./run.sh".to_string(), format!("{home}/in")]);
+        assert_eq!(o.quiet, Some(0.5));
+        let child = parse("name: y\nextends: x\nprompt_regex: '^> $'\n", "/o/y.yaml").unwrap();
+        let merged = merge(o, child);
+        assert_eq!((merged.command.len(), merged.quiet), (2, Some(0.5)));
+        assert_eq!(merged.prompt_regex.as_deref(), Some("^> $"));
     }
 
     #[test]

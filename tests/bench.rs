@@ -9,7 +9,10 @@
 //! - fan-in: 64 hook processes started at once for 8 workers: events recorded, and whether
 //!   every worker's sequence is contiguous;
 //! - fan-out: one Stop of a worker with 16 subscribers (push mode): time from the hook's start
-//!   until the last inbox holds the item, and the publisher hook's own wall time.
+//!   until the last inbox holds the item, and the publisher hook's own wall time;
+//! - command: a `command` worker (bash, quiet time 200 ms) on a private tmux server, 30 turns of
+//!   `echo`: `orch tell`'s wall time (paste, Enter, acknowledgement by the detector) and the
+//!   time from tell's exit to `orch listen` exiting with the Stop, less the quiet time.
 
 use serde_json::{json, Value};
 use std::io::Write;
@@ -219,6 +222,7 @@ fn main() {
     }
 
     let fan_out = fan_out(tmp.path(), &hook, &path);
+    let command = command_turns(tmp.path(), &path);
 
     let true_median = stats(t_true.clone())["median_ms"].as_f64().unwrap();
     let unmanaged = stats(t_unmanaged);
@@ -233,6 +237,7 @@ fn main() {
         "listen_wake": stats(wake),
         "fan_in": {"recorded": total, "expected": 64, "contiguous": contiguous},
         "fan_out": fan_out,
+        "command": command,
         "targets": {
             "unmanaged_vs_true": "<= 1.5",
             "managed_stop_median_ms": "<= 3",
@@ -297,5 +302,72 @@ fn fan_out(tmp: &Path, hook: &Path, path: &str) -> Value {
         "publisher_hook": stats(hook_times),
         "until_last_inbox": stats(last_inbox),
         "items_in_last_inbox": lines,
+    })
+}
+
+/// A bash `command` worker with a 200 ms quiet time, 30 turns: tell's wall time, and listen's
+/// wait after tell less the quiet time (the detector's own delay in ending a turn).
+fn command_turns(tmp: &Path, path: &str) -> Value {
+    const QUIET_MS: u64 = 200;
+    let socket = format!("orch-bench-{}", std::process::id());
+    let env = [
+        ("PATH", path.to_string()),
+        ("HOME", tmp.display().to_string()),
+        ("ORCH_HOME", tmp.join("command-state").display().to_string()),
+        ("ORCH_TMUX_SOCKET", socket.clone()),
+        ("TERM", "xterm-256color".to_string()),
+    ];
+    let orch = |args: &[&str]| {
+        let out = Command::new(exe("orch"))
+            .args(args)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .current_dir(tmp)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "orch {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let quiet = format!("{}", QUIET_MS as f64 / 1000.0);
+    let spawned = orch(&[
+        "spawn",
+        "--harness",
+        "command",
+        "--name",
+        "b",
+        "--quiet",
+        &quiet,
+        "--prompt-regex",
+        r"^\$ $",
+        "--",
+        "env",
+        "PS1=$ ",
+        "bash",
+        "--norc",
+        "--noprofile",
+        "-i",
+    ]);
+    let mut tell = Vec::new();
+    let mut stop_after_quiet = Vec::new();
+    for i in 0..30 {
+        let start = Instant::now();
+        let cursor = orch(&["tell", "b", &format!("echo {i}")]);
+        let told = Instant::now();
+        tell.push(told - start);
+        orch(&["listen", "b", "--after", cursor.trim(), "--timeout", "30"]);
+        stop_after_quiet.push(
+            told.elapsed()
+                .saturating_sub(Duration::from_millis(QUIET_MS)),
+        );
+    }
+    let _ = Command::new("tmux")
+        .args(["-L", &socket, "kill-server"])
+        .status();
+    json!({
+        "worker": spawned.trim(),
+        "quiet_ms": QUIET_MS,
+        "tell": stats(tell),
+        "stop_after_quiet": stats(stop_after_quiet),
     })
 }

@@ -58,7 +58,7 @@ impl<M: Deref<Target = MockServer>> Driver<M> {
     }
 
     /// `orch --json spawn --name NAME --ready-timeout 60 EXTRA...`: its record and stderr,
-    /// after checking that `orch ps` shows the worker idle.
+    /// after checking that `orch ps` shows the worker idle, with its harness's detector.
     pub fn spawn(&self, name: &str, extra: &[&str]) -> (Value, String) {
         let mut args = vec!["--json", "spawn", "--name", name, "--ready-timeout", "60"];
         args.extend(extra);
@@ -68,7 +68,15 @@ impl<M: Deref<Target = MockServer>> Driver<M> {
         let spawned = json(&self.world.expect_ok(&args, out, &context));
         let rows = json(&self.ok(&["--json", "ps"]));
         let row = rows.as_array().unwrap().iter().find(|r| r["name"] == name);
-        assert_eq!(row.unwrap()["status"], "idle", "{rows}");
+        let row = row.unwrap();
+        assert_eq!(row["status"], "idle", "{rows}");
+        // How its turn ends are learnt: pi through orch's extension, the others by hooks.
+        let detector = if row["harness"] == "pi" {
+            "extension"
+        } else {
+            "hooks"
+        };
+        assert_eq!(row["detector"], detector, "{rows}");
         (spawned, stderr)
     }
 

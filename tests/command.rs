@@ -2,26 +2,16 @@
 //! hooks, only the quiet detector that tmux feeds with the pane's output. spawn, acknowledged
 //! tell, listen with the turn's output, ps with the detector, interrupt, exit and kill.
 
-use crate::util::{json, World};
+use crate::util::{json, stderr, World};
 use serde_json::Value;
-use std::process::Output;
 use std::time::Duration;
 
 /// bash with a fixed prompt and nothing from the user's rc files.
 const BASH: [&str; 6] = ["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"];
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn ps_row(world: &World, id: &str) -> Value {
-    let rows = json(&world.ok(&["--json", "ps", "--all"]));
-    rows.as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == id)
-        .cloned()
-        .unwrap_or_else(|| panic!("no ps row for {id}: {rows}"))
+/// The turn's output a stop event carries.
+fn reply(stop: &Value) -> &str {
+    stop["last_assistant_message"].as_str().unwrap_or_default()
 }
 
 /// Spawns a command worker with `flags`, then `--` and `argv`; returns its spawn record.
@@ -52,7 +42,7 @@ fn bash_worker_round_trip_with_a_prompt_regex() {
         &BASH,
     );
     let id = w["id"].as_str().unwrap();
-    let row = ps_row(&world, id);
+    let row = world.ps_row(id);
     assert_eq!(row["status"], "idle", "{row}");
     assert_eq!(row["detector"], "quiet+prompt", "{row}");
     assert_eq!(row["detector_settings"]["quiet_ms"], 400, "{row}");
@@ -85,7 +75,7 @@ fn bash_worker_round_trip_with_a_prompt_regex() {
     // A leading `/` is a path to a shell, sent as it is; a second turn works the same.
     let (_, stop) = turn(&world, id, "/bin/echo three");
     assert_eq!(stop["last_assistant_message"], "three", "{stop}");
-    assert_eq!(ps_row(&world, id)["last_message"], "three");
+    assert_eq!(world.ps_row(id)["last_message"], "three");
 }
 
 #[test]
@@ -108,14 +98,8 @@ fn python_repl_from_an_outfit() {
     assert_eq!(stop["last_assistant_message"], "42", "{stop}");
     // Sent as it is but for one trailing newline: the empty line that ends the block stays.
     let (_, stop) = turn(&world, id, "for i in range(3):\n    print(i)\n\n");
-    assert!(
-        stop["last_assistant_message"]
-            .as_str()
-            .unwrap()
-            .ends_with("0\n1\n2"),
-        "{stop}"
-    );
-    let row = ps_row(&world, id);
+    assert!(reply(&stop).ends_with("0\n1\n2"), "{stop}");
+    let row = world.ps_row(id);
     assert_eq!(
         (row["outfit"].as_str(), row["detector"].as_str()),
         (Some("py"), Some("quiet+prompt"))
@@ -127,15 +111,9 @@ fn quiet_alone_ends_a_turn_and_a_steady_redraw_counts_as_quiet() {
     let world = World::with_tmux();
     let w = spawn(&world, &["--quiet", "0.5"], &BASH);
     let id = w["id"].as_str().unwrap();
-    assert_eq!(ps_row(&world, id)["detector"], "quiet");
+    assert_eq!(world.ps_row(id)["detector"], "quiet");
     let (_, stop) = turn(&world, id, "echo plain");
-    assert!(
-        stop["last_assistant_message"]
-            .as_str()
-            .unwrap()
-            .starts_with("plain"),
-        "{stop}"
-    );
+    assert!(reply(&stop).starts_with("plain"), "{stop}");
     // Output keeps coming, ten writes a second, but the screen stays the same: the turn ends
     // on the unchanged screen while the loop still runs.
     let (_, stop) = turn(
@@ -143,24 +121,12 @@ fn quiet_alone_ends_a_turn_and_a_steady_redraw_counts_as_quiet() {
         id,
         "while :; do printf '\\r[working]'; sleep 0.1; done",
     );
-    assert!(
-        stop["last_assistant_message"]
-            .as_str()
-            .unwrap()
-            .contains("[working]"),
-        "{stop}"
-    );
-    assert_eq!(ps_row(&world, id)["status"], "idle");
+    assert!(reply(&stop).contains("[working]"), "{stop}");
+    assert_eq!(world.ps_row(id)["status"], "idle");
     // Ctrl-C stops the loop; the shell takes prompts again.
     world.ok(&["interrupt", id]);
     let (_, stop) = turn(&world, id, "echo after");
-    assert!(
-        stop["last_assistant_message"]
-            .as_str()
-            .unwrap()
-            .starts_with("after"),
-        "{stop}"
-    );
+    assert!(reply(&stop).starts_with("after"), "{stop}");
 }
 
 #[test]
@@ -176,7 +142,7 @@ fn interrupt_sends_ctrl_c_to_a_busy_command() {
     // Busy: the prompt never comes back while sleep runs, whatever the silence.
     let out = world.orch(&["listen", id, "--after", cursor.trim(), "--timeout", "1.5"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert_eq!(ps_row(&world, id)["status"], "busy");
+    assert_eq!(world.ps_row(id)["status"], "busy");
     let interrupted = world.ok(&["interrupt", id]);
     let out = world.orch(&[
         "--json",
@@ -201,7 +167,7 @@ fn a_command_that_exits_ends_listen_and_kill_cleans_up() {
     let cursor = world.ok(&["tell", a, "exit"]);
     let out = world.orch(&["listen", a, "--after", cursor.trim(), "--timeout", "30"]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
-    assert_eq!(ps_row(&world, a)["status"], "dead");
+    assert_eq!(world.ps_row(a)["status"], "dead");
 
     // `cat` echoes each line: quiet alone ends each turn; kill ends it for good.
     let b = spawn(&world, &["--quiet", "0.3"], &["cat"]);
@@ -209,7 +175,7 @@ fn a_command_that_exits_ends_listen_and_kill_cleans_up() {
     let (_, stop) = turn(&world, b, "ping");
     assert_eq!(stop["last_assistant_message"], "ping", "{stop}");
     world.ok(&["kill", b]);
-    assert_eq!(ps_row(&world, b)["status"], "dead");
+    assert_eq!(world.ps_row(b)["status"], "dead");
     let log = world.state().join("hook.log");
     assert!(!log.exists(), "{}", std::fs::read_to_string(&log).unwrap());
 }
@@ -267,5 +233,5 @@ fn a_closed_pipe_on_a_live_pane_is_logged_not_taken_for_an_exit() {
         std::fs::read_to_string(&log).ok().filter(|t| !t.is_empty())
     });
     assert!(line.contains("pipe closed while pane"), "{line}");
-    assert_eq!(ps_row(&world, id)["status"], "idle");
+    assert_eq!(world.ps_row(id)["status"], "idle");
 }

@@ -1,8 +1,7 @@
 //! The core commands end to end on real tmux with the `sim` harness: up, spawn, tell, listen,
 //! ps, events, interrupt, kill, demo, and the hook writing nothing for strangers.
 
-use crate::util::{json, output_with_stdin, spawn_with_stdin, wait_for, World};
-use serde_json::Value;
+use crate::util::{json, output_with_stdin, spawn_with_stdin, stderr, wait_for, World};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -11,20 +10,6 @@ const WAIT: Duration = Duration::from_secs(30);
 /// Runs `orch ARGS` with `input` on stdin.
 fn orch_stdin(world: &World, args: &[&str], input: &str) -> Output {
     output_with_stdin(world.cmd("orch").args(args), input.as_bytes())
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn ps_row(world: &World, id: &str) -> Value {
-    let rows = json(&world.ok(&["--json", "ps", "--all"]));
-    rows.as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == id)
-        .cloned()
-        .unwrap_or(Value::Null)
 }
 
 #[test]
@@ -74,7 +59,7 @@ fn spawn_tell_listen_round_trip_with_a_long_multiline_prompt() {
         "prompt text is not recorded"
     );
 
-    let row = ps_row(&world, "w1");
+    let row = world.ps_row("w1");
     assert_eq!(row["status"], "idle");
     assert_eq!(row["last_message"], "REPLY-ONE");
 }
@@ -147,7 +132,7 @@ fn stop_failure_ends_a_stop_wait_with_exit_5() {
         json(&String::from_utf8_lossy(&out.stdout))["event"],
         "stop_failure"
     );
-    assert_eq!(ps_row(&world, "w1")["status"], "error");
+    assert_eq!(world.ps_row("w1")["status"], "error");
 }
 
 #[test]
@@ -167,7 +152,7 @@ fn kill_ends_a_waiting_listen_with_exit_4() {
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let why = stderr(&out);
     assert!(why.contains("killed") || why.contains("gone"), "{why}");
-    assert_eq!(ps_row(&world, "w1")["status"], "dead");
+    assert_eq!(world.ps_row("w1")["status"], "dead");
     // Listening again on the dead worker returns at once, still exit 4.
     let again = world.orch(&["listen", "victim", "--timeout", "60"]);
     assert_eq!(again.status.code(), Some(4));
@@ -207,10 +192,10 @@ fn interrupt_records_an_event_and_the_worker_takes_prompts_again() {
     world.spawn_sim("busy");
     world.ok(&["tell", "busy", "slow [[sleep: 60]]"]);
     wait_for("busy status", WAIT, || {
-        (ps_row(&world, "w1")["status"] == "busy").then_some(())
+        (world.ps_row("w1")["status"] == "busy").then_some(())
     });
     world.ok(&["interrupt", "busy"]);
-    assert_eq!(ps_row(&world, "w1")["status"], "idle");
+    assert_eq!(world.ps_row("w1")["status"], "idle");
     let events = world.ok(&["events", "busy"]);
     assert!(events.lines().any(|l| json(l)["event"] == "interrupted"));
     assert!(!events.lines().any(|l| json(l)["event"] == "stop"));

@@ -4,7 +4,7 @@
 
 use crate::claude::{claude_bin, claude_env, prepare_home, DUMMY_API_KEY};
 use crate::mock_model::{last_user_text, MockModel};
-use crate::util::{json, World};
+use crate::util::{json, stderr, World};
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
@@ -80,10 +80,6 @@ impl Claude {
     fn spawn(&self, name: &str) -> Value {
         json(&self.ok(&["--json", "spawn", "--name", name]))
     }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]

@@ -1,11 +1,11 @@
 //! `orch up` and `orch down` on real files in a temp HOME: what they write, what they keep, and
 //! that they touch nothing when they refuse.
 
-use crate::util::{exe, json, World};
+use crate::util::{exe, json, stderr, World};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 
 use orch::claude::settings::EVENTS;
 
@@ -67,10 +67,6 @@ fn commands(settings: &Value, event: &str) -> Vec<String> {
         .flat_map(|entry| entry["hooks"].as_array().unwrap())
         .map(|hook| hook["command"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn skill_link(w: &World, name: &str) -> PathBuf {

@@ -166,6 +166,17 @@ impl World {
             .unwrap()
     }
 
+    /// The `orch ps --all --json` row of worker `id`, or null when it has none.
+    pub fn ps_row(&self, id: &str) -> serde_json::Value {
+        let rows = json(&self.ok(&["--json", "ps", "--all"]));
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    }
+
     /// Runs `orch ARGS` and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.orch(args);
@@ -308,4 +319,9 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
 /// Parses stdout as one JSON value.
 pub fn json(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+/// A command's stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }

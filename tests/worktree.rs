@@ -22,16 +22,6 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn row(world: &World, id: &str) -> serde_json::Value {
-    let rows = json(&world.ok(&["--json", "ps", "--all"]));
-    rows.as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == id)
-        .cloned()
-        .unwrap()
-}
-
 #[test]
 fn worktree_lifecycle_clean_and_dirty() {
     let world = World::installed();
@@ -61,7 +51,7 @@ fn worktree_lifecycle_clean_and_dirty() {
     ]));
     let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
     assert!(git(&repo, &["branch", "--list"]).contains("orch/alpha"));
-    let ra = row(&world, a);
+    let ra = world.ps_row(a);
     assert_eq!(ra["worktree"]["branch"], "orch/alpha");
     assert_eq!(ra["worktree"]["dirty"], false);
     let path = ra["worktree"]["path"].as_str().unwrap().to_string();
@@ -69,7 +59,7 @@ fn worktree_lifecycle_clean_and_dirty() {
 
     // The worker edits a file (its Bash tool would): dirty, and diff shows it.
     std::fs::write(Path::new(&path).join("README.md"), "hello\nchanged\n").unwrap();
-    assert_eq!(row(&world, a)["worktree"]["dirty"], true);
+    assert_eq!(world.ps_row(a)["worktree"]["dirty"], true);
     let diff = world.ok(&["diff", "alpha"]);
     assert!(
         diff.contains("README.md") && diff.contains("1 insertion"),
@@ -81,7 +71,7 @@ fn worktree_lifecycle_clean_and_dirty() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("uncommitted work"));
     assert!(Path::new(&path).exists());
-    let beta_path = row(&world, b)["worktree"]["path"]
+    let beta_path = world.ps_row(b)["worktree"]["path"]
         .as_str()
         .unwrap()
         .to_string();

@@ -102,16 +102,19 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
     let session_id = payload.get("session_id").and_then(Value::as_str);
     let renewed =
         name == "SessionStart" && payload.get("source").and_then(Value::as_str) != Some("startup");
-    let id = match attribute(env, session_id, renewed, &FileIndex(state)) {
-        Attribution::Worker(id) => id,
-        Attribution::Session { id, adopt } => {
-            if adopt {
-                adopt_session(state, &id, session_id.unwrap_or_default())?;
-            }
-            id
-        }
+    let (id, adopt) = match attribute(env, session_id, renewed, &FileIndex(state)) {
+        Attribution::Worker(id) => (id, false),
+        Attribution::Session { id, adopt } => (id, adopt),
         Attribution::Unknown => return Ok(()),
     };
+    // A command worker's turns are its detector's to record: a Claude Code someone started
+    // inside it (its shell) is not the worker.
+    if is_command_worker(state, &id) {
+        return Ok(());
+    }
+    if adopt {
+        adopt_session(state, &id, session_id.unwrap_or_default())?;
+    }
     let (mut kind, fields) = event_of(name, payload);
     let dir = state.worker_dir(&id);
     // A subscriber's own Stop hands the model what came into its inbox while it worked.
@@ -137,6 +140,12 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
         out.flush()?;
     }
     Ok(())
+}
+
+/// Whether worker `id` runs the `command` harness (its metadata says so; a worker whose
+/// metadata cannot be read is taken for an agent).
+fn is_command_worker(state: &State, id: &str) -> bool {
+    state.meta(id).is_ok_and(|m| m.harness == "command")
 }
 
 /// Classifies a permission request's tool and input with the escalation policy (the project's
@@ -481,5 +490,27 @@ mod tests {
         let events = crate::events::read_after(&wdir, 0).unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0]["last_assistant_message"], "hi");
+    }
+
+    #[test]
+    fn a_claude_inside_a_command_worker_records_nothing_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State {
+            root: dir.path().to_path_buf(),
+        };
+        let (id, wdir) = state.new_worker().unwrap();
+        let mut meta = crate::state::Meta::new(&id, "worker", "operator");
+        meta.harness = "command".into();
+        state.write_meta(&meta).unwrap();
+        let env = HookEnv {
+            orch_worker: Some(id.clone()),
+            ..HookEnv::default()
+        };
+        let start = json!({"hook_event_name":"SessionStart","session_id":"inner",
+            "source":"startup"});
+        record(&state, &env, &start).unwrap();
+        assert!(crate::events::read_after(&wdir, 0).unwrap().is_empty());
+        assert_eq!(state.meta(&id).unwrap().session_id, None, "not adopted");
+        assert!(state.session_index("inner").is_none_or(|p| !p.exists()));
     }
 }

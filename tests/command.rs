@@ -234,4 +234,8 @@ fn a_closed_pipe_on_a_live_pane_is_logged_not_taken_for_an_exit() {
     });
     assert!(line.contains("pipe closed while pane"), "{line}");
     assert_eq!(world.ps_row(id)["status"], "idle");
+    // Without its detector nothing acknowledges a prompt: tell says so and why.
+    let out = world.orch(&["tell", id, "echo lost"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("#{pane_pipe}"), "{}", stderr(&out));
 }

@@ -213,11 +213,17 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
             }
         }
     }
+    let why = if is_command {
+        "its program printed nothing after Enter, or its quiet detector is gone (tmux shows \
+         `#{pane_pipe}` 0 then)"
+    } else {
+        "the text may still sit in its input box"
+    };
     bail!(Fail::new(
         TIMEOUT,
         format!(
-            "worker `{id}` did not acknowledge the prompt after {enters} Enter presses: the text \
-             may still sit in its input box; look with `{} attach` (pane {pane})",
+            "worker `{id}` did not acknowledge the prompt after {enters} Enter presses: {why}; \
+             look with `{} attach` (pane {pane})",
             server.describe()
         )
     ))

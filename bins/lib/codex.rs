@@ -1,6 +1,6 @@
 //! The per-worker home of a Codex CLI worker (`CODEX_HOME`): a copy of the user's
-//! `config.toml` with the worker folder trusted, a link to the user's `auth.json`, and a
-//! `hooks.json` that runs orch's hook. The user's own Codex folder is only read.
+//! `config.toml` with the worker folder trusted, links to the user's `auth.json`, `AGENTS.md`
+//! and each of their rules, skills and prompts, and a `hooks.json` that runs orch's hook. The user's own Codex folder is only read.
 //!
 //! [`dress`] applies an outfit with Codex's own mechanisms (Codex 0.169): `-c
 //! developer_instructions=...`, `--sandbox` / `--ask-for-approval`, `--disable shell_tool`,
@@ -66,6 +66,7 @@ pub fn prepare(dir: &Path, cwd: &Path, hook: &Path) -> Result<Prepared> {
         std::os::unix::fs::symlink(&auth, &link)
             .with_context(|| format!("cannot link `{}`", auth.display()))?;
     }
+    link_user_files(&user, &home)?;
     let command = crate::claude::settings::hook_command(hook)?;
     let outfit_hooks = dir.join(OUTFIT_HOOKS);
     let outfit_hooks: Option<Value> = match std::fs::read_to_string(&outfit_hooks) {
@@ -84,6 +85,37 @@ pub fn prepare(dir: &Path, cwd: &Path, hook: &Path) -> Result<Prepared> {
         home,
         env_keys: env_keys(&text),
     })
+}
+
+/// Links into the worker's `home` what the user's Codex folder `user` gives every session:
+/// `AGENTS.md` and `AGENTS.override.md` (the user's global instructions), and each entry of
+/// `rules/`, `skills/` and `prompts/`. The folders themselves are the worker's own, so an
+/// outfit's rules and skills ([`dress`], which runs first and wins on a name) never land in the
+/// user's folder.
+fn link_user_files(user: &Path, home: &Path) -> Result<()> {
+    let link = |from: &Path, to: &Path| -> Result<()> {
+        if std::fs::symlink_metadata(to).is_err() {
+            std::os::unix::fs::symlink(from, to)
+                .with_context(|| format!("cannot link `{}`", from.display()))?;
+        }
+        Ok(())
+    };
+    for file in ["AGENTS.md", "AGENTS.override.md"] {
+        if user.join(file).is_file() {
+            link(&user.join(file), &home.join(file))?;
+        }
+    }
+    for folder in ["rules", "skills", "prompts"] {
+        let Ok(entries) = std::fs::read_dir(user.join(folder)) else {
+            continue;
+        };
+        let own = home.join(folder);
+        crate::fsutil::create_private_dir(&own)?;
+        for entry in entries.flatten() {
+            link(&entry.path(), &own.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The worker's `config.toml`: the user's text unchanged, then a `[projects."<cwd>"]` table
@@ -461,6 +493,32 @@ fn toml_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_users_instructions_rules_and_skills_are_linked_and_orchs_win() {
+        let t = tempfile::tempdir().unwrap();
+        let (user, home) = (t.path().join("user"), t.path().join("home"));
+        for dir in ["rules", "skills/mine", "skills/shared"] {
+            std::fs::create_dir_all(user.join(dir)).unwrap();
+        }
+        std::fs::write(user.join("AGENTS.md"), "be brief").unwrap();
+        std::fs::write(user.join("rules/default.rules"), "").unwrap();
+        std::fs::create_dir_all(home.join("skills/shared")).unwrap();
+        link_user_files(&user, &home).unwrap();
+        let read = |p: &str| std::fs::read_to_string(home.join(p)).unwrap();
+        assert_eq!(read("AGENTS.md"), "be brief");
+        assert!(home.join("rules/default.rules").is_file());
+        assert!(std::fs::symlink_metadata(home.join("skills/mine"))
+            .unwrap()
+            .is_symlink());
+        assert!(!std::fs::symlink_metadata(home.join("skills/shared"))
+            .unwrap()
+            .is_symlink());
+        assert!(!std::fs::symlink_metadata(home.join("rules"))
+            .unwrap()
+            .is_symlink());
+        link_user_files(&user, &home).unwrap();
+    }
 
     #[test]
     fn config_keeps_the_users_text_and_trusts_the_folder_once() {

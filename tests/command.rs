@@ -239,3 +239,31 @@ fn a_closed_pipe_on_a_live_pane_is_logged_not_taken_for_an_exit() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("#{pane_pipe}"), "{}", stderr(&out));
 }
+
+#[test]
+fn the_shipped_shell_outfit_waits_for_its_prompt() {
+    let world = World::with_tmux();
+    let out = world.orch(&[
+        "--json",
+        "spawn",
+        "--outfit",
+        "shell",
+        "--task",
+        "printf partial",
+    ]);
+    let w = json(&world.expect_ok(&["spawn", "--outfit", "shell"], out, ""));
+    let id = w["id"].as_str().unwrap();
+    // Output without a final newline leaves bash's prompt at the end of that line: the turn
+    // still ends there.
+    let out = world.orch(&["--json", "listen", id, "--timeout", "30"]);
+    let stop = json(&world.expect_ok(&["listen"], out, ""));
+    assert!(reply(&stop).starts_with("partial"), "{stop}");
+    // Two silent seconds are longer than its quiet time, but the prompt is not back yet.
+    let (_, stop) = turn(&world, id, "echo a; sleep 2.5; echo b");
+    assert_eq!(reply(&stop), "a\nb", "{stop}");
+    let row = world.ps_row(id);
+    assert_eq!(
+        (row["outfit"].as_str(), row["detector"].as_str()),
+        (Some("shell"), Some("quiet+prompt"))
+    );
+}

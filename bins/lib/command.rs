@@ -101,16 +101,22 @@ impl Detector {
     /// it, so the line is tried as captured and with one space after it: `^>>> $` matches
     /// Python's `>>> ` prompt.
     pub fn at_prompt(&self, screen: &str) -> bool {
-        let Some(re) = self.prompt.as_deref() else {
+        if self.prompt.is_none() {
             return true;
-        };
-        let Ok(re) = regex_lite::Regex::new(re) else {
-            return false;
-        };
-        last_line(screen).is_some_and(|line| {
-            let line = line.trim_end();
-            re.is_match(line) || re.is_match(&format!("{line} "))
-        })
+        }
+        last_line(screen).is_some_and(|line| self.prompt_at(line).is_some())
+    }
+
+    /// Where the prompt starts in `line` (a byte offset), when the prompt regex matches it as
+    /// [`Detector::at_prompt`] says.
+    fn prompt_at(&self, line: &str) -> Option<usize> {
+        let re = regex_lite::Regex::new(self.prompt.as_deref()?).ok()?;
+        let line = line.trim_end();
+        if let Some(found) = re.find(line) {
+            return Some(found.start());
+        }
+        let spaced = format!("{line} ");
+        re.find(&spaced).map(|found| found.start().min(line.len()))
     }
 }
 
@@ -387,15 +393,20 @@ fn turn_output(
     Ok(reply_of(&text, detector))
 }
 
-/// The reply in captured `text`: trailing blank lines and, with a prompt regex, the prompt line
-/// dropped; the last [`MAX_REPLY`] characters.
+/// The reply in captured `text`: trailing blank lines and, with a prompt regex, the prompt
+/// dropped (what came before it on its line, output without a final newline, stays); the last
+/// [`MAX_REPLY`] characters.
 fn reply_of(text: &str, detector: &Detector) -> String {
     let mut lines: Vec<&str> = text.lines().map(str::trim_end).collect();
     while lines.last().is_some_and(|l| l.is_empty()) {
         lines.pop();
     }
-    if detector.prompt.is_some() && lines.last().is_some_and(|l| detector.at_prompt(l)) {
-        lines.pop();
+    if let Some(last) = lines.pop() {
+        match detector.prompt.as_ref().and(detector.prompt_at(last)) {
+            Some(0) => {}
+            Some(start) => lines.push(&last[..start]),
+            None => lines.push(last),
+        }
     }
     let reply = lines.join("\n");
     let count = reply.chars().count();
@@ -439,6 +450,9 @@ mod tests {
     fn reply_drops_the_prompt_line_and_keeps_the_end() {
         let d = Detector::new(None, Some(r"^>>> $".into()), "x").unwrap();
         assert_eq!(reply_of("4\n>>> \n\n", &d), "4");
+        let shell = Detector::new(None, Some(r"\$ $".into()), "x").unwrap();
+        assert_eq!(reply_of("partial$ \n", &shell), "partial");
+        assert_eq!(reply_of("a\nb\n$\n", &shell), "a\nb");
         assert_eq!(reply_of("4\n>>> \n", &Detector::default()), "4\n>>>");
         let long = "x".repeat(MAX_REPLY + 10);
         assert_eq!(reply_of(&long, &d).chars().count(), MAX_REPLY);

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The outfits shipped in `outfits/`, as (name, YAML).
-pub const SHIPPED: [(&str, &str); 9] = [
+pub const SHIPPED: [(&str, &str); 10] = [
     ("engineer", include_str!("../../outfits/engineer.yaml")),
     (
         "backend-engineer",
@@ -38,6 +38,7 @@ pub const SHIPPED: [(&str, &str); 9] = [
         "pi-engineer",
         include_str!("../../outfits/pi-engineer.yaml"),
     ),
+    ("shell", include_str!("../../outfits/shell.yaml")),
 ];
 
 /// Tool lists, in Claude Code's permission-rule syntax (`Bash(git *)`, `Read`, `Edit`...).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what orch's tests need on a Debian machine: tmux >= 3.0 and the Claude Code CLI, the
-# Codex CLI, the Gemini CLI and pi, each pinned to one version, in a cache folder the tests look
-# in (tests/claude.rs `claude_bin`, tests/codex.rs, tests/gemini.rs, tests/pi_harness.rs).
+# Installs what orch's tests need on a Debian machine: tmux >= 3.0, python3, and the Claude Code
+# CLI, the Codex CLI, the Gemini CLI and pi, each pinned to one version, in a cache folder the
+# tests look in (tests/claude.rs `claude_bin`, tests/codex.rs, tests/gemini.rs, tests/pi_harness.rs).
 #
 #   install/test-deps.sh
 #
@@ -67,6 +67,12 @@ if ! command -v tmux >/dev/null 2>&1 || [ "$(tmux_major)" -lt 3 ]; then
     say "installing tmux (need >= 3.0, have: $(tmux -V 2>/dev/null || echo none))"
     apt_install tmux
     [ "$(tmux_major)" -ge 3 ] || die "tmux >= 3.0 needed, got: $(tmux -V 2>/dev/null || echo none)"
+fi
+
+# --- python3 (the command harness's tests run its REPL) -----------------------------------------
+if ! command -v python3 >/dev/null 2>&1; then
+    say "installing python3"
+    apt_install python3
 fi
 
 # --- Claude Code ------------------------------------------------------------------------------

@@ -267,3 +267,35 @@ fn the_shipped_shell_outfit_waits_for_its_prompt() {
         (Some("shell"), Some("quiet+prompt"))
     );
 }
+
+#[test]
+fn a_command_publishes_to_subscribers_and_is_never_typed_into() {
+    let world = World::with_tmux();
+    let flags = ["--quiet", "0.3", "--prompt-regex", r"^\$ $"];
+    let publisher = spawn(&world, &flags, &BASH);
+    let publisher = publisher["id"].as_str().unwrap();
+    let listener = spawn(&world, &flags, &BASH);
+    let listener = listener["id"].as_str().unwrap();
+    // Push mode, as between agents: the listener is a shell, so its items wait in its inbox.
+    world.ok(&["subscribe", publisher, "--to", listener]);
+    let (_, stop) = turn(&world, publisher, "echo news");
+    assert_eq!(reply(&stop), "news", "{stop}");
+    let items = crate::util::wait_for("the stop in the inbox", Duration::from_secs(10), || {
+        let items = json(&world.ok(&["--json", "inbox", listener]));
+        (!items.as_array().unwrap().is_empty()).then_some(items)
+    });
+    assert_eq!(items[0]["event"], "stop", "{items}");
+    assert_eq!(items[0]["from"], publisher, "{items}");
+    let events = json(&world.ok(&["--json", "events", listener]));
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["spawned", "session_start"],
+        "nothing typed: {events}"
+    );
+}

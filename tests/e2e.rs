@@ -592,13 +592,18 @@ fn the_operator_runs_two_recipes_and_is_woken_by_a_workers_stop() {
         7,
         "orch tell researcher 'Research how Stripe retries webhooks'",
     );
-    crate::util::wait_for("the planner to hear the researcher", WAIT, || {
-        let events = c.ok(&["events", "planner"]);
-        events
-            .lines()
-            .any(|l| l.contains("\"stop\"") && l.contains("researcher) finished a turn"))
-            .then_some(())
-    });
+    crate::util::wait_or_explain(
+        "the planner to hear the researcher",
+        WAIT,
+        || {
+            let events = c.ok(&["events", "planner"]);
+            events
+                .lines()
+                .any(|l| l.contains("\"stop\"") && l.contains("researcher) finished a turn"))
+                .then_some(())
+        },
+        || c.world.explain(),
+    );
 
     let rows = json(&c.ok(&["--json", "ps"]));
     let outfit_of = |name: &str| {

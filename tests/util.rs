@@ -305,14 +305,48 @@ pub fn cached_cli(override_var: &str, rel: &str, what: &str) -> PathBuf {
 }
 
 /// Waits until `check` returns `Some`, or panics with `what` after `timeout`.
-pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+pub fn wait_for<T>(what: &str, timeout: Duration, check: impl FnMut() -> Option<T>) -> T {
+    wait_or_explain(what, timeout, check, String::new)
+}
+
+/// [`wait_for`], with `explain()` (state worth reading: logs, events, screens) in the panic.
+pub fn wait_or_explain<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> Option<T>,
+    explain: impl Fn() -> String,
+) -> T {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(value) = check() {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        if Instant::now() >= deadline {
+            panic!("timed out waiting for {what}\n{}", explain());
+        }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl World {
+    /// What to read when a wait on workers fails: every worker's events, the hook's log and
+    /// every pane's screen.
+    pub fn explain(&self) -> String {
+        let mut text = String::new();
+        let workers = self.state().join("workers");
+        if let Ok(entries) = std::fs::read_dir(&workers) {
+            for entry in entries.flatten() {
+                let events = std::fs::read_to_string(entry.path().join("events.jsonl"));
+                text.push_str(&format!(
+                    "--- events of {} ---\n{}\n",
+                    entry.file_name().to_string_lossy(),
+                    events.unwrap_or_default()
+                ));
+            }
+        }
+        let log = std::fs::read_to_string(self.state().join("hook.log")).unwrap_or_default();
+        text.push_str(&format!("--- hook.log ---\n{log}\n"));
+        text + &self.screens()
     }
 }
 

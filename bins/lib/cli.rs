@@ -145,8 +145,16 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             }
             return error::OK;
         }
-        Command::Deliver { ids } => crate::state::State::from_env()
-            .and_then(|state| crate::inbox::deliver_all(&state, &ids)),
+        Command::Deliver { ids } => {
+            // Started detached by the hook, its output goes nowhere: errors go to the log.
+            let delivered = crate::state::State::from_env()
+                .and_then(|state| crate::inbox::deliver_all(&state, &ids));
+            if let Err(err) = delivered {
+                crate::hook::log_error(&format!("delivery to {}: {err:#}", ids.join(", ")));
+                return error::ERROR;
+            }
+            return error::OK;
+        }
     };
     match result {
         Ok(()) => error::OK,

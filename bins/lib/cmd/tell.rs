@@ -4,7 +4,7 @@
 //! worker is ready; load the text into a uniquely named tmux buffer from stdin and paste it as a
 //! bracketed paste; press Enter separately about 100 ms later; wait for the UserPromptSubmit
 //! event whose prompt hash matches; press Enter again if it has not come within a second, a few
-//! times (an Enter on an empty input box does nothing).
+//! times (an Enter on an empty input box does nothing), and wait longer after the last one.
 
 use super::Ctx;
 use crate::error::{Fail, GONE, TIMEOUT};
@@ -61,6 +61,9 @@ pub struct Options {
 const MAX_ENTERS: u32 = 5;
 /// How long tell waits for UserPromptSubmit after each Enter.
 const ACK_WAIT: Duration = Duration::from_millis(1000);
+/// How long it waits after the last Enter: on a loaded machine the hook that acknowledges may
+/// take seconds to start, and a prompt already submitted must not be reported lost.
+const LAST_ACK_WAIT: Duration = Duration::from_secs(10);
 /// The pause between the paste and the Enter (the TUI takes a burst with Enter as a paste).
 const ENTER_DELAY: Duration = Duration::from_millis(100);
 
@@ -170,7 +173,12 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
     while enters < MAX_ENTERS {
         server.run(&["send-keys", "-t", &pane, "Enter"])?;
         enters += 1;
-        let waited = worker.wait(before, Some(ACK_WAIT), |e| {
+        let ack_wait = if enters == MAX_ENTERS {
+            LAST_ACK_WAIT
+        } else {
+            ACK_WAIT
+        };
+        let waited = worker.wait(before, Some(ack_wait), |e| {
             let kind = e["event"].as_str().unwrap_or("");
             let hit = if opts.command && !is_command {
                 kind != "interrupted"

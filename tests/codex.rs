@@ -173,11 +173,7 @@ fn codex_outfit_prompt_tools_permission_skills_and_hooks_reach_codex() {
     );
 
     // Codex refuses the denied command and tells the model why.
-    let (_, refused) = c.tell("cxo", "push it [[bash: git push --force origin main]]");
-    let said = refused["last_assistant_message"]
-        .as_str()
-        .unwrap_or_default();
-    assert!(said.starts_with("tool said: "), "{refused}");
+    let (said, refused) = c.run_tool("cxo", "git push --force origin main");
     assert!(said.contains("tools.deny `Bash(git push *)`"), "{refused}");
 
     c.kill("cxo", &refused);
@@ -185,19 +181,12 @@ fn codex_outfit_prompt_tools_permission_skills_and_hooks_reach_codex() {
 
 #[test]
 fn codex_outfit_that_cannot_be_enforced_is_refused() {
-    let c = codex();
-    c.outfit(
+    codex().refused(
         "cx-bad",
         "name: cx-bad\nharness: codex\ntools: {deny: [\"Bash(git push --force*)\"]}\n",
+        &[
+            "outfit `cx-bad` on codex: tools.deny `Bash(git push --force*)`",
+            "`Bash(git push --force *)`",
+        ],
     );
-    let out = c.run(&["spawn", "--outfit", "cx-bad"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(
-        stderr.contains("outfit `cx-bad` on codex: tools.deny `Bash(git push --force*)`"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("`Bash(git push --force *)`"), "{stderr}");
-    let rows = crate::util::json(&c.ok(&["--json", "ps"]));
-    assert_eq!(rows, serde_json::json!([]), "nothing was spawned");
 }

@@ -161,14 +161,7 @@ fn gemini_outfit_prompt_tools_approval_mode_and_skills_reach_gemini() {
     assert!(argv.contains("outfit-policy.toml"), "{argv}");
 
     // Gemini's policy engine refuses the denied command and tells the model why.
-    let (_, refused) = g.tell(
-        "gmo",
-        "push it [[bash: git push --force-with-lease origin]]",
-    );
-    let said = refused["last_assistant_message"]
-        .as_str()
-        .unwrap_or_default();
-    assert!(said.starts_with("tool said: "), "{refused}");
+    let (said, refused) = g.run_tool("gmo", "git push --force-with-lease origin");
     assert!(
         said.contains("tools.deny `Bash(git push --force*)`"),
         "{refused}"

@@ -91,6 +91,29 @@ impl<M: Deref<Target = MockServer>> Driver<M> {
         (told, stop)
     }
 
+    /// Tells `name` a prompt that makes the mock call its shell tool with `command`; returns
+    /// what the tool said (the mock's reply after `tool said: `) and the stop event.
+    pub fn run_tool(&self, name: &str, command: &str) -> (String, Value) {
+        let (_, stop) = self.tell(name, &format!("run it [[bash: {command}]]"));
+        let said = stop["last_assistant_message"].as_str().unwrap_or_default();
+        assert!(said.starts_with("tool said: "), "{stop}");
+        (said.to_string(), stop)
+    }
+
+    /// Writes outfit `name` from `yaml`, spawns with it, and checks that the spawn is refused
+    /// with each of `wants` in its error and nothing spawned.
+    pub fn refused(&self, name: &str, yaml: &str, wants: &[&str]) {
+        self.outfit(name, yaml);
+        let out = self.run(&["spawn", "--outfit", name]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        for want in wants {
+            assert!(stderr.contains(want), "{want:?} missing from: {stderr}");
+        }
+        let rows = json(&self.ok(&["--json", "ps", "--all"]));
+        assert_eq!(rows, serde_json::json!([]), "nothing was spawned");
+    }
+
     /// The worker's state folder.
     pub fn worker_dir(&self, id: &str) -> PathBuf {
         self.world.state().join("workers").join(id)

@@ -164,17 +164,12 @@ fn pi_outfit_prompt_skills_and_denied_tools_reach_pi() {
     );
 
     // The denied command is refused by the guard and the model is told why; an allowed one runs.
-    let (_, refused) = p.tell("pwo", "push it [[bash: git push --force origin main]]");
-    let said = refused["last_assistant_message"]
-        .as_str()
-        .unwrap_or_default();
-    assert!(said.starts_with("tool said: "), "{refused}");
+    let (said, refused) = p.run_tool("pwo", "git push --force origin main");
     assert!(
         said.contains("denied by orch outfit `pw-outfit` (tools.deny `Bash(git push --force*)`)"),
         "{refused}"
     );
-    let (_, ran) = p.tell("pwo", "echo [[bash: echo GUARD-LETS-THIS-RUN]]");
-    let said = ran["last_assistant_message"].as_str().unwrap_or_default();
+    let (said, ran) = p.run_tool("pwo", "echo GUARD-LETS-THIS-RUN");
     assert!(said.contains("GUARD-LETS-THIS-RUN"), "{ran}");
     assert!(!said.contains("denied"), "{ran}");
 
@@ -184,17 +179,9 @@ fn pi_outfit_prompt_skills_and_denied_tools_reach_pi() {
 
 #[test]
 fn pi_outfit_with_a_permission_mode_pi_lacks_is_refused() {
-    let p = pi();
-    p.outfit(
+    pi().refused(
         "pw-ask",
         "name: pw-ask\nharness: pi\npermission_mode: acceptEdits\n",
-    );
-    let out = p.run(&["spawn", "--outfit", "pw-ask"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(
-        stderr
-            .contains("outfit `pw-ask` on pi: permission_mode `acceptEdits` has no pi equivalent"),
-        "{stderr}"
+        &["outfit `pw-ask` on pi: permission_mode `acceptEdits` has no pi equivalent"],
     );
 }

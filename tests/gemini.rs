@@ -114,17 +114,19 @@ fn gemini_outfit_prompt_tools_approval_mode_and_skills_reach_gemini() {
          permission_mode: acceptEdits\n\
          tools:\n  deny: [Write, \"Bash(git push --force*)\"]\n  allow: [Read, \"Bash(git status *)\"]\n\
          skills: [probe-skill]\n\
-         hooks: {Stop: [{hooks: [{type: command, command: \"true\"}]}]}\n",
+         hooks: {Stop: [{hooks: [{type: command, command: \"touch OUTFIT-HOOK-FIRED\"}]}]}\n",
     );
     probe_skill(&outfits);
 
     let (spawned, stderr) = g.spawn("gmo", &["--outfit", "gm-outfit"]);
-    assert!(
-        stderr.contains("warning: outfit `gm-outfit`: `hooks` not applied on gemini"),
-        "{stderr}"
-    );
+    assert!(!stderr.contains("warning"), "{stderr}");
     let (_, stop) = g.tell("gmo", "hi [[say: GEMINI-OUTFIT]]");
     assert_eq!(stop["last_assistant_message"], "GEMINI-OUTFIT");
+    // The outfit's Stop hook ran as Gemini's AfterAgent, in the worker's folder.
+    let fired = g.world.work().join("OUTFIT-HOOK-FIRED");
+    crate::util::wait_for("the outfit's hook", Duration::from_secs(10), || {
+        fired.exists().then_some(())
+    });
     let request = g.mock.wait_request(
         |b| last_user_text(b).contains("GEMINI-OUTFIT"),
         Duration::from_secs(5),

@@ -11,7 +11,7 @@
 //! per-worker `~/.agents/skills`.
 
 use crate::outfit::{backticked, CommandRule, Dress, Outfit, ToolRule};
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -26,6 +26,90 @@ pub const HOOK_EVENTS: [&str; 5] = [
 
 /// Hook timeout, in milliseconds (Gemini's unit).
 pub const HOOK_TIMEOUT_MS: u64 = 30_000;
+
+/// Where [`dress`] leaves an outfit's hooks, already in Gemini's format ([`outfit_hooks`]), for
+/// [`prepare`] to add to the worker's settings after orch's own.
+pub const OUTFIT_HOOKS: &str = "outfit-hooks.json";
+
+/// Claude Code's hook events and the Gemini CLI events that stand for them (Gemini CLI's hooks
+/// reference): BeforeAgent comes with each prompt, AfterAgent ends each turn, BeforeTool and
+/// AfterTool wrap each tool call, PreCompress comes before a compression.
+const HOOK_EVENT_NAMES: [(&str, &str); 8] = [
+    ("SessionStart", "SessionStart"),
+    ("SessionEnd", "SessionEnd"),
+    ("UserPromptSubmit", "BeforeAgent"),
+    ("Stop", "AfterAgent"),
+    ("PreToolUse", "BeforeTool"),
+    ("PostToolUse", "AfterTool"),
+    ("Notification", "Notification"),
+    ("PreCompact", "PreCompress"),
+];
+
+/// Gemini CLI's own hook events, taken as they are when an outfit names them.
+const GEMINI_HOOK_EVENTS: [&str; 11] = [
+    "SessionStart",
+    "SessionEnd",
+    "BeforeAgent",
+    "AfterAgent",
+    "BeforeModel",
+    "AfterModel",
+    "BeforeToolSelection",
+    "BeforeTool",
+    "AfterTool",
+    "Notification",
+    "PreCompress",
+];
+
+/// An outfit's `hooks` (Claude Code's settings format: `{"Stop": [{"matcher": "...", "hooks":
+/// [{"type": "command", "command": "...", "timeout": 10}]}]}`) in Gemini CLI's: each event
+/// renamed ([`HOOK_EVENT_NAMES`]; Gemini's own names pass as they are), `timeout` seconds made
+/// milliseconds, a matcher that names one of Claude Code's tools renamed to Gemini's
+/// ([`tool_names`]). Returns them and the events Gemini has nothing for. The hooks get
+/// Gemini's payloads, not Claude Code's. Errors: `hooks` is not a map of lists.
+pub fn outfit_hooks(hooks: &Value) -> Result<(Value, Vec<String>)> {
+    let Some(events) = hooks.as_object() else {
+        bail!("hooks: expected a map of event names to entries");
+    };
+    let mut out = serde_json::Map::new();
+    let mut unknown = Vec::new();
+    for (event, entries) in events {
+        let gemini = HOOK_EVENT_NAMES
+            .iter()
+            .find(|(claude, _)| claude == event)
+            .map(|(_, gemini)| *gemini)
+            .or_else(|| GEMINI_HOOK_EVENTS.iter().copied().find(|e| e == event));
+        let Some(gemini) = gemini else {
+            unknown.push(event.clone());
+            continue;
+        };
+        let Some(entries) = entries.as_array() else {
+            bail!("hooks.{event}: expected a list of entries");
+        };
+        let list = out.entry(gemini).or_insert_with(|| json!([]));
+        for entry in entries {
+            let mut entry = entry.clone();
+            if let Some(matcher) = entry.get("matcher").and_then(Value::as_str) {
+                if let Some(names) = tool_names(matcher).filter(|n| !n.is_empty()) {
+                    entry["matcher"] = names.join("|").into();
+                }
+            }
+            for hook in entry
+                .get_mut("hooks")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(secs) = hook.get("timeout").and_then(Value::as_f64) {
+                    hook["timeout"] = ((secs * 1000.0).round() as u64).into();
+                }
+            }
+            if let Some(list) = list.as_array_mut() {
+                list.push(entry);
+            }
+        }
+    }
+    Ok((Value::Object(out), unknown))
+}
 
 /// The user's Gemini folder: `$GEMINI_CLI_HOME/.gemini` if that variable is set and non-empty,
 /// else `~/.gemini`.
@@ -75,7 +159,25 @@ pub fn prepare(dir: &Path, hook: &Path, api_key: bool) -> Result<PathBuf> {
     }
     let command = crate::claude::settings::hook_command(hook)?;
     let outfit_context = own.join(OUTFIT_CONTEXT).is_file();
-    let settings = settings_json(&command, settings, api_key, outfit_context);
+    let mut settings = settings_json(&command, settings, api_key, outfit_context);
+    let extra = dir.join(OUTFIT_HOOKS);
+    match std::fs::read_to_string(&extra) {
+        Ok(text) => {
+            let hooks: Value = serde_json::from_str(&text)
+                .with_context(|| format!("cannot parse `{}`", extra.display()))?;
+            for (event, entries) in hooks.as_object().into_iter().flatten() {
+                let list = &mut settings["hooks"][event];
+                if !list.is_array() {
+                    *list = json!([]);
+                }
+                if let (Some(list), Some(entries)) = (list.as_array_mut(), entries.as_array()) {
+                    list.extend(entries.iter().cloned());
+                }
+            }
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err).with_context(|| format!("cannot read `{}`", extra.display())),
+    }
     let text = serde_json::to_string_pretty(&settings)?;
     crate::fsutil::write_atomic(&own.join("settings.json"), text.as_bytes(), 0o600)?;
     Ok(home)
@@ -325,8 +427,8 @@ fn user_policy_paths() -> Result<Vec<String>> {
 ///   user's own policy paths. A deny without arguments also takes the tool out of what the
 ///   model is offered;
 /// - `skills`: linked into `GEMINI_CLI_HOME/.agents/skills/` (Gemini's user skills);
-/// - `hooks`: not applied, with a warning (Gemini's events and payloads differ from Claude
-///   Code's).
+/// - `hooks`: in Gemini's format ([`outfit_hooks`]) in `<dir>/`[`OUTFIT_HOOKS`], added to the
+///   worker's settings by [`prepare`]; events Gemini has nothing for are warned about.
 pub fn dress(outfit: &Outfit, dir: &Path) -> Result<Dress> {
     let mut dress = Dress::default();
     let on_gemini = || format!("outfit `{}` on gemini", outfit.name);
@@ -369,13 +471,21 @@ pub fn dress(outfit: &Outfit, dir: &Path) -> Result<Dress> {
         );
     }
     crate::outfit::link_skills(outfit, &home.join(".agents").join("skills"))?;
-    if outfit.hooks.is_some() {
-        dress.warn(
-            outfit,
-            "`hooks`",
-            "gemini",
-            "Gemini CLI's hook events and payloads differ from Claude Code's",
-        );
+    if let Some(hooks) = &outfit.hooks {
+        let (hooks, unknown) = outfit_hooks(hooks).with_context(on_gemini)?;
+        if !unknown.is_empty() {
+            dress.warn(
+                outfit,
+                &format!("hooks for {}", crate::outfit::backticked(&unknown)),
+                "gemini",
+                "Gemini CLI has no such hook event",
+            );
+        }
+        crate::fsutil::write_atomic(
+            &dir.join(OUTFIT_HOOKS),
+            serde_json::to_string_pretty(&hooks)?.as_bytes(),
+            0o600,
+        )?;
     }
     Ok(dress)
 }
@@ -434,6 +544,25 @@ mod tests {
             assert_eq!(hook["timeout"], 30_000);
         }
         assert_eq!(s["security"]["auth"]["selectedType"], "gemini-api-key");
+    }
+
+    #[test]
+    fn outfit_hooks_take_geminis_events_matchers_and_milliseconds() {
+        let claude = json!({
+            "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "a",
+                                                       "timeout": 5}]}],
+            "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "b"}]}],
+            "BeforeModel": [{"hooks": [{"type": "command", "command": "c"}]}],
+            "SubagentStop": [],
+        });
+        let (hooks, unknown) = outfit_hooks(&claude).unwrap();
+        assert_eq!(unknown, ["SubagentStop"]);
+        assert_eq!(hooks["BeforeTool"][0]["matcher"], "run_shell_command");
+        assert_eq!(hooks["BeforeTool"][0]["hooks"][0]["timeout"], 5000);
+        assert_eq!(hooks["BeforeAgent"][0]["hooks"][0]["command"], "b");
+        assert_eq!(hooks["BeforeModel"][0]["hooks"][0]["command"], "c");
+        assert!(outfit_hooks(&json!(["Stop"])).is_err());
+        assert!(outfit_hooks(&json!({"Stop": "x"})).is_err());
     }
 
     #[test]
@@ -579,7 +708,7 @@ mod tests {
         let o = outfit(
             "name: x\nmodel: gemini-x\nsystem_prompt: Be brief.\npermission_mode: plan\n\
              tools: {deny: [Write]}\nskills: [my-skill]\n\
-             hooks: {Stop: [{hooks: [{type: command, command: mine}]}]}\n",
+             hooks: {Stop: [{hooks: [{type: command, command: mine}]}], SubagentStop: []}\n",
             dir.path(),
         );
         let d = dress(&o, dir.path()).unwrap();
@@ -604,9 +733,12 @@ mod tests {
         assert_eq!(std::fs::read_link(link).unwrap(), skill);
         assert_eq!(d.warnings.len(), 1);
         assert!(
-            d.warnings[0].contains("`hooks` not applied on gemini"),
+            d.warnings[0].contains("hooks for `SubagentStop` not applied on gemini"),
             "{:?}",
             d.warnings
         );
+        let hooks = std::fs::read_to_string(dir.path().join(OUTFIT_HOOKS)).unwrap();
+        let hooks: Value = serde_json::from_str(&hooks).unwrap();
+        assert_eq!(hooks["AfterAgent"][0]["hooks"][0]["command"], "mine");
     }
 }

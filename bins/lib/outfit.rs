@@ -99,8 +99,9 @@ pub struct Outfit {
     pub skills: Vec<String>,
     /// Extra hook entries for this worker only, in Claude Code's settings format
     /// (`{"Stop": [{"hooks": [{"type": "command", "command": "..."}]}]}`). Codex takes the same
-    /// format in its per-worker `hooks.json`; Gemini CLI (other events and payloads) and pi (no
-    /// shell hooks) do not take them, with a warning.
+    /// format in its per-worker `hooks.json`; Gemini CLI gets them mapped onto its own events
+    /// ([`crate::gemini::outfit_hooks`]); pi (no shell hooks) does not take them, with a
+    /// warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<Value>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

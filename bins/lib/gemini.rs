@@ -34,7 +34,7 @@ pub const OUTFIT_HOOKS: &str = "outfit-hooks.json";
 /// Claude Code's hook events and the Gemini CLI events that stand for them (Gemini CLI's hooks
 /// reference): BeforeAgent comes with each prompt, AfterAgent ends each turn, BeforeTool and
 /// AfterTool wrap each tool call, PreCompress comes before a compression.
-const HOOK_EVENT_NAMES: [(&str, &str); 8] = [
+pub const HOOK_EVENT_NAMES: [(&str, &str); 8] = [
     ("SessionStart", "SessionStart"),
     ("SessionEnd", "SessionEnd"),
     ("UserPromptSubmit", "BeforeAgent"),
@@ -46,7 +46,7 @@ const HOOK_EVENT_NAMES: [(&str, &str); 8] = [
 ];
 
 /// Gemini CLI's own hook events, taken as they are when an outfit names them.
-const GEMINI_HOOK_EVENTS: [&str; 11] = [
+pub const GEMINI_HOOK_EVENTS: [&str; 11] = [
     "SessionStart",
     "SessionEnd",
     "BeforeAgent",

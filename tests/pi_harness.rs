@@ -129,7 +129,8 @@ fn pi_outfit_prompt_skills_and_denied_tools_reach_pi() {
          system_prompt: You are OUTFIT-PI-7; answer tersely.\n\
          permission_mode: bypassPermissions\n\
          tools:\n  deny: [Write, \"Bash(git push --force*)\"]\n  allow: [Read]\n\
-         skills: [probe-skill]\n",
+         skills: [probe-skill]\n\
+         hooks: {Stop: [{hooks: [{type: command, command: \"touch OUTFIT-HOOK-FIRED\"}]}]}\n",
     );
     probe_skill(&outfits);
     let before = snapshot(&p.world.home().join(".pi"));
@@ -138,6 +139,11 @@ fn pi_outfit_prompt_skills_and_denied_tools_reach_pi() {
     assert!(!stderr.contains("warning"), "{stderr}");
     let (_, stop) = p.tell("pwo", "hi [[say: PI-OUTFIT]]");
     assert_eq!(stop["last_assistant_message"], "PI-OUTFIT", "{stop}");
+    // The outfit's Stop hook ran through orch's extension, in the worker's folder.
+    let fired = p.world.work().join("OUTFIT-HOOK-FIRED");
+    crate::util::wait_for("the outfit's hook", Duration::from_secs(10), || {
+        fired.exists().then_some(())
+    });
     let request = p.mock.wait_request(
         |b| last_user_text(b).contains("PI-OUTFIT"),
         Duration::from_secs(5),

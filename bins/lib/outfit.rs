@@ -100,8 +100,8 @@ pub struct Outfit {
     /// Extra hook entries for this worker only, in Claude Code's settings format
     /// (`{"Stop": [{"hooks": [{"type": "command", "command": "..."}]}]}`). Codex takes the same
     /// format in its per-worker `hooks.json`; Gemini CLI gets them mapped onto its own events
-    /// ([`crate::gemini::outfit_hooks`]); pi (no shell hooks) does not take them, with a
-    /// warning.
+    /// ([`crate::gemini::outfit_hooks`]); pi runs them through orch's extension
+    /// ([`crate::pi::outfit_hooks`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<Value>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -8,11 +8,12 @@
 //! writes (settings, sessions) stay out of the user's `~/.pi/agent`, which is only read.
 //!
 //! [`dress`] applies an outfit with pi's own flags (0.73: `--append-system-prompt`, `--skill`)
-//! and, for the tool rules pi does not have, orch's guard extension ([`GUARD`]).
+//! and, for the tool rules pi does not have, orch's guard extension ([`GUARD`]); the outfit's
+//! hooks run through orch's extension ([`outfit_hooks`]).
 
 use crate::outfit::{CommandRule, Dress, Outfit, ToolRule};
-use anyhow::{anyhow, Context, Result};
-use serde_json::json;
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 /// The extension's source (`hooks/pi/orch-extension.ts`).
@@ -211,7 +212,8 @@ fn discovered_append(cwd: &Path) -> Result<Option<PathBuf>> {
 ///   `ORCH_PI_GUARD` set). A denied tool is not offered to the model;
 /// - `tools.allow`: nothing to do (pi asks before nothing);
 /// - `skills`: `--skill <folder>` each;
-/// - `hooks`: not applied, with a warning (pi has no shell hooks).
+/// - `hooks`: [`outfit_hooks`], written to `<dir>/outfit-hooks.json` and named by
+///   `ORCH_PI_HOOKS`; orch's extension runs them on the events it turns into hook inputs.
 pub fn dress(outfit: &Outfit, dir: &Path, cwd: &Path) -> Result<Dress> {
     let mut dress = Dress::default();
     let on_pi = || format!("outfit `{}` on pi", outfit.name);
@@ -243,10 +245,87 @@ pub fn dress(outfit: &Outfit, dir: &Path, cwd: &Path) -> Result<Dress> {
     for skill in outfit.skill_dirs()? {
         dress.arg("--skill", skill.display().to_string());
     }
-    if outfit.hooks.is_some() {
-        dress.warn(outfit, "`hooks`", "pi", "pi has no shell hooks");
+    if let Some(hooks) = &outfit.hooks {
+        let (hooks, not_applied) = outfit_hooks(hooks).with_context(on_pi)?;
+        for (what, why) in not_applied {
+            dress.warn(outfit, &what, "pi", why);
+        }
+        let file = dir.join("outfit-hooks.json");
+        crate::fsutil::write_atomic(
+            &file,
+            serde_json::to_string_pretty(&hooks)?.as_bytes(),
+            0o600,
+        )?;
+        dress
+            .env
+            .push(("ORCH_PI_HOOKS".into(), file.display().to_string()));
     }
     Ok(dress)
+}
+
+/// The hook events orch's extension ([`EXTENSION`]) turns pi's events into, and so the ones an
+/// outfit's hooks can run on.
+pub const OUTFIT_HOOK_EVENTS: [&str; 4] =
+    ["SessionStart", "UserPromptSubmit", "Stop", "StopFailure"];
+
+/// An outfit's `hooks` (Claude Code's settings format) as the extension reads them from
+/// `$ORCH_PI_HOOKS`: `{"Stop": [{"command": "...", "timeout_ms": 30000}], ...}`, each command
+/// run by `/bin/sh -c` with the event's Claude-shaped input on stdin, after orch's hook. Returns
+/// them and what pi cannot apply, with why: events the extension does not fire ([`OUTFIT_HOOK_EVENTS`]), matchers
+/// and hooks that are not commands. Errors: `hooks` is not a map of lists.
+pub fn outfit_hooks(hooks: &Value) -> Result<(Value, Vec<(String, &'static str)>)> {
+    let Some(events) = hooks.as_object() else {
+        bail!("hooks: expected a map of event names to entries");
+    };
+    let mut out = serde_json::Map::new();
+    let mut not_applied = Vec::new();
+    for (event, entries) in events {
+        if !OUTFIT_HOOK_EVENTS.contains(&event.as_str()) {
+            not_applied.push((
+                format!("hooks for `{event}`"),
+                "orch's pi extension fires SessionStart, UserPromptSubmit, Stop and StopFailure only",
+            ));
+            continue;
+        }
+        let Some(entries) = entries.as_array() else {
+            bail!("hooks.{event}: expected a list of entries");
+        };
+        let mut commands = Vec::new();
+        for entry in entries {
+            if entry
+                .get("matcher")
+                .and_then(Value::as_str)
+                .is_some_and(|m| !m.is_empty() && m != "*")
+            {
+                not_applied.push((
+                    format!("the matcher of a `{event}` hook"),
+                    "its hooks run on every such event",
+                ));
+            }
+            for hook in entry
+                .get("hooks")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                match (hook["type"].as_str(), hook["command"].as_str()) {
+                    (Some("command") | None, Some(command)) => {
+                        let secs = hook["timeout"].as_f64().unwrap_or(60.0);
+                        commands.push(json!({
+                            "command": command,
+                            "timeout_ms": (secs * 1000.0).round() as u64,
+                        }));
+                    }
+                    _ => not_applied.push((
+                        format!("a `{event}` hook that is not a command"),
+                        "only command hooks run",
+                    )),
+                }
+            }
+        }
+        out.insert(event.clone(), Value::Array(commands));
+    }
+    Ok((Value::Object(out), not_applied))
 }
 
 #[cfg(test)]
@@ -348,7 +427,8 @@ mod tests {
         std::fs::write(skill.join("SKILL.md"), "---\nname: my-skill\n---\n").unwrap();
         let o = outfit(
             "name: x\nmodel: mock-model\nsystem_prompt: Be brief.\ntools: {deny: [Write]}\n\
-             skills: [my-skill]\nhooks: {Stop: [{hooks: [{type: command, command: mine}]}]}\n",
+             skills: [my-skill]\n\
+             hooks: {Stop: [{hooks: [{type: command, command: mine, timeout: 5}]}], PreToolUse: []}\n",
             dir.path(),
         );
         let d = dress(&o, dir.path(), &cwd).unwrap();
@@ -372,7 +452,17 @@ mod tests {
         );
         assert_eq!(
             d.env,
-            [("ORCH_PI_GUARD".to_string(), at("outfit-guard.json"))]
+            [
+                ("ORCH_PI_GUARD".to_string(), at("outfit-guard.json")),
+                ("ORCH_PI_HOOKS".to_string(), at("outfit-hooks.json"))
+            ]
+        );
+        let hooks: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(at("outfit-hooks.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            hooks,
+            json!({"Stop": [{"command": "mine", "timeout_ms": 5000}]})
         );
         assert_eq!(
             std::fs::read_to_string(at("outfit-system-prompt.md")).unwrap(),
@@ -386,11 +476,39 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(at("outfit-guard.json")).unwrap())
                 .unwrap();
         assert_eq!(rules["remove"], json!(["write"]));
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
         assert!(
-            d.warnings[0].contains("`hooks` not applied on pi"),
+            d.warnings[0].contains("hooks for `PreToolUse` not applied on pi"),
             "{:?}",
             d.warnings
         );
+    }
+
+    #[test]
+    fn outfit_hooks_say_what_pi_cannot_run() {
+        let (hooks, not_applied) = outfit_hooks(&json!({
+            "SessionStart": [{"matcher": "startup", "hooks": [{"type": "command", "command": "a"}]}],
+            "Stop": [{"hooks": [{"type": "prompt", "prompt": "judge"}]}],
+        }))
+        .unwrap();
+        assert_eq!(hooks["SessionStart"][0]["command"], "a");
+        assert_eq!(hooks["SessionStart"][0]["timeout_ms"], 60000);
+        let what: Vec<&str> = not_applied.iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "the matcher of a `SessionStart` hook",
+                "a `Stop` hook that is not a command"
+            ]
+        );
+        assert!(outfit_hooks(&json!([])).is_err());
+    }
+
+    #[test]
+    fn the_extension_runs_the_outfits_hooks_after_orchs() {
+        for s in ["ORCH_PI_HOOKS", "\"/bin/sh\", \"-c\"", "timeout_ms"] {
+            assert!(EXTENSION.contains(s), "{s}");
+        }
     }
 
     #[test]

@@ -9,22 +9,34 @@
 //
 // `agent_end` fires once per user prompt (`turn_end` fires per model response). Runs are
 // queued so that orch-hook sees the events in order. Nothing here may throw into pi.
+//
+// An outfit's own hooks come from the JSON file named by `$ORCH_PI_HOOKS` (written by orch,
+// `bins/lib/pi.rs`): `{"Stop": [{"command": "...", "timeout_ms": 60000}], ...}`; each command
+// runs with `/bin/sh -c` and the same input on stdin, after orch-hook, in order.
 
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 const HOOK = process.env.ORCH_HOOK || "";
 let queue: Promise<void> = Promise.resolve();
 
-function runHook(payload: Record<string, unknown>): Promise<void> {
+type OutfitHook = { command: string; timeout_ms: number };
+let outfitHooks: Record<string, OutfitHook[]> = {};
+try {
+	const path = process.env.ORCH_PI_HOOKS || "";
+	if (path) outfitHooks = JSON.parse(readFileSync(path, "utf8")) || {};
+} catch {}
+
+function runHook(payload: Record<string, unknown>, argv: string[] = [HOOK], timeoutMs = 30000): Promise<void> {
 	return new Promise<void>((resolve) => {
 		try {
-			const child = spawn(HOOK, [], { stdio: ["pipe", "ignore", "ignore"] });
+			const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "ignore", "ignore"] });
 			const timer = setTimeout(() => {
 				try {
 					child.kill();
 				} catch {}
 				resolve();
-			}, 30000);
+			}, timeoutMs);
 			const done = () => {
 				clearTimeout(timer);
 				resolve();
@@ -40,8 +52,18 @@ function runHook(payload: Record<string, unknown>): Promise<void> {
 }
 
 function send(payload: Record<string, unknown>): Promise<void> {
-	if (!HOOK) return Promise.resolve();
-	queue = queue.then(() => runHook(payload)).catch(() => {});
+	const own = outfitHooks[String(payload.hook_event_name)];
+	const hooks = Array.isArray(own) ? own : [];
+	queue = queue
+		.then(async () => {
+			if (HOOK) await runHook(payload);
+			for (const hook of hooks) {
+				if (hook && typeof hook.command === "string") {
+					await runHook(payload, ["/bin/sh", "-c", hook.command], Number(hook.timeout_ms) || 60000);
+				}
+			}
+		})
+		.catch(() => {});
 	return queue;
 }
 

@@ -40,9 +40,9 @@ fi
 
 if [ -z "$from" ]; then
   if [ "$dry" = 1 ]; then
-    say "would run: cargo build --release --locked"
+    say "would run: install/build.sh (cargo build --release --locked, orch-hook linked statically)"
   else
-    cargo build --release --locked
+    install/build.sh
   fi
   from=target/release
 fi
@@ -52,7 +52,7 @@ for exe in "${executables[@]}"; do
   src="$from/$exe"
   dst="$prefix/bin/$exe"
   if [ "$dry" = 0 ] && [ ! -x "$src" ]; then
-    echo "install: \`$src\` is missing: build first (cargo build --release) or pass --from DIR" >&2
+    echo "install: \`$src\` is missing: build first (install/build.sh) or pass --from DIR" >&2
     exit 1
   fi
   if [ -f "$dst" ] && cmp -s "$src" "$dst"; then

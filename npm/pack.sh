@@ -3,6 +3,8 @@
 #
 #   npm/pack.sh BIN_DIR OUT_DIR     e.g. npm/pack.sh target/release target/npm
 #
+# (build BIN_DIR with install/build.sh, which links orch-hook statically on Linux)
+#
 # OUT_DIR/stage/orch gets the wrapper package (@agent-ops/orch: the Node shims, the
 # postinstall, and from the repository root README.md and the Claude Code plugin files
 # .claude-plugin/, hooks/, skills/ when present); OUT_DIR/stage/platform gets the platform

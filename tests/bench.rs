@@ -4,7 +4,10 @@
 //!
 //! - hook: wall time of one `orch-hook` process (spawn, stdin payload, exit), median and p99
 //!   over 200 runs, for a session orch does not manage and for a managed Stop, next to
-//!   `/bin/true` measured the same way in the same run;
+//!   `/bin/true` measured the same way in the same run. The hook measured is
+//!   `$ORCH_BENCH_HOOK` when set (the one `install/build.sh` links statically, with `orch`
+//!   beside it), else the one cargo built for this run; with `$ORCH_BENCH_HOOK`, cargo's is
+//!   measured too, for a session orch does not manage (`unmanaged_cargo_build`);
 //! - wake: from the start of a hook process that records a Stop to `orch listen` exiting;
 //! - fan-in: 64 hook processes started at once for 8 workers: events recorded, and whether
 //!   every worker's sequence is contiguous;
@@ -81,7 +84,8 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("state");
     state_with_workers(&state, 8);
-    let hook = exe("orch-hook");
+    let cargo_hook = exe("orch-hook");
+    let hook = std::env::var_os("ORCH_BENCH_HOOK").map_or(cargo_hook.clone(), PathBuf::from);
     let path = std::env::var("PATH").unwrap_or_default();
     let base = |worker: Option<&str>| {
         let mut env = vec![
@@ -104,6 +108,7 @@ fn main() {
     let mut t_unmanaged = Vec::new();
     let mut t_unmanaged_idle = Vec::new();
     let mut t_managed = Vec::new();
+    let mut t_cargo_hook = Vec::new();
     let empty = tmp.path().join("empty-state");
     let idle_env = vec![
         ("PATH", path.clone()),
@@ -118,6 +123,9 @@ fn main() {
         t_unmanaged_idle.push(time_once(&hook, &idle_env, &stranger));
         t_unmanaged.push(time_once(&hook, &base(None), &stranger));
         t_managed.push(time_once(&hook, &base(Some("w1")), &managed));
+        if hook != cargo_hook {
+            t_cargo_hook.push(time_once(&cargo_hook, &base(None), &stranger));
+        }
     }
     let recorded = std::fs::read_to_string(state.join("workers/w1/events.jsonl"))
         .unwrap_or_default()
@@ -228,6 +236,8 @@ fn main() {
     let unmanaged = stats(t_unmanaged);
     let report = json!({
         "hook": {
+            "program": hook,
+            "unmanaged_cargo_build": (!t_cargo_hook.is_empty()).then(|| stats(t_cargo_hook)),
             "bin_true": stats(t_true),
             "unmanaged_no_workers": stats(t_unmanaged_idle),
             "unmanaged": unmanaged,

@@ -49,7 +49,7 @@ function main() {
   fs.mkdirSync(path.join(opts.out, "bin"), { recursive: true });
   for (const exe of EXECUTABLES) {
     const from = path.join(opts.binDir, exe);
-    if (!fs.existsSync(from)) fail(`\`${from}\` is missing: build orch first (cargo build --release --locked)`);
+    if (!fs.existsSync(from)) fail(`\`${from}\` is missing: build orch first (install/build.sh)`);
     const to = path.join(opts.out, "bin", exe);
     fs.copyFileSync(from, to);
     fs.chmodSync(to, 0o755);

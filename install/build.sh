@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds orch's release executables into target/release, as install/install.sh and the npm
+# packages ship them:
+#
+#   install/build.sh
+#
+# On Linux `orch-hook` is then linked again statically (glibc included): Claude Code runs it for
+# every hook event of every session on the machine, and a statically linked executable starts in
+# about 0.6 ms where the dynamically linked one takes about 0.85 ms (the loader resolving libc
+# and libgcc_s; `cargo bench --bench bench` prints both). The flag goes to the last rustc call
+# only, so the dependencies are the same build as the other executables'.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release --locked
+if [ "$(uname -s)" = Linux ]; then
+    cargo rustc --release --locked --bin orch-hook -- -C target-feature=+crt-static
+fi

@@ -108,8 +108,10 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
         Attribution::Unknown => return Ok(()),
     };
     // A command worker's turns are its detector's to record: a Claude Code someone started
-    // inside it (its shell) is not the worker.
-    if is_command_worker(state, &id) {
+    // inside it (its shell) is not the worker. Such a session reaches here only to be adopted
+    // (a command worker has no session of its own) or by the pane; a worker's own session,
+    // named by ORCH_WORKER, skips the metadata read on the hot path.
+    if (adopt || env.orch_worker.is_none()) && is_command_worker(state, &id) {
         return Ok(());
     }
     if adopt {
@@ -509,6 +511,18 @@ mod tests {
         let start = json!({"hook_event_name":"SessionStart","session_id":"inner",
             "source":"startup"});
         record(&state, &env, &start).unwrap();
+        assert!(crate::events::read_after(&wdir, 0).unwrap().is_empty());
+        // Without ORCH_WORKER (unset in that shell), found by its pane.
+        meta.socket_path = Some("/tmp/s".into());
+        meta.pane = Some("%9".into());
+        state.write_meta(&meta).unwrap();
+        state.index(&state.pane_index("/tmp/s", "%9"), &id).unwrap();
+        let by_pane = HookEnv {
+            tmux: Some("/tmp/s,1,0".into()),
+            tmux_pane: Some("%9".into()),
+            ..HookEnv::default()
+        };
+        record(&state, &by_pane, &start).unwrap();
         assert!(crate::events::read_after(&wdir, 0).unwrap().is_empty());
         assert_eq!(state.meta(&id).unwrap().session_id, None, "not adopted");
         assert!(state.session_index("inner").is_none_or(|p| !p.exists()));

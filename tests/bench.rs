@@ -371,9 +371,18 @@ fn command_turns(tmp: &Path, path: &str) -> Value {
                 .saturating_sub(Duration::from_millis(QUIET_MS)),
         );
     }
+    // The socket file outlives `kill-server`.
+    let socket_path = Command::new("tmux")
+        .args(["-L", &socket, "display-message", "-p", "#{socket_path}"])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_default();
     let _ = Command::new("tmux")
         .args(["-L", &socket, "kill-server"])
         .status();
+    if !socket_path.is_empty() {
+        let _ = std::fs::remove_file(&socket_path);
+    }
     json!({
         "worker": spawned.trim(),
         "quiet_ms": QUIET_MS,

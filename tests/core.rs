@@ -300,6 +300,11 @@ fn demo_runs_two_workers_and_cleans_up() {
         .status()
         .unwrap();
     assert!(!alive.success(), "the demo's tmux server is gone");
+    let socket_path = report["socket_path"].as_str().unwrap();
+    assert!(
+        socket_path.ends_with(socket) && !std::path::Path::new(socket_path).exists(),
+        "its socket file {socket_path} is gone too"
+    );
 }
 
 #[test]

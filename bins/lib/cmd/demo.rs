@@ -54,11 +54,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             kept.display()
         );
     } else {
+        // `kill-server` leaves the socket file behind in tmux's folder.
+        let socket_path = demo.server().socket_path().ok();
         let _ = demo
             .tmux()
             .args(["kill-server"])
             .stderr(Stdio::null())
             .status();
+        if let Some(path) = socket_path.filter(|p| !p.is_empty()) {
+            let _ = std::fs::remove_file(path);
+        }
     }
     result
 }
@@ -86,6 +91,13 @@ impl Demo {
             socket: socket.to_string(),
             orch: crate::paths::sibling_exe("orch")?,
         })
+    }
+
+    fn server(&self) -> crate::tmux::Server {
+        crate::tmux::Server {
+            socket_name: Some(self.socket.clone()),
+            socket_path: None,
+        }
     }
 
     fn tmux(&self) -> Command {
@@ -177,7 +189,12 @@ impl Demo {
             ));
         }
         if ctx.json {
-            super::print_json(&json!({"socket": self.socket, "workers": report, "ps": ps}))?;
+            super::print_json(&json!({
+                "socket": self.socket,
+                "socket_path": self.server().socket_path().ok(),
+                "workers": report,
+                "ps": ps,
+            }))?;
         }
         Ok(())
     }

@@ -156,7 +156,7 @@ fn main() {
         "#{pane_id}",
         "sleep 600",
     ]);
-    let socket_path = tmux(&["display-message", "-p", "#{socket_path}"]);
+    let wake_server = KillOnDrop(socket.clone());
     let meta = json!({"id":"w2","name":"w2","role":"worker","harness":"sim","cwd":"/",
         "parent":"operator","created_ms":0,"pane":pane,"server":{"socket_name":socket}});
     std::fs::write(state.join("workers/w2/meta.json"), meta.to_string()).unwrap();
@@ -180,8 +180,7 @@ fn main() {
         assert_eq!(event["seq"], i + 1, "listen returned the new Stop");
         wake.push(elapsed);
     }
-    tmux(&["kill-server"]);
-    let _ = std::fs::remove_file(&socket_path);
+    drop(wake_server);
 
     // Fan-in: 64 hook processes at once, 8 per worker (w1..w8), on fresh logs.
     for i in 1..=8 {
@@ -320,6 +319,7 @@ fn fan_out(tmp: &Path, hook: &Path, path: &str) -> Value {
 fn command_turns(tmp: &Path, path: &str) -> Value {
     const QUIET_MS: u64 = 200;
     let socket = format!("orch-bench-{}", std::process::id());
+    let _server = KillOnDrop(socket.clone());
     let env = [
         ("PATH", path.to_string()),
         ("HOME", tmp.display().to_string()),
@@ -371,22 +371,31 @@ fn command_turns(tmp: &Path, path: &str) -> Value {
                 .saturating_sub(Duration::from_millis(QUIET_MS)),
         );
     }
-    // The socket file outlives `kill-server`.
-    let socket_path = Command::new("tmux")
-        .args(["-L", &socket, "display-message", "-p", "#{socket_path}"])
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        .unwrap_or_default();
-    let _ = Command::new("tmux")
-        .args(["-L", &socket, "kill-server"])
-        .status();
-    if !socket_path.is_empty() {
-        let _ = std::fs::remove_file(&socket_path);
-    }
     json!({
         "worker": spawned.trim(),
         "quiet_ms": QUIET_MS,
         "tell": stats(tell),
         "stop_after_quiet": stats(stop_after_quiet),
     })
+}
+
+/// The tmux server `-L <name>`, killed with its socket file (which outlives `kill-server`) when
+/// this goes out of scope, a panic included.
+struct KillOnDrop(String);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let socket_path = Command::new("tmux")
+            .args(["-L", &self.0, "display-message", "-p", "#{socket_path}"])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+            .unwrap_or_default();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.0, "kill-server"])
+            .stderr(Stdio::null())
+            .status();
+        if !socket_path.is_empty() {
+            let _ = std::fs::remove_file(&socket_path);
+        }
+    }
 }

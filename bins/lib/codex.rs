@@ -68,19 +68,11 @@ pub fn prepare(dir: &Path, cwd: &Path, hook: &Path) -> Result<Prepared> {
     }
     link_user_files(&user, &home)?;
     let command = crate::claude::settings::hook_command(hook)?;
-    let outfit_hooks = dir.join(OUTFIT_HOOKS);
-    let outfit_hooks: Option<Value> = match std::fs::read_to_string(&outfit_hooks) {
-        Ok(text) => Some(
-            serde_json::from_str(&text)
-                .with_context(|| format!("cannot parse `{}`", outfit_hooks.display()))?,
-        ),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-        Err(err) => {
-            return Err(err).with_context(|| format!("cannot read `{}`", outfit_hooks.display()))
-        }
-    };
-    let hooks = serde_json::to_string_pretty(&hooks_json(&command, outfit_hooks.as_ref()))?;
-    crate::fsutil::write_atomic(&home.join("hooks.json"), hooks.as_bytes(), 0o600)?;
+    let outfit_hooks = crate::fsutil::read_json(&dir.join(OUTFIT_HOOKS))?;
+    crate::fsutil::write_json(
+        &home.join("hooks.json"),
+        &hooks_json(&command, outfit_hooks.as_ref()),
+    )?;
     Ok(Prepared {
         home,
         env_keys: env_keys(&text),
@@ -147,11 +139,8 @@ pub fn hooks_json(command: &str, outfit: Option<&Value>) -> Value {
             json!([{"hooks": [{"type": "command", "command": command, "timeout": 30}]}]),
         );
     }
-    for (event, entries) in outfit.and_then(Value::as_object).into_iter().flatten() {
-        let list = hooks.entry(event.clone()).or_insert_with(|| json!([]));
-        if let (Some(list), Some(entries)) = (list.as_array_mut(), entries.as_array()) {
-            list.extend(entries.iter().cloned());
-        }
+    if let Some(outfit) = outfit {
+        crate::outfit::append_hooks(&mut hooks, outfit);
     }
     json!({ "hooks": hooks })
 }
@@ -466,11 +455,7 @@ fn dress_over(outfit: &Outfit, dir: &Path, user: &str) -> Result<Dress> {
             .into_iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        crate::fsutil::write_atomic(
-            &dir.join(OUTFIT_HOOKS),
-            serde_json::to_string_pretty(&known)?.as_bytes(),
-            0o600,
-        )?;
+        crate::fsutil::write_json(&dir.join(OUTFIT_HOOKS), &known)?;
     }
     Ok(dress)
 }

@@ -95,6 +95,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// Writes `value` as pretty-printed JSON to `path` with [`write_atomic`] (mode 0600 for a new
+/// file).
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).context("cannot serialise JSON")?;
+    write_atomic(path, text.as_bytes(), 0o600)
+}
+
+/// Reads the JSON file `path`, or `None` when there is none. Errors: the file cannot be read, or
+/// is not JSON (the message names it).
+pub fn read_json(path: &Path) -> Result<Option<serde_json::Value>> {
+    match fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .with_context(|| format!("cannot parse `{}`", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("cannot read `{}`", path.display())),
+    }
+}
+
 /// Copies `path` to `<path>.bak.<stamp>` beside it (`-1`, `-2`... if taken) and returns the
 /// backup's path, or `None` when `path` does not exist. A symlink is followed: the backup holds
 /// the content.

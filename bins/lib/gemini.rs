@@ -160,26 +160,12 @@ pub fn prepare(dir: &Path, hook: &Path, api_key: bool) -> Result<PathBuf> {
     let command = crate::claude::settings::hook_command(hook)?;
     let outfit_context = own.join(OUTFIT_CONTEXT).is_file();
     let mut settings = settings_json(&command, settings, api_key, outfit_context);
-    let extra = dir.join(OUTFIT_HOOKS);
-    match std::fs::read_to_string(&extra) {
-        Ok(text) => {
-            let hooks: Value = serde_json::from_str(&text)
-                .with_context(|| format!("cannot parse `{}`", extra.display()))?;
-            for (event, entries) in hooks.as_object().into_iter().flatten() {
-                let list = &mut settings["hooks"][event];
-                if !list.is_array() {
-                    *list = json!([]);
-                }
-                if let (Some(list), Some(entries)) = (list.as_array_mut(), entries.as_array()) {
-                    list.extend(entries.iter().cloned());
-                }
-            }
+    if let Some(extra) = crate::fsutil::read_json(&dir.join(OUTFIT_HOOKS))? {
+        if let Some(hooks) = settings["hooks"].as_object_mut() {
+            crate::outfit::append_hooks(hooks, &extra);
         }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(err).with_context(|| format!("cannot read `{}`", extra.display())),
     }
-    let text = serde_json::to_string_pretty(&settings)?;
-    crate::fsutil::write_atomic(&own.join("settings.json"), text.as_bytes(), 0o600)?;
+    crate::fsutil::write_json(&own.join("settings.json"), &settings)?;
     Ok(home)
 }
 
@@ -481,11 +467,7 @@ pub fn dress(outfit: &Outfit, dir: &Path) -> Result<Dress> {
                 "Gemini CLI has no such hook event",
             );
         }
-        crate::fsutil::write_atomic(
-            &dir.join(OUTFIT_HOOKS),
-            serde_json::to_string_pretty(&hooks)?.as_bytes(),
-            0o600,
-        )?;
+        crate::fsutil::write_json(&dir.join(OUTFIT_HOOKS), &hooks)?;
     }
     Ok(dress)
 }

@@ -314,6 +314,20 @@ fn merge(base: Outfit, child: Outfit) -> Outfit {
     }
 }
 
+/// Appends the hook entries of `extra` (`{"Stop": [entry, ...], ...}`, Claude Code's settings
+/// format, which Codex and Gemini CLI share) to `hooks`, event by event, after the entries
+/// already there.
+pub fn append_hooks(hooks: &mut serde_json::Map<String, Value>, extra: &Value) {
+    for (event, entries) in extra.as_object().into_iter().flatten() {
+        let list = hooks
+            .entry(event.clone())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let (Some(list), Some(entries)) = (list.as_array_mut(), entries.as_array()) {
+            list.extend(entries.iter().cloned());
+        }
+    }
+}
+
 /// Every outfit name visible from `cwd`, with where it comes from (first hit wins).
 pub fn list(cwd: &Path) -> Vec<(String, String)> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();

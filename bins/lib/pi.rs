@@ -230,11 +230,7 @@ pub fn dress(outfit: &Outfit, dir: &Path, cwd: &Path) -> Result<Dress> {
     }
     if let Some(rules) = guard_rules(outfit).with_context(on_pi)? {
         let file = dir.join("outfit-guard.json");
-        crate::fsutil::write_atomic(
-            &file,
-            serde_json::to_string_pretty(&rules)?.as_bytes(),
-            0o600,
-        )?;
+        crate::fsutil::write_json(&file, &rules)?;
         let guard = dir.join("outfit-guard.ts");
         crate::fsutil::write_atomic(&guard, GUARD.as_bytes(), 0o600)?;
         dress.arg("-e", guard.display().to_string());
@@ -251,11 +247,7 @@ pub fn dress(outfit: &Outfit, dir: &Path, cwd: &Path) -> Result<Dress> {
             dress.warn(outfit, &what, "pi", why);
         }
         let file = dir.join("outfit-hooks.json");
-        crate::fsutil::write_atomic(
-            &file,
-            serde_json::to_string_pretty(&hooks)?.as_bytes(),
-            0o600,
-        )?;
+        crate::fsutil::write_json(&file, &hooks)?;
         dress
             .env
             .push(("ORCH_PI_HOOKS".into(), file.display().to_string()));

@@ -80,11 +80,7 @@ impl Demo {
         let claude = root.join("claude");
         let hook = crate::paths::sibling_exe("orch-hook")?;
         let (value, _) = settings::add_orch_hooks(&json!({}), &settings::hook_command(&hook)?)?;
-        crate::fsutil::write_atomic(
-            &claude.join("settings.json"),
-            serde_json::to_string_pretty(&value)?.as_bytes(),
-            0o600,
-        )?;
+        crate::fsutil::write_json(&claude.join("settings.json"), &value)?;
         std::fs::create_dir_all(root.join("work")).context("cannot create the demo folder")?;
         Ok(Demo {
             root: root.to_path_buf(),

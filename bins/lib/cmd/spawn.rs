@@ -419,12 +419,7 @@ fn dress(
     }
     if let Some(hooks) = &outfit.hooks {
         let file = dir.join("outfit-settings.json");
-        let settings = json!({ "hooks": hooks });
-        crate::fsutil::write_atomic(
-            &file,
-            serde_json::to_string_pretty(&settings)?.as_bytes(),
-            0o600,
-        )?;
+        crate::fsutil::write_json(&file, &json!({ "hooks": hooks }))?;
         args.extend(["--settings".to_string(), file.display().to_string()]);
     }
     let skills = outfit.skill_dirs()?;
@@ -435,11 +430,7 @@ fn dress(
             "version": outfit.version.clone().unwrap_or_else(|| "0".into()),
             "description": format!("skills of the orch outfit `{}`", outfit.name),
         });
-        crate::fsutil::write_atomic(
-            &plugin.join(".claude-plugin/plugin.json"),
-            serde_json::to_string_pretty(&manifest)?.as_bytes(),
-            0o600,
-        )?;
+        crate::fsutil::write_json(&plugin.join(".claude-plugin/plugin.json"), &manifest)?;
         let skills_dir = plugin.join("skills");
         crate::fsutil::create_private_dir(&skills_dir)?;
         for skill in skills {

@@ -166,11 +166,7 @@ pub fn mark_pending(worker: &Worker, text: &str) -> Result<()> {
         prompt_len: text.chars().count(),
         line,
     };
-    crate::fsutil::write_atomic(
-        &pending_path(&worker.dir()),
-        serde_json::to_string(&pending)?.as_bytes(),
-        0o600,
-    )
+    crate::fsutil::write_json(&pending_path(&worker.dir()), &pending)
 }
 
 /// Takes the pending prompt, if there is one.
@@ -402,7 +398,7 @@ fn reply_of(text: &str, detector: &Detector) -> String {
         lines.pop();
     }
     if let Some(last) = lines.pop() {
-        match detector.prompt.as_ref().and(detector.prompt_at(last)) {
+        match detector.prompt_at(last) {
             Some(0) => {}
             Some(start) => lines.push(&last[..start]),
             None => lines.push(last),

@@ -187,7 +187,9 @@ impl Harness {
     /// folders, `ORCH_*` settings, and for Claude Code (and the sim) `ANTHROPIC_*`, `CLAUDE_*`
     /// but not the per-session ones Claude Code sets for its own children, for Codex `OPENAI_*`
     /// and `CODEX_*` but not `CODEX_HOME` (orch sets its own), for Gemini CLI `GEMINI_*` and
-    /// `GOOGLE_*` but not `GEMINI_CLI_HOME` (orch sets its own) nor the variables it sets for its hooks.
+    /// `GOOGLE_*` but not `GEMINI_CLI_HOME` (orch sets its own) nor the variables it sets for its
+    /// hooks, for pi `PI_*` but not `PI_CODING_AGENT_DIR`, and for a command everything but the
+    /// per-session ones.
     pub fn passes(self, key: &str) -> bool {
         const PER_SESSION: [&str; 9] = [
             "CLAUDE_CODE_SESSION_ID",
@@ -202,11 +204,6 @@ impl Harness {
         ];
         if PER_SESSION.contains(&key) || key == "ORCH_WORKER" {
             return false;
-        }
-        // A command is whatever the caller would run in their own shell: it gets all of the
-        // caller's environment but orch's and Claude Code's per-session variables.
-        if self == Harness::Command {
-            return true;
         }
         let own = match self {
             Harness::Codex => {
@@ -226,9 +223,12 @@ impl Harness {
             // pi's own settings (`PI_OFFLINE`, ...) but not its agent folder (orch sets its
             // own); keys named in `models.json` are passed by the caller.
             Harness::Pi => key != "PI_CODING_AGENT_DIR" && key.starts_with("PI_"),
-            Harness::Claude | Harness::Sim | Harness::Command => {
+            Harness::Claude | Harness::Sim => {
                 key.starts_with("ANTHROPIC_") || key.starts_with("CLAUDE_")
             }
+            // A command is whatever the caller would run in their own shell: it gets all of
+            // the caller's environment but orch's and Claude Code's per-session variables.
+            Harness::Command => true,
         };
         own || key.starts_with("XDG_")
             || key.starts_with("LC_")

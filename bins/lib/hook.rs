@@ -147,7 +147,7 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
 /// Whether worker `id` runs the `command` harness (its metadata says so; a worker whose
 /// metadata cannot be read is taken for an agent).
 fn is_command_worker(state: &State, id: &str) -> bool {
-    state.meta(id).is_ok_and(|m| m.harness == "command")
+    state.meta(id).is_ok_and(|m| m.is_command())
 }
 
 /// Classifies a permission request's tool and input with the escalation policy (the project's

@@ -432,7 +432,7 @@ pub fn deliver(state: &State, id: &str) -> Result<()> {
     };
     // A command worker (a shell, a REPL) would run a typed notice as input: its items wait in
     // its inbox for `orch inbox`.
-    if worker.meta.pane.is_none() || !worker.alive() || worker.meta.harness == "command" {
+    if worker.meta.pane.is_none() || !worker.alive() || worker.meta.is_command() {
         return Ok(());
     }
     let opts = crate::cmd::tell::Options {

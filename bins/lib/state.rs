@@ -67,6 +67,12 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// Whether it runs the `command` harness: no hooks, its turns read off the pane by its
+    /// detector ([`crate::command`]), and no text typed into it but what `tell` is given.
+    pub fn is_command(&self) -> bool {
+        self.harness == crate::harness::Harness::Command.name()
+    }
+
     /// A record with `id` as its name, the given role and parent, no pane and no session yet
     /// (spawn and the operator's registration fill in the rest).
     pub fn new(id: &str, role: &str, parent: &str) -> Meta {

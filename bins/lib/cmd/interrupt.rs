@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let was_busy = matches!(worker.status()?, Status::Busy | Status::NeedsInput);
     let server = &worker.meta.server;
     // A command is a program in a terminal: Ctrl-C is its interrupt, and it puts nothing back.
-    let is_command = worker.meta.harness == "command";
+    let is_command = worker.meta.is_command();
     let key = if is_command { "C-c" } else { "Escape" };
     server.run(&["send-keys", "-t", &pane, key])?;
     let by = crate::roles::Actor::from_env().as_parent();

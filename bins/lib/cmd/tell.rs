@@ -131,7 +131,7 @@ pub fn neutralise(text: &str, command: bool) -> String {
 /// (a leading `/` is a path to a shell, not a slash command; an empty last line ends a Python
 /// block).
 pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> {
-    let is_command = worker.meta.harness == "command";
+    let is_command = worker.meta.is_command();
     let text = if is_command {
         let text = text.strip_suffix('\n').unwrap_or(text);
         text.strip_suffix('\r').unwrap_or(text).to_string()

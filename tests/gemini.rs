@@ -123,10 +123,7 @@ fn gemini_outfit_prompt_tools_approval_mode_and_skills_reach_gemini() {
     let (_, stop) = g.tell("gmo", "hi [[say: GEMINI-OUTFIT]]");
     assert_eq!(stop["last_assistant_message"], "GEMINI-OUTFIT");
     // The outfit's Stop hook ran as Gemini's AfterAgent, in the worker's folder.
-    let fired = g.world.work().join("OUTFIT-HOOK-FIRED");
-    crate::util::wait_for("the outfit's hook", Duration::from_secs(10), || {
-        fired.exists().then_some(())
-    });
+    g.wait_hook_fired();
     let request = g.mock.wait_request(
         |b| last_user_text(b).contains("GEMINI-OUTFIT"),
         Duration::from_secs(5),

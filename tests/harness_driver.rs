@@ -114,6 +114,17 @@ impl<M: Deref<Target = MockServer>> Driver<M> {
         assert_eq!(rows, serde_json::json!([]), "nothing was spawned");
     }
 
+    /// Waits until an outfit hook `touch OUTFIT-HOOK-FIRED` has run in the worker's folder (the
+    /// world's work folder), up to 10 s.
+    pub fn wait_hook_fired(&self) {
+        let fired = self.world.work().join("OUTFIT-HOOK-FIRED");
+        crate::util::wait_for(
+            "the outfit's hook",
+            std::time::Duration::from_secs(10),
+            || fired.exists().then_some(()),
+        );
+    }
+
     /// The worker's state folder.
     pub fn worker_dir(&self, id: &str) -> PathBuf {
         self.world.state().join("workers").join(id)

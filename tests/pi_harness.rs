@@ -140,10 +140,7 @@ fn pi_outfit_prompt_skills_and_denied_tools_reach_pi() {
     let (_, stop) = p.tell("pwo", "hi [[say: PI-OUTFIT]]");
     assert_eq!(stop["last_assistant_message"], "PI-OUTFIT", "{stop}");
     // The outfit's Stop hook ran through orch's extension, in the worker's folder.
-    let fired = p.world.work().join("OUTFIT-HOOK-FIRED");
-    crate::util::wait_for("the outfit's hook", Duration::from_secs(10), || {
-        fired.exists().then_some(())
-    });
+    p.wait_hook_fired();
     let request = p.mock.wait_request(
         |b| last_user_text(b).contains("PI-OUTFIT"),
         Duration::from_secs(5),

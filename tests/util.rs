@@ -54,7 +54,15 @@ impl World {
 
     /// Spawns a sim worker named `name`; returns its `spawn --json` record.
     pub fn spawn_sim(&self, name: &str) -> serde_json::Value {
-        json(&self.ok(&["--json", "spawn", "--harness", "sim", "--name", name]))
+        self.spawn_sim_with(name, &[])
+    }
+
+    /// Spawns a sim worker named `name` with `args` for `orch-sim`; returns its `spawn --json`
+    /// record.
+    pub fn spawn_sim_with(&self, name: &str, args: &[&str]) -> serde_json::Value {
+        let mut argv = vec!["--json", "spawn", "--harness", "sim", "--name", name, "--"];
+        argv.extend(args);
+        json(&self.ok(&argv))
     }
 
     /// A world with its own tmux server running.
@@ -279,26 +287,43 @@ pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
 
 /// An agent CLI the tests drive: `$OVERRIDE` if set, else `rel` inside the test cache
 /// `${ORCH_TEST_CACHE:-${XDG_CACHE_HOME:-~/.cache}/orch-test}` where `install/test-deps.sh`
-/// puts it. Panics, naming `what` and the fix, when it is not there.
+/// puts it, or inside its `latest/` folder when `ORCH_TEST_CLI=latest` (`test-deps.sh
+/// --latest`). Panics, naming `what` and the fix, when it is not there.
 pub fn cached_cli(override_var: &str, rel: &str, what: &str) -> PathBuf {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let latest = match var("ORCH_TEST_CLI").as_deref().and_then(|v| v.to_str()) {
+        None | Some("pinned") => false,
+        Some("latest") => true,
+        Some(other) => panic!("ORCH_TEST_CLI={other}: expected `pinned` or `latest`"),
+    };
     let bin = match var(override_var) {
         Some(bin) => PathBuf::from(bin),
-        None => var("ORCH_TEST_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                var("XDG_CACHE_HOME")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| {
-                        PathBuf::from(var("HOME").expect("HOME is not set")).join(".cache")
-                    })
-                    .join("orch-test")
-            })
-            .join(rel),
+        None => {
+            let cache = var("ORCH_TEST_CACHE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    var("XDG_CACHE_HOME")
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| {
+                            PathBuf::from(var("HOME").expect("HOME is not set")).join(".cache")
+                        })
+                        .join("orch-test")
+                });
+            if latest {
+                cache.join("latest").join(rel)
+            } else {
+                cache.join(rel)
+            }
+        }
+    };
+    let fix = if latest {
+        "install/test-deps.sh --latest"
+    } else {
+        "install/test-deps.sh"
     };
     assert!(
         bin.is_file(),
-        "{what} not found at `{}`: run `install/test-deps.sh` (or set {override_var})",
+        "{what} not found at `{}`: run `{fix}` (or set {override_var})",
         bin.display()
     );
     bin

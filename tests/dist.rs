@@ -304,7 +304,7 @@ fn install_use_and_uninstall(packed: &Packed, scripts: Scripts) {
         .unwrap_or_default();
     assert!(left.is_empty(), "npm uninstall left {left:?}");
 
-    // HOME holds what the user had, the backups and the lock file beside settings.json.
+    // HOME holds what the user had, the backups and orch's lock file beside settings.json.
     let unexpected: Vec<String> = tree(&w.home())
         .into_iter()
         .filter(|p| {
@@ -312,7 +312,7 @@ fn install_use_and_uninstall(packed: &Packed, scripts: Scripts) {
                 || p == ".local"
                 || p == ".local/share"
                 || p == ".claude/settings.json"
-                || p == ".claude/settings.json.lock"
+                || p == ".claude/settings.json.orch-lock"
                 || p.starts_with(".claude/settings.json.bak."))
         })
         .collect();

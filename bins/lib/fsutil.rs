@@ -19,13 +19,17 @@ pub struct Lock {
 impl Lock {
     /// Blocks until the lock on `<target>.lock` is held. Creates the lock file (0600).
     pub fn acquire(target: &Path) -> Result<Lock> {
-        let path = lock_path(target);
+        Lock::at(&lock_path(target))
+    }
+
+    /// Blocks until the lock on the lock file `path` itself is held. Creates it (0600).
+    pub fn at(path: &Path) -> Result<Lock> {
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
-            .open(&path)
+            .open(path)
             .with_context(|| format!("cannot open lock file `{}`", path.display()))?;
         fs2::FileExt::lock_exclusive(&file)
             .with_context(|| format!("cannot lock `{}`", path.display()))?;
@@ -44,6 +48,81 @@ pub fn lock_path(target: &Path) -> PathBuf {
     let mut name = target.file_name().unwrap_or_default().to_os_string();
     name.push(".lock");
     target.with_file_name(name)
+}
+
+/// orch's own lock file beside a file another program owns and may lock as `<target>.lock`
+/// (Claude Code's `settings.json` and `.claude.json`): `<target>.orch-lock`.
+pub fn own_lock_path(target: &Path) -> PathBuf {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push(".orch-lock");
+    target.with_file_name(name)
+}
+
+/// How old a lock directory's mtime may be before its holder counts as dead: the default of
+/// proper-lockfile, whose holders refresh the mtime every half of it.
+pub const DIR_LOCK_STALE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A lock taken the way the npm package proper-lockfile takes one, which Claude Code 2.1.332
+/// uses when it writes `.claude.json`: the directory `<target>.lock`, created by an atomic
+/// `mkdir` and removed when this is dropped. Taking it while orch changes such a file means
+/// neither overwrites the other's change.
+pub struct DirLock {
+    path: PathBuf,
+}
+
+impl DirLock {
+    /// Creates `<target>.lock`, waiting while another process holds it, up to `timeout`. A
+    /// lock directory older than [`DIR_LOCK_STALE`] was left by a process that died and is
+    /// taken over; an empty regular file there is the lock file an older orch left (it would
+    /// keep Claude Code from ever taking its lock) and is removed.
+    ///
+    /// Errors: the lock is still held after `timeout` (the message names the folder and what
+    /// to do), or the folder cannot be created.
+    pub fn acquire(target: &Path, timeout: std::time::Duration) -> Result<DirLock> {
+        let path = lock_path(target);
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match fs::create_dir(&path) {
+                Ok(()) => return Ok(DirLock { path }),
+                Err(err) if err.kind() != std::io::ErrorKind::AlreadyExists => {
+                    return Err(err)
+                        .with_context(|| format!("cannot create the lock `{}`", path.display()));
+                }
+                Err(_) => {}
+            }
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.is_file() && meta.len() == 0 {
+                let _ = fs::remove_file(&path);
+                continue;
+            }
+            let age = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .unwrap_or_default();
+            if meta.is_dir() && age > DIR_LOCK_STALE {
+                let _ = fs::remove_dir(&path);
+                continue;
+            }
+            if std::time::Instant::now() >= deadline {
+                anyhow::bail!(
+                    "`{}` is held by another program (Claude Code takes it while it writes the \
+                     file) for more than {} s: try again, or remove it if no Claude Code runs",
+                    path.display(),
+                    timeout.as_secs()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir(&self.path);
+    }
 }
 
 /// The file a path finally names: `path` itself, or the target of a symlink chain (relative
@@ -172,6 +251,36 @@ mod tests {
             fs::metadata(&real).unwrap().permissions().mode() & 0o777,
             0o640
         );
+    }
+
+    #[test]
+    fn dir_lock_waits_takes_over_stale_locks_and_clears_old_lock_files() {
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(".claude.json");
+        let lock = dir.path().join(".claude.json.lock");
+        {
+            let _held = DirLock::acquire(&file, Duration::from_secs(1)).unwrap();
+            assert!(lock.is_dir());
+            let err = DirLock::acquire(&file, Duration::from_millis(100))
+                .err()
+                .unwrap();
+            assert!(
+                format!("{err:#}").contains("held by another program"),
+                "{err:#}"
+            );
+        }
+        assert!(!lock.exists(), "released on drop");
+        // An empty lock file of an older orch is cleared.
+        fs::write(&lock, "").unwrap();
+        drop(DirLock::acquire(&file, Duration::from_secs(1)).unwrap());
+        assert!(!lock.exists());
+        // A lock directory whose holder stopped refreshing it is taken over.
+        fs::create_dir(&lock).unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(60);
+        fs::File::open(&lock).unwrap().set_modified(old).unwrap();
+        drop(DirLock::acquire(&file, Duration::from_secs(1)).unwrap());
+        assert!(!lock.exists());
     }
 
     #[test]

@@ -115,8 +115,13 @@ pub struct Updated {
     pub backup: Option<PathBuf>,
 }
 
-/// Rewrites the JSON object file at `path` with `change` applied, safely: holds the fs2 lock on
-/// `<path>.lock`, reads the file (missing = `{}`), and only when `change` returns a different
+/// How long [`update`] waits for Claude Code's lock on the file it changes.
+const CLAUDE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Rewrites the JSON object file at `path` with `change` applied, safely: holds orch's fs2 lock
+/// on `<path>.orch-lock` and Claude Code's own lock directory `<path>.lock`
+/// ([`fsutil::DirLock`], waiting up to 15 s for a Claude Code that writes the file), reads the
+/// file (missing = `{}`), and only when `change` returns a different
 /// value makes a timestamped backup beside the file (`<name>.bak.<stamp>`) and writes the new
 /// value (pretty-printed, two-space indent, final newline) through a temp file renamed over it.
 /// A symlink at `path` stays a symlink and its target is replaced; a new file gets mode 0600 and
@@ -128,7 +133,8 @@ pub fn update(path: &Path, change: impl FnOnce(&Value) -> Result<Value>) -> Resu
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fsutil::create_private_dir(dir)?;
     }
-    let _lock = fsutil::Lock::acquire(path)?;
+    let _ours = fsutil::Lock::at(&fsutil::own_lock_path(path))?;
+    let _claudes = fsutil::DirLock::acquire(path, CLAUDE_LOCK_WAIT)?;
     let before = read(path)?;
     let old = before.unwrap_or_else(|| Value::Object(Map::new()));
     let new = change(&old).with_context(|| format!("cannot update `{}`", path.display()))?;

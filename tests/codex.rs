@@ -190,3 +190,10 @@ fn codex_outfit_that_cannot_be_enforced_is_refused() {
         ],
     );
 }
+
+#[test]
+fn codex_takes_every_prompt_shape_once() {
+    let c = codex();
+    c.spawn("shapes", &["--harness", "codex"]);
+    c.tell_corpus("shapes", last_user_text);
+}

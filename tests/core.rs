@@ -94,6 +94,52 @@ fn tell_neutralises_a_leading_bang_so_it_stays_a_prompt() {
     );
 }
 
+/// A harness that expands tabs (as Claude Code does) still acknowledges the prompt at the first
+/// Enter, and tell says what changed.
+#[test]
+fn tell_acknowledges_a_prompt_the_harness_rewrote_and_says_how() {
+    let world = World::installed();
+    world.spawn_sim_with("tabs", &["--tab-width", "4"]);
+    let prompt = "fix\tthe build [[say: FIXED]]";
+    let told = json(&world.ok(&["--json", "tell", "tabs", prompt]));
+    assert_eq!(told["acknowledged"], true, "{told}");
+    assert_eq!(told["enters"], 1, "{told}");
+    assert_eq!(told["rewritten"], true, "{told}");
+    assert_eq!(told["changes"], serde_json::json!(["tabs-expanded"]));
+    let stop = json(&world.ok(&["listen", "tabs", "--timeout", "30"]));
+    assert_eq!(stop["last_assistant_message"], "FIXED");
+    // Without --json the cursor goes to stdout and the change to stderr.
+    let out = world.orch(&["tell", "tabs", "again\there [[say: AGAIN]]"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("rewritten by orch-sim: tabs became 4 spaces"),
+        "{}",
+        stderr(&out)
+    );
+    let audit = String::from_utf8(world.orch(&["audit", "--json"]).stdout).unwrap();
+    assert!(audit.contains("\"rewritten\":true"), "{audit}");
+}
+
+/// Regression: a harness that changed a prompt beyond recognition got four more Enters, each
+/// of which could answer a dialog of the turn the prompt had started. Now tell presses Enter
+/// once, sees a prompt event that is not its text, and fails saying so without pressing again.
+#[test]
+fn tell_presses_enter_no_more_once_another_prompt_arrived() {
+    let world = World::installed();
+    world.spawn_sim_with("prefixed", &["--prompt-prefix", "NOTE FROM THE HARNESS: "]);
+    let out = world.orch(&["--json", "tell", "prefixed", "do it [[say: DONE]]"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("after 1 Enter presses"), "{err}");
+    assert!(err.contains("a different prompt"), "{err}");
+    let events = String::from_utf8(world.orch(&["events", "prefixed"]).stdout).unwrap();
+    let prompts = events
+        .lines()
+        .filter(|l| json(l)["event"] == "prompt")
+        .count();
+    assert_eq!(prompts, 1, "{events}");
+}
+
 #[test]
 fn two_tells_in_a_row_wait_for_the_turn_to_end() {
     let world = World::installed();

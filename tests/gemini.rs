@@ -168,3 +168,10 @@ fn gemini_outfit_prompt_tools_approval_mode_and_skills_reach_gemini() {
 
     g.kill("gmo", &refused);
 }
+
+#[test]
+fn gemini_takes_every_prompt_shape_once() {
+    let g = gemini(SETTINGS);
+    g.spawn("shapes", &["--harness", "gemini"]);
+    g.tell_corpus("shapes", last_user_text);
+}

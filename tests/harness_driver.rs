@@ -42,6 +42,25 @@ impl<M: Deref<Target = MockServer>> Driver<M> {
         self.cmd(args).output().unwrap()
     }
 
+    /// Runs `orch ARGS` with `stdin` as its input (none: empty).
+    pub fn run_input(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = self.cmd(args);
+        crate::util::output_with_stdin(&mut cmd, stdin.unwrap_or("").as_bytes())
+    }
+
+    /// Tells `name` every prompt shape of [`crate::fidelity::corpus`] and checks that each is
+    /// acknowledged, answered and seen by the mock once; `user_text` reads a request body of
+    /// this harness's mock.
+    pub fn tell_corpus(
+        &self,
+        name: &str,
+        user_text: fn(&Value) -> String,
+    ) -> Vec<(&'static str, Value)> {
+        crate::fidelity::tell_corpus(name, &|args, stdin| self.run_input(args, stdin), &|| {
+            self.mock.requests().iter().map(user_text).collect()
+        })
+    }
+
     /// Runs `orch ARGS`, asserts success (showing the mock's log and the panes otherwise) and
     /// returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {

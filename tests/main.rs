@@ -10,6 +10,7 @@ mod core;
 mod dist;
 mod doctor;
 mod e2e;
+mod fidelity;
 mod gemini;
 mod harness_driver;
 mod install;

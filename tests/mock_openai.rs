@@ -4,10 +4,10 @@
 //! `POST /v1/responses` answers as SSE with the events Codex 0.169 needs
 //! (shared/reference/harnesses/observed.md): `response.created`, `response.output_item.added`,
 //! `response.output_text.delta`, `response.output_item.done`, `response.completed`. The reply is
-//! `X` from a `[[say: X]]` in the last user message, else `echo: <text>`. Codex's hidden
-//! title-generation request gets a short title and is logged apart. `GET /v1/models` gets an
-//! empty list; anything else (e.g. a WebSocket upgrade) a quick 404. Every connection is closed
-//! after one answer.
+//! `X` from a `[[say: X]]` in the last user message, else `echo: <text>` (its first 60
+//! characters). Codex's hidden title-generation request gets a short title and is logged apart.
+//! `GET /v1/models` gets an empty list; anything else (e.g. a WebSocket upgrade) a quick 404.
+//! Every connection is closed after one answer.
 
 #![allow(dead_code)]
 
@@ -51,9 +51,16 @@ pub fn directive(prompt: &str, tag: &str) -> Option<String> {
     Some(prompt[start + open.len()..start + len].trim().to_string())
 }
 
-/// The reply to a prompt: `X` from the last `[[say: X]]`, else `echo: <prompt>`.
+/// The reply to a prompt: `X` from the last `[[say: X]]`, else `echo: <prompt>` cut to its
+/// first 60 characters (a long echo of repetitive text makes Gemini CLI 0.61 report a loop and
+/// send a request of its own).
 pub fn reply_to(prompt: &str) -> String {
-    directive(prompt, "say").unwrap_or_else(|| format!("echo: {}", prompt.trim()))
+    directive(prompt, "say").unwrap_or_else(|| {
+        format!(
+            "echo: {}",
+            prompt.trim().chars().take(60).collect::<String>()
+        )
+    })
 }
 
 fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {

@@ -188,3 +188,10 @@ fn pi_outfit_with_a_permission_mode_pi_lacks_is_refused() {
         &["outfit `pw-ask` on pi: permission_mode `acceptEdits` has no pi equivalent"],
     );
 }
+
+#[test]
+fn pi_takes_every_prompt_shape_once() {
+    let p = pi();
+    p.spawn("shapes", &["--harness", "pi"]);
+    p.tell_corpus("shapes", last_user_text);
+}

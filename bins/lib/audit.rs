@@ -118,10 +118,10 @@ impl Entry {
         self
     }
 
-    /// Records a prompt by its hash (`prompt_sha`, as [`crate::events::prompt_hash`]) and its
+    /// Records a prompt by its hash (`prompt_sha`, as [`crate::prompt::hash`]) and its
     /// length in bytes (`prompt_len`), never its text.
     pub fn prompt(self, text: &str) -> Entry {
-        let sha = crate::events::prompt_hash(text);
+        let sha = crate::prompt::hash(text);
         self.field("prompt_sha", sha)
             .field("prompt_len", text.len())
     }
@@ -344,7 +344,7 @@ mod tests {
             json!({
                 "ts": "2026-11-23T10:15:00.123Z", "ts_ms": 1_795_428_900_123u64,
                 "actor": "operator:%3", "target": "w2", "action": "tell", "outcome": "ok",
-                "cursor": 7, "prompt_sha": crate::events::prompt_hash("do the thing"),
+                "cursor": 7, "prompt_sha": crate::prompt::hash("do the thing"),
                 "prompt_len": 12
             })
         );

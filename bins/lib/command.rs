@@ -129,7 +129,7 @@ fn last_line(screen: &str) -> Option<&str> {
 /// by the detector with the first output that follows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
-    /// [`crate::events::prompt_hash`] of the text.
+    /// [`crate::prompt::hash`] of the text.
     pub prompt_hash: String,
     /// Its length in characters.
     pub prompt_len: usize,
@@ -162,7 +162,7 @@ pub fn mark_pending(worker: &Worker, text: &str) -> Result<()> {
             Some(parts.next()?? + parts.next()??)
         });
     let pending = Pending {
-        prompt_hash: crate::events::prompt_hash(text),
+        prompt_hash: crate::prompt::hash(text),
         prompt_len: text.chars().count(),
         line,
     };

@@ -239,18 +239,6 @@ pub fn fields(value: Value) -> Map<String, Value> {
     }
 }
 
-/// A short stable hash of a prompt, as both `tell` and the hook compute it: FNV-1a 64 over the
-/// text with CR LF turned into LF and surrounding whitespace trimmed, as 16 hex digits.
-pub fn prompt_hash(text: &str) -> String {
-    let normal = text.replace("\r\n", "\n");
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in normal.trim().bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,12 +327,5 @@ mod tests {
         let tail = read_back_to(dir.path(), |e| e["event"] == "stop").unwrap();
         let kinds: Vec<&str> = tail.iter().map(|e| e["event"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["stop", "prompt", "notification"]);
-    }
-
-    #[test]
-    fn prompt_hash_ignores_surrounding_space_and_crlf() {
-        assert_eq!(prompt_hash(" !ls\n"), prompt_hash("!ls"));
-        assert_eq!(prompt_hash("a\r\nb"), prompt_hash("a\nb"));
-        assert_ne!(prompt_hash("a"), prompt_hash("b"));
     }
 }

@@ -29,6 +29,102 @@ pub enum Harness {
     Sim,
 }
 
+/// A harness CLI's version, `major.minor.patch` (a pre-release or build suffix is ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u64, pub u64, pub u64);
+
+impl Version {
+    /// The first `X.Y.Z` in `text`, as the CLIs print it to `--version`: `2.1.332 (Claude
+    /// Code)`, `codex-cli 0.171.0`, `0.61.0`. `None` when there is none.
+    pub fn find(text: &str) -> Option<Version> {
+        text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .find_map(|word| {
+                let mut parts = word.split('.').map(|p| p.parse::<u64>().ok());
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some(Some(a)), Some(Some(b)), Some(Some(c))) => Some(Version(a, b, c)),
+                    _ => None,
+                }
+            })
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// The releases of a harness's CLI that orch's whole test suite passed on (`install/test-deps.sh`
+/// pins the oldest; `--latest` fetched the newest on the date), as README's Compatibility
+/// table lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// The npm package the CLI ships in.
+    pub package: &'static str,
+    /// The oldest and newest release verified.
+    pub oldest: Version,
+    pub newest: Version,
+    /// When the newest was verified, `YYYY-MM-DD`.
+    pub date: &'static str,
+}
+
+impl Verified {
+    /// Whether `version` lies between the oldest and the newest verified release.
+    pub fn covers(&self, version: Version) -> bool {
+        self.oldest <= version && version <= self.newest
+    }
+
+    /// `2.1.197 to 2.1.332`, or `0.61.0` when both ends are one release.
+    pub fn range(&self) -> String {
+        if self.oldest == self.newest {
+            self.oldest.to_string()
+        } else {
+            format!("{} to {}", self.oldest, self.newest)
+        }
+    }
+}
+
+/// The releases each agent CLI was verified on, as README's Compatibility table lists them (a
+/// test checks that they agree).
+const VERIFIED: [(Harness, Verified); 4] = [
+    (
+        Harness::Claude,
+        Verified {
+            package: "@anthropic-ai/claude-code",
+            oldest: Version(2, 1, 197),
+            newest: Version(2, 1, 332),
+            date: "2026-12-02",
+        },
+    ),
+    (
+        Harness::Codex,
+        Verified {
+            package: "@openai/codex",
+            oldest: Version(0, 169, 0),
+            newest: Version(0, 171, 0),
+            date: "2026-12-02",
+        },
+    ),
+    (
+        Harness::Gemini,
+        Verified {
+            package: "@google/gemini-cli",
+            oldest: Version(0, 61, 0),
+            newest: Version(0, 61, 0),
+            date: "2026-12-02",
+        },
+    ),
+    (
+        Harness::Pi,
+        Verified {
+            package: "@mariozechner/pi-coding-agent",
+            oldest: Version(0, 73, 1),
+            newest: Version(0, 73, 1),
+            date: "2026-12-02",
+        },
+    ),
+];
+
 /// Why a harness is stuck before its first hook, with the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blocker {
@@ -65,6 +161,30 @@ impl Harness {
             Harness::Command => "the command",
             Harness::Sim => "orch-sim",
         }
+    }
+
+    /// The CLI releases orch was verified on ([`VERIFIED`]), or `None` for the command and the
+    /// sim (no CLI of their own to drift).
+    pub fn verified(self) -> Option<Verified> {
+        VERIFIED.iter().find(|(h, _)| *h == self).map(|(_, v)| *v)
+    }
+
+    /// The program orch starts for it: `$ORCH_<NAME>_BIN` when set (e.g. `ORCH_CODEX_BIN`),
+    /// else its usual name on PATH; `None` for the command and the sim.
+    pub fn program(self) -> Option<String> {
+        let (var, default) = match self {
+            Harness::Claude => ("ORCH_CLAUDE_BIN", "claude"),
+            Harness::Codex => ("ORCH_CODEX_BIN", "codex"),
+            Harness::Gemini => ("ORCH_GEMINI_BIN", "gemini"),
+            Harness::Pi => ("ORCH_PI_BIN", "pi"),
+            Harness::Command | Harness::Sim => return None,
+        };
+        Some(
+            std::env::var(var)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.into()),
+        )
     }
 
     /// Its name as given to `--harness`.
@@ -116,6 +236,31 @@ impl Harness {
         }
     }
 
+    /// What `tell` puts in front of a prompt that starts with `!` or `/`, so that the harness
+    /// takes it as a prompt and not as a shell command or a slash command: a backslash, which
+    /// the agent CLIs pass on as text (and a model reads as an escape). A space is not enough:
+    /// Claude Code 2.1.332, Gemini CLI 0.61 and pi 0.73 trim the input before they look for a
+    /// command, and Claude Code and Gemini CLI strip zero-width characters too. The sim keeps
+    /// a leading space; a command gets nothing.
+    pub fn prompt_guard(self) -> &'static str {
+        match self {
+            Harness::Claude | Harness::Codex | Harness::Gemini | Harness::Pi => "\\",
+            Harness::Sim => " ",
+            Harness::Command => "",
+        }
+    }
+
+    /// Whether a captured screen shows its input box ready for a paste, or `None` when orch
+    /// cannot tell for this harness. Claude Code 2.1.332 fires SessionStart about 100 ms
+    /// before it turns on bracketed paste (and before it draws its box): a multi-line paste in
+    /// that window arrives as keys, and each line break submits a prompt of its own.
+    pub fn input_ready(self, screen: &str) -> Option<bool> {
+        match self {
+            Harness::Claude | Harness::Sim => Some(input_box(screen).is_some()),
+            Harness::Codex | Harness::Gemini | Harness::Pi | Harness::Command => None,
+        }
+    }
+
     /// The command line that starts it with agent session id `session_id` (ignored by Codex
     /// and pi), then `extra`. pi's extension is passed by the caller (`-e <file>` in `extra`).
     /// For a command, `extra` is the whole command line; it must not be empty.
@@ -132,10 +277,7 @@ impl Harness {
                 Vec::new()
             }
             Harness::Codex => {
-                let bin = std::env::var("ORCH_CODEX_BIN")
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                    .unwrap_or_else(|| "codex".into());
+                let bin = self.program().unwrap_or_default();
                 // No shared app-server daemon (it would run the hooks with another pane's
                 // environment and outlive the pane); the hooks are orch's own, in the
                 // per-worker CODEX_HOME, so they need no trust review.
@@ -148,24 +290,15 @@ impl Harness {
                 ]
             }
             Harness::Gemini => {
-                let bin = std::env::var("ORCH_GEMINI_BIN")
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                    .unwrap_or_else(|| "gemini".into());
+                let bin = self.program().unwrap_or_default();
                 vec![bin, "--session-id".into(), session_id.into()]
             }
             Harness::Pi => {
-                let bin = std::env::var("ORCH_PI_BIN")
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                    .unwrap_or_else(|| "pi".into());
+                let bin = self.program().unwrap_or_default();
                 vec![bin]
             }
             Harness::Claude => {
-                let bin = std::env::var("ORCH_CLAUDE_BIN")
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                    .unwrap_or_else(|| "claude".into());
+                let bin = self.program().unwrap_or_default();
                 vec![bin, "--session-id".into(), session_id.into()]
             }
             Harness::Sim => {
@@ -488,6 +621,24 @@ mod tests {
         let argv = h.argv("", "n", &["python3".into(), "-q".into()]).unwrap();
         assert_eq!(argv, ["python3", "-q"]);
         assert_eq!(h.blocker("anything", "/w"), None);
+    }
+
+    #[test]
+    fn versions_are_found_as_each_cli_prints_them() {
+        assert_eq!(
+            Version::find("2.1.332 (Claude Code)"),
+            Some(Version(2, 1, 332))
+        );
+        assert_eq!(Version::find("codex-cli 0.171.0"), Some(Version(0, 171, 0)));
+        assert_eq!(Version::find("0.61.0\n"), Some(Version(0, 61, 0)));
+        assert_eq!(Version::find("v1.2.3-beta.4"), Some(Version(1, 2, 3)));
+        assert_eq!(Version::find("no version here 1.2"), None);
+        let claude = Harness::Claude.verified().unwrap();
+        assert!(claude.covers(Version(2, 1, 197)) && claude.covers(Version(2, 1, 300)));
+        assert!(!claude.covers(Version(2, 1, 333)) && !claude.covers(Version(2, 0, 9)));
+        assert_eq!(claude.range(), "2.1.197 to 2.1.332");
+        assert_eq!(Harness::Gemini.verified().unwrap().range(), "0.61.0");
+        assert!(Harness::Sim.verified().is_none() && Harness::Command.program().is_none());
     }
 
     #[test]

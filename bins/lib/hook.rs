@@ -220,7 +220,7 @@ fn adopt_session(state: &State, id: &str, session_id: &str) -> Result<()> {
 }
 
 /// The orch event kind and fields for a Claude Code hook input: what a listener needs and no
-/// more (a prompt is kept as its hash and length, not its text).
+/// more (a prompt is kept as its fingerprints, [`crate::prompt::fields`], never its text).
 pub fn event_of(hook_event_name: &str, payload: &Value) -> (&'static str, Map<String, Value>) {
     let mut fields = Map::new();
     let mut copy = |key: &str| {
@@ -239,11 +239,7 @@ pub fn event_of(hook_event_name: &str, payload: &Value) -> (&'static str, Map<St
         "UserPromptSubmit" | "BeforeAgent" => {
             copy("prompt_id");
             let prompt = payload.get("prompt").and_then(Value::as_str).unwrap_or("");
-            fields.insert(
-                "prompt_hash".into(),
-                crate::events::prompt_hash(prompt).into(),
-            );
-            fields.insert("prompt_len".into(), prompt.chars().count().into());
+            fields.extend(crate::prompt::fields(prompt));
             "prompt"
         }
         "Stop" => {
@@ -421,7 +417,7 @@ mod tests {
         let prompt = before["prompt"].as_str().unwrap();
         let (kind, f) = event_of("BeforeAgent", &before);
         assert_eq!(kind, "prompt");
-        assert_eq!(f["prompt_hash"], crate::events::prompt_hash(prompt));
+        assert_eq!(f["prompt_hash"], crate::prompt::hash(prompt));
         assert_eq!(f["prompt_len"], prompt.chars().count());
         assert!(!f.values().any(|v| v == prompt));
 

@@ -24,6 +24,7 @@ pub mod inbox;
 pub mod outfit;
 pub mod paths;
 pub mod pi;
+pub mod prompt;
 pub mod rights;
 pub mod roles;
 pub mod sim;

@@ -1,14 +1,18 @@
 //! `orch tell WORKER [TEXT]`: deliver a prompt so that it always arrives and is submitted.
 //!
 //! The protocol (DESIGN.md, from what the real Claude Code TUI was seen to do): wait until the
-//! worker is ready; load the text into a uniquely named tmux buffer from stdin and paste it as a
-//! bracketed paste; press Enter separately about 100 ms later; wait for the UserPromptSubmit
-//! event whose prompt hash matches; press Enter again if it has not come within a second, a few
-//! times (an Enter on an empty input box does nothing), and wait longer after the last one.
+//! worker is ready (and, for a harness whose input box orch can read, until the box is on
+//! screen); load the text into a uniquely named tmux buffer from stdin and paste it as a
+//! bracketed paste; press Enter separately about 100 ms later; wait for the first prompt event
+//! that is this text, exactly or as the harness rewrote it ([`crate::prompt::Sent`]); press
+//! Enter again if none has come within a second, a few times (an Enter on an empty input box
+//! does nothing), and wait longer after the last one. Once any prompt event has come after the
+//! paste, Enter is never pressed again: a second Enter could answer a dialog of the new turn.
 
 use super::Ctx;
 use crate::error::{Fail, GONE, TIMEOUT};
-use crate::events::prompt_hash;
+use crate::harness::Harness;
+use crate::prompt::{Change, Sent};
 use crate::rights::Action;
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Context, Result};
@@ -47,6 +51,16 @@ pub struct Delivered {
     pub acknowledged: bool,
     /// How many times Enter was pressed.
     pub enters: u32,
+    /// How the harness changed the text on the way (empty when it arrived as sent, or when
+    /// unacknowledged).
+    pub changes: Vec<Change>,
+}
+
+impl Delivered {
+    /// Whether the harness's prompt event carried the text changed ([`Delivered::changes`]).
+    pub fn rewritten(&self) -> bool {
+        !self.changes.is_empty()
+    }
 }
 
 /// Options of one delivery.
@@ -89,7 +103,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let done = deliver(&worker, &text, opts);
     let mut note = super::entry("tell").target(&worker.meta.id).prompt(&text);
     note = match &done {
-        Ok(d) => note.cursor(d.cursor).field("acknowledged", d.acknowledged),
+        Ok(d) => note
+            .cursor(d.cursor)
+            .field("acknowledged", d.acknowledged)
+            .field("rewritten", d.rewritten()),
         Err(err) => note
             .outcome(crate::audit::Outcome::Error)
             .field("error", format!("{err:#}")),
@@ -102,9 +119,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             "cursor": done.cursor,
             "acknowledged": done.acknowledged,
             "enters": done.enters,
+            "rewritten": done.rewritten(),
+            "changes": done.changes.iter().map(Change::code).collect::<Vec<_>>(),
         }))?;
     } else {
         println!("{}", done.cursor);
+        if done.rewritten() {
+            let how: Vec<String> = done.changes.iter().map(Change::describe).collect();
+            eprintln!(
+                "orch: `{}` took the prompt, rewritten by {}: {}",
+                worker.meta.id,
+                Harness::parse(&worker.meta.harness).map_or("the harness", Harness::title),
+                how.join("; ")
+            );
+        }
         if !done.acknowledged && !opts.command {
             eprintln!(
                 "orch: `{}` was mid-turn: the text was folded into the running turn",
@@ -115,13 +143,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The text as it will be pasted: a leading `!` or `/` gets a space in front unless `command`.
-pub fn neutralise(text: &str, command: bool) -> String {
-    let text = text.trim_end_matches(['\n', '\r']);
+/// The text as it will be pasted into an agent's input box, and the guard put in front of it:
+/// line ends made LF (inside a bracketed paste Claude Code takes a CR as a line break of its
+/// own, so CR LF became a blank line), the trailing line ends dropped, and a leading `!` or `/`
+/// given the harness's [`Harness::prompt_guard`] unless `command`.
+pub fn neutralise(text: &str, command: bool, harness: Harness) -> (&'static str, String) {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let text = text.trim_end_matches('\n');
     if !command && (text.starts_with('!') || text.starts_with('/')) {
-        format!(" {text}")
+        (harness.prompt_guard(), text.to_string())
     } else {
-        text.to_string()
+        ("", text.to_string())
     }
 }
 
@@ -132,12 +164,14 @@ pub fn neutralise(text: &str, command: bool) -> String {
 /// block).
 pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> {
     let is_command = worker.meta.is_command();
-    let text = if is_command {
+    let (guard, plain) = if is_command {
         let text = text.strip_suffix('\n').unwrap_or(text);
-        text.strip_suffix('\r').unwrap_or(text).to_string()
+        ("", text.strip_suffix('\r').unwrap_or(text).to_string())
     } else {
-        neutralise(text, opts.command)
+        let harness = Harness::parse(&worker.meta.harness).unwrap_or(Harness::Claude);
+        neutralise(text, opts.command, harness)
     };
+    let text = format!("{guard}{plain}");
     if text.trim().is_empty() {
         bail!("nothing to tell: the prompt is empty");
     }
@@ -165,30 +199,37 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
     }
     pasted?;
     std::thread::sleep(ENTER_DELAY);
-    let hash = prompt_hash(&text);
+    let sent = Sent::guarded(guard, &plain);
     if is_command {
         crate::command::mark_pending(worker, &text)?;
     }
+    // The newest event read, and the first prompt event after the paste that is not this text
+    // (its seq and length), if one came.
+    let mut seen = before;
+    let mut foreign: Option<(u64, u64)> = None;
     let mut enters = 0;
-    while enters < MAX_ENTERS {
-        server.run(&["send-keys", "-t", &pane, "Enter"])?;
-        enters += 1;
-        let ack_wait = if enters == MAX_ENTERS {
-            LAST_ACK_WAIT
-        } else {
-            ACK_WAIT
-        };
-        let waited = worker.wait(before, Some(ack_wait), |e| {
-            let kind = e["event"].as_str().unwrap_or("");
-            let hit = if opts.command && !is_command {
-                kind != "interrupted"
-            } else {
-                kind == "prompt" && e["prompt_hash"].as_str() == Some(hash.as_str())
-            };
-            hit.then_some(())
+    loop {
+        if foreign.is_none() {
+            server.run(&["send-keys", "-t", &pane, "Enter"])?;
+            enters += 1;
+        }
+        // The long last wait: after the last Enter, or once another prompt came (this one may
+        // still follow it).
+        let last_wait = enters >= MAX_ENTERS || foreign.is_some();
+        let ack_wait = if last_wait { LAST_ACK_WAIT } else { ACK_WAIT };
+        let waited = worker.wait(seen, Some(ack_wait), |e| {
+            seen = e["seq"].as_u64().unwrap_or(seen);
+            if opts.command && !is_command {
+                return (e["event"] != "interrupted").then_some(Vec::new());
+            }
+            let found = sent.recognise(e);
+            if found.is_none() && e["event"] == "prompt" && foreign.is_none() {
+                foreign = Some((seen, e["prompt_len"].as_u64().unwrap_or(0)));
+            }
+            found.map(|r| r.changes)
         })?;
         match waited {
-            Waited::Found((), event) => {
+            Waited::Found(changes, event) => {
                 let cursor = event["seq"].as_u64().unwrap_or(before);
                 if !opts.command {
                     worker.state.set_told(&id, cursor)?;
@@ -197,6 +238,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
                     cursor,
                     acknowledged: true,
                     enters,
+                    changes,
                 });
             }
             Waited::Gone(why) => bail!(Fail::new(GONE, why)),
@@ -208,6 +250,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
                         cursor: worker.cursor()?,
                         acknowledged: false,
                         enters,
+                        changes: Vec::new(),
                     });
                 }
                 if opts.now && !worker.status()?.ready() {
@@ -216,16 +259,28 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
                         cursor: before,
                         acknowledged: false,
                         enters,
+                        changes: Vec::new(),
                     });
+                }
+                if last_wait {
+                    break;
                 }
             }
         }
     }
-    let why = if is_command {
+    let why = if let Some((seq, len)) = foreign {
+        format!(
+            "a different prompt ({len} characters, event {seq}) was submitted after the paste, \
+             so Enter was not pressed again: the harness may have changed the text beyond \
+             recognition, or someone typed into the pane. Look with `orch capture {id}` before \
+             telling it again: it may already be working on it"
+        )
+    } else if is_command {
         "its program printed nothing after Enter, or its quiet detector is gone (tmux shows \
          `#{pane_pipe}` 0 then)"
+            .to_string()
     } else {
-        "the text may still sit in its input box"
+        "the text may still sit in its input box".to_string()
     };
     bail!(Fail::new(
         TIMEOUT,
@@ -247,7 +302,7 @@ pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
     let from = worker.cursor()?;
     let mut last = worker.status()?;
     if last.ready() {
-        return Ok(());
+        return wait_input_box(worker);
     }
     let waited = worker.wait(from, Some(timeout), |e| {
         // Read again from the log on each deciding event: a status is a matter of sequences
@@ -258,7 +313,7 @@ pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
         last.ready().then_some(())
     })?;
     match waited {
-        Waited::Found((), _) => Ok(()),
+        Waited::Found((), _) => wait_input_box(worker),
         Waited::Gone(why) => bail!(Fail::new(GONE, why)),
         Waited::TimedOut => bail!(Fail::new(
             TIMEOUT,
@@ -272,16 +327,61 @@ pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
     }
 }
 
+/// How long tell waits for an idle worker's input box to show on screen before it pastes
+/// anyway (a TUI drawn differently from what orch knows).
+const INPUT_BOX_WAIT: Duration = Duration::from_secs(5);
+/// How often the screen is read meanwhile: no event says that a box was drawn.
+const INPUT_BOX_POLL: Duration = Duration::from_millis(25);
+
+/// Waits until an idle worker's screen shows its input box, for a harness whose box orch can
+/// read ([`Harness::input_ready`]); up to [`INPUT_BOX_WAIT`], then goes on and says so.
+fn wait_input_box(worker: &Worker) -> Result<()> {
+    let Ok(harness) = Harness::parse(&worker.meta.harness) else {
+        return Ok(());
+    };
+    let pane = worker.pane()?;
+    let deadline = std::time::Instant::now() + INPUT_BOX_WAIT;
+    loop {
+        let screen = worker.meta.server.capture(pane)?;
+        match harness.input_ready(&screen) {
+            None | Some(true) => return Ok(()),
+            Some(false) if std::time::Instant::now() >= deadline => {
+                eprintln!(
+                    "orch: `{}` is idle but its input box is not on screen after {} s: pasting \
+                     anyway",
+                    worker.meta.id,
+                    INPUT_BOX_WAIT.as_secs()
+                );
+                return Ok(());
+            }
+            Some(false) => std::thread::sleep(INPUT_BOX_POLL),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn leading_bang_and_slash_are_neutralised_unless_a_command() {
-        assert_eq!(neutralise("!rm -rf /", false), " !rm -rf /");
-        assert_eq!(neutralise("/clear", false), " /clear");
-        assert_eq!(neutralise("/clear", true), "/clear");
-        assert_eq!(neutralise("hello\n", false), "hello");
-        assert_eq!(neutralise("a ! b", false), "a ! b");
+        let claude = Harness::Claude;
+        let both = |text: &str, command: bool, h: Harness| {
+            let (guard, text) = neutralise(text, command, h);
+            format!("{guard}{text}")
+        };
+        assert_eq!(both("!rm -rf /", false, claude), "\\!rm -rf /");
+        assert_eq!(both("/clear", false, claude), "\\/clear");
+        assert_eq!(both("/clear", true, claude), "/clear");
+        assert_eq!(both("hello\n", false, claude), "hello");
+        assert_eq!(both("a ! b", false, claude), "a ! b");
+        assert_eq!(both("/clear it", false, Harness::Sim), " /clear it");
+    }
+
+    #[test]
+    fn line_ends_become_lf() {
+        let claude = Harness::Claude;
+        assert_eq!(neutralise("a\r\n\tb\r\n", false, claude).1, "a\n\tb");
+        assert_eq!(neutralise("a\rb", false, claude).1, "a\nb");
     }
 }

@@ -38,13 +38,15 @@ const MAX_ECHO: usize = 300;
 
 const USAGE: &str = "\
 usage: orch-sim [--session-id UUID] [--settings FILE|JSON]... [--reply TEXT] [--delay-ms N]
-                [--name NAME] [--model MODEL]
+                [--name NAME] [--model MODEL] [--tab-width N] [--prompt-prefix TEXT]
 
 A stand-in for the Claude Code TUI: type or paste a prompt, Enter submits, Escape interrupts,
 Ctrl-D on an empty box exits. Hooks come from $CLAUDE_CONFIG_DIR/settings.json (default
 ~/.claude/settings.json) and every --settings. Prompts may hold directives: [[say: TEXT]],
 [[sleep: SECS]], [[bash: CMD]], [[error: CODE]], [[notify: TYPE MESSAGE]],
-[[permission: TOOL JSON]]. Other arguments are ignored.
+[[permission: TOOL JSON]]. --tab-width turns each tab of a prompt into N spaces, as Claude
+Code does; --prompt-prefix puts TEXT in front of each prompt, as a harness that rewrites
+prompts beyond recognition would. Other arguments are ignored.
 ";
 
 /// The sim's command line.
@@ -62,6 +64,10 @@ pub struct Args {
     pub name: Option<String>,
     /// `--model`: reported by SessionStart (default `sim`).
     pub model: String,
+    /// `--tab-width`: each tab of a submitted prompt becomes this many spaces.
+    pub tab_width: Option<usize>,
+    /// `--prompt-prefix`: put in front of each submitted prompt.
+    pub prompt_prefix: Option<String>,
     /// Arguments the sim does not know (orch passes harness arguments through): ignored.
     pub ignored: Vec<String>,
     /// `-h` / `--help`.
@@ -83,7 +89,14 @@ pub fn parse_args(args: &[String]) -> Result<Args> {
         };
         let takes_value = matches!(
             flag,
-            "--session-id" | "--settings" | "--reply" | "--delay-ms" | "--name" | "--model"
+            "--session-id"
+                | "--settings"
+                | "--reply"
+                | "--delay-ms"
+                | "--name"
+                | "--model"
+                | "--tab-width"
+                | "--prompt-prefix"
         );
         if !takes_value {
             match arg.as_str() {
@@ -109,6 +122,14 @@ pub fn parse_args(args: &[String]) -> Result<Args> {
                     .with_context(|| format!("`--delay-ms` wants milliseconds, not `{value}`"))?;
             }
             "--name" => parsed.name = Some(value),
+            "--tab-width" => {
+                parsed.tab_width = Some(
+                    value
+                        .parse()
+                        .with_context(|| format!("`--tab-width` wants a number, not `{value}`"))?,
+                );
+            }
+            "--prompt-prefix" => parsed.prompt_prefix = Some(value),
             _ => parsed.model = value,
         }
     }
@@ -208,6 +229,9 @@ struct App {
     last_prompt_id: Option<String>,
     screen: Screen,
     tx: Sender<Msg>,
+    /// `--tab-width` and `--prompt-prefix`.
+    tab_width: Option<usize>,
+    prompt_prefix: Option<String>,
 }
 
 fn run(args: Args, mut notes: Vec<String>) -> Result<()> {
@@ -280,6 +304,8 @@ fn run(args: Args, mut notes: Vec<String>) -> Result<()> {
         last_prompt_id: None,
         screen: Screen::default(),
         tx: tx.clone(),
+        tab_width: args.tab_width,
+        prompt_prefix: args.prompt_prefix.clone(),
     };
     app.draw();
     std::thread::spawn(move || read_keys(&tx));
@@ -383,7 +409,13 @@ impl App {
     }
 
     /// Enter: start the prompt now, or after the running turn's Stop.
-    fn submit(&mut self, prompt: String) {
+    fn submit(&mut self, mut prompt: String) {
+        if let Some(width) = self.tab_width {
+            prompt = prompt.replace('\t', &" ".repeat(width));
+        }
+        if let Some(prefix) = &self.prompt_prefix {
+            prompt = format!("{prefix}{prompt}");
+        }
         if self.running.is_some() {
             self.queue.push_back(prompt);
         } else {
@@ -525,6 +557,8 @@ mod tests {
                 delay_ms: 250,
                 name: Some("w1".into()),
                 model: "m".into(),
+                tab_width: None,
+                prompt_prefix: None,
                 ignored: vec![],
                 help: false,
             }

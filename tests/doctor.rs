@@ -195,3 +195,84 @@ fn doctor_probe_sees_tmux_pane_in_a_real_claude_code_hook() {
         probe["detail"]
     );
 }
+
+/// Writes an executable script `name` in the world that prints `line` to `--version` (on
+/// stderr when `stderr`, as pi does when its stdout is not a terminal).
+fn fake_cli(world: &World, name: &str, line: &str, stderr: bool) -> String {
+    let path = world.root().join(name);
+    let redirect = if stderr { " >&2" } else { "" };
+    fs::write(&path, format!("#!/bin/sh\necho '{line}'{redirect}\n")).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn doctor_weighs_each_harness_version_against_the_verified_range() {
+    let world = World::installed();
+    private_state(&world);
+    let claude = fake_cli(&world, "claude", "2.1.332 (Claude Code)", false);
+    let codex = fake_cli(&world, "codex", "codex-cli 0.99.0", false);
+    let gemini = fake_cli(&world, "gemini", "9.0.0", false);
+    let pi = fake_cli(&world, "pi", "0.73.1", true);
+    let (out, report) = doctor(
+        &world,
+        &["--skip-probe"],
+        &[
+            ("ORCH_CLAUDE_BIN", &claude),
+            ("ORCH_CODEX_BIN", &codex),
+            ("ORCH_GEMINI_BIN", &gemini),
+            ("ORCH_PI_BIN", &pi),
+        ],
+    );
+    // Versions only warn: orch may well work on them.
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    let claude = check(&report, "claude");
+    assert_eq!(claude["status"], "ok", "{claude}");
+    assert_eq!(claude["version"], "2.1.332");
+    assert_eq!(claude["verified"]["oldest"], "2.1.197");
+    let pi = check(&report, "pi");
+    assert_eq!(pi["status"], "ok", "{pi}");
+    assert_eq!(pi["version"], "0.73.1");
+    let codex = check(&report, "codex");
+    assert_eq!(codex["status"], "warn", "{codex}");
+    let detail = codex["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("0.99.0") && detail.contains("older than"),
+        "{detail}"
+    );
+    let fix = codex["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("npm install -g @openai/codex@0.169.0"),
+        "{fix}"
+    );
+    let gemini = check(&report, "gemini");
+    assert_eq!(gemini["status"], "warn", "{gemini}");
+    assert!(gemini["detail"].as_str().unwrap().contains("newer than"));
+    assert!(gemini["fix"]
+        .as_str()
+        .unwrap()
+        .contains("ORCH_TEST_CLI=latest"));
+}
+
+/// README's Compatibility table lists what `orch doctor` checks against, row for row.
+#[test]
+fn readme_compatibility_table_matches_the_verified_ranges() {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Compatibility"))
+        .expect("README.md has a `## Compatibility` section");
+    for h in ["claude", "codex", "gemini", "pi"] {
+        let harness = orch::harness::Harness::parse(h).unwrap();
+        let v = harness.verified().unwrap();
+        let row = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{h}` |")))
+            .unwrap_or_else(|| panic!("no Compatibility row for `{h}` in README.md"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[2], format!("`{}`", v.package), "{row}");
+        assert_eq!(cells[3], v.oldest.to_string(), "{row}");
+        assert_eq!(cells[4], v.newest.to_string(), "{row}");
+        assert_eq!(cells[5], v.date, "{row}");
+    }
+}

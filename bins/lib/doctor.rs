@@ -4,6 +4,7 @@
 
 use crate::claude::settings;
 use crate::cmd::up;
+use crate::harness::{Harness, Version};
 use crate::paths;
 use serde_json::{json, Value};
 use std::fmt;
@@ -58,6 +59,9 @@ pub struct Check {
     pub detail: String,
     /// What to do about it, when it is not ok.
     pub fix: Option<String>,
+    /// More for `--json`: fields added to the check's object (a harness's `version` and
+    /// `verified` range).
+    pub facts: Option<Value>,
 }
 
 impl Check {
@@ -67,6 +71,7 @@ impl Check {
             status,
             detail: detail.into(),
             fix: None,
+            facts: None,
         }
     }
 
@@ -87,14 +92,24 @@ impl Check {
         self
     }
 
-    /// The check as `{"name","status","detail","fix"}` (`fix` is null when there is none).
+    fn with_facts(mut self, facts: Value) -> Check {
+        self.facts = Some(facts);
+        self
+    }
+
+    /// The check as `{"name","status","detail","fix"}` (`fix` is null when there is none),
+    /// plus its [`Check::facts`].
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut value = json!({
             "name": self.name,
             "status": self.status.as_str(),
             "detail": self.detail,
             "fix": self.fix,
-        })
+        });
+        if let (Some(Value::Object(facts)), Value::Object(map)) = (&self.facts, &mut value) {
+            map.extend(facts.clone());
+        }
+        value
     }
 }
 
@@ -124,7 +139,7 @@ pub fn run_all(options: Options) -> Vec<Check> {
             ),
         }
     };
-    vec![
+    [
         tmux,
         hooks(&settings),
         skills(),
@@ -132,8 +147,10 @@ pub fn run_all(options: Options) -> Vec<Check> {
         state(),
         claude,
         probe,
-        harnesses(),
     ]
+    .into_iter()
+    .chain(harnesses())
+    .collect()
 }
 
 /// `tmux`: installed and at least [`up::MIN_TMUX`].
@@ -447,14 +464,7 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
 
 /// The Claude Code program orch starts: `${ORCH_CLAUDE_BIN:-claude}`, found.
 fn claude_program() -> Option<PathBuf> {
-    find_program(&claude_name())
-}
-
-fn claude_name() -> String {
-    std::env::var("ORCH_CLAUDE_BIN")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "claude".into())
+    find_program(&Harness::Claude.program()?)
 }
 
 /// Runs `program --version` with a deadline; its first line of output, or why there is none.
@@ -463,7 +473,7 @@ fn version_of(program: &Path, timeout: Duration) -> Result<String, String> {
         .arg("--version")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run `{} --version`: {e}", program.display()))?;
     let deadline = Instant::now() + timeout;
@@ -485,7 +495,12 @@ fn version_of(program: &Path, timeout: Duration) -> Result<String, String> {
     let out = child
         .wait_with_output()
         .map_err(|e| format!("cannot read `{} --version`: {e}", program.display()))?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    // pi 0.73 prints its version on stderr when stdout is not a terminal.
+    let text = if out.stdout.iter().all(u8::is_ascii_whitespace) {
+        String::from_utf8_lossy(&out.stderr)
+    } else {
+        String::from_utf8_lossy(&out.stdout)
+    };
     let line = text.lines().next().unwrap_or("").trim().to_string();
     if !out.status.success() || line.is_empty() {
         return Err(format!("`{} --version` failed", program.display()));
@@ -493,47 +508,104 @@ fn version_of(program: &Path, timeout: Duration) -> Result<String, String> {
     Ok(line)
 }
 
-/// `claude`: `${ORCH_CLAUDE_BIN:-claude}` is found and answers `--version`.
+/// `claude`: `${ORCH_CLAUDE_BIN:-claude}` is found, answers `--version`, and is a release
+/// orch was verified on ([`Harness::verified`]); a warning otherwise, never a failure.
 pub fn claude() -> Check {
-    const NAME: &str = "claude";
-    let name = claude_name();
-    let Some(program) = find_program(&name) else {
-        return Check::warn(
-            NAME,
-            format!("`{name}` is not found (on PATH)"),
+    harness(Harness::Claude, Duration::from_secs(5)).unwrap_or_else(|| {
+        Check::warn(
+            "claude",
+            format!(
+                "`{}` is not found (on PATH)",
+                Harness::Claude.program().unwrap_or_default()
+            ),
             "install Claude Code (`npm install -g @anthropic-ai/claude-code`) or point \
              ORCH_CLAUDE_BIN at it",
-        );
-    };
-    match version_of(&program, Duration::from_secs(5)) {
-        Ok(version) => Check::ok(NAME, format!("{version} (`{}`)", program.display())),
-        Err(why) => Check::warn(NAME, why, "reinstall Claude Code"),
-    }
+        )
+    })
 }
 
-/// `harnesses`: the other agent CLIs (`codex`, `gemini`, `pi`) found on PATH, with versions.
-/// Never fails: they are optional.
-pub fn harnesses() -> Check {
-    let mut found = Vec::new();
-    let mut status = Status::Ok;
-    for name in ["codex", "gemini", "pi"] {
-        match find_program(name) {
-            None => found.push(format!("{name}: not found")),
-            Some(program) => match version_of(&program, Duration::from_secs(3)) {
-                Ok(version) => found.push(format!("{name}: {version}")),
-                Err(why) => {
-                    status = Status::Warn;
-                    found.push(format!("{name}: {why}"));
-                }
-            },
-        }
-    }
-    let check = Check::new("harnesses", status, found.join("; "));
-    if status == Status::Warn {
-        check.with_fix("reinstall the harness that does not answer `--version`")
+/// `codex`, `gemini`, `pi`: the other agent CLIs (`$ORCH_<NAME>_BIN`, else on PATH), each with
+/// its version against the verified range. They are optional: one that is not installed is
+/// fine, one outside the range or not answering a warning.
+pub fn harnesses() -> Vec<Check> {
+    let check = |h: Harness| {
+        // Node CLIs take seconds to start on a busy machine (Gemini CLI starts twice).
+        harness(h, Duration::from_secs(10)).unwrap_or_else(|| {
+            Check::ok(
+                h.name(),
+                format!(
+                    "`{}` is not installed (optional)",
+                    h.program().unwrap_or_default()
+                ),
+            )
+        })
+    };
+    std::thread::scope(|scope| {
+        let running: Vec<_> = [Harness::Codex, Harness::Gemini, Harness::Pi]
+            .into_iter()
+            .map(|h| (h, scope.spawn(move || check(h))))
+            .collect();
+        running
+            .into_iter()
+            .map(|(h, thread)| {
+                thread.join().unwrap_or_else(|_| {
+                    Check::warn(h.name(), "the check panicked", "run `orch doctor` again")
+                })
+            })
+            .collect()
+    })
+}
+
+/// The check of one harness's CLI, or `None` when it is not found: its version, and whether
+/// it lies in the range orch was verified on. The JSON gains `version` and `verified`.
+fn harness(h: Harness, timeout: Duration) -> Option<Check> {
+    let program = find_program(&h.program()?)?;
+    let name = h.name();
+    let line = match version_of(&program, timeout) {
+        Ok(line) => line,
+        Err(why) => return Some(Check::warn(name, why, format!("reinstall {}", h.title()))),
+    };
+    let Some(verified) = h.verified() else {
+        return Some(Check::ok(name, line));
+    };
+    let at = program.display();
+    let Some(version) = Version::find(&line) else {
+        return Some(Check::warn(
+            name,
+            format!("`{at} --version` printed `{line}`, which holds no version"),
+            format!("reinstall {}", h.title()),
+        ));
+    };
+    let facts = json!({
+        "version": version.to_string(),
+        "verified": {"oldest": verified.oldest.to_string(), "newest": verified.newest.to_string(),
+                     "date": verified.date},
+    });
+    let range = verified.range();
+    let check = if verified.covers(version) {
+        Check::ok(name, format!("{version} (`{at}`), verified: {range}"))
     } else {
-        check
-    }
+        let (side, pin) = if version > verified.newest {
+            ("newer than", verified.newest)
+        } else {
+            ("older than", verified.oldest)
+        };
+        Check::warn(
+            name,
+            format!(
+                "{version} (`{at}`) is {side} the releases orch was verified on ({range}, {}): \
+                 prompts, hooks or screens may differ",
+                verified.date
+            ),
+            format!(
+                "use a verified release (`npm install -g {}@{pin}`), or check this one with \
+                 orch's tests (`install/test-deps.sh --latest && ORCH_TEST_CLI=latest cargo \
+                 test`)",
+                verified.package
+            ),
+        )
+    };
+    Some(check.with_facts(facts))
 }
 
 /// A private tmux server for the probe and its temp folder: on drop the server is killed, the

@@ -3,7 +3,7 @@
 //! that keeps it on loopback, and tests that the whole chain works in `-p` and in the TUI.
 
 use crate::mock_model::{last_user_text, MockModel};
-use crate::util::{wait_for, World};
+use crate::util::World;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -339,11 +339,13 @@ pub fn wait_screen(
     }
 }
 
-/// Waits until the TUI in `pane` shows its ready prompt (the "? for shortcuts" footer below an
-/// empty input box) and returns the screen.
+/// Waits until the TUI in `pane` shows its ready prompt (an empty input box with its footer
+/// below: "? for shortcuts" in Claude Code 2.1.197, "auto mode on (shift+tab to cycle)" in
+/// 2.1.332, where auto mode became the default permission mode) and returns the screen.
 pub fn wait_tui_ready(world: &World, pane: &str, timeout: Duration) -> String {
     wait_screen(world, pane, "the TUI's ready prompt", timeout, |screen| {
-        screen.contains("? for shortcuts") && input_box(screen).is_some_and(|t| t.is_empty())
+        (screen.contains("? for shortcuts") || screen.contains("(shift+tab to cycle)"))
+            && input_box(screen).is_some_and(|t| t.is_empty())
     })
 }
 
@@ -436,7 +438,12 @@ fn claude_tui_answers_pasted_prompts() {
     mock.push_reply("QUEUED-REPLY-9");
     turn("a prompt without directive", "QUEUED-REPLY-9");
     turn("run [[bash: echo TUI-HI]]", "MOCK: bash finished: TUI-HI");
-    wait_for("the session title request", Duration::from_secs(10), || {
-        (!mock.side_requests().is_empty()).then_some(())
-    });
+    // One main request per prompt, and one more with the tool's result. Side requests (the
+    // session title, which 2.1.197 asks for on nearly every TUI prompt and 2.1.332 did not in
+    // these turns) never count as turns: they carry no tools.
+    assert_eq!(mock.requests().len(), 4);
+    assert!(mock
+        .side_requests()
+        .iter()
+        .all(|r| r["tools"].as_array().is_none_or(|t| t.is_empty())));
 }

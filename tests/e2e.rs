@@ -187,10 +187,35 @@ fn untrusted_folder_is_reported_fast_and_trust_fixes_it() {
 }
 
 #[test]
+fn claude_takes_every_prompt_shape_once() {
+    let c = Claude::new();
+    c.ok(&["up"]);
+    c.spawn("shapes");
+    let told = crate::fidelity::tell_corpus("shapes", &|args, stdin| c.run(args, stdin), &|| {
+        c.mock.requests().iter().map(last_user_text).collect()
+    });
+    // What Claude Code does to a paste (2.1.197 and 2.1.332 alike): tabs become 4 spaces,
+    // Unicode becomes NFC; tell acknowledged each all the same and says so.
+    let changes = |label| crate::fidelity::changes_of(&told, label);
+    assert!(changes("a tab inside a line").contains(&"tabs-expanded".to_string()));
+    assert!(changes("decomposed Unicode").contains(&"unicode-nfc".to_string()));
+    assert!(changes("quotes and shell metacharacters").is_empty());
+}
+
+#[test]
 fn permission_request_error_and_clear_are_recorded() {
     let c = Claude::new();
     c.ok(&["up"]);
-    c.spawn("perm");
+    // Claude Code's own permission dialog: the default mode up to 2.1.197; 2.1.332 starts in
+    // auto mode unless told otherwise (see the next test).
+    c.ok(&[
+        "spawn",
+        "--name",
+        "perm",
+        "--",
+        "--permission-mode",
+        "default",
+    ]);
 
     // A command that needs approval: PermissionRequest arrives at once with the tool input,
     // and since it trips reversibility the hook escalates it to the parent.
@@ -266,6 +291,40 @@ fn permission_request_error_and_clear_are_recorded() {
     c.ok(&["tell", "perm", "after clear [[say: FRESH]]"]);
     let stop = json(&c.ok(&["listen", "perm", "--timeout", "60"]));
     assert_eq!(stop["last_assistant_message"], "FRESH");
+}
+
+/// In its default permission mode a worker that waits for the person is `needs-input`: up to
+/// Claude Code 2.1.197 a permission dialog (PermissionRequest), from 2.1.332 auto mode, which
+/// cannot reach its server-side check through the mock and asks the person what to do (a
+/// Notification `agent_needs_input`, no PermissionRequest).
+#[test]
+fn a_worker_asking_the_person_is_needs_input_in_the_default_mode() {
+    let c = Claude::new();
+    c.ok(&["up"]);
+    c.spawn("asks");
+    c.ok(&[
+        "tell",
+        "asks",
+        "ship it [[bash: git push --force origin main]]",
+    ]);
+    let asked = json(&c.ok(&[
+        "listen",
+        "asks",
+        "--event",
+        "notification",
+        "--timeout",
+        "60",
+    ]));
+    match asked["event"].as_str() {
+        Some("permission_request") => assert_eq!(asked["tool_name"], "Bash"),
+        Some("notification") => assert_eq!(asked["notification_type"], "agent_needs_input"),
+        _ => panic!("neither a permission request nor a notice: {asked}"),
+    }
+    let rows = json(&c.ok(&["--json", "ps"]));
+    assert_eq!(rows[0]["status"], "needs-input", "{rows}");
+    c.ok(&["interrupt", "asks"]);
+    let rows = json(&c.ok(&["--json", "ps"]));
+    assert_eq!(rows[0]["status"], "idle", "{rows}");
 }
 
 /// Single-quotes `s` for /bin/sh.

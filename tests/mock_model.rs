@@ -615,6 +615,26 @@ pub fn last_user_text(body: &Value) -> String {
         .join("\n")
 }
 
+/// Every text of a request's `messages`: string contents and `text` blocks, in order. Claude
+/// Code 2.1.197 lists skills in a `system` message with string content, 2.1.332 in a text
+/// block of a `user` message.
+pub fn message_texts(body: &Value) -> Vec<String> {
+    let mut texts = Vec::new();
+    for message in body["messages"].as_array().into_iter().flatten() {
+        match &message["content"] {
+            Value::String(text) => texts.push(text.clone()),
+            Value::Array(blocks) => texts.extend(
+                blocks
+                    .iter()
+                    .filter(|b| b["type"] == "text")
+                    .filter_map(|b| b["text"].as_str().map(str::to_owned)),
+            ),
+            _ => {}
+        }
+    }
+    texts
+}
+
 /// The text of a `tool_result` block (string content or text blocks), trimmed at the end.
 fn tool_result_text(block: &Value) -> String {
     let text = match &block["content"] {

@@ -103,14 +103,11 @@ fn plugin_hooks_record_a_worker_without_orch_up_and_its_skills_reach_the_model()
     let request = p
         .mock
         .wait_request(|body| last_user_text(body).contains("PLUGIN-OK"), WAIT);
-    // Claude Code 2.1.197 lists skills in a `system` message of `messages` (not in the
-    // top-level `system` prompt): "The following skills are available for use with the Skill
-    // tool:" then one "- <plugin>:<skill>: <description>" line per skill.
-    let listing = request["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|m| m["content"].as_str())
+    // Claude Code lists skills in `messages` (not in the top-level `system` prompt): "The
+    // following skills are available for use with the Skill tool:" then one
+    // "- <plugin>:<skill>: <description>" line per skill.
+    let listing = crate::mock_model::message_texts(&request)
+        .into_iter()
         .find(|text| text.contains("skills are available for use with the Skill tool"))
         .unwrap_or_else(|| panic!("no skill listing in the request: {request:#}"));
     for skill in ["orch:orch", "orch:orch-worker"] {

@@ -376,20 +376,17 @@ fn body_text(body: &serde_json::Value) -> String {
     body.to_string().replace("\\n", "\n").replace("\\\"", "\"")
 }
 
-/// Claude Code 2.1.197 lists skills in a `system` message of `messages`: "The following
-/// skills are available for use with the Skill tool:" then one `- <name>: <description>` line
-/// per skill (see tests/plugin.rs).
+/// Claude Code lists skills in `messages` ([`crate::mock_model::message_texts`]): "The
+/// following skills are available for use with the Skill tool:" then one
+/// `- <name>: <description>` line per skill (see tests/plugin.rs).
 #[test]
 fn claude_code_lists_every_orch_skill_with_its_description() {
     let (world, mock) = installed_claude();
     assert_eq!(claude_print(&world, &mock, "hi [[say: ok]]").trim(), "ok");
     let requests = mock.requests();
     let request = requests.last().expect("no main request");
-    let listing = request["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|m| m["content"].as_str())
+    let listing = crate::mock_model::message_texts(request)
+        .into_iter()
         .find(|text| text.contains("skills are available for use with the Skill tool"))
         .unwrap_or_else(|| panic!("no skill listing in the request: {request:#}"));
     for skill in skills() {

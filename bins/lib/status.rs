@@ -51,7 +51,11 @@ pub fn after(event: &Value) -> Option<Status> {
         "permission_request" => Status::NeedsInput,
         "notification" => match event.get("notification_type").and_then(Value::as_str) {
             Some("idle_prompt") => Status::Idle,
-            Some("permission_prompt") | Some("elicitation_dialog") => Status::NeedsInput,
+            // `agent_needs_input`: Claude Code 2.1.332's auto mode cannot reach its safety
+            // check and asks the person what to do.
+            Some("permission_prompt" | "elicitation_dialog" | "agent_needs_input") => {
+                Status::NeedsInput
+            }
             _ => return None,
         },
         "session_end" => match event.get("reason").and_then(Value::as_str) {
@@ -130,6 +134,11 @@ mod tests {
             json!({"event":"permission_request"}),
         ];
         assert_eq!(derive(&perm, true), Status::NeedsInput);
+        let auto = [
+            json!({"event":"prompt"}),
+            json!({"event":"notification","notification_type":"agent_needs_input"}),
+        ];
+        assert_eq!(derive(&auto, true), Status::NeedsInput);
         let cleared = [
             json!({"event":"stop"}),
             json!({"event":"session_end","reason":"clear"}),

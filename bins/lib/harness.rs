@@ -163,7 +163,7 @@ impl Harness {
         }
     }
 
-    /// The CLI releases orch was verified on ([`VERIFIED`]), or `None` for the command and the
+    /// The CLI releases orch was verified on (README: Compatibility), or `None` for the command and the
     /// sim (no CLI of their own to drift).
     pub fn verified(self) -> Option<Verified> {
         VERIFIED.iter().find(|(h, _)| *h == self).map(|(_, v)| *v)

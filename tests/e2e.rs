@@ -599,6 +599,28 @@ fn the_operator_runs_two_recipes_and_is_woken_by_a_workers_stop() {
     c.ok(&["up"]);
     let operator = c.start_operator_with(&["--allowedTools", "Bash(orch *)"]);
     let step = |n: usize, command: &str| {
+        // Regression: a step typed while the operator still ran a turn that its Stop hook had
+        // extended (to hand it inbox news) was folded into that turn, came back into the input
+        // box and went again with the next step. A person waits for the turn to end: so does
+        // the test, by the operator's own events once orch knows its pane.
+        crate::util::wait_for("the operator to end its turn", WAIT, || {
+            let out = c.run(&["events", &operator], None);
+            let text = String::from_utf8_lossy(&out.stdout);
+            let last = text
+                .lines()
+                .map(json)
+                .filter(|e| {
+                    matches!(
+                        e["event"].as_str(),
+                        Some("prompt" | "stop" | "stop_blocked" | "stop_failure")
+                    )
+                })
+                .last();
+            let idle = !out.status.success()
+                || last
+                    .is_none_or(|e| matches!(e["event"].as_str(), Some("stop" | "stop_failure")));
+            idle.then_some(())
+        });
         let marker = format!("STEP-{n}");
         let text = format!("{marker} [[bash: {command}]]");
         crate::claude::submit_prompt(&c.world, &operator, &text, WAIT, || {
@@ -661,7 +683,22 @@ fn the_operator_runs_two_recipes_and_is_woken_by_a_workers_stop() {
                 .any(|l| l.contains("\"stop\"") && l.contains("researcher) finished a turn"))
                 .then_some(())
         },
-        || c.world.explain(),
+        || {
+            // What each step's command printed, as the operator's Bash tool returned it.
+            let results: Vec<String> = c
+                .mock
+                .requests()
+                .iter()
+                .filter_map(|b| {
+                    let text = b["messages"].to_string();
+                    text.contains("tool_result").then(|| {
+                        let at = text.rfind("tool_result").unwrap_or(0);
+                        text[at..].chars().take(400).collect()
+                    })
+                })
+                .collect();
+            format!("tool results: {results:#?}\n{}", c.world.explain())
+        },
     );
 
     let rows = json(&c.ok(&["--json", "ps"]));

@@ -369,8 +369,10 @@ impl World {
                 ));
             }
         }
-        let log = std::fs::read_to_string(self.state().join("hook.log")).unwrap_or_default();
-        text.push_str(&format!("--- hook.log ---\n{log}\n"));
+        for file in ["hook.log", "audit.jsonl"] {
+            let log = std::fs::read_to_string(self.state().join(file)).unwrap_or_default();
+            text.push_str(&format!("--- {file} ---\n{log}\n"));
+        }
         text + &self.screens()
     }
 }

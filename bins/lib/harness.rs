@@ -163,8 +163,8 @@ impl Harness {
         }
     }
 
-    /// The CLI releases orch was verified on (README: Compatibility), or `None` for the command and the
-    /// sim (no CLI of their own to drift).
+    /// The CLI releases orch was verified on (README: Compatibility), or `None` for the
+    /// command and the sim (no CLI of their own to drift).
     pub fn verified(self) -> Option<Verified> {
         VERIFIED.iter().find(|(h, _)| *h == self).map(|(_, v)| *v)
     }

@@ -606,16 +606,12 @@ fn the_operator_runs_two_recipes_and_is_woken_by_a_workers_stop() {
         crate::util::wait_for("the operator to end its turn", WAIT, || {
             let out = c.run(&["events", &operator], None);
             let text = String::from_utf8_lossy(&out.stdout);
-            let last = text
-                .lines()
-                .map(json)
-                .filter(|e| {
-                    matches!(
-                        e["event"].as_str(),
-                        Some("prompt" | "stop" | "stop_blocked" | "stop_failure")
-                    )
-                })
-                .last();
+            let last = text.lines().rev().map(json).find(|e| {
+                matches!(
+                    e["event"].as_str(),
+                    Some("prompt" | "stop" | "stop_blocked" | "stop_failure")
+                )
+            });
             let idle = !out.status.success()
                 || last
                     .is_none_or(|e| matches!(e["event"].as_str(), Some("stop" | "stop_failure")));

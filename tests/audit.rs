@@ -163,7 +163,7 @@ fn refusals_show_in_the_audit_with_their_rule() {
     };
     let target = Target::of(&state.meta("w2").unwrap());
     let err = rights::require(&state, &who, Action::Tell, Some(&target)).unwrap_err();
-    assert_eq!(orch::error::code_of(&err), orch::error::REFUSED);
+    assert_eq!(orch::error::exit_of(&err), orch::error::Exit::Refused);
     let text = world.ok(&["audit", "--worker", "helper"]);
     let line = text.trim_end();
     assert!(

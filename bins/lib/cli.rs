@@ -2,7 +2,7 @@
 //! flags and `run` live in its own module under `cmd/`.
 
 use crate::cmd;
-use crate::error::{self, code_of};
+use crate::error::{code_of, Exit};
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::io::Write;
@@ -105,9 +105,9 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Err(err) => {
             let _ = err.print();
             return if err.use_stderr() {
-                error::USAGE
+                Exit::Usage.code()
             } else {
-                error::OK
+                Exit::Ok.code()
             };
         }
     };
@@ -143,7 +143,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             if let Err(err) = crate::command::serve(&id) {
                 crate::hook::log_error(&format!("detector of `{id}`: {err:#}"));
             }
-            return error::OK;
+            return Exit::Ok.code();
         }
         Command::Deliver { ids } => {
             // Started detached by the hook, its output goes nowhere: errors go to the log.
@@ -151,14 +151,14 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
                 .and_then(|state| crate::inbox::deliver_all(&state, &ids));
             if let Err(err) = delivered {
                 crate::hook::log_error(&format!("delivery to {}: {err:#}", ids.join(", ")));
-                return error::ERROR;
+                return Exit::Error.code();
             }
-            return error::OK;
+            return Exit::Ok.code();
         }
     };
     match result {
-        Ok(()) => error::OK,
-        Err(err) if is_broken_pipe(&err) => error::OK,
+        Ok(()) => Exit::Ok.code(),
+        Err(err) if is_broken_pipe(&err) => Exit::Ok.code(),
         Err(err) => {
             let _ = std::io::stdout().flush();
             eprintln!("orch: {err:#}");

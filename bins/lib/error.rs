@@ -1,37 +1,57 @@
 //! Exit codes and the error type that carries one through `anyhow`.
 //!
 //! Every command returns `anyhow::Result`; an error that should end the process with a code
-//! other than 1 is a [`Fail`], which `cli::main` finds with `downcast_ref`.
+//! other than 1 is a [`Fail`], which `cli::main` finds with [`code_of`]. The numbers live in one
+//! place, [`Exit::code`].
 
 use std::fmt;
 
-/// Success.
-pub const OK: u8 = 0;
-/// Any error without a more specific code.
-pub const ERROR: u8 = 1;
-/// Bad command-line usage (clap's own code).
-pub const USAGE: u8 = 2;
-/// A wait (`listen`, `tell`) ran out of time.
-pub const TIMEOUT: u8 = 3;
-/// The worker's pane is gone or its session ended.
-pub const GONE: u8 = 4;
-/// The turn ended in a StopFailure (an API error) instead of a Stop.
-pub const STOP_FAILURE: u8 = 5;
-/// A role rule refused the action.
-pub const REFUSED: u8 = 6;
+/// How an `orch` process ends, as its exit code says (README: Commands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success: 0.
+    Ok,
+    /// Any error without a more specific code: 1.
+    Error,
+    /// Bad command-line usage (clap's own code): 2.
+    Usage,
+    /// A wait (`listen`, `tell`, `spawn`) ran out of time: 3.
+    Timeout,
+    /// The worker's pane is gone or its session ended: 4.
+    Gone,
+    /// The turn ended in a StopFailure (an API error) instead of a Stop: 5.
+    StopFailure,
+    /// A role rule refused the action: 6.
+    Refused,
+}
 
-/// An error that ends the process with `code`; `msg` is printed after `orch: `.
+impl Exit {
+    /// The process exit code.
+    pub const fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Error => 1,
+            Exit::Usage => 2,
+            Exit::Timeout => 3,
+            Exit::Gone => 4,
+            Exit::StopFailure => 5,
+            Exit::Refused => 6,
+        }
+    }
+}
+
+/// An error that ends the process with `exit`; `msg` is printed after `orch: `.
 #[derive(Debug)]
 pub struct Fail {
-    pub code: u8,
+    pub exit: Exit,
     pub msg: String,
 }
 
 impl Fail {
-    /// An error ending the process with `code`.
-    pub fn new(code: u8, msg: impl Into<String>) -> Fail {
+    /// An error ending the process as `exit` says.
+    pub fn new(exit: Exit, msg: impl Into<String>) -> Fail {
         Fail {
-            code,
+            exit,
             msg: msg.into(),
         }
     }
@@ -45,9 +65,14 @@ impl fmt::Display for Fail {
 
 impl std::error::Error for Fail {}
 
-/// The exit code for an error: a [`Fail`]'s own, else [`ERROR`].
-pub fn code_of(err: &anyhow::Error) -> u8 {
+/// How an error ends the process: a [`Fail`]'s own [`Exit`], else [`Exit::Error`].
+pub fn exit_of(err: &anyhow::Error) -> Exit {
     err.chain()
         .find_map(|e| e.downcast_ref::<Fail>())
-        .map_or(ERROR, |f| f.code)
+        .map_or(Exit::Error, |f| f.exit)
+}
+
+/// The exit code for an error ([`exit_of`]).
+pub fn code_of(err: &anyhow::Error) -> u8 {
+    exit_of(err).code()
 }

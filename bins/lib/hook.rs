@@ -29,7 +29,7 @@ pub fn main() -> u8 {
     } else if outcome.is_err() {
         log_error("the hook panicked");
     }
-    0
+    crate::error::Exit::Ok.code()
 }
 
 fn run() -> Result<()> {

@@ -73,7 +73,7 @@ pub struct Outfit {
     pub model: Option<String>,
     /// `worker` or `observer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    pub role: Option<crate::roles::Role>,
     /// Text added to the harness's own system prompt: Claude Code's `--append-system-prompt`,
     /// Codex's `developer_instructions`, a Gemini CLI context file, pi's
     /// `--append-system-prompt`.
@@ -180,7 +180,10 @@ pub fn parse(text: &str, origin: &str) -> Result<Outfit> {
             .into_owned();
     }
     if let Some(role) = &outfit.role {
-        if role != "worker" && role != "observer" {
+        if !matches!(
+            role,
+            crate::roles::Role::Worker | crate::roles::Role::Observer
+        ) {
             bail!("{origin}: role `{role}`: expected `worker` or `observer`");
         }
     }

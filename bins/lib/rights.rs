@@ -12,9 +12,9 @@
 //! `orch subscribe PEER --to WORKER` (kept in `workers/<id>/peers.json`, see [`add_peer`]).
 
 use crate::audit::{self, Entry, Outcome};
-use crate::error::{Fail, REFUSED};
+use crate::error::{Exit, Fail};
 use crate::fsutil::{write_atomic, Lock};
-use crate::roles::Actor;
+use crate::roles::{Actor, Role};
 use crate::state::{Meta, State};
 use anyhow::{bail, Context, Result};
 use std::fmt;
@@ -113,7 +113,7 @@ pub enum Who {
         /// Its id (`w3`).
         id: String,
         /// `worker` or `observer`, from its metadata; anything else is refused everything.
-        role: String,
+        role: Role,
         /// The workers it was pointed at: the operator ran `orch subscribe PEER --to <id>`
         /// (read from `workers/<id>/peers.json`, written by [`add_peer`]).
         peers: Vec<String>,
@@ -191,8 +191,8 @@ pub fn check(who: &Who, action: Action, target: Option<&Target>) -> Result<(), R
         Some(t) => format!(", and `{}` was spawned by {}", t.id, parent_name(&t.parent)),
         None => String::new(),
     };
-    match role.as_str() {
-        "worker" => {
+    match role {
+        Role::Worker => {
             let is_child = target.is_some_and(|t| t.parent == *id);
             if action.is_command() && !is_child {
                 return Err(refusal(
@@ -233,7 +233,7 @@ pub fn check(who: &Who, action: Action, target: Option<&Target>) -> Result<(), R
             }
             Ok(())
         }
-        "observer" => {
+        Role::Observer => {
             if action.is_read() {
                 return Ok(());
             }
@@ -260,7 +260,7 @@ pub fn check(who: &Who, action: Action, target: Option<&Target>) -> Result<(), R
                 instead,
             ))
         }
-        other => Err(Refusal {
+        other @ (Role::Operator | Role::Unknown(_)) => Err(Refusal {
             rule: "unknown-role".into(),
             message: format!(
                 "`{id}` may not {}{whom}: its role `{other}` is neither `worker` nor `observer`, \
@@ -296,7 +296,7 @@ pub fn require(state: &State, who: &Who, action: Action, target: Option<&Target>
 }
 
 /// Records a refusal in the audit log (action `refused`, outcome `refused`, with `rule` and
-/// `wanted`) and returns the error that ends the process with [`REFUSED`] (6); its message
+/// `wanted`) and returns the error that ends the process with [`Exit::Refused`] (6); its message
 /// names the rule. A failure to write the log is added to the message, never hides the refusal.
 pub fn refuse(
     state: &State,
@@ -321,7 +321,7 @@ pub fn refuse(
             refusal.message
         ),
     };
-    Fail::new(REFUSED, message).into()
+    Fail::new(Exit::Refused, message).into()
 }
 
 /// The caller of this process (`$ORCH_WORKER`, else the operator) as the rules see it.
@@ -613,7 +613,7 @@ mod tests {
         let who = actor("observer");
         let t = Target::new("w2", "w1");
         let err = require(&state, &who, Action::Kill, Some(&t)).unwrap_err();
-        assert_eq!(crate::error::code_of(&err), REFUSED);
+        assert_eq!(crate::error::exit_of(&err), Exit::Refused);
         assert!(err.to_string().contains("observer-may-not-kill"), "{err}");
         require(&state, &who, Action::Capture, Some(&t)).unwrap();
         let log = audit::read(&state, &audit::Filter::default()).unwrap();
@@ -636,7 +636,7 @@ mod tests {
         let state = State { root: file };
         let refusal = check(&actor("observer"), Action::Spawn, None).unwrap_err();
         let err = refuse(&state, &actor("observer"), Action::Spawn, None, &refusal);
-        assert_eq!(crate::error::code_of(&err), REFUSED);
+        assert_eq!(crate::error::exit_of(&err), Exit::Refused);
         let text = err.to_string();
         assert!(text.starts_with(&refusal.message), "{text}");
         assert!(
@@ -661,7 +661,7 @@ mod tests {
             who_for(&state, &w1).unwrap(),
             Who::Worker {
                 id: "w1".into(),
-                role: "worker".into(),
+                role: Role::Worker,
                 peers: vec![]
             }
         );
@@ -676,7 +676,7 @@ mod tests {
         remove_peer(&state, "w1", "w2").unwrap();
         assert_eq!(super::peers(&state, "w1").unwrap(), ["w7"]);
         let observer = who_for(&state, &Actor::Worker("w2".into())).unwrap();
-        assert!(matches!(observer, Who::Worker { ref role, .. } if role == "observer"));
+        assert!(matches!(observer, Who::Worker { ref role, .. } if *role == Role::Observer));
         let err = who_for(&state, &Actor::Worker("w8".into())).unwrap_err();
         assert!(format!("{err:#}").contains("names worker `w8`"), "{err:#}");
         let err = add_peer(&state, "w8", "w1").unwrap_err().to_string();

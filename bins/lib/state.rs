@@ -24,8 +24,8 @@ pub struct Meta {
     pub id: String,
     /// The `--name` given at spawn, else the id.
     pub name: String,
-    /// `worker` or `observer`.
-    pub role: String,
+    /// `worker` or `observer` (`operator` for an operator's record).
+    pub role: crate::roles::Role,
     /// The harness it runs: `claude`, `codex`, `gemini`, `pi`, `command` or `sim`.
     pub harness: String,
     /// The tmux server its pane lives on.
@@ -79,7 +79,7 @@ impl Meta {
         Meta {
             id: id.into(),
             name: id.into(),
-            role: role.into(),
+            role: crate::roles::Role::parse(role),
             harness: "sim".into(),
             server: Server::default(),
             socket_path: None,
@@ -215,7 +215,7 @@ impl State {
         match found {
             Some(meta) => Ok(meta.clone()),
             None => bail!(crate::error::Fail::new(
-                crate::error::ERROR,
+                crate::error::Exit::Error,
                 format!("unknown worker `{spec}`: give a worker id, name or pane id (`orch ps` lists them)")
             )),
         }

@@ -9,6 +9,7 @@
 //! noticing through its stdin that its parent is done. Where the helper cannot start, the
 //! watcher runs in this process.
 
+use crate::error::Exit;
 use anyhow::{Context, Result};
 use notify::{RecursiveMode, Watcher};
 use std::io::{Read, Write};
@@ -139,11 +140,11 @@ fn local(dir: &Path, tx: Sender<()>) -> Result<Box<dyn Watcher + Send>> {
 pub fn serve(dir: &Path) -> u8 {
     let (tx, rx) = channel();
     let Ok(_watcher) = local(dir, tx) else {
-        return 1;
+        return Exit::Error.code();
     };
     let mut out = std::io::stdout().lock();
     if out.write_all(b"r").and_then(|()| out.flush()).is_err() {
-        return 1;
+        return Exit::Error.code();
     }
     std::thread::spawn(|| {
         let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
@@ -152,10 +153,10 @@ pub fn serve(dir: &Path) -> u8 {
     while rx.recv().is_ok() {
         while rx.try_recv().is_ok() {}
         if out.write_all(b"c").and_then(|()| out.flush()).is_err() {
-            return 0;
+            return Exit::Ok.code();
         }
     }
-    0
+    Exit::Ok.code()
 }
 
 #[cfg(test)]

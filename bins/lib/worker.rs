@@ -3,6 +3,7 @@
 //! watcher; the pane's liveness checked between wakes so a dead pane never hangs a wait).
 
 use crate::events;
+use crate::roles::Role;
 use crate::state::{Meta, State};
 use crate::status::{self, Status};
 use crate::watch::Watch;
@@ -68,7 +69,7 @@ impl Worker {
     pub fn status(&self) -> Result<Status> {
         let tail = events::read_back_to(&self.dir(), status::boundary)?;
         let status = status::derive(&tail, self.alive());
-        if status == Status::Starting && tail.is_empty() && self.meta.role == "operator" {
+        if status == Status::Starting && tail.is_empty() && self.meta.role == Role::Operator {
             return Ok(Status::Idle);
         }
         Ok(status)

@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use crate::doctor::{self, Status};
-use crate::error::Fail;
+use crate::error::{Exit, Fail};
 use anyhow::Result;
 use serde_json::json;
 
@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     if failed > 0 {
         let s = if failed == 1 { "" } else { "s" };
-        return Err(Fail::new(1, format!("{failed} required check{s} failed")).into());
+        return Err(Fail::new(Exit::Error, format!("{failed} required check{s} failed")).into());
     }
     Ok(())
 }

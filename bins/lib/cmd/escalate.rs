@@ -1,7 +1,7 @@
 //! `orch escalate`: from a worker, raise a decision on the four axes to its parent.
 
 use super::Ctx;
-use crate::error::{Fail, GONE, TIMEOUT};
+use crate::error::{Exit, Fail};
 use crate::escalation::{self, Ask};
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Context, Result};
@@ -99,13 +99,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             }
         }
         Waited::TimedOut => bail!(Fail::new(
-            TIMEOUT,
+            Exit::Timeout,
             format!(
                 "escalation {} is still open: `orch escalations --open`",
                 esc.id
             )
         )),
-        Waited::Gone(why) => bail!(Fail::new(GONE, why)),
+        Waited::Gone(why) => bail!(Fail::new(Exit::Gone, why)),
     }
 }
 

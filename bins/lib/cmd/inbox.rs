@@ -1,6 +1,7 @@
 //! `orch inbox`: show (and acknowledge) the items pushed to the caller's inbox, or another's.
 
 use super::Ctx;
+use crate::roles::Role;
 use crate::state::State;
 use anyhow::Result;
 use serde_json::Value;
@@ -22,7 +23,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let state = State::from_env()?;
     let id = super::subscribe::subscriber_id(&state, args.worker.as_deref())?;
-    if args.worker.is_some() && state.meta(&id)?.role != "operator" {
+    if args.worker.is_some() && state.meta(&id)?.role != Role::Operator {
         super::allow(&state, crate::rights::Action::Read, Some(&state.meta(&id)?))?;
     }
     let after = if args.unread {

@@ -2,7 +2,7 @@
 //! with no Stop hook; a `command` worker gets Ctrl-C) and record an `interrupted` event.
 
 use super::Ctx;
-use crate::error::{Fail, GONE};
+use crate::error::{Exit, Fail};
 use crate::events::fields;
 use crate::harness::{input_box, CLEAR_HINT};
 use crate::status::Status;
@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let pane = worker.pane()?.to_string();
     if !worker.alive() {
         bail!(Fail::new(
-            GONE,
+            Exit::Gone,
             format!("worker `{}`: its pane {pane} is gone", worker.meta.id)
         ));
     }

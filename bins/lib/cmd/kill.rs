@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use crate::events::fields;
+use crate::roles::Role;
 use crate::worker::Worker;
 use anyhow::Result;
 use serde_json::json;
@@ -22,7 +23,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         crate::rights::Action::Kill,
         Some(&worker.meta),
     )?;
-    if worker.meta.role == "operator" {
+    if worker.meta.role == Role::Operator {
         anyhow::bail!(
             "`{}` is the operator's own pane (registered by `orch subscribe`), not a worker: orch \
              does not kill it",

@@ -2,7 +2,7 @@
 //! file notifications (no polling of the log), and return promptly when the worker is gone.
 
 use super::Ctx;
-use crate::error::{Fail, GONE, STOP_FAILURE, TIMEOUT};
+use crate::error::{Exit, Fail};
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Result};
 use serde_json::Value;
@@ -60,7 +60,7 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
             super::print_json(&event)?;
             if failed {
                 bail!(Fail::new(
-                    STOP_FAILURE,
+                    Exit::StopFailure,
                     format!(
                         "worker `{}`: the turn failed: {}",
                         worker.meta.id,
@@ -74,7 +74,7 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
             Ok(())
         }
         Waited::TimedOut => bail!(Fail::new(
-            TIMEOUT,
+            Exit::Timeout,
             format!(
                 "timed out after {} s waiting for a {} event of `{}` after cursor {after}",
                 args.timeout.unwrap_or_default(),
@@ -82,7 +82,7 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
                 worker.meta.id
             )
         )),
-        Waited::Gone(why) => bail!(Fail::new(GONE, why)),
+        Waited::Gone(why) => bail!(Fail::new(Exit::Gone, why)),
     }
 }
 

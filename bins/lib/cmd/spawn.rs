@@ -2,10 +2,10 @@
 //! (SessionStart), then deliver the first prompt like `tell`.
 
 use super::Ctx;
-use crate::error::{Fail, GONE, TIMEOUT};
+use crate::error::{Exit, Fail};
 use crate::events::fields;
 use crate::harness::Harness;
-use crate::roles::Actor;
+use crate::roles::{Actor, Role};
 use crate::state::{new_uuid, Meta, State};
 use crate::tmux::{Caller, Server};
 use crate::worker::{Waited, Worker};
@@ -14,9 +14,9 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// A worker's role: what it may do to other panes.
+/// The role `--role` gives a worker ([`crate::roles::Role`]): what it may do to other panes.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub enum RoleArg {
     /// May tell, interrupt and kill the workers it spawned.
     Worker,
     /// May read, listen and subscribe, never type into another pane.
@@ -37,7 +37,7 @@ pub struct Args {
     pub cwd: Option<PathBuf>,
     /// The worker's role (default: the outfit's, else `worker`).
     #[arg(long, value_enum)]
-    pub role: Option<Role>,
+    pub role: Option<RoleArg>,
     /// Dress the worker in an outfit (`orch outfit list`): its harness, model, role, system
     /// prompt, tools, permission mode, skills, hooks, env and first prompt.
     #[arg(long)]
@@ -100,7 +100,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         super::entry("spawn")
             .target(&worker.meta.id)
             .field("harness", worker.meta.harness.clone())
-            .field("role", worker.meta.role.clone())
+            .field("role", worker.meta.role.as_str())
             .field("pane", worker.meta.pane.clone().unwrap_or_default())
             .field("outfit", worker.meta.outfit.clone().unwrap_or_default()),
     );
@@ -161,9 +161,9 @@ pub fn spawn(args: &Args) -> Result<Worker> {
         ),
         _ => None,
     };
-    let role = match (args.role, outfit.as_ref().and_then(|o| o.role.as_deref())) {
-        (Some(Role::Observer), _) | (None, Some("observer")) => "observer",
-        _ => "worker",
+    let role = match (args.role, outfit.as_ref().and_then(|o| o.role.as_ref())) {
+        (Some(RoleArg::Observer), _) | (None, Some(Role::Observer)) => Role::Observer,
+        _ => Role::Worker,
     };
     let state = State::from_env()?;
     state.ensure()?;
@@ -291,7 +291,7 @@ pub fn spawn(args: &Args) -> Result<Worker> {
     let meta = Meta {
         id: id.clone(),
         name,
-        role: role.into(),
+        role,
         harness: harness.name().into(),
         server: server.clone(),
         socket_path: None,
@@ -570,7 +570,7 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
         match waited {
             Waited::Found((), _) => return Ok(()),
             Waited::Gone(_) => bail!(Fail::new(
-                GONE,
+                Exit::Gone,
                 format!(
                     "worker `{id}`: the {} harness exited before it started{}",
                     harness.name(),
@@ -595,7 +595,7 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
         }
         if let Some(blocker) = harness.blocker(&screen, &worker.meta.cwd.display().to_string()) {
             bail!(Fail::new(
-                TIMEOUT,
+                Exit::Timeout,
                 format!(
                     "worker `{id}` is stuck at {}'s {} screen in pane {pane}: {}. \
                      To look: `{} attach -t {}`",
@@ -609,7 +609,7 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
         }
         if Instant::now() >= deadline {
             bail!(Fail::new(
-                TIMEOUT,
+                Exit::Timeout,
                 format!(
                     "worker `{id}` did not start within {:.0} s ({}). Its pane {pane} shows:{}",
                     timeout.as_secs_f64(),

@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use crate::inbox::{self, Mode, Subscription};
+use crate::roles::Role;
 use crate::state::State;
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Result};
@@ -77,7 +78,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     // Subscribing someone else pushes into their pane: that takes the right to tell them.
     let own = match &who {
         crate::rights::Who::Worker { id, .. } => *id == subscriber,
-        crate::rights::Who::Operator => state.meta(&subscriber)?.role == "operator",
+        crate::rights::Who::Operator => state.meta(&subscriber)?.role == Role::Operator,
     };
     if !own {
         let target = state.meta(&subscriber)?;
@@ -88,7 +89,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             Some(&crate::rights::Target::of(&target)),
         )?;
         // The operator pointing a worker at a peer lets it read that peer from now on.
-        if who == crate::rights::Who::Operator && target.role != "operator" {
+        if who == crate::rights::Who::Operator && target.role != Role::Operator {
             crate::rights::add_peer(&state, &subscriber, &publisher.meta.id)?;
         }
     }

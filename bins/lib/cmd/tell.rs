@@ -10,7 +10,7 @@
 //! paste, Enter is never pressed again: a second Enter could answer a dialog of the new turn.
 
 use super::Ctx;
-use crate::error::{Fail, GONE, TIMEOUT};
+use crate::error::{Exit, Fail};
 use crate::harness::Harness;
 use crate::prompt::{Change, Sent};
 use crate::rights::Action;
@@ -181,7 +181,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
         wait_ready(worker, opts.ready_timeout)?;
     } else if !worker.alive() {
         bail!(Fail::new(
-            GONE,
+            Exit::Gone,
             format!("worker `{id}`: its pane {pane} is gone")
         ));
     }
@@ -241,7 +241,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
                     changes,
                 });
             }
-            Waited::Gone(why) => bail!(Fail::new(GONE, why)),
+            Waited::Gone(why) => bail!(Fail::new(Exit::Gone, why)),
             Waited::TimedOut => {
                 if opts.command && !is_command {
                     // A command may fire no hook at all (e.g. `/help`); pressing Enter again
@@ -283,7 +283,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
         "the text may still sit in its input box".to_string()
     };
     bail!(Fail::new(
-        TIMEOUT,
+        Exit::Timeout,
         format!(
             "worker `{id}` did not acknowledge the prompt after {enters} Enter presses: {why}; \
              look with `{} attach` (pane {pane})",
@@ -314,9 +314,9 @@ pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
     })?;
     match waited {
         Waited::Found((), _) => wait_input_box(worker),
-        Waited::Gone(why) => bail!(Fail::new(GONE, why)),
+        Waited::Gone(why) => bail!(Fail::new(Exit::Gone, why)),
         Waited::TimedOut => bail!(Fail::new(
-            TIMEOUT,
+            Exit::Timeout,
             format!(
                 "worker `{id}` is not ready after {:.0} s (status {}): wait longer with `--wait`, \
                  or deliver into the running turn with `--now`",

@@ -147,22 +147,22 @@ pub fn main(argv: Vec<OsString>) -> u8 {
         Ok(parsed) => parsed,
         Err(err) => {
             eprintln!("orch-sim: {err:#}\n\n{USAGE}");
-            return error::USAGE;
+            return error::Exit::Usage.code();
         }
     };
     if parsed.help {
         print!("{USAGE}");
-        return error::OK;
+        return error::Exit::Ok.code();
     }
     let mut notes = Vec::new();
     if let Some(note) = ignore_hangup(&argv) {
         notes.push(note);
     }
     match run(parsed, notes) {
-        Ok(()) => error::OK,
+        Ok(()) => error::Exit::Ok.code(),
         Err(err) => {
             eprintln!("orch-sim: {err:#}");
-            error::ERROR
+            error::Exit::Error.code()
         }
     }
 }

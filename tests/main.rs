@@ -14,6 +14,7 @@ mod fidelity;
 mod gemini;
 mod harness_driver;
 mod install;
+mod layers;
 mod mock_gemini;
 mod mock_http;
 mod mock_model;

@@ -140,7 +140,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Watch { dir } => return crate::watch::serve(&dir),
         Command::Detect { id } => {
             // tmux drops the detector's output: its errors go to the state's log.
-            if let Err(err) = crate::command::serve(&id) {
+            if let Err(err) = crate::detect::serve(&id) {
                 crate::hook::log_error(&format!("detector of `{id}`: {err:#}"));
             }
             return Exit::Ok.code();

@@ -3,7 +3,6 @@
 //! hook) and returns a [`Check`]. Nothing here changes the user's files.
 
 use crate::claude::settings;
-use crate::cmd::up;
 use crate::harness::{Harness, Version};
 use crate::paths;
 use serde_json::{json, Value};
@@ -153,22 +152,15 @@ pub fn run_all(options: Options) -> Vec<Check> {
     .collect()
 }
 
-/// `tmux`: installed and at least [`up::MIN_TMUX`].
+/// `tmux`: installed and at least [`crate::tmux::MIN_VERSION`].
 pub fn tmux() -> Check {
-    match up::check_tmux() {
+    match crate::tmux::check_version() {
         Err(err) => Check::fail(
             "tmux",
             format!("{err:#}"),
             "install tmux 3.0 or newer (`apt install tmux`, `dnf install tmux`, `brew install tmux`)",
         ),
-        Ok(()) => {
-            let version = Command::new("tmux")
-                .arg("-V")
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-                .unwrap_or_default();
-            Check::ok("tmux", version)
-        }
+        Ok(version) => Check::ok("tmux", version),
     }
 }
 
@@ -324,9 +316,9 @@ pub fn skills() -> Check {
     };
     let mut problems = Vec::new();
     let mut foreign = false;
-    for (name, _) in up::SKILLS {
+    for (name, _) in crate::bundle::SKILLS {
         let link = dir.join(name);
-        match up::link_target(&link) {
+        match crate::fsutil::link_target(&link) {
             Ok(None) => problems.push(format!("`{}` is missing", link.display())),
             Ok(Some(None)) => {
                 foreign = true;
@@ -342,7 +334,10 @@ pub fn skills() -> Check {
         }
     }
     if problems.is_empty() {
-        let names: Vec<&str> = up::SKILLS.iter().map(|(name, _)| *name).collect();
+        let names: Vec<&str> = crate::bundle::SKILLS
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
         return Check::ok(
             NAME,
             format!("{} linked in `{}`", names.join(", "), dir.display()),

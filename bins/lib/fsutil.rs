@@ -218,6 +218,22 @@ pub fn backup(path: &Path, now_ms: u64) -> Result<Option<PathBuf>> {
     Ok(Some(candidate))
 }
 
+/// What is at `path`: `None` nothing, `Some(None)` something that is not a symlink,
+/// `Some(Some(target))` a symlink and its target (made absolute against the link's folder).
+pub fn link_target(path: &Path) -> Result<Option<Option<PathBuf>>> {
+    match fs::symlink_metadata(path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("cannot inspect `{}`", path.display())),
+        Ok(meta) if !meta.file_type().is_symlink() => Ok(Some(None)),
+        Ok(_) => {
+            let target = fs::read_link(path)
+                .with_context(|| format!("cannot read link `{}`", path.display()))?;
+            let parent = path.parent().unwrap_or(Path::new("/"));
+            Ok(Some(Some(parent.join(target))))
+        }
+    }
+}
+
 /// Creates `dir` and its parents with mode 0700 where they are new.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
     std::fs::DirBuilder::new()

@@ -498,7 +498,7 @@ mod tests {
         };
         let (id, wdir) = state.new_worker().unwrap();
         let mut meta = crate::state::Meta::new(&id, "worker", "operator");
-        meta.harness = "command".into();
+        meta.harness = crate::harness::Harness::Command;
         state.write_meta(&meta).unwrap();
         let env = HookEnv {
             orch_worker: Some(id.clone()),

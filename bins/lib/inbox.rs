@@ -435,18 +435,18 @@ pub fn deliver(state: &State, id: &str) -> Result<()> {
     if worker.meta.pane.is_none() || !worker.alive() || worker.meta.is_command() {
         return Ok(());
     }
-    let opts = crate::cmd::tell::Options {
+    let opts = crate::delivery::Options {
         command: false,
         now: false,
         ready_timeout: std::time::Duration::from_secs(600),
     };
-    crate::cmd::tell::wait_ready(&worker, opts.ready_timeout)?;
+    crate::delivery::wait_ready(&worker, opts.ready_timeout)?;
     let _turn = Lock::acquire(&state.worker_dir(id).join("deliver"))?;
     let items = claim(state, id)?;
     if items.is_empty() {
         return Ok(());
     }
-    if let Err(err) = crate::cmd::tell::deliver(&worker, &notice(&items), opts) {
+    if let Err(err) = crate::delivery::deliver(&worker, &notice(&items), opts) {
         unclaim(state, id, &items)?;
         return Err(err);
     }
@@ -495,7 +495,7 @@ fn ensure_operator(state: &State, pane: Option<(&str, &str)>) -> Result<String> 
     }
     let (id, _) = state.new_record("op")?;
     let meta = Meta {
-        harness: "claude".into(),
+        harness: crate::harness::Harness::Claude,
         server: crate::tmux::Server {
             socket_name: None,
             socket_path: Some(socket_path.into()),

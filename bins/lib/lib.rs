@@ -5,29 +5,29 @@
 //! hook, to [`hook::main`]) and exits with the code it returns.
 
 pub mod audit;
+pub mod bundle;
 pub mod classify;
 pub mod claude;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
-pub mod codex;
-pub mod command;
+pub mod delivery;
+pub mod detect;
 pub mod doctor;
 pub mod error;
 pub mod escalation;
 pub mod events;
 pub mod fsutil;
-pub mod gemini;
 pub mod harness;
 pub mod hook;
 pub mod inbox;
 pub mod outfit;
 pub mod paths;
-pub mod pi;
 pub mod prompt;
 pub mod rights;
 pub mod roles;
 pub mod sim;
+pub mod spawn;
 pub mod state;
 pub mod status;
 pub mod tmux;

@@ -4,42 +4,15 @@
 //! shipped in `outfits/` (embedded in the binary). An outfit may `extends` another and override
 //! its fields. serde_yaml stays behind this module.
 //!
-//! Fields are written as Claude Code spells them; each harness module turns them into what its
-//! CLI supports ([`Dress`]: `spawn.rs` for Claude Code, [`crate::codex::dress`],
-//! [`crate::gemini::dress`], [`crate::pi::dress`]), warns about what it cannot apply and refuses
-//! a `tools.deny` or `permission_mode` it cannot enforce.
+//! Fields are written as Claude Code spells them; each harness ([`crate::harness`]) turns them
+//! into what its CLI supports ([`Dress`]), warns about what it cannot apply and refuses a
+//! `tools.deny` or `permission_mode` it cannot enforce.
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// The outfits shipped in `outfits/`, as (name, YAML).
-pub const SHIPPED: [(&str, &str); 10] = [
-    ("engineer", include_str!("../../outfits/engineer.yaml")),
-    (
-        "backend-engineer",
-        include_str!("../../outfits/backend-engineer.yaml"),
-    ),
-    ("reviewer", include_str!("../../outfits/reviewer.yaml")),
-    ("researcher", include_str!("../../outfits/researcher.yaml")),
-    ("planner", include_str!("../../outfits/planner.yaml")),
-    ("spy", include_str!("../../outfits/spy.yaml")),
-    (
-        "codex-engineer",
-        include_str!("../../outfits/codex-engineer.yaml"),
-    ),
-    (
-        "gemini-engineer",
-        include_str!("../../outfits/gemini-engineer.yaml"),
-    ),
-    (
-        "pi-engineer",
-        include_str!("../../outfits/pi-engineer.yaml"),
-    ),
-    ("shell", include_str!("../../outfits/shell.yaml")),
-];
 
 /// Tool lists, in Claude Code's permission-rule syntax (`Bash(git *)`, `Read`, `Edit`...).
 /// On Claude Code `allow` pre-approves (no permission prompt) and `deny` forbids. The other
@@ -100,8 +73,8 @@ pub struct Outfit {
     /// Extra hook entries for this worker only, in Claude Code's settings format
     /// (`{"Stop": [{"hooks": [{"type": "command", "command": "..."}]}]}`). Codex takes the same
     /// format in its per-worker `hooks.json`; Gemini CLI gets them mapped onto its own events
-    /// ([`crate::gemini::outfit_hooks`]); pi runs them through orch's extension
-    /// ([`crate::pi::outfit_hooks`]).
+    /// ([`crate::harness::gemini::outfit_hooks`]); pi runs them through orch's extension
+    /// ([`crate::harness::pi::outfit_hooks`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<Value>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -187,12 +160,6 @@ pub fn parse(text: &str, origin: &str) -> Result<Outfit> {
             bail!("{origin}: role `{role}`: expected `worker` or `observer`");
         }
     }
-    if let Some(harness) = &outfit.harness {
-        crate::harness::Harness::parse(harness).with_context(|| origin.to_string())?;
-    }
-    if outfit.quiet.is_some() || outfit.prompt_regex.is_some() {
-        crate::command::Detector::new(outfit.quiet, outfit.prompt_regex.clone(), origin)?;
-    }
     for (i, word) in outfit.command.iter_mut().enumerate() {
         let expanded = shellexpand::full(word)
             .with_context(|| format!("{origin}: command word `{word}`"))?
@@ -240,7 +207,7 @@ fn load_one(name: &str, cwd: &Path) -> Result<Outfit> {
             }
         }
     }
-    match SHIPPED.iter().find(|(n, _)| *n == name) {
+    match crate::bundle::OUTFITS.iter().find(|(n, _)| *n == name) {
         Some((n, text)) => parse(text, &format!("shipped:{n}")),
         None => bail!(
             "unknown outfit `{name}`: `orch outfit list` shows them; add `.orch/outfits/{name}.yaml` \
@@ -348,7 +315,7 @@ pub fn list(cwd: &Path) -> Vec<(String, String)> {
             }
         }
     }
-    for (name, _) in SHIPPED {
+    for (name, _) in crate::bundle::OUTFITS {
         seen.entry(name.to_string())
             .or_insert_with(|| format!("shipped:{name}"));
     }
@@ -423,7 +390,7 @@ impl Outfit {
         let base = origin_dir(&self.origin);
         let mut dirs = Vec::new();
         for skill in &self.skills {
-            if let Some((name, body)) = crate::cmd::up::SKILLS.iter().find(|(n, _)| *n == skill) {
+            if let Some((name, body)) = crate::bundle::SKILLS.iter().find(|(n, _)| *n == skill) {
                 let dir = crate::paths::data_dir()?.join("skills").join(name);
                 let file = dir.join("SKILL.md");
                 if std::fs::read_to_string(&file).ok().as_deref() != Some(*body) {
@@ -584,7 +551,7 @@ mod tests {
 
     #[test]
     fn every_shipped_outfit_parses() {
-        for (name, text) in SHIPPED {
+        for (name, text) in crate::bundle::OUTFITS {
             let o = parse(text, &format!("shipped:{name}")).unwrap();
             assert_eq!(o.name, name);
             assert!(o.description.is_some(), "{name} has a description");
@@ -598,12 +565,6 @@ mod tests {
             ("name: x\ntools: [Read]\n", "tools"),
             ("name: x\nrole: boss\n", "role `boss`"),
             ("name: 'a b'\n", "invalid outfit name"),
-            ("name: x\nharness: emacs\n", "unknown harness `emacs`"),
-            ("name: x\nprompt_regex: '('\n", "f.yaml: prompt regex `(`"),
-            (
-                "name: x\nquiet: 0\n",
-                "f.yaml: quiet time 0 s is out of range",
-            ),
             ("name: x\ncommand: python3\n", "command"),
         ];
         for (yaml, want) in cases {

@@ -281,6 +281,16 @@ fn parent_name(parent: &str) -> String {
     }
 }
 
+/// Checks that the caller of this process ([`who`]) may do `action` to `target` (the rights
+/// table in DESIGN.md; `None`: no particular worker). A refusal is written to the audit log and
+/// ends the process with exit 6. Returns who the caller is.
+pub fn allow(state: &State, action: Action, target: Option<&Meta>) -> Result<Who> {
+    let who = who(state)?;
+    let target = target.map(Target::of);
+    require(state, &who, action, target.as_ref())?;
+    Ok(who)
+}
+
 /// [`check`], and on a refusal, [`refuse`]: `Ok` when allowed, else the error to return.
 pub fn require(state: &State, who: &Who, action: Action, target: Option<&Target>) -> Result<()> {
     match check(who, action, target) {

@@ -26,8 +26,9 @@ pub struct Meta {
     pub name: String,
     /// `worker` or `observer` (`operator` for an operator's record).
     pub role: crate::roles::Role,
-    /// The harness it runs: `claude`, `codex`, `gemini`, `pi`, `command` or `sim`.
-    pub harness: String,
+    /// The harness it runs, stored by name: `claude`, `codex`, `gemini`, `pi`, `command` or
+    /// `sim`.
+    pub harness: crate::harness::Harness,
     /// The tmux server its pane lives on.
     #[serde(default)]
     pub server: Server,
@@ -63,14 +64,14 @@ pub struct Meta {
     /// How a `command` worker's turn end is read off its pane; `None` for the harnesses with
     /// hooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detector: Option<crate::command::Detector>,
+    pub detector: Option<crate::harness::quiet::Detector>,
 }
 
 impl Meta {
     /// Whether it runs the `command` harness: no hooks, its turns read off the pane by its
-    /// detector ([`crate::command`]), and no text typed into it but what `tell` is given.
+    /// detector ([`crate::detect`]), and no text typed into it but what `tell` is given.
     pub fn is_command(&self) -> bool {
-        self.harness == crate::harness::Harness::Command.name()
+        self.harness == crate::harness::Harness::Command
     }
 
     /// A record with `id` as its name, the given role and parent, no pane and no session yet
@@ -80,7 +81,7 @@ impl Meta {
             id: id.into(),
             name: id.into(),
             role: crate::roles::Role::parse(role),
-            harness: "sim".into(),
+            harness: crate::harness::Harness::Sim,
             server: Server::default(),
             socket_path: None,
             pane: None,

@@ -1,10 +1,11 @@
 //! The one place that runs tmux: `tmux [-L name | -S path] ARGS` with argv (never a shell),
 //! tmux's own stderr in every error.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Which tmux server to talk to.
@@ -165,6 +166,148 @@ impl Server {
     pub fn capture(&self, pane: &str) -> Result<String> {
         self.run(&["capture-pane", "-p", "-t", pane])
     }
+
+    /// Kills the server, and removes its socket file (`kill-server` leaves it behind in tmux's
+    /// folder). Nothing to do when no server runs.
+    pub fn kill_server(&self) {
+        let socket = self.socket_path().ok();
+        let _ = self.run(&["kill-server"]);
+        if let Some(path) = socket.filter(|p| !p.is_empty()) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// Kills a pane.
+    pub fn kill_pane(&self, pane: &str) -> Result<()> {
+        self.run(&["kill-pane", "-t", pane]).map(|_| ())
+    }
+
+    /// Opens a pane in `cwd` running `command` (argv): a split of the caller's window when the
+    /// caller is in a pane of this server (a new window beside it when the window has no room),
+    /// else a window in the detached session `orch` (created when missing, 200x50).
+    pub fn place(&self, cwd: &Path, command: &[String]) -> Result<Placed> {
+        let cwd = cwd.display().to_string();
+        let caller = Caller::from_env().filter(|c| {
+            self.socket_path.as_deref() == Some(c.socket_path.as_str())
+                || self.socket_path().ok().as_deref() == Some(c.socket_path.as_str())
+        });
+        let launch = |head: &[&str]| -> Result<Placed> {
+            let mut args: Vec<&str> = head.to_vec();
+            args.extend(["-P", "-F", PLACED_FORMAT, "-c", &cwd]);
+            args.extend(command.iter().map(String::as_str));
+            let out = self.run(&args)?;
+            Placed::parse(&out)
+        };
+        if let Some(caller) = caller {
+            return launch(&["split-window", "-d", "-t", &caller.pane]).or_else(|err| {
+                if format!("{err:#}").contains("no space") {
+                    launch(&["new-window", "-d", "-a", "-t", &caller.pane])
+                } else {
+                    Err(err)
+                }
+            });
+        }
+        if !self.has_session("orch") {
+            match launch(&["new-session", "-d", "-s", "orch", "-x", "200", "-y", "50"]) {
+                Ok(placed) => return Ok(placed),
+                Err(err) if format!("{err:#}").contains("duplicate session") => {}
+                Err(err) => return Err(err),
+            }
+        }
+        launch(&["new-window", "-d", "-t", "orch:"])
+    }
+
+    /// Sets pane options (`@orch_id`...) on `pane` and its title.
+    pub fn tag_pane(&self, pane: &str, options: &[(&str, &str)], title: &str) -> Result<()> {
+        for (option, value) in options {
+            self.run(&["set-option", "-p", "-t", pane, option, value])?;
+        }
+        let _ = self.run(&["select-pane", "-t", pane, "-T", title]);
+        Ok(())
+    }
+}
+
+/// Where a new pane went: tmux's answer to [`Server::place`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    pub pane: String,
+    pub session: String,
+    pub window: String,
+    pub socket_path: String,
+}
+
+const PLACED_FORMAT: &str = "#{pane_id}\t#{session_name}\t#{window_id}\t#{socket_path}";
+
+impl Placed {
+    fn parse(out: &str) -> Result<Placed> {
+        let mut parts = out.trim_end_matches('\n').split('\t');
+        let mut next = || parts.next().map(str::to_string).filter(|s| !s.is_empty());
+        match (next(), next(), next(), next()) {
+            (Some(pane), Some(session), Some(window), Some(socket_path)) => Ok(Placed {
+                pane,
+                session,
+                window,
+                socket_path,
+            }),
+            _ => bail!(
+                "cannot read the new pane from tmux's answer `{}`",
+                out.trim()
+            ),
+        }
+    }
+}
+
+/// The oldest tmux orch works with, as (major, minor).
+pub const MIN_VERSION: (u32, u32) = (3, 0);
+
+/// Checks that `tmux -V` reports tmux 3.0 or newer ([`MIN_VERSION`]); returns what it printed
+/// (`tmux 3.3a`).
+///
+/// Errors: tmux is missing, fails, prints a version orch cannot read, or is too old; each
+/// message says to install tmux 3.0 or newer.
+pub fn check_version() -> Result<String> {
+    let out = match Command::new("tmux").arg("-V").output() {
+        Ok(out) => out,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(
+            "`tmux` is not installed or not on PATH: install tmux 3.0 or newer \
+             (`apt install tmux`, `dnf install tmux`, `brew install tmux`)"
+        ),
+        Err(err) => return Err(err).context("cannot run `tmux -V`"),
+    };
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() {
+        bail!(
+            "`tmux -V` failed: {}: install tmux 3.0 or newer",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let version = parse_version(&text).ok_or_else(|| {
+        anyhow!(
+            "cannot read the version in `{text}` (from `tmux -V`): orch needs tmux 3.0 or newer"
+        )
+    })?;
+    if version < MIN_VERSION {
+        bail!("`{text}` is too old: orch needs tmux 3.0 or newer, install a newer tmux");
+    }
+    Ok(text)
+}
+
+/// The (major, minor) version in the output of `tmux -V`: `tmux 3.3a` is (3, 3), `tmux 3.0` is
+/// (3, 0), `tmux next-3.6` is (3, 6), `tmux 3.4-rc` is (3, 4). `tmux master` (a build from the
+/// development branch) counts as newer than any release: `(u32::MAX, u32::MAX)`. Other
+/// prefixes before a `-` are skipped the same way as `next-`. `None` when there is no version.
+pub fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let version = text.trim().strip_prefix("tmux ")?.trim();
+    if version == "master" {
+        return Some((u32::MAX, u32::MAX));
+    }
+    let number = version
+        .split('-')
+        .find(|part| part.starts_with(|c: char| c.is_ascii_digit()))?;
+    let (major, rest) = number.split_once('.').unwrap_or((number, ""));
+    let major = major.parse().ok()?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((major, digits.parse().unwrap_or(0)))
 }
 
 #[cfg(test)]
@@ -179,5 +322,28 @@ mod tests {
         );
         assert_eq!(socket_of("/tmp/a,b/sock,1,2"), Some("/tmp/a,b/sock"));
         assert_eq!(socket_of("garbage"), None);
+    }
+
+    #[test]
+    fn reads_tmux_versions() {
+        assert_eq!(parse_version("tmux 3.3a\n"), Some((3, 3)));
+        assert_eq!(parse_version("tmux 3.0"), Some((3, 0)));
+        assert_eq!(parse_version("tmux 2.9a"), Some((2, 9)));
+        assert_eq!(parse_version("tmux next-3.6"), Some((3, 6)));
+        assert_eq!(parse_version("tmux 3.4-rc"), Some((3, 4)));
+        assert_eq!(parse_version("tmux 10.1"), Some((10, 1)));
+        assert!(parse_version("tmux master").unwrap() >= MIN_VERSION);
+        assert!(parse_version("tmux 2.9a").unwrap() < MIN_VERSION);
+        assert!(parse_version("tmux 3.0a").unwrap() >= MIN_VERSION);
+        assert_eq!(parse_version("tmux"), None);
+        assert_eq!(parse_version("screen 4.0"), None);
+        assert_eq!(parse_version("tmux abc"), None);
+    }
+
+    #[test]
+    fn placed_parses_tmux_answer() {
+        let p = Placed::parse("%4\torch\t@2\t/tmp/tmux-0/x\n").unwrap();
+        assert_eq!((p.pane.as_str(), p.window.as_str()), ("%4", "@2"));
+        assert!(Placed::parse("junk").is_err());
     }
 }

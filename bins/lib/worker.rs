@@ -80,12 +80,6 @@ impl Worker {
         events::last_seq(&self.dir())
     }
 
-    /// Appends an event of orch's own (`interrupted`, `killed`...) and fans it out to
-    /// subscribers.
-    pub fn record(&self, kind: &str, fields: serde_json::Map<String, Value>) -> Result<u64> {
-        crate::inbox::record(&self.state, &self.meta.id, kind, fields)
-    }
-
     /// Waits for the first event after `after` that `check` accepts, up to `timeout` (`None`:
     /// no limit). An ended session (SessionEnd other than `/clear`, or `killed`) or a vanished
     /// pane ends the wait with [`Waited::Gone`] promptly.

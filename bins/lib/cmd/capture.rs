@@ -15,7 +15,7 @@ pub struct Args {
 /// Runs `orch capture`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
-    super::allow(
+    crate::rights::allow(
         &worker.state,
         crate::rights::Action::Capture,
         Some(&worker.meta),

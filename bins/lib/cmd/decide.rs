@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     let open = escalation::load(&state, &args.id)?;
     let escalating = state.meta(&open.worker)?;
-    super::allow(&state, crate::rights::Action::Decide, Some(&escalating))?;
+    crate::rights::allow(&state, crate::rights::Action::Decide, Some(&escalating))?;
     let by = match Actor::from_env() {
         Actor::Worker(id) => id,
         Actor::Operator { .. } if args.self_decided => "operator".into(),

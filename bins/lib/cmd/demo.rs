@@ -35,7 +35,7 @@ const TASKS: [(&str, &str); 2] = [
 
 /// Runs `orch demo`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    crate::cmd::up::check_tmux()?;
+    crate::tmux::check_version()?;
     let dir = tempfile::Builder::new()
         .prefix("orch-demo-")
         .tempdir()
@@ -54,16 +54,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             kept.display()
         );
     } else {
-        // `kill-server` leaves the socket file behind in tmux's folder.
-        let socket_path = demo.server().socket_path().ok();
-        let _ = demo
-            .tmux()
-            .args(["kill-server"])
-            .stderr(Stdio::null())
-            .status();
-        if let Some(path) = socket_path.filter(|p| !p.is_empty()) {
-            let _ = std::fs::remove_file(path);
-        }
+        demo.server().kill_server();
     }
     result
 }
@@ -94,12 +85,6 @@ impl Demo {
             socket_name: Some(self.socket.clone()),
             socket_path: None,
         }
-    }
-
-    fn tmux(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.args(["-L", &self.socket]).env_remove("TMUX");
-        cmd
     }
 
     /// `orch --json ARGS` in the demo's world; returns its JSON output.

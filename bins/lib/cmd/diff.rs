@@ -16,7 +16,7 @@ pub struct Args {
 /// Runs `orch diff`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
-    super::allow(
+    crate::rights::allow(
         &worker.state,
         crate::rights::Action::Read,
         Some(&worker.meta),

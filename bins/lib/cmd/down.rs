@@ -8,9 +8,9 @@
 //! created is left holding `{}` (down never deletes the user's settings file). Backups and the
 //! `settings.json.lock` file stay.
 
-use super::up::link_target;
 use super::Ctx;
 use crate::claude::settings;
+use crate::fsutil::link_target;
 use crate::paths;
 use anyhow::{bail, Context, Result};
 use serde_json::json;

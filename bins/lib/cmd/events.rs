@@ -17,7 +17,7 @@ pub struct Args {
 /// Runs `orch events`: JSON lines (with `--json`: one JSON array).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
-    super::allow(
+    crate::rights::allow(
         &worker.state,
         crate::rights::Action::Read,
         Some(&worker.meta),

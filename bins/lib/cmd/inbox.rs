@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let state = State::from_env()?;
     let id = super::subscribe::subscriber_id(&state, args.worker.as_deref())?;
     if args.worker.is_some() && state.meta(&id)?.role != Role::Operator {
-        super::allow(&state, crate::rights::Action::Read, Some(&state.meta(&id)?))?;
+        crate::rights::allow(&state, crate::rights::Action::Read, Some(&state.meta(&id)?))?;
     }
     let after = if args.unread {
         crate::inbox::acked(&state, &id)

@@ -29,7 +29,7 @@ pub struct Args {
 /// Runs `orch interrupt`; prints the cursor of the `interrupted` event.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
-    super::allow(
+    crate::rights::allow(
         &worker.state,
         crate::rights::Action::Interrupt,
         Some(&worker.meta),
@@ -48,7 +48,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let key = if is_command { "C-c" } else { "Escape" };
     server.run(&["send-keys", "-t", &pane, key])?;
     let by = crate::roles::Actor::from_env().as_parent();
-    let cursor = worker.record("interrupted", fields(json!({ "by": by })))?;
+    let cursor = crate::inbox::record(
+        &worker.state,
+        &worker.meta.id,
+        "interrupted",
+        fields(json!({ "by": by })),
+    )?;
     super::audit(
         &worker.state,
         super::entry("interrupt")

@@ -18,7 +18,7 @@ pub struct Args {
 /// Runs `orch kill`; prints the cursor of the `killed` event. A pane already gone is no error.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
-    super::allow(
+    crate::rights::allow(
         &worker.state,
         crate::rights::Action::Kill,
         Some(&worker.meta),
@@ -35,7 +35,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     // Recorded before the pane goes, so every wait on the worker ends on this event rather
     // than on finding the pane missing (a stream then still shows it).
     let by = crate::roles::Actor::from_env().as_parent();
-    let cursor = worker.record(
+    let cursor = crate::inbox::record(
+        &worker.state,
+        &worker.meta.id,
         "killed",
         fields(json!({ "by": by, "pane_was_alive": was_alive })),
     )?;

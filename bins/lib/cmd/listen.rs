@@ -40,7 +40,7 @@ pub struct Args {
 /// the pane is gone or the session ended, 5 when a stop wait ends in a StopFailure.
 pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
-    super::allow(
+    crate::rights::allow(
         &worker.state,
         crate::rights::Action::Listen,
         Some(&worker.meta),

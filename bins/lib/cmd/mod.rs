@@ -33,19 +33,6 @@ pub struct Ctx {
     pub json: bool,
 }
 
-/// Checks that the caller may do `action` to `target` (the rights table in DESIGN.md); a
-/// refusal is written to the audit log and ends the process with exit 6.
-pub fn allow(
-    state: &crate::state::State,
-    action: crate::rights::Action,
-    target: Option<&crate::state::Meta>,
-) -> anyhow::Result<crate::rights::Who> {
-    let who = crate::rights::who(state)?;
-    let target = target.map(crate::rights::Target::of);
-    crate::rights::require(state, &who, action, target.as_ref())?;
-    Ok(who)
-}
-
 /// Writes one line to the audit log for an action the caller took; an audit failure is
 /// reported on stderr but does not undo or fail the action.
 pub fn audit(state: &crate::state::State, entry: crate::audit::Entry) {

@@ -1,6 +1,7 @@
 //! `orch outfit list|show|validate|new`: the outfits a worker can be spawned in.
 
 use super::Ctx;
+use crate::harness::Harness;
 use crate::outfit;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -39,6 +40,14 @@ pub enum Sub {
     },
 }
 
+/// Loads outfit `name` ([`outfit::load`]) and checks the harness it names
+/// ([`Harness::of_outfit`]).
+fn load(name: &str, cwd: &std::path::Path) -> Result<outfit::Outfit> {
+    let o = outfit::load(name, cwd)?;
+    Harness::of_outfit(&o)?;
+    Ok(o)
+}
+
 /// Runs `orch outfit`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
@@ -49,14 +58,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 let rows: Vec<_> = all
                     .iter()
                     .map(|(name, origin)| {
-                        let description = outfit::load(name, &cwd).ok().and_then(|o| o.description);
+                        let description = load(name, &cwd).ok().and_then(|o| o.description);
                         json!({"name": name, "origin": origin, "description": description})
                     })
                     .collect();
                 return super::print_json(&json!(rows));
             }
             for (name, origin) in all {
-                let description = outfit::load(&name, &cwd)
+                let description = load(&name, &cwd)
                     .map(|o| o.description.unwrap_or_default())
                     .unwrap_or_else(|e| format!("(invalid: {e:#})"));
                 println!("{name:<18} {description}  [{origin}]");
@@ -64,7 +73,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             Ok(())
         }
         Sub::Show { name } => {
-            let o = outfit::load(&name, &cwd)?;
+            let o = load(&name, &cwd)?;
             if ctx.json {
                 let mut value = serde_json::to_value(&o)?;
                 value["origin"] = json!(o.origin);
@@ -86,6 +95,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                             outfit::load(parent, &cwd)
                                 .with_context(|| format!("{origin}: extends `{parent}`"))?;
                         }
+                        Harness::of_outfit(&o)?;
                         o.system_prompt_text()?;
                         o.skill_dirs()?;
                         Ok(o)

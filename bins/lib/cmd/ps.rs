@@ -73,9 +73,7 @@ fn detector_of(meta: &crate::state::Meta) -> String {
     if let Some(detector) = &meta.detector {
         return detector.kind().to_string();
     }
-    crate::harness::Harness::parse(&meta.harness)
-        .map_or("?", |h| h.detector())
-        .to_string()
+    meta.harness.detector().to_string()
 }
 
 /// Runs `orch ps`: a table, or with `--json` an array of rows (id, name, role, harness,

@@ -42,7 +42,7 @@ pub struct Args {
 /// Runs `orch subscribe`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let publisher = Worker::resolve(&args.publisher)?;
-    let who = super::allow(
+    let who = crate::rights::allow(
         &publisher.state,
         crate::rights::Action::Subscribe,
         Some(&publisher.meta),

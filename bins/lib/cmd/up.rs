@@ -5,11 +5,10 @@
 use super::Ctx;
 use crate::claude::settings;
 use crate::{fsutil, paths};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Flags of `orch up`.
 #[derive(clap::Args, Debug)]
@@ -27,38 +26,6 @@ pub struct Args {
     pub plugin: bool,
 }
 
-/// The skills orch ships, as (name, content of `SKILL.md`), embedded from `skills/`.
-pub const SKILLS: [(&str, &str); 7] = [
-    ("orch", include_str!("../../../skills/orch/SKILL.md")),
-    (
-        "orch-worker",
-        include_str!("../../../skills/orch-worker/SKILL.md"),
-    ),
-    (
-        "orch-spawn",
-        include_str!("../../../skills/orch-spawn/SKILL.md"),
-    ),
-    (
-        "orch-listen",
-        include_str!("../../../skills/orch-listen/SKILL.md"),
-    ),
-    (
-        "orch-escalate",
-        include_str!("../../../skills/orch-escalate/SKILL.md"),
-    ),
-    (
-        "orch-spy",
-        include_str!("../../../skills/orch-spy/SKILL.md"),
-    ),
-    (
-        "orch-recipes",
-        include_str!("../../../skills/orch-recipes/SKILL.md"),
-    ),
-];
-
-/// The oldest tmux orch works with, as (major, minor).
-pub const MIN_TMUX: (u32, u32) = (3, 0);
-
 /// Runs `orch up`: plans every change first (so a bad settings file or a foreign skill folder
 /// stops it before anything is touched), then writes settings.json through
 /// [`settings::update`] and the skills.
@@ -66,7 +33,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if args.plugin {
         return plugin(ctx);
     }
-    check_tmux()?;
+    crate::tmux::check_version()?;
     let path = paths::claude_settings()?;
     let command = settings::hook_command(&paths::sibling_exe(settings::HOOK_PROGRAM)?)?;
     let current = settings::read(&path)?.unwrap_or_else(|| json!({}));
@@ -262,13 +229,13 @@ impl SkillPlan {
 /// Errors: a skill's place in `skills_dir` is taken by something that is not a link into orch's
 /// data dir (a user's own skill of the same name): orch does not replace it.
 fn plan_skills(skills_dir: &Path, data_dir: &Path) -> Result<Vec<SkillPlan>> {
-    SKILLS
+    crate::bundle::SKILLS
         .iter()
         .map(|&(name, body)| {
             let dir = data_dir.join("skills").join(name);
             let link = skills_dir.join(name);
             let write = fs::read_to_string(dir.join("SKILL.md")).ok().as_deref() != Some(body);
-            let relink = match link_target(&link)? {
+            let relink = match crate::fsutil::link_target(&link)? {
                 None => true,
                 Some(Some(target)) if target == dir => false,
                 Some(Some(target)) if is_orch_skill_dir(&target) => true,
@@ -290,22 +257,6 @@ fn plan_skills(skills_dir: &Path, data_dir: &Path) -> Result<Vec<SkillPlan>> {
         .collect()
 }
 
-/// What is at `path`: `None` nothing, `Some(None)` something that is not a symlink,
-/// `Some(Some(target))` a symlink and its target (made absolute against the link's folder).
-pub(crate) fn link_target(path: &Path) -> Result<Option<Option<PathBuf>>> {
-    match fs::symlink_metadata(path) {
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err).with_context(|| format!("cannot inspect `{}`", path.display())),
-        Ok(meta) if !meta.file_type().is_symlink() => Ok(Some(None)),
-        Ok(_) => {
-            let target = fs::read_link(path)
-                .with_context(|| format!("cannot read link `{}`", path.display()))?;
-            let parent = path.parent().unwrap_or(Path::new("/"));
-            Ok(Some(Some(parent.join(target))))
-        }
-    }
-}
-
 /// Whether `target` looks like a skill folder of an orch install elsewhere
 /// (`.../orch/skills/<name>`), which `orch up` may repoint.
 fn is_orch_skill_dir(target: &Path) -> bool {
@@ -314,83 +265,9 @@ fn is_orch_skill_dir(target: &Path) -> bool {
         && parts.next().is_some_and(|c| c.as_os_str() == "orch")
 }
 
-/// Checks that `tmux -V` reports tmux 3.0 or newer.
-///
-/// Errors: tmux is missing, fails, prints a version orch cannot read, or is too old; each
-/// message says to install tmux 3.0 or newer.
-pub fn check_tmux() -> Result<()> {
-    let out = match Command::new("tmux").arg("-V").output() {
-        Ok(out) => out,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(
-            "`tmux` is not installed or not on PATH: install tmux 3.0 or newer \
-             (`apt install tmux`, `dnf install tmux`, `brew install tmux`)"
-        ),
-        Err(err) => return Err(err).context("cannot run `tmux -V`"),
-    };
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if !out.status.success() {
-        bail!(
-            "`tmux -V` failed: {}: install tmux 3.0 or newer",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let version = parse_tmux_version(&text).ok_or_else(|| {
-        anyhow!(
-            "cannot read the version in `{text}` (from `tmux -V`): orch needs tmux 3.0 or newer"
-        )
-    })?;
-    if version < MIN_TMUX {
-        bail!("`{text}` is too old: orch needs tmux 3.0 or newer, install a newer tmux");
-    }
-    Ok(())
-}
-
-/// The (major, minor) version in the output of `tmux -V`: `tmux 3.3a` is (3, 3), `tmux 3.0` is
-/// (3, 0), `tmux next-3.6` is (3, 6), `tmux 3.4-rc` is (3, 4). `tmux master` (a build from the
-/// development branch) counts as newer than any release: `(u32::MAX, u32::MAX)`. Other
-/// prefixes before a `-` are skipped the same way as `next-`. `None` when there is no version.
-pub fn parse_tmux_version(text: &str) -> Option<(u32, u32)> {
-    let version = text.trim().strip_prefix("tmux ")?.trim();
-    if version == "master" {
-        return Some((u32::MAX, u32::MAX));
-    }
-    let number = version
-        .split('-')
-        .find(|part| part.starts_with(|c: char| c.is_ascii_digit()))?;
-    let (major, rest) = number.split_once('.').unwrap_or((number, ""));
-    let major = major.parse().ok()?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    Some((major, digits.parse().unwrap_or(0)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_tmux_versions() {
-        assert_eq!(parse_tmux_version("tmux 3.3a\n"), Some((3, 3)));
-        assert_eq!(parse_tmux_version("tmux 3.0"), Some((3, 0)));
-        assert_eq!(parse_tmux_version("tmux 2.9a"), Some((2, 9)));
-        assert_eq!(parse_tmux_version("tmux next-3.6"), Some((3, 6)));
-        assert_eq!(parse_tmux_version("tmux 3.4-rc"), Some((3, 4)));
-        assert_eq!(parse_tmux_version("tmux 10.1"), Some((10, 1)));
-        assert!(parse_tmux_version("tmux master").unwrap() >= MIN_TMUX);
-        assert!(parse_tmux_version("tmux 2.9a").unwrap() < MIN_TMUX);
-        assert!(parse_tmux_version("tmux 3.0a").unwrap() >= MIN_TMUX);
-        assert_eq!(parse_tmux_version("tmux"), None);
-        assert_eq!(parse_tmux_version("screen 4.0"), None);
-        assert_eq!(parse_tmux_version("tmux abc"), None);
-    }
-
-    #[test]
-    fn skills_have_front_matter_with_their_name() {
-        for (name, body) in SKILLS {
-            assert!(body.starts_with("---\n"), "{name}");
-            assert!(body.contains(&format!("\nname: {name}\n")), "{name}");
-            assert!(body.contains("\ndescription: "), "{name}");
-        }
-    }
 
     #[test]
     fn finds_the_plugin_folder_above_the_executable() {

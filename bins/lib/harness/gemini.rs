@@ -10,6 +10,7 @@
 //! global context file, `--approval-mode`, tool rules as a `--policy` file, skills in the
 //! per-worker `~/.agents/skills`.
 
+use super::adapter::{dressed, program, Adapter, Blocker, Launch, Spawn, Verified, Version};
 use crate::outfit::{backticked, CommandRule, Dress, Outfit, ToolRule};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
@@ -503,6 +504,100 @@ fn parse_jsonc(text: &str) -> Option<Value> {
         }
     }
     serde_json::from_str(&out).ok()
+}
+
+/// The Gemini CLI adapter: `${ORCH_GEMINI_BIN:-gemini} --session-id <uuid> [outfit flags]
+/// [args]` with the worker's own `GEMINI_CLI_HOME` ([`prepare`]) and its folder trusted for the
+/// session (`GEMINI_CLI_TRUST_WORKSPACE`, as `--trust` does for Claude Code).
+pub struct Gemini;
+
+impl Adapter for Gemini {
+    fn name(&self) -> &'static str {
+        "gemini"
+    }
+
+    fn title(&self) -> &'static str {
+        "Gemini CLI"
+    }
+
+    fn blocker(&self, screen: &str, cwd: &str) -> Option<Blocker> {
+        blocker(screen, cwd)
+    }
+
+    /// `GEMINI_*` and `GOOGLE_*` but not `GEMINI_CLI_HOME` (orch sets its own) nor the
+    /// variables Gemini CLI sets for its hooks.
+    fn passes(&self, key: &str) -> bool {
+        const OWN: [&str; 6] = [
+            "GEMINI_CLI_HOME",
+            "GEMINI_SESSION_ID",
+            "GEMINI_PROJECT_DIR",
+            "GEMINI_CWD",
+            "GEMINI_PLANS_DIR",
+            "GEMINI_CLI_NO_RELAUNCH",
+        ];
+        !OWN.contains(&key) && (key.starts_with("GEMINI_") || key.starts_with("GOOGLE_"))
+    }
+
+    fn verified(&self) -> Option<Verified> {
+        Some(Verified {
+            package: "@google/gemini-cli",
+            oldest: Version(0, 61, 0),
+            newest: Version(0, 61, 0),
+            date: "2026-12-02",
+        })
+    }
+
+    fn program_var(&self) -> Option<(&'static str, &'static str)> {
+        Some(("ORCH_GEMINI_BIN", "gemini"))
+    }
+
+    fn prepare(&self, spawn: &Spawn) -> Result<Launch> {
+        let dress = dressed(spawn.outfit, |o| dress(o, spawn.dir))?;
+        let mut argv = vec![
+            program("ORCH_GEMINI_BIN", "gemini"),
+            "--session-id".into(),
+            spawn.session_id.unwrap_or_default().into(),
+        ];
+        argv.extend(dress.args.iter().cloned());
+        argv.extend(spawn.args.iter().cloned());
+        let api_key = spawn
+            .env
+            .iter()
+            .any(|(k, v)| k == "GEMINI_API_KEY" && !v.is_empty());
+        let home = prepare(spawn.dir, spawn.hook, api_key)?;
+        let mut launch = Launch::new(argv, dress);
+        launch
+            .env
+            .push(("GEMINI_CLI_HOME".into(), home.display().to_string()));
+        launch
+            .env
+            .push(("GEMINI_CLI_TRUST_WORKSPACE".into(), "true".into()));
+        Ok(launch)
+    }
+}
+
+/// Reads a Gemini CLI screen for the first-run screens that come before its SessionStart.
+fn blocker(screen: &str, cwd: &str) -> Option<Blocker> {
+    let has = |s: &str| screen.contains(s);
+    if has("Do you trust the files in this folder") || has("Do you trust this folder") {
+        return Some(Blocker {
+            kind: "folder-trust",
+            fix: format!(
+                "Gemini CLI asks whether to trust `{cwd}` (orch sets GEMINI_CLI_TRUST_WORKSPACE; \
+                 a setting may override it): attach to the pane and choose \"Trust folder\""
+            ),
+        });
+    }
+    if has("How would you like to authenticate") || has("Enter Gemini API Key") {
+        return Some(Blocker {
+            kind: "auth",
+            fix: "Gemini CLI asks how to authenticate: set GEMINI_API_KEY for orch, or run \
+                  `gemini` once by hand and sign in (`security.auth.selectedType` in \
+                  `~/.gemini/settings.json`)"
+                .into(),
+        });
+    }
+    None
 }
 
 #[cfg(test)]

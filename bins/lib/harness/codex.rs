@@ -7,6 +7,7 @@
 //! execpolicy rules in `CODEX_HOME/rules/`, skills in `CODEX_HOME/skills/` and the outfit's
 //! hooks in `hooks.json`.
 
+use super::adapter::{dressed, program, Adapter, Blocker, Launch, Spawn, Verified, Version};
 use crate::outfit::{CommandRule, Dress, Outfit, ToolRule};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
@@ -473,6 +474,113 @@ fn toml_string(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// The Codex adapter: `${ORCH_CODEX_BIN:-codex} --no-daemon --dangerously-bypass-hook-trust
+/// [outfit flags] [args]` with the worker's own `CODEX_HOME` ([`prepare`]). It has no
+/// `--session-id`: the worker adopts the thread id of its first SessionStart, which Codex fires
+/// with the first prompt, not at launch, so a spawn waits for its input prompt on screen.
+pub struct Codex;
+
+impl Adapter for Codex {
+    fn name(&self) -> &'static str {
+        "codex"
+    }
+
+    fn title(&self) -> &'static str {
+        "Codex"
+    }
+
+    fn sets_session_id(&self) -> bool {
+        false
+    }
+
+    fn starts_on_first_prompt(&self) -> bool {
+        true
+    }
+
+    /// Codex 0.169 and 0.171 draw a `›` line above a footer with `? for shortcuts`.
+    fn ready_screen(&self, screen: &str) -> bool {
+        screen.contains("for shortcuts") && screen.lines().any(|l| l.trim_start().starts_with('›'))
+    }
+
+    fn blocker(&self, screen: &str, cwd: &str) -> Option<Blocker> {
+        blocker(screen, cwd)
+    }
+
+    /// `OPENAI_*` and `CODEX_*` but not `CODEX_HOME` (orch sets its own).
+    fn passes(&self, key: &str) -> bool {
+        key != "CODEX_HOME" && (key.starts_with("OPENAI_") || key.starts_with("CODEX_"))
+    }
+
+    fn verified(&self) -> Option<Verified> {
+        Some(Verified {
+            package: "@openai/codex",
+            oldest: Version(0, 169, 0),
+            newest: Version(0, 171, 0),
+            date: "2026-12-02",
+        })
+    }
+
+    fn program_var(&self) -> Option<(&'static str, &'static str)> {
+        Some(("ORCH_CODEX_BIN", "codex"))
+    }
+
+    fn prepare(&self, spawn: &Spawn) -> Result<Launch> {
+        let dress = dressed(spawn.outfit, |o| dress(o, spawn.dir))?;
+        // No shared app-server daemon (it would run the hooks with another pane's environment
+        // and outlive the pane); the hooks are orch's own, in the per-worker CODEX_HOME, so
+        // they need no trust review.
+        let mut argv = vec![
+            program("ORCH_CODEX_BIN", "codex"),
+            "--no-daemon".into(),
+            "--dangerously-bypass-hook-trust".into(),
+            "-c".into(),
+            "check_for_update_on_startup=false".into(),
+        ];
+        argv.extend(dress.args.iter().cloned());
+        argv.extend(spawn.args.iter().cloned());
+        let prepared = prepare(spawn.dir, spawn.cwd, spawn.hook)?;
+        let mut launch = Launch::new(argv, dress);
+        launch
+            .env
+            .push(("CODEX_HOME".into(), prepared.home.display().to_string()));
+        launch.pass = prepared.env_keys;
+        Ok(launch)
+    }
+}
+
+/// Reads a Codex screen for the first-run screens that keep it from its input prompt.
+fn blocker(screen: &str, cwd: &str) -> Option<Blocker> {
+    let has = |s: &str| screen.contains(s);
+    // "Trust this folder?" for an unknown folder, "Open restricted" for one marked untrusted.
+    if has("Trust this folder?") || has("Folder access") {
+        return Some(Blocker {
+            kind: "folder-trust",
+            fix: format!(
+                "Codex asks about trusting `{cwd}`, which your `~/.codex/config.toml` marks \
+                 (orch trusts only folders it does not mention): set its `trust_level = \
+                 \"trusted\"` there, or attach to the pane and answer"
+            ),
+        });
+    }
+    if has("Hooks need review") {
+        return Some(Blocker {
+            kind: "hook-trust",
+            fix: "Codex asks to review hooks: attach to the pane and choose \"Trust all and \
+                  continue\""
+                .into(),
+        });
+    }
+    if has("Sign in with ChatGPT") || has("Sign in with Device Code") {
+        return Some(Blocker {
+            kind: "login",
+            fix: "Codex is not logged in: run `codex login` once, or configure a model provider \
+                  with an `env_key` in `~/.codex/config.toml`"
+                .into(),
+        });
+    }
+    None
 }
 
 #[cfg(test)]

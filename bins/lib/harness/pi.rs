@@ -11,18 +11,19 @@
 //! and, for the tool rules pi does not have, orch's guard extension ([`GUARD`]); the outfit's
 //! hooks run through orch's extension ([`outfit_hooks`]).
 
+use super::adapter::{dressed, program, Adapter, Blocker, Launch, Spawn, Verified, Version};
 use crate::outfit::{CommandRule, Dress, Outfit, ToolRule};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 /// The extension's source (`hooks/pi/orch-extension.ts`).
-pub const EXTENSION: &str = include_str!("../../hooks/pi/orch-extension.ts");
+pub const EXTENSION: &str = include_str!("../../../hooks/pi/orch-extension.ts");
 
 /// The outfit guard's source (`hooks/pi/outfit-guard.ts`): it takes denied tools out of the
 /// active set and refuses denied tools and bash commands at `tool_call`, with the rules read
 /// from the JSON file named by `$ORCH_PI_GUARD` (shape in the file's header).
-pub const GUARD: &str = include_str!("../../hooks/pi/outfit-guard.ts");
+pub const GUARD: &str = include_str!("../../../hooks/pi/outfit-guard.ts");
 
 /// pi's read-only tools, the whole tool set of a `plan` worker.
 pub const READ_ONLY_TOOLS: [&str; 4] = ["read", "grep", "find", "ls"];
@@ -318,6 +319,97 @@ pub fn outfit_hooks(hooks: &Value) -> Result<(Value, Vec<(String, &'static str)>
         out.insert(event.clone(), Value::Array(commands));
     }
     Ok((Value::Object(out), not_applied))
+}
+
+/// The pi adapter: `${ORCH_PI_BIN:-pi} -e <orch-extension.ts> [outfit flags] [args]` with the
+/// worker's own `PI_CODING_AGENT_DIR` ([`prepare`]). pi has no shell hooks: orch's extension
+/// runs orch-hook. It has no `--session-id` either: the worker adopts the session id of its
+/// first SessionStart, which pi fires at launch.
+pub struct Pi;
+
+impl Adapter for Pi {
+    fn name(&self) -> &'static str {
+        "pi"
+    }
+
+    fn title(&self) -> &'static str {
+        "pi"
+    }
+
+    fn detector(&self) -> &'static str {
+        "extension"
+    }
+
+    fn sets_session_id(&self) -> bool {
+        false
+    }
+
+    fn blocker(&self, screen: &str, _cwd: &str) -> Option<Blocker> {
+        blocker(screen)
+    }
+
+    /// pi's own settings (`PI_OFFLINE`, ...) but not its agent folder (orch sets its own);
+    /// keys named in `models.json` are passed too ([`Launch::pass`]).
+    fn passes(&self, key: &str) -> bool {
+        key != "PI_CODING_AGENT_DIR" && key.starts_with("PI_")
+    }
+
+    fn verified(&self) -> Option<Verified> {
+        Some(Verified {
+            package: "@mariozechner/pi-coding-agent",
+            oldest: Version(0, 73, 1),
+            newest: Version(0, 73, 1),
+            date: "2026-12-02",
+        })
+    }
+
+    fn program_var(&self) -> Option<(&'static str, &'static str)> {
+        Some(("ORCH_PI_BIN", "pi"))
+    }
+
+    fn prepare(&self, spawn: &Spawn) -> Result<Launch> {
+        let dress = dressed(spawn.outfit, |o| dress(o, spawn.dir, spawn.cwd))?;
+        let prepared = prepare(spawn.dir)?;
+        let mut argv = vec![
+            program("ORCH_PI_BIN", "pi"),
+            "-e".into(),
+            prepared.extension.display().to_string(),
+        ];
+        argv.extend(dress.args.iter().cloned());
+        argv.extend(spawn.args.iter().cloned());
+        let mut launch = Launch::new(argv, dress);
+        launch.env.push((
+            "PI_CODING_AGENT_DIR".into(),
+            prepared.agent_dir.display().to_string(),
+        ));
+        launch
+            .env
+            .push(("ORCH_HOOK".into(), spawn.hook.display().to_string()));
+        launch.pass = prepared.env_keys;
+        Ok(launch)
+    }
+}
+
+/// Reads a pi screen for what keeps it from starting. pi 0.73 has no blocking first-run
+/// screen; with no model configured it starts with a warning (and still fires SessionStart),
+/// and an extension that fails to load is reported on screen.
+fn blocker(screen: &str) -> Option<Blocker> {
+    let has = |s: &str| screen.contains(s);
+    if has("No models available") {
+        return Some(Blocker {
+            kind: "login",
+            fix: "pi has no model: run `pi` and `/login` once, or add a provider to \
+                  `~/.pi/agent/models.json`"
+                .into(),
+        });
+    }
+    if has("Failed to load extension") {
+        return Some(Blocker {
+            kind: "extension",
+            fix: "pi cannot load orch's extension: attach to the pane to read why".into(),
+        });
+    }
+    None
 }
 
 #[cfg(test)]

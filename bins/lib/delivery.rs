@@ -1,0 +1,298 @@
+//! Prompt delivery: how a prompt always arrives in a worker's input box and is submitted once
+//! (`orch tell`, `orch spawn --prompt`, and the inbox's notices use it).
+//!
+//! The protocol (DESIGN.md, from what the real Claude Code TUI was seen to do): wait until the
+//! worker is ready (and, for a harness whose input box orch can read, until the box is on
+//! screen); load the text into a uniquely named tmux buffer from stdin and paste it as a
+//! bracketed paste; press Enter separately about 100 ms later; wait for the first prompt event
+//! that is this text, exactly or as the harness rewrote it ([`crate::prompt::Sent`]); press
+//! Enter again if none has come within a second, a few times (an Enter on an empty input box
+//! does nothing), and wait longer after the last one. Once any prompt event has come after the
+//! paste, Enter is never pressed again: a second Enter could answer a dialog of the new turn.
+
+use crate::error::{Exit, Fail};
+use crate::harness::Harness;
+use crate::prompt::{Change, Sent};
+use crate::worker::{Waited, Worker};
+use anyhow::{bail, Result};
+use std::time::Duration;
+
+/// What a delivery did.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// The cursor to listen after: the seq of the UserPromptSubmit event (or, when folded into
+    /// a running turn or for a command, the newest event when the text was sent).
+    pub cursor: u64,
+    /// Whether a UserPromptSubmit with this text confirmed the delivery.
+    pub acknowledged: bool,
+    /// How many times Enter was pressed.
+    pub enters: u32,
+    /// How the harness changed the text on the way (empty when it arrived as sent, or when
+    /// unacknowledged).
+    pub changes: Vec<Change>,
+}
+
+impl Delivered {
+    /// Whether the harness's prompt event carried the text changed ([`Delivered::changes`]).
+    pub fn rewritten(&self) -> bool {
+        !self.changes.is_empty()
+    }
+}
+
+/// Options of one delivery.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub command: bool,
+    pub now: bool,
+    pub ready_timeout: Duration,
+}
+
+/// How many Enters tell presses at most.
+const MAX_ENTERS: u32 = 5;
+/// How long tell waits for UserPromptSubmit after each Enter.
+const ACK_WAIT: Duration = Duration::from_millis(1000);
+/// How long it waits after the last Enter: on a loaded machine the hook that acknowledges may
+/// take seconds to start, and a prompt already submitted must not be reported lost.
+const LAST_ACK_WAIT: Duration = Duration::from_secs(10);
+/// The pause between the paste and the Enter (the TUI takes a burst with Enter as a paste).
+const ENTER_DELAY: Duration = Duration::from_millis(100);
+
+/// The text as it will be pasted into an agent's input box, and the guard put in front of it:
+/// line ends made LF (inside a bracketed paste Claude Code takes a CR as a line break of its
+/// own, so CR LF became a blank line), the trailing line ends dropped, and a leading `!` or `/`
+/// given the harness's [`Harness::prompt_guard`] unless `command`.
+pub fn neutralise(text: &str, command: bool, harness: Harness) -> (&'static str, String) {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let text = text.trim_end_matches('\n');
+    if !command && (text.starts_with('!') || text.starts_with('/')) {
+        (harness.prompt_guard(), text.to_string())
+    } else {
+        ("", text.to_string())
+    }
+}
+
+/// Delivers `text` to `worker` by the protocol above. A `command` worker has no hooks: its
+/// quiet detector acknowledges the prompt with the first output after Enter
+/// ([`crate::harness::command::mark_pending`]), and the text goes as it is but for one trailing newline
+/// (a leading `/` is a path to a shell, not a slash command; an empty last line ends a Python
+/// block).
+pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> {
+    let is_command = worker.meta.is_command();
+    let (guard, plain) = if is_command {
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        ("", text.strip_suffix('\r').unwrap_or(text).to_string())
+    } else {
+        neutralise(text, opts.command, worker.meta.harness)
+    };
+    let text = format!("{guard}{plain}");
+    if text.trim().is_empty() {
+        bail!("nothing to tell: the prompt is empty");
+    }
+    let pane = worker.pane()?.to_string();
+    let id = worker.meta.id.clone();
+    if !opts.now {
+        wait_ready(worker, opts.ready_timeout)?;
+    } else if !worker.alive() {
+        bail!(Fail::new(
+            Exit::Gone,
+            format!("worker `{id}`: its pane {pane} is gone")
+        ));
+    }
+    let before = worker.cursor()?;
+    let server = &worker.meta.server;
+    let buffer = format!(
+        "orch-{id}-{}-{}",
+        std::process::id(),
+        crate::clock::now_ms()
+    );
+    server.run_with_input(&["load-buffer", "-b", &buffer, "-"], Some(text.as_bytes()))?;
+    let pasted = server.run(&["paste-buffer", "-p", "-d", "-b", &buffer, "-t", &pane]);
+    if pasted.is_err() {
+        let _ = server.run(&["delete-buffer", "-b", &buffer]);
+    }
+    pasted?;
+    std::thread::sleep(ENTER_DELAY);
+    let sent = Sent::guarded(guard, &plain);
+    if is_command {
+        crate::harness::command::mark_pending(server, &pane, &worker.dir(), &text)?;
+    }
+    // The newest event read, and the first prompt event after the paste that is not this text
+    // (its seq and length), if one came.
+    let mut seen = before;
+    let mut foreign: Option<(u64, u64)> = None;
+    let mut enters = 0;
+    loop {
+        if foreign.is_none() {
+            server.run(&["send-keys", "-t", &pane, "Enter"])?;
+            enters += 1;
+        }
+        // The long last wait: after the last Enter, or once another prompt came (this one may
+        // still follow it).
+        let last_wait = enters >= MAX_ENTERS || foreign.is_some();
+        let ack_wait = if last_wait { LAST_ACK_WAIT } else { ACK_WAIT };
+        let waited = worker.wait(seen, Some(ack_wait), |e| {
+            seen = e["seq"].as_u64().unwrap_or(seen);
+            if opts.command && !is_command {
+                return (e["event"] != "interrupted").then_some(Vec::new());
+            }
+            let found = sent.recognise(e);
+            if found.is_none() && e["event"] == "prompt" && foreign.is_none() {
+                foreign = Some((seen, e["prompt_len"].as_u64().unwrap_or(0)));
+            }
+            found.map(|r| r.changes)
+        })?;
+        match waited {
+            Waited::Found(changes, event) => {
+                let cursor = event["seq"].as_u64().unwrap_or(before);
+                if !opts.command {
+                    worker.state.set_told(&id, cursor)?;
+                }
+                return Ok(Delivered {
+                    cursor,
+                    acknowledged: true,
+                    enters,
+                    changes,
+                });
+            }
+            Waited::Gone(why) => bail!(Fail::new(Exit::Gone, why)),
+            Waited::TimedOut => {
+                if opts.command && !is_command {
+                    // A command may fire no hook at all (e.g. `/help`); pressing Enter again
+                    // could answer a dialog it opened.
+                    return Ok(Delivered {
+                        cursor: worker.cursor()?,
+                        acknowledged: false,
+                        enters,
+                        changes: Vec::new(),
+                    });
+                }
+                if opts.now && !worker.status()?.ready() {
+                    worker.state.set_told(&id, before)?;
+                    return Ok(Delivered {
+                        cursor: before,
+                        acknowledged: false,
+                        enters,
+                        changes: Vec::new(),
+                    });
+                }
+                if last_wait {
+                    break;
+                }
+            }
+        }
+    }
+    let why = if let Some((seq, len)) = foreign {
+        format!(
+            "a different prompt ({len} characters, event {seq}) was submitted after the paste, \
+             so Enter was not pressed again: the harness may have changed the text beyond \
+             recognition, or someone typed into the pane. Look with `orch capture {id}` before \
+             telling it again: it may already be working on it"
+        )
+    } else if is_command {
+        "its program printed nothing after Enter, or its quiet detector is gone (tmux shows \
+         `#{pane_pipe}` 0 then)"
+            .to_string()
+    } else {
+        "the text may still sit in its input box".to_string()
+    };
+    bail!(Fail::new(
+        Exit::Timeout,
+        format!(
+            "worker `{id}` did not acknowledge the prompt after {enters} Enter presses: {why}; \
+             look with `{} attach` (pane {pane})",
+            server.describe()
+        )
+    ))
+}
+
+/// Waits until the worker can take a prompt (idle after SessionStart, not mid-turn and not at
+/// a permission dialog), up to `timeout`.
+pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
+    let id = &worker.meta.id;
+    // The cursor first, then the status: an event that lands between the two is replayed by
+    // the wait below (it reads everything after the cursor), so a Stop can never slip between
+    // "busy" and the start of the wait.
+    let from = worker.cursor()?;
+    let mut last = worker.status()?;
+    if last.ready() {
+        return wait_input_box(worker);
+    }
+    let waited = worker.wait(from, Some(timeout), |e| {
+        // Read again from the log on each deciding event: a status is a matter of sequences
+        // (a late permission notice after an interrupt says nothing), not of one event.
+        if crate::status::decides(e) {
+            last = worker.status().unwrap_or(last);
+        }
+        last.ready().then_some(())
+    })?;
+    match waited {
+        Waited::Found((), _) => wait_input_box(worker),
+        Waited::Gone(why) => bail!(Fail::new(Exit::Gone, why)),
+        Waited::TimedOut => bail!(Fail::new(
+            Exit::Timeout,
+            format!(
+                "worker `{id}` is not ready after {:.0} s (status {}): wait longer with `--wait`, \
+                 or deliver into the running turn with `--now`",
+                timeout.as_secs_f64(),
+                worker.status()?.as_str()
+            )
+        )),
+    }
+}
+
+/// How long tell waits for an idle worker's input box to show on screen before it pastes
+/// anyway (a TUI drawn differently from what orch knows).
+const INPUT_BOX_WAIT: Duration = Duration::from_secs(5);
+/// How often the screen is read meanwhile: no event says that a box was drawn.
+const INPUT_BOX_POLL: Duration = Duration::from_millis(25);
+
+/// Waits until an idle worker's screen shows its input box, for a harness whose box orch can
+/// read ([`Harness::input_ready`]); up to [`INPUT_BOX_WAIT`], then goes on and says so.
+fn wait_input_box(worker: &Worker) -> Result<()> {
+    let harness = worker.meta.harness;
+    let pane = worker.pane()?;
+    let deadline = std::time::Instant::now() + INPUT_BOX_WAIT;
+    loop {
+        let screen = worker.meta.server.capture(pane)?;
+        match harness.input_ready(&screen) {
+            None | Some(true) => return Ok(()),
+            Some(false) if std::time::Instant::now() >= deadline => {
+                eprintln!(
+                    "orch: `{}` is idle but its input box is not on screen after {} s: pasting \
+                     anyway",
+                    worker.meta.id,
+                    INPUT_BOX_WAIT.as_secs()
+                );
+                return Ok(());
+            }
+            Some(false) => std::thread::sleep(INPUT_BOX_POLL),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leading_bang_and_slash_are_neutralised_unless_a_command() {
+        let claude = Harness::Claude;
+        let both = |text: &str, command: bool, h: Harness| {
+            let (guard, text) = neutralise(text, command, h);
+            format!("{guard}{text}")
+        };
+        assert_eq!(both("!rm -rf /", false, claude), "\\!rm -rf /");
+        assert_eq!(both("/clear", false, claude), "\\/clear");
+        assert_eq!(both("/clear", true, claude), "/clear");
+        assert_eq!(both("hello\n", false, claude), "hello");
+        assert_eq!(both("a ! b", false, claude), "a ! b");
+        assert_eq!(both("/clear it", false, Harness::Sim), " /clear it");
+    }
+
+    #[test]
+    fn line_ends_become_lf() {
+        let claude = Harness::Claude;
+        assert_eq!(neutralise("a\r\n\tb\r\n", false, claude).1, "a\n\tb");
+        assert_eq!(neutralise("a\rb", false, claude).1, "a\nb");
+    }
+}

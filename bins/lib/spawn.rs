@@ -1,0 +1,459 @@
+//! Spawning a worker, as a straight pipeline: settle what to start (outfit, harness, role,
+//! name), check the caller may, create the worker's record, let its harness prepare the launch
+//! ([`crate::harness::Harness::prepare`]), open and tag its pane, and wait until its agent is
+//! up (SessionStart, or for a harness that fires it with the first prompt, its input prompt on
+//! screen), reading the screen meanwhile for first-run screens that hold hooks back. Whatever
+//! fails before the pane is up leaves nothing behind.
+
+use crate::error::{Exit, Fail};
+use crate::events::fields;
+use crate::harness::{Harness, Launch, Spawn};
+use crate::outfit::Outfit;
+use crate::roles::{Actor, Role};
+use crate::state::{new_uuid, Meta, State};
+use crate::tmux::Server;
+use crate::worker::{Waited, Worker};
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What to spawn, as `orch spawn`'s flags say it.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// `--name`; default: the worker's id.
+    pub name: Option<String>,
+    /// `--harness`; default: the outfit's, else Claude Code.
+    pub harness: Option<Harness>,
+    /// `--cwd`; default: the current folder.
+    pub cwd: Option<PathBuf>,
+    /// `--role`; default: the outfit's, else `worker`.
+    pub role: Option<Role>,
+    /// `--outfit`.
+    pub outfit: Option<String>,
+    /// `--env`, after the outfit's `env` (so they win).
+    pub env: Vec<(String, String)>,
+    /// `--worktree` (or the outfit's `worktree: true`).
+    pub worktree: bool,
+    /// `--trust`.
+    pub trust: bool,
+    /// `--quiet` and `--prompt-regex`, for the command harness.
+    pub quiet: Option<f64>,
+    pub prompt_regex: Option<String>,
+    /// How long to wait for the agent to be up.
+    pub ready_timeout: Duration,
+    /// The arguments after `--`.
+    pub harness_args: Vec<String>,
+}
+
+/// A spawned worker, and the outfit fields its harness could not apply (one line each).
+#[derive(Debug)]
+pub struct Spawned {
+    pub worker: Worker,
+    pub warnings: Vec<String>,
+}
+
+/// The working folder, absolute and existing (`~` expanded). Errors: no such folder.
+pub fn resolve_cwd(cwd: Option<&Path>) -> Result<PathBuf> {
+    let dir = match cwd {
+        Some(dir) => PathBuf::from(shellexpand::tilde(&dir.to_string_lossy()).as_ref()),
+        None => std::env::current_dir().context("cannot read the current folder")?,
+    };
+    dir.canonicalize()
+        .with_context(|| format!("`--cwd {}`: no such folder", dir.display()))
+}
+
+/// Spawns a worker as `req` says and waits until its agent is up. Errors: a bad name, an
+/// outfit or harness that does not load or apply, a refused caller (exit 6), a harness program
+/// not found, a pane that dies before it starts (exit 4), or a start that takes longer than
+/// `ready_timeout` or stops at a first-run screen (exit 3, naming the screen and the fix).
+pub fn spawn(req: &Request) -> Result<Spawned> {
+    let cwd = resolve_cwd(req.cwd.as_deref())?;
+    let outfit = match &req.outfit {
+        Some(name) => Some(crate::outfit::load(name, &cwd)?),
+        None => None,
+    };
+    let worn = outfit
+        .as_ref()
+        .map(Harness::of_outfit)
+        .transpose()?
+        .flatten();
+    let harness = req.harness.or(worn).unwrap_or(Harness::Claude);
+    let role = match (&req.role, outfit.as_ref().and_then(|o| o.role.as_ref())) {
+        (Some(Role::Observer), _) | (None, Some(Role::Observer)) => Role::Observer,
+        _ => Role::Worker,
+    };
+    let state = State::from_env()?;
+    state.ensure()?;
+    crate::rights::allow(&state, crate::rights::Action::Spawn, None)?;
+    if let Some(name) = &req.name {
+        check_name(name)?;
+        check_name_free(&state, name)?;
+    }
+    let mut extra_env: Vec<(String, String)> = outfit
+        .as_ref()
+        .map(|o| o.env.clone().into_iter().collect())
+        .unwrap_or_default();
+    extra_env.extend(req.env.iter().cloned());
+    if req.trust {
+        harness.trust(&cwd)?;
+    }
+
+    let (id, dir) = state.new_worker()?;
+    let name = req.name.clone().unwrap_or_else(|| id.clone());
+    // From here on a failure removes what was made for the worker.
+    let cleanup = |err: anyhow::Error| {
+        let _ = std::fs::remove_dir_all(&dir);
+        err
+    };
+    let worktree = if req.worktree || outfit.as_ref().and_then(|o| o.worktree) == Some(true) {
+        Some(
+            crate::worktree::create(&cwd, &state.root.join("worktrees"), &id, &name)
+                .map_err(cleanup)?,
+        )
+    } else {
+        None
+    };
+    let cwd = worktree.as_ref().map_or(cwd, |wt| wt.path.clone());
+    if req.trust && worktree.is_some() {
+        harness.trust(&cwd)?;
+    }
+    let session_id = harness.sets_session_id().then(new_uuid);
+    let state_root = absolute(&state.root)?;
+    let launch = prepare(
+        harness,
+        req,
+        &PrepareFor {
+            id: &id,
+            name: &name,
+            dir: &absolute(&dir)?,
+            cwd: &cwd,
+            session_id: session_id.as_deref(),
+            outfit: outfit.as_ref(),
+        },
+    )
+    .map_err(cleanup)?;
+    let mut env = launch_env(harness, &launch, &state_root, &id);
+    env.extend(extra_env);
+    check_program(&launch.argv[0], &env).map_err(cleanup)?;
+
+    let server = Server::from_env();
+    let meta = Meta {
+        id: id.clone(),
+        name,
+        role,
+        harness,
+        server: server.clone(),
+        socket_path: None,
+        pane: None,
+        session: None,
+        window: None,
+        cwd: cwd.clone(),
+        parent: Actor::from_env().as_parent(),
+        session_id: session_id.clone(),
+        created_ms: crate::clock::now_ms(),
+        argv: launch.argv.clone(),
+        outfit: outfit.as_ref().map(|o| o.name.clone()),
+        worktree: worktree.clone(),
+        detector: launch.detector.clone(),
+    };
+    state.write_meta(&meta)?;
+    if let Some(path) = session_id.as_deref().and_then(|s| state.session_index(s)) {
+        state.index(&path, &id)?;
+    }
+    let spawned = crate::events::append(
+        &dir,
+        "spawned",
+        fields(json!({
+            "name": meta.name, "role": meta.role, "harness": meta.harness,
+            "outfit": meta.outfit, "cwd": cwd, "parent": meta.parent, "session_id": session_id,
+        })),
+    )?;
+
+    // A worker is an interactive agent in a pane: `CI` (inherited from the tmux server's
+    // environment when orch runs under CI) turns some CLIs non-interactive (Gemini CLI exits
+    // on its first prompt), so the pane never gets it.
+    let mut command = vec!["/usr/bin/env".to_string(), "-u".into(), "CI".into()];
+    command.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+    command.extend(launch.argv.iter().cloned());
+    let placed = server.place(&cwd, &command).map_err(cleanup)?;
+    let pane = placed.pane.clone();
+    server.tag_pane(
+        &pane,
+        &[
+            ("@orch_id", meta.id.as_str()),
+            ("@orch_role", meta.role.as_str()),
+            ("@orch_name", meta.name.as_str()),
+        ],
+        &meta.name,
+    )?;
+    let meta = state.update_meta(&id, |m| {
+        m.pane = Some(placed.pane.clone());
+        m.session = Some(placed.session.clone());
+        m.window = Some(placed.window.clone());
+        m.socket_path = Some(placed.socket_path.clone());
+    })?;
+    state.index(&state.pane_index(&placed.socket_path, &pane), &id)?;
+    if let Err(err) = harness.placed(&server, &pane, &state_root, &id) {
+        let _ = server.kill_pane(&pane);
+        return Err(cleanup(err));
+    }
+    let worker = Worker { state, meta };
+    wait_started(&worker, harness, spawned, req.ready_timeout)?;
+    Ok(Spawned {
+        worker,
+        warnings: launch.dress.warnings,
+    })
+}
+
+/// Who a launch is prepared for.
+struct PrepareFor<'a> {
+    id: &'a str,
+    name: &'a str,
+    dir: &'a Path,
+    cwd: &'a Path,
+    session_id: Option<&'a str>,
+    outfit: Option<&'a Outfit>,
+}
+
+/// Asks the harness to set the worker up.
+fn prepare(harness: Harness, req: &Request, who: &PrepareFor) -> Result<Launch> {
+    let caller: Vec<(String, String)> = std::env::vars().collect();
+    let hook = crate::paths::sibling_exe("orch-hook")?;
+    harness.prepare(&Spawn {
+        id: who.id,
+        name: who.name,
+        dir: who.dir,
+        cwd: who.cwd,
+        session_id: who.session_id,
+        outfit: who.outfit,
+        args: &req.harness_args,
+        env: &caller,
+        quiet: req.quiet,
+        prompt_regex: req.prompt_regex.as_deref(),
+        hook: &hook,
+    })
+}
+
+/// The worker's environment: the caller's variables its harness needs, then what the harness
+/// sets for itself, orch's `ORCH_WORKER` and `ORCH_HOME`, then the outfit's dress (the
+/// outfit's `env` and `--env` come after, and win).
+fn launch_env(
+    harness: Harness,
+    launch: &Launch,
+    state_root: &Path,
+    id: &str,
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| harness.passes(k) || launch.pass.contains(k))
+        .collect();
+    env.extend(launch.env.iter().cloned());
+    env.push(("ORCH_WORKER".into(), id.into()));
+    env.push(("ORCH_HOME".into(), state_root.display().to_string()));
+    env.extend(launch.dress.env.iter().cloned());
+    env
+}
+
+/// How long the input prompt of a harness that starts on its first prompt must stay on screen
+/// before it counts: Codex draws it first and its first-run screens (login, folder trust)
+/// about a second later.
+const SETTLE: Duration = Duration::from_millis(2000);
+
+/// Waits for the worker's SessionStart after cursor `after` (for a harness that fires it only
+/// with the first prompt, for its input prompt on screen, then records `ready`), reading its
+/// screen meanwhile for first-run screens that hold hooks back, and failing fast when the pane
+/// dies.
+fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration) -> Result<()> {
+    let id = &worker.meta.id;
+    let on_screen = harness.starts_on_first_prompt();
+    let mut ready_since: Option<Instant> = None;
+    let pane = worker.pane()?.to_string();
+    let server = &worker.meta.server;
+    let deadline = Instant::now() + timeout;
+    let mut screen = String::new();
+    loop {
+        let step =
+            Duration::from_millis(500).min(deadline.saturating_duration_since(Instant::now()));
+        let waited = worker.wait(after, Some(step), |e| {
+            (!on_screen && e["event"].as_str() == Some("session_start")).then_some(())
+        })?;
+        match waited {
+            Waited::Found((), _) => return Ok(()),
+            Waited::Gone(_) => bail!(Fail::new(
+                Exit::Gone,
+                format!(
+                    "worker `{id}`: the {} harness exited before it started{}",
+                    harness.name(),
+                    last_lines(&screen)
+                )
+            )),
+            Waited::TimedOut => {}
+        }
+        if let Ok(now) = server.capture(&pane) {
+            screen = now;
+        }
+        let ready = on_screen && harness.ready_screen(&screen);
+        if !ready {
+            ready_since = None;
+        } else if ready_since.get_or_insert_with(Instant::now).elapsed() >= SETTLE {
+            crate::events::append(
+                &worker.dir(),
+                "ready",
+                fields(json!({"harness": harness.name()})),
+            )?;
+            return Ok(());
+        }
+        if let Some(blocker) = harness.blocker(&screen, &worker.meta.cwd.display().to_string()) {
+            bail!(Fail::new(
+                Exit::Timeout,
+                format!(
+                    "worker `{id}` is stuck at {}'s {} screen in pane {pane}: {}. \
+                     To look: `{} attach -t {}`",
+                    harness.title(),
+                    blocker.kind,
+                    blocker.fix,
+                    server.describe(),
+                    worker.meta.session.as_deref().unwrap_or("")
+                )
+            ));
+        }
+        if Instant::now() >= deadline {
+            bail!(Fail::new(
+                Exit::Timeout,
+                format!(
+                    "worker `{id}` did not start within {:.0} s ({}). Its pane {pane} shows:{}",
+                    timeout.as_secs_f64(),
+                    if on_screen {
+                        "its input prompt never showed".to_string()
+                    } else if let Some(detector) = &worker.meta.detector {
+                        format!(
+                            "its screen never settled ({}): give a longer `--ready-timeout`, \
+                             or check `--prompt-regex` against the last line below",
+                            detector.describe()
+                        )
+                    } else {
+                        "no SessionStart hook event: is `orch up` done, so that Claude Code runs \
+                         orch-hook?"
+                            .to_string()
+                    },
+                    last_lines(&screen)
+                )
+            ));
+        }
+    }
+}
+
+/// The last non-empty lines of a screen, indented, for an error message.
+fn last_lines(screen: &str) -> String {
+    let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = &lines[lines.len().saturating_sub(8)..];
+    if tail.is_empty() {
+        return String::new();
+    }
+    format!("\n  {}", tail.join("\n  "))
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    Ok(std::env::current_dir()?.join(path))
+}
+
+/// Names: 1 to 64 of letters, digits, `-`, `_`, `.`; not shaped like an id (`w12`) or a pane
+/// (`%3`), so that a WORKER argument always means one thing.
+pub fn check_name(name: &str) -> Result<()> {
+    let good_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let id_like =
+        name.len() > 1 && name.starts_with('w') && name[1..].chars().all(|c| c.is_ascii_digit());
+    if name.is_empty() || name.len() > 64 || !good_chars || name == "." || name == ".." || id_like {
+        bail!(
+            "invalid worker name `{name}`: use 1-64 letters, digits, `-`, `_` or `.`, not of the \
+             form `w<number>`"
+        );
+    }
+    Ok(())
+}
+
+fn check_name_free(state: &State, name: &str) -> Result<()> {
+    for meta in state.workers()? {
+        if meta.name == name {
+            let worker = Worker {
+                state: state.clone(),
+                meta,
+            };
+            if worker.alive() {
+                bail!(
+                    "a live worker is already named `{name}` ({}): pick another `--name` or \
+                     `orch kill {name}` first",
+                    worker.meta.id
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `KEY=VALUE` pairs (`--env`, `--var`). Errors name the pair that is not one.
+pub fn parse_env(pairs: &[String]) -> Result<Vec<(String, String)>> {
+    pairs
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
+                Ok((k.to_string(), v.to_string()))
+            }
+            _ => bail!("`--env {pair}`: expected KEY=VALUE"),
+        })
+        .collect()
+}
+
+/// Fails early, with the fix, when the harness program cannot be found on the PATH the
+/// worker will have.
+fn check_program(program: &str, env: &[(String, String)]) -> Result<()> {
+    if program.contains('/') {
+        if Path::new(program).is_file() {
+            return Ok(());
+        }
+        bail!("cannot find the harness program `{program}`");
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if std::env::split_paths(&path).any(|dir| dir.join(program).is_file()) {
+        return Ok(());
+    }
+    bail!(
+        "cannot find `{program}` on PATH: install it (Claude Code: `npm install -g \
+         @anthropic-ai/claude-code`, Codex: `npm install -g @openai/codex`, Gemini CLI: `npm \
+         install -g @google/gemini-cli`, pi: `npm install -g @mariozechner/pi-coding-agent`) or \
+         point ORCH_CLAUDE_BIN, ORCH_CODEX_BIN, ORCH_GEMINI_BIN or ORCH_PI_BIN at it"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        for good in ["backend", "auth-flow.2", "A_b"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "w12", "%3", "a b", "..", "x/y"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn env_pairs_parse() {
+        let got = parse_env(&["A=1".into(), "B=x=y".into()]).unwrap();
+        assert_eq!(got, [("A".into(), "1".into()), ("B".into(), "x=y".into())]);
+        assert!(parse_env(&["=v".into()]).is_err());
+        assert!(parse_env(&["novalue".into()]).is_err());
+    }
+}

@@ -1,5 +1,5 @@
 //! `orch-sim`: the simulated agent harness that orch's demo and fast tests run in panes.
 
 fn main() -> std::process::ExitCode {
-    orch::sim::main(std::env::args_os().collect()).into()
+    orch_sim::main(std::env::args_os().collect()).into()
 }

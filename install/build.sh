@@ -14,10 +14,10 @@ cd "$(dirname "$0")/.."
 
 cargo build --release --locked
 if [ "$(uname -s)" = Linux ]; then
-    if ! cargo rustc --release --locked --bin orch-hook -- -C target-feature=+crt-static; then
+    if ! cargo rustc --release --locked -p orch --bin orch-hook -- -C target-feature=+crt-static; then
         # glibc's static archives are a separate package on some systems.
         echo "build: cannot link orch-hook statically (install glibc's static libraries:" \
             "libc6-dev on Debian, glibc-static on Fedora); keeping the dynamically linked one" >&2
-        cargo build --release --locked --bin orch-hook
+        cargo build --release --locked -p orch --bin orch-hook
     fi
 fi

@@ -261,40 +261,10 @@ impl State {
     }
 }
 
-/// A fresh random version-4-shaped UUID, e.g. for `claude --session-id` (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`) from `/dev/urandom`,
-/// or from std's randomly keyed hasher where that cannot be read.
+/// A fresh random version-4 UUID (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`), e.g. for
+/// `claude --session-id`.
 pub fn new_uuid() -> String {
-    use std::io::Read;
-    let mut b = [0u8; 16];
-    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
-    if read.is_err() {
-        fallback_random(&mut b);
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
-fn fallback_random(bytes: &mut [u8; 16]) {
-    use std::hash::{BuildHasher, Hasher};
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    for (i, half) in bytes.chunks_mut(8).enumerate() {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(nanos);
-        hasher.write_usize(i);
-        hasher.write_u32(std::process::id());
-        half.copy_from_slice(&hasher.finish().to_le_bytes());
-    }
+    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]
@@ -341,8 +311,5 @@ mod tests {
         );
         assert!(parts[2].starts_with('4'));
         assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
-        let mut fallback = [0u8; 16];
-        fallback_random(&mut fallback);
-        assert_ne!(fallback, [0u8; 16]);
     }
 }

@@ -12,9 +12,6 @@ pub mod input;
 pub mod screen;
 pub mod turn;
 
-use crate::error;
-use crate::paths;
-use crate::state::new_uuid as uuid4;
 use anyhow::{bail, Context, Result};
 use event::{Event, Session};
 use input::{Action, Input};
@@ -28,6 +25,25 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 use turn::{Control, Ending, Note, Turns};
+
+/// The exit code for bad arguments (as clap's, and `orch`'s).
+const USAGE_ERROR: u8 = 2;
+
+/// Claude Code's folder, as Claude Code finds it: `$CLAUDE_CONFIG_DIR` if set and not empty,
+/// else `$HOME/.claude`, else `.claude`.
+fn claude_dir() -> PathBuf {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    match (var("CLAUDE_CONFIG_DIR"), var("HOME")) {
+        (Some(dir), _) => PathBuf::from(dir),
+        (None, Some(home)) => PathBuf::from(home).join(".claude"),
+        (None, None) => PathBuf::from(".claude"),
+    }
+}
+
+/// A random (version 4) UUID, for session and prompt ids.
+fn uuid4() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
 
 /// Set in the environment once the sim has re-executed itself with SIGHUP ignored.
 const HUP_IGNORED: &str = "ORCH_SIM_HUP_IGNORED";
@@ -147,22 +163,22 @@ pub fn main(argv: Vec<OsString>) -> u8 {
         Ok(parsed) => parsed,
         Err(err) => {
             eprintln!("orch-sim: {err:#}\n\n{USAGE}");
-            return error::Exit::Usage.code();
+            return USAGE_ERROR;
         }
     };
     if parsed.help {
         print!("{USAGE}");
-        return error::Exit::Ok.code();
+        return 0;
     }
     let mut notes = Vec::new();
     if let Some(note) = ignore_hangup(&argv) {
         notes.push(note);
     }
     match run(parsed, notes) {
-        Ok(()) => error::Exit::Ok.code(),
+        Ok(()) => 0,
         Err(err) => {
             eprintln!("orch-sim: {err:#}");
-            error::Exit::Error.code()
+            1
         }
     }
 }
@@ -237,7 +253,7 @@ struct App {
 fn run(args: Args, mut notes: Vec<String>) -> Result<()> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let session_id = args.session_id.clone().unwrap_or_else(uuid4);
-    let claude_dir = paths::claude_dir().unwrap_or_else(|_| PathBuf::from(".claude"));
+    let claude_dir = claude_dir();
     let transcript = claude_dir
         .join("projects")
         .join("sim")

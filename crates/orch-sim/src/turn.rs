@@ -456,7 +456,7 @@ impl Turns {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::event::Session;
+    use crate::event::Session;
     use std::sync::Arc;
 
     #[test]

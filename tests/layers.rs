@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The modules at the bottom: they may refer to one another and to nothing above them.
-const STORAGE: [&str; 8] = [
+const STORAGE: [&str; 10] = [
     "clock",
     "error",
     "events",
@@ -15,7 +15,9 @@ const STORAGE: [&str; 8] = [
     "paths",
     "tmux",
     "watch",
+    "claude",
     "claude::settings",
+    "claude::trust",
 ];
 
 /// Every `.rs` file under `dir`, with its module path (`cmd::tell`, `harness`, `` for lib.rs).

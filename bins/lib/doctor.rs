@@ -519,8 +519,9 @@ pub fn claude() -> Check {
     })
 }
 
-/// `codex`, `gemini`, `pi`: the other agent CLIs (`$ORCH_<NAME>_BIN`, else on PATH), each with
-/// its version against the verified range. They are optional: one that is not installed is
+/// `codex`, `gemini`, `pi`: the other agent CLIs (every harness with a program of its own
+/// but Claude Code; `$ORCH_<NAME>_BIN`, else on PATH), each with its version against the
+/// verified range. They are optional: one that is not installed is
 /// fine, one outside the range or not answering a warning.
 pub fn harnesses() -> Vec<Check> {
     let check = |h: Harness| {
@@ -536,8 +537,10 @@ pub fn harnesses() -> Vec<Check> {
         })
     };
     std::thread::scope(|scope| {
-        let running: Vec<_> = [Harness::Codex, Harness::Gemini, Harness::Pi]
-            .into_iter()
+        let running: Vec<_> = Harness::ALL
+            .iter()
+            .copied()
+            .filter(|h| *h != Harness::Claude && h.program().is_some())
             .map(|h| (h, scope.spawn(move || check(h))))
             .collect();
         running

@@ -3,34 +3,40 @@
 //!
 //! The executables under `bins/` are thin: each hands its argv to [`cli::main`] (or, for the
 //! hook, to [`hook::main`]) and exits with the code it returns.
+//!
+//! Layers (README: Layout): `cli` -> `cmd/` -> domain modules -> storage and `tmux`, imports one
+//! way, no cycles (tests/layers.rs checks). Only what the executables and the integration tests
+//! use is `pub`; the rest is `pub(crate)`, documented with `cargo doc --document-private-items`,
+//! so public docs may link to crate-private items.
+
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod audit;
 pub mod bundle;
-pub mod classify;
+pub(crate) mod classify;
 pub mod claude;
 pub mod cli;
 pub mod clock;
-pub mod cmd;
-pub mod delivery;
-pub mod detect;
-pub mod doctor;
+pub(crate) mod cmd;
+pub(crate) mod delivery;
+pub(crate) mod detect;
+pub(crate) mod doctor;
 pub mod error;
-pub mod escalation;
-pub mod events;
-pub mod fsutil;
+pub(crate) mod escalation;
+pub(crate) mod events;
+pub(crate) mod fsutil;
 pub mod harness;
 pub mod hook;
 pub mod inbox;
-pub mod outfit;
-pub mod paths;
+pub(crate) mod outfit;
+pub(crate) mod paths;
 pub mod prompt;
 pub mod rights;
-pub mod roles;
-pub mod sim;
-pub mod spawn;
+pub(crate) mod roles;
+pub(crate) mod spawn;
 pub mod state;
-pub mod status;
-pub mod tmux;
-pub mod watch;
-pub mod worker;
-pub mod worktree;
+pub(crate) mod status;
+pub(crate) mod tmux;
+pub(crate) mod watch;
+pub(crate) mod worker;
+pub(crate) mod worktree;

@@ -135,7 +135,7 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
     .map_err(cleanup)?;
     let mut env = launch_env(harness, &launch, &state_root, &id);
     env.extend(extra_env);
-    check_program(&launch.argv[0], &env).map_err(cleanup)?;
+    check_program(harness, &launch.argv[0], &env).map_err(cleanup)?;
 
     let server = Server::from_env();
     let meta = Meta {
@@ -411,7 +411,7 @@ pub fn parse_env(pairs: &[String]) -> Result<Vec<(String, String)>> {
 
 /// Fails early, with the fix, when the harness program cannot be found on the PATH the
 /// worker will have.
-fn check_program(program: &str, env: &[(String, String)]) -> Result<()> {
+fn check_program(harness: Harness, program: &str, env: &[(String, String)]) -> Result<()> {
     if program.contains('/') {
         if Path::new(program).is_file() {
             return Ok(());
@@ -427,11 +427,17 @@ fn check_program(program: &str, env: &[(String, String)]) -> Result<()> {
     if std::env::split_paths(&path).any(|dir| dir.join(program).is_file()) {
         return Ok(());
     }
+    let install = harness
+        .verified()
+        .map(|v| format!("`npm install -g {}`", v.package))
+        .unwrap_or_else(|| "install it".into());
+    let point = harness
+        .program_var()
+        .map(|var| format!(", or point {var} at it"))
+        .unwrap_or_default();
     bail!(
-        "cannot find `{program}` on PATH: install it (Claude Code: `npm install -g \
-         @anthropic-ai/claude-code`, Codex: `npm install -g @openai/codex`, Gemini CLI: `npm \
-         install -g @google/gemini-cli`, pi: `npm install -g @mariozechner/pi-coding-agent`) or \
-         point ORCH_CLAUDE_BIN, ORCH_CODEX_BIN, ORCH_GEMINI_BIN or ORCH_PI_BIN at it"
+        "cannot find `{program}` on PATH: {install} ({}){point}",
+        harness.title()
     )
 }
 

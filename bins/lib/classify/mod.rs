@@ -10,7 +10,7 @@ mod policy;
 #[cfg(test)]
 mod tests;
 
-pub use policy::{project_file, user_file, Policy};
+pub use policy::Policy;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -247,6 +247,7 @@ impl Policy {
         }
     }
 
+    #[cfg(test)]
     /// The ids of the rules in force, in order.
     pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
         self.rules.iter().map(|r| r.id.as_str())

@@ -1,3 +1,4 @@
+use super::policy::project_file;
 use super::*;
 use serde_json::json;
 use std::collections::BTreeSet;

@@ -152,6 +152,11 @@ impl Harness {
         self.adapter().placed(server, pane, state, id)
     }
 
+    /// The variable that overrides its program (`ORCH_CODEX_BIN`), if it has a CLI of its own.
+    pub fn program_var(self) -> Option<&'static str> {
+        self.adapter().program_var().map(|(var, _)| var)
+    }
+
     /// The program orch starts for it: `$ORCH_<NAME>_BIN` when set (e.g. `ORCH_CODEX_BIN`),
     /// else its usual name on PATH; `None` for the command and the sim.
     pub fn program(self) -> Option<String> {

@@ -11,7 +11,6 @@
 //! paste, Enter is never pressed again: a second Enter could answer a dialog of the new turn.
 
 use crate::error::{Exit, Fail};
-use crate::harness::Harness;
 use crate::prompt::{Change, Sent};
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Result};
@@ -57,33 +56,16 @@ const LAST_ACK_WAIT: Duration = Duration::from_secs(10);
 /// The pause between the paste and the Enter (the TUI takes a burst with Enter as a paste).
 const ENTER_DELAY: Duration = Duration::from_millis(100);
 
-/// The text as it will be pasted into an agent's input box, and the guard put in front of it:
-/// line ends made LF (inside a bracketed paste Claude Code takes a CR as a line break of its
-/// own, so CR LF became a blank line), the trailing line ends dropped, and a leading `!` or `/`
-/// given the harness's [`Harness::prompt_guard`] unless `command`.
-pub fn neutralise(text: &str, command: bool, harness: Harness) -> (&'static str, String) {
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let text = text.trim_end_matches('\n');
-    if !command && (text.starts_with('!') || text.starts_with('/')) {
-        (harness.prompt_guard(), text.to_string())
-    } else {
-        ("", text.to_string())
-    }
-}
-
 /// Delivers `text` to `worker` by the protocol above. A `command` worker has no hooks: its
 /// quiet detector acknowledges the prompt with the first output after Enter
 /// ([`crate::harness::command::mark_pending`]), and the text goes as it is but for one trailing newline
 /// (a leading `/` is a path to a shell, not a slash command; an empty last line ends a Python
 /// block).
 pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> {
-    let is_command = worker.meta.is_command();
-    let (guard, plain) = if is_command {
-        let text = text.strip_suffix('\n').unwrap_or(text);
-        ("", text.strip_suffix('\r').unwrap_or(text).to_string())
-    } else {
-        neutralise(text, opts.command, worker.meta.harness)
-    };
+    let harness = worker.meta.harness;
+    let (guard, plain) = harness.prompt_text(text, opts.command);
+    // `--command` for a CLI with slash commands: one may fire no prompt event at all.
+    let slash = opts.command && harness.has_slash_commands();
     let text = format!("{guard}{plain}");
     if text.trim().is_empty() {
         bail!("nothing to tell: the prompt is empty");
@@ -113,9 +95,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
     pasted?;
     std::thread::sleep(ENTER_DELAY);
     let sent = Sent::guarded(guard, &plain);
-    if is_command {
-        crate::harness::command::mark_pending(server, &pane, &worker.dir(), &text)?;
-    }
+    harness.submitting(server, &pane, &worker.dir(), &text)?;
     // The newest event read, and the first prompt event after the paste that is not this text
     // (its seq and length), if one came.
     let mut seen = before;
@@ -132,7 +112,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
         let ack_wait = if last_wait { LAST_ACK_WAIT } else { ACK_WAIT };
         let waited = worker.wait(seen, Some(ack_wait), |e| {
             seen = e["seq"].as_u64().unwrap_or(seen);
-            if opts.command && !is_command {
+            if slash {
                 return (e["event"] != "interrupted").then_some(Vec::new());
             }
             let found = sent.recognise(e);
@@ -156,7 +136,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
             }
             Waited::Gone(why) => bail!(Fail::new(Exit::Gone, why)),
             Waited::TimedOut => {
-                if opts.command && !is_command {
+                if slash {
                     // A command may fire no hook at all (e.g. `/help`); pressing Enter again
                     // could answer a dialog it opened.
                     return Ok(Delivered {
@@ -188,12 +168,8 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
              recognition, or someone typed into the pane. Look with `orch capture {id}` before \
              telling it again: it may already be working on it"
         )
-    } else if is_command {
-        "its program printed nothing after Enter, or its quiet detector is gone (tmux shows \
-         `#{pane_pipe}` 0 then)"
-            .to_string()
     } else {
-        "the text may still sit in its input box".to_string()
+        harness.silence().to_string()
     };
     bail!(Fail::new(
         Exit::Timeout,
@@ -272,13 +248,13 @@ fn wait_input_box(worker: &Worker) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::harness::Harness;
 
     #[test]
     fn leading_bang_and_slash_are_neutralised_unless_a_command() {
         let claude = Harness::Claude;
         let both = |text: &str, command: bool, h: Harness| {
-            let (guard, text) = neutralise(text, command, h);
+            let (guard, text) = h.prompt_text(text, command);
             format!("{guard}{text}")
         };
         assert_eq!(both("!rm -rf /", false, claude), "\\!rm -rf /");
@@ -292,7 +268,7 @@ mod tests {
     #[test]
     fn line_ends_become_lf() {
         let claude = Harness::Claude;
-        assert_eq!(neutralise("a\r\n\tb\r\n", false, claude).1, "a\n\tb");
-        assert_eq!(neutralise("a\rb", false, claude).1, "a\nb");
+        assert_eq!(claude.prompt_text("a\r\n\tb\r\n", false).1, "a\n\tb");
+        assert_eq!(claude.prompt_text("a\rb", false).1, "a\nb");
     }
 }

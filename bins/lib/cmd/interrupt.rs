@@ -44,8 +44,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let was_busy = matches!(worker.status()?, Status::Busy | Status::NeedsInput);
     let server = &worker.meta.server;
     // A command is a program in a terminal: Ctrl-C is its interrupt, and it puts nothing back.
-    let is_command = worker.meta.is_command();
-    let key = if is_command { "C-c" } else { "Escape" };
+    let key = worker.meta.harness.interrupt_key();
     server.run(&["send-keys", "-t", &pane, key])?;
     let by = crate::roles::Actor::from_env().as_parent();
     let cursor = crate::inbox::record(
@@ -60,7 +59,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .target(&worker.meta.id)
             .cursor(cursor),
     );
-    if was_busy && !args.keep_input && !is_command {
+    // Escape put the interrupted prompt back into the box (Claude Code, the sim).
+    if was_busy && !args.keep_input && key == "Escape" {
         clear_input(&worker, &pane)?;
     }
     if ctx.json {

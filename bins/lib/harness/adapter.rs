@@ -63,6 +63,41 @@ pub trait Adapter: Sync {
         "\\"
     }
 
+    /// The text `tell` pastes for `text`, as the guard it put in front and the rest: by
+    /// default [`neutralise`]d. `slash` is `tell --command`: the text goes as typed.
+    fn prompt_text(&self, text: &str, slash: bool) -> (&'static str, String) {
+        neutralise(text, slash, self.prompt_guard())
+    }
+
+    /// Whether `tell --command` means anything here: the CLI has slash commands, which may
+    /// fire no prompt event at all (`/help`), so such a delivery is not waited for.
+    fn has_slash_commands(&self) -> bool {
+        true
+    }
+
+    /// Runs after the paste, right before Enter (the command harness notes the prompt for its
+    /// detector, which acknowledges it).
+    fn submitting(
+        &self,
+        _server: &crate::tmux::Server,
+        _pane: &str,
+        _dir: &Path,
+        _text: &str,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    /// Why a prompt got no acknowledgement after the last Enter, for the error.
+    fn silence(&self) -> &'static str {
+        "the text may still sit in its input box"
+    }
+
+    /// The key `orch interrupt` sends: Escape, which ends an agent's turn and puts the prompt
+    /// back into its input box (orch then clears it).
+    fn interrupt_key(&self) -> &'static str {
+        "Escape"
+    }
+
     /// Whether the harness needs the caller's variable `key`, beyond what every harness gets
     /// ([`super::Harness::passes`]).
     fn passes(&self, key: &str) -> bool;
@@ -243,6 +278,20 @@ pub fn input_box(screen: &str) -> Option<String> {
         text.push(line.trim());
     }
     Some(text.join("\n").trim().to_string())
+}
+
+/// The text as it will be pasted into an agent's input box, and the guard put in front of it:
+/// line ends made LF (inside a bracketed paste Claude Code takes a CR as a line break of its
+/// own, so CR LF became a blank line), the trailing line ends dropped, and a leading `!` or `/`
+/// given `guard` ([`Adapter::prompt_guard`]) unless `slash`.
+pub fn neutralise(text: &str, slash: bool, guard: &'static str) -> (&'static str, String) {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let text = text.trim_end_matches('\n');
+    if !slash && (text.starts_with('!') || text.starts_with('/')) {
+        (guard, text.to_string())
+    } else {
+        ("", text.to_string())
+    }
 }
 
 /// The program behind `var` (e.g. `ORCH_CODEX_BIN`) when it is set and not empty, else

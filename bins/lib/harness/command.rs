@@ -119,6 +119,33 @@ impl Adapter for Command {
         ""
     }
 
+    /// The text as it is but for one trailing newline (a leading `/` is a path to a shell,
+    /// not a slash command; an empty last line ends a Python block).
+    fn prompt_text(&self, text: &str, _slash: bool) -> (&'static str, String) {
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        ("", text.strip_suffix('\r').unwrap_or(text).to_string())
+    }
+
+    fn has_slash_commands(&self) -> bool {
+        false
+    }
+
+    /// Notes the prompt for the detector, which acknowledges it with the first output after
+    /// Enter ([`mark_pending`]).
+    fn submitting(&self, server: &Server, pane: &str, dir: &Path, text: &str) -> Result<()> {
+        mark_pending(server, pane, dir, text)
+    }
+
+    fn silence(&self) -> &'static str {
+        "its program printed nothing after Enter, or its quiet detector is gone (tmux shows \
+         `#{pane_pipe}` 0 then)"
+    }
+
+    /// Ctrl-C: a program in a terminal puts nothing back.
+    fn interrupt_key(&self) -> &'static str {
+        "C-c"
+    }
+
     /// Everything.
     fn passes(&self, _key: &str) -> bool {
         true

@@ -131,6 +131,37 @@ impl Harness {
         self.adapter().prompt_guard()
     }
 
+    /// [`Adapter::prompt_text`].
+    pub fn prompt_text(self, text: &str, slash: bool) -> (&'static str, String) {
+        self.adapter().prompt_text(text, slash)
+    }
+
+    /// [`Adapter::has_slash_commands`].
+    pub fn has_slash_commands(self) -> bool {
+        self.adapter().has_slash_commands()
+    }
+
+    /// [`Adapter::submitting`].
+    pub fn submitting(
+        self,
+        server: &crate::tmux::Server,
+        pane: &str,
+        dir: &Path,
+        text: &str,
+    ) -> Result<()> {
+        self.adapter().submitting(server, pane, dir, text)
+    }
+
+    /// [`Adapter::silence`].
+    pub fn silence(self) -> &'static str {
+        self.adapter().silence()
+    }
+
+    /// [`Adapter::interrupt_key`].
+    pub fn interrupt_key(self) -> &'static str {
+        self.adapter().interrupt_key()
+    }
+
     /// [`Adapter::verified`].
     pub fn verified(self) -> Option<Verified> {
         self.adapter().verified()

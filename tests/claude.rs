@@ -339,12 +339,14 @@ pub fn wait_screen(
     }
 }
 
-/// Waits until the TUI in `pane` shows its ready prompt (an empty input box with its footer
-/// below: "? for shortcuts" in Claude Code 2.1.197, "auto mode on (shift+tab to cycle)" in
-/// 2.1.332, where auto mode became the default permission mode) and returns the screen.
+/// Waits until the TUI in `pane` shows its ready prompt (an empty input box with its idle
+/// footer below: "? for shortcuts" in Claude Code 2.1.197, "auto mode on (shift+tab to cycle)"
+/// in 2.1.332, where auto mode became the default permission mode; not "esc to interrupt",
+/// which it shows while a turn runs) and returns the screen.
 pub fn wait_tui_ready(world: &World, pane: &str, timeout: Duration) -> String {
     wait_screen(world, pane, "the TUI's ready prompt", timeout, |screen| {
         (screen.contains("? for shortcuts") || screen.contains("(shift+tab to cycle)"))
+            && !screen.contains("esc to interrupt")
             && input_box(screen).is_some_and(|t| t.is_empty())
     })
 }

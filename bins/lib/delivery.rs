@@ -223,7 +223,7 @@ const INPUT_BOX_WAIT: Duration = Duration::from_secs(5);
 const INPUT_BOX_POLL: Duration = Duration::from_millis(25);
 
 /// Waits until an idle worker's screen shows its input box, for a harness whose box orch can
-/// read ([`Harness::input_ready`]); up to [`INPUT_BOX_WAIT`], then goes on and says so.
+/// read ([`crate::harness::Harness::input_ready`]); up to [`INPUT_BOX_WAIT`], then goes on and says so.
 fn wait_input_box(worker: &Worker) -> Result<()> {
     let harness = worker.meta.harness;
     let pane = worker.pane()?;

@@ -351,6 +351,15 @@ pub fn wait_tui_ready(world: &World, pane: &str, timeout: Duration) -> String {
     })
 }
 
+/// Waits until the TUI in `pane` shows an empty input box and no running turn ("esc to
+/// interrupt", in the footer while a turn runs). Unlike [`wait_tui_ready`] it does not need the
+/// footer: in a pane split small by its workers the footer may be cut off.
+pub fn wait_tui_idle(world: &World, pane: &str, timeout: Duration) -> String {
+    wait_screen(world, pane, "the TUI to be idle", timeout, |screen| {
+        !screen.contains("esc to interrupt") && input_box(screen).is_some_and(|t| t.is_empty())
+    })
+}
+
 /// The text in the TUI's input box (the `❯` line right below a `───` rule), if the screen shows
 /// one; `Some("")` when the box is empty.
 pub fn input_box(screen: &str) -> Option<String> {

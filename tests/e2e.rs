@@ -602,9 +602,9 @@ fn the_operator_runs_two_recipes_and_is_woken_by_a_workers_stop() {
         // Regression: a step typed while the operator still ran a turn (the previous step's,
         // or one its Stop hook had extended to hand it inbox news) was queued or folded into
         // that turn, came back into the input box and went again with the next step. A person
-        // waits for the turn to end: so does the test, by the operator's screen (idle footer,
-        // empty box) and, once orch knows its pane, by its own events.
-        crate::claude::wait_tui_ready(&c.world, &operator, WAIT);
+        // waits for the turn to end: so does the test, by the operator's screen (no running
+        // turn, empty box) and, once orch knows its pane, by its own events.
+        crate::claude::wait_tui_idle(&c.world, &operator, WAIT);
         crate::util::wait_for("the operator to end its turn", WAIT, || {
             let out = c.run(&["events", &operator], None);
             let text = String::from_utf8_lossy(&out.stdout);

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn events(world: &World, who: &str) -> Vec<Value> {
+pub fn events(world: &World, who: &str) -> Vec<Value> {
     world.ok(&["events", who]).lines().map(json).collect()
 }
 
 /// Waits for a Stop of `who` whose message contains `needle`; returns that message.
-fn wait_stop_containing(world: &World, who: &str, needle: &str) -> String {
+pub fn wait_stop_containing(world: &World, who: &str, needle: &str) -> String {
     wait_for(&format!("a stop of {who} with {needle:?}"), WAIT, || {
         events(world, who)
             .iter()

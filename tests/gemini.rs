@@ -175,3 +175,8 @@ fn gemini_takes_every_prompt_shape_once() {
     g.spawn("shapes", &["--harness", "gemini"]);
     g.tell_corpus("shapes", last_user_text);
 }
+
+#[test]
+fn gemini_worker_resumes_on_its_chat_after_a_crash() {
+    gemini(SETTINGS).survives_a_crash("gm", "gemini");
+}

@@ -154,6 +154,44 @@ impl<M: Deref<Target = MockServer>> Driver<M> {
         json(&std::fs::read_to_string(self.worker_dir(id).join("meta.json")).unwrap())
     }
 
+    /// Spawns `name` on `harness`, tells it a first prompt, kills the tmux server (a crash),
+    /// resumes it and tells it a second prompt: checks that it went on with its conversation
+    /// (the mock's request for the second prompt carries the first) and that its new
+    /// SessionStart names the same session.
+    pub fn survives_a_crash(&self, name: &str, harness: &str) {
+        self.spawn(name, &["--harness", harness]);
+        let (_, first) = self.tell(name, "remember CRASH-FIRST-9 [[say: BEFORE-CRASH]]");
+        let before = first["seq"].to_string();
+        self.world.tmux.as_ref().unwrap().kill_server();
+        let rows = json(&self.ok(&["--json", "ps"]));
+        assert_eq!(rows[0]["status"], "resumable", "{rows}");
+        let resumed = json(&self.ok(&["--json", "resume", name, "--ready-timeout", "60"]));
+        assert_eq!(resumed[0]["conversation"], true, "{resumed}");
+        let told = json(&self.ok(&["--json", "tell", name, "again [[say: AFTER-CRASH]]"]));
+        assert_eq!(told["acknowledged"], true, "{told}");
+        // From the cursor of before the crash: the first Stop after the resume.
+        let stop = json(&self.ok(&["listen", name, "--after", &before, "--timeout", "60"]));
+        assert_eq!(stop["last_assistant_message"], "AFTER-CRASH", "{stop}");
+        let request = self
+            .mock
+            .requests()
+            .into_iter()
+            .find(|b| b.to_string().contains("AFTER-CRASH"))
+            .expect("the second prompt reached the mock");
+        let text = request.to_string();
+        assert!(
+            text.contains("CRASH-FIRST-9") && text.contains("BEFORE-CRASH"),
+            "the first turn is not in the second request: {text}"
+        );
+        let events: Vec<Value> = self.ok(&["events", name]).lines().map(json).collect();
+        let mark = events.iter().position(|e| e["event"] == "resumed").unwrap();
+        let start = events[mark..]
+            .iter()
+            .find(|e| e["event"] == "session_start")
+            .unwrap();
+        assert_eq!(start["session_id"], events[mark]["session_id"], "{start}");
+    }
+
     /// Kills `name`, then checks that listening after `last` (the last event seen) says the
     /// worker is gone (exit 4).
     pub fn kill(&self, name: &str, last: &Value) {

@@ -23,6 +23,7 @@ mod mock_pi;
 mod outfits;
 mod pi_harness;
 mod plugin;
+mod resume;
 mod rights;
 mod sim;
 mod skills;

@@ -195,3 +195,8 @@ fn pi_takes_every_prompt_shape_once() {
     p.spawn("shapes", &["--harness", "pi"]);
     p.tell_corpus("shapes", last_user_text);
 }
+
+#[test]
+fn pi_worker_resumes_on_its_session_after_a_crash() {
+    pi().survives_a_crash("pw", "pi");
+}

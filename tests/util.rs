@@ -134,7 +134,7 @@ impl World {
     pub fn in_pane<'c>(&self, cmd: &'c mut Command, pane: &str) -> &'c mut Command {
         let tmux = self.tmux.as_ref().expect("in_pane needs World::with_tmux");
         cmd.env_remove("ORCH_TMUX_SOCKET")
-            .env("TMUX", format!("{},1,0", tmux.socket_path))
+            .env("TMUX", format!("{},{},0", tmux.socket_path, tmux.pid()))
             .env("TMUX_PANE", pane)
             .stdin(Stdio::null())
     }
@@ -242,6 +242,28 @@ impl Tmux {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The server's pid, as tmux puts it in `$TMUX`.
+    pub fn pid(&self) -> String {
+        self.run(&["display-message", "-p", "#{pid}"])
+            .trim()
+            .to_string()
+    }
+
+    /// Kills the server (as a crash would: no pane is closed first) and waits until it is
+    /// gone.
+    pub fn kill_server(&self) {
+        self.run(&["kill-server"]);
+        wait_for("the tmux server to die", Duration::from_secs(10), || {
+            let alive = Command::new("tmux")
+                .args(["-L", &self.socket, "list-sessions"])
+                .stderr(Stdio::null())
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            (!alive).then_some(())
+        });
     }
 
     /// The visible text of a pane.

@@ -6,7 +6,16 @@ use crate::util::{json, World};
 use std::path::Path;
 use std::process::Command;
 
-fn git(dir: &Path, args: &[&str]) -> String {
+/// Makes `dir` a git repository on branch `main` with one commit (a README).
+pub fn init_repo(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+    std::fs::write(dir.join("README.md"), "hello\n").unwrap();
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "first"]);
+}
+
+/// Runs git in `dir` (as a test user); returns stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -26,10 +35,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 fn worktree_lifecycle_clean_and_dirty() {
     let world = World::installed();
     let repo = world.work();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    std::fs::write(repo.join("README.md"), "hello\n").unwrap();
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-q", "-m", "first"]);
+    init_repo(&repo);
 
     let a = json(&world.ok(&[
         "--json",

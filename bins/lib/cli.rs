@@ -40,6 +40,8 @@ pub enum Command {
     Interrupt(cmd::interrupt::Args),
     /// Kill a worker's pane and record a `killed` event.
     Kill(cmd::kill::Args),
+    /// Start workers whose tmux server died again, on their recorded conversations.
+    Resume(cmd::resume::Args),
     /// Print a worker's recorded events.
     Events(cmd::events::Args),
     /// Run two simulated workers in a private tmux server and show what happened.
@@ -122,6 +124,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Ps(args) => cmd::ps::run(&ctx, args),
         Command::Interrupt(args) => cmd::interrupt::run(&ctx, args),
         Command::Kill(args) => cmd::kill::run(&ctx, args),
+        Command::Resume(args) => cmd::resume::run(&ctx, args),
         Command::Events(args) => cmd::events::run(&ctx, args),
         Command::Demo(args) => cmd::demo::run(&ctx, args),
         Command::Doctor(args) => cmd::doctor::run(&ctx, args),

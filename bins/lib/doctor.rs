@@ -144,6 +144,7 @@ pub fn run_all(options: Options) -> Vec<Check> {
         skills(),
         plugin(&settings),
         state(),
+        workers(),
         claude,
         probe,
     ]
@@ -437,6 +438,32 @@ pub fn state() -> Check {
         Ok(me) => judge_state(&dir, meta.mode(), meta.uid(), me),
         Err(err) => Check::new(NAME, Status::Skipped, format!("not run: {err:#}")),
     }
+}
+
+/// `workers`: warns about workers whose pane is gone though nobody ended them (their tmux
+/// server died); `orch resume --all` starts them again.
+pub fn workers() -> Check {
+    const NAME: &str = "workers";
+    let lost = crate::state::State::from_env().and_then(|s| crate::worker::resumable(&s));
+    match lost {
+        Err(err) => Check::new(NAME, Status::Skipped, format!("not run: {err:#}")),
+        Ok(lost) if lost.is_empty() => Check::ok(NAME, "none lost its pane"),
+        Ok(lost) => Check::warn(NAME, lost_panes(&lost), "orch resume --all")
+            .with_facts(json!({"resumable": lost.iter().map(|w| &w.meta.id).collect::<Vec<_>>()})),
+    }
+}
+
+/// `2 workers lost their panes (their tmux server is gone): w1 (api), w3 (docs)`.
+pub fn lost_panes(lost: &[crate::worker::Worker]) -> String {
+    let names: Vec<String> = lost
+        .iter()
+        .map(|w| format!("{} ({})", w.meta.id, w.meta.name))
+        .collect();
+    let count = match lost.len() {
+        1 => "1 worker lost its pane".to_string(),
+        n => format!("{n} workers lost their panes"),
+    };
+    format!("{count} (their tmux server is gone): {}", names.join(", "))
 }
 
 /// The current user's uid: the owner of a freshly created temp file.

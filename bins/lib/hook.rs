@@ -117,6 +117,12 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
     if adopt {
         adopt_session(state, &id, session_id.unwrap_or_default())?;
     }
+    if name == "SessionStart" && env.orch_worker.is_none() {
+        follow_operator(state, env, &id)?;
+    }
+    if name == "SessionEnd" && from_elsewhere(state, env, &id)? {
+        return Ok(());
+    }
     let (mut kind, fields) = event_of(name, payload);
     let dir = state.worker_dir(&id);
     // A subscriber's own Stop hands the model what came into its inbox while it worked.
@@ -209,6 +215,44 @@ fn escalate_permission(state: &State, id: &str, payload: &Value) -> Result<()> {
     Ok(())
 }
 
+/// Whether a hook comes from another pane than the record's own now: the agent of a pane
+/// lost with its tmux server, reporting its end only after `orch resume` (or the operator's
+/// return) gave the record a new pane. Its SessionEnd says nothing of the new agent, so it is
+/// not recorded. Unknown (no `TMUX_PANE`): not elsewhere.
+fn from_elsewhere(state: &State, env: &HookEnv, id: &str) -> Result<bool> {
+    let (Some(tmux), Some(pane)) = (env.tmux.as_deref(), env.tmux_pane.as_deref()) else {
+        return Ok(false);
+    };
+    let meta = state.meta(id)?;
+    let other_pane = meta.pane.as_deref().is_some_and(|p| p != pane);
+    let other_server = match (meta.server_pid.as_deref(), crate::tmux::server_pid_of(tmux)) {
+        (Some(was), Some(now)) => was != now,
+        _ => false,
+    };
+    Ok(other_pane || other_server)
+}
+
+/// Moves an operator record to the pane a SessionStart of its session comes from, when that is
+/// a new pane and its old one is gone: the operator came back on its conversation
+/// (`claude --resume` after its tmux server died), and what it subscribed to reaches it there.
+fn follow_operator(state: &State, env: &HookEnv, id: &str) -> Result<()> {
+    let (Some(tmux), Some(pane)) = (env.tmux.as_deref(), env.tmux_pane.as_deref()) else {
+        return Ok(());
+    };
+    let Some(socket_path) = crate::tmux::socket_of(tmux) else {
+        return Ok(());
+    };
+    let meta = state.meta(id)?;
+    let here =
+        meta.pane.as_deref() == Some(pane) && meta.socket_path.as_deref() == Some(socket_path);
+    if meta.role != crate::roles::Role::Operator || here || crate::worker::alive(&meta) {
+        return Ok(());
+    }
+    let server_pid = crate::tmux::server_pid_of(tmux);
+    inbox::move_operator(state, id, socket_path, server_pid, pane)?;
+    Ok(())
+}
+
 /// Indexes a worker's new agent session id (after `/clear`, or a Codex worker's first) and
 /// records it in its metadata.
 fn adopt_session(state: &State, id: &str, session_id: &str) -> Result<()> {
@@ -296,8 +340,8 @@ impl Index for FileIndex<'_> {
     fn by_session(&self, session_id: &str) -> Option<String> {
         read_id(&self.0.session_index(session_id)?)
     }
-    fn by_pane(&self, socket_path: &str, pane: &str) -> Option<String> {
-        read_id(&self.0.pane_index(socket_path, pane))
+    fn by_pane(&self, socket_path: &str, server_pid: Option<&str>, pane: &str) -> Option<String> {
+        self.0.pane_owner(socket_path, server_pid, pane)
     }
     fn exists(&self, id: &str) -> bool {
         !id.contains('/') && self.0.worker_dir(id).is_dir()
@@ -522,5 +566,33 @@ mod tests {
         assert!(crate::events::read_after(&wdir, 0).unwrap().is_empty());
         assert_eq!(state.meta(&id).unwrap().session_id, None, "not adopted");
         assert!(state.session_index("inner").is_none_or(|p| !p.exists()));
+    }
+
+    #[test]
+    fn a_session_end_from_the_pane_a_worker_lost_is_not_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State {
+            root: dir.path().to_path_buf(),
+        };
+        let (id, wdir) = state.new_worker().unwrap();
+        let mut meta = crate::state::Meta::new(&id, "worker", "operator");
+        meta.pane = Some("%1".into());
+        meta.server_pid = Some("200".into());
+        state.write_meta(&meta).unwrap();
+        state
+            .index(&state.session_index("s1").unwrap(), &id)
+            .unwrap();
+        let end = json!({"hook_event_name":"SessionEnd","session_id":"s1","reason":"other"});
+        let from = |pid: &str, pane: &str| HookEnv {
+            orch_worker: Some(id.clone()),
+            tmux: Some(format!("/tmp/s,{pid},0")),
+            tmux_pane: Some(pane.into()),
+        };
+        // The agent of the dead server's %1 (pid 100), and of its %3, after the resume.
+        record(&state, &from("100", "%1"), &end).unwrap();
+        record(&state, &from("200", "%3"), &end).unwrap();
+        assert!(crate::events::read_after(&wdir, 0).unwrap().is_empty());
+        record(&state, &from("200", "%1"), &end).unwrap();
+        assert_eq!(crate::events::read_after(&wdir, 0).unwrap().len(), 1);
     }
 }

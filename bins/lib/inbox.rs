@@ -458,7 +458,14 @@ pub fn deliver(state: &State, id: &str) -> Result<()> {
 /// person's own record `operator`. Created on first use.
 pub fn operator_record(state: &State) -> Result<String> {
     match crate::tmux::Caller::from_env() {
-        Some(caller) => ensure_operator(state, Some((&caller.socket_path, &caller.pane))),
+        Some(caller) => ensure_operator(
+            state,
+            Some((
+                &caller.socket_path,
+                caller.server_pid.as_deref(),
+                &caller.pane,
+            )),
+        ),
         None => ensure_operator(state, None),
     }
 }
@@ -467,7 +474,7 @@ pub fn operator_record(state: &State) -> Result<String> {
 /// operator record, created when missing) or `operator`.
 pub fn parent_record(state: &State, parent: &str, socket_path: Option<&str>) -> Result<String> {
     match (parent.strip_prefix("operator:"), socket_path) {
-        (Some(pane), Some(sock)) => ensure_operator(state, Some((sock, pane))),
+        (Some(pane), Some(sock)) => ensure_operator(state, Some((sock, None, pane))),
         _ if parent.is_empty() || parent.starts_with("operator") => ensure_operator(state, None),
         _ => Ok(parent.to_string()),
     }
@@ -475,9 +482,16 @@ pub fn parent_record(state: &State, parent: &str, socket_path: Option<&str>) -> 
 
 /// The operator record of a pane (`(socket path, pane id)`), indexed by that pane so the hook
 /// attributes the operator's session to it; or, with no pane, the record `operator`.
-fn ensure_operator(state: &State, pane: Option<(&str, &str)>) -> Result<String> {
+///
+/// The operator's Claude Code session id (`CLAUDE_CODE_SESSION_ID`, set for the commands its
+/// Bash tool runs) is kept and indexed too: an operator that comes back in a new pane on the
+/// same conversation (`claude --resume`, after its tmux server died) is the same record, moved
+/// to its new pane ([`move_operator`]), so what it subscribed to still reaches it.
+///
+/// `pane` is `(socket path, server pid if known, pane id)`.
+fn ensure_operator(state: &State, pane: Option<(&str, Option<&str>, &str)>) -> Result<String> {
     state.ensure()?;
-    let Some((socket_path, pane)) = pane else {
+    let Some((socket_path, server_pid, pane)) = pane else {
         let id = "operator";
         if !exists(state, id) {
             crate::fsutil::create_private_dir(&state.worker_dir(id))?;
@@ -485,29 +499,163 @@ fn ensure_operator(state: &State, pane: Option<(&str, &str)>) -> Result<String> 
         }
         return Ok(id.into());
     };
-    let index = state.pane_index(socket_path, pane);
-    if let Some(id) = std::fs::read_to_string(&index)
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|id| exists(state, id))
-    {
-        return Ok(id);
+    let session_id = std::env::var("CLAUDE_CODE_SESSION_ID").ok();
+    let by_pane = state
+        .pane_owner(socket_path, server_pid, pane)
+        .filter(|id| exists(state, id));
+    let by_session = session_id
+        .as_deref()
+        .and_then(|sid| state.session_index(sid))
+        .and_then(|path| read_id(&path))
+        .filter(|id| {
+            state
+                .meta(id)
+                .is_ok_and(|m| m.role == crate::roles::Role::Operator)
+        });
+    let id = match (by_pane, by_session) {
+        (Some(id), _) => {
+            // Registered before orch tagged operator panes, or tagged by a dead server.
+            if let Ok(meta) = state.meta(&id) {
+                tag_operator_pane(&meta);
+            }
+            id
+        }
+        (None, Some(id)) => {
+            move_operator(state, &id, socket_path, server_pid, pane)?;
+            id
+        }
+        (None, None) => {
+            let (id, _) = state.new_record("op")?;
+            let meta = Meta {
+                harness: crate::harness::Harness::Claude,
+                server: crate::tmux::Server {
+                    socket_name: None,
+                    socket_path: Some(socket_path.into()),
+                },
+                socket_path: Some(socket_path.into()),
+                pane: Some(pane.into()),
+                server_pid: server_pid.map(str::to_string),
+                cwd: std::env::current_dir().unwrap_or_default(),
+                ..Meta::new(&id, "operator", "person")
+            };
+            state.write_meta(&meta)?;
+            state.index_pane(socket_path, server_pid, pane, &id)?;
+            tag_operator_pane(&meta);
+            id
+        }
+    };
+    if let Some(sid) = session_id {
+        claim_session(state, &id, &sid)?;
     }
-    let (id, _) = state.new_record("op")?;
-    let meta = Meta {
-        harness: crate::harness::Harness::Claude,
-        server: crate::tmux::Server {
+    Ok(id)
+}
+
+/// Keeps `sid` as operator record `id`'s session, indexed to it unless a worker has it.
+fn claim_session(state: &State, id: &str, sid: &str) -> Result<()> {
+    let Some(path) = state.session_index(sid) else {
+        return Ok(());
+    };
+    match read_id(&path) {
+        Some(owner) if owner == id => return Ok(()),
+        Some(owner) if exists(state, &owner) => return Ok(()),
+        _ => {}
+    }
+    state.index(&path, id)?;
+    state.update_meta(id, |m| m.session_id = Some(sid.to_string()))?;
+    Ok(())
+}
+
+/// Moves operator record `id` to `pane` on the server at `socket_path` (its old pane is gone:
+/// the operator came back in a new one), indexing the new pane. Its subscriptions, inbox and
+/// escalations are the record's, so they follow.
+pub fn move_operator(
+    state: &State,
+    id: &str,
+    socket_path: &str,
+    server_pid: Option<&str>,
+    pane: &str,
+) -> Result<Meta> {
+    let old = state.meta(id)?;
+    let meta = state.update_meta(id, |m| {
+        m.server = crate::tmux::Server {
             socket_name: None,
             socket_path: Some(socket_path.into()),
-        },
-        socket_path: Some(socket_path.into()),
-        pane: Some(pane.into()),
-        cwd: std::env::current_dir().unwrap_or_default(),
-        ..Meta::new(&id, "operator", "person")
+        };
+        m.socket_path = Some(socket_path.into());
+        m.pane = Some(pane.into());
+        m.server_pid = server_pid.map(str::to_string);
+    })?;
+    if let (Some(sock), Some(was)) = (&old.socket_path, &old.pane) {
+        let stale = state.pane_index(sock, was);
+        if read_id(&stale).as_deref() == Some(id) {
+            let _ = std::fs::remove_file(stale);
+        }
+    }
+    state.index_pane(socket_path, server_pid, pane, id)?;
+    tag_operator_pane(&meta);
+    events::append(
+        &state.worker_dir(id),
+        "moved",
+        events::fields(json!({"pane": pane, "was": old.pane, "socket_path": socket_path})),
+    )?;
+    Ok(meta)
+}
+
+/// `orch resume opN` run in the operator's new pane: operator record `id`, whose pane is gone,
+/// becomes this pane's (subscriptions, inbox and escalations follow), whatever conversation
+/// runs here now.
+///
+/// Errors: not run in a tmux pane, run by a worker, `id` not an operator record, or its pane
+/// still there (nothing is changed then).
+pub fn reclaim_operator(state: &State, id: &str) -> Result<Meta> {
+    let meta = state.meta(id)?;
+    anyhow::ensure!(
+        meta.role == crate::roles::Role::Operator,
+        "`{id}` is no operator record"
+    );
+    if std::env::var("ORCH_WORKER").is_ok_and(|w| !w.is_empty()) {
+        anyhow::bail!("a worker cannot take over operator record `{id}`");
+    }
+    let Some(caller) = crate::tmux::Caller::from_env() else {
+        anyhow::bail!(
+            "`{id}` is the record of an operator's pane: the operator takes it back by going on \
+             with its conversation (`claude --resume`) in a new tmux pane, or by running `orch \
+             resume {id}` there"
+        );
     };
-    state.write_meta(&meta)?;
-    state.index(&index, &id)?;
-    Ok(id)
+    if crate::worker::alive(&meta) {
+        anyhow::bail!(
+            "operator record `{id}` is live in pane {}: nothing to resume",
+            meta.pane.as_deref().unwrap_or("?")
+        );
+    }
+    let pid = caller.server_pid.as_deref();
+    let meta = move_operator(state, id, &caller.socket_path, pid, &caller.pane)?;
+    if let Ok(sid) = std::env::var("CLAUDE_CODE_SESSION_ID") {
+        claim_session(state, id, &sid)?;
+    }
+    Ok(meta)
+}
+
+/// Tags an operator's pane with its record (`@orch_id`, `@orch_role`): what tells it from a
+/// pane with the same id on a later tmux server ([`crate::worker::owns`]). Best effort.
+fn tag_operator_pane(meta: &Meta) {
+    if let Some(pane) = &meta.pane {
+        let id = meta.id.as_str();
+        let set = ["set-option", "-p", "-t", pane];
+        let mut args = set.to_vec();
+        args.extend(["@orch_id", id, ";"]);
+        args.extend(set);
+        args.extend(["@orch_role", "operator"]);
+        let _ = meta.server.run(&args);
+    }
+}
+
+/// The id an index file holds (its first line), if it holds one.
+fn read_id(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let id = text.lines().next()?.trim();
+    (!id.is_empty()).then(|| id.to_string())
 }
 
 /// Whether `id` names an existing worker or operator record.

@@ -1,7 +1,7 @@
 //! Who is who: attributing a hook event to a worker, and identifying the caller of a command
 //! (a worker from `ORCH_WORKER`, else the operator, by its tmux pane when it has one).
 
-use crate::tmux::socket_of;
+use crate::tmux::{server_pid_of, socket_of};
 use std::fmt;
 
 /// What a pane may do to other panes (DESIGN.md: Roles), as `meta.json` records it.
@@ -91,8 +91,9 @@ impl HookEnv {
 pub trait Index {
     /// The worker that owns agent session `session_id`, if indexed.
     fn by_session(&self, session_id: &str) -> Option<String>;
-    /// The worker in `pane` on the server at `socket_path`, if indexed.
-    fn by_pane(&self, socket_path: &str, pane: &str) -> Option<String>;
+    /// The worker in `pane` on the server at `socket_path` with pid `server_pid`, if indexed
+    /// (for that server: an index left by a dead server on the same socket does not count).
+    fn by_pane(&self, socket_path: &str, server_pid: Option<&str>, pane: &str) -> Option<String>;
     /// Whether a worker with this id exists.
     fn exists(&self, id: &str) -> bool;
     /// Whether worker `id` has an agent session id yet (a Codex worker has none until its
@@ -140,7 +141,8 @@ pub fn attribute(
         };
     }
     if let (Some(tmux), Some(pane)) = (env.tmux.as_deref(), env.tmux_pane.as_deref()) {
-        if let Some(id) = socket_of(tmux).and_then(|sock| index.by_pane(sock, pane)) {
+        let pid = server_pid_of(tmux);
+        if let Some(id) = socket_of(tmux).and_then(|sock| index.by_pane(sock, pid, pane)) {
             return Attribution::Worker(id);
         }
     }
@@ -199,7 +201,7 @@ mod tests {
         fn by_session(&self, s: &str) -> Option<String> {
             self.sessions.get(s).cloned()
         }
-        fn by_pane(&self, sock: &str, pane: &str) -> Option<String> {
+        fn by_pane(&self, sock: &str, _pid: Option<&str>, pane: &str) -> Option<String> {
             self.panes.get(&(sock.into(), pane.into())).cloned()
         }
         fn exists(&self, id: &str) -> bool {

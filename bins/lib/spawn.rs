@@ -10,7 +10,8 @@ use crate::events::fields;
 use crate::harness::{Harness, Launch, Spawn};
 use crate::outfit::Outfit;
 use crate::roles::{Actor, Role};
-use crate::state::{new_uuid, Meta, State};
+use crate::state::{new_uuid, Meta, Relaunch, State};
+use crate::status::Status;
 use crate::tmux::Server;
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Context, Result};
@@ -120,32 +121,37 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
     }
     let session_id = harness.sets_session_id().then(new_uuid);
     let state_root = absolute(&state.root)?;
-    let launch = prepare(
+    let relaunch = Relaunch {
+        args: req.harness_args.clone(),
+        env: extra_env,
+    };
+    let (launch, env) = launch(
         harness,
-        req,
         &PrepareFor {
             id: &id,
             name: &name,
             dir: &absolute(&dir)?,
             cwd: &cwd,
             session_id: session_id.as_deref(),
+            resume: false,
             outfit: outfit.as_ref(),
+            relaunch: &relaunch,
+            quiet: req.quiet,
+            prompt_regex: req.prompt_regex.as_deref(),
         },
+        &state_root,
     )
     .map_err(cleanup)?;
-    let mut env = launch_env(harness, &launch, &state_root, &id);
-    env.extend(extra_env);
-    check_program(harness, &launch.argv[0], &env).map_err(cleanup)?;
 
-    let server = Server::from_env();
     let meta = Meta {
         id: id.clone(),
         name,
         role,
         harness,
-        server: server.clone(),
+        server: Server::from_env(),
         socket_path: None,
         pane: None,
+        server_pid: None,
         session: None,
         window: None,
         cwd: cwd.clone(),
@@ -156,6 +162,7 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
         outfit: outfit.as_ref().map(|o| o.name.clone()),
         worktree: worktree.clone(),
         detector: launch.detector.clone(),
+        relaunch,
     };
     state.write_meta(&meta)?;
     if let Some(path) = session_id.as_deref().and_then(|s| state.session_index(s)) {
@@ -169,14 +176,91 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
             "outfit": meta.outfit, "cwd": cwd, "parent": meta.parent, "session_id": session_id,
         })),
     )?;
+    let worker = open_pane(&state, meta, &launch, &env, None).map_err(cleanup)?;
+    wait_started(&worker, harness, spawned, req.ready_timeout)?;
+    Ok(Spawned {
+        worker,
+        warnings: launch.dress.warnings,
+    })
+}
 
+/// Who a launch is prepared for, and how.
+struct PrepareFor<'a> {
+    id: &'a str,
+    name: &'a str,
+    dir: &'a Path,
+    cwd: &'a Path,
+    session_id: Option<&'a str>,
+    resume: bool,
+    outfit: Option<&'a Outfit>,
+    relaunch: &'a Relaunch,
+    quiet: Option<f64>,
+    prompt_regex: Option<&'a str>,
+}
+
+/// Asks the harness to set the worker up, and makes the worker's environment: the caller's
+/// variables its harness needs, then what the harness sets for itself, orch's `ORCH_WORKER`
+/// and `ORCH_HOME`, then the outfit's dress, then its `env` and `--env` (which win). Errors:
+/// what the harness says, or a program not found on the PATH the worker will have.
+fn launch(
+    harness: Harness,
+    who: &PrepareFor,
+    state_root: &Path,
+) -> Result<(Launch, Vec<(String, String)>)> {
+    let caller: Vec<(String, String)> = std::env::vars().collect();
+    let hook = crate::paths::sibling_exe("orch-hook")?;
+    let launch = harness.prepare(&Spawn {
+        id: who.id,
+        name: who.name,
+        dir: who.dir,
+        cwd: who.cwd,
+        session_id: who.session_id,
+        resume: who.resume,
+        outfit: who.outfit,
+        args: &who.relaunch.args,
+        env: &caller,
+        quiet: who.quiet,
+        prompt_regex: who.prompt_regex,
+        hook: &hook,
+    })?;
+    let mut env: Vec<(String, String)> = caller
+        .into_iter()
+        .filter(|(k, _)| harness.passes(k) || launch.pass.contains(k))
+        .collect();
+    env.extend(launch.env.iter().cloned());
+    env.push(("ORCH_WORKER".into(), who.id.into()));
+    env.push(("ORCH_HOME".into(), state_root.display().to_string()));
+    env.extend(launch.dress.env.iter().cloned());
+    env.extend(who.relaunch.env.iter().cloned());
+    check_program(harness, &launch.argv[0], &env)?;
+    Ok((launch, env))
+}
+
+/// Opens the worker's pane on the server its metadata names and starts `launch` there with
+/// `env`: tags the pane (`@orch_id`, `@orch_role`, `@orch_name`, its title), records and
+/// indexes it, and runs the harness's [`crate::harness::Adapter::placed`]. Returns the worker.
+/// What runs in a held pane before its harness starts ([`open_pane`]).
+type First<'a> = dyn Fn(&Meta) -> Result<()> + 'a;
+
+/// Opens the worker's pane and starts its harness in it. With `first`, the pane opens holding
+/// (a `sleep`), `first` runs with the pane known (in the worker's meta), and only then does the
+/// harness start in it: nothing the harness records can come before what `first` records.
+fn open_pane(
+    state: &State,
+    meta: Meta,
+    launch: &Launch,
+    env: &[(String, String)],
+    first: Option<&First>,
+) -> Result<Worker> {
     // A worker is an interactive agent in a pane: `CI` (inherited from the tmux server's
     // environment when orch runs under CI) turns some CLIs non-interactive (Gemini CLI exits
     // on its first prompt), so the pane never gets it.
     let mut command = vec!["/usr/bin/env".to_string(), "-u".into(), "CI".into()];
     command.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
     command.extend(launch.argv.iter().cloned());
-    let placed = server.place(&cwd, &command).map_err(cleanup)?;
+    let server = meta.server.clone();
+    let hold = ["sleep".to_string(), "2147483647".into()];
+    let placed = server.place(&meta.cwd, if first.is_some() { &hold } else { &command })?;
     let pane = placed.pane.clone();
     server.tag_pane(
         &pane,
@@ -187,71 +271,189 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
         ],
         &meta.name,
     )?;
-    let meta = state.update_meta(&id, |m| {
+    let meta = state.update_meta(&meta.id, |m| {
         m.pane = Some(placed.pane.clone());
+        m.server_pid = Some(placed.server_pid.clone());
         m.session = Some(placed.session.clone());
         m.window = Some(placed.window.clone());
         m.socket_path = Some(placed.socket_path.clone());
     })?;
-    state.index(&state.pane_index(&placed.socket_path, &pane), &id)?;
-    if let Err(err) = harness.placed(&server, &pane, &state_root, &id) {
-        let _ = server.kill_pane(&pane);
-        return Err(cleanup(err));
+    state.index_pane(
+        &placed.socket_path,
+        Some(&placed.server_pid),
+        &pane,
+        &meta.id,
+    )?;
+    if let Some(first) = first {
+        if let Err(err) = first(&meta).and_then(|()| server.respawn(&pane, &meta.cwd, &command)) {
+            let _ = server.kill_pane(&pane);
+            return Err(err);
+        }
     }
-    let worker = Worker { state, meta };
-    wait_started(&worker, harness, spawned, req.ready_timeout)?;
-    Ok(Spawned {
+    let state_root = absolute(&state.root)?;
+    if let Err(err) = meta.harness.placed(&server, &pane, &state_root, &meta.id) {
+        let _ = server.kill_pane(&pane);
+        return Err(err);
+    }
+    Ok(Worker {
+        state: state.clone(),
+        meta,
+    })
+}
+
+/// What `orch resume` did for one worker.
+#[derive(Debug)]
+pub struct Resumed {
+    /// The worker, in its new pane.
+    pub worker: Worker,
+    /// Why it started on a new conversation instead of its recorded one, when it did.
+    pub fresh: Option<String>,
+    /// The outfit fields its harness could not apply (one line each).
+    pub warnings: Vec<String>,
+}
+
+/// Starts a worker whose pane is gone ([`Status::Resumable`]: its tmux server died, nobody
+/// ended it) again in a new pane, as it was spawned: same id, name, role, parent, outfit,
+/// working folder (its worktree), arguments and extra environment, on its recorded
+/// conversation when its harness can resume one and the conversation is still there
+/// ([`crate::harness::Adapter::transcript`]), else on a new one ([`Resumed::fresh`] says
+/// why). Its events go on in the same log after a `resumed` event naming the new pane; its
+/// cursors, subscriptions, inbox, escalations and peers stay as they were.
+///
+/// Errors, with nothing changed: the worker is alive, was ended for good (killed, `/exit`), is
+/// an operator's record, its folder or worktree is gone, its outfit no longer loads, or the
+/// caller may not (exit 6); then, as for a spawn, the harness program is missing, the pane
+/// dies before it starts (exit 4) or it does not start in `ready_timeout` (exit 3).
+pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
+    let meta = &worker.meta;
+    let id = &meta.id;
+    let state = &worker.state;
+    match worker.status()? {
+        Status::Resumable => {}
+        Status::Dead if meta.role == Role::Operator => bail!(
+            "`{id}` is the record of an operator's pane, which orch did not start: the operator \
+             takes it back by going on with its conversation (`claude --resume`) in a new pane, \
+             or by running `orch resume {id}` there"
+        ),
+        Status::Dead => bail!(
+            "worker `{id}` ({}) was ended for good (killed, or exited on its own): nothing to \
+             resume; spawn a new one",
+            meta.name
+        ),
+        live => bail!(
+            "worker `{id}` ({}) is {} in pane {}: nothing to resume",
+            meta.name,
+            live.as_str(),
+            meta.pane.as_deref().unwrap_or("?")
+        ),
+    }
+    crate::rights::allow(state, crate::rights::Action::Kill, Some(meta))?;
+    if !meta.cwd.is_dir() {
+        let what = match &meta.worktree {
+            Some(wt) if wt.path == meta.cwd => format!(
+                "its worktree `{}` (branch `{}`) is gone: restore it with `git worktree add {} \
+                 {}` in the repository",
+                wt.path.display(),
+                wt.branch,
+                wt.path.display(),
+                wt.branch
+            ),
+            _ => format!(
+                "its folder `{}` is gone: restore it (or create it) first",
+                meta.cwd.display()
+            ),
+        };
+        bail!(
+            "cannot resume worker `{id}` ({}): {what}; nothing was changed",
+            meta.name
+        );
+    }
+    let outfit = match &meta.outfit {
+        Some(name) => Some(crate::outfit::load(name, &meta.cwd).with_context(|| {
+            format!(
+                "cannot resume worker `{id}`: its outfit `{name}` does not load; nothing was \
+                 changed"
+            )
+        })?),
+        None => None,
+    };
+    let harness = meta.harness;
+    let dir = absolute(&worker.dir())?;
+    let kept = meta
+        .session_id
+        .as_deref()
+        .filter(|_| harness.resumes())
+        .and_then(|sid| harness.transcript(&dir, sid).map(|_| sid.to_string()));
+    let fresh = match (&kept, &meta.session_id) {
+        (Some(_), _) => None,
+        _ if !harness.resumes() => Some(format!(
+            "the {} harness keeps no conversation: it starts afresh",
+            harness.name()
+        )),
+        (None, None) => Some("it had no conversation yet: it starts afresh".to_string()),
+        (None, Some(sid)) => Some(format!(
+            "its conversation `{sid}` is no longer in {}'s records: it starts on a new one",
+            harness.title()
+        )),
+    };
+    // A harness that picks its own session id gets a new one, adopted at its SessionStart.
+    let session_id = match &kept {
+        Some(sid) => Some(sid.clone()),
+        None if harness.sets_session_id() => meta.session_id.clone().or_else(|| Some(new_uuid())),
+        None => None,
+    };
+    let state_root = absolute(&state.root)?;
+    let (launch, env) = launch(
+        harness,
+        &PrepareFor {
+            id,
+            name: &meta.name,
+            dir: &dir,
+            cwd: &meta.cwd,
+            session_id: session_id.as_deref(),
+            resume: kept.is_some(),
+            outfit: outfit.as_ref(),
+            relaunch: &meta.relaunch,
+            quiet: None,
+            prompt_regex: None,
+        },
+        &state_root,
+    )?;
+    let server = Server::from_env();
+    let old_pane = meta.pane.clone();
+    let meta = state.update_meta(id, |m| {
+        m.server = server.clone();
+        m.session_id = session_id.clone();
+        m.argv = launch.argv.clone();
+    })?;
+    if let Some(path) = session_id.as_deref().and_then(|s| state.session_index(s)) {
+        state.index(&path, id)?;
+    }
+    let before = std::cell::Cell::new(0);
+    let record = |meta: &Meta| -> Result<()> {
+        let seq = crate::inbox::record(
+            state,
+            id,
+            "resumed",
+            fields(json!({
+                "pane": meta.pane, "was": old_pane, "session_id": session_id,
+                "conversation": kept.is_some(), "fresh": fresh,
+            })),
+        )?;
+        before.set(seq);
+        Ok(())
+    };
+    let worker = open_pane(state, meta, &launch, &env, Some(&record))?;
+    let deadline = Instant::now() + ready_timeout;
+    wait_started(&worker, harness, before.get(), ready_timeout)?;
+    if kept.is_some() {
+        settle_input(&worker, harness, deadline)?;
+    }
+    Ok(Resumed {
         worker,
+        fresh,
         warnings: launch.dress.warnings,
     })
-}
-
-/// Who a launch is prepared for.
-struct PrepareFor<'a> {
-    id: &'a str,
-    name: &'a str,
-    dir: &'a Path,
-    cwd: &'a Path,
-    session_id: Option<&'a str>,
-    outfit: Option<&'a Outfit>,
-}
-
-/// Asks the harness to set the worker up.
-fn prepare(harness: Harness, req: &Request, who: &PrepareFor) -> Result<Launch> {
-    let caller: Vec<(String, String)> = std::env::vars().collect();
-    let hook = crate::paths::sibling_exe("orch-hook")?;
-    harness.prepare(&Spawn {
-        id: who.id,
-        name: who.name,
-        dir: who.dir,
-        cwd: who.cwd,
-        session_id: who.session_id,
-        outfit: who.outfit,
-        args: &req.harness_args,
-        env: &caller,
-        quiet: req.quiet,
-        prompt_regex: req.prompt_regex.as_deref(),
-        hook: &hook,
-    })
-}
-
-/// The worker's environment: the caller's variables its harness needs, then what the harness
-/// sets for itself, orch's `ORCH_WORKER` and `ORCH_HOME`, then the outfit's dress (the
-/// outfit's `env` and `--env` come after, and win).
-fn launch_env(
-    harness: Harness,
-    launch: &Launch,
-    state_root: &Path,
-    id: &str,
-) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| harness.passes(k) || launch.pass.contains(k))
-        .collect();
-    env.extend(launch.env.iter().cloned());
-    env.push(("ORCH_WORKER".into(), id.into()));
-    env.push(("ORCH_HOME".into(), state_root.display().to_string()));
-    env.extend(launch.dress.env.iter().cloned());
-    env
 }
 
 /// How long the input prompt of a harness that starts on its first prompt must stay on screen
@@ -340,6 +542,43 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
                 )
             ));
         }
+    }
+}
+
+/// How long a resumed agent's input box must stay ready on screen before it counts.
+const RESUME_SETTLE: Duration = Duration::from_millis(1000);
+
+/// Waits until a resumed agent's screen has shown its input box ready
+/// ([`Harness::input_ready`]) for [`RESUME_SETTLE`] without a break, up to `deadline`. An
+/// agent may fire SessionStart before it loads the conversation: Gemini CLI 0.61 clears the
+/// screen, redraws the chat and runs its hooks for seconds after, under an input box that
+/// drops what is typed. A harness whose box orch cannot read is taken as ready.
+fn settle_input(worker: &Worker, harness: Harness, deadline: Instant) -> Result<()> {
+    let pane = worker.pane()?;
+    let mut ready_since: Option<Instant> = None;
+    loop {
+        let screen = worker.meta.server.capture(pane)?;
+        match harness.input_ready(&screen) {
+            None => return Ok(()),
+            Some(false) => ready_since = None,
+            Some(true) => {
+                if ready_since.get_or_insert_with(Instant::now).elapsed() >= RESUME_SETTLE {
+                    return Ok(());
+                }
+            }
+        }
+        if Instant::now() >= deadline {
+            bail!(Fail::new(
+                Exit::Timeout,
+                format!(
+                    "worker `{}` resumed but its input box did not settle in pane {pane}: look                      with `{} attach`{}",
+                    worker.meta.id,
+                    worker.meta.server.describe(),
+                    last_lines(&screen)
+                )
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -6,7 +6,7 @@
 //! ```text
 //! $ORCH_HOME/
 //!   workers/<id>/meta.json  events.jsonl  told
-//!   panes/<socket path with / as %>@<pane id>     -> worker id
+//!   panes/<socket path with / as %>@<pane id>     -> worker id, then the server pid
 //!   sessions/<session id>                        -> worker id
 //!   hook.log                                     the hook's errors, one line each
 //! ```
@@ -38,6 +38,10 @@ pub struct Meta {
     /// Its pane id, e.g. `%3`; `None` until the pane is open.
     #[serde(default)]
     pub pane: Option<String>,
+    /// The pid of the tmux server its pane is on (`#{pid}`, as in `$TMUX`): with the pane id
+    /// it names the pane for that server's life only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_pid: Option<String>,
     /// The tmux session and window that hold the pane.
     #[serde(default)]
     pub session: Option<String>,
@@ -65,6 +69,27 @@ pub struct Meta {
     /// hooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detector: Option<crate::harness::quiet::Detector>,
+    /// What `orch resume` needs to start it again as it was spawned.
+    #[serde(default, skip_serializing_if = "Relaunch::is_empty")]
+    pub relaunch: Relaunch,
+}
+
+/// How a worker was started beyond its metadata: the arguments after `--` and the variables
+/// its outfit's `env` and `--env` set (the caller's own environment is the caller's again at
+/// resume; orch's and the harness's variables are made anew).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Relaunch {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<(String, String)>,
+}
+
+impl Relaunch {
+    /// Whether there is nothing to remember.
+    pub fn is_empty(&self) -> bool {
+        self.args.is_empty() && self.env.is_empty()
+    }
 }
 
 impl Meta {
@@ -85,6 +110,7 @@ impl Meta {
             server: Server::default(),
             socket_path: None,
             pane: None,
+            server_pid: None,
             session: None,
             window: None,
             cwd: "/".into(),
@@ -95,6 +121,7 @@ impl Meta {
             outfit: None,
             worktree: None,
             detector: None,
+            relaunch: Relaunch::default(),
         }
     }
 }
@@ -228,6 +255,40 @@ impl State {
         self.root.join("panes").join(key)
     }
 
+    /// Records that `id` is in `pane` on the server at `socket_path` whose pid is `server_pid`
+    /// (file `<id>\n<pid>\n`): a pane id names a pane only for one server's life.
+    pub fn index_pane(
+        &self,
+        socket_path: &str,
+        server_pid: Option<&str>,
+        pane: &str,
+        id: &str,
+    ) -> Result<()> {
+        let body = match server_pid {
+            Some(pid) => format!("{id}\n{pid}\n"),
+            None => format!("{id}\n"),
+        };
+        write_atomic(&self.pane_index(socket_path, pane), body.as_bytes(), 0o600)
+    }
+
+    /// Who is in `pane` on the server at `socket_path` (pid `server_pid`), by the pane index;
+    /// `None` when nobody is, or the index was written for an earlier server on that socket
+    /// (one that died: its pane ids are handed out again).
+    pub fn pane_owner(
+        &self,
+        socket_path: &str,
+        server_pid: Option<&str>,
+        pane: &str,
+    ) -> Option<String> {
+        let text = std::fs::read_to_string(self.pane_index(socket_path, pane)).ok()?;
+        let mut lines = text.lines().map(str::trim);
+        let id = lines.next().filter(|id| !id.is_empty())?;
+        match (lines.next().filter(|p| !p.is_empty()), server_pid) {
+            (Some(was), Some(now)) if was != now => None,
+            _ => Some(id.to_string()),
+        }
+    }
+
     /// The index file that maps an agent session id to a worker.
     pub fn session_index(&self, session_id: &str) -> Option<PathBuf> {
         let ok = !session_id.is_empty()
@@ -278,6 +339,35 @@ mod tests {
             created_ms,
             ..Meta::new(id, "worker", "operator")
         }
+    }
+
+    #[test]
+    fn a_pane_index_holds_for_its_server_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State {
+            root: dir.path().to_path_buf(),
+        };
+        state.ensure().unwrap();
+        state.index_pane("/tmp/s", Some("100"), "%1", "w1").unwrap();
+        assert_eq!(
+            state.pane_owner("/tmp/s", Some("100"), "%1").as_deref(),
+            Some("w1")
+        );
+        assert_eq!(
+            state.pane_owner("/tmp/s", None, "%1").as_deref(),
+            Some("w1")
+        );
+        // A later server on the same socket hands out %1 again: not w1's.
+        assert_eq!(state.pane_owner("/tmp/s", Some("200"), "%1"), None);
+        assert_eq!(state.pane_owner("/tmp/s", Some("100"), "%2"), None);
+        // An index written before the pid was kept still counts.
+        state
+            .index(&state.pane_index("/tmp/s", "%3"), "w3")
+            .unwrap();
+        assert_eq!(
+            state.pane_owner("/tmp/s", Some("200"), "%3").as_deref(),
+            Some("w3")
+        );
     }
 
     #[test]

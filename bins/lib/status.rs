@@ -15,8 +15,12 @@ pub enum Status {
     NeedsInput,
     /// Its last turn ended in a StopFailure (an API error); it takes prompts again.
     Error,
-    /// Its pane is gone or its session ended.
+    /// Its pane is gone or its session ended, for good: killed, or ended by a person (`/exit`,
+    /// a command's own `exit`).
     Dead,
+    /// Its pane is gone but nobody ended it (its tmux server died: a reboot, `kill-server`, an
+    /// OOM kill): `orch resume` starts it again on its conversation.
+    Resumable,
 }
 
 impl Status {
@@ -29,6 +33,7 @@ impl Status {
             Status::NeedsInput => "needs-input",
             Status::Error => "error",
             Status::Dead => "dead",
+            Status::Resumable => "resumable",
         }
     }
 
@@ -46,6 +51,8 @@ pub fn after(event: &Value) -> Option<Status> {
         // `ready`: orch saw the input prompt of a harness that fires SessionStart only with
         // its first prompt (Codex).
         "session_start" | "ready" | "stop" | "interrupted" => Status::Idle,
+        // `orch resume` opened a new pane; its agent has not started yet.
+        "resumed" => Status::Starting,
         "prompt" => Status::Busy,
         "stop_failure" => Status::Error,
         "permission_request" => Status::NeedsInput,
@@ -86,10 +93,46 @@ pub fn boundary(event: &Value) -> bool {
     decides(event) && !permission_notice(event)
 }
 
-/// The status from a worker's events (oldest first, back to a [`boundary`]) and pane liveness.
+/// Where a status read goes back to for a worker whose pane is `alive` ([`boundary`]) or gone
+/// (the newest start, resume or end for good: a killed worker's agent may still report its
+/// session's end after the `killed` event).
+pub fn boundary_for(alive: bool) -> fn(&Value) -> bool {
+    if alive {
+        boundary
+    } else {
+        |e| final_end(e) || matches!(e["event"].as_str(), Some("spawned" | "resumed"))
+    }
+}
+
+/// Whether an event ends a worker for good: `killed`, or a session a person ended (`/exit` in
+/// Claude Code, `prompt_input_exit`; a command's own exit).
+pub fn final_end(event: &Value) -> bool {
+    match event.get("event").and_then(Value::as_str) {
+        Some("killed") => true,
+        Some("session_end") => matches!(
+            event.get("reason").and_then(Value::as_str),
+            Some("exit" | "prompt_input_exit")
+        ),
+        _ => false,
+    }
+}
+
+/// The status from a worker's events (oldest first, back to [`boundary_for()`] its liveness)
+/// and pane liveness. A worker whose pane is gone is [`Status::Resumable`] unless it was ended
+/// for good ([`final_end`]) since it last (re)started.
 pub fn derive(events: &[Value], pane_alive: bool) -> Status {
     if !pane_alive {
-        return Status::Dead;
+        let restarts = |e: &&Value| matches!(e["event"].as_str(), Some("spawned" | "resumed"));
+        let ended = events
+            .iter()
+            .rev()
+            .take_while(|e| !restarts(e))
+            .any(final_end);
+        return if ended {
+            Status::Dead
+        } else {
+            Status::Resumable
+        };
     }
     let mut deciding = events.iter().rev().filter(|e| decides(e)).peekable();
     while let Some(event) = deciding.next() {
@@ -113,6 +156,19 @@ pub fn derive(events: &[Value], pane_alive: bool) -> Status {
     Status::Starting
 }
 
+/// [`derive()`] for a record of role `role`: an operator's record (the operator's own pane,
+/// registered by its first `orch subscribe`) has seen no SessionStart of its session, so with
+/// no events it counts as idle, and it is never resumable (orch did not start it).
+pub fn of(role: &crate::roles::Role, events: &[Value], pane_alive: bool) -> Status {
+    let status = derive(events, pane_alive);
+    match status {
+        _ if *role != crate::roles::Role::Operator => status,
+        Status::Starting if events.is_empty() => Status::Idle,
+        Status::Resumable => Status::Dead,
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,7 +184,26 @@ mod tests {
         ];
         assert_eq!(derive(&evs, true), Status::Busy);
         assert_eq!(derive(&evs[..2], true), Status::Idle);
-        assert_eq!(derive(&evs, false), Status::Dead);
+        assert_eq!(derive(&evs, false), Status::Resumable);
+        let killed = [json!({"event":"stop"}), json!({"event":"killed"})];
+        assert_eq!(derive(&killed, false), Status::Dead);
+        let exited = [json!({"event":"session_end","reason":"prompt_input_exit"})];
+        assert_eq!(derive(&exited, false), Status::Dead);
+        let hung_up = [json!({"event":"session_end","reason":"other"})];
+        assert_eq!(derive(&hung_up, false), Status::Resumable);
+        // A killed agent may report its session's end after the `killed` event.
+        let late = [
+            json!({"event":"killed"}),
+            json!({"event":"session_end","reason":"other"}),
+        ];
+        assert_eq!(derive(&late, false), Status::Dead);
+        let back = [json!({"event":"killed"}), json!({"event":"resumed"})];
+        assert_eq!(derive(&back, false), Status::Resumable);
+        let resumed = [
+            json!({"event":"session_end","reason":"other"}),
+            json!({"event":"resumed"}),
+        ];
+        assert_eq!(derive(&resumed, true), Status::Starting);
         let perm = [
             json!({"event":"prompt"}),
             json!({"event":"permission_request"}),

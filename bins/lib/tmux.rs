@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -24,6 +24,8 @@ pub struct Server {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub socket_path: String,
+    /// The server's pid, from `$TMUX`: with the socket path it names one server's life.
+    pub server_pid: Option<String>,
     pub pane: String,
 }
 
@@ -34,6 +36,7 @@ impl Caller {
         let pane = std::env::var("TMUX_PANE").ok().filter(|v| !v.is_empty())?;
         Some(Caller {
             socket_path: socket_of(&tmux)?.to_string(),
+            server_pid: server_pid_of(&tmux).map(str::to_string),
             pane,
         })
     }
@@ -43,6 +46,12 @@ impl Caller {
 pub fn socket_of(tmux_env: &str) -> Option<&str> {
     let path = tmux_env.rsplitn(3, ',').nth(2)?;
     (!path.is_empty()).then_some(path)
+}
+
+/// The server pid in a `$TMUX` value (`/tmp/tmux-0/default,1234,0` → `1234`).
+pub fn server_pid_of(tmux_env: &str) -> Option<&str> {
+    let pid = tmux_env.rsplit(',').nth(1)?;
+    (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some(pid)
 }
 
 impl Server {
@@ -144,15 +153,36 @@ impl Server {
 
     /// Whether the pane exists on this server (false too when the server is gone).
     pub fn pane_alive(&self, pane: &str) -> bool {
-        self.run(&["display-message", "-p", "-t", pane, "#{pane_id}"])
-            .map(|out| out.trim() == pane)
-            .unwrap_or(false)
+        self.pane_tag(pane).is_some()
     }
 
-    /// The ids of every pane on this server; empty when no server runs.
-    pub fn live_panes(&self) -> HashSet<String> {
-        self.run(&["list-panes", "-a", "-F", "#{pane_id}"])
-            .map(|out| out.lines().map(str::to_string).collect())
+    /// The `@orch_id` option of `pane` (empty when unset), or `None` when there is no such
+    /// pane (or no server). A pane id alone names no pane for good: a new server after a
+    /// crash hands out `%0`, `%1`... again.
+    pub fn pane_tag(&self, pane: &str) -> Option<String> {
+        let out = self
+            .run(&[
+                "display-message",
+                "-p",
+                "-t",
+                pane,
+                "#{pane_id}\t#{@orch_id}",
+            ])
+            .ok()?;
+        let (id, tag) = out.trim_end_matches('\n').split_once('\t')?;
+        (id == pane).then(|| tag.to_string())
+    }
+
+    /// Every pane on this server with its `@orch_id` option (empty when unset); empty when no
+    /// server runs.
+    pub fn live_panes(&self) -> HashMap<String, String> {
+        self.run(&["list-panes", "-a", "-F", "#{pane_id}\t#{@orch_id}"])
+            .map(|out| {
+                out.lines()
+                    .filter_map(|l| l.split_once('\t'))
+                    .map(|(p, t)| (p.to_string(), t.to_string()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -180,6 +210,15 @@ impl Server {
     /// Kills a pane.
     pub fn kill_pane(&self, pane: &str) -> Result<()> {
         self.run(&["kill-pane", "-t", pane]).map(|_| ())
+    }
+
+    /// Starts `command` (argv) in `cwd` in place of whatever runs in `pane` (killed first); the
+    /// pane keeps its id and options.
+    pub fn respawn(&self, pane: &str, cwd: &Path, command: &[String]) -> Result<()> {
+        let cwd = cwd.display().to_string();
+        let mut args = vec!["respawn-pane", "-k", "-t", pane, "-c", &cwd];
+        args.extend(command.iter().map(String::as_str));
+        self.run(&args).map(|_| ())
     }
 
     /// Opens a pane in `cwd` running `command` (argv): a split of the caller's window when the
@@ -234,21 +273,26 @@ pub struct Placed {
     pub session: String,
     pub window: String,
     pub socket_path: String,
+    /// The server's pid (tmux's `#{pid}`).
+    pub server_pid: String,
 }
 
-const PLACED_FORMAT: &str = "#{pane_id}\t#{session_name}\t#{window_id}\t#{socket_path}";
+const PLACED_FORMAT: &str = "#{pane_id}\t#{session_name}\t#{window_id}\t#{socket_path}\t#{pid}";
 
 impl Placed {
     fn parse(out: &str) -> Result<Placed> {
         let mut parts = out.trim_end_matches('\n').split('\t');
         let mut next = || parts.next().map(str::to_string).filter(|s| !s.is_empty());
-        match (next(), next(), next(), next()) {
-            (Some(pane), Some(session), Some(window), Some(socket_path)) => Ok(Placed {
-                pane,
-                session,
-                window,
-                socket_path,
-            }),
+        match (next(), next(), next(), next(), next()) {
+            (Some(pane), Some(session), Some(window), Some(socket_path), Some(server_pid)) => {
+                Ok(Placed {
+                    pane,
+                    session,
+                    window,
+                    socket_path,
+                    server_pid,
+                })
+            }
             _ => bail!(
                 "cannot read the new pane from tmux's answer `{}`",
                 out.trim()
@@ -322,6 +366,9 @@ mod tests {
         );
         assert_eq!(socket_of("/tmp/a,b/sock,1,2"), Some("/tmp/a,b/sock"));
         assert_eq!(socket_of("garbage"), None);
+        assert_eq!(server_pid_of("/tmp/a,b/sock,1234,2"), Some("1234"));
+        assert_eq!(server_pid_of("/tmp/sock,,2"), None);
+        assert_eq!(server_pid_of("garbage"), None);
     }
 
     #[test]
@@ -342,8 +389,9 @@ mod tests {
 
     #[test]
     fn placed_parses_tmux_answer() {
-        let p = Placed::parse("%4\torch\t@2\t/tmp/tmux-0/x\n").unwrap();
+        let p = Placed::parse("%4\torch\t@2\t/tmp/tmux-0/x\t77\n").unwrap();
         assert_eq!((p.pane.as_str(), p.window.as_str()), ("%4", "@2"));
+        assert_eq!(p.server_pid, "77");
         assert!(Placed::parse("junk").is_err());
     }
 }

@@ -3,7 +3,6 @@
 //! watcher; the pane's liveness checked between wakes so a dead pane never hangs a wait).
 
 use crate::events;
-use crate::roles::Role;
 use crate::state::{Meta, State};
 use crate::status::{self, Status};
 use crate::watch::Watch;
@@ -56,10 +55,7 @@ impl Worker {
 
     /// Whether its pane exists.
     pub fn alive(&self) -> bool {
-        self.meta
-            .pane
-            .as_deref()
-            .is_some_and(|p| self.meta.server.pane_alive(p))
+        alive(&self.meta)
     }
 
     /// Its status from its newest events and its pane.
@@ -67,12 +63,9 @@ impl Worker {
     /// An operator record (the operator's own pane, registered by its first `orch subscribe`)
     /// has seen no SessionStart of its session: with no events it counts as idle.
     pub fn status(&self) -> Result<Status> {
-        let tail = events::read_back_to(&self.dir(), status::boundary)?;
-        let status = status::derive(&tail, self.alive());
-        if status == Status::Starting && tail.is_empty() && self.meta.role == Role::Operator {
-            return Ok(Status::Idle);
-        }
-        Ok(status)
+        let alive = self.alive();
+        let tail = events::read_back_to(&self.dir(), status::boundary_for(alive))?;
+        Ok(status::of(&self.meta.role, &tail, alive))
     }
 
     /// Its current cursor: the sequence number of its newest event.
@@ -94,24 +87,39 @@ impl Worker {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut cursor = after;
         let mut next_liveness = Instant::now();
+        // The pane to watch: a resume gives the worker a new one.
+        let mut meta = self.meta.clone();
         loop {
-            for event in events::read_after(&dir, cursor)? {
+            let batch = events::read_after(&dir, cursor)?;
+            for (i, event) in batch.iter().enumerate() {
                 cursor = event["seq"].as_u64().unwrap_or(cursor);
-                if let Some(found) = check(&event) {
-                    return Ok(Waited::Found(found, event));
+                if let Some(found) = check(event) {
+                    return Ok(Waited::Found(found, event.clone()));
                 }
-                if let Some(why) = ended(&event) {
+                // An end that a later `resumed` took back is no end: the wait goes on to the
+                // first event of the resumed worker.
+                let resumed = || batch[i + 1..].iter().any(|e| e["event"] == "resumed");
+                if let Some(why) = ended(event).filter(|_| !resumed()) {
                     return Ok(Waited::Gone(format!("worker `{}` {why}", self.meta.id)));
+                }
+                if event["event"] == "resumed" {
+                    meta = self.state.meta(&self.meta.id).unwrap_or(meta);
                 }
             }
             let now = Instant::now();
             if now >= next_liveness {
-                if !self.alive() {
-                    let pane = self.meta.pane.as_deref().unwrap_or("?");
-                    return Ok(Waited::Gone(format!(
-                        "worker `{}`: its pane {pane} is gone",
-                        self.meta.id
-                    )));
+                if !alive(&meta) {
+                    // Resumed since this wait began?
+                    match self.state.meta(&self.meta.id) {
+                        Ok(fresh) if fresh.pane != meta.pane && alive(&fresh) => meta = fresh,
+                        _ => {
+                            let pane = meta.pane.as_deref().unwrap_or("?");
+                            return Ok(Waited::Gone(format!(
+                                "worker `{}`: its pane {pane} is gone",
+                                self.meta.id
+                            )));
+                        }
+                    }
                 }
                 next_liveness = now + LIVENESS_EVERY;
             }
@@ -125,6 +133,37 @@ impl Worker {
             watch.wait(nap);
         }
     }
+}
+
+/// Every worker `orch resume --all` starts again: those whose pane is gone though nobody ended
+/// them ([`Status::Resumable`]), oldest first.
+pub fn resumable(state: &State) -> Result<Vec<Worker>> {
+    let mut found = Vec::new();
+    for meta in state.workers()? {
+        let worker = Worker {
+            state: state.clone(),
+            meta,
+        };
+        if worker.status()? == Status::Resumable {
+            found.push(worker);
+        }
+    }
+    Ok(found)
+}
+
+/// Whether the pane `meta` names exists and is still its own ([`owns`]).
+pub fn alive(meta: &Meta) -> bool {
+    meta.pane
+        .as_deref()
+        .and_then(|p| meta.server.pane_tag(p))
+        .is_some_and(|tag| owns(meta, &tag))
+}
+
+/// Whether a live pane whose `@orch_id` option is `tag` is the one of record `meta`: orch tags
+/// every pane it opens (an operator's pane when it registers), so a pane id handed out again
+/// by a new tmux server (after a crash) is not taken for the old one.
+pub fn owns(meta: &Meta, tag: &str) -> bool {
+    tag == meta.id
 }
 
 /// Why an event means the worker's session is over, if it does.

@@ -82,7 +82,20 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
                 worker.meta.id
             )
         )),
-        Waited::Gone(why) => bail!(Fail::new(Exit::Gone, why)),
+        Waited::Gone(why) => {
+            // A pane lost with its tmux server can come back: say how, and that the cursor
+            // still holds.
+            let again = Worker::resolve(&worker.meta.id)?;
+            let hint = match again.status()? {
+                crate::status::Status::Resumable => format!(
+                    "; it can be resumed: `orch resume {id}`, then `orch listen {id} --after \
+                     {after}` misses nothing",
+                    id = worker.meta.id
+                ),
+                _ => String::new(),
+            };
+            bail!(Fail::new(Exit::Gone, format!("{why}{hint}")))
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod kill;
 pub mod listen;
 pub mod outfit;
 pub mod ps;
+pub mod resume;
 pub mod spawn;
 pub mod subscribe;
 pub mod subscriptions;

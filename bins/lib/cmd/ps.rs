@@ -6,7 +6,7 @@ use crate::status::{self, Status};
 use crate::tmux::Server;
 use anyhow::Result;
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Flags of `orch ps`.
 #[derive(clap::Args, Debug)]
@@ -20,15 +20,23 @@ pub struct Args {
 pub fn rows(all: bool) -> Result<Vec<Value>> {
     let state = State::from_env()?;
     let now = crate::clock::now_ms();
-    let mut panes: HashMap<Server, HashSet<String>> = HashMap::new();
+    let mut panes: HashMap<Server, HashMap<String, String>> = HashMap::new();
     let mut out = Vec::new();
     for meta in state.workers()? {
         let dir = state.worker_dir(&meta.id);
         let live = panes
             .entry(meta.server.clone())
             .or_insert_with(|| meta.server.live_panes());
-        let alive = meta.pane.as_deref().is_some_and(|p| live.contains(p));
-        let status = status::derive(&crate::events::read_back_to(&dir, status::boundary)?, alive);
+        let alive = meta
+            .pane
+            .as_deref()
+            .and_then(|p| live.get(p))
+            .is_some_and(|tag| crate::worker::owns(&meta, tag));
+        let status = status::of(
+            &meta.role,
+            &crate::events::read_back_to(&dir, status::boundary_for(alive))?,
+            alive,
+        );
         let tail = crate::events::read_back_to(&dir, |e| e["event"] == "stop")?;
         if status == Status::Dead && !all {
             continue;

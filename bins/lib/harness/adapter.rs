@@ -124,6 +124,18 @@ pub trait Adapter: Sync {
     /// and returns how to start it.
     fn prepare(&self, spawn: &Spawn) -> Result<Launch>;
 
+    /// Whether it can start again on a recorded conversation (`orch resume`): its
+    /// [`Adapter::prepare`] honours [`Spawn::resume`].
+    fn resumes(&self) -> bool {
+        false
+    }
+
+    /// The file that holds conversation `session_id` of the worker whose state folder is
+    /// `dir`, if it is there (a resume needs it).
+    fn transcript(&self, _dir: &Path, _session_id: &str) -> Option<std::path::PathBuf> {
+        None
+    }
+
     /// Runs once the worker's pane exists (the command harness starts its detector there).
     fn placed(
         &self,
@@ -146,8 +158,11 @@ pub struct Spawn<'a> {
     pub dir: &'a Path,
     /// The folder it works in.
     pub cwd: &'a Path,
-    /// The agent session id orch chose, for a harness that takes one.
+    /// The agent session id orch chose, for a harness that takes one; with `resume`, the
+    /// conversation to continue.
     pub session_id: Option<&'a str>,
+    /// Start on the recorded conversation `session_id` (`orch resume`) instead of a new one.
+    pub resume: bool,
     /// The outfit it wears, if any.
     pub outfit: Option<&'a Outfit>,
     /// The arguments given after `--`.
@@ -292,6 +307,31 @@ pub fn neutralise(text: &str, slash: bool, guard: &'static str) -> (&'static str
     } else {
         ("", text.to_string())
     }
+}
+
+/// The first file below `root` (at most `depth` folders down) whose name `wanted` accepts.
+pub fn find_file(
+    root: &Path,
+    depth: usize,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Option<std::path::PathBuf> {
+    let entries = std::fs::read_dir(root).ok()?;
+    let mut folders = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => folders.push(path),
+            Ok(_) if wanted(&name.to_string_lossy()) => return Some(path),
+            _ => {}
+        }
+    }
+    if depth == 0 {
+        return None;
+    }
+    folders
+        .iter()
+        .find_map(|folder| find_file(folder, depth - 1, wanted))
 }
 
 /// The program behind `var` (e.g. `ORCH_CODEX_BIN`) when it is set and not empty, else

@@ -7,7 +7,7 @@
 //! touches the user's global settings.
 
 use super::adapter::{
-    dressed, input_box, program, Adapter, Blocker, Launch, Spawn, Verified, Version,
+    dressed, find_file, input_box, program, Adapter, Blocker, Launch, Spawn, Verified, Version,
 };
 use crate::outfit::{Dress, Outfit};
 use anyhow::{Context, Result};
@@ -55,6 +55,18 @@ impl Adapter for Claude {
         Some(("ORCH_CLAUDE_BIN", "claude"))
     }
 
+    fn resumes(&self) -> bool {
+        true
+    }
+
+    /// `projects/<folder>/<session id>.jsonl` in Claude Code's folder (`$CLAUDE_CONFIG_DIR`, else
+    /// `~/.claude`), the folder named after the worker's working folder.
+    fn transcript(&self, _dir: &Path, session_id: &str) -> Option<std::path::PathBuf> {
+        let projects = crate::paths::claude_dir().ok()?.join("projects");
+        let name = format!("{session_id}.jsonl");
+        find_file(&projects, 1, &|file| file == name)
+    }
+
     /// Records the trust in Claude Code's `.claude.json` ([`crate::claude::trust`]).
     fn trust(&self, cwd: &Path) -> Result<()> {
         crate::claude::trust::trust_folder(cwd).map(|_| ())
@@ -62,9 +74,15 @@ impl Adapter for Claude {
 
     fn prepare(&self, spawn: &Spawn) -> Result<Launch> {
         let dress = dressed(spawn.outfit, |o| dress(o, spawn.dir))?;
+        // `--resume` keeps the session id: its SessionStart says `source: resume`.
+        let flag = if spawn.resume {
+            "--resume"
+        } else {
+            "--session-id"
+        };
         let mut argv = vec![
             program("ORCH_CLAUDE_BIN", "claude"),
-            "--session-id".into(),
+            flag.into(),
             spawn.session_id.unwrap_or_default().into(),
         ];
         argv.extend(dress.args.iter().cloned());

@@ -7,7 +7,9 @@
 //! execpolicy rules in `CODEX_HOME/rules/`, skills in `CODEX_HOME/skills/` and the outfit's
 //! hooks in `hooks.json`.
 
-use super::adapter::{dressed, program, Adapter, Blocker, Launch, Spawn, Verified, Version};
+use super::adapter::{
+    dressed, find_file, program, Adapter, Blocker, Launch, Spawn, Verified, Version,
+};
 use crate::outfit::{CommandRule, Dress, Outfit, ToolRule};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
@@ -513,6 +515,19 @@ impl Adapter for Codex {
         key != "CODEX_HOME" && (key.starts_with("OPENAI_") || key.starts_with("CODEX_"))
     }
 
+    fn resumes(&self) -> bool {
+        true
+    }
+
+    /// `sessions/<year>/<month>/<day>/rollout-<time>-<thread id>.jsonl` in the worker's
+    /// `CODEX_HOME`.
+    fn transcript(&self, dir: &Path, session_id: &str) -> Option<PathBuf> {
+        let tail = format!("-{session_id}.jsonl");
+        find_file(&home(dir).join("sessions"), 3, &|file| {
+            file.starts_with("rollout-") && file.ends_with(&tail)
+        })
+    }
+
     fn verified(&self) -> Option<Verified> {
         Some(Verified {
             package: "@openai/codex",
@@ -540,6 +555,10 @@ impl Adapter for Codex {
         ];
         argv.extend(dress.args.iter().cloned());
         argv.extend(spawn.args.iter().cloned());
+        if spawn.resume {
+            // The thread id stays; its SessionStart (with the first prompt) says `resume`.
+            argv.extend(["resume".into(), spawn.session_id.unwrap_or_default().into()]);
+        }
         let prepared = prepare(spawn.dir, spawn.cwd, spawn.hook)?;
         let mut launch = Launch::new(argv, dress);
         launch

@@ -10,7 +10,9 @@
 //! global context file, `--approval-mode`, tool rules as a `--policy` file, skills in the
 //! per-worker `~/.agents/skills`.
 
-use super::adapter::{dressed, program, Adapter, Blocker, Launch, Spawn, Verified, Version};
+use super::adapter::{
+    dressed, find_file, program, Adapter, Blocker, Launch, Spawn, Verified, Version,
+};
 use crate::outfit::{backticked, CommandRule, Dress, Outfit, ToolRule};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
@@ -538,6 +540,25 @@ impl Adapter for Gemini {
         !OWN.contains(&key) && (key.starts_with("GEMINI_") || key.starts_with("GOOGLE_"))
     }
 
+    fn input_ready(&self, screen: &str) -> Option<bool> {
+        Some(input_ready(screen))
+    }
+
+    fn resumes(&self) -> bool {
+        true
+    }
+
+    /// `.gemini/tmp/<project>/chats/session-<time>-<first 8 of the id>.jsonl` in the worker's
+    /// `GEMINI_CLI_HOME`.
+    fn transcript(&self, dir: &Path, session_id: &str) -> Option<PathBuf> {
+        let tmp = home(dir).join(".gemini").join("tmp");
+        let short: String = session_id.chars().take(8).collect();
+        let tail = format!("-{short}.jsonl");
+        find_file(&tmp, 2, &|file| {
+            file.starts_with("session-") && file.ends_with(&tail)
+        })
+    }
+
     fn verified(&self) -> Option<Verified> {
         Some(Verified {
             package: "@google/gemini-cli",
@@ -553,9 +574,15 @@ impl Adapter for Gemini {
 
     fn prepare(&self, spawn: &Spawn) -> Result<Launch> {
         let dress = dressed(spawn.outfit, |o| dress(o, spawn.dir))?;
+        // `--resume <id>` keeps the session id: its SessionStart says `source: resume`.
+        let flag = if spawn.resume {
+            "--resume"
+        } else {
+            "--session-id"
+        };
         let mut argv = vec![
             program("ORCH_GEMINI_BIN", "gemini"),
-            "--session-id".into(),
+            flag.into(),
             spawn.session_id.unwrap_or_default().into(),
         ];
         argv.extend(dress.args.iter().cloned());
@@ -574,6 +601,27 @@ impl Adapter for Gemini {
             .push(("GEMINI_CLI_TRUST_WORKSPACE".into(), "true".into()));
         Ok(launch)
     }
+}
+
+/// Whether a Gemini CLI screen takes input: its input box is drawn (a border line of `─`,
+/// then ` > `) and the status line above the box shows no busy mark. A resumed session
+/// (0.61) fires SessionStart, then for seconds shows `Resuming session...` and `Executing
+/// Hook: ...` above a box that is drawn but drops what is typed into it.
+fn input_ready(screen: &str) -> bool {
+    let lines: Vec<&str> = screen.lines().collect();
+    let border = |l: &str| l.trim().len() > 2 && l.trim().chars().all(|c| c == '─');
+    let Some(top) = lines.iter().rposition(|l| border(l)) else {
+        return false;
+    };
+    let boxed = lines[top + 1..]
+        .iter()
+        .take(3)
+        .any(|l| l.trim_start().starts_with('>'));
+    let status = lines[..top].iter().rev().take(2);
+    let busy = status
+        .clone()
+        .any(|l| l.contains("Executing Hook") || l.contains("Resuming session"));
+    boxed && !busy
 }
 
 /// Reads a Gemini CLI screen for the first-run screens that come before its SessionStart.
@@ -683,6 +731,24 @@ mod tests {
         assert!(settings_json("h", json!({}), false, false)
             .get("context")
             .is_none());
+    }
+
+    #[test]
+    fn input_is_ready_only_when_no_hook_or_resume_runs_above_the_box() {
+        let screen = |status: &str| {
+            format!(
+                "\u{2726} BEFORE\n{status}   ? for shortcuts\n{}\n Shift+Tab to accept edits\n \
+                 >   Type your message or @path/to/file\n workspace\n",
+                "\u{2500}".repeat(40)
+            )
+        };
+        assert!(input_ready(&screen("")));
+        assert!(!input_ready(&screen("  Executing Hook: orch")));
+        assert!(!input_ready(&screen("\u{280b} Resuming session...")));
+        assert!(!input_ready("Gemini CLI v0.61.0\nloading\n"));
+        // A reply that mentions a hook is history, not the status line.
+        let old = format!("Executing Hook: x\nok\n{}", screen(""));
+        assert!(input_ready(&old));
     }
 
     #[test]

@@ -172,6 +172,16 @@ impl Harness {
         self.adapter().trust(cwd)
     }
 
+    /// [`Adapter::resumes`].
+    pub fn resumes(self) -> bool {
+        self.adapter().resumes()
+    }
+
+    /// [`Adapter::transcript`].
+    pub fn transcript(self, dir: &Path, session_id: &str) -> Option<std::path::PathBuf> {
+        self.adapter().transcript(dir, session_id)
+    }
+
     /// [`Adapter::placed`].
     pub fn placed(
         self,
@@ -405,6 +415,7 @@ mod tests {
                 dir,
                 cwd: dir,
                 session_id: None,
+                resume: false,
                 outfit: None,
                 args,
                 env: &[],

@@ -11,7 +11,9 @@
 //! and, for the tool rules pi does not have, orch's guard extension ([`GUARD`]); the outfit's
 //! hooks run through orch's extension ([`outfit_hooks`]).
 
-use super::adapter::{dressed, program, Adapter, Blocker, Launch, Spawn, Verified, Version};
+use super::adapter::{
+    dressed, find_file, program, Adapter, Blocker, Launch, Spawn, Verified, Version,
+};
 use crate::outfit::{CommandRule, Dress, Outfit, ToolRule};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
@@ -354,6 +356,18 @@ impl Adapter for Pi {
         key != "PI_CODING_AGENT_DIR" && key.starts_with("PI_")
     }
 
+    fn resumes(&self) -> bool {
+        true
+    }
+
+    /// `sessions/<folder>/<time>_<session id>.jsonl` in the worker's `PI_CODING_AGENT_DIR`.
+    fn transcript(&self, dir: &Path, session_id: &str) -> Option<PathBuf> {
+        let tail = format!("_{session_id}.jsonl");
+        find_file(&dir.join("pi-agent").join("sessions"), 1, &|file| {
+            file.ends_with(&tail)
+        })
+    }
+
     fn verified(&self) -> Option<Verified> {
         Some(Verified {
             package: "@mariozechner/pi-coding-agent",
@@ -377,6 +391,13 @@ impl Adapter for Pi {
         ];
         argv.extend(dress.args.iter().cloned());
         argv.extend(spawn.args.iter().cloned());
+        if spawn.resume {
+            // pi keeps the session id; orch's extension reports its SessionStart as `startup`.
+            argv.extend([
+                "--session".into(),
+                spawn.session_id.unwrap_or_default().into(),
+            ]);
+        }
         let mut launch = Launch::new(argv, dress);
         launch.env.push((
             "PI_CODING_AGENT_DIR".into(),

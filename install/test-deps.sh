@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what orch's tests need on a Debian machine: tmux >= 3.0, python3, and the four agent
-# CLIs orch drives (Claude Code, Codex, Gemini CLI, pi) into a cache folder the tests look in
-# (tests/util.rs `cached_cli`).
+# Installs what orch's tests need on a Debian machine: tmux >= 3.0, python3, the OpenSSH server,
+# and the four agent CLIs orch drives (Claude Code, Codex, Gemini CLI, pi) into a cache folder
+# the tests look in (tests/util.rs `cached_cli`).
 #
 #   install/test-deps.sh            the pinned versions below, in <cache>/<cli>
 #   install/test-deps.sh --latest   the newest release of each on npm, in <cache>/latest/<cli>
@@ -84,6 +84,16 @@ if ! command -v tmux >/dev/null 2>&1 || [ "$(tmux_major)" -lt 3 ]; then
     say "installing tmux (need >= 3.0, have: $(tmux -V 2>/dev/null || echo none))"
     apt_install tmux
     [ "$(tmux_major)" -ge 3 ] || die "tmux >= 3.0 needed, got: $(tmux -V 2>/dev/null || echo none)"
+fi
+
+# --- OpenSSH server (the tests of --host run a private sshd on 127.0.0.1) -----------------------
+if [ ! -x /usr/sbin/sshd ]; then
+    say "installing openssh-server (its service is not started: the tests run their own sshd)"
+    apt_install openssh-server
+fi
+# sshd started as root wants its privilege separation folder (/run is empty after a reboot).
+if [ ! -d /run/sshd ]; then
+    as_root mkdir -p -m 0755 /run/sshd
 fi
 
 # --- python3 (the command harness's tests run its REPL) -----------------------------------------

@@ -48,6 +48,8 @@ pub enum Command {
     Demo(cmd::demo::Args),
     /// Check that orch can work here and say how to fix what is wrong; changes nothing.
     Doctor(cmd::doctor::Args),
+    /// List the other machines orch reached over ssh, with the state of their connection.
+    Hosts(cmd::hosts::Args),
     /// Subscribe a worker or the operator pane to another worker's events.
     Subscribe(cmd::subscribe::Args),
     /// End a subscription.
@@ -128,6 +130,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Events(args) => cmd::events::run(&ctx, args),
         Command::Demo(args) => cmd::demo::run(&ctx, args),
         Command::Doctor(args) => cmd::doctor::run(&ctx, args),
+        Command::Hosts(args) => cmd::hosts::run(&ctx, args),
         Command::Subscribe(args) => cmd::subscribe::run(&ctx, args),
         Command::Unsubscribe(args) => cmd::unsubscribe::run(&ctx, args),
         Command::Subscriptions(args) => cmd::subscriptions::run(&ctx, args),

@@ -51,7 +51,9 @@ impl fmt::Display for Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
     /// The check's name (`tmux`, `hooks`, ...).
-    pub name: &'static str,
+    pub name: std::borrow::Cow<'static, str>,
+    /// The host it ran on (`orch doctor --host`), `None` for this machine.
+    pub host: Option<String>,
     /// How it came out.
     pub status: Status,
     /// What was found.
@@ -66,7 +68,8 @@ pub struct Check {
 impl Check {
     fn new(name: &'static str, status: Status, detail: impl Into<String>) -> Check {
         Check {
-            name,
+            name: name.into(),
+            host: None,
             status,
             detail: detail.into(),
             fix: None,
@@ -107,6 +110,9 @@ impl Check {
         });
         if let (Some(Value::Object(facts)), Value::Object(map)) = (&self.facts, &mut value) {
             map.extend(facts.clone());
+        }
+        if let (Some(host), Value::Object(map)) = (&self.host, &mut value) {
+            map.insert("host".into(), json!(host));
         }
         value
     }
@@ -151,6 +157,98 @@ pub fn run_all(options: Options) -> Vec<Check> {
     .into_iter()
     .chain(harnesses())
     .collect()
+}
+
+/// The checks of `orch doctor --host DEST`, each marked with the host: `ssh` (reached in
+/// batch mode through the shared connection), `orch` (installed there, the same version as
+/// here), then the remote `orch doctor --skip-probe`'s own checks (tmux, hooks, skills, state,
+/// the harnesses...). A check that cannot run because an earlier one failed is not listed.
+pub fn remote(dest: &str) -> Vec<Check> {
+    let mark = |mut check: Check| {
+        check.host = Some(dest.to_string());
+        check
+    };
+    let host = match crate::host::Host::new(dest) {
+        Ok(host) => host,
+        Err(err) => return vec![mark(Check::fail("ssh", format!("{err:#}"), "fix the name"))],
+    };
+    let state = match crate::state::State::from_env() {
+        Ok(state) => state,
+        Err(err) => {
+            return vec![mark(Check::fail(
+                "state",
+                format!("{err:#}"),
+                "set ORCH_HOME",
+            ))]
+        }
+    };
+    let here = env!("CARGO_PKG_VERSION");
+    let answer = host.run(&state, &["sh", "-c", "orch --version 2>/dev/null; true"]);
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(err) => {
+            return vec![mark(Check::fail(
+                "ssh",
+                format!("{err:#}"),
+                format!("`ssh {dest} true` must work without a prompt; ORCH_SSH sets the command"),
+            ))]
+        }
+    };
+    let mut checks = vec![mark(Check::ok(
+        "ssh",
+        format!("reached `{dest}` (shared connection, batch mode)"),
+    ))];
+    let there = crate::host::orch_version(&answer).map(str::to_string);
+    let _ = host.remember(&state, there.as_deref());
+    let install = format!(
+        "install orch {here} on `{dest}` (`npm install -g @agent-ops/orch@{here}`, or          `install/install.sh` from a checkout) so that `orch` is on the PATH of its ssh sessions"
+    );
+    match there.as_deref() {
+        None => {
+            checks.push(mark(Check::fail(
+                "orch",
+                "`orch` is not found on the host",
+                install,
+            )));
+            return checks;
+        }
+        Some(v) if v != here => {
+            checks.push(mark(Check::fail(
+                "orch",
+                format!("orch {v} there, {here} here"),
+                install,
+            )));
+            return checks;
+        }
+        Some(v) => checks.push(mark(Check::ok("orch", format!("orch {v}, as here")))),
+    }
+    let out = host.output(&state, &["orch", "--json", "doctor", "--skip-probe"]);
+    let listed = out
+        .ok()
+        .and_then(|o| serde_json::from_slice::<Value>(&o.stdout).ok())
+        .and_then(|v| v["checks"].as_array().cloned());
+    let Some(listed) = listed else {
+        checks.push(mark(Check::fail(
+            "doctor",
+            "the host's `orch doctor --json` gave no answer",
+            format!("run `ssh {dest} orch doctor` to see why"),
+        )));
+        return checks;
+    };
+    for item in listed {
+        let text = |k: &str| item[k].as_str().unwrap_or_default().to_string();
+        let status = match item["status"].as_str() {
+            Some("ok") => Status::Ok,
+            Some("warn") => Status::Warn,
+            Some("fail") => Status::Fail,
+            _ => Status::Skipped,
+        };
+        let mut check = Check::new("", status, text("detail"));
+        check.name = text("name").into();
+        check.fix = item["fix"].as_str().map(str::to_string);
+        checks.push(mark(check));
+    }
+    checks
 }
 
 /// `tmux`: installed and at least [`crate::tmux::MIN_VERSION`].

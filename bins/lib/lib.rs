@@ -27,6 +27,7 @@ pub(crate) mod events;
 pub(crate) mod fsutil;
 pub mod harness;
 pub mod hook;
+pub(crate) mod host;
 pub mod inbox;
 pub(crate) mod outfit;
 pub(crate) mod paths;

@@ -14,6 +14,11 @@ pub struct Args {
     /// hook gets `TMUX_PANE` (it takes about a second, at most 15).
     #[arg(long)]
     pub skip_probe: bool,
+    /// Check another machine instead, over ssh: any destination `ssh` accepts (`ORCH_SSH`
+    /// overrides the ssh command). Checks that orch is there, in this version, and the host's
+    /// own `orch doctor`.
+    #[arg(long, value_name = "DEST")]
+    pub host: Option<String>,
 }
 
 /// Runs `orch doctor`: prints one line per check (`ok|warn|FAIL  <name>: <detail>`, then a
@@ -21,17 +26,24 @@ pub struct Args {
 ///
 /// Errors: a required check failed (exit 1, saying how many).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let checks = doctor::run_all(doctor::Options {
-        skip_probe: args.skip_probe,
-    });
+    let checks = match &args.host {
+        Some(dest) => doctor::remote(dest),
+        None => doctor::run_all(doctor::Options {
+            skip_probe: args.skip_probe,
+        }),
+    };
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
     if ctx.json {
         let list: Vec<_> = checks.iter().map(doctor::Check::to_json).collect();
         super::print_json(&json!({"ok": failed == 0, "checks": list}))?;
     } else {
         for check in &checks {
+            let on = check
+                .host
+                .as_deref()
+                .map_or(String::new(), |h| format!(" on {h}"));
             println!(
-                "{:<4}  {}: {}",
+                "{:<4}  {}{on}: {}",
                 check.status.to_string(),
                 check.name,
                 check.detail

@@ -11,6 +11,7 @@ pub mod down;
 pub mod escalate;
 pub mod escalations;
 pub mod events;
+pub mod hosts;
 pub mod inbox;
 pub mod interrupt;
 pub mod kill;

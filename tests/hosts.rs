@@ -19,6 +19,18 @@ fn orch(world: &World, ssh: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs `orch ARGS` (with `ORCH_SSH` = `ssh`) and asserts success; returns stdout.
+fn ok_in(world: &World, ssh: &str, args: &[&str]) -> String {
+    let out = orch(world, ssh, args);
+    assert!(
+        out.status.success(),
+        "orch {args:?}: {}\n{}",
+        stderr(&out),
+        world.explain()
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The checks of `orch --json doctor --host 127.0.0.1`, and whether it passed.
 fn doctor(world: &World, ssh: &str) -> (Vec<Value>, bool) {
     let out = orch(world, ssh, &["--json", "doctor", "--host", "127.0.0.1"]);
@@ -170,4 +182,167 @@ fn doctor_host_names_the_fix_when_the_host_cannot_serve() {
         "{}",
         String::from_utf8_lossy(&bad.stdout)
     );
+}
+
+/// The events of `name` as the host's orch has them.
+fn remote_events(sshd: &Sshd, id: &str) -> Vec<Value> {
+    let out = remote_orch(sshd, &["events", id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(json)
+        .collect()
+}
+
+#[test]
+fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
+    let world = World::installed();
+    let bin = exe("orch");
+    let sshd = Sshd::start(&[bin.parent().unwrap()]);
+    let ssh = sshd.ssh_command();
+    let up = remote_orch(&sshd, &["up"]);
+    assert!(up.status.success(), "{}", stderr(&up));
+    let ok = |args: &[&str]| ok_in(&world, &ssh, args);
+
+    let spawned = json(&ok(&[
+        "--json",
+        "spawn",
+        "--host",
+        "127.0.0.1",
+        "--harness",
+        "sim",
+        "--name",
+        "far",
+    ]));
+    assert_eq!(spawned["host"], "127.0.0.1");
+    assert_eq!(spawned["remote_id"], "w1");
+    let id = spawned["id"].as_str().unwrap().to_string();
+    // The worker is the host's: its pane is on the host's tmux, not ours.
+    let told = json(&ok(&["--json", "tell", "far", "hello [[say: FAR-1]]"]));
+    assert_eq!(told["acknowledged"], true, "{told}");
+    assert_eq!(told["worker"], id.as_str());
+    let stop = json(&ok(&["listen", "far", "--timeout", "30"]));
+    assert_eq!(stop["last_assistant_message"], "FAR-1");
+    let rows = json(&ok(&["--json", "ps"]));
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "far")
+        .unwrap();
+    assert_eq!(row["status"], "idle", "{rows}");
+    assert_eq!(row["host"], "127.0.0.1");
+    let screen = ok(&["capture", "far"]);
+    assert!(screen.contains("FAR-1"), "{screen}");
+
+    // A local subscriber hears the remote worker's Stop.
+    world.spawn_sim("near");
+    ok(&["subscribe", "far", "--to", "near", "--events", "stop"]);
+    ok(&["tell", "far", "again [[say: FAR-2]]"]);
+    let seen = crate::coord::wait_stop_containing(&world, "near", "FAR-2");
+    assert!(seen.contains("[orch inbox]"), "{seen}");
+
+    // The connection drops mid-turn: the Stop still arrives, once.
+    let cursor = json(&ok(&[
+        "--json",
+        "tell",
+        "far",
+        "slow [[sleep: 1.5]] [[say: FAR-3]]",
+    ]))["cursor"]
+        .as_u64()
+        .unwrap();
+    let logins = || sshd.log().matches("Accepted publickey").count();
+    let before = logins();
+    ok(&["hosts", "--disconnect", "127.0.0.1"]);
+    let stop = json(&ok(&[
+        "listen",
+        "far",
+        "--after",
+        &cursor.to_string(),
+        "--timeout",
+        "30",
+    ]));
+    assert_eq!(stop["last_assistant_message"], "FAR-3");
+    assert!(
+        logins() > before,
+        "the relay connected again:\n{}",
+        sshd.log()
+    );
+    let here: Vec<Value> = ok(&["events", "far"]).lines().map(json).collect();
+    let there = remote_events(&sshd, "w1");
+    let seqs: Vec<u64> = here.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "contiguous, once each"
+    );
+    assert_eq!(
+        here,
+        there[..here.len()].to_vec(),
+        "the same events, same numbers"
+    );
+    let threes = here
+        .iter()
+        .filter(|e| e["last_assistant_message"] == "FAR-3")
+        .count();
+    assert_eq!(threes, 1);
+
+    // Killed through the host; a listen here ends with exit 4.
+    let last = here.last().unwrap()["seq"].to_string();
+    ok(&["kill", "far"]);
+    let out = orch(
+        &world,
+        &ssh,
+        &["listen", "far", "--after", &last, "--timeout", "30"],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+}
+
+#[test]
+fn remote_claude_code_worker_takes_a_prompt_and_its_stop_comes_back() {
+    use crate::claude::{claude_bin, claude_env, prepare_home, DUMMY_API_KEY};
+    let world = World::new();
+    let mock = crate::mock_model::MockModel::start();
+    let mut env = claude_env(&mock);
+    env.push(("ORCH_CLAUDE_BIN".into(), claude_bin().display().to_string()));
+    let bin = exe("orch");
+    let sshd = Sshd::start_with(&[bin.parent().unwrap()], &env);
+    let work = sshd.dir.path().join("remote/work");
+    std::fs::create_dir_all(&work).unwrap();
+    prepare_home(&sshd.remote_home(), DUMMY_API_KEY, &[&work]);
+    let up = remote_orch(&sshd, &["up"]);
+    assert!(up.status.success(), "{}", stderr(&up));
+    let ssh = sshd.ssh_command();
+    let ok = |args: &[&str]| ok_in(&world, &ssh, args);
+    let work_text = work.display().to_string();
+    let spawned = json(&ok(&[
+        "--json",
+        "spawn",
+        "--host",
+        "127.0.0.1",
+        "--name",
+        "rc",
+        "--cwd",
+        &work_text,
+        "--ready-timeout",
+        "60",
+    ]));
+    assert_eq!(spawned["harness"], "claude");
+    let told = json(&ok(&["--json", "tell", "rc", "hi [[say: REMOTE-CLAUDE]]"]));
+    assert_eq!(told["acknowledged"], true, "{told}");
+    let stop = json(&ok(&["listen", "rc", "--timeout", "60"]));
+    assert_eq!(stop["last_assistant_message"], "REMOTE-CLAUDE");
+    let request = mock.wait_request(
+        |b| crate::mock_model::last_user_text(b).contains("REMOTE-CLAUDE"),
+        std::time::Duration::from_secs(10),
+    );
+    assert!(!request.is_null());
+    // Its session started on the host, under the host's HOME.
+    let events: Vec<Value> = ok(&["events", "rc"]).lines().map(json).collect();
+    let start = events
+        .iter()
+        .find(|e| e["event"] == "session_start")
+        .unwrap();
+    assert_eq!(start["source"], "startup");
+    ok(&["kill", "rc"]);
 }

@@ -14,13 +14,21 @@ const SSHD: &str = "/usr/sbin/sshd";
 pub struct Sshd {
     pub dir: tempfile::TempDir,
     pub port: u16,
+    /// The tmux server (`-L`) the remote side's orch uses: never the user's.
+    pub tmux_socket: String,
     child: Child,
 }
 
 impl Sshd {
     /// Starts sshd with `path` as the PATH of its sessions; the remote HOME and ORCH_HOME are
-    /// `remote/home` and `remote/state` in its folder (created, 0700).
+    /// `remote/home` and `remote/state` in its folder (created, 0700), and its orch uses a
+    /// private tmux server (`ORCH_TMUX_SOCKET`), killed on drop.
     pub fn start(path: &[&Path]) -> Sshd {
+        Sshd::start_with(path, &[])
+    }
+
+    /// [`Sshd::start`] with `env` (no spaces in the values) set for its sessions too.
+    pub fn start_with(path: &[&Path], env: &[(String, String)]) -> Sshd {
         assert!(
             Path::new(SSHD).is_file(),
             "{SSHD} is missing: run install/test-deps.sh (it installs openssh-server)"
@@ -47,6 +55,8 @@ impl Sshd {
             std::fs::create_dir_all(d.join(sub)).unwrap();
             set_mode(&d.join(sub), 0o700);
         }
+        let tmux_socket = crate::util::unique("orch-remote");
+        let extra: String = env.iter().map(|(k, v)| format!(" {k}={v}")).collect();
         let mut dirs: Vec<String> = path.iter().map(|p| p.display().to_string()).collect();
         dirs.extend(["/usr/local/bin", "/usr/bin", "/bin"].map(String::from));
         // A port the kernel just handed out; sshd may still lose a race for it: then retry.
@@ -62,7 +72,7 @@ impl Sshd {
                  UsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
                  PermitRootLogin prohibit-password\n\
                  SetEnv HOME={d}/remote/home ORCH_HOME={d}/remote/state PATH={path} \
-                 LANG=C.UTF-8\n",
+                 LANG=C.UTF-8 TERM=xterm-256color ORCH_TMUX_SOCKET={tmux_socket}{extra}\n",
                 d = d.display(),
                 path = dirs.join(":")
             );
@@ -77,7 +87,12 @@ impl Sshd {
                 .unwrap();
             let mut child = child;
             if wait_listening(&mut child, port) {
-                return Sshd { dir, port, child };
+                return Sshd {
+                    dir,
+                    port,
+                    tmux_socket,
+                    child,
+                };
             }
             let _ = child.kill();
             let _ = child.wait();
@@ -108,6 +123,10 @@ impl Sshd {
 
 impl Drop for Sshd {
     fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.tmux_socket, "kill-server"])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -88,6 +88,13 @@ pub enum Command {
         /// The worker's id.
         id: String,
     },
+    /// Mirrors a remote worker's events from its host (internal: started detached by spawn
+    /// --host and by any command that reads the worker while none runs).
+    #[command(name = "__relay", hide = true)]
+    Relay {
+        /// The worker's local id.
+        id: String,
+    },
     /// The file-watcher helper that waits run (internal).
     #[command(name = "__watch", hide = true)]
     Watch {
@@ -148,6 +155,16 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             // tmux drops the detector's output: its errors go to the state's log.
             if let Err(err) = crate::detect::serve(&id) {
                 crate::hook::log_error(&format!("detector of `{id}`: {err:#}"));
+            }
+            return Exit::Ok.code();
+        }
+        Command::Relay { id } => {
+            // Detached: its errors go to the state's log.
+            let relayed =
+                crate::state::State::from_env().and_then(|state| crate::remote::relay(&state, &id));
+            if let Err(err) = relayed {
+                crate::hook::log_error(&format!("relay of `{id}`: {err:#}"));
+                return Exit::Error.code();
             }
             return Exit::Ok.code();
         }

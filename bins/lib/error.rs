@@ -38,6 +38,19 @@ impl Exit {
             Exit::Refused => 6,
         }
     }
+
+    /// The exit an orch process ended with, from its code (an unknown code is an error).
+    pub const fn from_code(code: i32) -> Exit {
+        match code {
+            0 => Exit::Ok,
+            2 => Exit::Usage,
+            3 => Exit::Timeout,
+            4 => Exit::Gone,
+            5 => Exit::StopFailure,
+            6 => Exit::Refused,
+            _ => Exit::Error,
+        }
+    }
 }
 
 /// An error that ends the process with `exit`; `msg` is printed after `orch: `.

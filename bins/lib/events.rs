@@ -42,20 +42,7 @@ pub fn append_to(
     then: impl FnOnce(&Value) -> Result<()>,
 ) -> Result<u64> {
     let _lock = crate::fsutil::Lock::acquire(path)?;
-    let mut file = OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot open `{}`", path.display()))?;
-    let len = file.metadata()?.len();
-    let (last, whole_len) = last_seq_and_end(&mut file, len)
-        .with_context(|| format!("cannot read `{}`", path.display()))?;
-    if whole_len != len {
-        file.set_len(whole_len)
-            .with_context(|| format!("cannot repair `{}`", path.display()))?;
-    }
+    let (mut file, last) = open_to_append(path)?;
     let seq = last + 1;
     let now = crate::clock::now_ms();
     let mut event = Map::new();
@@ -74,6 +61,59 @@ pub fn append_to(
         .with_context(|| format!("cannot append to `{}`", path.display()))?;
     then(&Value::Object(event))?;
     Ok(seq)
+}
+
+/// Appends `event`, a whole event of another log that this one mirrors (a remote worker's,
+/// [`crate::remote`]), as it is, if its `seq` is the next one here; then calls `then` with it,
+/// under the lock. Returns whether it was appended: `false` for an event already here (a
+/// stream that starts again may repeat one).
+///
+/// Errors: the event has no `seq`, or leaves a gap (an event before it is missing).
+pub fn append_copy(
+    path: &Path,
+    event: &Value,
+    then: impl FnOnce(&Value) -> Result<()>,
+) -> Result<bool> {
+    let seq = event["seq"]
+        .as_u64()
+        .context("a mirrored event has no `seq`")?;
+    let _lock = crate::fsutil::Lock::acquire(path)?;
+    let (mut file, last) = open_to_append(path)?;
+    if seq <= last {
+        return Ok(false);
+    }
+    anyhow::ensure!(
+        seq == last + 1,
+        "event {seq} would leave a gap after {last} in `{}`",
+        path.display()
+    );
+    let mut line = serde_json::to_vec(event)?;
+    line.push(b'\n');
+    file.write_all(&line)
+        .with_context(|| format!("cannot append to `{}`", path.display()))?;
+    then(event)?;
+    Ok(true)
+}
+
+/// Opens the log file `path` to append (created 0600 when missing), cuts off a partial last
+/// line left by a crash, and returns it with its last sequence number. The caller holds the
+/// log's lock.
+fn open_to_append(path: &Path) -> Result<(File, u64)> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot open `{}`", path.display()))?;
+    let len = file.metadata()?.len();
+    let (last, whole_len) = last_seq_and_end(&mut file, len)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    if whole_len != len {
+        file.set_len(whole_len)
+            .with_context(|| format!("cannot repair `{}`", path.display()))?;
+    }
+    Ok((file, last))
 }
 
 /// The sequence number of the last event in `dir` (0 when there is none).

@@ -24,17 +24,33 @@ impl Lock {
 
     /// Blocks until the lock on the lock file `path` itself is held. Creates it (0600).
     pub fn at(path: &Path) -> Result<Lock> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(path)
-            .with_context(|| format!("cannot open lock file `{}`", path.display()))?;
+        let file = open_lock_file(path)?;
         fs2::FileExt::lock_exclusive(&file)
             .with_context(|| format!("cannot lock `{}`", path.display()))?;
         Ok(Lock { file })
     }
+}
+
+impl Lock {
+    /// The lock on the lock file `path` if nobody holds it now, else `None` (never blocks).
+    pub fn try_at(path: &Path) -> Result<Option<Lock>> {
+        let file = open_lock_file(path)?;
+        match fs2::FileExt::try_lock_exclusive(&file) {
+            Ok(()) => Ok(Some(Lock { file })),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// Opens (creates, 0600) the lock file `path`.
+fn open_lock_file(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot open lock file `{}`", path.display()))
 }
 
 impl Drop for Lock {

@@ -104,7 +104,12 @@ impl Host {
     /// Errors: ssh could not start, could not connect (exit 255: the message names the host,
     /// ssh's words and the fix), or the command failed (its stderr).
     pub fn run(&self, state: &State, argv: &[&str]) -> Result<String> {
-        let out = self.output(state, argv)?;
+        self.run_with(state, argv, None)
+    }
+
+    /// [`Host::run`] with `input` on the remote command's stdin.
+    pub fn run_with(&self, state: &State, argv: &[&str], input: Option<&[u8]>) -> Result<String> {
+        let out = self.output_with(state, argv, input)?;
         if out.status.success() {
             return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
         }
@@ -127,13 +132,43 @@ impl Host {
 
     /// Runs `argv` on the host and returns its raw output, whatever its exit status.
     pub fn output(&self, state: &State, argv: &[&str]) -> Result<Output> {
+        self.output_with(state, argv, None)
+    }
+
+    /// [`Host::output`] with `input` written to the remote command's stdin.
+    pub fn output_with(
+        &self,
+        state: &State,
+        argv: &[&str],
+        input: Option<&[u8]>,
+    ) -> Result<Output> {
+        let mut cmd = self.command(state, argv)?;
+        let Some(input) = input else {
+            return cmd
+                .output()
+                .context("cannot run ssh (is OpenSSH installed, or ORCH_SSH right?)");
+        };
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot run ssh (is OpenSSH installed, or ORCH_SSH right?)")?;
+        if let Some(mut pipe) = child.stdin.take() {
+            use std::io::Write;
+            // The command may end without reading it all: its exit status says how it went.
+            let _ = pipe.write_all(input);
+        }
+        Ok(child.wait_with_output()?)
+    }
+
+    /// The `ssh` command that runs `argv` on the host (each word quoted for the remote
+    /// shell), not started: for a caller that reads its output as it comes.
+    pub fn command(&self, state: &State, argv: &[&str]) -> Result<Command> {
         let remote: Vec<String> = argv.iter().map(|w| shell_quote(w)).collect();
-        self.ssh(state)?
-            .arg("--")
-            .arg(&self.dest)
-            .arg(remote.join(" "))
-            .output()
-            .context("cannot run ssh (is OpenSSH installed, or ORCH_SSH right?)")
+        let mut cmd = self.ssh(state)?;
+        cmd.arg("--").arg(&self.dest).arg(remote.join(" "));
+        Ok(cmd)
     }
 
     /// Whether a shared connection is open now (`ssh -O check`).

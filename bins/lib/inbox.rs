@@ -155,10 +155,22 @@ pub fn fan_out(state: &State, publisher: &Meta, event: &Value) -> Result<Vec<Str
 /// The hook records every Claude Code event this way; orch's own events (escalation,
 /// decision, interrupted, killed) too.
 pub fn record(state: &State, id: &str, kind: &str, fields: Map<String, Value>) -> Result<u64> {
+    publish(state, id, |path, then| {
+        events::append_to(path, kind, fields, then)
+    })
+}
+
+/// Writes to `id`'s log with `write(log path, then)`, where `then` copies the event written to
+/// the subscribers' inboxes under the log's lock; then pushes to them.
+fn publish<T>(
+    state: &State,
+    id: &str,
+    write: impl FnOnce(&std::path::Path, &mut dyn FnMut(&Value) -> Result<()>) -> Result<T>,
+) -> Result<T> {
     let dir = state.worker_dir(id);
     let mut pushes = Vec::new();
     let published = dir.join("subscribers.json").exists();
-    let seq = events::append_to(&events::log_path(&dir), kind, fields, |event| {
+    let written = write(&events::log_path(&dir), &mut |event| {
         if published {
             let meta = state.meta(id)?;
             pushes = fan_out(state, &meta, event)?;
@@ -166,7 +178,15 @@ pub fn record(state: &State, id: &str, kind: &str, fields: Map<String, Value>) -
         Ok(())
     })?;
     push_all(state, &pushes)?;
-    Ok(seq)
+    Ok(written)
+}
+
+/// [`record`] for an event mirrored from a remote worker's log ([`events::append_copy`]): kept
+/// with its own `seq`, copied to the local subscribers. Returns whether it was new here.
+pub fn record_copy(state: &State, id: &str, event: &Value) -> Result<bool> {
+    publish(state, id, |path, then| {
+        events::append_copy(path, event, then)
+    })
 }
 
 /// Pushes `id`'s new inbox items unless it is mid-turn (then its own Stop hook delivers them).

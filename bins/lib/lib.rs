@@ -32,6 +32,7 @@ pub mod inbox;
 pub(crate) mod outfit;
 pub(crate) mod paths;
 pub mod prompt;
+pub(crate) mod remote;
 pub mod rights;
 pub(crate) mod roles;
 pub(crate) mod spawn;

@@ -162,6 +162,7 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
         outfit: outfit.as_ref().map(|o| o.name.clone()),
         worktree: worktree.clone(),
         detector: launch.detector.clone(),
+        remote: None,
         relaunch,
     };
     state.write_meta(&meta)?;

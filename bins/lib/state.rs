@@ -69,9 +69,23 @@ pub struct Meta {
     /// hooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detector: Option<crate::harness::quiet::Detector>,
+    /// For a worker on another machine (`spawn --host`): the host and its id there; its pane,
+    /// harness and events are the host's, mirrored here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<Remote>,
     /// What `orch resume` needs to start it again as it was spawned.
     #[serde(default, skip_serializing_if = "Relaunch::is_empty")]
     pub relaunch: Relaunch,
+}
+
+/// The file in a remote worker's folder that says its relay saw it go ([`crate::remote`]).
+pub const RELAY_GONE: &str = "relay.gone";
+
+/// Where a remote worker lives: an ssh destination and the worker's id in that host's orch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remote {
+    pub dest: String,
+    pub id: String,
 }
 
 /// How a worker was started beyond its metadata: the arguments after `--` and the variables
@@ -121,6 +135,7 @@ impl Meta {
             outfit: None,
             worktree: None,
             detector: None,
+            remote: None,
             relaunch: Relaunch::default(),
         }
     }

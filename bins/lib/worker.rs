@@ -53,9 +53,21 @@ impl Worker {
             .with_context(|| format!("worker `{}` has no pane", self.meta.id))
     }
 
-    /// Whether its pane exists.
+    /// Whether its pane exists (a remote worker: whether its relay has not seen it go).
     pub fn alive(&self) -> bool {
-        alive(&self.meta)
+        self.live(&self.meta)
+    }
+
+    /// [`Worker::alive`] for this worker's record as `meta` has it.
+    fn live(&self, meta: &Meta) -> bool {
+        if meta.remote.is_some() {
+            return !self
+                .state
+                .worker_dir(&meta.id)
+                .join(crate::state::RELAY_GONE)
+                .exists();
+        }
+        alive(meta)
     }
 
     /// Its status from its newest events and its pane.
@@ -108,10 +120,10 @@ impl Worker {
             }
             let now = Instant::now();
             if now >= next_liveness {
-                if !alive(&meta) {
+                if !self.live(&meta) {
                     // Resumed since this wait began?
                     match self.state.meta(&self.meta.id) {
-                        Ok(fresh) if fresh.pane != meta.pane && alive(&fresh) => meta = fresh,
+                        Ok(fresh) if fresh.pane != meta.pane && self.live(&fresh) => meta = fresh,
                         _ => {
                             let pane = meta.pane.as_deref().unwrap_or("?");
                             return Ok(Waited::Gone(format!(

@@ -20,6 +20,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         crate::rights::Action::Capture,
         Some(&worker.meta),
     )?;
+    if worker.meta.remote.is_some() {
+        return super::forwarded(ctx, &worker, &["capture", "{id}"]);
+    }
     let pane = worker.pane()?.to_string();
     let text = worker.meta.server.capture(&pane)?;
     if ctx.json {

@@ -34,6 +34,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         crate::rights::Action::Interrupt,
         Some(&worker.meta),
     )?;
+    if worker.meta.remote.is_some() {
+        super::audit(
+            &worker.state,
+            super::entry("interrupt").target(&worker.meta.id),
+        );
+        return super::forwarded(ctx, &worker, &["interrupt", "{id}"]);
+    }
     let pane = worker.pane()?.to_string();
     if !worker.alive() {
         bail!(Fail::new(

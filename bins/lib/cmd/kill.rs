@@ -23,6 +23,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         crate::rights::Action::Kill,
         Some(&worker.meta),
     )?;
+    if worker.meta.remote.is_some() {
+        super::audit(&worker.state, super::entry("kill").target(&worker.meta.id));
+        return super::forwarded(ctx, &worker, &["kill", "{id}"]);
+    }
     if worker.meta.role == Role::Operator {
         anyhow::bail!(
             "`{}` is the operator's own pane (registered by `orch subscribe`), not a worker: orch \

@@ -45,6 +45,7 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
         crate::rights::Action::Listen,
         Some(&worker.meta),
     )?;
+    crate::remote::ensure_relay(&worker)?;
     let after = match args.after {
         Some(seq) => seq,
         None => match worker.state.told(&worker.meta.id) {

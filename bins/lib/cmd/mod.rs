@@ -56,3 +56,33 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     out.flush()?;
     Ok(())
 }
+
+/// Runs `orch [--json] ARGS` for a worker on another host (ARGS name it by its host id) and
+/// prints what the host printed, with the worker's local id in a JSON answer's `worker`.
+pub fn forwarded(ctx: &Ctx, worker: &crate::worker::Worker, args: &[&str]) -> anyhow::Result<()> {
+    let remote_id = worker
+        .meta
+        .remote
+        .as_ref()
+        .map(|r| r.id.clone())
+        .unwrap_or_default();
+    let mut argv: Vec<&str> = Vec::new();
+    if ctx.json {
+        argv.push("--json");
+    }
+    argv.extend(
+        args.iter()
+            .map(|a| if *a == "{id}" { remote_id.as_str() } else { a }),
+    );
+    let out = crate::remote::forward(worker, &argv, None)?;
+    match serde_json::from_str::<serde_json::Value>(out.trim()) {
+        Ok(mut value) if ctx.json && value.get("worker").is_some() => {
+            value["worker"] = serde_json::json!(worker.meta.id);
+            print_json(&value)
+        }
+        _ => {
+            print!("{out}");
+            Ok(())
+        }
+    }
+}

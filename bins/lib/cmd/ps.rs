@@ -27,11 +27,21 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
         let live = panes
             .entry(meta.server.clone())
             .or_insert_with(|| meta.server.live_panes());
-        let alive = meta
-            .pane
-            .as_deref()
-            .and_then(|p| live.get(p))
-            .is_some_and(|tag| crate::worker::owns(&meta, tag));
+        let alive = match &meta.remote {
+            Some(_) => {
+                let worker = crate::worker::Worker {
+                    state: state.clone(),
+                    meta: meta.clone(),
+                };
+                crate::remote::ensure_relay(&worker)?;
+                !dir.join(crate::state::RELAY_GONE).exists()
+            }
+            None => meta
+                .pane
+                .as_deref()
+                .and_then(|p| live.get(p))
+                .is_some_and(|tag| crate::worker::owns(&meta, tag)),
+        };
         let status = status::of(
             &meta.role,
             &crate::events::read_back_to(&dir, status::boundary_for(alive))?,
@@ -57,6 +67,7 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             "detector": detector_of(&meta),
             "detector_settings": meta.detector,
             "pane": meta.pane,
+            "host": meta.remote.as_ref().map(|r| r.dest.clone()),
             "status": status.as_str(),
             "cursor": last.and_then(|e| e["seq"].as_u64()).unwrap_or(0),
             "last_event": last.and_then(|e| e["event"].as_str()),

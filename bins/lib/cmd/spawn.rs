@@ -71,9 +71,98 @@ pub struct Args {
     /// Seconds to wait for the agent's SessionStart.
     #[arg(long, default_value_t = 30.0, value_name = "SECS")]
     pub ready_timeout: f64,
+    /// Run the worker on another machine, through ssh: any destination `ssh` accepts (your
+    /// ~/.ssh/config applies; `ORCH_SSH` overrides the command). The host needs this orch
+    /// version (`orch doctor --host DEST` checks); `--cwd` is a folder there.
+    #[arg(long, value_name = "DEST")]
+    pub host: Option<String>,
     /// Arguments for the harness itself, after `--` (e.g. `-- --model sonnet`).
     #[arg(last = true, value_name = "HARNESS ARGS")]
     pub harness_args: Vec<String>,
+}
+
+impl Args {
+    /// The flags for the host's `orch spawn` (all but `--host`).
+    fn for_host(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut flag = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                out.push(format!("--{name}"));
+                out.push(value);
+            }
+        };
+        flag("name", self.name.clone());
+        flag("harness", self.harness.clone());
+        flag("cwd", self.cwd.as_ref().map(|p| p.display().to_string()));
+        flag(
+            "role",
+            self.role.map(|r| match r {
+                RoleArg::Worker => "worker".to_string(),
+                RoleArg::Observer => "observer".to_string(),
+            }),
+        );
+        flag("outfit", self.outfit.clone());
+        flag("task", self.task.clone());
+        flag("prompt", self.prompt.clone());
+        flag("quiet", self.quiet.map(|q| q.to_string()));
+        flag("prompt-regex", self.prompt_regex.clone());
+        flag("ready-timeout", Some(self.ready_timeout.to_string()));
+        for var in &self.vars {
+            flag("var", Some(var.clone()));
+        }
+        for var in &self.env {
+            flag("env", Some(var.clone()));
+        }
+        if self.worktree {
+            out.push("--worktree".into());
+        }
+        if self.trust {
+            out.push("--trust".into());
+        }
+        if !self.harness_args.is_empty() {
+            out.push("--".into());
+            out.extend(self.harness_args.iter().cloned());
+        }
+        out
+    }
+}
+
+/// `orch spawn --host DEST`: the host's orch spawns the worker; here a record mirrors it
+/// ([`crate::remote`]). Rights are checked here, on the caller's side.
+fn spawn_remote(ctx: &Ctx, args: &Args, dest: &str) -> Result<()> {
+    let state = crate::state::State::from_env()?;
+    crate::rights::allow(&state, crate::rights::Action::Spawn, None)?;
+    let host = crate::host::Host::new(dest)?;
+    let ready = Duration::from_secs_f64(args.ready_timeout.max(0.0));
+    let request = crate::remote::Request {
+        host: &host,
+        args: args.for_host(),
+        parent: crate::roles::Actor::from_env().as_parent(),
+        timeout: ready + Duration::from_secs(30),
+    };
+    let (worker, there) = crate::remote::spawn(&state, &request)?;
+    let m = &worker.meta;
+    super::audit(
+        &state,
+        super::entry("spawn")
+            .target(&m.id)
+            .field("harness", m.harness.name())
+            .field("host", dest.to_string())
+            .field(
+                "remote_id",
+                there["id"].as_str().unwrap_or_default().to_string(),
+            ),
+    );
+    if ctx.json {
+        super::print_json(&json!({
+            "id": m.id, "name": m.name, "pane": m.pane, "harness": m.harness,
+            "role": m.role, "cursor": there["cursor"], "session": m.session,
+            "parent": m.parent, "host": dest, "remote_id": there["id"],
+        }))?;
+    } else {
+        println!("{}", m.id);
+    }
+    Ok(())
 }
 
 /// `--harness`'s possible values: every harness's name.
@@ -84,6 +173,9 @@ fn harness_names() -> clap::builder::PossibleValuesParser {
 /// Runs `orch spawn`; prints the worker id (with `--json`: id, name, pane, harness, role,
 /// cursor).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if let Some(dest) = &args.host {
+        return spawn_remote(ctx, &args, dest);
+    }
     // The first prompt is settled before anything starts, so a missing variable spawns nothing.
     // An outfit's template needs `--task`: without it the worker starts with no prompt.
     let prompt = match (&args.prompt, &args.outfit, &args.task) {

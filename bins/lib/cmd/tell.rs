@@ -47,6 +47,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     let worker = Worker::resolve(&args.worker)?;
     crate::rights::allow(&worker.state, Action::Tell, Some(&worker.meta))?;
+    if worker.meta.remote.is_some() {
+        return tell_remote(ctx, &args, &worker, &text);
+    }
     let opts = Options {
         command: args.command,
         now: args.now,
@@ -91,6 +94,55 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 worker.meta.id
             );
         }
+    }
+    Ok(())
+}
+
+/// `tell` for a worker on another host: the host's orch delivers it (`orch --json tell ID -`,
+/// the text on stdin, through the shared ssh connection); its cursor is the same here, where
+/// the worker's events are mirrored.
+fn tell_remote(ctx: &Ctx, args: &Args, worker: &Worker, text: &str) -> Result<()> {
+    crate::remote::ensure_relay(worker)?;
+    let remote_id = worker.meta.remote.as_ref().map(|r| r.id.clone());
+    let remote_id = remote_id.unwrap_or_default();
+    let wait = args.wait.to_string();
+    let mut argv = vec![
+        "--json",
+        "tell",
+        remote_id.as_str(),
+        "-",
+        "--wait",
+        wait.as_str(),
+    ];
+    if args.command {
+        argv.push("--command");
+    }
+    if args.now {
+        argv.push("--now");
+    }
+    let done = crate::remote::forward(worker, &argv, Some(text.as_bytes())).and_then(|out| {
+        serde_json::from_str::<serde_json::Value>(out.trim())
+            .with_context(|| format!("the host's tell answered no record: {out}"))
+    });
+    let mut note = super::entry("tell").target(&worker.meta.id).prompt(text);
+    note = match &done {
+        Ok(d) => note
+            .cursor(d["cursor"].as_u64().unwrap_or(0))
+            .field("acknowledged", d["acknowledged"].as_bool().unwrap_or(false))
+            .field("host", worker.meta.remote.as_ref().map(|r| r.dest.clone())),
+        Err(err) => note
+            .outcome(crate::audit::Outcome::Error)
+            .field("error", format!("{err:#}")),
+    };
+    super::audit(&worker.state, note);
+    let mut done = done?;
+    let cursor = done["cursor"].as_u64().unwrap_or(0);
+    worker.state.set_told(&worker.meta.id, cursor)?;
+    if ctx.json {
+        done["worker"] = json!(worker.meta.id);
+        super::print_json(&done)?;
+    } else {
+        println!("{cursor}");
     }
     Ok(())
 }

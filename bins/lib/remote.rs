@@ -1,0 +1,238 @@
+//! Workers on other machines (`orch spawn --host DEST`): the worker, its pane, its harness and
+//! its hooks live on the host, under the host's own orch; here it has a record of its own (a
+//! local id, `remote: {dest, id}` in its meta) whose event log mirrors the host's, event for
+//! event with the same sequence numbers, so cursors mean the same on both sides.
+//!
+//! The mirror is kept by a relay (`orch __relay ID`, started detached, one per worker, held by
+//! a lock on `relay.lock` in the worker's folder): it runs `orch subscribe <id> --follow
+//! --events any --after <last seq here>` on the host through the shared ssh connection and
+//! appends each event it reads that is the next one here ([`crate::inbox::record_copy`],
+//! which also copies it to local subscribers). A dropped connection starts the stream again
+//! from the last sequence number received: nothing is lost, nothing recorded twice. When the
+//! stream ends because the worker is gone, the relay writes `relay.gone` and exits; any
+//! command that reads the worker starts a relay again when none runs.
+
+use crate::error::{Exit, Fail};
+use crate::host::Host;
+use crate::state::{Meta, Remote, State};
+use crate::worker::Worker;
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::io::BufRead;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::state::RELAY_GONE as GONE;
+/// The relay's lock file in the worker's folder.
+const LOCK: &str = "relay.lock";
+/// The longest pause between two attempts to reach a host that does not answer.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// What `orch spawn --host` asks of the host's orch: `orch --json spawn ARGS`.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub host: &'a Host,
+    /// The flags for the host's `orch spawn` (name, harness, cwd, outfit, env, prompt...).
+    pub args: Vec<String>,
+    /// The record's parent here (the local caller).
+    pub parent: String,
+    /// How long to wait for the mirror to catch up with the host's spawn.
+    pub timeout: Duration,
+}
+
+/// Spawns a worker on a host: runs the host's `orch --json spawn`, writes the local record,
+/// starts the relay and waits until the mirror holds the host's events up to the spawn's
+/// cursor. Returns the local worker and the host's spawn record.
+///
+/// Errors: the host cannot be reached (with the fix), its spawn failed (its message), or the
+/// mirror did not catch up within `timeout` (the relay's errors are in `hook.log`).
+pub fn spawn(state: &State, req: &Request) -> Result<(Worker, Value)> {
+    state.ensure()?;
+    let mut argv = vec!["orch", "--json", "spawn"];
+    argv.extend(req.args.iter().map(String::as_str));
+    let answer = req.host.run(state, &argv)?;
+    let there: Value = serde_json::from_str(answer.trim()).with_context(|| {
+        format!(
+            "host `{}` answered no spawn record: {answer}",
+            req.host.dest
+        )
+    })?;
+    let text = |k: &str| there[k].as_str().map(str::to_string);
+    let remote_id = text("id").context("the host's spawn record has no id")?;
+    let (id, dir) = state.new_worker()?;
+    crate::fsutil::create_private_dir(&dir)?;
+    let harness = there["harness"]
+        .as_str()
+        .map(crate::harness::Harness::parse)
+        .transpose()?
+        .unwrap_or(crate::harness::Harness::Claude);
+    let meta = Meta {
+        name: text("name").unwrap_or_else(|| id.clone()),
+        harness,
+        pane: text("pane"),
+        session: text("session"),
+        cwd: "/".into(),
+        remote: Some(Remote {
+            dest: req.host.dest.clone(),
+            id: remote_id,
+        }),
+        ..Meta::new(&id, there["role"].as_str().unwrap_or("worker"), &req.parent)
+    };
+    state.write_meta(&meta)?;
+    let worker = Worker {
+        state: state.clone(),
+        meta,
+    };
+    ensure_relay(&worker)?;
+    let cursor = there["cursor"].as_u64().unwrap_or(0);
+    wait_mirrored(&worker, cursor, req.timeout)?;
+    Ok((worker, there))
+}
+
+/// Waits until the worker's mirror holds the host's events up to `cursor`.
+pub fn wait_mirrored(worker: &Worker, cursor: u64, timeout: Duration) -> Result<()> {
+    let found = worker.wait(cursor.saturating_sub(1), Some(timeout), |e| {
+        (e["seq"].as_u64() >= Some(cursor)).then_some(())
+    })?;
+    match found {
+        crate::worker::Waited::Found(..) => Ok(()),
+        _ if worker.cursor()? >= cursor => Ok(()),
+        _ => bail!(Fail::new(
+            Exit::Timeout,
+            format!(
+                "the events of `{}` on host `{}` did not reach this machine within {:.0} s \
+                 (see the relay's errors in hook.log)",
+                worker.meta.id,
+                worker.meta.remote.as_ref().map_or("?", |r| r.dest.as_str()),
+                timeout.as_secs_f64()
+            )
+        )),
+    }
+}
+
+/// Starts the worker's relay, detached, unless one runs or the worker is gone. Nothing to do
+/// for a local worker.
+pub fn ensure_relay(worker: &Worker) -> Result<()> {
+    if worker.meta.remote.is_none() {
+        return Ok(());
+    }
+    let dir = worker.dir();
+    if dir.join(GONE).exists() {
+        return Ok(());
+    }
+    // Free now: no relay runs (a racing start finds the lock taken and leaves at once).
+    if crate::fsutil::Lock::try_at(&dir.join(LOCK))?.is_none() {
+        return Ok(());
+    }
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new(crate::paths::sibling_exe("orch")?)
+        .arg("__relay")
+        .arg(&worker.meta.id)
+        .env("ORCH_HOME", &worker.state.root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .context("cannot start the relay of a remote worker")?;
+    Ok(())
+}
+
+/// The relay of remote worker `id` (`orch __relay ID`): mirrors its host's events until it is
+/// gone (see the module's text). Returns at once when another relay holds the lock.
+pub fn relay(state: &State, id: &str) -> Result<()> {
+    let dir = state.worker_dir(id);
+    let Some(_lock) = crate::fsutil::Lock::try_at(&dir.join(LOCK))? else {
+        return Ok(());
+    };
+    let meta = state.meta(id)?;
+    let remote = meta
+        .remote
+        .clone()
+        .with_context(|| format!("`{id}` is no remote worker"))?;
+    let host = Host::new(&remote.dest)?;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        // A record removed here (`orch down`, a test's folder) ends the relay.
+        if !dir.join("meta.json").is_file() {
+            return Ok(());
+        }
+        let after = crate::events::last_seq(&dir)?.to_string();
+        let argv = [
+            "orch",
+            "subscribe",
+            remote.id.as_str(),
+            "--follow",
+            "--events",
+            "any",
+            "--after",
+            after.as_str(),
+        ];
+        let started = Instant::now();
+        let mut child = host
+            .command(state, &argv)?
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot run ssh")?;
+        let stdout = child.stdout.take().context("no ssh stdout")?;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            crate::inbox::record_copy(state, id, &event)?;
+        }
+        let out = child.wait_with_output()?;
+        if out.status.success() {
+            // The stream ended because the worker is gone on its host.
+            crate::fsutil::write_atomic(&dir.join(GONE), b"", 0o600)?;
+            return Ok(());
+        }
+        let said = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() != Some(255) && said.contains("unknown worker") {
+            crate::fsutil::write_atomic(&dir.join(GONE), said.as_bytes(), 0o600)?;
+            bail!(
+                "host `{}` no longer knows `{}`: {said}",
+                remote.dest,
+                remote.id
+            );
+        }
+        // Dropped (exit 255) or failed: again from the last event received, after a pause
+        // that grows while the host does not answer.
+        if started.elapsed() > Duration::from_secs(10) {
+            backoff = Duration::from_millis(100);
+        }
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Runs `orch ARGS` on the worker's host for the worker (`ARGS` name it by its host id) and
+/// returns what it printed; its failure keeps the host's exit code and message.
+pub fn forward(worker: &Worker, args: &[&str], input: Option<&[u8]>) -> Result<String> {
+    let remote = worker
+        .meta
+        .remote
+        .as_ref()
+        .with_context(|| format!("`{}` is no remote worker", worker.meta.id))?;
+    let host = Host::new(&remote.dest)?;
+    let mut argv = vec!["orch"];
+    argv.extend(args);
+    let out = host.output_with(&worker.state, &argv, input)?;
+    if out.status.success() {
+        return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    let said = String::from_utf8_lossy(&out.stderr);
+    let said = said.trim().trim_start_matches("orch: ");
+    let code = out.status.code().unwrap_or(1);
+    let message = if code == 255 {
+        format!(
+            "cannot reach host `{}` over ssh: {said}; `orch doctor --host {}` says why",
+            remote.dest, remote.dest
+        )
+    } else {
+        format!("on host `{}`: {said}", remote.dest)
+    };
+    bail!(Fail::new(Exit::from_code(code), message))
+}

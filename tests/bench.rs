@@ -15,7 +15,16 @@
 //!   until the last inbox holds the item, and the publisher hook's own wall time;
 //! - command: a `command` worker (bash, quiet time 200 ms) on a private tmux server, 30 turns of
 //!   `echo`: `orch tell`'s wall time (paste, Enter, acknowledgement by the detector) and the
-//!   time from tell's exit to `orch listen` exiting with the Stop, less the quiet time.
+//!   time from tell's exit to `orch listen` exiting with the Stop, less the quiet time;
+//! - remote wake: the same as wake for a sim worker on a "host" (a private sshd on 127.0.0.1,
+//!   `orch spawn --host`): from the start of the host's hook process recording a Stop to
+//!   `orch listen` exiting here, the event having come through the relay's ssh stream.
+
+#[path = "sshd.rs"]
+#[allow(dead_code)]
+mod sshd;
+#[path = "util.rs"]
+mod util;
 
 use serde_json::{json, Value};
 use std::io::Write;
@@ -157,6 +166,8 @@ fn main() {
         "sleep 600",
     ]);
     let wake_server = KillOnDrop(socket.clone());
+    // orch knows its panes by their tag: a pane id alone may be a later server's.
+    tmux(&["set-option", "-p", "-t", &pane, "@orch_id", "w2"]);
     let meta = json!({"id":"w2","name":"w2","role":"worker","harness":"sim","cwd":"/",
         "parent":"operator","created_ms":0,"pane":pane,"server":{"socket_name":socket}});
     std::fs::write(state.join("workers/w2/meta.json"), meta.to_string()).unwrap();
@@ -230,6 +241,7 @@ fn main() {
 
     let fan_out = fan_out(tmp.path(), &hook, &path);
     let command = command_turns(tmp.path(), &path);
+    let remote_wake = remote_wake(tmp.path(), &hook, &path);
 
     let true_median = stats(t_true.clone())["median_ms"].as_f64().unwrap();
     let unmanaged = stats(t_unmanaged);
@@ -244,6 +256,7 @@ fn main() {
             "managed_stop": stats(t_managed),
         },
         "listen_wake": stats(wake),
+        "remote_listen_wake": remote_wake,
         "fan_in": {"recorded": total, "expected": 64, "contiguous": contiguous},
         "fan_out": fan_out,
         "command": command,
@@ -377,6 +390,108 @@ fn command_turns(tmp: &Path, path: &str) -> Value {
         "tell": stats(tell),
         "stop_after_quiet": stats(stop_after_quiet),
     })
+}
+
+/// 50 Stops of a sim worker on a "host" (a private sshd on 127.0.0.1): from the start of the
+/// host's hook process to `orch listen` exiting here. Skipped (with the reason) when sshd is
+/// not installed.
+fn remote_wake(tmp: &Path, hook: &Path, path: &str) -> Value {
+    if !Path::new("/usr/sbin/sshd").is_file() || !Path::new("/run/sshd").is_dir() {
+        return json!({"skipped": "no sshd: run install/test-deps.sh"});
+    }
+    let orch = exe("orch");
+    let sshd = sshd::Sshd::start(&[orch.parent().unwrap()]);
+    let remote_home = sshd.dir.path().join("remote/home");
+    let remote_state = sshd.dir.path().join("remote/state");
+    let local = tmp.join("remote-local");
+    std::fs::create_dir_all(&local).unwrap();
+    let env = [
+        ("PATH", path.to_string()),
+        ("HOME", local.display().to_string()),
+        ("ORCH_HOME", local.join("state").display().to_string()),
+        ("ORCH_SSH", sshd.ssh_command()),
+    ];
+    let run = |args: &[&str]| {
+        let out = Command::new(&orch)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "orch {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["up", "--host", "127.0.0.1"]);
+    let spawned: Value = serde_json::from_str(&run(&[
+        "--json",
+        "spawn",
+        "--host",
+        "127.0.0.1",
+        "--harness",
+        "sim",
+        "--name",
+        "far",
+    ]))
+    .unwrap();
+    let local_id = spawned["id"].as_str().unwrap().to_string();
+    let remote_id = spawned["remote_id"].as_str().unwrap().to_string();
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            remote_state
+                .join("workers")
+                .join(&remote_id)
+                .join("meta.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let session = meta["session_id"].as_str().unwrap().to_string();
+    let host_env = vec![
+        ("PATH", path.to_string()),
+        ("HOME", remote_home.display().to_string()),
+        ("ORCH_HOME", remote_state.display().to_string()),
+        ("ORCH_WORKER", remote_id.clone()),
+    ];
+    let mut samples = Vec::new();
+    for _ in 0..50 {
+        let cursor: u64 = run(&["events", &local_id])
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|e| e["seq"].as_u64())
+            .max()
+            .unwrap_or(0);
+        let listen = Command::new(&orch)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .args([
+                "listen",
+                &local_id,
+                "--after",
+                &cursor.to_string(),
+                "--timeout",
+                "10",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Give listen time to set its watch (a benchmark, not a test: nothing to await).
+        std::thread::sleep(Duration::from_millis(60));
+        let start = Instant::now();
+        time_once(hook, &host_env, &stop_payload(&session));
+        let out = listen.wait_with_output().unwrap();
+        let elapsed = start.elapsed();
+        let event: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        assert_eq!(event["event"], "stop", "listen returned the host's Stop");
+        samples.push(elapsed);
+    }
+    run(&["kill", &local_id]);
+    stats(samples)
 }
 
 /// The tmux server `-L <name>`, killed with its socket file (which outlives `kill-server`) when

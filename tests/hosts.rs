@@ -90,12 +90,18 @@ fn doctor_checks_a_host_over_ssh_and_hosts_lists_it() {
         "{hooks}"
     );
 
-    let up = remote_orch(&sshd, &["up"]);
+    // `orch up --host`: the host's own settings.json gets orch's hooks, ours is untouched.
+    let remote_settings = sshd.remote_home().join(".claude/settings.json");
+    std::fs::create_dir_all(remote_settings.parent().unwrap()).unwrap();
+    let theirs = serde_json::json!({"env": {"KEEP": "1"}, "hooks": {"Stop": [
+        {"hooks": [{"type": "command", "command": "true"}]}]}});
+    std::fs::write(&remote_settings, theirs.to_string()).unwrap();
+    let up = orch(&world, &ssh, &["up", "--host", "127.0.0.1"]);
     assert!(up.status.success(), "{}", stderr(&up));
+    assert!(String::from_utf8_lossy(&up.stdout).contains("orch up changed"));
     let (checks, ok) = doctor(&world, &ssh);
     assert!(ok, "{checks:#?}");
     assert_eq!(check(&checks, "hooks")["status"], "ok");
-    assert!(sshd.remote_home().join(".claude/settings.json").is_file());
     assert!(
         !world.home().join(".claude/settings.json").exists(),
         "ours untouched"
@@ -115,6 +121,20 @@ fn doctor_checks_a_host_over_ssh_and_hosts_lists_it() {
         line.contains("127.0.0.1") && line.contains("idle"),
         "{line}"
     );
+
+    // `orch down --host` cannot ask there: it wants --yes, then undoes exactly.
+    let asked = orch(&world, &ssh, &["down", "--host", "127.0.0.1"]);
+    assert!(!asked.status.success());
+    assert!(
+        stderr(&asked).contains("give `--yes`"),
+        "{}",
+        stderr(&asked)
+    );
+    let down = orch(&world, &ssh, &["down", "--host", "127.0.0.1", "--yes"]);
+    assert!(down.status.success(), "{}", stderr(&down));
+    let after: Value =
+        serde_json::from_str(&std::fs::read_to_string(&remote_settings).unwrap()).unwrap();
+    assert_eq!(after, theirs);
 }
 
 #[test]

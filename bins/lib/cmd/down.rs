@@ -30,12 +30,31 @@ pub struct Args {
     /// Keep the state directory (workers' events and metadata, the audit log).
     #[arg(long)]
     pub keep_state: bool,
+    /// Uninstall on another machine instead, over ssh (its own `orch down`: backup, lock,
+    /// exact undo); needs `--yes` or `--dry-run`, since the host cannot ask.
+    #[arg(long, value_name = "DEST")]
+    pub host: Option<String>,
 }
 
 /// Runs `orch down`: plans the removal, prints it for `--dry-run`, asks unless `--yes`, then
 /// rewrites settings.json through [`settings::update`] (backup, lock, atomic write) and removes
 /// the skills and the state directory.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if let Some(dest) = &args.host {
+        anyhow::ensure!(
+            args.yes || args.dry_run,
+            "`orch down --host {dest}` cannot ask on the host: look first with `--dry-run`, then \
+             give `--yes`"
+        );
+        let flags = [
+            (args.yes, "--yes"),
+            (args.dry_run, "--dry-run"),
+            (args.keep_state, "--keep-state"),
+        ];
+        let mut argv = vec!["down"];
+        argv.extend(flags.iter().filter(|(on, _)| *on).map(|(_, flag)| *flag));
+        return super::on_host(ctx, dest, &argv);
+    }
     let path = paths::claude_settings()?;
     let skills_dir = paths::claude_dir()?.join("skills");
     let data_skills = paths::data_dir()?.join("skills");

@@ -86,3 +86,34 @@ pub fn forwarded(ctx: &Ctx, worker: &crate::worker::Worker, args: &[&str]) -> an
         }
     }
 }
+
+/// Runs `orch [--json] ARGS` on the host `dest` (`--host` of up and down): what it prints is
+/// printed here, its exit code kept; the host is remembered for `orch hosts`.
+pub fn on_host(ctx: &Ctx, dest: &str, args: &[&str]) -> anyhow::Result<()> {
+    let state = crate::state::State::from_env()?;
+    let host = crate::host::Host::new(dest)?;
+    let mut argv = vec!["orch"];
+    if ctx.json {
+        argv.push("--json");
+    }
+    argv.extend(args);
+    let out = host.output(&state, &argv)?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    let said = String::from_utf8_lossy(&out.stderr);
+    let code = out.status.code().unwrap_or(1);
+    if code == 255 {
+        anyhow::bail!(
+            "cannot reach host `{dest}` over ssh: {}; `orch doctor --host {dest}` says why",
+            said.trim()
+        );
+    }
+    eprint!("{said}");
+    host.remember(&state, None)?;
+    if code != 0 {
+        anyhow::bail!(crate::error::Fail::new(
+            crate::error::Exit::from_code(code),
+            format!("`orch {}` failed on host `{dest}`", args.join(" "))
+        ));
+    }
+    Ok(())
+}

@@ -24,6 +24,10 @@ pub struct Args {
     /// --plugin-dir`, or a local marketplace), which brings the same hooks and skills.
     #[arg(long, conflicts_with = "dry_run")]
     pub plugin: bool,
+    /// Install on another machine instead, over ssh (its own `orch up`, with the same safety:
+    /// backup, lock, atomic write); any destination `ssh` accepts.
+    #[arg(long, value_name = "DEST", conflicts_with = "plugin")]
+    pub host: Option<String>,
 }
 
 /// Runs `orch up`: plans every change first (so a bad settings file or a foreign skill folder
@@ -32,6 +36,13 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if args.plugin {
         return plugin(ctx);
+    }
+    if let Some(dest) = &args.host {
+        let mut argv = vec!["up"];
+        if args.dry_run {
+            argv.push("--dry-run");
+        }
+        return super::on_host(ctx, dest, &argv);
     }
     crate::tmux::check_version()?;
     let path = paths::claude_settings()?;

@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 /// A world driving one harness whose model API is the mock `M`.
 pub struct Driver<M: Deref<Target = MockServer>> {
@@ -190,6 +191,23 @@ impl<M: Deref<Target = MockServer>> Driver<M> {
             .find(|e| e["event"] == "session_start")
             .unwrap();
         assert_eq!(start["session_id"], events[mark]["session_id"], "{start}");
+        // Killed, the resumed agent is gone with its pane: no process of its session is left.
+        self.kill(name, &stop);
+        let session = events[mark]["session_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        crate::util::wait_for(
+            "the resumed agent's processes to end",
+            Duration::from_secs(10),
+            || {
+                let left = std::process::Command::new("pgrep")
+                    .args(["-f", &session])
+                    .output()
+                    .unwrap();
+                left.stdout.is_empty().then_some(())
+            },
+        );
     }
 
     /// Kills `name`, then checks that listening after `last` (the last event seen) says the

@@ -529,3 +529,39 @@ fn claude_and_codex_workers_resume_on_their_conversations() {
         assert_eq!(start["session_id"], resumed["session_id"], "{name}");
     }
 }
+
+#[test]
+fn resume_stops_an_agent_that_outlived_its_pane() {
+    let world = World::installed();
+    // A program that ignores SIGHUP, as Gemini CLI 0.61 does: it outlives the tmux server.
+    let spawned = json(&world.ok(&[
+        "--json",
+        "spawn",
+        "--harness",
+        "command",
+        "--name",
+        "stubborn",
+        "--",
+        "sh",
+        "-c",
+        "trap '' HUP; echo ready; while :; do sleep 1; done",
+    ]));
+    let id = spawned["id"].as_str().unwrap();
+    let meta = json(
+        &std::fs::read_to_string(world.state().join("workers").join(id).join("meta.json")).unwrap(),
+    );
+    let pid = meta["pane_pid"].as_u64().expect("the pane's pid is kept");
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+    world.tmux.as_ref().unwrap().kill_server();
+    assert!(proc_dir.exists(), "the program outlived its pane");
+    let out = world.orch(&["resume", "stubborn"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("its agent outlived its pane (pid {pid}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!proc_dir.exists(), "stopped before the new pane started");
+    assert_eq!(world.ps_row(id)["status"], "idle");
+    world.ok(&["kill", "stubborn"]);
+}

@@ -104,7 +104,7 @@ impl Sshd {
     pub fn ssh_command(&self) -> String {
         format!(
             "ssh -F /dev/null -p {} -i {} -o UserKnownHostsFile=/dev/null \
-             -o StrictHostKeyChecking=no -o LogLevel=ERROR",
+             -o StrictHostKeyChecking=no -o LogLevel=ERROR -o ControlPersist=5",
             self.port,
             self.dir.path().join("user_key").display()
         )
@@ -126,6 +126,10 @@ impl Drop for Sshd {
         let _ = Command::new("tmux")
             .args(["-L", &self.tmux_socket, "kill-server"])
             .stderr(Stdio::null())
+            .status();
+        // The per-connection sshd processes outlive the listener: end them with it.
+        let _ = Command::new("pkill")
+            .args(["-TERM", "-P", &self.child.id().to_string()])
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -278,6 +278,20 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // Some agents outlive their pane's server (Gemini CLI 0.61 ignores the hang-up): stop
+        // every pane's process group first, so no test leaves one behind.
+        let panes = Command::new("tmux")
+            .args(["-L", &self.socket, "list-panes", "-a", "-F", "#{pane_pid}"])
+            .stderr(Stdio::null())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for pid in panes.lines().filter(|p| !p.is_empty()) {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .stderr(Stdio::null())

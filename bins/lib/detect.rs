@@ -156,8 +156,10 @@ pub fn serve(id: &str) -> Result<()> {
     }
 }
 
-/// Records `session_end` (reason `exit`) when the pane closed on its own (not after `orch
-/// kill` or a session end already recorded). A pipe closed on a pane that lives on (someone
+/// Records `session_end` when the pane closed (not after `orch kill` or a session end already
+/// recorded): reason `exit` when the tmux server lives on (the program ended, and its pane
+/// with it), reason `other` when the server is gone too (a crash took the pane: the worker is
+/// resumable). A pipe closed on a pane that lives on (someone
 /// ran `tmux pipe-pane` on it) records nothing: the detector is gone, the worker is not.
 fn exited(worker: &Worker) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(1);
@@ -174,11 +176,17 @@ fn exited(worker: &Worker) -> Result<()> {
     let tail = crate::events::read_back_to(&worker.dir(), |_| true)?;
     let last = tail.last().and_then(|e| e["event"].as_str()).unwrap_or("");
     if last != "killed" && last != "session_end" {
+        let server_lives = worker
+            .meta
+            .server
+            .run(&["display-message", "-p", "#{pid}"])
+            .is_ok();
+        let reason = if server_lives { "exit" } else { "other" };
         crate::inbox::record(
             &worker.state,
             &worker.meta.id,
             "session_end",
-            fields(json!({"reason": "exit"})),
+            fields(json!({ "reason": reason })),
         )?;
     }
     Ok(())

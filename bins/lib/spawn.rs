@@ -152,6 +152,7 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
         socket_path: None,
         pane: None,
         server_pid: None,
+        pane_pid: None,
         session: None,
         window: None,
         cwd: cwd.clone(),
@@ -291,6 +292,8 @@ fn open_pane(
             return Err(err);
         }
     }
+    let pid = server.pane_pid(&pane);
+    let meta = state.update_meta(&meta.id, |m| m.pane_pid = pid)?;
     let state_root = absolute(&state.root)?;
     if let Err(err) = meta.harness.placed(&server, &pane, &state_root, &meta.id) {
         let _ = server.kill_pane(&pane);
@@ -420,6 +423,16 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
         },
         &state_root,
     )?;
+    // An agent may outlive its pane's server (Gemini CLI 0.61 does): two agents on one
+    // conversation would both write it, so the old one is stopped first.
+    let mut warnings = Vec::new();
+    if let Some(pid) = leftover(meta, &state_root).filter(|pid| !ends_alone(*pid)) {
+        if stop_group(pid) {
+            warnings.push(format!(
+                "`{id}`: its agent outlived its pane (pid {pid}, no terminal): stopped it"
+            ));
+        }
+    }
     let server = Server::from_env();
     let old_pane = meta.pane.clone();
     let meta = state.update_meta(id, |m| {
@@ -450,10 +463,11 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
     if kept.is_some() {
         settle_input(&worker, harness, deadline)?;
     }
+    warnings.extend(launch.dress.warnings);
     Ok(Resumed {
         worker,
         fresh,
-        warnings: launch.dress.warnings,
+        warnings,
     })
 }
 
@@ -544,6 +558,69 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
             ));
         }
     }
+}
+
+/// The pid of the worker's agent from a pane that is gone, if it still runs: the process tmux
+/// started in the pane ([`Meta::pane_pid`]), when its environment names this worker
+/// (`ORCH_WORKER`) in this state folder (`ORCH_HOME`), so a reused pid is never taken for it.
+/// Linux only (it reads `/proc`); `None` elsewhere.
+fn leftover(meta: &Meta, state_root: &Path) -> Option<u32> {
+    let pid = meta.pane_pid.filter(|pid| running(*pid))?;
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+    let has = |want: String| vars.contains(&want.as_bytes());
+    let ours = has(format!("ORCH_WORKER={}", meta.id))
+        && has(format!("ORCH_HOME={}", state_root.display()));
+    ours.then_some(pid)
+}
+
+/// Whether process `pid` exists and is not a zombie (`/proc/<pid>/stat`; an exited child
+/// nobody reaped yet counts as gone).
+fn running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) S ...`: the state follows the last `)`, as comm may hold one.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    !matches!(state, Some("Z" | "X"))
+}
+
+/// Whether process `pid` ends on its own within [`EXIT_GRACE`]: an agent whose terminal went
+/// away usually does, after its own SessionEnd hooks (Claude Code takes a moment).
+fn ends_alone(pid: u32) -> bool {
+    let deadline = Instant::now() + EXIT_GRACE;
+    while Instant::now() < deadline {
+        if !running(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// How long an agent that lost its terminal gets to end by itself before resume stops it.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// Stops the process group led by `pid`: SIGTERM, then SIGKILL after 3 s. Returns whether
+/// `pid` is gone.
+fn stop_group(pid: u32) -> bool {
+    let gone = || !running(pid);
+    for signal in ["-TERM", "-KILL"] {
+        let _ = std::process::Command::new("kill")
+            .args([signal, "--", &format!("-{pid}")])
+            .stderr(std::process::Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if gone() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    gone()
 }
 
 /// How long a resumed agent's input box must stay ready on screen before it counts.

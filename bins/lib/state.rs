@@ -42,6 +42,10 @@ pub struct Meta {
     /// it names the pane for that server's life only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_pid: Option<String>,
+    /// The pid of the process tmux started in its pane (`#{pane_pid}`: the harness, the
+    /// leader of its process group), to stop an agent that outlived its pane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pane_pid: Option<u32>,
     /// The tmux session and window that hold the pane.
     #[serde(default)]
     pub session: Option<String>,
@@ -125,6 +129,7 @@ impl Meta {
             socket_path: None,
             pane: None,
             server_pid: None,
+            pane_pid: None,
             session: None,
             window: None,
             cwd: "/".into(),

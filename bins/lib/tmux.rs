@@ -207,6 +207,15 @@ impl Server {
         }
     }
 
+    /// The pid of the process tmux started in `pane` (`#{pane_pid}`), if the pane exists.
+    pub fn pane_pid(&self, pane: &str) -> Option<u32> {
+        self.run(&["display-message", "-p", "-t", pane, "#{pane_pid}"])
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// Kills a pane.
     pub fn kill_pane(&self, pane: &str) -> Result<()> {
         self.run(&["kill-pane", "-t", pane]).map(|_| ())

@@ -262,6 +262,26 @@ fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
     let seen = crate::coord::wait_stop_containing(&world, "near", "FAR-2");
     assert!(seen.contains("[orch inbox]"), "{seen}");
 
+    // And the reverse: the remote worker subscribes to a local one; the host types the
+    // notice into it.
+    ok(&["subscribe", "near", "--to", "far", "--events", "stop"]);
+    ok(&["tell", "near", "local news [[say: NEAR-1]]"]);
+    let heard = crate::util::wait_or_explain(
+        "far to hear of near's Stop",
+        std::time::Duration::from_secs(30),
+        || {
+            let events: Vec<Value> = ok(&["events", "far"]).lines().map(json).collect();
+            events
+                .iter()
+                .filter_map(|e| e["last_assistant_message"].as_str())
+                .find(|m| m.contains("NEAR-1"))
+                .map(str::to_string)
+        },
+        || world.explain(),
+    );
+    assert!(heard.contains("[orch inbox]"), "{heard}");
+    ok(&["unsubscribe", "near", "--to", "far"]);
+
     // The connection drops mid-turn: the Stop still arrives, once.
     let cursor = json(&ok(&[
         "--json",
@@ -306,6 +326,53 @@ fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
         .filter(|e| e["last_assistant_message"] == "FAR-3")
         .count();
     assert_eq!(threes, 1);
+
+    // An escalation raised on the host reaches the operator here; deciding it here
+    // answers the worker there.
+    let asked = json(&ok(&[
+        "--json",
+        "tell",
+        "far",
+        "ask [[bash: orch escalate --axis reversibility --summary drop-the-table \
+         --option yes --option no --wait --timeout 30]]",
+    ]));
+    let open = crate::util::wait_or_explain(
+        "the host's escalation here",
+        std::time::Duration::from_secs(30),
+        || {
+            let open = json(&ok(&["--json", "escalations", "--open"]));
+            open.as_array().and_then(|a| a.first().cloned())
+        },
+        || world.explain(),
+    );
+    assert_eq!(open["summary"], "drop-the-table");
+    assert_eq!(open["worker"], id.as_str());
+    assert_eq!(open["remote"]["id"], "e1");
+    let inbox = ok(&["inbox", "operator"]);
+    assert!(inbox.contains("drop-the-table"), "{inbox}");
+    ok(&["decide", open["id"].as_str().unwrap(), "no"]);
+    ok(&[
+        "listen",
+        "far",
+        "--after",
+        &asked["cursor"].to_string(),
+        "--timeout",
+        "30",
+    ]);
+    // `escalate --wait` printed the decision (the turn's end; the decision also came into
+    // the worker's inbox there, so its Stop hook hands it over as well).
+    let after: Vec<Value> = ok(&["events", "far", "--after", &asked["cursor"].to_string()])
+        .lines()
+        .map(json)
+        .collect();
+    assert!(
+        after
+            .iter()
+            .any(|e| e["last_assistant_message"] == "SIM: bash finished: no"),
+        "{after:#?}"
+    );
+    assert!(after.iter().any(|e| e["event"] == "decision"), "{after:#?}");
+    let here: Vec<Value> = ok(&["events", "far"]).lines().map(json).collect();
 
     // Killed through the host; a listen here ends with exit 4.
     let last = here.last().unwrap()["seq"].to_string();

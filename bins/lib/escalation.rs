@@ -56,6 +56,35 @@ pub struct Escalation {
     /// The seq of the `escalation` event in the worker's log.
     #[serde(default)]
     pub cursor: u64,
+    /// For an escalation of a worker on another host: the host and the escalation's id there
+    /// (deciding it here decides it there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<crate::state::Remote>,
+}
+
+impl Escalation {
+    /// A new open escalation `id` of `worker` to `parent`, as `ask` says.
+    fn open(id: String, worker: &Meta, parent: String, ask: Ask) -> Escalation {
+        Escalation {
+            id,
+            worker: worker.id.clone(),
+            parent,
+            axes: ask.axes,
+            summary: ask.summary,
+            options: ask.options,
+            detail: ask.detail,
+            source: ask.source,
+            status: "open".into(),
+            decision: None,
+            decided_by: None,
+            self_decided: false,
+            why: None,
+            created_ms: crate::clock::now_ms(),
+            decided_ms: None,
+            cursor: 0,
+            remote: None,
+        }
+    }
 }
 
 fn dir(state: &State) -> PathBuf {
@@ -96,36 +125,9 @@ pub fn raise(state: &State, worker: &Meta, ask: Ask) -> Result<Escalation> {
     if ask.summary.trim().is_empty() {
         bail!("an escalation needs a `--summary`");
     }
-    create_private_dir(&dir(state))?;
-    let id = {
-        let counter = dir(state).join("next-id");
-        let _lock = Lock::acquire(&counter)?;
-        let n: u64 = std::fs::read_to_string(&counter)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(1);
-        write_atomic(&counter, format!("{}\n", n + 1).as_bytes(), 0o600)?;
-        format!("e{n}")
-    };
+    let id = next_id(state)?;
     let parent = inbox::parent_record(state, &worker.parent, worker.socket_path.as_deref())?;
-    let mut esc = Escalation {
-        id: id.clone(),
-        worker: worker.id.clone(),
-        parent: parent.clone(),
-        axes: ask.axes,
-        summary: ask.summary,
-        options: ask.options,
-        detail: ask.detail,
-        source: ask.source,
-        status: "open".into(),
-        decision: None,
-        decided_by: None,
-        self_decided: false,
-        why: None,
-        created_ms: crate::clock::now_ms(),
-        decided_ms: None,
-        cursor: 0,
-    };
+    let mut esc = Escalation::open(id.clone(), worker, parent.clone(), ask);
     write(state, &esc)?;
     let fields = json!({
         "escalation": id, "axes": esc.axes, "summary": esc.summary, "options": esc.options,
@@ -138,18 +140,77 @@ pub fn raise(state: &State, worker: &Meta, ask: Ask) -> Result<Escalation> {
         crate::events::fields(fields.clone()),
     )?;
     write(state, &esc)?;
-    // The parent hears it directly, unless it already hears the worker's escalations.
+    tell_parent(state, worker, &esc, fields)?;
+    Ok(esc)
+}
+
+/// The next escalation id, `e1`, `e2`... (a counter under a lock).
+fn next_id(state: &State) -> Result<String> {
+    create_private_dir(&dir(state))?;
+    let counter = dir(state).join("next-id");
+    let _lock = Lock::acquire(&counter)?;
+    let n: u64 = std::fs::read_to_string(&counter)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1);
+    write_atomic(&counter, format!("{}\n", n + 1).as_bytes(), 0o600)?;
+    Ok(format!("e{n}"))
+}
+
+/// Puts the escalation into its parent's inbox and pushes it, unless the parent already hears
+/// the worker's escalations through a subscription.
+fn tell_parent(state: &State, worker: &Meta, esc: &Escalation, fields: Value) -> Result<()> {
     let subscribed = inbox::subscriptions(state, &worker.id)?
         .iter()
-        .any(|s| s.subscriber == parent && s.wants("escalation"));
+        .any(|s| s.subscriber == esc.parent && s.wants("escalation"));
     if !subscribed {
         let mut item = crate::events::fields(fields);
         item.insert("from".into(), worker.id.clone().into());
         item.insert("from_name".into(), worker.name.clone().into());
         item.insert("from_seq".into(), esc.cursor.into());
-        inbox::put(state, &parent, "escalation", item)?;
-        inbox::push(state, &parent)?;
+        inbox::put(state, &esc.parent, "escalation", item)?;
+        inbox::push(state, &esc.parent)?;
     }
+    Ok(())
+}
+
+/// Makes an escalation here for one a worker on another host raised there (`event`: its
+/// `escalation` event, mirrored into the worker's log here): it goes to the worker's parent
+/// here, as a local one would, and deciding it here decides it on the host.
+pub fn mirror(state: &State, worker: &Meta, event: &Value) -> Result<Escalation> {
+    let remote = worker
+        .remote
+        .as_ref()
+        .with_context(|| format!("`{}` is no remote worker", worker.id))?;
+    let text = |k: &str| event[k].as_str().unwrap_or_default().to_string();
+    let list = |k: &str| -> Vec<String> {
+        event[k]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let ask = Ask {
+        axes: list("axes"),
+        summary: text("summary"),
+        options: list("options"),
+        detail: None,
+        source: text("source"),
+    };
+    let parent = inbox::parent_record(state, &worker.parent, None)?;
+    let mut esc = Escalation::open(next_id(state)?, worker, parent, ask);
+    esc.cursor = event["seq"].as_u64().unwrap_or(0);
+    esc.remote = Some(crate::state::Remote {
+        dest: remote.dest.clone(),
+        id: text("escalation"),
+    });
+    write(state, &esc)?;
+    let fields = json!({
+        "escalation": esc.id, "axes": esc.axes, "summary": esc.summary,
+        "options": esc.options, "source": esc.source,
+    });
+    tell_parent(state, worker, &esc, fields)?;
     Ok(esc)
 }
 
@@ -220,6 +281,18 @@ pub fn decide(state: &State, id: &str, decision: Decision) -> Result<Escalation>
     esc.self_decided = decision.self_decided;
     esc.why = decision.why;
     esc.decided_ms = Some(crate::clock::now_ms());
+    if let Some(remote) = &esc.remote {
+        // The host decides it, records the decision in the worker's log (mirrored here) and
+        // hands it to the worker there.
+        let host = crate::host::Host::new(&remote.dest)?;
+        let mut argv = vec!["orch", "decide", remote.id.as_str(), decision.text.as_str()];
+        if let (true, Some(why)) = (esc.self_decided, esc.why.as_deref()) {
+            argv.extend(["--self", "--why", why]);
+        }
+        host.run(state, &argv)?;
+        write(state, &esc)?;
+        return Ok(esc);
+    }
     write(state, &esc)?;
     let fields = json!({
         "escalation": id, "decision": decision.text, "self": esc.self_decided,

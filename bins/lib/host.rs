@@ -4,7 +4,8 @@
 //! Every command to a host goes through one shared connection per host (OpenSSH's
 //! ControlMaster, socket `$ORCH_HOME/ssh/<%C>`, kept 10 minutes after its last use) and in
 //! batch mode: ssh never asks for a password, a host that needs one fails with the fix.
-//! `ORCH_SSH` replaces the `ssh` command (split at whitespace, e.g. `ssh -p 2222 -i key`).
+//! `ORCH_SSH` replaces the `ssh` command (split at whitespace, e.g. `ssh -p 2222 -i key`); the
+//! one in use when a host was reached is kept with it, for processes started without it.
 //!
 //! Known hosts are recorded in `$ORCH_HOME/hosts/<dest>.json` (`{"dest", "added_ms",
 //! "seen_ms", "orch"}`) when orch first reaches them.
@@ -37,6 +38,10 @@ pub struct Record {
     /// The remote `orch --version` last seen (`0.1.0`), if orch runs there.
     #[serde(default)]
     pub orch: Option<String>,
+    /// `ORCH_SSH` as it was when orch last reached the host with it set: what processes
+    /// started without it (a relay, a delivery started by a hook) use for this host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<String>,
 }
 
 /// Whether the shared connection to a host is up.
@@ -79,7 +84,11 @@ impl Host {
     /// `ssh` and its options for this host: `$ORCH_SSH` (or `ssh`), then the shared
     /// connection and batch mode.
     fn ssh(&self, state: &State) -> Result<Command> {
-        let configured = std::env::var("ORCH_SSH").unwrap_or_default();
+        let configured = std::env::var("ORCH_SSH")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| read_record(&record_path(state, &self.dest)).and_then(|r| r.ssh))
+            .unwrap_or_default();
         let mut words = configured.split_whitespace();
         let program = words.next().unwrap_or("ssh");
         let sockets = state.root.join("ssh");
@@ -208,7 +217,11 @@ impl Host {
             seen_ms: now,
             orch: orch
                 .map(str::to_string)
-                .or_else(|| old.and_then(|r| r.orch)),
+                .or_else(|| old.as_ref().and_then(|r| r.orch.clone())),
+            ssh: std::env::var("ORCH_SSH")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| old.and_then(|r| r.ssh)),
         };
         crate::fsutil::create_private_dir(&state.root.join("hosts"))?;
         let text = serde_json::to_string_pretty(&record)? + "\n";

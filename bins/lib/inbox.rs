@@ -455,6 +455,9 @@ pub fn deliver(state: &State, id: &str) -> Result<()> {
     if worker.meta.pane.is_none() || !worker.alive() || worker.meta.is_command() {
         return Ok(());
     }
+    if let Some(remote) = worker.meta.remote.clone() {
+        return deliver_remote(state, id, &remote);
+    }
     let opts = crate::delivery::Options {
         command: false,
         now: false,
@@ -467,6 +470,24 @@ pub fn deliver(state: &State, id: &str) -> Result<()> {
         return Ok(());
     }
     if let Err(err) = crate::delivery::deliver(&worker, &notice(&items), opts) {
+        unclaim(state, id, &items)?;
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// [`deliver`] to a subscriber on another host: the host's orch types the notice
+/// (`orch tell ID -`, which waits there until the worker is idle).
+fn deliver_remote(state: &State, id: &str, remote: &crate::state::Remote) -> Result<()> {
+    let _turn = Lock::acquire(&state.worker_dir(id).join("deliver"))?;
+    let items = claim(state, id)?;
+    if items.is_empty() {
+        return Ok(());
+    }
+    let host = crate::host::Host::new(&remote.dest)?;
+    let argv = ["orch", "--json", "tell", &remote.id, "-", "--wait", "600"];
+    let text = notice(&items);
+    if let Err(err) = host.run_with(state, &argv, Some(text.as_bytes())) {
         unclaim(state, id, &items)?;
         return Err(err);
     }

@@ -59,6 +59,7 @@ pub fn spawn(state: &State, req: &Request) -> Result<(Worker, Value)> {
     })?;
     let text = |k: &str| there[k].as_str().map(str::to_string);
     let remote_id = text("id").context("the host's spawn record has no id")?;
+    req.host.remember(state, None)?;
     let (id, dir) = state.new_worker()?;
     crate::fsutil::create_private_dir(&dir)?;
     let harness = there["harness"]
@@ -181,7 +182,10 @@ pub fn relay(state: &State, id: &str) -> Result<()> {
             let Ok(event) = serde_json::from_str::<Value>(&line) else {
                 continue;
             };
-            crate::inbox::record_copy(state, id, &event)?;
+            let fresh = crate::inbox::record_copy(state, id, &event)?;
+            if fresh && event["event"] == "escalation" {
+                crate::escalation::mirror(state, &meta, &event)?;
+            }
         }
         let out = child.wait_with_output()?;
         if out.status.success() {

@@ -239,6 +239,16 @@ fn resume_refuses_bad_input_and_changes_nothing() {
     );
 
     world.tmux.as_ref().unwrap().kill_server();
+    // Each sim reports its session's end as its terminal goes: let those land before the
+    // snapshots that check resume writes nothing.
+    for name in ["live", "moved", "tree"] {
+        wait_for(&format!("{name}'s session end"), WAIT, || {
+            let log = events(&world, name);
+            log.iter()
+                .any(|e| e["event"] == "session_end")
+                .then_some(())
+        });
+    }
     std::fs::remove_dir_all(&elsewhere).unwrap();
     let tree_path = tree["worktree"]["path"]
         .as_str()

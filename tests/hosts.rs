@@ -218,7 +218,7 @@ fn remote_events(sshd: &Sshd, id: &str) -> Vec<Value> {
 fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
     let world = World::installed();
     let bin = exe("orch");
-    let sshd = Sshd::start(&[bin.parent().unwrap()]);
+    let mut sshd = Sshd::start(&[bin.parent().unwrap()]);
     let ssh = sshd.ssh_command();
     let up = remote_orch(&sshd, &["up"]);
     assert!(up.status.success(), "{}", stderr(&up));
@@ -326,6 +326,50 @@ fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
         .filter(|e| e["last_assistant_message"] == "FAR-3")
         .count();
     assert_eq!(threes, 1);
+
+    // A real outage: the host unreachable while the turn ends there; once it is back, the
+    // Stop arrives here, once.
+    let cursor = json(&ok(&[
+        "--json",
+        "tell",
+        "far",
+        "long [[sleep: 0.5]] [[say: FAR-4]]",
+    ]))["cursor"]
+        .as_u64()
+        .unwrap();
+    sshd.stop();
+    let host_log = sshd.dir.path().join("remote/state/workers/w1/events.jsonl");
+    crate::util::wait_for(
+        "the Stop on the host",
+        std::time::Duration::from_secs(30),
+        || {
+            std::fs::read_to_string(&host_log)
+                .unwrap_or_default()
+                .contains("FAR-4")
+                .then_some(())
+        },
+    );
+    let mirrored = |needle: &str| -> usize {
+        let text =
+            std::fs::read_to_string(world.state().join("workers").join(&id).join("events.jsonl"));
+        text.unwrap_or_default().matches(needle).count()
+    };
+    assert_eq!(
+        mirrored("FAR-4"),
+        0,
+        "not here while the host is unreachable"
+    );
+    sshd.restart();
+    let stop = json(&ok(&[
+        "listen",
+        "far",
+        "--after",
+        &cursor.to_string(),
+        "--timeout",
+        "30",
+    ]));
+    assert_eq!(stop["last_assistant_message"], "FAR-4");
+    assert_eq!(mirrored("\"FAR-4\""), 1, "once");
 
     // An escalation raised on the host reaches the operator here; deciding it here
     // answers the worker there.

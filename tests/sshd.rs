@@ -77,15 +77,7 @@ impl Sshd {
                 path = dirs.join(":")
             );
             std::fs::write(d.join("sshd_config"), config).unwrap();
-            let child = Command::new(SSHD)
-                .args(["-D", "-e", "-f"])
-                .arg(d.join("sshd_config"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(d.join("sshd.log")).unwrap())
-                .spawn()
-                .unwrap();
-            let mut child = child;
+            let mut child = run_sshd(d);
             if wait_listening(&mut child, port) {
                 return Sshd {
                     dir,
@@ -110,6 +102,27 @@ impl Sshd {
         )
     }
 
+    /// Takes the server down as a network outage would: the listener and every connection
+    /// (the per-connection sshd processes outlive the listener, so they go first).
+    pub fn stop(&mut self) {
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-P", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Brings the server back on the same port, after [`Sshd::stop`].
+    pub fn restart(&mut self) {
+        self.child = run_sshd(self.dir.path());
+        let port = self.port;
+        assert!(
+            wait_listening(&mut self.child, port),
+            "sshd did not come back: {}",
+            self.log()
+        );
+    }
+
     /// The remote side's HOME.
     pub fn remote_home(&self) -> PathBuf {
         self.dir.path().join("remote/home")
@@ -127,13 +140,25 @@ impl Drop for Sshd {
             .args(["-L", &self.tmux_socket, "kill-server"])
             .stderr(Stdio::null())
             .status();
-        // The per-connection sshd processes outlive the listener: end them with it.
-        let _ = Command::new("pkill")
-            .args(["-TERM", "-P", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
+}
+
+/// Starts sshd on the config in `dir`, its log appended to `dir/sshd.log`.
+fn run_sshd(dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("sshd.log"))
+        .unwrap();
+    Command::new(SSHD)
+        .args(["-D", "-e", "-f"])
+        .arg(dir.join("sshd_config"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
 }
 
 /// Waits until sshd accepts a connection on `port`; false when it exited or 10 s passed.

@@ -223,6 +223,17 @@ fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
     let up = remote_orch(&sshd, &["up"]);
     assert!(up.status.success(), "{}", stderr(&up));
     let ok = |args: &[&str]| ok_in(&world, &ssh, args);
+    let listen_after = |cursor: u64| {
+        let after = cursor.to_string();
+        json(&ok(&[
+            "listen",
+            "far",
+            "--after",
+            &after,
+            "--timeout",
+            "30",
+        ]))
+    };
 
     let spawned = json(&ok(&[
         "--json",
@@ -294,14 +305,7 @@ fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
     let logins = || sshd.log().matches("Accepted publickey").count();
     let before = logins();
     ok(&["hosts", "--disconnect", "127.0.0.1"]);
-    let stop = json(&ok(&[
-        "listen",
-        "far",
-        "--after",
-        &cursor.to_string(),
-        "--timeout",
-        "30",
-    ]));
+    let stop = listen_after(cursor);
     assert_eq!(stop["last_assistant_message"], "FAR-3");
     assert!(
         logins() > before,
@@ -360,14 +364,7 @@ fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
         "not here while the host is unreachable"
     );
     sshd.restart();
-    let stop = json(&ok(&[
-        "listen",
-        "far",
-        "--after",
-        &cursor.to_string(),
-        "--timeout",
-        "30",
-    ]));
+    let stop = listen_after(cursor);
     assert_eq!(stop["last_assistant_message"], "FAR-4");
     assert_eq!(mirrored("\"FAR-4\""), 1, "once");
 

@@ -263,6 +263,8 @@ fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
         .unwrap();
     assert_eq!(row["status"], "idle", "{rows}");
     assert_eq!(row["host"], "127.0.0.1");
+    let table = ok(&["ps"]);
+    assert!(table.contains("@127.0.0.1"), "{table}");
     let screen = ok(&["capture", "far"]);
     assert!(screen.contains("FAR-1"), "{screen}");
 
@@ -413,6 +415,27 @@ fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
         "{after:#?}"
     );
     assert!(after.iter().any(|e| e["event"] == "decision"), "{after:#?}");
+
+    // Interrupted through the host: Escape there, `interrupted` mirrored here.
+    let busy = json(&ok(&[
+        "--json",
+        "tell",
+        "far",
+        "wait [[sleep: 20]] [[say: NEVER]]",
+    ]));
+    ok(&["interrupt", "far"]);
+    let after = busy["cursor"].as_u64().unwrap().to_string();
+    let stopped = json(&ok(&[
+        "listen",
+        "far",
+        "--after",
+        &after,
+        "--event",
+        "any",
+        "--timeout",
+        "30",
+    ]));
+    assert_eq!(stopped["event"], "interrupted", "{stopped}");
     let here: Vec<Value> = ok(&["events", "far"]).lines().map(json).collect();
 
     // Killed through the host; a listen here ends with exit 4.

@@ -97,7 +97,8 @@ fn detector_of(meta: &crate::state::Meta) -> String {
 
 /// Runs `orch ps`: a table, or with `--json` an array of rows (id, name, role, harness,
 /// detector, detector_settings (`{quiet_ms, prompt}` for a command worker, else null), pane,
-/// status, cursor, last_event, last_event_age_ms, last_message, parent, outfit, worktree, cwd).
+/// host (the ssh destination of a worker on another machine, else null; the table shows its
+/// pane as `%3@host`), status, cursor, last_event, last_event_age_ms, last_message, parent, outfit, worktree, cwd).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let rows = rows(args.all)?;
     if ctx.json {
@@ -123,7 +124,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             s("role"),
             s("harness"),
             s("detector"),
-            s("pane"),
+            match r["host"].as_str() {
+                Some(host) => format!("{}@{host}", s("pane")),
+                None => s("pane"),
+            },
             s("status"),
             age,
             s("last_message")

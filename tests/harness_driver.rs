@@ -200,13 +200,7 @@ impl<M: Deref<Target = MockServer>> Driver<M> {
         crate::util::wait_for(
             "the resumed agent's processes to end",
             Duration::from_secs(10),
-            || {
-                let left = std::process::Command::new("pgrep")
-                    .args(["-f", &session])
-                    .output()
-                    .unwrap();
-                left.stdout.is_empty().then_some(())
-            },
+            || crate::util::pids_running(&session).is_empty().then_some(()),
         );
     }
 

@@ -333,13 +333,13 @@ fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
         .count();
     assert_eq!(threes, 1);
 
-    // A real outage: the host unreachable while the turn ends there; once it is back, the
-    // Stop arrives here, once.
+    // A real outage: the host unreachable while the turn ends there (the turn lasts 3 s, so
+    // the outage surely starts first); once it is back, the Stop arrives here, once.
     let cursor = json(&ok(&[
         "--json",
         "tell",
         "far",
-        "long [[sleep: 0.5]] [[say: FAR-4]]",
+        "long [[sleep: 3]] [[say: FAR-4]]",
     ]))["cursor"]
         .as_u64()
         .unwrap();

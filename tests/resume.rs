@@ -561,9 +561,11 @@ fn resume_stops_an_agent_that_outlived_its_pane() {
         &std::fs::read_to_string(world.state().join("workers").join(id).join("meta.json")).unwrap(),
     );
     let pid = meta["pane_pid"].as_u64().expect("the pane's pid is kept");
-    let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
     world.tmux.as_ref().unwrap().kill_server();
-    assert!(proc_dir.exists(), "the program outlived its pane");
+    assert!(
+        crate::util::alive(pid as u32),
+        "the program outlived its pane"
+    );
     let out = world.orch(&["resume", "stubborn"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -571,7 +573,10 @@ fn resume_stops_an_agent_that_outlived_its_pane() {
         "{}",
         stderr(&out)
     );
-    assert!(!proc_dir.exists(), "stopped before the new pane started");
+    assert!(
+        !crate::util::alive(pid as u32),
+        "stopped before the new pane started"
+    );
     assert_eq!(world.ps_row(id)["status"], "idle");
     world.ok(&["kill", "stubborn"]);
 }

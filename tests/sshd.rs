@@ -105,9 +105,11 @@ impl Sshd {
     /// Takes the server down as a network outage would: the listener and every connection
     /// (the per-connection sshd processes outlive the listener, so they go first).
     pub fn stop(&mut self) {
-        let _ = Command::new("pkill")
-            .args(["-KILL", "-P", &self.child.id().to_string()])
-            .status();
+        for pid in crate::util::children_of(self.child.id()) {
+            let _ = Command::new("sh")
+                .args(["-c", "kill -KILL \"$1\"", "sh", &pid.to_string()])
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

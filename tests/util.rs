@@ -287,10 +287,7 @@ impl Drop for Tmux {
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
         for pid in panes.lines().filter(|p| !p.is_empty()) {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .stderr(Stdio::null())
-                .status();
+            kill_group(pid);
         }
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
@@ -421,4 +418,67 @@ pub fn json(stdout: &str) -> serde_json::Value {
 /// A command's stderr as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Sends SIGKILL to the process group led by `pid`, with the shell's own `kill` (procps may
+/// not be installed).
+pub fn kill_group(pid: &str) {
+    let _ = Command::new("sh")
+        .args(["-c", "kill -KILL \"-$1\"", "sh", pid])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// The pids of the processes whose parent is `parent` (read from `/proc`).
+pub fn children_of(parent: u32) -> Vec<u32> {
+    processes()
+        .into_iter()
+        .filter(|(_, ppid, _)| *ppid == parent)
+        .map(|(pid, _, _)| pid)
+        .collect()
+}
+
+/// Whether process `pid` runs (exists and is no zombie waiting to be reaped).
+pub fn alive(pid: u32) -> bool {
+    processes().iter().any(|(p, _, _)| *p == pid)
+}
+
+/// The pids of the processes whose command line contains `needle` (read from `/proc`).
+pub fn pids_running(needle: &str) -> Vec<u32> {
+    processes()
+        .into_iter()
+        .filter(|(_, _, cmdline)| cmdline.contains(needle))
+        .map(|(pid, _, _)| pid)
+        .collect()
+}
+
+/// Every live process as (pid, parent pid, command line with spaces for NULs).
+fn processes() -> Vec<(u32, u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) S ppid ...`: fields after the last `)`.
+        let mut rest = stat
+            .rsplit_once(')')
+            .map_or("", |(_, r)| r)
+            .split_whitespace();
+        let state = rest.next().unwrap_or("");
+        let ppid = rest.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        if state == "Z" {
+            continue;
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        found.push((pid, ppid, cmdline));
+    }
+    found
 }

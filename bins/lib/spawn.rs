@@ -608,8 +608,9 @@ const EXIT_GRACE: Duration = Duration::from_secs(2);
 fn stop_group(pid: u32) -> bool {
     let gone = || !running(pid);
     for signal in ["-TERM", "-KILL"] {
-        let _ = std::process::Command::new("kill")
-            .args([signal, "--", &format!("-{pid}")])
+        // The shell's own `kill` (procps may not be installed): `-PID` is the group.
+        let _ = std::process::Command::new("sh")
+            .args(["-c", "kill \"$1\" \"-$2\"", "sh", signal, &pid.to_string()])
             .stderr(std::process::Stdio::null())
             .status();
         let deadline = Instant::now() + Duration::from_secs(3);

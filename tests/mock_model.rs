@@ -545,6 +545,8 @@ struct Directives {
     tool: Option<(String, Value)>,
     sleep: Option<f64>,
     error: Option<u16>,
+    /// `[[usage: IN OUT CACHE_READ CACHE_WRITE]]`: the usage the reply reports, exactly.
+    usage: Option<[u64; 4]>,
 }
 
 /// Finds `[[name: value]]` directives; a value runs up to the first `]]` after it. An `error`
@@ -572,10 +574,17 @@ fn parse_directives(text: &str) -> Directives {
                     .map(|input| (name.to_owned(), input));
             }
             "sleep" if found.sleep.is_none() => found.sleep = value.parse().ok(),
+            "usage" if found.usage.is_none() => {
+                let numbers: Vec<u64> = value
+                    .split_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect();
+                found.usage = numbers.try_into().ok();
+            }
             "error" if found.error.is_none() => {
                 found.error = value.parse().ok().filter(|c| (400..600).contains(c))
             }
-            "say" | "bash" | "tool" | "sleep" | "error" => {}
+            "say" | "bash" | "tool" | "sleep" | "error" | "usage" => {}
             _ => continue,
         }
         rest = &rest[end + 2..];
@@ -773,8 +782,16 @@ fn messages(shared: &Shared, body: &Value) -> Response {
         "end_turn"
     };
     let model = body["model"].as_str().unwrap_or("claude-mock");
-    let input_tokens = estimate_tokens(body.to_string().len());
-    let output_tokens = estimate_tokens(Value::Array(content.clone()).to_string().len());
+    // Exact numbers when the prompt asks (`[[usage: ...]]`), else an estimate.
+    let asked = main
+        .then(|| parse_directives(&last_user_text(body)).usage)
+        .flatten();
+    let input_tokens = asked.map_or(estimate_tokens(body.to_string().len()), |u| u[0] as usize);
+    let output_tokens = asked.map_or(
+        estimate_tokens(Value::Array(content.clone()).to_string().len()),
+        |u| u[1] as usize,
+    );
+    let (cache_read, cache_write) = asked.map_or((0, 0), |u| (u[2], u[3]));
     let id = shared.next_id("msg");
     if body["stream"] != true {
         return Response::json(
@@ -787,7 +804,9 @@ fn messages(shared: &Shared, body: &Value) -> Response {
                 "content": content,
                 "stop_reason": stop_reason,
                 "stop_sequence": null,
-                "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+                "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                          "cache_creation_input_tokens": cache_write,
+                          "cache_read_input_tokens": cache_read},
             }),
         );
     }
@@ -798,7 +817,8 @@ fn messages(shared: &Shared, body: &Value) -> Response {
                 "id": id, "type": "message", "role": "assistant", "model": model,
                 "content": [], "stop_reason": null, "stop_sequence": null,
                 "usage": {"input_tokens": input_tokens, "output_tokens": 1,
-                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+                          "cache_creation_input_tokens": cache_write,
+                          "cache_read_input_tokens": cache_read},
             }}),
         ),
         ("ping", json!({"type": "ping"})),
@@ -1299,7 +1319,7 @@ mod tests {
         let found = parse_directives(
             "a [[say: one]] [[nope]] [[other: x]] [[say: two]] [[sleep: 1.5]] \
              [[bash: echo [x] ]] [[tool: Skill {\"skill\": \"orch\"}]] [[error: boom]] \
-             [[error: 200]] [[unterminated",
+             [[error: 200]] [[usage: 1 2 3 4]] [[usage: 9 9 9 9]] [[unterminated",
         );
         assert_eq!(
             found,
@@ -1309,6 +1329,7 @@ mod tests {
                 tool: Some(("Skill".into(), json!({"skill": "orch"}))),
                 sleep: Some(1.5),
                 error: None,
+                usage: Some([1, 2, 3, 4]),
             }
         );
     }

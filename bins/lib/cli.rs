@@ -36,6 +36,8 @@ pub enum Command {
     Listen(cmd::listen::Args),
     /// List the workers with their status.
     Ps(cmd::ps::Args),
+    /// Tokens and cost per worker, from the harness's own records.
+    Usage(cmd::usage::Args),
     /// Press Escape in a worker's pane and record an `interrupted` event.
     Interrupt(cmd::interrupt::Args),
     /// Kill a worker's pane and record a `killed` event.
@@ -137,6 +139,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Events(args) => cmd::events::run(&ctx, args),
         Command::Demo(args) => cmd::demo::run(&ctx, args),
         Command::Doctor(args) => cmd::doctor::run(&ctx, args),
+        Command::Usage(args) => cmd::usage::run(&ctx, args),
         Command::Hosts(args) => cmd::hosts::run(&ctx, args),
         Command::Subscribe(args) => cmd::subscribe::run(&ctx, args),
         Command::Unsubscribe(args) => cmd::unsubscribe::run(&ctx, args),

@@ -39,6 +39,7 @@ pub(crate) mod spawn;
 pub mod state;
 pub(crate) mod status;
 pub(crate) mod tmux;
+pub(crate) mod usage;
 pub(crate) mod watch;
 pub(crate) mod worker;
 pub(crate) mod worktree;

@@ -25,6 +25,7 @@ pub mod subscriptions;
 pub mod tell;
 pub mod unsubscribe;
 pub mod up;
+pub mod usage;
 
 use std::io::Write;
 

@@ -52,6 +52,12 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             continue;
         }
         let last = tail.last();
+        let used = crate::usage::of(&crate::worker::Worker {
+            state: state.clone(),
+            meta: meta.clone(),
+        })
+        .ok()
+        .flatten();
         let last_ms = last.and_then(|e| e["ts_ms"].as_u64());
         let message = tail
             .iter()
@@ -73,6 +79,8 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             "last_event": last.and_then(|e| e["event"].as_str()),
             "last_event_age_ms": last_ms.map(|ms| now.saturating_sub(ms)),
             "last_message": excerpt(message, 60),
+            "tokens": used.as_ref().map(|u| u.total.total()),
+            "cost_usd": used.as_ref().and_then(|u| u.cost_usd),
             "parent": meta.parent,
             "outfit": meta.outfit,
             "worktree": meta.worktree.as_ref().map(|wt| json!({
@@ -98,7 +106,8 @@ fn detector_of(meta: &crate::state::Meta) -> String {
 /// Runs `orch ps`: a table, or with `--json` an array of rows (id, name, role, harness,
 /// detector, detector_settings (`{quiet_ms, prompt}` for a command worker, else null), pane,
 /// host (the ssh destination of a worker on another machine, else null; the table shows its
-/// pane as `%3@host`), status, cursor, last_event, last_event_age_ms, last_message, parent, outfit, worktree, cwd).
+/// pane as `%3@host`), tokens and cost_usd (from the harness's transcript, [`crate::usage`];
+/// null when it keeps none or the model has no price), status, cursor, last_event, last_event_age_ms, last_message, parent, outfit, worktree, cwd).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let rows = rows(args.all)?;
     if ctx.json {
@@ -109,16 +118,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<6} {:<14} {:<8} {:<7} {:<12} {:<5} {:<11} {:>5}  LAST MESSAGE",
-        "ID", "NAME", "ROLE", "HARNESS", "DETECTOR", "PANE", "STATUS", "AGE"
+        "{:<6} {:<14} {:<8} {:<7} {:<12} {:<5} {:<11} {:>5} {:>7} {:>8}  LAST MESSAGE",
+        "ID", "NAME", "ROLE", "HARNESS", "DETECTOR", "PANE", "STATUS", "AGE", "TOKENS", "COST"
     );
     for r in &rows {
         let s = |k: &str| r[k].as_str().unwrap_or("-").to_string();
         let age = r["last_event_age_ms"]
             .as_u64()
             .map_or("-".into(), crate::clock::age);
+        let tokens = r["tokens"].as_u64().map_or("-".into(), compact);
+        let cost = r["cost_usd"]
+            .as_f64()
+            .map_or("-".into(), |c| format!("${c:.2}"));
         println!(
-            "{:<6} {:<14} {:<8} {:<7} {:<12} {:<5} {:<11} {:>5}  {}",
+            "{:<6} {:<14} {:<8} {:<7} {:<12} {:<5} {:<11} {:>5} {:>7} {:>8}  {}",
             s("id"),
             s("name"),
             s("role"),
@@ -130,10 +143,21 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             },
             s("status"),
             age,
+            tokens,
+            cost,
             s("last_message")
         );
     }
     Ok(())
+}
+
+/// A token count in a few characters: `950`, `19.1k`, `2.4M`.
+fn compact(n: u64) -> String {
+    match n {
+        0..=999 => n.to_string(),
+        1_000..=999_999 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
 }
 
 /// The first line of `text`, cut to `max` characters with an ellipsis.

@@ -130,6 +130,11 @@ pub trait Adapter: Sync {
         false
     }
 
+    /// How its transcript records token usage, if it does ([`crate::usage`] reads it).
+    fn usage_format(&self) -> Option<UsageFormat> {
+        None
+    }
+
     /// The file that holds conversation `session_id` of the worker whose state folder is
     /// `dir`, if it is there (a resume needs it).
     fn transcript(&self, _dir: &Path, _session_id: &str) -> Option<std::path::PathBuf> {
@@ -350,4 +355,19 @@ pub fn dressed(
     dress: impl FnOnce(&Outfit) -> Result<Dress>,
 ) -> Result<Dress> {
     outfit.map_or_else(|| Ok(Dress::default()), dress)
+}
+
+/// How a harness's transcript records what each model call used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageFormat {
+    /// Claude Code's session JSONL: each `assistant` line carries `message.id`,
+    /// `message.model` and `message.usage` (`input_tokens`, `output_tokens`,
+    /// `cache_read_input_tokens`, `cache_creation_input_tokens`); the lines of one message
+    /// repeat its id.
+    ClaudeTranscript,
+    /// Codex's rollout JSONL: `turn_context` lines name the model; `event_msg` lines of
+    /// payload type `token_count` carry the session's running totals in
+    /// `info.total_token_usage` (`input_tokens` with `cached_input_tokens` among them,
+    /// `output_tokens`).
+    CodexRollout,
 }

@@ -59,6 +59,10 @@ impl Adapter for Claude {
         true
     }
 
+    fn usage_format(&self) -> Option<super::adapter::UsageFormat> {
+        Some(super::adapter::UsageFormat::ClaudeTranscript)
+    }
+
     /// `projects/<folder>/<session id>.jsonl` in Claude Code's folder (`$CLAUDE_CONFIG_DIR`, else
     /// `~/.claude`), the folder named after the worker's working folder.
     fn transcript(&self, _dir: &Path, session_id: &str) -> Option<std::path::PathBuf> {

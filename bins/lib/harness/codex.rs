@@ -519,6 +519,10 @@ impl Adapter for Codex {
         true
     }
 
+    fn usage_format(&self) -> Option<super::adapter::UsageFormat> {
+        Some(super::adapter::UsageFormat::CodexRollout)
+    }
+
     /// `sessions/<year>/<month>/<day>/rollout-<time>-<thread id>.jsonl` in the worker's
     /// `CODEX_HOME`.
     fn transcript(&self, dir: &Path, session_id: &str) -> Option<PathBuf> {

@@ -177,6 +177,11 @@ impl Harness {
         self.adapter().resumes()
     }
 
+    /// [`Adapter::usage_format`].
+    pub fn usage_format(self) -> Option<adapter::UsageFormat> {
+        self.adapter().usage_format()
+    }
+
     /// [`Adapter::transcript`].
     pub fn transcript(self, dir: &Path, session_id: &str) -> Option<std::path::PathBuf> {
         self.adapter().transcript(dir, session_id)

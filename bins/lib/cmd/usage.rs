@@ -1,0 +1,141 @@
+//! `orch usage [WORKER]`: what workers spent, from their harness's own records
+//! ([`crate::usage`]): tokens per model call and cost where the model has a price.
+
+use super::Ctx;
+use crate::state::State;
+use crate::usage::{self, Usage};
+use crate::worker::Worker;
+use anyhow::Result;
+use serde_json::{json, Value};
+
+/// Flags of `orch usage`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// One worker, with every model call (default: every worker, totals only).
+    pub worker: Option<String>,
+}
+
+/// Runs `orch usage`: a line per worker (`ID NAME MODEL INPUT OUTPUT CACHE-R CACHE-W COST`),
+/// or for one worker a line per model call; with `--json` an array of `{id, name, harness,
+/// model, tokens: {input, output, cache_read, cache_write, total}, cost_usd, calls?}` where a
+/// worker whose harness keeps no usage record has `tokens: null`. The table ends with the
+/// price list's source and date.
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let state = State::from_env()?;
+    let workers: Vec<Worker> = match &args.worker {
+        Some(spec) => vec![Worker::resolve(spec)?],
+        None => state
+            .workers()?
+            .into_iter()
+            .filter(|m| m.role != crate::roles::Role::Operator)
+            .map(|meta| Worker {
+                state: state.clone(),
+                meta,
+            })
+            .collect(),
+    };
+    let detail = args.worker.is_some();
+    let mut rows = Vec::new();
+    for worker in &workers {
+        let used = usage::of(worker)?;
+        rows.push((worker, used));
+    }
+    if ctx.json {
+        let list: Vec<Value> = rows
+            .iter()
+            .map(|(w, u)| row_json(w, u.as_ref(), detail))
+            .collect();
+        return super::print_json(&Value::Array(list));
+    }
+    let money = |c: Option<f64>| c.map_or("-".to_string(), |c| format!("${c:.4}"));
+    if detail {
+        let (worker, used) = &rows[0];
+        let Some(used) = used else {
+            println!(
+                "{}: the {} harness keeps no usage record orch reads",
+                worker.meta.id,
+                worker.meta.harness.name()
+            );
+            return Ok(());
+        };
+        println!(
+            "{:<4} {:<28} {:>9} {:>9} {:>9} {:>9} {:>10}",
+            "CALL", "MODEL", "INPUT", "OUTPUT", "CACHE-R", "CACHE-W", "COST"
+        );
+        for (i, call) in used.calls.iter().enumerate() {
+            let t = &call.tokens;
+            println!(
+                "{:<4} {:<28} {:>9} {:>9} {:>9} {:>9} {:>10}",
+                i + 1,
+                call.model.as_deref().unwrap_or("-"),
+                t.input,
+                t.output,
+                t.cache_read,
+                t.cache_write,
+                money(call.cost_usd)
+            );
+        }
+        let t = &used.total;
+        println!(
+            "{:<4} {:<28} {:>9} {:>9} {:>9} {:>9} {:>10}",
+            "all",
+            "",
+            t.input,
+            t.output,
+            t.cache_read,
+            t.cache_write,
+            money(used.cost_usd)
+        );
+    } else {
+        println!(
+            "{:<6} {:<14} {:<24} {:>9} {:>9} {:>9} {:>9} {:>10}",
+            "ID", "NAME", "MODEL", "INPUT", "OUTPUT", "CACHE-R", "CACHE-W", "COST"
+        );
+        for (worker, used) in &rows {
+            let m = &worker.meta;
+            match used {
+                Some(u) => println!(
+                    "{:<6} {:<14} {:<24} {:>9} {:>9} {:>9} {:>9} {:>10}",
+                    m.id,
+                    m.name,
+                    u.model.as_deref().unwrap_or("-"),
+                    u.total.input,
+                    u.total.output,
+                    u.total.cache_read,
+                    u.total.cache_write,
+                    money(u.cost_usd)
+                ),
+                None => println!(
+                    "{:<6} {:<14} {:<24} (the {} harness keeps no usage record)",
+                    m.id,
+                    m.name,
+                    "-",
+                    m.harness.name()
+                ),
+            }
+        }
+    }
+    let (source, date) = usage::prices_source();
+    println!("prices ({date}): {source}");
+    Ok(())
+}
+
+/// One worker's `--json` object.
+fn row_json(worker: &Worker, used: Option<&Usage>, detail: bool) -> Value {
+    let m = &worker.meta;
+    let tokens = used.map(|u| {
+        json!({"input": u.total.input, "output": u.total.output,
+               "cache_read": u.total.cache_read, "cache_write": u.total.cache_write,
+               "total": u.total.total()})
+    });
+    let mut row = json!({
+        "id": m.id, "name": m.name, "harness": m.harness,
+        "model": used.and_then(|u| u.model.clone()),
+        "tokens": tokens,
+        "cost_usd": used.and_then(|u| u.cost_usd),
+    });
+    if detail {
+        row["calls"] = json!(used.map(|u| &u.calls));
+    }
+    row
+}

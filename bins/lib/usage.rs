@@ -1,0 +1,348 @@
+//! What each worker spent: tokens per model call, read from the harness's own transcript
+//! ([`crate::harness::Adapter::usage_format`]: Claude Code's session JSONL, Codex's rollout),
+//! never estimated; and its cost from the prices in `prices.json` (per model, with their
+//! source and date). Gemini CLI, pi, command and sim workers have no such record here: their
+//! usage is unknown (`None`), not zero.
+//!
+//! Reading is incremental: `usage.json` in the worker's folder keeps the transcript's path,
+//! the byte offset read up to and what was found, so a read costs the new lines only. It runs
+//! when someone asks (`orch usage`, `orch ps`), never in the hook.
+
+use crate::fsutil::{write_atomic, Lock};
+use crate::harness::adapter::UsageFormat;
+use crate::worker::Worker;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// Token counts of one model call or a sum of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    /// Input tokens not read from a cache.
+    pub input: u64,
+    pub output: u64,
+    /// Input tokens read from the provider's prompt cache.
+    pub cache_read: u64,
+    /// Input tokens written to the prompt cache (Claude; 0 for Codex).
+    pub cache_write: u64,
+}
+
+impl Tokens {
+    /// Every token counted.
+    pub fn total(&self) -> u64 {
+        self.input + self.output + self.cache_read + self.cache_write
+    }
+
+    fn add(&mut self, other: &Tokens) {
+        self.input += other.input;
+        self.output += other.output;
+        self.cache_read += other.cache_read;
+        self.cache_write += other.cache_write;
+    }
+}
+
+/// One model call as the transcript records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    /// The message id (Claude) or the line's offset (Codex).
+    pub key: String,
+    pub model: Option<String>,
+    pub tokens: Tokens,
+    /// Its cost in USD, when its model has a price.
+    pub cost_usd: Option<f64>,
+}
+
+/// A worker's usage: every model call, their sum, and the cost when every call's model has a
+/// price.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Usage {
+    pub calls: Vec<Call>,
+    pub total: Tokens,
+    /// The model of the newest call.
+    pub model: Option<String>,
+    pub cost_usd: Option<f64>,
+}
+
+/// What `usage.json` keeps between reads.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Cache {
+    path: PathBuf,
+    offset: u64,
+    calls: Vec<Call>,
+    /// Codex: the running totals at the last `token_count`, and the model in effect.
+    #[serde(default)]
+    codex_total: Tokens,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+/// The worker's usage so far, or `None` when its harness keeps no usage record orch reads
+/// (or it has no conversation yet).
+///
+/// Errors: the transcript or `usage.json` cannot be read or written.
+pub fn of(worker: &Worker) -> Result<Option<Usage>> {
+    let Some(format) = worker.meta.harness.usage_format() else {
+        return Ok(None);
+    };
+    let Some(sid) = worker.meta.session_id.as_deref() else {
+        return Ok(None);
+    };
+    let dir = worker.dir();
+    let Some(path) = worker.meta.harness.transcript(&dir, sid) else {
+        return Ok(Some(summary(Vec::new())));
+    };
+    let cache_path = dir.join("usage.json");
+    let _lock = Lock::acquire(&cache_path)?;
+    let mut cache: Cache = std::fs::read(&cache_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|c: &Cache| c.path == path)
+        .unwrap_or_else(|| Cache {
+            path: path.clone(),
+            ..Cache::default()
+        });
+    // A transcript never shrinks unless it was written anew: then read it all again.
+    let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+    if len < cache.offset {
+        cache = Cache {
+            path: path.clone(),
+            ..Cache::default()
+        };
+    }
+    let (lines, end) = new_lines(&path, cache.offset)?;
+    if end != cache.offset {
+        for (at, line) in lines {
+            let Ok(value) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            match format {
+                UsageFormat::ClaudeTranscript => claude_line(&mut cache, &value),
+                UsageFormat::CodexRollout => codex_line(&mut cache, &value, at),
+            }
+        }
+        cache.offset = end;
+        write_atomic(&cache_path, &serde_json::to_vec(&cache)?, 0o600)?;
+    }
+    Ok(Some(summary(cache.calls)))
+}
+
+/// The whole lines of `path` after byte `offset`, each with its offset, and the offset after
+/// the last whole line.
+fn new_lines(path: &Path, offset: u64) -> Result<(Vec<(u64, String)>, u64)> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'\n' {
+            let text = String::from_utf8_lossy(&bytes[start..i]).into_owned();
+            lines.push((offset + start as u64, text));
+            start = i + 1;
+        }
+    }
+    Ok((lines, offset + start as u64))
+}
+
+/// An `assistant` line of a Claude Code transcript: its message's usage, kept once per
+/// message id (the lines of one message repeat it; the last one counts).
+fn claude_line(cache: &mut Cache, line: &Value) {
+    let message = &line["message"];
+    if line["type"] != "assistant" || !message["usage"].is_object() {
+        return;
+    }
+    let n = |k: &str| message["usage"][k].as_u64().unwrap_or(0);
+    let tokens = Tokens {
+        input: n("input_tokens"),
+        output: n("output_tokens"),
+        cache_read: n("cache_read_input_tokens"),
+        cache_write: n("cache_creation_input_tokens"),
+    };
+    let model = message["model"].as_str().map(str::to_string);
+    // Claude Code writes `<synthetic>` messages of its own (an error shown as a reply).
+    if model.as_deref() == Some("<synthetic>") {
+        return;
+    }
+    let key = message["id"].as_str().unwrap_or_default().to_string();
+    let call = priced(key, model, tokens);
+    match cache.calls.iter_mut().find(|c| c.key == call.key) {
+        Some(old) => *old = call,
+        None => cache.calls.push(call),
+    }
+}
+
+/// A line of a Codex rollout: `turn_context` sets the model; a `token_count` whose running
+/// totals grew is one call, the difference.
+fn codex_line(cache: &mut Cache, line: &Value, at: u64) {
+    let payload = &line["payload"];
+    if line["type"] == "turn_context" {
+        if let Some(model) = payload["model"].as_str() {
+            cache.model = Some(model.to_string());
+        }
+        return;
+    }
+    let total = &payload["info"]["total_token_usage"];
+    if line["type"] != "event_msg" || payload["type"] != "token_count" || !total.is_object() {
+        return;
+    }
+    let n = |k: &str| total[k].as_u64().unwrap_or(0);
+    let cached = n("cached_input_tokens");
+    let now = Tokens {
+        input: n("input_tokens").saturating_sub(cached),
+        output: n("output_tokens"),
+        cache_read: cached,
+        cache_write: 0,
+    };
+    let was = cache.codex_total;
+    if now == was {
+        return;
+    }
+    let tokens = Tokens {
+        input: now.input.saturating_sub(was.input),
+        output: now.output.saturating_sub(was.output),
+        cache_read: now.cache_read.saturating_sub(was.cache_read),
+        cache_write: 0,
+    };
+    cache.codex_total = now;
+    let call = priced(at.to_string(), cache.model.clone(), tokens);
+    cache.calls.push(call);
+}
+
+fn priced(key: String, model: Option<String>, tokens: Tokens) -> Call {
+    let cost_usd = model.as_deref().and_then(|m| cost(m, &tokens));
+    Call {
+        key,
+        model,
+        tokens,
+        cost_usd,
+    }
+}
+
+fn summary(calls: Vec<Call>) -> Usage {
+    let mut total = Tokens::default();
+    for call in &calls {
+        total.add(&call.tokens);
+    }
+    let cost_usd = calls
+        .iter()
+        .map(|c| c.cost_usd)
+        .sum::<Option<f64>>()
+        .filter(|_| !calls.is_empty());
+    Usage {
+        model: calls.last().and_then(|c| c.model.clone()),
+        calls,
+        total,
+        cost_usd,
+    }
+}
+
+/// The prices orch ships: `prices.json` beside this file (USD per million tokens per model,
+/// with its source and date).
+const PRICES: &str = include_str!("prices.json");
+
+/// What `tokens` of `model` cost in USD, if the model has a price. A model id matches a listed
+/// one exactly or with a trailing date (`claude-sonnet-4-5-20250929`) or context mark
+/// (`[1m]`) removed.
+pub fn cost(model: &str, tokens: &Tokens) -> Option<f64> {
+    let prices: Value = serde_json::from_str(PRICES).ok()?;
+    let base = model.split('[').next().unwrap_or(model);
+    let undated = match base.rsplit_once('-') {
+        Some((head, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => head,
+        _ => base,
+    };
+    let price = [model, base, undated]
+        .iter()
+        .find_map(|m| prices["models"].get(*m))?;
+    let per = |k: &str| price[k].as_f64().unwrap_or(0.0) / 1e6;
+    Some(
+        tokens.input as f64 * per("input")
+            + tokens.output as f64 * per("output")
+            + tokens.cache_read as f64 * per("cache_read")
+            + tokens.cache_write as f64 * per("cache_write"),
+    )
+}
+
+/// The shipped price list's source and date, for `orch usage`.
+pub fn prices_source() -> (String, String) {
+    let prices: Value = serde_json::from_str(PRICES).unwrap_or(Value::Null);
+    let text = |k: &str| prices[k].as_str().unwrap_or_default().to_string();
+    (text("source"), text("date"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn claude_messages_count_once_per_id() {
+        let mut cache = Cache::default();
+        let line = |id: &str, out: u64| {
+            json!({"type": "assistant", "message": {"id": id, "model": "claude-sonnet-4-5",
+                "usage": {"input_tokens": 100, "output_tokens": out,
+                          "cache_read_input_tokens": 10, "cache_creation_input_tokens": 5}}})
+        };
+        claude_line(&mut cache, &line("m1", 1));
+        claude_line(&mut cache, &line("m1", 40));
+        claude_line(&mut cache, &line("m2", 2));
+        claude_line(
+            &mut cache,
+            &json!({"type": "user", "message": {"content": "hi"}}),
+        );
+        let usage = summary(cache.calls);
+        assert_eq!(usage.calls.len(), 2);
+        assert_eq!(
+            usage.total,
+            Tokens {
+                input: 200,
+                output: 42,
+                cache_read: 20,
+                cache_write: 10
+            }
+        );
+        // 200*3 + 42*15 + 20*0.3 + 10*3.75 per million.
+        let want = (600.0 + 630.0 + 6.0 + 37.5) / 1e6;
+        assert!((usage.cost_usd.unwrap() - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn codex_calls_are_the_growth_of_its_running_totals() {
+        let mut cache = Cache::default();
+        let count = |input: u64, cached: u64, output: u64| {
+            json!({"type": "event_msg", "payload": {"type": "token_count", "info": {
+                "total_token_usage": {"input_tokens": input, "cached_input_tokens": cached,
+                                      "output_tokens": output}}}})
+        };
+        codex_line(
+            &mut cache,
+            &json!({"type": "turn_context", "payload": {"model": "gpt-5"}}),
+            0,
+        );
+        codex_line(&mut cache, &count(10, 0, 5), 1);
+        codex_line(&mut cache, &count(10, 0, 5), 2);
+        codex_line(&mut cache, &count(30, 8, 9), 3);
+        let usage = summary(cache.calls);
+        assert_eq!(usage.calls.len(), 2, "a repeated total is no call");
+        assert_eq!(usage.total.input, 22);
+        assert_eq!(usage.total.cache_read, 8);
+        assert_eq!(usage.total.output, 9);
+        assert_eq!(usage.model.as_deref(), Some("gpt-5"));
+    }
+
+    #[test]
+    fn unknown_models_have_no_cost_and_dated_ids_match() {
+        let t = Tokens {
+            input: 1_000_000,
+            ..Tokens::default()
+        };
+        assert_eq!(cost("claude-sonnet-4-5-20250929", &t), Some(3.0));
+        assert_eq!(cost("claude-sonnet-4-5[1m]", &t), Some(3.0));
+        assert_eq!(cost("claude-opus-5-5", &t), None);
+        let (source, date) = prices_source();
+        assert!(source.contains("Anthropic") && !date.is_empty());
+    }
+}

@@ -340,10 +340,11 @@ fn operator_pane_that_comes_back_is_registered_again() {
     // The operator goes on with its conversation in a new pane: its SessionStart moves the
     // record there, and what it subscribed to reaches it.
     let new_pane = operator_pane(tmux);
-    wait_for("the operator record to move", WAIT, || {
-        (world.ps_row(&op)["pane"] == new_pane.as_str()).then_some(())
+    // (The record moves as its SessionStart hook starts; the event lands just after.)
+    wait_for("the operator record to move, idle", WAIT, || {
+        let row = world.ps_row(&op);
+        (row["pane"] == new_pane.as_str() && row["status"] == "idle").then_some(())
     });
-    assert_eq!(world.ps_row(&op)["status"], "idle");
     world.ok(&["tell", "pub", "report [[say: PUB-AFTER]]"]);
     let seen = wait_stop_containing(&world, &op, "PUB-AFTER");
     assert!(seen.contains("[orch inbox]"), "{seen}");

@@ -79,3 +79,97 @@ fn the_mock_models_usage_comes_back_exactly() {
     let text = b.ok(&["usage"]);
     assert!(text.contains("prices (2025-11)"), "{text}");
 }
+
+#[test]
+fn a_spent_budget_warns_at_80_escalates_once_at_100_and_stops_new_prompts() {
+    let b = Fleet::new();
+    b.ok(&[
+        "spawn",
+        "--name",
+        "cb",
+        "--ready-timeout",
+        "60",
+        "--budget-usd",
+        "0.01",
+        "--budget-interrupt",
+        "--",
+        "--model",
+        "claude-sonnet-4-5",
+    ]);
+    let budget_events = || -> Vec<Value> {
+        b.ok(&["events", "cb"])
+            .lines()
+            .map(json)
+            .filter(|e| e["event"] == "budget")
+            .collect()
+    };
+    // The budget is weighed once the transcript holds the turn: its event comes after the Stop.
+    let wait_budget = |n: usize| {
+        crate::util::wait_or_explain(
+            &format!("{n} budget events"),
+            std::time::Duration::from_secs(10),
+            || {
+                let seen = budget_events();
+                (seen.len() >= n).then_some(seen)
+            },
+            || b.world.explain(),
+        )
+    };
+    // 3000 input tokens at $3 per million: $0.009, 90% of $0.01.
+    b.turn("cb", "one [[usage: 3000 0 0 0]] [[say: CB-1]]");
+    let seen = wait_budget(1);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0]["level"], 80);
+    assert_eq!(
+        json(&b.ok(&["--json", "escalations", "--open"])),
+        serde_json::json!([])
+    );
+    // 1000 more: $0.012, spent.
+    b.turn("cb", "two [[usage: 1000 0 0 0]] [[say: CB-2]]");
+    let seen = wait_budget(2);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[1]["level"], 100);
+    let open = json(&b.ok(&["--json", "escalations", "--open"]));
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(open[0]["axes"], serde_json::json!(["reversibility"]));
+    assert_eq!(open[0]["source"], "budget");
+    // No new prompt while it is spent; raising the budget lets them in again.
+    let refused = b.run(&["tell", "cb", "three [[say: CB-3]]"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(6),
+        "{}",
+        crate::util::stderr(&refused)
+    );
+    assert!(crate::util::stderr(&refused).contains("spent its budget ($0.01)"));
+    let raised = json(&b.ok(&["--json", "budget", "cb", "--usd", "1"]));
+    assert_eq!(raised["budget"]["usd"], 1.0);
+    assert!(
+        raised["spent"]["percent"].as_f64().unwrap() < 2.0,
+        "{raised}"
+    );
+    b.turn("cb", "three [[usage: 10 0 0 0]] [[say: CB-3]]");
+    // Once that turn was weighed (its check saw 3 calls), nothing new was said.
+    let state = b.world.state().join("workers/w1/budget.json");
+    crate::util::wait_for(
+        "the third turn weighed",
+        std::time::Duration::from_secs(10),
+        || {
+            let text = std::fs::read_to_string(&state).unwrap_or_default();
+            (json(&text)["calls"] == 3).then_some(())
+        },
+    );
+    assert_eq!(
+        budget_events().len(),
+        2,
+        "nothing new under the raised budget"
+    );
+    assert_eq!(
+        json(&b.ok(&["--json", "escalations"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "one escalation"
+    );
+}

@@ -21,6 +21,8 @@ pub struct Cli {
 
 /// One `orch` subcommand.
 #[derive(Subcommand, Debug)]
+// Parsed once per process: the size of spawn's flags costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Install: merge orch's hooks into Claude Code's settings.json and link the skills.
     Up(cmd::up::Args),
@@ -38,6 +40,8 @@ pub enum Command {
     Ps(cmd::ps::Args),
     /// Tokens and cost per worker, from the harness's own records.
     Usage(cmd::usage::Args),
+    /// Show or change what a worker may spend.
+    Budget(cmd::budget::Args),
     /// Press Escape in a worker's pane and record an `interrupted` event.
     Interrupt(cmd::interrupt::Args),
     /// Kill a worker's pane and record a `killed` event.
@@ -97,6 +101,13 @@ pub enum Command {
         /// The worker's local id.
         id: String,
     },
+    /// Weighs a worker's spend against its budget once its transcript holds the turn that
+    /// just ended (internal: started detached by the Stop hook).
+    #[command(name = "__budget", hide = true)]
+    BudgetCheck {
+        /// The worker's id.
+        id: String,
+    },
     /// The file-watcher helper that waits run (internal).
     #[command(name = "__watch", hide = true)]
     Watch {
@@ -140,6 +151,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Demo(args) => cmd::demo::run(&ctx, args),
         Command::Doctor(args) => cmd::doctor::run(&ctx, args),
         Command::Usage(args) => cmd::usage::run(&ctx, args),
+        Command::Budget(args) => cmd::budget::run(&ctx, args),
         Command::Hosts(args) => cmd::hosts::run(&ctx, args),
         Command::Subscribe(args) => cmd::subscribe::run(&ctx, args),
         Command::Unsubscribe(args) => cmd::unsubscribe::run(&ctx, args),
@@ -158,6 +170,15 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             // tmux drops the detector's output: its errors go to the state's log.
             if let Err(err) = crate::detect::serve(&id) {
                 crate::hook::log_error(&format!("detector of `{id}`: {err:#}"));
+            }
+            return Exit::Ok.code();
+        }
+        Command::BudgetCheck { id } => {
+            let checked = crate::state::State::from_env()
+                .and_then(|state| crate::budget::settle_and_check(&state, &id));
+            if let Err(err) = checked {
+                crate::hook::log_error(&format!("budget of `{id}`: {err:#}"));
+                return Exit::Error.code();
             }
             return Exit::Ok.code();
         }

@@ -134,6 +134,13 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
         }
     }
     inbox::record(state, &id, kind, fields)?;
+    if matches!(kind, "stop" | "stop_blocked") {
+        // A turn ended: weigh what it spent against the worker's budget, if it has one, in a
+        // detached child (the harness writes its transcript a moment after the Stop).
+        if let Err(err) = crate::budget::after_turn(state, &id) {
+            log_error(&format!("budget of `{id}`: {err:#}"));
+        }
+    }
     if kind == "permission_request" {
         // The request is recorded whatever happens here; a policy problem only goes to the log.
         if let Err(err) = escalate_permission(state, &id, payload) {

@@ -12,6 +12,7 @@
 #![allow(rustdoc::private_intra_doc_links)]
 
 pub mod audit;
+pub(crate) mod budget;
 pub mod bundle;
 pub(crate) mod classify;
 pub mod claude;

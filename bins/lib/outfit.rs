@@ -96,12 +96,29 @@ pub struct Outfit {
     /// to end (the program's prompt, e.g. `^>>> $`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_regex: Option<String>,
+    /// What a worker in it may spend: `{usd: 2.5, tokens: 500000, interrupt: true}` (a
+    /// `--budget-*` flag of spawn takes its place).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
     /// The outfit this one extends (its fields apply first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<String>,
     /// Where it was loaded from (`shipped:NAME` or a file path); not written in YAML.
     #[serde(skip)]
     pub origin: String,
+}
+
+/// A worker's budget ([`crate::budget`]): a cost in USD, a token count, or both (the first
+/// one reached counts); `interrupt`: stop its turn when it is spent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupt: bool,
 }
 
 /// Where outfits are looked up, first hit wins.
@@ -279,6 +296,7 @@ fn merge(base: Outfit, child: Outfit) -> Outfit {
         },
         quiet: child.quiet.or(base.quiet),
         prompt_regex: child.prompt_regex.or(base.prompt_regex),
+        budget: child.budget.or(base.budget),
         extends: child.extends,
         origin: child.origin,
     }

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 /// What to spawn, as `orch spawn`'s flags say it.
 #[derive(Debug, Clone, Default)]
 pub struct Request {
+    /// `--budget-usd`/`--budget-tokens`/`--budget-interrupt`; default: the outfit's.
+    pub budget: Option<crate::state::Budget>,
     /// `--name`; default: the worker's id.
     pub name: Option<String>,
     /// `--harness`; default: the outfit's, else Claude Code.
@@ -164,6 +166,10 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
         worktree: worktree.clone(),
         detector: launch.detector.clone(),
         remote: None,
+        budget: req
+            .budget
+            .clone()
+            .or_else(|| outfit.as_ref().and_then(|o| o.budget.clone())),
         relaunch,
     };
     state.write_meta(&meta)?;

@@ -77,6 +77,9 @@ pub struct Meta {
     /// harness and events are the host's, mirrored here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<Remote>,
+    /// What it may spend (`spawn --budget-usd/--budget-tokens`, or its outfit's `budget`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
     /// What `orch resume` needs to start it again as it was spawned.
     #[serde(default, skip_serializing_if = "Relaunch::is_empty")]
     pub relaunch: Relaunch,
@@ -84,6 +87,8 @@ pub struct Meta {
 
 /// The file in a remote worker's folder that says its relay saw it go ([`crate::remote`]).
 pub const RELAY_GONE: &str = "relay.gone";
+
+pub use crate::outfit::Budget;
 
 /// Where a remote worker lives: an ssh destination and the worker's id in that host's orch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +146,7 @@ impl Meta {
             worktree: None,
             detector: None,
             remote: None,
+            budget: None,
             relaunch: Relaunch::default(),
         }
     }

@@ -1,6 +1,7 @@
 //! One module per `orch` subcommand, each with its clap `Args` and a `run`.
 
 pub mod audit;
+pub mod budget;
 pub mod capture;
 pub mod classify;
 pub mod decide;

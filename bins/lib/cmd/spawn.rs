@@ -71,6 +71,17 @@ pub struct Args {
     /// Seconds to wait for the agent's SessionStart.
     #[arg(long, default_value_t = 30.0, value_name = "SECS")]
     pub ready_timeout: f64,
+    /// Its budget in USD (from its harness's transcript and the price list): at 80% an event,
+    /// at 100% an escalation on reversibility to its parent.
+    #[arg(long, value_name = "USD")]
+    pub budget_usd: Option<f64>,
+    /// Its budget in tokens (input, output and cache together), as `--budget-usd`.
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+    /// When the budget is spent, stop its turn and refuse new prompts until it is raised
+    /// (`orch budget`).
+    #[arg(long)]
+    pub budget_interrupt: bool,
     /// Run the worker on another machine, through ssh: any destination `ssh` accepts (your
     /// ~/.ssh/config applies; `ORCH_SSH` overrides the command). The host needs this orch
     /// version (`orch doctor --host DEST` checks); `--cwd` is a folder there.
@@ -107,6 +118,8 @@ impl Args {
         flag("quiet", self.quiet.map(|q| q.to_string()));
         flag("prompt-regex", self.prompt_regex.clone());
         flag("ready-timeout", Some(self.ready_timeout.to_string()));
+        flag("budget-usd", self.budget_usd.map(|v| v.to_string()));
+        flag("budget-tokens", self.budget_tokens.map(|v| v.to_string()));
         for var in &self.vars {
             flag("var", Some(var.clone()));
         }
@@ -115,6 +128,9 @@ impl Args {
         }
         if self.worktree {
             out.push("--worktree".into());
+        }
+        if self.budget_interrupt {
+            out.push("--budget-interrupt".into());
         }
         if self.trust {
             out.push("--trust".into());
@@ -200,6 +216,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         outfit: args.outfit.clone(),
         env: parse_env(&args.env)?,
         worktree: args.worktree,
+        budget: (args.budget_usd.is_some() || args.budget_tokens.is_some()).then_some(
+            crate::state::Budget {
+                usd: args.budget_usd,
+                tokens: args.budget_tokens,
+                interrupt: args.budget_interrupt,
+            },
+        ),
         trust: args.trust,
         quiet: args.quiet,
         prompt_regex: args.prompt_regex.clone(),

@@ -47,6 +47,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     let worker = Worker::resolve(&args.worker)?;
     crate::rights::allow(&worker.state, Action::Tell, Some(&worker.meta))?;
+    if let Some(why) = crate::budget::refusal(&worker.state, &worker.meta) {
+        anyhow::bail!(crate::error::Fail::new(crate::error::Exit::Refused, why));
+    }
     if worker.meta.remote.is_some() {
         return tell_remote(ctx, &args, &worker, &text);
     }

@@ -16,6 +16,9 @@
 //! - command: a `command` worker (bash, quiet time 200 ms) on a private tmux server, 30 turns of
 //!   `echo`: `orch tell`'s wall time (paste, Enter, acknowledgement by the detector) and the
 //!   time from tell's exit to `orch listen` exiting with the Stop, less the quiet time;
+//! - usage: `orch --json usage` (totals, as ps reads them) on a Claude Code worker whose transcript holds 2000 model
+//!   calls: the first read (the whole file) and a read after one more call was written (the
+//!   incremental cost per turn), wall time of the whole process;
 //! - remote wake: the same as wake for a sim worker on a "host" (a private sshd on 127.0.0.1,
 //!   `orch spawn --host`): from the start of the host's hook process recording a Stop to
 //!   `orch listen` exiting here, the event having come through the relay's ssh stream.
@@ -241,6 +244,7 @@ fn main() {
 
     let fan_out = fan_out(tmp.path(), &hook, &path);
     let command = command_turns(tmp.path(), &path);
+    let usage_read = usage_read(tmp.path(), &path);
     let remote_wake = remote_wake(tmp.path(), &hook, &path);
 
     let true_median = stats(t_true.clone())["median_ms"].as_f64().unwrap();
@@ -257,6 +261,7 @@ fn main() {
         },
         "listen_wake": stats(wake),
         "remote_listen_wake": remote_wake,
+        "usage_read": usage_read,
         "fan_in": {"recorded": total, "expected": 64, "contiguous": contiguous},
         "fan_out": fan_out,
         "command": command,
@@ -390,6 +395,71 @@ fn command_turns(tmp: &Path, path: &str) -> Value {
         "tell": stats(tell),
         "stop_after_quiet": stats(stop_after_quiet),
     })
+}
+
+/// `orch usage` on a Claude Code worker with a 2000-call transcript: the first read, then 30
+/// reads each after one more call was appended.
+fn usage_read(tmp: &Path, path: &str) -> Value {
+    let root = tmp.join("usage");
+    let home = root.join("home");
+    let state = orch::state::State {
+        root: root.join("state"),
+    };
+    let (id, _) = state.new_worker().unwrap();
+    let meta = orch::state::Meta {
+        harness: orch::harness::Harness::Claude,
+        session_id: Some("bench-session".into()),
+        ..orch::state::Meta::new(&id, "worker", "operator")
+    };
+    state.write_meta(&meta).unwrap();
+    let project = home.join(".claude/projects/-bench");
+    std::fs::create_dir_all(&project).unwrap();
+    let transcript = project.join("bench-session.jsonl");
+    let call = |n: usize| {
+        let line = json!({"type": "assistant", "uuid": format!("u{n}"),
+            "message": {"id": format!("msg_{n}"), "model": "claude-sonnet-4-5",
+                "role": "assistant", "content": [{"type": "text", "text": "done ".repeat(40)}],
+                "usage": {"input_tokens": 1200, "output_tokens": 300,
+                          "cache_read_input_tokens": 9000, "cache_creation_input_tokens": 40}}});
+        format!("{line}\n")
+    };
+    let mut text = String::new();
+    for n in 0..2000 {
+        text.push_str(&call(n));
+    }
+    std::fs::write(&transcript, text).unwrap();
+    let env = [
+        ("PATH", path.to_string()),
+        ("HOME", home.display().to_string()),
+        ("ORCH_HOME", state.root.display().to_string()),
+    ];
+    let read = || {
+        let start = Instant::now();
+        let out = Command::new(exe("orch"))
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .args(["--json", "usage"])
+            .output()
+            .unwrap();
+        let elapsed = start.elapsed();
+        let rows: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (elapsed, rows[0]["tokens"]["input"].as_u64().unwrap_or(0))
+    };
+    let (first, input) = read();
+    assert_eq!(input, 2000 * 1200, "every call counted");
+    let mut each = Vec::new();
+    for n in 2000..2030 {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&transcript)
+            .unwrap();
+        file.write_all(call(n).as_bytes()).unwrap();
+        let (elapsed, input) = read();
+        assert_eq!(input, (n as u64 + 1) * 1200, "the new call counted");
+        each.push(elapsed);
+    }
+    json!({"calls": 2000, "first_read_ms": (first.as_secs_f64() * 1e6).round() / 1e3,
+           "after_one_more_call": stats(each)})
 }
 
 /// 50 Stops of a sim worker on a "host" (a private sshd on 127.0.0.1): from the start of the

@@ -348,6 +348,25 @@ pub fn program(var: &str, default: &str) -> String {
         .unwrap_or_else(|| default.into())
 }
 
+/// `PROGRAM --session-id <id>` for a new conversation, `PROGRAM --resume <id>` to go on with
+/// one (Claude Code and Gemini CLI take both flags alike), then the dress's arguments and the
+/// ones after `--`.
+pub fn session_argv(program: String, spawn: &Spawn, dress: &Dress) -> Vec<String> {
+    let flag = if spawn.resume {
+        "--resume"
+    } else {
+        "--session-id"
+    };
+    let mut argv = vec![
+        program,
+        flag.into(),
+        spawn.session_id.unwrap_or_default().into(),
+    ];
+    argv.extend(dress.args.iter().cloned());
+    argv.extend(spawn.args.iter().cloned());
+    argv
+}
+
 /// The outfit's dress on `harness` from `dress` (a harness's own `dress` function), or nothing
 /// when the worker wears no outfit.
 pub fn dressed(

@@ -7,7 +7,8 @@
 //! touches the user's global settings.
 
 use super::adapter::{
-    dressed, find_file, input_box, program, Adapter, Blocker, Launch, Spawn, Verified, Version,
+    dressed, find_file, input_box, program, session_argv, Adapter, Blocker, Launch, Spawn,
+    Verified, Version,
 };
 use crate::outfit::{Dress, Outfit};
 use anyhow::{Context, Result};
@@ -79,18 +80,7 @@ impl Adapter for Claude {
     fn prepare(&self, spawn: &Spawn) -> Result<Launch> {
         let dress = dressed(spawn.outfit, |o| dress(o, spawn.dir))?;
         // `--resume` keeps the session id: its SessionStart says `source: resume`.
-        let flag = if spawn.resume {
-            "--resume"
-        } else {
-            "--session-id"
-        };
-        let mut argv = vec![
-            program("ORCH_CLAUDE_BIN", "claude"),
-            flag.into(),
-            spawn.session_id.unwrap_or_default().into(),
-        ];
-        argv.extend(dress.args.iter().cloned());
-        argv.extend(spawn.args.iter().cloned());
+        let argv = session_argv(program("ORCH_CLAUDE_BIN", "claude"), spawn, &dress);
         Ok(Launch::new(argv, dress))
     }
 }

@@ -11,7 +11,7 @@
 //! per-worker `~/.agents/skills`.
 
 use super::adapter::{
-    dressed, find_file, program, Adapter, Blocker, Launch, Spawn, Verified, Version,
+    dressed, find_file, program, session_argv, Adapter, Blocker, Launch, Spawn, Verified, Version,
 };
 use crate::outfit::{backticked, CommandRule, Dress, Outfit, ToolRule};
 use anyhow::{anyhow, bail, Context, Result};
@@ -575,18 +575,7 @@ impl Adapter for Gemini {
     fn prepare(&self, spawn: &Spawn) -> Result<Launch> {
         let dress = dressed(spawn.outfit, |o| dress(o, spawn.dir))?;
         // `--resume <id>` keeps the session id: its SessionStart says `source: resume`.
-        let flag = if spawn.resume {
-            "--resume"
-        } else {
-            "--session-id"
-        };
-        let mut argv = vec![
-            program("ORCH_GEMINI_BIN", "gemini"),
-            flag.into(),
-            spawn.session_id.unwrap_or_default().into(),
-        ];
-        argv.extend(dress.args.iter().cloned());
-        argv.extend(spawn.args.iter().cloned());
+        let argv = session_argv(program("ORCH_GEMINI_BIN", "gemini"), spawn, &dress);
         let api_key = spawn
             .env
             .iter()

@@ -285,11 +285,11 @@ pub fn decide(state: &State, id: &str, decision: Decision) -> Result<Escalation>
         // The host decides it, records the decision in the worker's log (mirrored here) and
         // hands it to the worker there.
         let host = crate::host::Host::new(&remote.dest)?;
-        let mut argv = vec!["orch", "decide", remote.id.as_str(), decision.text.as_str()];
+        let mut argv = vec!["decide", remote.id.as_str(), decision.text.as_str()];
         if let (true, Some(why)) = (esc.self_decided, esc.why.as_deref()) {
             argv.extend(["--self", "--why", why]);
         }
-        host.run(state, &argv)?;
+        host.orch(state, &argv, None)?;
         write(state, &esc)?;
         return Ok(esc);
     }

@@ -11,6 +11,7 @@
 //! "seen_ms", "orch"}`) when orch first reaches them.
 
 use crate::claude::settings::shell_quote;
+use crate::error::{Exit, Fail};
 use crate::fsutil::write_atomic;
 use crate::state::State;
 use anyhow::{bail, Context, Result};
@@ -113,12 +114,7 @@ impl Host {
     /// Errors: ssh could not start, could not connect (exit 255: the message names the host,
     /// ssh's words and the fix), or the command failed (its stderr).
     pub fn run(&self, state: &State, argv: &[&str]) -> Result<String> {
-        self.run_with(state, argv, None)
-    }
-
-    /// [`Host::run`] with `input` on the remote command's stdin.
-    pub fn run_with(&self, state: &State, argv: &[&str], input: Option<&[u8]>) -> Result<String> {
-        let out = self.output_with(state, argv, input)?;
+        let out = self.output(state, argv)?;
         if out.status.success() {
             return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
         }
@@ -137,6 +133,31 @@ impl Host {
             self.dest,
             out.status
         )
+    }
+
+    /// Runs `orch ARGS` on the host (with `input` on its stdin) and returns what it printed;
+    /// what it said on stderr (warnings) goes to ours. Its failure keeps its exit code and
+    /// message; ssh's own failure (exit 255) says the host cannot be reached.
+    pub fn orch(&self, state: &State, args: &[&str], input: Option<&[u8]>) -> Result<String> {
+        let mut argv = vec!["orch"];
+        argv.extend(args);
+        let out = self.output_with(state, &argv, input)?;
+        let said = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            eprint!("{said}");
+            return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        let said = said.trim().trim_start_matches("orch: ");
+        let code = out.status.code().unwrap_or(1);
+        let message = if code == 255 {
+            format!(
+                "cannot reach host `{}` over ssh: {said}; `orch doctor --host {}` says why",
+                self.dest, self.dest
+            )
+        } else {
+            format!("on host `{}`: {said}", self.dest)
+        };
+        bail!(Fail::new(Exit::from_code(code), message))
     }
 
     /// Runs `argv` on the host and returns its raw output, whatever its exit status.

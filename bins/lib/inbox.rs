@@ -485,9 +485,9 @@ fn deliver_remote(state: &State, id: &str, remote: &crate::state::Remote) -> Res
         return Ok(());
     }
     let host = crate::host::Host::new(&remote.dest)?;
-    let argv = ["orch", "--json", "tell", &remote.id, "-", "--wait", "600"];
+    let argv = ["--json", "tell", &remote.id, "-", "--wait", "600"];
     let text = notice(&items);
-    if let Err(err) = host.run_with(state, &argv, Some(text.as_bytes())) {
+    if let Err(err) = host.orch(state, &argv, Some(text.as_bytes())) {
         unclaim(state, id, &items)?;
         return Err(err);
     }

@@ -48,9 +48,9 @@ pub struct Request<'a> {
 /// mirror did not catch up within `timeout` (the relay's errors are in `hook.log`).
 pub fn spawn(state: &State, req: &Request) -> Result<(Worker, Value)> {
     state.ensure()?;
-    let mut argv = vec!["orch", "--json", "spawn"];
+    let mut argv = vec!["--json", "spawn"];
     argv.extend(req.args.iter().map(String::as_str));
-    let answer = req.host.run(state, &argv)?;
+    let answer = req.host.orch(state, &argv, None)?;
     let there: Value = serde_json::from_str(answer.trim()).with_context(|| {
         format!(
             "host `{}` answered no spawn record: {answer}",
@@ -220,23 +220,5 @@ pub fn forward(worker: &Worker, args: &[&str], input: Option<&[u8]>) -> Result<S
         .remote
         .as_ref()
         .with_context(|| format!("`{}` is no remote worker", worker.meta.id))?;
-    let host = Host::new(&remote.dest)?;
-    let mut argv = vec!["orch"];
-    argv.extend(args);
-    let out = host.output_with(&worker.state, &argv, input)?;
-    if out.status.success() {
-        return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
-    }
-    let said = String::from_utf8_lossy(&out.stderr);
-    let said = said.trim().trim_start_matches("orch: ");
-    let code = out.status.code().unwrap_or(1);
-    let message = if code == 255 {
-        format!(
-            "cannot reach host `{}` over ssh: {said}; `orch doctor --host {}` says why",
-            remote.dest, remote.dest
-        )
-    } else {
-        format!("on host `{}`: {said}", remote.dest)
-    };
-    bail!(Fail::new(Exit::from_code(code), message))
+    Host::new(&remote.dest)?.orch(&worker.state, args, input)
 }

@@ -94,28 +94,12 @@ pub fn forwarded(ctx: &Ctx, worker: &crate::worker::Worker, args: &[&str]) -> an
 pub fn on_host(ctx: &Ctx, dest: &str, args: &[&str]) -> anyhow::Result<()> {
     let state = crate::state::State::from_env()?;
     let host = crate::host::Host::new(dest)?;
-    let mut argv = vec!["orch"];
+    let mut argv = Vec::new();
     if ctx.json {
         argv.push("--json");
     }
     argv.extend(args);
-    let out = host.output(&state, &argv)?;
-    print!("{}", String::from_utf8_lossy(&out.stdout));
-    let said = String::from_utf8_lossy(&out.stderr);
-    let code = out.status.code().unwrap_or(1);
-    if code == 255 {
-        anyhow::bail!(
-            "cannot reach host `{dest}` over ssh: {}; `orch doctor --host {dest}` says why",
-            said.trim()
-        );
-    }
-    eprint!("{said}");
+    print!("{}", host.orch(&state, &argv, None)?);
     host.remember(&state, None)?;
-    if code != 0 {
-        anyhow::bail!(crate::error::Fail::new(
-            crate::error::Exit::from_code(code),
-            format!("`orch {}` failed on host `{dest}`", args.join(" "))
-        ));
-    }
     Ok(())
 }

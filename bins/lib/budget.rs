@@ -20,6 +20,20 @@ use crate::worker::Worker;
 use anyhow::Result;
 use serde_json::{json, Value};
 
+/// The file in a worker's folder that keeps the level reached and the calls seen; there from
+/// the moment the worker has a budget ([`start`], [`set`]).
+const FILE: &str = "budget.json";
+
+/// Records that worker `id` has a budget from now on (spawn, when it was given one).
+pub fn start(state: &State, id: &str) -> Result<()> {
+    let path = state.worker_dir(id).join(FILE);
+    write_atomic(
+        &path,
+        json!({"reached": 0, "calls": 0}).to_string().as_bytes(),
+        0o600,
+    )
+}
+
 /// The levels, in percent of the budget, at which something happens.
 const LEVELS: [u64; 2] = [80, 100];
 /// How long the transcript must stop growing before a check counts it.
@@ -28,9 +42,10 @@ const QUIET: std::time::Duration = std::time::Duration::from_millis(150);
 const SETTLE_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Run by the hook when a turn of worker `id` ends: starts the detached check (`orch __budget
-/// ID`) if the worker has a budget; returns at once.
+/// ID`) if the worker has a budget (its `budget.json` exists: a stat, no metadata read on the
+/// hook's path); returns at once.
 pub fn after_turn(state: &State, id: &str) -> Result<()> {
-    if state.meta(id)?.budget.is_none() {
+    if !state.worker_dir(id).join(FILE).exists() {
         return Ok(());
     }
     use std::os::unix::process::CommandExt;
@@ -54,7 +69,7 @@ pub fn settle_and_check(state: &State, id: &str) -> Result<()> {
         state: state.clone(),
         meta,
     };
-    let seen = std::fs::read(worker.dir().join("budget.json"))
+    let seen = std::fs::read(worker.dir().join(FILE))
         .ok()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .and_then(|v| v["calls"].as_u64())
@@ -123,7 +138,7 @@ pub fn check(state: &State, id: &str) -> Result<()> {
     let Some(spent) = spent(&worker, &budget)? else {
         return Ok(());
     };
-    let path = worker.dir().join("budget.json");
+    let path = worker.dir().join(FILE);
     let _lock = Lock::acquire(&path)?;
     let reached = reached(&path);
     let calls = crate::usage::of(&worker)?.map_or(0, |u| u.calls.len());
@@ -207,7 +222,7 @@ fn reached(path: &std::path::Path) -> u64 {
 /// `interrupt`. `None` when it may.
 pub fn refusal(state: &State, meta: &Meta) -> Option<String> {
     let budget = meta.budget.as_ref().filter(|b| b.interrupt)?;
-    let reached = reached(&state.worker_dir(&meta.id).join("budget.json"));
+    let reached = reached(&state.worker_dir(&meta.id).join(FILE));
     (reached >= 100).then(|| {
         format!(
             "worker `{}` spent its budget ({}) and stops there: raise it with `orch budget {} \
@@ -234,7 +249,7 @@ pub fn set(state: &State, id: &str, budget: Budget) -> Result<Meta> {
         .filter(|l| percent >= *l as f64)
         .max()
         .unwrap_or(0);
-    let path = worker.dir().join("budget.json");
+    let path = worker.dir().join(FILE);
     let _lock = Lock::acquire(&path)?;
     let calls = crate::usage::of(&worker)?.map_or(0, |u| u.calls.len());
     let state_now = json!({ "reached": still, "calls": calls });

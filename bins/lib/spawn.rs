@@ -146,33 +146,27 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
     .map_err(cleanup)?;
 
     let meta = Meta {
-        id: id.clone(),
         name,
         role,
         harness,
         server: Server::from_env(),
-        socket_path: None,
-        pane: None,
-        server_pid: None,
-        pane_pid: None,
-        session: None,
-        window: None,
         cwd: cwd.clone(),
-        parent: Actor::from_env().as_parent(),
         session_id: session_id.clone(),
-        created_ms: crate::clock::now_ms(),
         argv: launch.argv.clone(),
         outfit: outfit.as_ref().map(|o| o.name.clone()),
         worktree: worktree.clone(),
         detector: launch.detector.clone(),
-        remote: None,
         budget: req
             .budget
             .clone()
             .or_else(|| outfit.as_ref().and_then(|o| o.budget.clone())),
         relaunch,
+        ..Meta::new(&id, "worker", &Actor::from_env().as_parent())
     };
     state.write_meta(&meta)?;
+    if meta.budget.is_some() {
+        crate::budget::start(&state, &id)?;
+    }
     if let Some(path) = session_id.as_deref().and_then(|s| state.session_index(s)) {
         state.index(&path, &id)?;
     }

@@ -147,7 +147,6 @@ fn main() {
 
     // Wake latency: listen waits on w2 (a pane in a private tmux server, so that listen's
     // liveness check passes); a hook records a Stop for it.
-    let orch = exe("orch");
     let socket = format!("orch-bench-{}", std::process::id());
     let tmux = |args: &[&str]| {
         let out = Command::new("tmux")
@@ -176,21 +175,8 @@ fn main() {
     std::fs::write(state.join("workers/w2/meta.json"), meta.to_string()).unwrap();
     let mut wake = Vec::new();
     for i in 0..50u64 {
-        let listen = Command::new(&orch)
-            .env_clear()
-            .envs(base(None).iter().map(|(k, v)| (*k, v.as_str())))
-            .args(["listen", "w2", "--after", &i.to_string(), "--timeout", "10"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Give listen time to set its watch (a benchmark, not a test: nothing to await).
-        std::thread::sleep(Duration::from_millis(60));
-        let start = Instant::now();
-        time_once(&hook, &base(Some("w2")), &stop_payload("s2"));
-        let out = listen.wait_with_output().unwrap();
-        let elapsed = start.elapsed();
-        let event: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let listen = (base(None), "w2", i);
+        let (elapsed, event) = wake_once(&listen, &hook, &base(Some("w2")), "s2");
         assert_eq!(event["seq"], i + 1, "listen returned the new Stop");
         wake.push(elapsed);
     }
@@ -397,6 +383,43 @@ fn command_turns(tmp: &Path, path: &str) -> Value {
     })
 }
 
+/// One wake: starts `orch listen WORKER --after CURSOR` with `listen.0` as its environment,
+/// lets it set its watch, runs `hook` with `hook_env` on a Stop of `session`, and returns the
+/// time from the hook's start to listen's exit, and the event listen printed.
+fn wake_once(
+    listen: &(Vec<(&str, String)>, &str, u64),
+    hook: &Path,
+    hook_env: &[(&str, String)],
+    session: &str,
+) -> (Duration, Value) {
+    let (env, worker, after) = listen;
+    let child = Command::new(exe("orch"))
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args([
+            "listen",
+            worker,
+            "--after",
+            &after.to_string(),
+            "--timeout",
+            "10",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Give listen time to set its watch (a benchmark, not a test: nothing to await).
+    std::thread::sleep(Duration::from_millis(60));
+    let start = Instant::now();
+    time_once(hook, hook_env, &stop_payload(session));
+    let out = child.wait_with_output().unwrap();
+    let elapsed = start.elapsed();
+    (
+        elapsed,
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+    )
+}
+
 /// `orch usage` on a Claude Code worker with a 2000-call transcript: the first read, then 30
 /// reads each after one more call was appended.
 fn usage_read(tmp: &Path, path: &str) -> Value {
@@ -535,28 +558,8 @@ fn remote_wake(tmp: &Path, hook: &Path, path: &str) -> Value {
             .filter_map(|e| e["seq"].as_u64())
             .max()
             .unwrap_or(0);
-        let listen = Command::new(&orch)
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .args([
-                "listen",
-                &local_id,
-                "--after",
-                &cursor.to_string(),
-                "--timeout",
-                "10",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Give listen time to set its watch (a benchmark, not a test: nothing to await).
-        std::thread::sleep(Duration::from_millis(60));
-        let start = Instant::now();
-        time_once(hook, &host_env, &stop_payload(&session));
-        let out = listen.wait_with_output().unwrap();
-        let elapsed = start.elapsed();
-        let event: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let listen = (env.to_vec(), local_id.as_str(), cursor);
+        let (elapsed, event) = wake_once(&listen, hook, &host_env, &session);
         assert_eq!(event["event"], "stop", "listen returned the host's Stop");
         samples.push(elapsed);
     }

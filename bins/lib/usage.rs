@@ -79,53 +79,79 @@ struct Cache {
 }
 
 /// The worker's usage so far, or `None` when its harness keeps no usage record orch reads
-/// (or it has no conversation yet).
+/// (or it has no conversation yet). Reads what the transcript gained since `usage.json` was
+/// written, and writes it back.
 ///
 /// Errors: the transcript or `usage.json` cannot be read or written.
 pub fn of(worker: &Worker) -> Result<Option<Usage>> {
-    let Some(format) = worker.meta.harness.usage_format() else {
+    if worker.meta.harness.usage_format().is_none() {
         return Ok(None);
-    };
-    let Some(sid) = worker.meta.session_id.as_deref() else {
-        return Ok(None);
-    };
-    let dir = worker.dir();
-    let Some(path) = worker.meta.harness.transcript(&dir, sid) else {
-        return Ok(Some(summary(Vec::new())));
-    };
-    let cache_path = dir.join("usage.json");
-    let _lock = Lock::acquire(&cache_path)?;
-    let mut cache: Cache = std::fs::read(&cache_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(|c: &Cache| c.path == path)
-        .unwrap_or_else(|| Cache {
-            path: path.clone(),
-            ..Cache::default()
-        });
-    // A transcript never shrinks unless it was written anew: then read it all again.
-    let len = std::fs::metadata(&path).map_or(0, |m| m.len());
-    if len < cache.offset {
-        cache = Cache {
-            path: path.clone(),
-            ..Cache::default()
-        };
     }
-    let (lines, end) = new_lines(&path, cache.offset)?;
-    if end != cache.offset {
+    let cache_path = worker.dir().join("usage.json");
+    let _lock = Lock::acquire(&cache_path)?;
+    let mut tally = Tally {
+        cache: std::fs::read(&cache_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default(),
+    };
+    let was = (tally.cache.path.clone(), tally.cache.offset);
+    let usage = tally.read(worker)?;
+    if (tally.cache.path.clone(), tally.cache.offset) != was {
+        write_atomic(&cache_path, &serde_json::to_vec(&tally.cache)?, 0o600)?;
+    }
+    Ok(usage)
+}
+
+/// A worker's usage kept in memory between reads (what `orch top` holds per worker): each
+/// [`Tally::read`] costs only the lines the transcript gained since the last.
+#[derive(Debug, Default)]
+pub struct Tally {
+    cache: Cache,
+}
+
+impl Tally {
+    /// The usage so far, as [`of`] gives it, without touching `usage.json`.
+    ///
+    /// Errors: the transcript cannot be read.
+    pub fn read(&mut self, worker: &Worker) -> Result<Option<Usage>> {
+        let Some(format) = worker.meta.harness.usage_format() else {
+            return Ok(None);
+        };
+        let Some(sid) = worker.meta.session_id.as_deref() else {
+            return Ok(None);
+        };
+        let Some(path) = worker.meta.harness.transcript(&worker.dir(), sid) else {
+            return Ok(Some(summary(Vec::new())));
+        };
+        // Another conversation, or a transcript written anew (it never shrinks otherwise):
+        // read it all again.
+        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+        if self.cache.path != path || len < self.cache.offset {
+            self.cache = Cache {
+                path: path.clone(),
+                ..Cache::default()
+            };
+        }
+        let cache = &mut self.cache;
+        let (lines, end) = new_lines(&path, cache.offset)?;
         for (at, line) in lines {
             let Ok(value) = serde_json::from_str::<Value>(&line) else {
                 continue;
             };
             match format {
-                UsageFormat::ClaudeTranscript => claude_line(&mut cache, &value),
-                UsageFormat::CodexRollout => codex_line(&mut cache, &value, at),
+                UsageFormat::ClaudeTranscript => claude_line(cache, &value),
+                UsageFormat::CodexRollout => codex_line(cache, &value, at),
             }
         }
         cache.offset = end;
-        write_atomic(&cache_path, &serde_json::to_vec(&cache)?, 0o600)?;
+        Ok(Some(summary(cache.calls.clone())))
     }
-    Ok(Some(summary(cache.calls)))
+
+    /// The transcript the last read found, if any (to watch its folder).
+    pub fn transcript(&self) -> Option<&Path> {
+        Some(self.cache.path.as_path()).filter(|p| !p.as_os_str().is_empty())
+    }
 }
 
 /// The whole lines of `path` after byte `offset`, each with its offset, and the offset after

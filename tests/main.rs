@@ -30,6 +30,7 @@ mod rights;
 mod sim;
 mod skills;
 mod sshd;
+mod top;
 mod up_down;
 mod usage;
 mod util;

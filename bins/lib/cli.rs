@@ -38,6 +38,9 @@ pub enum Command {
     Listen(cmd::listen::Args),
     /// List the workers with their status.
     Ps(cmd::ps::Args),
+    /// A live view of every worker: status, last message, spend, inbox, escalations; keys to
+    /// attach, tell, interrupt and decide.
+    Top(cmd::top::Args),
     /// Tokens and cost per worker, from the harness's own records.
     Usage(cmd::usage::Args),
     /// Show or change what a worker may spend.
@@ -151,6 +154,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Demo(args) => cmd::demo::run(&ctx, args),
         Command::Doctor(args) => cmd::doctor::run(&ctx, args),
         Command::Usage(args) => cmd::usage::run(&ctx, args),
+        Command::Top(args) => cmd::top::run(&ctx, args),
         Command::Budget(args) => cmd::budget::run(&ctx, args),
         Command::Hosts(args) => cmd::hosts::run(&ctx, args),
         Command::Subscribe(args) => cmd::subscribe::run(&ctx, args),

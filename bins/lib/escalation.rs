@@ -87,12 +87,13 @@ impl Escalation {
     }
 }
 
-fn dir(state: &State) -> PathBuf {
+/// The folder of the escalation files, `$ORCH_HOME/escalations`.
+pub fn folder(state: &State) -> PathBuf {
     state.root.join("escalations")
 }
 
 fn path(state: &State, id: &str) -> PathBuf {
-    dir(state).join(format!("{id}.json"))
+    folder(state).join(format!("{id}.json"))
 }
 
 /// Checks axis names: each one of [`AXES`], at least one.
@@ -146,8 +147,8 @@ pub fn raise(state: &State, worker: &Meta, ask: Ask) -> Result<Escalation> {
 
 /// The next escalation id, `e1`, `e2`... (a counter under a lock).
 fn next_id(state: &State) -> Result<String> {
-    create_private_dir(&dir(state))?;
-    let counter = dir(state).join("next-id");
+    create_private_dir(&folder(state))?;
+    let counter = folder(state).join("next-id");
     let _lock = Lock::acquire(&counter)?;
     let n: u64 = std::fs::read_to_string(&counter)
         .ok()
@@ -233,7 +234,7 @@ fn write(state: &State, esc: &Escalation) -> Result<()> {
 
 /// Every escalation, oldest first; only the open ones with `open_only`.
 pub fn list(state: &State, open_only: bool) -> Result<Vec<Escalation>> {
-    let entries = match std::fs::read_dir(dir(state)) {
+    let entries = match std::fs::read_dir(folder(state)) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).context("cannot read the escalations folder"),

@@ -105,15 +105,38 @@ impl Watch {
 
 /// A notify watcher on `dir` in this process that sends `()` on each change.
 fn local(dir: &Path, tx: Sender<()>) -> Result<Box<dyn Watcher + Send>> {
+    watcher(&[(dir, false)], move |_| {
+        let _ = tx.send(());
+    })
+}
+
+/// A notify watcher in this process on `folders` (each with whether to watch it recursively)
+/// that calls `changed` with the paths of each change (a write, a create, a rename, a
+/// removal; never a mere read). Native where the system has it, else notify's poll watcher
+/// (every 100 ms). More folders can be added with [`Watcher::watch`].
+///
+/// Errors: neither watcher can start or watch a folder.
+pub fn watcher(
+    folders: &[(&Path, bool)],
+    changed: impl Fn(Vec<std::path::PathBuf>) + Send + Clone + 'static,
+) -> Result<Box<dyn Watcher + Send>> {
     // Reads are events too (inotify's IN_OPEN, IN_ACCESS): only changes wake the waiter, or
     // a reader would wake itself by reading.
     let handler = move |res: notify::Result<notify::Event>| {
-        if res.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
-            let _ = tx.send(());
+        if let Ok(event) = res {
+            if !matches!(event.kind, notify::EventKind::Access(_)) {
+                changed(event.paths);
+            }
         }
     };
+    let mode = |recursive: bool| match recursive {
+        true => RecursiveMode::Recursive,
+        false => RecursiveMode::NonRecursive,
+    };
     let native = notify::recommended_watcher(handler.clone()).and_then(|mut w| {
-        w.watch(dir, RecursiveMode::NonRecursive)?;
+        for (dir, recursive) in folders {
+            w.watch(dir, mode(*recursive))?;
+        }
         Ok(Box::new(w) as Box<dyn Watcher + Send>)
     });
     match native {
@@ -127,8 +150,10 @@ fn local(dir: &Path, tx: Sender<()>) -> Result<Box<dyn Watcher + Send>> {
             let config = notify::Config::default().with_poll_interval(Duration::from_millis(100));
             let mut w =
                 notify::PollWatcher::new(handler, config).context("cannot start a file watcher")?;
-            w.watch(dir, RecursiveMode::NonRecursive)
-                .with_context(|| format!("cannot watch `{}`", dir.display()))?;
+            for (dir, recursive) in folders {
+                w.watch(dir, mode(*recursive))
+                    .with_context(|| format!("cannot watch `{}`", dir.display()))?;
+            }
             Ok(Box::new(w))
         }
     }

@@ -24,6 +24,7 @@ pub mod spawn;
 pub mod subscribe;
 pub mod subscriptions;
 pub mod tell;
+pub mod top;
 pub mod unsubscribe;
 pub mod up;
 pub mod usage;

@@ -2,11 +2,10 @@
 
 use super::Ctx;
 use crate::state::State;
-use crate::status::{self, Status};
-use crate::tmux::Server;
+use crate::status::Status;
+use crate::summary::{self, Panes};
 use anyhow::Result;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 /// Flags of `orch ps`.
 #[derive(clap::Args, Debug)]
@@ -16,69 +15,38 @@ pub struct Args {
     pub all: bool,
 }
 
-/// One row of `orch ps`.
+/// One row of `orch ps` per worker (dead ones only with `all`), as `--json` prints them.
 pub fn rows(all: bool) -> Result<Vec<Value>> {
     let state = State::from_env()?;
     let now = crate::clock::now_ms();
-    let mut panes: HashMap<Server, HashMap<String, String>> = HashMap::new();
+    let mut panes = Panes::default();
     let mut out = Vec::new();
     for meta in state.workers()? {
-        let dir = state.worker_dir(&meta.id);
-        let live = panes
-            .entry(meta.server.clone())
-            .or_insert_with(|| meta.server.live_panes());
-        let alive = match &meta.remote {
-            Some(_) => {
-                let worker = crate::worker::Worker {
-                    state: state.clone(),
-                    meta: meta.clone(),
-                };
-                crate::remote::ensure_relay(&worker)?;
-                !dir.join(crate::state::RELAY_GONE).exists()
-            }
-            None => meta
-                .pane
-                .as_deref()
-                .and_then(|p| live.get(p))
-                .is_some_and(|tag| crate::worker::owns(&meta, tag)),
+        let worker = crate::worker::Worker {
+            state: state.clone(),
+            meta,
         };
-        let status = status::of(
-            &meta.role,
-            &crate::events::read_back_to(&dir, status::boundary_for(alive))?,
-            alive,
-        );
-        let tail = crate::events::read_back_to(&dir, |e| e["event"] == "stop")?;
-        if status == Status::Dead && !all {
+        crate::remote::ensure_relay(&worker)?;
+        let used = crate::usage::of(&worker).ok().flatten();
+        let glance = summary::of(&state, worker.meta, &mut panes)?;
+        if glance.status == Status::Dead && !all {
             continue;
         }
-        let last = tail.last();
-        let used = crate::usage::of(&crate::worker::Worker {
-            state: state.clone(),
-            meta: meta.clone(),
-        })
-        .ok()
-        .flatten();
-        let last_ms = last.and_then(|e| e["ts_ms"].as_u64());
-        let message = tail
-            .iter()
-            .rev()
-            .find(|e| e["event"] == "stop" || e["event"] == "stop_failure")
-            .and_then(|e| e["last_assistant_message"].as_str())
-            .unwrap_or("");
+        let meta = &glance.meta;
         out.push(json!({
             "id": meta.id,
             "name": meta.name,
             "role": meta.role,
             "harness": meta.harness,
-            "detector": detector_of(&meta),
+            "detector": detector_of(meta),
             "detector_settings": meta.detector,
             "pane": meta.pane,
             "host": meta.remote.as_ref().map(|r| r.dest.clone()),
-            "status": status.as_str(),
-            "cursor": last.and_then(|e| e["seq"].as_u64()).unwrap_or(0),
-            "last_event": last.and_then(|e| e["event"].as_str()),
-            "last_event_age_ms": last_ms.map(|ms| now.saturating_sub(ms)),
-            "last_message": excerpt(message, 60),
+            "status": glance.status.as_str(),
+            "cursor": glance.cursor(),
+            "last_event": glance.last_event(),
+            "last_event_age_ms": glance.last_ms().map(|ms| now.saturating_sub(ms)),
+            "last_message": excerpt(&glance.message, 60),
             "tokens": used.as_ref().map(|u| u.total.total()),
             "cost_usd": used.as_ref().and_then(|u| u.cost_usd),
             "parent": meta.parent,
@@ -126,7 +94,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         let age = r["last_event_age_ms"]
             .as_u64()
             .map_or("-".into(), crate::clock::age);
-        let tokens = r["tokens"].as_u64().map_or("-".into(), compact);
+        let tokens = r["tokens"].as_u64().map_or("-".into(), crate::top::compact);
         let cost = r["cost_usd"]
             .as_f64()
             .map_or("-".into(), |c| format!("${c:.2}"));
@@ -149,15 +117,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// A token count in a few characters: `950`, `19.1k`, `2.4M`.
-fn compact(n: u64) -> String {
-    match n {
-        0..=999 => n.to_string(),
-        1_000..=999_999 => format!("{:.1}k", n as f64 / 1e3),
-        _ => format!("{:.1}M", n as f64 / 1e6),
-    }
 }
 
 /// The first line of `text`, cut to `max` characters with an ellipsis.

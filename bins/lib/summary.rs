@@ -1,0 +1,108 @@
+//! A worker at a glance, what `orch ps` prints and `orch top` shows: its status (from its
+//! events and its pane), its newest event and the message of its last turn.
+
+use crate::state::{Meta, State};
+use crate::status::{self, Status};
+use crate::tmux::Server;
+use anyhow::Result;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// The live panes of each tmux server asked so far, each with its `@orch_id` tag
+/// ([`Server::live_panes`]): one `list-panes` per server for a whole listing.
+#[derive(Debug, Default)]
+pub struct Panes {
+    servers: HashMap<Server, HashMap<String, String>>,
+}
+
+impl Panes {
+    /// Whether `meta`'s pane lives and is its own ([`crate::worker::owns`]); for a worker on
+    /// another host, whether its relay has not seen it go.
+    pub fn alive(&mut self, state: &State, meta: &Meta) -> bool {
+        if meta.remote.is_some() {
+            return !state
+                .worker_dir(&meta.id)
+                .join(crate::state::RELAY_GONE)
+                .exists();
+        }
+        let live = self
+            .servers
+            .entry(meta.server.clone())
+            .or_insert_with(|| meta.server.live_panes());
+        meta.pane
+            .as_deref()
+            .and_then(|p| live.get(p))
+            .is_some_and(|tag| crate::worker::owns(meta, tag))
+    }
+
+    /// Forgets what was learnt of `server`, so the next [`Panes::alive`] asks it again.
+    pub fn forget(&mut self, server: &Server) {
+        self.servers.remove(server);
+    }
+
+    /// Forgets what was learnt of every server.
+    pub fn forget_all(&mut self) {
+        self.servers.clear();
+    }
+}
+
+/// One worker at a glance.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub meta: Meta,
+    /// Whether its pane lives ([`Panes::alive`]).
+    pub alive: bool,
+    pub status: Status,
+    /// Its newest event (`None` before the first).
+    pub last: Option<Value>,
+    /// The `last_assistant_message` of its newest Stop or StopFailure, whole (empty when none).
+    pub message: String,
+}
+
+impl Summary {
+    /// The seq of its newest event (its cursor), 0 before the first.
+    pub fn cursor(&self) -> u64 {
+        self.last
+            .as_ref()
+            .and_then(|e| e["seq"].as_u64())
+            .unwrap_or(0)
+    }
+
+    /// Unix milliseconds of its newest event.
+    pub fn last_ms(&self) -> Option<u64> {
+        self.last.as_ref().and_then(|e| e["ts_ms"].as_u64())
+    }
+
+    /// The kind of its newest event (`stop`, `prompt`...).
+    pub fn last_event(&self) -> Option<&str> {
+        self.last.as_ref().and_then(|e| e["event"].as_str())
+    }
+}
+
+/// Reads `meta`'s events back to what its status and last message need.
+///
+/// Errors: its event log cannot be read.
+pub fn of(state: &State, meta: Meta, panes: &mut Panes) -> Result<Summary> {
+    let dir = state.worker_dir(&meta.id);
+    let alive = panes.alive(state, &meta);
+    let status = status::of(
+        &meta.role,
+        &crate::events::read_back_to(&dir, status::boundary_for(alive))?,
+        alive,
+    );
+    let mut tail = crate::events::read_back_to(&dir, |e| e["event"] == "stop")?;
+    let message = tail
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "stop" || e["event"] == "stop_failure")
+        .and_then(|e| e["last_assistant_message"].as_str())
+        .unwrap_or("")
+        .to_string();
+    Ok(Summary {
+        meta,
+        alive,
+        status,
+        last: tail.pop(),
+        message,
+    })
+}

@@ -182,4 +182,14 @@ mod tests {
         assert!(answer.ends_with("data: [DONE]\n\n"));
         assert_eq!(last_user_text(&mock.requests()[0]), "x [[say: OK]]");
     }
+
+    #[test]
+    fn usage_directive_counts_cache_writes_among_cached_tokens() {
+        assert_eq!(
+            usage("x [[usage: 700 30 200 9]]"),
+            json!({"prompt_tokens": 909, "completion_tokens": 30, "total_tokens": 939,
+                   "prompt_tokens_details": {"cached_tokens": 209, "cache_write_tokens": 9}})
+        );
+        assert_eq!(usage("x")["prompt_tokens"], 10);
+    }
 }

@@ -21,7 +21,7 @@ pub fn gemini_bin() -> PathBuf {
 }
 
 /// A driver for Gemini CLI with the user's settings (`settings`) in its HOME.
-fn gemini(settings: &str) -> Driver<MockGemini> {
+pub fn gemini(settings: &str) -> Driver<MockGemini> {
     let mock = MockGemini::start();
     let base_url = mock.base_url();
     let g = Driver::new(
@@ -40,7 +40,7 @@ fn gemini(settings: &str) -> Driver<MockGemini> {
 
 /// The user's own settings: a model, no auth method chosen (orch picks the API key for the
 /// worker since GEMINI_API_KEY is set), no hooks.
-const SETTINGS: &str = "{\n  \"model\": {\"name\": \"gemini-2.5-flash\"},\n  \
+pub const SETTINGS: &str = "{\n  \"model\": {\"name\": \"gemini-2.5-flash\"},\n  \
                         \"privacy\": {\"usageStatisticsEnabled\": false}\n}\n";
 
 #[test]

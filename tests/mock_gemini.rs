@@ -6,14 +6,18 @@
 //! CLI 0.61 needs (shared/reference/harnesses/observed.md). The reply is `X` from a
 //! `[[say: X]]` in the last user text, else `echo: <text>`; a `[[bash: CMD]]` there is answered
 //! with a call of `run_shell_command` instead, and the call's response with the text
-//! `tool said: <response>`. `:generateContent` (the CLI's side
+//! `tool said: <response>`. Each reply reports 10 prompt and 5 candidate tokens in its
+//! `usageMetadata`, or what a `[[usage: IN OUT CACHE_READ CACHE_WRITE]]` in the last user text
+//! asks: `promptTokenCount` IN + CACHE_READ (Gemini counts the cached tokens in the prompt),
+//! `cachedContentTokenCount` CACHE_READ, `candidatesTokenCount` OUT; CACHE_WRITE has no
+//! field there and is left out. `:generateContent` (the CLI's side
 //! requests, e.g. summarising the session) gets the same reply as plain JSON and is logged
 //! apart; `:countTokens` a count; `GET /v1beta/models` an empty list; anything else a 404.
 
 #![allow(dead_code)]
 
 use crate::mock_http::{read_request, write_json, Shared};
-use crate::mock_openai::{directive, reply_to};
+use crate::mock_openai::{directive, reply_to, usage_directive};
 use serde_json::{json, Value};
 use std::io::{self, BufReader, Write};
 use std::net::TcpStream;
@@ -65,18 +69,25 @@ fn answer(body: &Value) -> Value {
     }
 }
 
-/// One `GenerateContentResponse` carrying `text`.
-fn response(text: &str) -> Value {
-    with_part(json!({"text": text}))
+/// The `usageMetadata` of a reply to `prompt`: its `[[usage: ...]]`, else 10 prompt and 5
+/// candidate tokens.
+fn usage_metadata(prompt: &str) -> Value {
+    let [input, output, cache_read, _] = usage_directive(prompt).unwrap_or([10, 5, 0, 0]);
+    let mut usage = json!({"promptTokenCount": input + cache_read,
+                           "candidatesTokenCount": output,
+                           "totalTokenCount": input + cache_read + output});
+    if cache_read > 0 {
+        usage["cachedContentTokenCount"] = json!(cache_read);
+    }
+    usage
 }
 
-/// One `GenerateContentResponse` carrying `part`.
-fn with_part(part: Value) -> Value {
+/// One `GenerateContentResponse` carrying `part`, with the usage asked in `prompt`.
+fn with_part(part: Value, prompt: &str) -> Value {
     json!({
         "candidates": [{"content": {"role": "model", "parts": [part]},
                         "finishReason": "STOP", "index": 0}],
-        "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5,
-                          "totalTokenCount": 15},
+        "usageMetadata": usage_metadata(prompt),
         "modelVersion": "gemini-2.5-flash",
     })
 }
@@ -97,19 +108,20 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
     match (request.method.as_str(), method) {
         ("POST", "streamGenerateContent") => {
             let part = answer(&body);
+            let reply = with_part(part, &last_user_text(&body));
             shared.main.lock().unwrap().push(body);
             write!(
                 out,
                 "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
-                 connection: close\r\n\r\ndata: {}\r\n\r\n",
-                with_part(part)
+                 connection: close\r\n\r\ndata: {reply}\r\n\r\n",
             )?;
             out.flush()
         }
         ("POST", "generateContent") => {
-            let text = reply_to(&last_user_text(&body));
+            let prompt = last_user_text(&body);
+            let reply = with_part(json!({"text": reply_to(&prompt)}), &prompt);
             shared.side.lock().unwrap().push(body);
-            write_json(&mut out, 200, &response(&text))
+            write_json(&mut out, 200, &reply)
         }
         ("POST", "countTokens") => write_json(&mut out, 200, &json!({"totalTokens": 10})),
         ("GET", _) if path.starts_with("/v1beta/models") => {
@@ -150,5 +162,15 @@ mod tests {
         assert!(answer.contains("data: {"));
         assert!(answer.contains("\"text\":\"OK\""));
         assert_eq!(mock.requests().len(), 1);
+    }
+
+    #[test]
+    fn usage_directive_counts_the_cache_in_the_prompt() {
+        assert_eq!(
+            usage_metadata("x [[usage: 700 30 200 9]]"),
+            json!({"promptTokenCount": 900, "cachedContentTokenCount": 200,
+                   "candidatesTokenCount": 30, "totalTokenCount": 930})
+        );
+        assert_eq!(usage_metadata("x")["promptTokenCount"], 10);
     }
 }

@@ -51,6 +51,17 @@ pub fn directive(prompt: &str, tag: &str) -> Option<String> {
     Some(prompt[start + open.len()..start + len].trim().to_string())
 }
 
+/// `[IN, OUT, CACHE_READ, CACHE_WRITE]` from the last `[[usage: IN OUT CACHE_READ CACHE_WRITE]]`
+/// in a prompt (four whole numbers, else `None`): the usage the Gemini and pi mocks report,
+/// each mapped onto its wire format (`IN` is the input not read from a cache).
+pub fn usage_directive(prompt: &str) -> Option<[u64; 4]> {
+    let numbers: Vec<u64> = directive(prompt, "usage")?
+        .split_whitespace()
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    numbers.try_into().ok()
+}
+
 /// The reply to a prompt: `X` from the last `[[say: X]]`, else `echo: <prompt>` cut to its
 /// first 60 characters (a long echo of repetitive text makes Gemini CLI 0.61 report a loop and
 /// send a request of its own).
@@ -177,6 +188,17 @@ mod tests {
             {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]},
         ]});
         assert_eq!(last_user_text(&body), "go");
+    }
+
+    #[test]
+    fn usage_directive_takes_four_numbers() {
+        assert_eq!(
+            usage_directive("x [[usage: 1 2 3 4]] [[say: Y]]"),
+            Some([1, 2, 3, 4])
+        );
+        assert_eq!(usage_directive("x [[usage: 1 2 3]]"), None);
+        assert_eq!(usage_directive("x [[usage: 1 2 3 x]]"), None);
+        assert_eq!(usage_directive("x"), None);
     }
 
     #[test]

@@ -3,7 +3,12 @@
 //! driving the real pi CLI offline (std + serde_json only).
 //!
 //! `POST /v1/chat/completions` answers as SSE: one chunk with the whole reply, one with
-//! `finish_reason: "stop"`, one with `usage`, then `[DONE]`. The reply is `X` from a
+//! `finish_reason: "stop"`, one with `usage`, then `[DONE]`. The usage is 10 prompt and 5
+//! completion tokens, or what a `[[usage: IN OUT CACHE_READ CACHE_WRITE]]` in the last user
+//! message asks: `prompt_tokens` IN + CACHE_READ + CACHE_WRITE, `completion_tokens` OUT, and in
+//! `prompt_tokens_details` `cache_write_tokens` CACHE_WRITE and `cached_tokens` CACHE_READ +
+//! CACHE_WRITE (the written tokens among the cached ones, as OpenRouter reports them: pi 0.73
+//! takes them out again). The reply is `X` from a
 //! `[[say: X]]` in the last user message, else `echo: <text>`
 //! ([`crate::mock_openai::reply_to`]). A `[[bash: CMD]]` in the last user message is answered
 //! with a call of pi's `bash` tool running `CMD` instead, and the tool's result with the text
@@ -13,7 +18,7 @@
 #![allow(dead_code)]
 
 use crate::mock_http::{read_request, write_json, write_sse_head, Shared};
-use crate::mock_openai::{directive, reply_to};
+use crate::mock_openai::{directive, reply_to, usage_directive};
 use serde_json::{json, Value};
 use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -65,6 +70,7 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
             let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let model = body["model"].as_str().unwrap_or("mock-model").to_string();
             let messages = body["messages"].as_array().cloned().unwrap_or_default();
+            let usage = usage(&last_user_text(&body));
             let answer = match messages.last() {
                 Some(last) if last["role"] == "tool" => {
                     Answer::Text(format!("tool said: {}", content_text(&last["content"])))
@@ -79,7 +85,13 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
             };
             shared.main.lock().unwrap().push(body);
             let n = shared.ids.fetch_add(1, Ordering::SeqCst);
-            write_sse(&mut out, &format!("chatcmpl-mock-{n}"), &model, &answer)
+            write_sse(
+                &mut out,
+                &format!("chatcmpl-mock-{n}"),
+                &model,
+                &answer,
+                usage,
+            )
         }
         ("GET", "/v1/models") => write_json(&mut out, 200, &json!({"object": "list", "data": []})),
         _ => write_json(
@@ -90,8 +102,28 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
     }
 }
 
-/// Streams one assistant message (`answer`) as Chat Completions chunks, then closes.
-fn write_sse(out: &mut impl Write, id: &str, model: &str, answer: &Answer) -> io::Result<()> {
+/// The `usage` of a reply to `prompt`: its `[[usage: ...]]`, else 10 prompt and 5 completion
+/// tokens.
+fn usage(prompt: &str) -> Value {
+    let Some([input, output, cache_read, cache_write]) = usage_directive(prompt) else {
+        return json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15});
+    };
+    let prompt_tokens = input + cache_read + cache_write;
+    json!({"prompt_tokens": prompt_tokens, "completion_tokens": output,
+           "total_tokens": prompt_tokens + output,
+           "prompt_tokens_details": {"cached_tokens": cache_read + cache_write,
+                                     "cache_write_tokens": cache_write}})
+}
+
+/// Streams one assistant message (`answer`) as Chat Completions chunks, ending with `usage`,
+/// then closes.
+fn write_sse(
+    out: &mut impl Write,
+    id: &str,
+    model: &str,
+    answer: &Answer,
+    usage: Value,
+) -> io::Result<()> {
     write_sse_head(out)?;
     let chunk = |choices: Value, usage: Value| {
         json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
@@ -115,10 +147,7 @@ fn write_sse(out: &mut impl Write, id: &str, model: &str, answer: &Answer) -> io
             json!([{"index": 0, "delta": {}, "finish_reason": finish}]),
             Value::Null,
         ),
-        chunk(
-            json!([]),
-            json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}),
-        ),
+        chunk(json!([]), usage),
     ];
     for event in events {
         write!(out, "data: {event}\n\n")?;
@@ -152,5 +181,15 @@ mod tests {
         assert!(answer.contains("\"content\":\"OK\""));
         assert!(answer.ends_with("data: [DONE]\n\n"));
         assert_eq!(last_user_text(&mock.requests()[0]), "x [[say: OK]]");
+    }
+
+    #[test]
+    fn usage_directive_counts_cache_writes_among_cached_tokens() {
+        assert_eq!(
+            usage("x [[usage: 700 30 200 9]]"),
+            json!({"prompt_tokens": 909, "completion_tokens": 30, "total_tokens": 939,
+                   "prompt_tokens_details": {"cached_tokens": 209, "cache_write_tokens": 9}})
+        );
+        assert_eq!(usage("x")["prompt_tokens"], 10);
     }
 }

@@ -53,7 +53,7 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
 }
 
 /// A driver for pi with the user's `models.json` and settings in its HOME.
-fn pi() -> Driver<MockChat> {
+pub fn pi() -> Driver<MockChat> {
     let p = Driver::new(
         MockChat::start(),
         &[

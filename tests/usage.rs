@@ -1,11 +1,13 @@
 //! `orch usage` and ps's TOKENS and COST on the real CLIs: the numbers the mock model reports
-//! come back exactly, read from Claude Code's transcript and Codex's rollout.
+//! come back exactly, read from Claude Code's transcript, Codex's rollout and Gemini CLI's and
+//! pi's sessions.
 
 use crate::fleet::Fleet;
 use crate::util::json;
 use serde_json::Value;
+use std::path::Path;
 
-fn row<'r>(rows: &'r Value, name: &str) -> &'r Value {
+fn row_of<'r>(rows: &'r Value, name: &str) -> &'r Value {
     rows.as_array()
         .unwrap()
         .iter()
@@ -40,7 +42,7 @@ fn the_mock_models_usage_comes_back_exactly() {
     b.turn("cx", "one [[say: CX-1]]");
 
     let usage = json(&b.ok(&["--json", "usage"]));
-    let cl = row(&usage, "cl");
+    let cl = row_of(&usage, "cl");
     assert_eq!(cl["model"], "claude-sonnet-4-5", "{cl}");
     assert_eq!(
         cl["tokens"],
@@ -57,7 +59,7 @@ fn the_mock_models_usage_comes_back_exactly() {
     // Codex: each response of the mock reports 10 input and 5 output tokens.
     let responses = b.codex.requests().len() as u64;
     assert!(responses >= 1);
-    let cx = row(&usage, "cx");
+    let cx = row_of(&usage, "cx");
     assert_eq!(cx["tokens"]["input"], 10 * responses, "{cx}");
     assert_eq!(cx["tokens"]["output"], 5 * responses, "{cx}");
     assert_eq!(cx["model"], "mock-model");
@@ -69,8 +71,8 @@ fn the_mock_models_usage_comes_back_exactly() {
     assert_eq!(calls[1]["tokens"]["input"], 1300);
 
     let ps = json(&b.ok(&["--json", "ps"]));
-    assert_eq!(row(&ps, "cl")["tokens"], 3815);
-    assert_eq!(row(&ps, "cx")["tokens"], 15 * responses);
+    assert_eq!(row_of(&ps, "cl")["tokens"], 3815);
+    assert_eq!(row_of(&ps, "cx")["tokens"], 15 * responses);
     let table = b.ok(&["ps"]);
     assert!(
         table.contains("TOKENS") && table.contains("3.8k"),
@@ -172,4 +174,107 @@ fn a_spent_budget_warns_at_80_escalates_once_at_100_and_stops_new_prompts() {
         1,
         "one escalation"
     );
+}
+
+/// Every `.jsonl` file under `dir` with its content, for a failure's message.
+fn transcripts(dir: &Path) -> String {
+    let mut out = String::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "jsonl") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                out += &format!("--- {}\n{text}", path.display());
+            }
+        }
+    }
+    out
+}
+
+/// Runs `orch --json usage NAME` (`usage` runs it with the driver's variables) until the
+/// worker's transcript holds `calls` model calls; returns its row. Shows the transcripts when
+/// it times out.
+fn wait_calls(usage: &dyn Fn() -> String, calls: usize, dir: &Path) -> Value {
+    crate::util::wait_or_explain(
+        &format!("{calls} model calls in the transcript"),
+        std::time::Duration::from_secs(10),
+        || {
+            let rows = json(&usage());
+            let got = rows[0]["calls"].as_array().map_or(0, Vec::len);
+            (got >= calls).then(|| rows[0].clone())
+        },
+        || transcripts(dir),
+    )
+}
+
+#[test]
+fn gemini_cli_usage_comes_back_exactly() {
+    let g = crate::gemini::gemini(crate::gemini::SETTINGS);
+    let (spawned, _) = g.spawn("gu", &["--harness", "gemini"]);
+    let dir = g.worker_dir(spawned["id"].as_str().unwrap());
+    g.tell("gu", "one [[usage: 1200 34 500 60]] [[say: GU-1]]");
+    // Two calls (the tool's, then the answer), each with this usage; Gemini CLI records the
+    // first message twice (again with its tool's result).
+    g.tell("gu", "two [[usage: 1300 21 0 0]] [[bash: echo hi]]");
+
+    let row = wait_calls(&|| g.ok(&["--json", "usage", "gu"]), 3, &dir);
+    let calls = row["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 3, "{row}\n{}", transcripts(&dir));
+    // Gemini's usageMetadata has no cache write: the mock leaves it out.
+    assert_eq!(
+        calls[0]["tokens"],
+        serde_json::json!({"input": 1200, "output": 34, "cache_read": 500,
+                           "cache_write": 0}),
+        "{row}"
+    );
+    assert_eq!(
+        row["tokens"],
+        serde_json::json!({"input": 3800, "output": 76, "cache_read": 500,
+                           "cache_write": 0, "total": 4376}),
+        "{row}"
+    );
+    assert_eq!(row["model"], "gemini-2.5-flash");
+    let want = (3800.0 * 0.3 + 76.0 * 2.5 + 500.0 * 0.03) / 1e6;
+    assert!(
+        (row["cost_usd"].as_f64().unwrap() - want).abs() < 1e-9,
+        "{row}"
+    );
+    let ps = json(&g.ok(&["--json", "ps"]));
+    assert_eq!(row_of(&ps, "gu")["tokens"], 4376, "{ps}");
+}
+
+#[test]
+fn pi_usage_comes_back_exactly() {
+    let p = crate::pi_harness::pi();
+    let (spawned, _) = p.spawn("pu", &["--harness", "pi"]);
+    let dir = p.worker_dir(spawned["id"].as_str().unwrap());
+    p.tell("pu", "one [[usage: 1200 34 500 60]] [[say: PU-1]]");
+    p.tell("pu", "two [[usage: 1300 21 0 0]] [[bash: echo hi]]");
+
+    let row = wait_calls(&|| p.ok(&["--json", "usage", "pu"]), 3, &dir);
+    let calls = row["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 3, "{row}\n{}", transcripts(&dir));
+    assert_eq!(
+        calls[0]["tokens"],
+        serde_json::json!({"input": 1200, "output": 34, "cache_read": 500,
+                           "cache_write": 60}),
+        "{row}"
+    );
+    assert_eq!(
+        row["tokens"],
+        serde_json::json!({"input": 3800, "output": 76, "cache_read": 500,
+                           "cache_write": 60, "total": 4436}),
+        "{row}"
+    );
+    assert_eq!(row["model"], "mock-model");
+    assert_eq!(
+        row["cost_usd"],
+        Value::Null,
+        "no price for the mock's model"
+    );
+    let ps = json(&p.ok(&["--json", "ps"]));
+    assert_eq!(row_of(&ps, "pu")["tokens"], 4436, "{ps}");
 }

@@ -1,8 +1,8 @@
 //! What each worker spent: tokens per model call, read from the harness's own transcript
-//! ([`crate::harness::Adapter::usage_format`]: Claude Code's session JSONL, Codex's rollout),
-//! never estimated; and its cost from the prices in `prices.json` (per model, with their
-//! source and date). Gemini CLI, pi, command and sim workers have no such record here: their
-//! usage is unknown (`None`), not zero.
+//! ([`crate::harness::Adapter::usage_format`]: Claude Code's session JSONL, Codex's rollout,
+//! Gemini CLI's and pi's session JSONL), never estimated; and its cost from the prices in
+//! `prices.json` (per model, with their source and date). Command and sim workers have no such
+//! record: their usage is unknown (`None`), not zero.
 //!
 //! Reading is incremental: `usage.json` in the worker's folder keeps the transcript's path,
 //! the byte offset read up to and what was found, so a read costs the new lines only. It runs
@@ -22,10 +22,12 @@ use std::path::{Path, PathBuf};
 pub struct Tokens {
     /// Input tokens not read from a cache.
     pub input: u64,
+    /// Output tokens, thinking (reasoning) tokens among them.
     pub output: u64,
     /// Input tokens read from the provider's prompt cache.
     pub cache_read: u64,
-    /// Input tokens written to the prompt cache (Claude; 0 for Codex).
+    /// Input tokens written to the prompt cache (Claude, and pi when its provider says; 0 for
+    /// Codex and Gemini CLI).
     pub cache_write: u64,
 }
 
@@ -46,7 +48,7 @@ impl Tokens {
 /// One model call as the transcript records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Call {
-    /// The message id (Claude) or the line's offset (Codex).
+    /// The message id (Claude, Gemini CLI), the line's offset (Codex) or the entry id (pi).
     pub key: String,
     pub model: Option<String>,
     pub tokens: Tokens,
@@ -125,7 +127,8 @@ impl Tally {
             return Ok(Some(summary(Vec::new())));
         };
         // Another conversation, or a transcript written anew (it never shrinks otherwise):
-        // read it all again.
+        // read it all again. (Gemini CLI and pi may also rewrite theirs in place, longer, on a
+        // resume; their calls are keyed by id, so the lines read twice count once.)
         let len = std::fs::metadata(&path).map_or(0, |m| m.len());
         if self.cache.path != path || len < self.cache.offset {
             self.cache = Cache {
@@ -142,6 +145,8 @@ impl Tally {
             match format {
                 UsageFormat::ClaudeTranscript => claude_line(cache, &value),
                 UsageFormat::CodexRollout => codex_line(cache, &value, at),
+                UsageFormat::GeminiSession => gemini_line(cache, &value, at),
+                UsageFormat::PiSession => pi_line(cache, &value, at),
             }
         }
         cache.offset = end;
@@ -194,7 +199,62 @@ fn claude_line(cache: &mut Cache, line: &Value) {
         return;
     }
     let key = message["id"].as_str().unwrap_or_default().to_string();
-    let call = priced(key, model, tokens);
+    keep(cache, priced(key, model, tokens));
+}
+
+/// A `gemini` line of a Gemini CLI session: its `tokens`, kept once per message id (`at`, the
+/// line's offset, for a line without one; a message is appended again when it changes, and
+/// the last one counts). Gemini's `input` is the whole prompt, its `cached` part among it,
+/// without `tool` (the tool-use prompt), and its `output` is without `thoughts`; the API bills
+/// those as input and output, so here input is `input - cached + tool` and output
+/// `output + thoughts`: the four counts add up to its `total`.
+fn gemini_line(cache: &mut Cache, line: &Value, at: u64) {
+    let t = &line["tokens"];
+    if line["type"] != "gemini" || !t.is_object() {
+        return;
+    }
+    let n = |k: &str| t[k].as_u64().unwrap_or(0);
+    let tokens = Tokens {
+        input: n("input").saturating_sub(n("cached")) + n("tool"),
+        output: n("output") + n("thoughts"),
+        cache_read: n("cached"),
+        cache_write: 0,
+    };
+    let model = line["model"].as_str().map(str::to_string);
+    let key = line["id"]
+        .as_str()
+        .map_or_else(|| at.to_string(), str::to_string);
+    keep(cache, priced(key, model, tokens));
+}
+
+/// A `message` entry of a pi session whose message is the assistant's: its `usage`, once per
+/// entry id (`at`, the line's offset, for an entry without one). A message with no token at
+/// all (a request that failed before any answer) is no call.
+fn pi_line(cache: &mut Cache, line: &Value, at: u64) {
+    let message = &line["message"];
+    let usage = &message["usage"];
+    if line["type"] != "message" || message["role"] != "assistant" || !usage.is_object() {
+        return;
+    }
+    let n = |k: &str| usage[k].as_u64().unwrap_or(0);
+    let tokens = Tokens {
+        input: n("input"),
+        output: n("output"),
+        cache_read: n("cacheRead"),
+        cache_write: n("cacheWrite"),
+    };
+    if tokens.total() == 0 {
+        return;
+    }
+    let model = message["model"].as_str().map(str::to_string);
+    let key = line["id"]
+        .as_str()
+        .map_or_else(|| at.to_string(), str::to_string);
+    keep(cache, priced(key, model, tokens));
+}
+
+/// Adds `call`, or replaces the call of the same key (a message recorded again).
+fn keep(cache: &mut Cache, call: Call) {
     match cache.calls.iter_mut().find(|c| c.key == call.key) {
         Some(old) => *old = call,
         None => cache.calls.push(call),
@@ -357,6 +417,94 @@ mod tests {
         assert_eq!(usage.total.cache_read, 8);
         assert_eq!(usage.total.output, 9);
         assert_eq!(usage.model.as_deref(), Some("gpt-5"));
+    }
+
+    /// A Gemini CLI 0.61 `gemini` line as it writes one.
+    fn gemini(id: &str, tokens: Value) -> Value {
+        json!({"id": id, "timestamp": "2026-12-02T08:18:08.008Z", "type": "gemini",
+               "content": "", "thoughts": [], "tokens": tokens, "model": "gemini-2.5-flash"})
+    }
+
+    #[test]
+    fn gemini_messages_count_once_per_id_with_thoughts_as_output() {
+        let mut cache = Cache::default();
+        let tokens = json!({"input": 1700, "output": 34, "cached": 500, "thoughts": 6,
+                            "tool": 4, "total": 1744});
+        gemini_line(&mut cache, &gemini("g1", tokens.clone()), 10);
+        // Appended again with its tool call's result: the same call.
+        let mut again = gemini("g1", tokens);
+        again["toolCalls"] = json!([{"id": "t1", "name": "run_shell_command"}]);
+        gemini_line(&mut cache, &again, 20);
+        gemini_line(
+            &mut cache,
+            &json!({"id": "u1", "type": "user", "content": [{"text": "hi"}]}),
+            30,
+        );
+        gemini_line(&mut cache, &json!({"$set": {"lastUpdated": "x"}}), 40);
+        gemini_line(&mut cache, &json!({"$rewindTo": "u1"}), 50);
+        // A message recorded without usage (`tokens: null`) is no call.
+        gemini_line(&mut cache, &gemini("g2", Value::Null), 60);
+        let usage = summary(cache.calls);
+        assert_eq!(usage.calls.len(), 1, "{usage:?}");
+        let want = Tokens {
+            input: 1204,
+            output: 40,
+            cache_read: 500,
+            cache_write: 0,
+        };
+        assert_eq!(usage.total, want);
+        assert_eq!(usage.total.total(), 1744, "adds up to Gemini's own total");
+        assert_eq!(usage.model.as_deref(), Some("gemini-2.5-flash"));
+        // 1204*0.3 + 40*2.5 + 500*0.03 per million.
+        let cost = (1204.0 * 0.3 + 40.0 * 2.5 + 500.0 * 0.03) / 1e6;
+        assert!((usage.cost_usd.unwrap() - cost).abs() < 1e-12);
+    }
+
+    /// A pi 0.73 assistant `message` entry as it writes one.
+    fn pi(id: &str, input: u64, output: u64, read: u64, write: u64) -> Value {
+        json!({"type": "message", "id": id, "parentId": "p", "timestamp": "t",
+               "message": {"role": "assistant", "content": [{"type": "text", "text": "ok"}],
+                   "api": "openai-completions", "provider": "mock", "model": "mock-model",
+                   "usage": {"input": input, "output": output, "cacheRead": read,
+                       "cacheWrite": write, "totalTokens": input + output + read + write,
+                       "cost": {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0,
+                                "total": 0}},
+                   "stopReason": "stop", "timestamp": 1}})
+    }
+
+    #[test]
+    fn pi_assistant_messages_count_once_per_entry() {
+        let mut cache = Cache::default();
+        pi_line(&mut cache, &pi("a1", 1200, 34, 500, 60), 10);
+        // The same entry read twice (a session file rewritten in place).
+        pi_line(&mut cache, &pi("a1", 1200, 34, 500, 60), 900);
+        pi_line(&mut cache, &pi("a2", 1300, 21, 0, 0), 20);
+        // A request that failed before any answer spent nothing.
+        pi_line(&mut cache, &pi("a3", 0, 0, 0, 0), 30);
+        pi_line(
+            &mut cache,
+            &json!({"type": "message", "id": "u1",
+                    "message": {"role": "user", "content": "hi"}}),
+            40,
+        );
+        pi_line(
+            &mut cache,
+            &json!({"type": "model_change", "id": "m", "provider": "mock", "modelId": "x"}),
+            50,
+        );
+        let usage = summary(cache.calls);
+        assert_eq!(usage.calls.len(), 2, "{usage:?}");
+        assert_eq!(
+            usage.total,
+            Tokens {
+                input: 2500,
+                output: 55,
+                cache_read: 500,
+                cache_write: 60
+            }
+        );
+        assert_eq!(usage.model.as_deref(), Some("mock-model"));
+        assert_eq!(usage.cost_usd, None, "no price for the mock's model");
     }
 
     #[test]

@@ -389,4 +389,18 @@ pub enum UsageFormat {
     /// `info.total_token_usage` (`input_tokens` with `cached_input_tokens` among them,
     /// `output_tokens`).
     CodexRollout,
+    /// Gemini CLI's session JSONL (0.61): each `gemini` line (`type: "gemini"`) carries its
+    /// `id`, `model` and `tokens`, the `usageMetadata` of the model call that produced it:
+    /// `input` (the prompt, cached tokens among them), `output` (the candidates), `cached`,
+    /// `thoughts`, `tool` (tool-use prompt tokens), `total`. A message is appended again,
+    /// whole, when it changes (its tool calls' results), so an id repeats; a `$rewindTo`
+    /// line drops messages from the conversation but not from what was spent. Only the
+    /// conversation's own calls are there, not the CLI's side requests (e.g. its loop check).
+    GeminiSession,
+    /// pi's session JSONL (0.73): each `message` entry whose `message.role` is `assistant`
+    /// carries the entry's `id`, `message.provider`, `message.model` and `message.usage` as pi
+    /// normalises it for every provider: `input` (not read from a cache), `output` (reasoning
+    /// tokens among them), `cacheRead`, `cacheWrite`, `totalTokens` and pi's own `cost`. The
+    /// calls that write its compaction and branch summaries are not recorded.
+    PiSession,
 }

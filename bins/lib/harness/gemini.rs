@@ -548,6 +548,10 @@ impl Adapter for Gemini {
         true
     }
 
+    fn usage_format(&self) -> Option<super::adapter::UsageFormat> {
+        Some(super::adapter::UsageFormat::GeminiSession)
+    }
+
     /// `.gemini/tmp/<project>/chats/session-<time>-<first 8 of the id>.jsonl` in the worker's
     /// `GEMINI_CLI_HOME`.
     fn transcript(&self, dir: &Path, session_id: &str) -> Option<PathBuf> {

@@ -360,6 +360,10 @@ impl Adapter for Pi {
         true
     }
 
+    fn usage_format(&self) -> Option<super::adapter::UsageFormat> {
+        Some(super::adapter::UsageFormat::PiSession)
+    }
+
     /// `sessions/<folder>/<time>_<session id>.jsonl` in the worker's `PI_CODING_AGENT_DIR`.
     fn transcript(&self, dir: &Path, session_id: &str) -> Option<PathBuf> {
         let tail = format!("_{session_id}.jsonl");

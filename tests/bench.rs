@@ -19,6 +19,9 @@
 //! - usage: `orch --json usage` (totals, as ps reads them) on a Claude Code worker whose transcript holds 2000 model
 //!   calls: the first read (the whole file) and a read after one more call was written (the
 //!   incremental cost per turn), wall time of the whole process;
+//! - top: `orch top` in a tmux pane over nine workers: from the start of a hook process that
+//!   records a Stop to the end of the frame showing it, and from a call appended to a
+//!   2000-call Claude Code transcript to the frame showing the new token total;
 //! - remote wake: the same as wake for a sim worker on a "host" (a private sshd on 127.0.0.1,
 //!   `orch spawn --host`): from the start of the host's hook process recording a Stop to
 //!   `orch listen` exiting here, the event having come through the relay's ssh stream.
@@ -231,6 +234,7 @@ fn main() {
     let fan_out = fan_out(tmp.path(), &hook, &path);
     let command = command_turns(tmp.path(), &path);
     let usage_read = usage_read(tmp.path(), &path);
+    let top = top_redraw(tmp.path(), &hook, &path);
     let remote_wake = remote_wake(tmp.path(), &hook, &path);
 
     let true_median = stats(t_true.clone())["median_ms"].as_f64().unwrap();
@@ -248,6 +252,7 @@ fn main() {
         "listen_wake": stats(wake),
         "remote_listen_wake": remote_wake,
         "usage_read": usage_read,
+        "top_redraw": top,
         "fan_in": {"recorded": total, "expected": 64, "contiguous": contiguous},
         "fan_out": fan_out,
         "command": command,
@@ -256,7 +261,8 @@ fn main() {
             "managed_stop_median_ms": "<= 3",
             "listen_wake_median_ms": "<= 5",
             "fan_in": "64/64",
-            "fan_out_publisher_hook_median_ms": "<= 5"
+            "fan_out_publisher_hook_median_ms": "<= 5",
+            "top_stop_to_frame_median_ms": "<= 100"
         }
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
@@ -483,6 +489,138 @@ fn usage_read(tmp: &Path, path: &str) -> Value {
     }
     json!({"calls": 2000, "first_read_ms": (first.as_secs_f64() * 1e6).round() / 1e3,
            "after_one_more_call": stats(each)})
+}
+
+/// `orch top` in a pane of a private tmux server over nine workers (panes running `sleep`):
+/// eight sim workers, and a Claude Code worker whose transcript holds 2000 calls. 50 Stops
+/// (one hook process each, round the eight), from the hook's start to the end of the frame
+/// that shows it (top's `ORCH_TOP_TRACE`); then 30 calls appended to the transcript, from the
+/// append to the frame that shows the new token total (what top pays per turn for spend).
+fn top_redraw(tmp: &Path, hook: &Path, path: &str) -> Value {
+    let root = tmp.join("top");
+    let home = root.join("home");
+    let state = root.join("state");
+    state_with_workers(&state, 9);
+    let socket = format!("orch-bench-top-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        let out = Command::new("tmux")
+            .args(["-L", &socket])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    tmux(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        "sleep 600",
+    ]);
+    let _server = KillOnDrop(socket.clone());
+    for i in 1..=9 {
+        let id = format!("w{i}");
+        let pane = tmux(&["new-window", "-d", "-P", "-F", "#{pane_id}", "sleep 600"]);
+        tmux(&["set-option", "-p", "-t", &pane, "@orch_id", &id]);
+        let (harness, session) = match i {
+            9 => ("claude", "bench-session".to_string()),
+            _ => ("sim", format!("s{i}")),
+        };
+        let meta = json!({"id": id, "name": format!("worker-{i}"), "role": "worker",
+            "harness": harness, "cwd": "/", "parent": "operator", "created_ms": i,
+            "session_id": session, "pane": pane, "server": {"socket_name": socket}});
+        std::fs::write(
+            state.join(format!("workers/{id}/meta.json")),
+            meta.to_string(),
+        )
+        .unwrap();
+    }
+    let project = home.join(".claude/projects/-bench");
+    std::fs::create_dir_all(&project).unwrap();
+    let transcript = project.join("bench-session.jsonl");
+    let call = |n: usize| {
+        let line = json!({"type": "assistant", "uuid": format!("u{n}"),
+            "message": {"id": format!("msg_{n}"), "model": "claude-sonnet-4-5",
+                "role": "assistant", "content": [{"type": "text", "text": "done ".repeat(40)}],
+                "usage": {"input_tokens": 1200, "output_tokens": 300,
+                          "cache_read_input_tokens": 9000, "cache_creation_input_tokens": 40}}});
+        format!("{line}\n")
+    };
+    std::fs::write(&transcript, (0..2000).map(call).collect::<String>()).unwrap();
+
+    let trace = root.join("trace.jsonl");
+    let env = [
+        ("PATH", path.to_string()),
+        ("HOME", home.display().to_string()),
+        ("ORCH_HOME", state.display().to_string()),
+    ];
+    let mut argv = vec![
+        "new-window".to_string(),
+        "-d".into(),
+        "--".into(),
+        "env".into(),
+        "-i".into(),
+    ];
+    argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+    argv.push(format!("ORCH_TOP_TRACE={}", trace.display()));
+    argv.extend(["TERM=xterm-256color".into(), "LANG=C.UTF-8".into()]);
+    argv.extend([exe("orch").display().to_string(), "top".into()]);
+    tmux(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    let now_us = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as u64
+    };
+    // The first frame after `since` (Unix microseconds) that `shows`; polled, a benchmark.
+    let frame = |since: u64, shows: &dyn Fn(&Value) -> bool| -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&trace).unwrap_or_default();
+            let found = text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|t| t["us"].as_u64() >= Some(since) && shows(t));
+            if let Some(t) = found {
+                return t["us"].as_u64().unwrap();
+            }
+            assert!(Instant::now() < deadline, "orch top never drew it:\n{text}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    frame(0, &|t| t["tokens"]["w9"].as_u64() == Some(2000 * 10_540));
+    let mut stops = Vec::new();
+    for i in 0..50u64 {
+        let w = i % 8 + 1;
+        let seq = i / 8 + 1;
+        let worker = format!("w{w}");
+        let mut hook_env = env.to_vec();
+        hook_env.push(("ORCH_WORKER", worker.clone()));
+        let start = now_us();
+        time_once(hook, &hook_env, &stop_payload(&format!("s{w}")));
+        let drawn = frame(start, &|t| t["cursors"][&worker].as_u64() >= Some(seq));
+        stops.push(Duration::from_micros(drawn - start));
+    }
+    let mut calls = Vec::new();
+    for n in 2000..2030 {
+        let start = now_us();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&transcript)
+            .unwrap();
+        file.write_all(call(n).as_bytes()).unwrap();
+        drop(file);
+        let total = (n as u64 + 1) * 10_540;
+        let drawn = frame(start, &|t| t["tokens"]["w9"].as_u64() == Some(total));
+        calls.push(Duration::from_micros(drawn - start));
+    }
+    json!({"workers": 9, "stop_to_frame": stats(stops),
+           "transcript_call_to_frame": {"calls": 2000, "after_one_more_call": stats(calls)}})
 }
 
 /// 50 Stops of a sim worker on a "host" (a private sshd on 127.0.0.1): from the start of the

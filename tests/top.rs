@@ -351,3 +351,31 @@ fn top_refuses_what_it_cannot_show() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("inside tmux"), "{}", stderr(&out));
 }
+
+#[test]
+fn top_sees_panes_go_with_their_server() {
+    let world = World::installed();
+    world.spawn_sim("alpha");
+    // The view runs on a server of its own; the workers' server dies under it, writing no
+    // file: the clock's look at tmux finds it.
+    let viewer = Tmux::start();
+    let mut line = String::from("exec env -i");
+    for (key, value) in world.env() {
+        line.push_str(&format!(" '{key}={value}'"));
+    }
+    line.push_str(&format!(" '{}' top", exe("orch").display()));
+    viewer.run(&["respawn-pane", "-k", "-t", "main", &line]);
+    let seen = |what: &str, check: &dyn Fn(&str) -> bool| {
+        wait_or_explain(
+            what,
+            WAIT,
+            || Some(viewer.capture("main")).filter(|s| check(s)),
+            || viewer.capture("main"),
+        )
+    };
+    seen("alpha idle", &|s| row(s, "alpha").contains("idle"));
+    world.tmux.as_ref().unwrap().kill_server();
+    seen("alpha resumable", &|s| {
+        row(s, "alpha").contains("resumable")
+    });
+}

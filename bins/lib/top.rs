@@ -209,9 +209,12 @@ impl Board {
                 changed.push(meta.id.clone());
             }
         }
-        for meta in self.state.workers()? {
-            if !self.entries.iter().any(|e| e.id() == meta.id) {
-                changed.push(meta.id);
+        if let Ok(folders) = std::fs::read_dir(self.state.root.join("workers")) {
+            for folder in folders.flatten() {
+                let id = folder.file_name().to_string_lossy().into_owned();
+                if !self.entries.iter().any(|e| e.id() == id) {
+                    changed.push(id);
+                }
             }
         }
         for id in &changed {

@@ -8,9 +8,10 @@
 //! interrupt` and `orch decide` as child processes, so rights, audit and delivery are the
 //! commands' own, and the view never blocks while a prompt is delivered.
 //!
-//! `ORCH_TOP_TRACE=FILE` appends one JSON line per redraw (`ms`: Unix milliseconds after the
-//! frame was written, `cause`: `start`, `change`, `tick` or `key`, `cursors`: each shown
-//! worker's newest seq): what the tests and the benchmark read.
+//! `ORCH_TOP_TRACE=FILE` appends one JSON line per redraw (`ms` and `us`: Unix milli- and
+//! microseconds after the frame was written, `cause`: `start`, `change`, `tick` or `key`,
+//! `cursors` and `tokens`: each shown worker's newest seq and token total): what the tests and
+//! the benchmark read.
 
 use super::Ctx;
 use crate::error::{Exit, Fail};
@@ -235,15 +236,24 @@ fn looped(
     }
 }
 
-/// Appends one trace line: when the frame was written, why, and each shown worker's cursor.
+/// Appends one trace line: when the frame was written, why, and each shown worker's cursor
+/// and tokens.
 fn traced(path: &Path, board: &Board, cause: &str) {
-    let cursors: serde_json::Map<String, serde_json::Value> = board
-        .visible()
+    let rows = board.visible();
+    let cursors: serde_json::Map<String, serde_json::Value> = rows
         .iter()
         .map(|e| (e.id().to_string(), e.glance.cursor().into()))
         .collect();
-    let line =
-        serde_json::json!({"ms": crate::clock::now_ms(), "cause": cause, "cursors": cursors});
+    let tokens: serde_json::Map<String, serde_json::Value> = rows
+        .iter()
+        .map(|e| (e.id().to_string(), e.tokens.into()))
+        .collect();
+    let us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    let line = serde_json::json!({
+        "ms": us / 1000, "us": us, "cause": cause, "cursors": cursors, "tokens": tokens,
+    });
     if let Ok(mut file) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

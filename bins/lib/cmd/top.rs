@@ -185,15 +185,16 @@ fn looped(
                 traced(path, board, cause);
             }
         }
+        // The clock, also when changes come faster than it (a busy transcript).
+        if Instant::now() >= tick {
+            tick = Instant::now() + TICK;
+            board.check_panes()?;
+            (cause, dirty) = ("tick", true);
+            continue;
+        }
         let first = match rx.recv_timeout(tick.saturating_duration_since(Instant::now())) {
             Ok(wake) => wake,
-            Err(RecvTimeoutError::Timeout) => {
-                tick = Instant::now() + TICK;
-                board.check_panes()?;
-                cause = "tick";
-                dirty = true;
-                continue;
-            }
+            Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return Ok(None),
         };
         let mut batch = vec![first];

@@ -12,7 +12,7 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(20);
 
 /// `orch top` running in a window of the world's tmux server.
-struct Top<'w> {
+pub struct Top<'w> {
     world: &'w World,
     pane: String,
     trace: PathBuf,
@@ -20,7 +20,7 @@ struct Top<'w> {
 
 impl<'w> Top<'w> {
     /// Starts `orch top ARGS` in a new window of session `main` and waits for its first frame.
-    fn start(world: &'w World, args: &[&str]) -> Top<'w> {
+    pub fn start(world: &'w World, args: &[&str]) -> Top<'w> {
         let trace = world.root().join(crate::util::unique("top-trace"));
         let mut argv: Vec<String> = ["new-window", "-d", "-t", "main", "-P", "-F", "#{pane_id}"]
             .map(String::from)
@@ -48,12 +48,12 @@ impl<'w> Top<'w> {
         top
     }
 
-    fn screen(&self) -> String {
+    pub fn screen(&self) -> String {
         self.world.tmux.as_ref().unwrap().capture(&self.pane)
     }
 
     /// Waits until the pane's screen satisfies `check`; returns it.
-    fn wait_screen(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+    pub fn wait_screen(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
         wait_or_explain(
             what,
             WAIT,
@@ -69,7 +69,7 @@ impl<'w> Top<'w> {
         self.world.tmux.as_ref().unwrap().run(&argv);
     }
 
-    fn trace(&self) -> Vec<Value> {
+    pub fn trace(&self) -> Vec<Value> {
         trace_of(&self.trace)
     }
 }
@@ -82,8 +82,8 @@ fn trace_of(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// The first line of `text`'s row of worker `name` on `screen`.
-fn row<'s>(screen: &'s str, name: &str) -> &'s str {
+/// The line of worker `name`'s row on `screen`.
+pub fn row<'s>(screen: &'s str, name: &str) -> &'s str {
     screen
         .lines()
         .find(|l| l.contains(&format!(" {name} ")))

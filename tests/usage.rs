@@ -37,8 +37,26 @@ fn the_mock_models_usage_comes_back_exactly() {
         "--ready-timeout",
         "60",
     ]);
+    // `orch top` watches: its rows follow the transcripts.
+    let top = crate::top::Top::start(&b.world, &[]);
+    let cl_id = b.world.ps_row("w1")["name"].clone();
+    assert_eq!(cl_id, "cl");
+    let drawn = |tokens: u64| {
+        crate::util::wait_or_explain(
+            &format!("orch top showing cl's {tokens} tokens"),
+            std::time::Duration::from_secs(20),
+            || {
+                top.trace()
+                    .into_iter()
+                    .find(|t| t["tokens"]["w1"].as_u64() == Some(tokens))
+            },
+            || format!("{:#?}", top.trace()),
+        )
+    };
     b.turn("cl", "one [[usage: 1200 34 500 60]] [[say: CL-1]]");
+    drawn(1794);
     b.turn("cl", "two [[usage: 1300 21 700 0]] [[say: CL-2]]");
+    drawn(3815);
     b.turn("cx", "one [[say: CX-1]]");
 
     let usage = json(&b.ok(&["--json", "usage"]));
@@ -80,6 +98,11 @@ fn the_mock_models_usage_comes_back_exactly() {
     );
     let text = b.ok(&["usage"]);
     assert!(text.contains("prices (2025-11)"), "{text}");
+    let shown = top.wait_screen("cl's spend and cx's tokens", |s| {
+        crate::top::row(s, "cl").contains("3.8k")
+            && crate::top::row(s, "cx").contains(&(15 * responses).to_string())
+    });
+    assert!(crate::top::row(&shown, "cl").contains("$0.01"), "{shown}");
 }
 
 #[test]

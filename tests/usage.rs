@@ -301,3 +301,62 @@ fn pi_usage_comes_back_exactly() {
     let ps = json(&p.ok(&["--json", "ps"]));
     assert_eq!(row_of(&ps, "pu")["tokens"], 4436, "{ps}");
 }
+
+#[test]
+fn a_budget_spent_in_the_middle_of_a_turn_stops_it_there() {
+    let b = Fleet::new();
+    b.ok(&[
+        "spawn",
+        "--name",
+        "cm",
+        "--ready-timeout",
+        "60",
+        "--budget-usd",
+        "0.01",
+        "--budget-interrupt",
+        "--",
+        "--model",
+        "claude-sonnet-4-5",
+    ]);
+    // The first reply costs $0.012 (4000 input tokens at $3 per million) and asks to run a
+    // command, which waits on a permission dialog: the turn is weighed there, not at its end,
+    // and Escape ends it. (Not `sleep 60`, which 2.1.197 runs unasked: Claude Code 2.1.332
+    // refuses a standalone sleep as a tool call, and the turn ends at once.)
+    let told = json(&b.ok(&[
+        "--json",
+        "tell",
+        "cm",
+        "long [[usage: 4000 0 0 0]] [[bash: timeout 60 tail -f /dev/null]]",
+    ]));
+    let after = told["cursor"].as_u64().unwrap();
+    let events = crate::util::wait_or_explain(
+        "the budget's interrupt",
+        std::time::Duration::from_secs(30),
+        || {
+            let events: Vec<Value> = b.ok(&["events", "cm"]).lines().map(json).collect();
+            events
+                .iter()
+                .any(|e| e["event"] == "interrupted" && e["by"] == "budget")
+                .then_some(events)
+        },
+        || b.world.explain(),
+    );
+    let turn: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["seq"].as_u64() > Some(after))
+        .collect();
+    let kinds: Vec<&str> = turn.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert!(
+        !kinds.contains(&"stop"),
+        "stopped mid-turn, not at its end: {kinds:?}"
+    );
+    let levels: Vec<&Value> = turn
+        .iter()
+        .filter(|e| e["event"] == "budget")
+        .map(|e| &e["level"])
+        .collect();
+    assert_eq!(levels, [80, 100], "both crossed by one call: {kinds:?}");
+    let open = json(&b.ok(&["--json", "escalations", "--open"]));
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(open[0]["source"], "budget");
+}

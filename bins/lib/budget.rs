@@ -1,11 +1,13 @@
 //! Budgets: what a worker may spend (`spawn --budget-usd N` / `--budget-tokens N`, or its
 //! outfit's `budget`), weighed against its usage as its harness recorded it
-//! ([`crate::usage`]) each time one of its turns ends (its Stop hook).
+//! ([`crate::usage`]) while it works, so a long turn is stopped in its middle.
 //!
-//! The check runs in a child the Stop hook starts detached (`orch __budget ID`), which first
-//! waits until the transcript holds more model calls than at the last check and then stops
-//! growing for [`QUIET`] (Claude Code writes it some 100 ms after the Stop), up to
-//! [`SETTLE_MAX`]; a call written later still counts at the next turn's end.
+//! The weighing runs in a follower, `orch __budget ID`, one per worker (a lock file), that the
+//! hook starts detached when a turn begins (UserPromptSubmit) or ends (Stop) and none runs:
+//! it weighs at once, then each time the transcript (or the worker's event log) changes, and
+//! leaves after [`IDLE_EXIT`] with nothing written (the next prompt starts it again) or when
+//! the worker is gone. While the transcript is not there yet (a new conversation), it looks
+//! for it every second.
 //!
 //! Crossing 80% records a `budget` event (`level: 80`); crossing 100% records one with
 //! `level: 100` and raises an escalation on the reversibility axis to its parent, once. With
@@ -19,6 +21,9 @@ use crate::state::{Budget, Meta, State};
 use crate::worker::Worker;
 use anyhow::Result;
 use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
 
 /// The file in a worker's folder that keeps the level reached and the calls seen; there from
 /// the moment the worker has a budget ([`start`], [`set`]).
@@ -36,16 +41,23 @@ pub fn start(state: &State, id: &str) -> Result<()> {
 
 /// The levels, in percent of the budget, at which something happens.
 const LEVELS: [u64; 2] = [80, 100];
-/// How long the transcript must stop growing before a check counts it.
-const QUIET: std::time::Duration = std::time::Duration::from_millis(150);
-/// The longest a check waits for the turn's calls to be written.
-const SETTLE_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a follower stays with nothing written to the transcript or the event log.
+pub const IDLE_EXIT: Duration = Duration::from_secs(60);
+/// How long a follower lets a burst of writes settle before it weighs them.
+const BATCH: Duration = Duration::from_millis(50);
+/// The lock file a worker's follower holds.
+const LOCK: &str = "budget.lock";
 
-/// Run by the hook when a turn of worker `id` ends: starts the detached check (`orch __budget
-/// ID`) if the worker has a budget (its `budget.json` exists: a stat, no metadata read on the
-/// hook's path); returns at once.
-pub fn after_turn(state: &State, id: &str) -> Result<()> {
-    if !state.worker_dir(id).join(FILE).exists() {
+/// Run by the hook when a turn of worker `id` begins or ends: starts its follower (`orch
+/// __budget ID`, detached) if the worker has a budget (its `budget.json` exists: a stat, no
+/// metadata read on the hook's path) and no follower runs (its lock is free); returns at once.
+pub fn ensure_follower(state: &State, id: &str) -> Result<()> {
+    let dir = state.worker_dir(id);
+    if !dir.join(FILE).exists() {
+        return Ok(());
+    }
+    // Free now: no follower runs (a racing start finds the lock taken and leaves at once).
+    if Lock::try_at(&dir.join(LOCK))?.is_none() {
         return Ok(());
     }
     use std::os::unix::process::CommandExt;
@@ -61,31 +73,67 @@ pub fn after_turn(state: &State, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// The detached check (`orch __budget ID`): waits for the turn's calls in the transcript (see
-/// the module's text), then [`check`]s.
-pub fn settle_and_check(state: &State, id: &str) -> Result<()> {
-    let meta = state.meta(id)?;
-    let worker = Worker {
-        state: state.clone(),
-        meta,
+/// The follower of worker `id` (`orch __budget ID`, see the module's text); returns at once
+/// when another one holds the lock, after [`IDLE_EXIT`] of quiet, or when the worker is gone.
+///
+/// Errors: its files cannot be read or watched.
+pub fn follow(state: &State, id: &str) -> Result<()> {
+    let dir = state.worker_dir(id);
+    let Some(_lock) = Lock::try_at(&dir.join(LOCK))? else {
+        return Ok(());
     };
-    let seen = std::fs::read(worker.dir().join(FILE))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .and_then(|v| v["calls"].as_u64())
-        .unwrap_or(0);
-    let start = std::time::Instant::now();
-    let mut last = (seen, std::time::Instant::now());
-    while start.elapsed() < SETTLE_MAX {
-        let calls = crate::usage::of(&worker)?.map_or(0, |u| u.calls.len() as u64);
-        if calls != last.0 {
-            last = (calls, std::time::Instant::now());
-        } else if calls > seen && last.1.elapsed() >= QUIET {
-            break;
+    let (tx, rx) = channel();
+    let mut watcher = crate::watch::watcher(&[(dir.as_path(), false)], move |paths| {
+        let _ = tx.send(paths);
+    })?;
+    let events = crate::events::log_path(&dir);
+    let mut transcript: Option<PathBuf> = None;
+    let mut quiet_since = Instant::now();
+    let mut weigh = true;
+    loop {
+        if std::mem::take(&mut weigh) {
+            check(state, id)?;
         }
-        std::thread::sleep(std::time::Duration::from_millis(30));
+        let worker = Worker {
+            state: state.clone(),
+            meta: state.meta(id)?,
+        };
+        if transcript.is_none() {
+            let meta = &worker.meta;
+            transcript = meta
+                .session_id
+                .as_deref()
+                .and_then(|sid| meta.harness.transcript(&dir, sid));
+            if let Some(folder) = transcript.as_deref().and_then(Path::parent) {
+                watcher.watch(folder, notify::RecursiveMode::NonRecursive)?;
+            }
+        }
+        if !worker.alive() {
+            return Ok(());
+        }
+        let wait = match transcript {
+            Some(_) => IDLE_EXIT.saturating_sub(quiet_since.elapsed()),
+            None => Duration::from_secs(1),
+        };
+        // Only the transcript and the event log count: the check's own writes (budget.json,
+        // usage.json) must not wake it again.
+        let moved = |paths: &[PathBuf]| {
+            paths
+                .iter()
+                .any(|p| *p == events || Some(p) == transcript.as_ref())
+        };
+        match rx.recv_timeout(wait) {
+            Ok(paths) if moved(&paths) => {
+                std::thread::sleep(BATCH);
+                while rx.try_recv().is_ok() {}
+                (quiet_since, weigh) = (Instant::now(), true);
+            }
+            Ok(_) => {}
+            Err(_) if quiet_since.elapsed() >= IDLE_EXIT => return Ok(()),
+            // Still no transcript: look again (and weigh whatever it holds once found).
+            Err(_) => weigh = transcript.is_none(),
+        }
     }
-    check(state, id)
 }
 
 /// What a worker spent against its budget.
@@ -125,7 +173,7 @@ pub fn spent(worker: &Worker, budget: &Budget) -> Result<Option<Spent>> {
 }
 
 /// Weighs worker `id`'s usage against its budget (nothing to do without one) and acts on each
-/// level newly crossed (see the module's text). Run by the hook when a turn ends.
+/// level newly crossed (see the module's text). Run by its follower.
 pub fn check(state: &State, id: &str) -> Result<()> {
     let meta = state.meta(id)?;
     let Some(budget) = meta.budget.clone() else {
@@ -165,7 +213,8 @@ pub fn check(state: &State, id: &str) -> Result<()> {
 }
 
 /// The budget is spent: an escalation to the parent, and with `interrupt`, the turn stopped
-/// if one still runs (a Stop that orch's inbox blocked goes on working).
+/// if one still runs (working or at a permission dialog; a Stop that orch's inbox blocked goes
+/// on working).
 fn spent_out(worker: &Worker, budget: &Budget, spent: &Spent) -> Result<()> {
     let m = &worker.meta;
     let limit = describe(budget);
@@ -184,7 +233,12 @@ fn spent_out(worker: &Worker, budget: &Budget, spent: &Spent) -> Result<()> {
         source: "budget".into(),
     };
     escalation::raise(&worker.state, m, ask)?;
-    if budget.interrupt && worker.status()? == crate::status::Status::Busy {
+    // A turn runs: working, or waiting on a permission dialog (Escape denies and ends it).
+    let in_turn = matches!(
+        worker.status()?,
+        crate::status::Status::Busy | crate::status::Status::NeedsInput
+    );
+    if budget.interrupt && in_turn {
         if let Some(pane) = m.pane.as_deref() {
             m.server
                 .run(&["send-keys", "-t", pane, m.harness.interrupt_key()])?;

@@ -104,8 +104,8 @@ pub enum Command {
         /// The worker's local id.
         id: String,
     },
-    /// Weighs a worker's spend against its budget once its transcript holds the turn that
-    /// just ended (internal: started detached by the Stop hook).
+    /// Follows a worker's spend against its budget while it works (internal: started detached
+    /// by its hook when a turn begins or ends).
     #[command(name = "__budget", hide = true)]
     BudgetCheck {
         /// The worker's id.
@@ -179,7 +179,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         }
         Command::BudgetCheck { id } => {
             let checked = crate::state::State::from_env()
-                .and_then(|state| crate::budget::settle_and_check(&state, &id));
+                .and_then(|state| crate::budget::follow(&state, &id));
             if let Err(err) = checked {
                 crate::hook::log_error(&format!("budget of `{id}`: {err:#}"));
                 return Exit::Error.code();

@@ -134,10 +134,11 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
         }
     }
     inbox::record(state, &id, kind, fields)?;
-    if matches!(kind, "stop" | "stop_blocked") {
-        // A turn ended: weigh what it spent against the worker's budget, if it has one, in a
-        // detached child (the harness writes its transcript a moment after the Stop).
-        if let Err(err) = crate::budget::after_turn(state, &id) {
+    if matches!(kind, "prompt" | "stop" | "stop_blocked") {
+        // A turn begins or ends: a worker with a budget has its spend followed by a detached
+        // child while it works (the harness writes its transcript as it goes, and a moment
+        // after the Stop).
+        if let Err(err) = crate::budget::ensure_follower(state, &id) {
             log_error(&format!("budget of `{id}`: {err:#}"));
         }
     }

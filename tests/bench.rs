@@ -151,15 +151,7 @@ fn main() {
     // Wake latency: listen waits on w2 (a pane in a private tmux server, so that listen's
     // liveness check passes); a hook records a Stop for it.
     let socket = format!("orch-bench-{}", std::process::id());
-    let tmux = |args: &[&str]| {
-        let out = Command::new("tmux")
-            .args(["-L", &socket])
-            .args(args)
-            .env_remove("TMUX")
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
+    let tmux = |args: &[&str]| tmux_on(&socket, args);
     let pane = tmux(&[
         "-f",
         "/dev/null",
@@ -441,17 +433,7 @@ fn usage_read(tmp: &Path, path: &str) -> Value {
         ..orch::state::Meta::new(&id, "worker", "operator")
     };
     state.write_meta(&meta).unwrap();
-    let project = home.join(".claude/projects/-bench");
-    std::fs::create_dir_all(&project).unwrap();
-    let transcript = project.join("bench-session.jsonl");
-    let call = |n: usize| {
-        let line = json!({"type": "assistant", "uuid": format!("u{n}"),
-            "message": {"id": format!("msg_{n}"), "model": "claude-sonnet-4-5",
-                "role": "assistant", "content": [{"type": "text", "text": "done ".repeat(40)}],
-                "usage": {"input_tokens": 1200, "output_tokens": 300,
-                          "cache_read_input_tokens": 9000, "cache_creation_input_tokens": 40}}});
-        format!("{line}\n")
-    };
+    let (transcript, call) = (claude_transcript(&home), claude_call);
     let mut text = String::new();
     for n in 0..2000 {
         text.push_str(&call(n));
@@ -502,15 +484,7 @@ fn top_redraw(tmp: &Path, hook: &Path, path: &str) -> Value {
     let state = root.join("state");
     state_with_workers(&state, 9);
     let socket = format!("orch-bench-top-{}", std::process::id());
-    let tmux = |args: &[&str]| {
-        let out = Command::new("tmux")
-            .args(["-L", &socket])
-            .args(args)
-            .env_remove("TMUX")
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
+    let tmux = |args: &[&str]| tmux_on(&socket, args);
     tmux(&[
         "-f",
         "/dev/null",
@@ -540,17 +514,7 @@ fn top_redraw(tmp: &Path, hook: &Path, path: &str) -> Value {
         )
         .unwrap();
     }
-    let project = home.join(".claude/projects/-bench");
-    std::fs::create_dir_all(&project).unwrap();
-    let transcript = project.join("bench-session.jsonl");
-    let call = |n: usize| {
-        let line = json!({"type": "assistant", "uuid": format!("u{n}"),
-            "message": {"id": format!("msg_{n}"), "model": "claude-sonnet-4-5",
-                "role": "assistant", "content": [{"type": "text", "text": "done ".repeat(40)}],
-                "usage": {"input_tokens": 1200, "output_tokens": 300,
-                          "cache_read_input_tokens": 9000, "cache_creation_input_tokens": 40}}});
-        format!("{line}\n")
-    };
+    let (transcript, call) = (claude_transcript(&home), claude_call);
     std::fs::write(&transcript, (0..2000).map(call).collect::<String>()).unwrap();
 
     let trace = root.join("trace.jsonl");
@@ -621,6 +585,36 @@ fn top_redraw(tmp: &Path, hook: &Path, path: &str) -> Value {
     }
     json!({"workers": 9, "stop_to_frame": stats(stops),
            "transcript_call_to_frame": {"calls": 2000, "after_one_more_call": stats(calls)}})
+}
+
+/// Runs `tmux -L SOCKET ARGS` (outside any `$TMUX`); returns its trimmed stdout.
+fn tmux_on(socket: &str, args: &[&str]) -> String {
+    let out = Command::new("tmux")
+        .args(["-L", socket])
+        .args(args)
+        .env_remove("TMUX")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Where Claude Code keeps conversation `bench-session` of a worker whose HOME is `home`
+/// (its folder made).
+fn claude_transcript(home: &Path) -> PathBuf {
+    let project = home.join(".claude/projects/-bench");
+    std::fs::create_dir_all(&project).unwrap();
+    project.join("bench-session.jsonl")
+}
+
+/// Model call `n` as a line of a Claude Code transcript: 1200 input, 300 output, 9000 cache
+/// read and 40 cache write tokens of claude-sonnet-4-5.
+fn claude_call(n: usize) -> String {
+    let line = json!({"type": "assistant", "uuid": format!("u{n}"),
+        "message": {"id": format!("msg_{n}"), "model": "claude-sonnet-4-5",
+            "role": "assistant", "content": [{"type": "text", "text": "done ".repeat(40)}],
+            "usage": {"input_tokens": 1200, "output_tokens": 300,
+                      "cache_read_input_tokens": 9000, "cache_creation_input_tokens": 40}}});
+    format!("{line}\n")
 }
 
 /// 50 Stops of a sim worker on a "host" (a private sshd on 127.0.0.1): from the start of the

@@ -105,13 +105,14 @@ fn the_mock_models_usage_comes_back_exactly() {
     assert!(crate::top::row(&shown, "cl").contains("$0.01"), "{shown}");
 }
 
-#[test]
-fn a_spent_budget_warns_at_80_escalates_once_at_100_and_stops_new_prompts() {
+/// A fleet with one Claude Code worker `name` on claude-sonnet-4-5, whose budget is $0.01 and
+/// stops it.
+fn budgeted(name: &str) -> Fleet {
     let b = Fleet::new();
     b.ok(&[
         "spawn",
         "--name",
-        "cb",
+        name,
         "--ready-timeout",
         "60",
         "--budget-usd",
@@ -121,6 +122,12 @@ fn a_spent_budget_warns_at_80_escalates_once_at_100_and_stops_new_prompts() {
         "--model",
         "claude-sonnet-4-5",
     ]);
+    b
+}
+
+#[test]
+fn a_spent_budget_warns_at_80_escalates_once_at_100_and_stops_new_prompts() {
+    let b = budgeted("cb");
     let budget_events = || -> Vec<Value> {
         b.ok(&["events", "cb"])
             .lines()
@@ -233,91 +240,73 @@ fn wait_calls(usage: &dyn Fn() -> String, calls: usize, dir: &Path) -> Value {
     )
 }
 
-#[test]
-fn gemini_cli_usage_comes_back_exactly() {
-    let g = crate::gemini::gemini(crate::gemini::SETTINGS);
-    let (spawned, _) = g.spawn("gu", &["--harness", "gemini"]);
-    let dir = g.worker_dir(spawned["id"].as_str().unwrap());
-    g.tell("gu", "one [[usage: 1200 34 500 60]] [[say: GU-1]]");
+/// Two turns of worker `name` (spawned with `harness`) with the mock's exact usage: the first
+/// answers, the second runs a tool then answers (three calls, 1200/34/500/60 then twice
+/// 1300/21/0/0). Checks the first call, the totals (no cache write where the harness records
+/// none), and ps; returns the usage row for the harness's own checks.
+fn two_turns<M: std::ops::Deref<Target = crate::mock_http::MockServer>>(
+    d: &crate::harness_driver::Driver<M>,
+    harness: &str,
+    name: &str,
+    cache_write: bool,
+) -> Value {
+    let (spawned, _) = d.spawn(name, &["--harness", harness]);
+    let dir = d.worker_dir(spawned["id"].as_str().unwrap());
+    d.tell(name, "one [[usage: 1200 34 500 60]] [[say: U-1]]");
     // Two calls (the tool's, then the answer), each with this usage; Gemini CLI records the
     // first message twice (again with its tool's result).
-    g.tell("gu", "two [[usage: 1300 21 0 0]] [[bash: echo hi]]");
+    d.tell(name, "two [[usage: 1300 21 0 0]] [[bash: echo hi]]");
 
-    let row = wait_calls(&|| g.ok(&["--json", "usage", "gu"]), 3, &dir);
+    let row = wait_calls(&|| d.ok(&["--json", "usage", name]), 3, &dir);
     let calls = row["calls"].as_array().unwrap();
     assert_eq!(calls.len(), 3, "{row}\n{}", transcripts(&dir));
-    // Gemini's usageMetadata has no cache write: the mock leaves it out.
+    let write = if cache_write { 60 } else { 0 };
     assert_eq!(
         calls[0]["tokens"],
         serde_json::json!({"input": 1200, "output": 34, "cache_read": 500,
-                           "cache_write": 0}),
+                           "cache_write": write}),
         "{row}"
     );
+    let total = 3800 + 76 + 500 + write;
     assert_eq!(
         row["tokens"],
         serde_json::json!({"input": 3800, "output": 76, "cache_read": 500,
-                           "cache_write": 0, "total": 4376}),
+                           "cache_write": write, "total": total}),
         "{row}"
     );
+    let ps = json(&d.ok(&["--json", "ps"]));
+    assert_eq!(row_of(&ps, name)["tokens"], total, "{ps}");
+    row
+}
+
+#[test]
+fn gemini_cli_usage_comes_back_exactly() {
+    let g = crate::gemini::gemini(crate::gemini::SETTINGS);
+    // Gemini's usageMetadata has no cache write: the mock leaves it out.
+    let row = two_turns(&g, "gemini", "gu", false);
     assert_eq!(row["model"], "gemini-2.5-flash");
     let want = (3800.0 * 0.3 + 76.0 * 2.5 + 500.0 * 0.03) / 1e6;
     assert!(
         (row["cost_usd"].as_f64().unwrap() - want).abs() < 1e-9,
         "{row}"
     );
-    let ps = json(&g.ok(&["--json", "ps"]));
-    assert_eq!(row_of(&ps, "gu")["tokens"], 4376, "{ps}");
 }
 
 #[test]
 fn pi_usage_comes_back_exactly() {
     let p = crate::pi_harness::pi();
-    let (spawned, _) = p.spawn("pu", &["--harness", "pi"]);
-    let dir = p.worker_dir(spawned["id"].as_str().unwrap());
-    p.tell("pu", "one [[usage: 1200 34 500 60]] [[say: PU-1]]");
-    p.tell("pu", "two [[usage: 1300 21 0 0]] [[bash: echo hi]]");
-
-    let row = wait_calls(&|| p.ok(&["--json", "usage", "pu"]), 3, &dir);
-    let calls = row["calls"].as_array().unwrap();
-    assert_eq!(calls.len(), 3, "{row}\n{}", transcripts(&dir));
-    assert_eq!(
-        calls[0]["tokens"],
-        serde_json::json!({"input": 1200, "output": 34, "cache_read": 500,
-                           "cache_write": 60}),
-        "{row}"
-    );
-    assert_eq!(
-        row["tokens"],
-        serde_json::json!({"input": 3800, "output": 76, "cache_read": 500,
-                           "cache_write": 60, "total": 4436}),
-        "{row}"
-    );
+    let row = two_turns(&p, "pi", "pu", true);
     assert_eq!(row["model"], "mock-model");
     assert_eq!(
         row["cost_usd"],
         Value::Null,
         "no price for the mock's model"
     );
-    let ps = json(&p.ok(&["--json", "ps"]));
-    assert_eq!(row_of(&ps, "pu")["tokens"], 4436, "{ps}");
 }
 
 #[test]
 fn a_budget_spent_in_the_middle_of_a_turn_stops_it_there() {
-    let b = Fleet::new();
-    b.ok(&[
-        "spawn",
-        "--name",
-        "cm",
-        "--ready-timeout",
-        "60",
-        "--budget-usd",
-        "0.01",
-        "--budget-interrupt",
-        "--",
-        "--model",
-        "claude-sonnet-4-5",
-    ]);
+    let b = budgeted("cm");
     // The first reply costs $0.012 (4000 input tokens at $3 per million) and asks to run a
     // command, which waits on a permission dialog: the turn is weighed there, not at its end,
     // and Escape ends it. (Not `sleep 60`, which 2.1.197 runs unasked: Claude Code 2.1.332

@@ -78,6 +78,12 @@ fn the_mock_models_usage_comes_back_exactly() {
     let responses = b.codex.requests().len() as u64;
     assert!(responses >= 1);
     let cx = row_of(&usage, "cx");
+    let cx_turns = json(&b.ok(&["--json", "usage", "cx"]))[0]["turns"].clone();
+    assert_eq!(cx_turns.as_array().map(Vec::len), Some(1), "{cx_turns}");
+    assert!(
+        cx_turns[0]["prompt_seq"].is_u64(),
+        "timed calls: {cx_turns}"
+    );
     assert_eq!(cx["tokens"]["input"], 10 * responses, "{cx}");
     assert_eq!(cx["tokens"]["output"], 5 * responses, "{cx}");
     assert_eq!(cx["model"], "mock-model");
@@ -87,6 +93,22 @@ fn the_mock_models_usage_comes_back_exactly() {
     let calls = detail[0]["calls"].as_array().unwrap();
     assert_eq!(calls.len(), 2, "{detail}");
     assert_eq!(calls[1]["tokens"]["input"], 1300);
+    // Per turn: each call under the prompt that asked for it.
+    let prompts: Vec<Value> = b
+        .ok(&["events", "cl"])
+        .lines()
+        .map(json)
+        .filter(|e| e["event"] == "prompt")
+        .collect();
+    let turns = detail[0]["turns"].as_array().unwrap();
+    assert_eq!(turns.len(), 2, "{detail}");
+    for (turn, (prompt, input)) in turns.iter().zip(prompts.iter().zip([1200, 1300])) {
+        assert_eq!(turn["prompt_seq"], prompt["seq"], "{turn}");
+        assert_eq!(turn["calls"], 1, "{turn}");
+        assert_eq!(turn["tokens"]["input"], input, "{turn}");
+    }
+    let text = b.ok(&["usage", "cl"]);
+    assert!(text.contains("TURN") && text.contains("1 call"), "{text}");
 
     let ps = json(&b.ok(&["--json", "ps"]));
     assert_eq!(row_of(&ps, "cl")["tokens"], 3815);
@@ -276,6 +298,21 @@ fn two_turns<M: std::ops::Deref<Target = crate::mock_http::MockServer>>(
     );
     let ps = json(&d.ok(&["--json", "ps"]));
     assert_eq!(row_of(&ps, name)["tokens"], total, "{ps}");
+    // Per turn: one call, then the tool's and the answer's.
+    let turns: Vec<(bool, u64, u64)> = row["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let calls = t["calls"].as_u64().unwrap();
+            (
+                t["prompt_seq"].is_u64(),
+                calls,
+                t["tokens"]["input"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(turns, [(true, 1, 1200), (true, 2, 2600)], "{row}");
     row
 }
 

@@ -32,6 +32,41 @@ fn parts(ms: u64) -> (i64, u32, u32, u64, u64, u64, u64) {
     (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
 }
 
+/// Day count since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
+fn days(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Unix milliseconds of an RFC 3339 UTC time as the agent CLIs write them in their
+/// transcripts: `2026-11-23T10:15:00.123Z` (any number of fraction digits, or none; `Z` or
+/// `+00:00`). `None` for anything else.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let text = text
+        .strip_suffix('Z')
+        .or_else(|| text.strip_suffix("+00:00"))?;
+    let (date, time) = text.split_once('T')?;
+    let mut date = date.splitn(3, '-').map(|p| p.parse::<u32>().ok());
+    let (y, mo, d) = (date.next()??, date.next()??, date.next()??);
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut clock = clock.splitn(3, ':').map(|p| p.parse::<u64>().ok());
+    let (h, mi, s) = (clock.next()??, clock.next()??, clock.next()??);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let milli: u64 = format!("{fraction:0<3}")[..3].parse().ok()?;
+    let day = u64::try_from(days(i64::from(y), mo, d)).ok()?;
+    Some(((day * 86_400 + h * 3600 + mi * 60 + s) * 1000) + milli)
+}
+
 /// RFC 3339 UTC with milliseconds, e.g. `2026-11-23T10:15:00.123Z`.
 pub fn rfc3339(ms: u64) -> String {
     let (y, mo, d, h, mi, s, milli) = parts(ms);
@@ -66,6 +101,34 @@ mod tests {
         assert_eq!(rfc3339(1_795_428_900_500), "2026-11-23T10:15:00.500Z");
         assert_eq!(stamp(1_795_428_900_500), "20261123T101500Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn reads_what_it_writes_and_the_clis_forms() {
+        for ms in [0, 951_782_400_000, 1_795_428_900_500, 1_796_200_000_999] {
+            assert_eq!(parse_rfc3339(&rfc3339(ms)), Some(ms));
+        }
+        assert_eq!(
+            parse_rfc3339("2026-11-23T10:15:00.5Z"),
+            Some(1_795_428_900_500)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-23T10:15:00.500123+00:00"),
+            Some(1_795_428_900_500)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-23T10:15:00Z"),
+            Some(1_795_428_900_000)
+        );
+        for bad in [
+            "",
+            "2026-11-23",
+            "2026-11-23T10:15:00",
+            "2026-13-01T00:00:00Z",
+            "x",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub struct Call {
     pub tokens: Tokens,
     /// Its cost in USD, when its model has a price.
     pub cost_usd: Option<f64>,
+    /// When the transcript recorded it (Unix milliseconds), if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
 }
 
 /// A worker's usage: every model call, their sum, and the cost when every call's model has a
@@ -67,9 +70,15 @@ pub struct Usage {
     pub cost_usd: Option<f64>,
 }
 
+/// The shape of `usage.json`; a cache of another (an older orch's) is read anew.
+const CACHE_VERSION: u32 = 2;
+
 /// What `usage.json` keeps between reads.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Cache {
+    /// [`CACHE_VERSION`] (absent before version 2: calls had no time).
+    #[serde(default)]
+    version: u32,
     path: PathBuf,
     offset: u64,
     calls: Vec<Call>,
@@ -95,6 +104,7 @@ pub fn of(worker: &Worker) -> Result<Option<Usage>> {
         cache: std::fs::read(&cache_path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
+            .filter(|c: &Cache| c.version == CACHE_VERSION)
             .unwrap_or_default(),
     };
     let was = (tally.cache.path.clone(), tally.cache.offset);
@@ -132,6 +142,7 @@ impl Tally {
         let len = std::fs::metadata(&path).map_or(0, |m| m.len());
         if self.cache.path != path || len < self.cache.offset {
             self.cache = Cache {
+                version: CACHE_VERSION,
                 path: path.clone(),
                 ..Cache::default()
             };
@@ -199,7 +210,7 @@ fn claude_line(cache: &mut Cache, line: &Value) {
         return;
     }
     let key = message["id"].as_str().unwrap_or_default().to_string();
-    keep(cache, priced(key, model, tokens));
+    keep(cache, priced(key, model, tokens, line));
 }
 
 /// A `gemini` line of a Gemini CLI session: its `tokens`, kept once per message id (`at`, the
@@ -224,7 +235,7 @@ fn gemini_line(cache: &mut Cache, line: &Value, at: u64) {
     let key = line["id"]
         .as_str()
         .map_or_else(|| at.to_string(), str::to_string);
-    keep(cache, priced(key, model, tokens));
+    keep(cache, priced(key, model, tokens, line));
 }
 
 /// A `message` entry of a pi session whose message is the assistant's: its `usage`, once per
@@ -250,7 +261,7 @@ fn pi_line(cache: &mut Cache, line: &Value, at: u64) {
     let key = line["id"]
         .as_str()
         .map_or_else(|| at.to_string(), str::to_string);
-    keep(cache, priced(key, model, tokens));
+    keep(cache, priced(key, model, tokens, line));
 }
 
 /// Adds `call`, or replaces the call of the same key (a message recorded again).
@@ -294,17 +305,26 @@ fn codex_line(cache: &mut Cache, line: &Value, at: u64) {
         cache_write: 0,
     };
     cache.codex_total = now;
-    let call = priced(at.to_string(), cache.model.clone(), tokens);
+    let call = priced(at.to_string(), cache.model.clone(), tokens, line);
     cache.calls.push(call);
 }
 
-fn priced(key: String, model: Option<String>, tokens: Tokens) -> Call {
+/// A call of `model` with `tokens`, priced, stamped with the time its transcript `line` gives
+/// (its `timestamp`: RFC 3339, or Unix milliseconds; pi's message carries it too).
+fn priced(key: String, model: Option<String>, tokens: Tokens, line: &Value) -> Call {
     let cost_usd = model.as_deref().and_then(|m| cost(m, &tokens));
+    let at_ms = [&line["timestamp"], &line["message"]["timestamp"]]
+        .into_iter()
+        .find_map(|t| match t {
+            Value::String(text) => crate::clock::parse_rfc3339(text),
+            other => other.as_u64(),
+        });
     Call {
         key,
         model,
         tokens,
         cost_usd,
+        at_ms,
     }
 }
 
@@ -324,6 +344,52 @@ fn summary(calls: Vec<Call>) -> Usage {
         total,
         cost_usd,
     }
+}
+
+/// What one turn spent: the calls between a prompt and the next.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Turn {
+    /// The seq of its `prompt` event in the worker's log; `None` for calls before the first
+    /// prompt orch recorded, or with no time.
+    pub prompt_seq: Option<u64>,
+    /// When the prompt was submitted (Unix milliseconds).
+    pub started_ms: Option<u64>,
+    pub calls: usize,
+    pub tokens: Tokens,
+    /// Their cost in USD, when every call's model has a price.
+    pub cost_usd: Option<f64>,
+}
+
+/// `usage`'s calls grouped by turn: each call goes to the newest of `prompts` (each its seq
+/// and Unix milliseconds, oldest first: the worker's `prompt` events) submitted at or before
+/// it. Turns without calls are left out; oldest first.
+pub fn turns(usage: &Usage, prompts: &[(u64, u64)]) -> Vec<Turn> {
+    let mut out: Vec<Turn> = Vec::new();
+    for call in &usage.calls {
+        let prompt = call
+            .at_ms
+            .and_then(|at| prompts.iter().rev().find(|(_, ms)| *ms <= at));
+        let seq = prompt.map(|(seq, _)| *seq);
+        let at = out.iter().position(|t| t.prompt_seq == seq);
+        let turn = match at {
+            Some(i) => &mut out[i],
+            None => {
+                out.push(Turn {
+                    prompt_seq: seq,
+                    started_ms: prompt.map(|(_, ms)| *ms),
+                    calls: 0,
+                    tokens: Tokens::default(),
+                    cost_usd: Some(0.0),
+                });
+                out.last_mut().unwrap()
+            }
+        };
+        turn.calls += 1;
+        turn.tokens.add(&call.tokens);
+        turn.cost_usd = turn.cost_usd.zip(call.cost_usd).map(|(a, b)| a + b);
+    }
+    out.sort_by_key(|t| t.prompt_seq);
+    out
 }
 
 /// The prices orch ships: `prices.json` beside this file (USD per million tokens per model,
@@ -505,6 +571,33 @@ mod tests {
         );
         assert_eq!(usage.model.as_deref(), Some("mock-model"));
         assert_eq!(usage.cost_usd, None, "no price for the mock's model");
+    }
+
+    #[test]
+    fn calls_go_to_the_turn_of_the_prompt_before_them() {
+        let mut cache = Cache::default();
+        let line = |id: &str, ts: &str, input: u64| {
+            json!({"type": "assistant", "timestamp": ts, "message": {"id": id,
+                "model": "claude-sonnet-4-5", "usage": {"input_tokens": input}}})
+        };
+        claude_line(&mut cache, &line("m0", "2026-12-02T09:00:00.000Z", 1));
+        claude_line(&mut cache, &line("m1", "2026-12-02T09:00:05.000Z", 10));
+        claude_line(&mut cache, &line("m2", "2026-12-02T09:00:06.000Z", 20));
+        claude_line(&mut cache, &line("m3", "2026-12-02T09:01:00.000Z", 300));
+        let mut untimed = line("m4", "", 4000);
+        untimed.as_object_mut().unwrap().remove("timestamp");
+        claude_line(&mut cache, &untimed);
+        let usage = summary(cache.calls);
+        assert_eq!(usage.calls[1].at_ms, Some(1_796_202_005_000));
+        let prompts = [(3, 1_796_202_004_000), (7, 1_796_202_059_000)];
+        let turns = turns(&usage, &prompts);
+        let got: Vec<(Option<u64>, usize, u64)> = turns
+            .iter()
+            .map(|t| (t.prompt_seq, t.calls, t.tokens.input))
+            .collect();
+        assert_eq!(got, [(None, 2, 4001), (Some(3), 2, 30), (Some(7), 1, 300)]);
+        assert_eq!(turns[1].started_ms, Some(1_796_202_004_000));
+        assert!((turns[1].cost_usd.unwrap() - 30.0 * 3.0 / 1e6).abs() < 1e-12);
     }
 
     #[test]

@@ -11,15 +11,17 @@ use serde_json::{json, Value};
 /// Flags of `orch usage`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// One worker, with every model call (default: every worker, totals only).
+    /// One worker, with each turn and each model call (default: every worker, totals only).
     pub worker: Option<String>,
 }
 
 /// Runs `orch usage`: a line per worker (`ID NAME MODEL INPUT OUTPUT CACHE-R CACHE-W COST`),
-/// or for one worker a line per model call; with `--json` an array of `{id, name, harness,
-/// model, tokens: {input, output, cache_read, cache_write, total}, cost_usd, calls?}` where a
-/// worker whose harness keeps no usage record has `tokens: null`. The table ends with the
-/// price list's source and date.
+/// or for one worker a line per turn (the calls after each `prompt` event) and a line per
+/// model call; with `--json` an array of `{id, name, harness, model, tokens: {input, output,
+/// cache_read, cache_write, total}, cost_usd, calls?, turns?}` (`calls`: `{key, model,
+/// tokens, cost_usd, at_ms?}`; `turns`: `{prompt_seq, started_ms, calls, tokens, cost_usd}`)
+/// where a worker whose harness keeps no usage record has `tokens: null`. The table ends with
+/// the price list's source and date.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let state = State::from_env()?;
     let workers: Vec<Worker> = match &args.worker {
@@ -41,10 +43,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         rows.push((worker, used));
     }
     if ctx.json {
-        let list: Vec<Value> = rows
+        let list = rows
             .iter()
             .map(|(w, u)| row_json(w, u.as_ref(), detail))
-            .collect();
+            .collect::<Result<Vec<Value>>>()?;
         return super::print_json(&Value::Array(list));
     }
     let money = |c: Option<f64>| c.map_or("-".to_string(), |c| format!("${c:.4}"));
@@ -58,6 +60,32 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             );
             return Ok(());
         };
+        println!(
+            "{:<6} {:<28} {:>9} {:>9} {:>9} {:>9} {:>10}",
+            "TURN", "PROMPT (SEQ, SUBMITTED)", "INPUT", "OUTPUT", "CACHE-R", "CACHE-W", "COST"
+        );
+        for turn in usage::turns(used, &prompts(worker)?) {
+            let t = &turn.tokens;
+            let prompt = match (turn.prompt_seq, turn.started_ms) {
+                (Some(seq), Some(ms)) => format!("#{seq} {}", crate::clock::rfc3339(ms)),
+                _ => "(before any prompt)".into(),
+            };
+            println!(
+                "{:<6} {:<28} {:>9} {:>9} {:>9} {:>9} {:>10}",
+                format!(
+                    "{} call{}",
+                    turn.calls,
+                    if turn.calls == 1 { "" } else { "s" }
+                ),
+                prompt,
+                t.input,
+                t.output,
+                t.cache_read,
+                t.cache_write,
+                money(turn.cost_usd)
+            );
+        }
+        println!();
         println!(
             "{:<4} {:<28} {:>9} {:>9} {:>9} {:>9} {:>10}",
             "CALL", "MODEL", "INPUT", "OUTPUT", "CACHE-R", "CACHE-W", "COST"
@@ -120,8 +148,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     Ok(())
 }
 
+/// The worker's `prompt` events as (seq, Unix milliseconds), oldest first.
+fn prompts(worker: &Worker) -> Result<Vec<(u64, u64)>> {
+    Ok(crate::events::read_after(&worker.dir(), 0)?
+        .iter()
+        .filter(|e| e["event"] == "prompt")
+        .filter_map(|e| Some((e["seq"].as_u64()?, e["ts_ms"].as_u64()?)))
+        .collect())
+}
+
 /// One worker's `--json` object.
-fn row_json(worker: &Worker, used: Option<&Usage>, detail: bool) -> Value {
+fn row_json(worker: &Worker, used: Option<&Usage>, detail: bool) -> Result<Value> {
     let m = &worker.meta;
     let tokens = used.map(|u| {
         json!({"input": u.total.input, "output": u.total.output,
@@ -136,6 +173,10 @@ fn row_json(worker: &Worker, used: Option<&Usage>, detail: bool) -> Value {
     });
     if detail {
         row["calls"] = json!(used.map(|u| &u.calls));
+        row["turns"] = match used {
+            Some(u) => json!(usage::turns(u, &prompts(worker)?)),
+            None => Value::Null,
+        };
     }
-    row
+    Ok(row)
 }

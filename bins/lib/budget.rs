@@ -18,6 +18,7 @@
 use crate::escalation::{self, Ask};
 use crate::fsutil::{write_atomic, Lock};
 use crate::state::{Budget, Meta, State};
+use crate::usage::{Tally, Usage};
 use crate::worker::Worker;
 use anyhow::Result;
 use serde_json::{json, Value};
@@ -90,9 +91,10 @@ pub fn follow(state: &State, id: &str) -> Result<()> {
     let mut transcript: Option<PathBuf> = None;
     let mut quiet_since = Instant::now();
     let mut weigh = true;
+    let mut tally = Tally::default();
     loop {
         if std::mem::take(&mut weigh) {
-            check(state, id)?;
+            check(state, id, &mut tally)?;
         }
         let worker = Worker {
             state: state.clone(),
@@ -146,12 +148,9 @@ pub struct Spent {
     pub percent: f64,
 }
 
-/// How much of `budget` the worker's usage is; `None` when its harness keeps no usage record
-/// orch reads, or a USD-only budget meets a model with no price.
-pub fn spent(worker: &Worker, budget: &Budget) -> Result<Option<Spent>> {
-    let Some(usage) = crate::usage::of(worker)? else {
-        return Ok(None);
-    };
+/// How much of `budget` `usage` is; `None` when a USD-only budget meets a model with no
+/// price.
+pub fn spent(usage: &Usage, budget: &Budget) -> Option<Spent> {
     let tokens = usage.total.total();
     let by_usd = budget
         .usd
@@ -162,19 +161,20 @@ pub fn spent(worker: &Worker, budget: &Budget) -> Result<Option<Spent>> {
         .filter(|limit| *limit > 0)
         .map(|limit| tokens as f64 / limit as f64 * 100.0);
     let percent = match (by_usd, by_tokens) {
-        (None, None) => return Ok(None),
+        (None, None) => return None,
         (a, b) => a.unwrap_or(0.0).max(b.unwrap_or(0.0)),
     };
-    Ok(Some(Spent {
+    Some(Spent {
         usd: usage.cost_usd,
         tokens,
         percent,
-    }))
+    })
 }
 
-/// Weighs worker `id`'s usage against its budget (nothing to do without one) and acts on each
-/// level newly crossed (see the module's text). Run by its follower.
-pub fn check(state: &State, id: &str) -> Result<()> {
+/// Weighs worker `id`'s usage (read on from `tally`, which its follower keeps between
+/// checks) against its budget (nothing to do without one) and acts on each level newly
+/// crossed (see the module's text).
+pub fn check(state: &State, id: &str, tally: &mut Tally) -> Result<()> {
     let meta = state.meta(id)?;
     let Some(budget) = meta.budget.clone() else {
         return Ok(());
@@ -183,13 +183,17 @@ pub fn check(state: &State, id: &str) -> Result<()> {
         state: state.clone(),
         meta,
     };
-    let Some(spent) = spent(&worker, &budget)? else {
+    let Some(usage) = tally.read(&worker)? else {
+        return Ok(());
+    };
+    let Some(spent) = spent(&usage, &budget) else {
         return Ok(());
     };
     let path = worker.dir().join(FILE);
     let _lock = Lock::acquire(&path)?;
-    let reached = reached(&path);
-    let calls = crate::usage::of(&worker)?.map_or(0, |u| u.calls.len());
+    let was = recorded(&path);
+    let reached = was["reached"].as_u64().unwrap_or(0);
+    let calls = usage.calls.len();
     let crossed: Vec<u64> = LEVELS
         .into_iter()
         .filter(|level| spent.percent >= *level as f64 && reached < *level)
@@ -197,7 +201,9 @@ pub fn check(state: &State, id: &str) -> Result<()> {
     let now = crossed.last().copied().unwrap_or(reached);
     // Written first: whoever sees the events below (tell's refusal) finds the level reached.
     let state_now = json!({ "reached": now, "calls": calls });
-    write_atomic(&path, state_now.to_string().as_bytes(), 0o600)?;
+    if state_now != was {
+        write_atomic(&path, state_now.to_string().as_bytes(), 0o600)?;
+    }
     for level in crossed {
         let fields = json!({
             "level": level, "spent_usd": spent.usd, "spent_tokens": spent.tokens,
@@ -263,13 +269,17 @@ pub fn describe(budget: &Budget) -> String {
     }
 }
 
-/// The highest level recorded in `budget.json` (0 when none).
-fn reached(path: &std::path::Path) -> u64 {
+/// What `budget.json` holds: `{"reached": LEVEL, "calls": N}` (null when unreadable).
+fn recorded(path: &Path) -> Value {
     std::fs::read(path)
         .ok()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .and_then(|v| v["reached"].as_u64())
-        .unwrap_or(0)
+        .unwrap_or(Value::Null)
+}
+
+/// The highest level recorded in `budget.json` (0 when none).
+fn reached(path: &Path) -> u64 {
+    recorded(path)["reached"].as_u64().unwrap_or(0)
 }
 
 /// Why `tell` must not give worker `meta` a prompt: its budget is spent and says
@@ -296,7 +306,11 @@ pub fn set(state: &State, id: &str, budget: Budget) -> Result<Meta> {
         state: state.clone(),
         meta: meta.clone(),
     };
-    let percent = spent(&worker, &budget)?.map_or(0.0, |s| s.percent);
+    let usage = crate::usage::of(&worker)?;
+    let percent = usage
+        .as_ref()
+        .and_then(|u| spent(u, &budget))
+        .map_or(0.0, |s| s.percent);
     let still = LEVELS
         .iter()
         .copied()
@@ -305,7 +319,7 @@ pub fn set(state: &State, id: &str, budget: Budget) -> Result<Meta> {
         .unwrap_or(0);
     let path = worker.dir().join(FILE);
     let _lock = Lock::acquire(&path)?;
-    let calls = crate::usage::of(&worker)?.map_or(0, |u| u.calls.len());
+    let calls = usage.map_or(0, |u| u.calls.len());
     let state_now = json!({ "reached": still, "calls": calls });
     write_atomic(&path, state_now.to_string().as_bytes(), 0o600)?;
     Ok(meta)

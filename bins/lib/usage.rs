@@ -6,7 +6,8 @@
 //!
 //! Reading is incremental: `usage.json` in the worker's folder keeps the transcript's path,
 //! the byte offset read up to and what was found, so a read costs the new lines only. It runs
-//! when someone asks (`orch usage`, `orch ps`), never in the hook.
+//! when someone asks (`orch usage`, `orch ps`), never in the hook; the long-running readers
+//! (`orch top`, a budget's follower) keep the same in memory ([`Tally`]) and never write it.
 
 use crate::fsutil::{write_atomic, Lock};
 use crate::harness::adapter::UsageFormat;

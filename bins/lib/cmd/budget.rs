@@ -59,7 +59,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         );
     }
     let spent = match &worker.meta.budget {
-        Some(budget) => crate::budget::spent(&worker, budget)?,
+        Some(budget) => crate::usage::of(&worker)?
+            .as_ref()
+            .and_then(|u| crate::budget::spent(u, budget)),
         None => None,
     };
     if ctx.json {

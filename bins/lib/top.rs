@@ -21,6 +21,9 @@ use ratatui::Frame;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// Below this many columns the table leaves out ROLE and HARNESS.
+const NARROW: u16 = 110;
+
 /// A worker busy with no event for this long is drawn as possibly stuck (its age in red).
 pub const STUCK_MS: u64 = 10 * 60 * 1000;
 
@@ -549,19 +552,24 @@ pub fn draw(frame: &mut Frame, board: &Board, view: &View, now_ms: u64) {
 
     frame.render_widget(Paragraph::new(headline(board, now_ms)), head);
 
-    let header = Row::new([
-        "ID",
-        "NAME",
-        "ROLE",
-        "HARNESS",
-        "STATUS",
-        "AGE",
-        "INBOX",
-        "ESC",
-        "TOKENS",
-        "COST",
-        "LAST MESSAGE",
-    ])
+    // A narrow terminal (a popup, a side pane) drops ROLE and HARNESS for the last message.
+    let narrow = frame.area().width < NARROW;
+    let header = Row::new(columns(
+        narrow,
+        [
+            "ID",
+            "NAME",
+            "ROLE",
+            "HARNESS",
+            "STATUS",
+            "AGE",
+            "INBOX",
+            "ESC",
+            "TOKENS",
+            "COST",
+            "LAST MESSAGE",
+        ],
+    ))
     .style(Style::new().add_modifier(Modifier::BOLD));
     let lines: Vec<Row> = rows
         .iter()
@@ -584,7 +592,7 @@ pub fn draw(frame: &mut Frame, board: &Board, view: &View, now_ms: u64) {
                 Some(r) => format!("{}@{}", meta.name, r.dest),
                 None => meta.name.clone(),
             };
-            Row::new([
+            let cells = [
                 Cell::from(meta.id.clone()),
                 Cell::from(name),
                 Cell::from(meta.role.to_string()),
@@ -611,22 +619,26 @@ pub fn draw(frame: &mut Frame, board: &Board, view: &View, now_ms: u64) {
                 Cell::from(e.tokens.map_or_else(dash, compact)),
                 Cell::from(cost),
                 Cell::from(first_line(&e.glance.message)),
-            ])
+            ];
+            Row::new(columns(narrow, cells))
         })
         .collect();
-    let widths = [
-        Constraint::Length(5),
-        Constraint::Length(16),
-        Constraint::Length(8),
-        Constraint::Length(7),
-        Constraint::Length(11),
-        Constraint::Length(5),
-        Constraint::Length(5),
-        Constraint::Length(3),
-        Constraint::Length(7),
-        Constraint::Length(9),
-        Constraint::Fill(1),
-    ];
+    let widths = columns(
+        narrow,
+        [
+            Constraint::Length(5),
+            Constraint::Length(16),
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(11),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(3),
+            Constraint::Length(7),
+            Constraint::Length(9),
+            Constraint::Fill(1),
+        ],
+    );
     let selected = rows
         .iter()
         .position(|e| Some(e.id()) == view.worker.as_deref());
@@ -693,6 +705,16 @@ pub fn draw(frame: &mut Frame, board: &Board, view: &View, now_ms: u64) {
     }
 
     frame.render_widget(Paragraph::new(bottom_line(board, view)), foot);
+}
+
+/// The workers' table's columns as shown: all, or without ROLE and HARNESS (the third and
+/// fourth) when `narrow`.
+fn columns<T>(narrow: bool, all: [T; 11]) -> Vec<T> {
+    all.into_iter()
+        .enumerate()
+        .filter(|(i, _)| !(narrow && (*i == 2 || *i == 3)))
+        .map(|(_, c)| c)
+        .collect()
 }
 
 /// The summary line: how many workers in each status, open escalations, spend, the time.
@@ -882,7 +904,11 @@ mod tests {
     }
 
     fn screen(board: &Board, view: &View) -> String {
-        let mut terminal = Terminal::new(TestBackend::new(140, 16)).unwrap();
+        screen_of(board, view, 140)
+    }
+
+    fn screen_of(board: &Board, view: &View, width: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, 16)).unwrap();
         terminal
             .draw(|frame| draw(frame, board, view, NOW))
             .unwrap();
@@ -965,6 +991,15 @@ mod tests {
         board.show_dead = true;
         view.settle(&board);
         assert!(line_of(&screen(&board, &view), "gone").contains("dead"));
+
+        // 80 columns (a popup over a small window): no ROLE and HARNESS, the message stays.
+        let narrow = screen_of(&board, &view, 80);
+        assert!(
+            !narrow.contains("HARNESS") && !narrow.contains("ROLE"),
+            "{narrow}"
+        );
+        let w2 = line_of(&narrow, "researcher");
+        assert!(w2.contains("idle") && w2.contains("Found 3 cal"), "{w2}");
     }
 
     #[test]

@@ -88,6 +88,9 @@ struct Cache {
     codex_total: Tokens,
     #[serde(default)]
     model: Option<String>,
+    /// The transcript's inode when last read: another one means the file was replaced.
+    #[serde(default)]
+    inode: u64,
 }
 
 /// The worker's usage so far, or `None` when its harness keeps no usage record orch reads
@@ -108,9 +111,18 @@ pub fn of(worker: &Worker) -> Result<Option<Usage>> {
             .filter(|c: &Cache| c.version == CACHE_VERSION)
             .unwrap_or_default(),
     };
-    let was = (tally.cache.path.clone(), tally.cache.offset);
+    let was = (
+        tally.cache.path.clone(),
+        tally.cache.offset,
+        tally.cache.inode,
+    );
     let usage = tally.read(worker)?;
-    if (tally.cache.path.clone(), tally.cache.offset) != was {
+    if (
+        tally.cache.path.clone(),
+        tally.cache.offset,
+        tally.cache.inode,
+    ) != was
+    {
         write_atomic(&cache_path, &serde_json::to_vec(&tally.cache)?, 0o600)?;
     }
     Ok(usage)
@@ -137,17 +149,28 @@ impl Tally {
         let Some(path) = worker.meta.harness.transcript(&worker.dir(), sid) else {
             return Ok(Some(summary(Vec::new())));
         };
-        // Another conversation, or a transcript written anew (it never shrinks otherwise):
-        // read it all again. (Gemini CLI and pi may also rewrite theirs in place, longer, on a
-        // resume; their calls are keyed by id, so the lines read twice count once.)
-        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
-        if self.cache.path != path || len < self.cache.offset {
+        self.read_from(format, path).map(Some)
+    }
+
+    /// Reads on in transcript `path` of `format`.
+    fn read_from(&mut self, format: UsageFormat, path: PathBuf) -> Result<Usage> {
+        // Another conversation, or a transcript written anew: read it all again. A file
+        // replaced by a rename (Gemini CLI and pi rewrite theirs so on a resume or a format
+        // migration) has another inode; one cut and written again is shorter. (Calls are
+        // keyed, so lines read twice count once either way.)
+        let (len, inode) = std::fs::metadata(&path).map_or((0, 0), |m| {
+            use std::os::unix::fs::MetadataExt;
+            (m.len(), m.ino())
+        });
+        let cache = &self.cache;
+        if cache.path != path || len < cache.offset || (cache.inode != 0 && cache.inode != inode) {
             self.cache = Cache {
                 version: CACHE_VERSION,
                 path: path.clone(),
                 ..Cache::default()
             };
         }
+        self.cache.inode = inode;
         let cache = &mut self.cache;
         let (lines, end) = new_lines(&path, cache.offset)?;
         for (at, line) in lines {
@@ -162,7 +185,7 @@ impl Tally {
             }
         }
         cache.offset = end;
-        Ok(Some(summary(cache.calls.clone())))
+        Ok(summary(cache.calls.clone()))
     }
 
     /// The transcript the last read found, if any (to watch its folder).
@@ -599,6 +622,45 @@ mod tests {
         assert_eq!(got, [(None, 2, 4001), (Some(3), 2, 30), (Some(7), 1, 300)]);
         assert_eq!(turns[1].started_ms, Some(1_796_202_004_000));
         assert!((turns[1].cost_usd.unwrap() - 30.0 * 3.0 / 1e6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_transcript_replaced_by_a_rename_is_read_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session.jsonl");
+        let call = |id: &str, input: u64| {
+            format!(
+                "{}\n",
+                json!({"type": "assistant", "message": {"id": id, "model": "m",
+                    "usage": {"input_tokens": input}}})
+            )
+        };
+        std::fs::write(&path, call("a", 1) + &call("b", 2)).unwrap();
+        let mut tally = Tally::default();
+        let read = |tally: &mut Tally| {
+            tally
+                .read_from(UsageFormat::ClaudeTranscript, path.clone())
+                .unwrap()
+                .total
+                .input
+        };
+        assert_eq!(read(&mut tally), 3);
+        std::fs::write(
+            &path,
+            std::fs::read_to_string(&path).unwrap() + &call("c", 4),
+        )
+        .unwrap();
+        assert_eq!(read(&mut tally), 7, "an append is read on");
+        // Written anew under another name and renamed over it, longer: the old offset means
+        // nothing in it.
+        let new = dir.path().join("session.jsonl.tmp");
+        std::fs::write(
+            &new,
+            call("x", 100) + &call("y", 200) + &call("z", 300) + &call("w", 1),
+        )
+        .unwrap();
+        std::fs::rename(&new, &path).unwrap();
+        assert_eq!(read(&mut tally), 601);
     }
 
     #[test]

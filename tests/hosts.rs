@@ -495,5 +495,12 @@ fn remote_claude_code_worker_takes_a_prompt_and_its_stop_comes_back() {
         .find(|e| e["event"] == "session_start")
         .unwrap();
     assert_eq!(start["source"], "startup");
+    // Its spend is the host's to read (its transcript is there): unknown here, not zero.
+    let ps = json(&ok(&["--json", "ps"]));
+    assert_eq!(ps[0]["tokens"], Value::Null, "{ps}");
+    let there = remote_orch(&sshd, &["--json", "usage"]);
+    assert!(there.status.success(), "{}", stderr(&there));
+    let there = json(&String::from_utf8_lossy(&there.stdout));
+    assert!(there[0]["tokens"]["total"].as_u64() > Some(0), "{there}");
     ok(&["kill", "rc"]);
 }

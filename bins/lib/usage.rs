@@ -94,12 +94,12 @@ struct Cache {
 }
 
 /// The worker's usage so far, or `None` when its harness keeps no usage record orch reads
-/// (or it has no conversation yet). Reads what the transcript gained since `usage.json` was
+/// here (or it runs on another host). Reads what the transcript gained since `usage.json` was
 /// written, and writes it back.
 ///
 /// Errors: the transcript or `usage.json` cannot be read or written.
 pub fn of(worker: &Worker) -> Result<Option<Usage>> {
-    if worker.meta.harness.usage_format().is_none() {
+    if worker.meta.harness.usage_format().is_none() || worker.meta.remote.is_some() {
         return Ok(None);
     }
     let cache_path = worker.dir().join("usage.json");
@@ -143,6 +143,10 @@ impl Tally {
         let Some(format) = worker.meta.harness.usage_format() else {
             return Ok(None);
         };
+        // A worker on another host has its transcript there (`orch usage` on the host).
+        if worker.meta.remote.is_some() {
+            return Ok(None);
+        }
         let Some(sid) = worker.meta.session_id.as_deref() else {
             return Ok(None);
         };

@@ -106,3 +106,22 @@ pub fn of(state: &State, meta: Meta, panes: &mut Panes) -> Result<Summary> {
         message,
     })
 }
+
+/// The first non-empty line of `text`, trimmed (a last message or an escalation's summary in
+/// one row).
+pub fn first_line(text: &str) -> &str {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+}
+
+/// [`first_line`], cut to `max` characters with an ellipsis.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let line = first_line(text);
+    if line.chars().count() <= max {
+        return line.to_string();
+    }
+    let cut: String = line.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
+}

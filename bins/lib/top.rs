@@ -618,7 +618,7 @@ pub fn draw(frame: &mut Frame, board: &Board, view: &View, now_ms: u64) {
                 }),
                 Cell::from(e.tokens.map_or_else(dash, compact)),
                 Cell::from(cost),
-                Cell::from(first_line(&e.glance.message)),
+                Cell::from(summary::first_line(&e.glance.message).to_string()),
             ];
             Row::new(columns(narrow, cells))
         })
@@ -675,8 +675,8 @@ pub fn draw(frame: &mut Frame, board: &Board, view: &View, now_ms: u64) {
                     Cell::from(x.axes.join(",")),
                     Cell::from(crate::clock::age(now_ms.saturating_sub(x.created_ms))),
                     Cell::from(match options.is_empty() {
-                        true => first_line(&x.summary),
-                        false => format!("{}  [{options}]", first_line(&x.summary)),
+                        true => summary::first_line(&x.summary).to_string(),
+                        false => format!("{}  [{options}]", summary::first_line(&x.summary)),
                     }),
                 ])
             })
@@ -800,15 +800,6 @@ fn bottom_line(board: &Board, view: &View) -> Line<'static> {
             )),
         },
     }
-}
-
-/// The first non-empty line of `text`, trimmed.
-fn first_line(text: &str) -> String {
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-        .to_string()
 }
 
 /// A token count in a few characters: `950`, `19.1k`, `2.4M`.

@@ -46,7 +46,7 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             "cursor": glance.cursor(),
             "last_event": glance.last_event(),
             "last_event_age_ms": glance.last_ms().map(|ms| now.saturating_sub(ms)),
-            "last_message": excerpt(&glance.message, 60),
+            "last_message": summary::excerpt(&glance.message, 60),
             "tokens": used.as_ref().map(|u| u.total.total()),
             "cost_usd": used.as_ref().and_then(|u| u.cost_usd),
             "parent": meta.parent,
@@ -117,18 +117,4 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The first line of `text`, cut to `max` characters with an ellipsis.
-pub fn excerpt(text: &str, max: usize) -> String {
-    let line = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    if line.chars().count() <= max {
-        return line.to_string();
-    }
-    let cut: String = line.chars().take(max.saturating_sub(1)).collect();
-    format!("{cut}…")
 }

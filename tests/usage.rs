@@ -355,17 +355,25 @@ fn a_budget_spent_in_the_middle_of_a_turn_stops_it_there() {
         "long [[usage: 4000 0 0 0]] [[bash: timeout 60 tail -f /dev/null]]",
     ]));
     let after = told["cursor"].as_u64().unwrap();
+    // The level-100 `budget` event is written last, once the escalation and the interrupt
+    // are done.
     let events = crate::util::wait_or_explain(
-        "the budget's interrupt",
+        "the budget spent",
         std::time::Duration::from_secs(30),
         || {
             let events: Vec<Value> = b.ok(&["events", "cm"]).lines().map(json).collect();
             events
                 .iter()
-                .any(|e| e["event"] == "interrupted" && e["by"] == "budget")
+                .any(|e| e["event"] == "budget" && e["level"] == 100)
                 .then_some(events)
         },
         || b.world.explain(),
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "interrupted" && e["by"] == "budget"),
+        "{events:?}"
     );
     let turn: Vec<&Value> = events
         .iter()

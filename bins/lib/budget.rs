@@ -245,16 +245,7 @@ fn spent_out(worker: &Worker, budget: &Budget, spent: &Spent) -> Result<()> {
         crate::status::Status::Busy | crate::status::Status::NeedsInput
     );
     if budget.interrupt && in_turn {
-        if let Some(pane) = m.pane.as_deref() {
-            m.server
-                .run(&["send-keys", "-t", pane, m.harness.interrupt_key()])?;
-            crate::inbox::record(
-                &worker.state,
-                &m.id,
-                "interrupted",
-                crate::events::fields(json!({"by": "budget"})),
-            )?;
-        }
+        worker.interrupt("budget", true)?;
     }
     Ok(())
 }

@@ -93,13 +93,13 @@ pub fn follow(state: &State, id: &str) -> Result<()> {
     let mut weigh = true;
     let mut tally = Tally::default();
     loop {
-        if std::mem::take(&mut weigh) {
-            check(state, id, &mut tally)?;
-        }
         let worker = Worker {
             state: state.clone(),
             meta: state.meta(id)?,
         };
+        if std::mem::take(&mut weigh) {
+            check(&worker, &mut tally)?;
+        }
         if transcript.is_none() {
             let meta = &worker.meta;
             transcript = meta
@@ -171,19 +171,14 @@ pub fn spent(usage: &Usage, budget: &Budget) -> Option<Spent> {
     })
 }
 
-/// Weighs worker `id`'s usage (read on from `tally`, which its follower keeps between
-/// checks) against its budget (nothing to do without one) and acts on each level newly
-/// crossed (see the module's text).
-pub fn check(state: &State, id: &str, tally: &mut Tally) -> Result<()> {
-    let meta = state.meta(id)?;
-    let Some(budget) = meta.budget.clone() else {
+/// Weighs `worker`'s usage (read on from `tally`, which its follower keeps between checks)
+/// against its budget (nothing to do without one) and acts on each level newly crossed (see
+/// the module's text).
+fn check(worker: &Worker, tally: &mut Tally) -> Result<()> {
+    let Some(budget) = worker.meta.budget.clone() else {
         return Ok(());
     };
-    let worker = Worker {
-        state: state.clone(),
-        meta,
-    };
-    let Some(usage) = tally.read(&worker)? else {
+    let Some(usage) = tally.read(worker)? else {
         return Ok(());
     };
     let Some(spent) = spent(&usage, &budget) else {
@@ -211,8 +206,9 @@ pub fn check(state: &State, id: &str, tally: &mut Tally) -> Result<()> {
         });
         // At 100% the escalation first: the `budget` event says it is all done.
         if level == 100 {
-            spent_out(&worker, &budget, &spent)?;
+            spent_out(worker, &budget, &spent)?;
         }
+        let (state, id) = (&worker.state, &worker.meta.id);
         crate::inbox::record(state, id, "budget", crate::events::fields(fields))?;
     }
     Ok(())
@@ -290,18 +286,17 @@ pub fn refusal(state: &State, meta: &Meta) -> Option<String> {
 }
 
 /// Sets worker `id`'s budget (`orch budget`) and forgets the levels it no longer reaches, so
-/// that crossing them again is said again. Returns the record.
-pub fn set(state: &State, id: &str, budget: Budget) -> Result<Meta> {
+/// that crossing them again is said again. Returns the record and what it spent of the new
+/// budget (as [`spent`]).
+pub fn set(state: &State, id: &str, budget: Budget) -> Result<(Meta, Option<Spent>)> {
     let meta = state.update_meta(id, |m| m.budget = Some(budget.clone()))?;
     let worker = Worker {
         state: state.clone(),
         meta: meta.clone(),
     };
     let usage = crate::usage::of(&worker)?;
-    let percent = usage
-        .as_ref()
-        .and_then(|u| spent(u, &budget))
-        .map_or(0.0, |s| s.percent);
+    let now = usage.as_ref().and_then(|u| spent(u, &budget));
+    let percent = now.as_ref().map_or(0.0, |s| s.percent);
     let still = LEVELS
         .iter()
         .copied()
@@ -313,5 +308,5 @@ pub fn set(state: &State, id: &str, budget: Budget) -> Result<Meta> {
     let calls = usage.map_or(0, |u| u.calls.len());
     let state_now = json!({ "reached": still, "calls": calls });
     write_atomic(&path, state_now.to_string().as_bytes(), 0o600)?;
-    Ok(meta)
+    Ok((meta, now))
 }

@@ -34,6 +34,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut worker = Worker::resolve(&args.worker)?;
     let changing =
         args.usd.is_some() || args.tokens.is_some() || args.interrupt || args.no_interrupt;
+    let mut set = None;
     if changing {
         crate::rights::allow(
             &worker.state,
@@ -49,7 +50,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             tokens: args.tokens.or(old.tokens),
             interrupt: (old.interrupt || args.interrupt) && !args.no_interrupt,
         };
-        worker.meta = crate::budget::set(&worker.state, &worker.meta.id, budget.clone())?;
+        let (meta, spent) = crate::budget::set(&worker.state, &worker.meta.id, budget.clone())?;
+        (worker.meta, set) = (meta, Some(spent));
         super::audit(
             &worker.state,
             super::entry("budget")
@@ -58,11 +60,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 .field("interrupt", budget.interrupt),
         );
     }
-    let spent = match &worker.meta.budget {
-        Some(budget) => crate::usage::of(&worker)?
+    let spent = match (set, &worker.meta.budget) {
+        (Some(spent), _) => spent,
+        (None, Some(budget)) => crate::usage::of(&worker)?
             .as_ref()
             .and_then(|u| crate::budget::spent(u, budget)),
-        None => None,
+        (None, None) => None,
     };
     if ctx.json {
         return super::print_json(&json!({

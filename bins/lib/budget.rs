@@ -20,7 +20,7 @@ use crate::fsutil::{write_atomic, Lock};
 use crate::state::{Budget, Meta, State};
 use crate::usage::{Tally, Usage};
 use crate::worker::Worker;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::channel;
@@ -61,16 +61,11 @@ pub fn ensure_follower(state: &State, id: &str) -> Result<()> {
     if Lock::try_at(&dir.join(LOCK))?.is_none() {
         return Ok(());
     }
-    use std::os::unix::process::CommandExt;
-    std::process::Command::new(crate::paths::sibling_exe("orch")?)
+    crate::paths::orch_detached(&state.root)?
         .arg("__budget")
         .arg(id)
-        .env("ORCH_HOME", &state.root)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .spawn()?;
+        .spawn()
+        .context("cannot start the budget's follower")?;
     Ok(())
 }
 

@@ -406,17 +406,10 @@ pub fn notice(items: &[Value]) -> String {
 /// Starts one detached `orch __deliver ID...` that types the news into idle subscribers'
 /// panes; returns at once (the child is in its own process group and outlives the caller).
 pub fn push_detached(state: &State, ids: &[&String]) -> Result<()> {
-    use std::os::unix::process::CommandExt;
-    let exe = crate::paths::sibling_exe("orch")?;
-    std::process::Command::new(exe)
+    crate::paths::orch_detached(&state.root)?
         .arg("__deliver")
         .args(ids)
-        .env("ORCH_HOME", &state.root)
         .env_remove("ORCH_WORKER")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
         .spawn()
         .context("cannot start the inbox delivery")?;
     Ok(())

@@ -72,3 +72,21 @@ pub fn sibling_exe(name: &str) -> Result<PathBuf> {
         me.display()
     )
 }
+
+/// `orch` (beside this executable) as a detached helper of the state folder `state_root`
+/// (`ORCH_HOME`): no stdin, stdout or stderr, in a process group of its own so it outlives
+/// its caller and no signal to the caller's group reaches it. The caller adds the hidden
+/// subcommand and spawns it.
+///
+/// Errors: `orch` cannot be found ([`sibling_exe`]).
+pub fn orch_detached(state_root: &std::path::Path) -> Result<std::process::Command> {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let mut cmd = std::process::Command::new(sibling_exe("orch")?);
+    cmd.env("ORCH_HOME", state_root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    Ok(cmd)
+}

@@ -60,8 +60,7 @@ pub fn spawn(state: &State, req: &Request) -> Result<(Worker, Value)> {
     let text = |k: &str| there[k].as_str().map(str::to_string);
     let remote_id = text("id").context("the host's spawn record has no id")?;
     req.host.remember(state, None)?;
-    let (id, dir) = state.new_worker()?;
-    crate::fsutil::create_private_dir(&dir)?;
+    let (id, _) = state.new_worker()?;
     let harness = there["harness"]
         .as_str()
         .map(crate::harness::Harness::parse)
@@ -117,23 +116,16 @@ pub fn ensure_relay(worker: &Worker) -> Result<()> {
     if worker.meta.remote.is_none() {
         return Ok(());
     }
-    let dir = worker.dir();
-    if dir.join(GONE).exists() {
+    if !worker.alive() {
         return Ok(());
     }
     // Free now: no relay runs (a racing start finds the lock taken and leaves at once).
-    if crate::fsutil::Lock::try_at(&dir.join(LOCK))?.is_none() {
+    if crate::fsutil::Lock::try_at(&worker.dir().join(LOCK))?.is_none() {
         return Ok(());
     }
-    use std::os::unix::process::CommandExt;
-    std::process::Command::new(crate::paths::sibling_exe("orch")?)
+    crate::paths::orch_detached(&worker.state.root)?
         .arg("__relay")
         .arg(&worker.meta.id)
-        .env("ORCH_HOME", &worker.state.root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
         .spawn()
         .context("cannot start the relay of a remote worker")?;
     Ok(())

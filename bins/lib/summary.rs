@@ -20,10 +20,7 @@ impl Panes {
     /// another host, whether its relay has not seen it go.
     pub fn alive(&mut self, state: &State, meta: &Meta) -> bool {
         if meta.remote.is_some() {
-            return !state
-                .worker_dir(&meta.id)
-                .join(crate::state::RELAY_GONE)
-                .exists();
+            return !crate::worker::relay_gone(state, &meta.id);
         }
         let live = self
             .servers

@@ -66,11 +66,7 @@ impl Worker {
     /// [`Worker::alive`] for this worker's record as `meta` has it.
     fn live(&self, meta: &Meta) -> bool {
         if meta.remote.is_some() {
-            return !self
-                .state
-                .worker_dir(&meta.id)
-                .join(crate::state::RELAY_GONE)
-                .exists();
+            return !relay_gone(&self.state, &meta.id);
         }
         alive(meta)
     }
@@ -223,6 +219,12 @@ pub fn resumable(state: &State) -> Result<Vec<Worker>> {
         }
     }
     Ok(found)
+}
+
+/// Whether the relay of remote worker `id` saw it go on its host (its `relay.gone`): a
+/// remote worker's liveness here.
+pub fn relay_gone(state: &State, id: &str) -> bool {
+    state.worker_dir(id).join(crate::state::RELAY_GONE).exists()
 }
 
 /// Whether the pane `meta` names exists and is still its own ([`owns`]).

@@ -491,6 +491,8 @@ fn deliver_remote(state: &State, id: &str, remote: &crate::state::Remote) -> Res
 /// (its Claude Code session's hooks are attributed to it by that pane), or, outside tmux, the
 /// person's own record `operator`. Created on first use.
 pub fn operator_record(state: &State) -> Result<String> {
+    // The caller is the operator: its Claude Code session id is the record's.
+    let session_id = std::env::var("CLAUDE_CODE_SESSION_ID").ok();
     match crate::tmux::Caller::from_env() {
         Some(caller) => ensure_operator(
             state,
@@ -499,8 +501,9 @@ pub fn operator_record(state: &State) -> Result<String> {
                 caller.server_pid.as_deref(),
                 &caller.pane,
             )),
+            session_id.as_deref(),
         ),
-        None => ensure_operator(state, None),
+        None => ensure_operator(state, None, None),
     }
 }
 
@@ -508,8 +511,11 @@ pub fn operator_record(state: &State) -> Result<String> {
 /// operator record, created when missing) or `operator`.
 pub fn parent_record(state: &State, parent: &str, socket_path: Option<&str>) -> Result<String> {
     match (parent.strip_prefix("operator:"), socket_path) {
-        (Some(pane), Some(sock)) => ensure_operator(state, Some((sock, None, pane))),
-        _ if parent.is_empty() || parent.starts_with("operator") => ensure_operator(state, None),
+        // The caller here is a worker (or its hook): its session is not the operator's.
+        (Some(pane), Some(sock)) => ensure_operator(state, Some((sock, None, pane)), None),
+        _ if parent.is_empty() || parent.starts_with("operator") => {
+            ensure_operator(state, None, None)
+        }
         _ => Ok(parent.to_string()),
     }
 }
@@ -517,13 +523,18 @@ pub fn parent_record(state: &State, parent: &str, socket_path: Option<&str>) -> 
 /// The operator record of a pane (`(socket path, pane id)`), indexed by that pane so the hook
 /// attributes the operator's session to it; or, with no pane, the record `operator`.
 ///
-/// The operator's Claude Code session id (`CLAUDE_CODE_SESSION_ID`, set for the commands its
-/// Bash tool runs) is kept and indexed too: an operator that comes back in a new pane on the
-/// same conversation (`claude --resume`, after its tmux server died) is the same record, moved
-/// to its new pane ([`move_operator`]), so what it subscribed to still reaches it.
+/// The operator's Claude Code session id (`session_id`: `CLAUDE_CODE_SESSION_ID` when the
+/// operator itself runs orch, set for the commands its Bash tool runs) is kept and indexed
+/// too: an operator that comes back in a new pane on the same conversation (`claude
+/// --resume`, after its tmux server died) is the same record, moved to its new pane
+/// ([`move_operator`]), so what it subscribed to still reaches it.
 ///
 /// `pane` is `(socket path, server pid if known, pane id)`.
-fn ensure_operator(state: &State, pane: Option<(&str, Option<&str>, &str)>) -> Result<String> {
+fn ensure_operator(
+    state: &State,
+    pane: Option<(&str, Option<&str>, &str)>,
+    session_id: Option<&str>,
+) -> Result<String> {
     state.ensure()?;
     let Some((socket_path, server_pid, pane)) = pane else {
         let id = "operator";
@@ -533,12 +544,10 @@ fn ensure_operator(state: &State, pane: Option<(&str, Option<&str>, &str)>) -> R
         }
         return Ok(id.into());
     };
-    let session_id = std::env::var("CLAUDE_CODE_SESSION_ID").ok();
     let by_pane = state
         .pane_owner(socket_path, server_pid, pane)
         .filter(|id| exists(state, id));
     let by_session = session_id
-        .as_deref()
         .and_then(|sid| state.session_index(sid))
         .and_then(|path| read_id(&path))
         .filter(|id| {
@@ -579,7 +588,7 @@ fn ensure_operator(state: &State, pane: Option<(&str, Option<&str>, &str)>) -> R
         }
     };
     if let Some(sid) = session_id {
-        claim_session(state, &id, &sid)?;
+        claim_session(state, &id, sid)?;
     }
     Ok(id)
 }

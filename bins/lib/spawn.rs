@@ -418,6 +418,7 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
             resume: kept.is_some(),
             outfit: outfit.as_ref(),
             relaunch: &meta.relaunch,
+            // A command worker's detector reads its settings from its record (kept).
             quiet: None,
             prompt_regex: None,
         },
@@ -650,7 +651,8 @@ fn settle_input(worker: &Worker, harness: Harness, deadline: Instant) -> Result<
             bail!(Fail::new(
                 Exit::Timeout,
                 format!(
-                    "worker `{}` resumed but its input box did not settle in pane {pane}: look                      with `{} attach`{}",
+                    "worker `{}` resumed but its input box did not settle in pane {pane}: look \
+                     with `{} attach`{}",
                     worker.meta.id,
                     worker.meta.server.describe(),
                     last_lines(&screen)

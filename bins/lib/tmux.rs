@@ -151,11 +151,6 @@ impl Server {
             .to_string())
     }
 
-    /// Whether the pane exists on this server (false too when the server is gone).
-    pub fn pane_alive(&self, pane: &str) -> bool {
-        self.pane_tag(pane).is_some()
-    }
-
     /// The `@orch_id` option of `pane` (empty when unset), or `None` when there is no such
     /// pane (or no server). A pane id alone names no pane for good: a new server after a
     /// crash hands out `%0`, `%1`... again.

@@ -236,7 +236,7 @@ fn spent_out(worker: &Worker, budget: &Budget, spent: &Spent) -> Result<()> {
         crate::status::Status::Busy | crate::status::Status::NeedsInput
     );
     if budget.interrupt && in_turn {
-        worker.interrupt("budget", true)?;
+        crate::interrupt::interrupt(worker, "budget", true)?;
     }
     Ok(())
 }

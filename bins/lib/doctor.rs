@@ -542,7 +542,7 @@ pub fn state() -> Check {
 /// server died); `orch resume --all` starts them again.
 pub fn workers() -> Check {
     const NAME: &str = "workers";
-    let lost = crate::state::State::from_env().and_then(|s| crate::worker::resumable(&s));
+    let lost = crate::state::State::from_env().and_then(|s| crate::summary::resumable(&s));
     match lost {
         Err(err) => Check::new(NAME, Status::Skipped, format!("not run: {err:#}")),
         Ok(lost) if lost.is_empty() => Check::ok(NAME, "none lost its pane"),

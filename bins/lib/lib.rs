@@ -30,6 +30,7 @@ pub mod harness;
 pub mod hook;
 pub(crate) mod host;
 pub mod inbox;
+pub(crate) mod interrupt;
 pub(crate) mod outfit;
 pub(crate) mod paths;
 pub mod prompt;

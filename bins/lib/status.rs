@@ -169,6 +169,19 @@ pub fn of(role: &crate::roles::Role, events: &[Value], pane_alive: bool) -> Stat
     }
 }
 
+/// The status of the worker whose folder is `dir`: its events read back to what decides it
+/// ([`boundary_for`]), weighed with whether its pane lives ([`of`]).
+///
+/// Errors: its event log cannot be read.
+pub fn read(
+    dir: &std::path::Path,
+    role: &crate::roles::Role,
+    pane_alive: bool,
+) -> anyhow::Result<Status> {
+    let tail = crate::events::read_back_to(dir, boundary_for(pane_alive))?;
+    Ok(of(role, &tail, pane_alive))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

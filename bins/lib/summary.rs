@@ -82,11 +82,7 @@ impl Summary {
 pub fn of(state: &State, meta: Meta, panes: &mut Panes) -> Result<Summary> {
     let dir = state.worker_dir(&meta.id);
     let alive = panes.alive(state, &meta);
-    let status = status::of(
-        &meta.role,
-        &crate::events::read_back_to(&dir, status::boundary_for(alive))?,
-        alive,
-    );
+    let status = status::read(&dir, &meta.role, alive)?;
     let mut tail = crate::events::read_back_to(&dir, |e| e["event"] == "stop")?;
     let message = tail
         .iter()
@@ -121,4 +117,23 @@ pub fn excerpt(text: &str, max: usize) -> String {
     }
     let cut: String = line.chars().take(max.saturating_sub(1)).collect();
     format!("{cut}…")
+}
+
+/// Every worker `orch resume --all` starts again: those whose pane is gone though nobody ended
+/// them ([`Status::Resumable`]), oldest first. One `list-panes` per tmux server.
+///
+/// Errors: the state folder or an event log cannot be read.
+pub fn resumable(state: &State) -> Result<Vec<crate::worker::Worker>> {
+    let mut panes = Panes::default();
+    let mut found = Vec::new();
+    for meta in state.workers()? {
+        let alive = panes.alive(state, &meta);
+        if status::read(&state.worker_dir(&meta.id), &meta.role, alive)? == Status::Resumable {
+            found.push(crate::worker::Worker {
+                state: state.clone(),
+                meta,
+            });
+        }
+    }
+    Ok(found)
 }

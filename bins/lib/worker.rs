@@ -3,7 +3,6 @@
 //! watcher; the pane's liveness checked between wakes so a dead pane never hangs a wait).
 
 use crate::events;
-use crate::harness::{input_box, CLEAR_HINT};
 use crate::state::{Meta, State};
 use crate::status::{self, Status};
 use crate::watch::Watch;
@@ -11,10 +10,6 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-/// How long to look for an interrupted prompt coming back into the input box, and for each
-/// step of clearing it.
-const SCREEN_WAIT: Duration = Duration::from_millis(1500);
 
 /// How often a wait checks that the worker's pane still exists.
 const LIVENESS_EVERY: Duration = Duration::from_millis(250);
@@ -76,66 +71,7 @@ impl Worker {
     /// An operator record (the operator's own pane, registered by its first `orch subscribe`)
     /// has seen no SessionStart of its session: with no events it counts as idle.
     pub fn status(&self) -> Result<Status> {
-        let alive = self.alive();
-        let tail = events::read_back_to(&self.dir(), status::boundary_for(alive))?;
-        Ok(status::of(&self.meta.role, &tail, alive))
-    }
-
-    /// Presses its harness's interrupt key in its pane (Escape; Ctrl-C for a command, which
-    /// is a program in a terminal) and records an `interrupted` event by `by`; returns its seq.
-    /// With `clear`, a prompt the TUI put back into its input box (Claude Code, the sim, after
-    /// Escape in a turn) is cleared, so that the next `tell` is not appended to it.
-    ///
-    /// Errors: tmux fails, or the event cannot be recorded.
-    pub fn interrupt(&self, by: &str, clear: bool) -> Result<u64> {
-        let pane = self.pane()?;
-        let key = self.meta.harness.interrupt_key();
-        self.meta.server.run(&["send-keys", "-t", pane, key])?;
-        let cursor = crate::inbox::record(
-            &self.state,
-            &self.meta.id,
-            "interrupted",
-            events::fields(serde_json::json!({ "by": by })),
-        )?;
-        if clear && key == "Escape" {
-            self.clear_input(pane)?;
-        }
-        Ok(cursor)
-    }
-
-    /// Clears the prompt the TUI put back into the input box: Escape once (the TUI then shows
-    /// "Esc again to clear"), and a second time only once that hint is on screen. A box that stays
-    /// empty is left alone: two Escapes on an empty Claude Code box would open its rewind menu.
-    fn clear_input(&self, pane: &str) -> Result<()> {
-        let server = &self.meta.server;
-        let screen_until = |pred: &dyn Fn(&str) -> bool| -> bool {
-            let deadline = Instant::now() + SCREEN_WAIT;
-            loop {
-                if server.capture(pane).is_ok_and(|s| pred(&s)) {
-                    return true;
-                }
-                if Instant::now() >= deadline {
-                    return false;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        };
-        let has_text = |s: &str| input_box(s).is_some_and(|t| !t.is_empty());
-        if !screen_until(&has_text) {
-            return Ok(());
-        }
-        server.run(&["send-keys", "-t", pane, "Escape"])?;
-        if !screen_until(&|s: &str| s.contains(CLEAR_HINT)) {
-            return Ok(());
-        }
-        server.run(&["send-keys", "-t", pane, "Escape"])?;
-        if !screen_until(&|s: &str| !has_text(s)) {
-            eprintln!(
-                "orch: the interrupted prompt is still in the input box of pane {pane}: clear it \
-             before the next tell"
-            );
-        }
-        Ok(())
+        status::read(&self.dir(), &self.meta.role, self.alive())
     }
 
     /// Its current cursor: the sequence number of its newest event.
@@ -203,22 +139,6 @@ impl Worker {
             watch.wait(nap);
         }
     }
-}
-
-/// Every worker `orch resume --all` starts again: those whose pane is gone though nobody ended
-/// them ([`Status::Resumable`]), oldest first.
-pub fn resumable(state: &State) -> Result<Vec<Worker>> {
-    let mut found = Vec::new();
-    for meta in state.workers()? {
-        let worker = Worker {
-            state: state.clone(),
-            meta,
-        };
-        if worker.status()? == Status::Resumable {
-            found.push(worker);
-        }
-    }
-    Ok(found)
 }
 
 /// Whether the relay of remote worker `id` saw it go on its host (its `relay.gone`): a

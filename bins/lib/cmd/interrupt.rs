@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     let was_busy = matches!(worker.status()?, Status::Busy | Status::NeedsInput);
     let by = crate::roles::Actor::from_env().as_parent();
-    let cursor = worker.interrupt(&by, was_busy && !args.keep_input)?;
+    let cursor = crate::interrupt::interrupt(&worker, &by, was_busy && !args.keep_input)?;
     super::audit(
         &worker.state,
         super::entry("interrupt")

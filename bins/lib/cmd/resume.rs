@@ -31,7 +31,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let state = State::from_env()?;
     let workers: Vec<Worker> = if args.all {
-        crate::worker::resumable(&state)?
+        crate::summary::resumable(&state)?
     } else if args.workers.is_empty() {
         bail!("name the workers to resume, or give `--all` (`orch ps` shows them as resumable)");
     } else {

@@ -70,7 +70,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     changes.extend(skills.iter().flat_map(SkillPlan::changes));
     // After a reboot `orch up` is likely the first command: say what can be brought back.
     let state = crate::state::State::from_env()?;
-    if let Ok(lost) = crate::worker::resumable(&state) {
+    if let Ok(lost) = crate::summary::resumable(&state) {
         if !lost.is_empty() {
             eprintln!(
                 "orch: {}; `orch resume --all` starts them again",

@@ -15,7 +15,6 @@ use crate::state::State;
 use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 use std::io::{Read, Write};
-use std::path::Path;
 
 /// Largest hook input read from stdin; more is left unread.
 const MAX_INPUT: u64 = 64 * 1024 * 1024;
@@ -115,7 +114,7 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
         return Ok(());
     }
     if adopt {
-        adopt_session(state, &id, session_id.unwrap_or_default())?;
+        state.adopt_session(&id, session_id.unwrap_or_default())?;
     }
     if name == "SessionStart" && env.orch_worker.is_none() {
         follow_operator(state, env, &id)?;
@@ -261,16 +260,6 @@ fn follow_operator(state: &State, env: &HookEnv, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Indexes a worker's new agent session id (after `/clear`, or a Codex worker's first) and
-/// records it in its metadata.
-fn adopt_session(state: &State, id: &str, session_id: &str) -> Result<()> {
-    if let Some(path) = state.session_index(session_id) {
-        state.index(&path, id)?;
-    }
-    state.update_meta(id, |m| m.session_id = Some(session_id.to_string()))?;
-    Ok(())
-}
-
 /// The orch event kind and fields for a Claude Code hook input: what a listener needs and no
 /// more (a prompt is kept as its fingerprints, [`crate::prompt::fields`], never its text).
 pub fn event_of(hook_event_name: &str, payload: &Value) -> (&'static str, Map<String, Value>) {
@@ -346,7 +335,7 @@ struct FileIndex<'a>(&'a State);
 
 impl Index for FileIndex<'_> {
     fn by_session(&self, session_id: &str) -> Option<String> {
-        read_id(&self.0.session_index(session_id)?)
+        self.0.session_owner(session_id)
     }
     fn by_pane(&self, socket_path: &str, server_pid: Option<&str>, pane: &str) -> Option<String> {
         self.0.pane_owner(socket_path, server_pid, pane)
@@ -358,12 +347,6 @@ impl Index for FileIndex<'_> {
         // An unreadable meta.json counts as having one: adopt nothing on a doubt.
         self.0.meta(id).map_or(true, |m| m.session_id.is_some())
     }
-}
-
-fn read_id(path: &Path) -> Option<String> {
-    let id = std::fs::read_to_string(path).ok()?;
-    let id = id.trim();
-    (!id.is_empty()).then(|| id.to_string())
 }
 
 /// Appends one line to `hook.log` in the state directory, if that directory exists: the log of

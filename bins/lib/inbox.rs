@@ -548,8 +548,7 @@ fn ensure_operator(
         .pane_owner(socket_path, server_pid, pane)
         .filter(|id| exists(state, id));
     let by_session = session_id
-        .and_then(|sid| state.session_index(sid))
-        .and_then(|path| read_id(&path))
+        .and_then(|sid| state.session_owner(sid))
         .filter(|id| {
             state
                 .meta(id)
@@ -595,17 +594,14 @@ fn ensure_operator(
 
 /// Keeps `sid` as operator record `id`'s session, indexed to it unless a worker has it.
 fn claim_session(state: &State, id: &str, sid: &str) -> Result<()> {
-    let Some(path) = state.session_index(sid) else {
+    if state.session_index(sid).is_none() {
         return Ok(());
-    };
-    match read_id(&path) {
-        Some(owner) if owner == id => return Ok(()),
-        Some(owner) if exists(state, &owner) => return Ok(()),
-        _ => {}
     }
-    state.index(&path, id)?;
-    state.update_meta(id, |m| m.session_id = Some(sid.to_string()))?;
-    Ok(())
+    match state.session_owner(sid) {
+        Some(owner) if owner == id => Ok(()),
+        Some(owner) if exists(state, &owner) => Ok(()),
+        _ => state.adopt_session(id, sid),
+    }
 }
 
 /// Moves operator record `id` to `pane` on the server at `socket_path` (its old pane is gone:

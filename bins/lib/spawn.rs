@@ -167,8 +167,8 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
     if meta.budget.is_some() {
         crate::budget::start(&state, &id)?;
     }
-    if let Some(path) = session_id.as_deref().and_then(|s| state.session_index(s)) {
-        state.index(&path, &id)?;
+    if let Some(sid) = session_id.as_deref() {
+        state.index_session(sid, &id)?;
     }
     let spawned = crate::events::append(
         &dir,
@@ -441,8 +441,8 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
         m.session_id = session_id.clone();
         m.argv = launch.argv.clone();
     })?;
-    if let Some(path) = session_id.as_deref().and_then(|s| state.session_index(s)) {
-        state.index(&path, id)?;
+    if let Some(sid) = session_id.as_deref() {
+        state.index_session(sid, id)?;
     }
     let before = std::cell::Cell::new(0);
     let record = |meta: &Meta| -> Result<()> {

@@ -324,6 +324,30 @@ impl State {
         ok.then(|| self.root.join("sessions").join(session_id))
     }
 
+    /// The record session `session_id` is indexed to, if any.
+    pub fn session_owner(&self, session_id: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.session_index(session_id)?).ok()?;
+        let id = text.lines().next()?.trim();
+        (!id.is_empty()).then(|| id.to_string())
+    }
+
+    /// Indexes agent session `session_id` to record `id` (nothing for an id that cannot be a
+    /// file name).
+    pub fn index_session(&self, session_id: &str, id: &str) -> Result<()> {
+        match self.session_index(session_id) {
+            Some(path) => self.index(&path, id),
+            None => Ok(()),
+        }
+    }
+
+    /// Makes `session_id` record `id`'s agent session: indexed to it and kept in its metadata
+    /// (a worker's after `/clear` or a Codex worker's first; an operator's own).
+    pub fn adopt_session(&self, id: &str, session_id: &str) -> Result<()> {
+        self.index_session(session_id, id)?;
+        self.update_meta(id, |m| m.session_id = Some(session_id.to_string()))?;
+        Ok(())
+    }
+
     /// Records that `id` is in the pane / has the session (index files, atomic).
     pub fn index(&self, path: &Path, id: &str) -> Result<()> {
         write_atomic(path, id.as_bytes(), 0o600)

@@ -126,23 +126,22 @@ pub fn raise(state: &State, worker: &Meta, ask: Ask) -> Result<Escalation> {
     if ask.summary.trim().is_empty() {
         bail!("an escalation needs a `--summary`");
     }
-    let id = next_id(state)?;
     let parent = inbox::parent_record(state, &worker.parent, worker.socket_path.as_deref())?;
-    let mut esc = Escalation::open(id.clone(), worker, parent.clone(), ask);
+    let mut esc = Escalation::open(next_id(state)?, worker, parent, ask);
     write(state, &esc)?;
-    let fields = json!({
-        "escalation": id, "axes": esc.axes, "summary": esc.summary, "options": esc.options,
-        "source": esc.source,
-    });
-    esc.cursor = inbox::record(
-        state,
-        &worker.id,
-        "escalation",
-        crate::events::fields(fields.clone()),
-    )?;
+    esc.cursor = inbox::record(state, &worker.id, "escalation", event_fields(&esc))?;
     write(state, &esc)?;
-    tell_parent(state, worker, &esc, fields)?;
+    tell_parent(state, worker, &esc)?;
     Ok(esc)
+}
+
+/// The fields of an `escalation` event and inbox item: its id, axes, summary, options and
+/// source.
+fn event_fields(esc: &Escalation) -> serde_json::Map<String, Value> {
+    crate::events::fields(json!({
+        "escalation": esc.id, "axes": esc.axes, "summary": esc.summary,
+        "options": esc.options, "source": esc.source,
+    }))
 }
 
 /// The next escalation id, `e1`, `e2`... (a counter under a lock).
@@ -160,12 +159,12 @@ fn next_id(state: &State) -> Result<String> {
 
 /// Puts the escalation into its parent's inbox and pushes it, unless the parent already hears
 /// the worker's escalations through a subscription.
-fn tell_parent(state: &State, worker: &Meta, esc: &Escalation, fields: Value) -> Result<()> {
+fn tell_parent(state: &State, worker: &Meta, esc: &Escalation) -> Result<()> {
     let subscribed = inbox::subscriptions(state, &worker.id)?
         .iter()
         .any(|s| s.subscriber == esc.parent && s.wants("escalation"));
     if !subscribed {
-        let mut item = crate::events::fields(fields);
+        let mut item = event_fields(esc);
         item.insert("from".into(), worker.id.clone().into());
         item.insert("from_name".into(), worker.name.clone().into());
         item.insert("from_seq".into(), esc.cursor.into());
@@ -207,11 +206,7 @@ pub fn mirror(state: &State, worker: &Meta, event: &Value) -> Result<Escalation>
         id: text("escalation"),
     });
     write(state, &esc)?;
-    let fields = json!({
-        "escalation": esc.id, "axes": esc.axes, "summary": esc.summary,
-        "options": esc.options, "source": esc.source,
-    });
-    tell_parent(state, worker, &esc, fields)?;
+    tell_parent(state, worker, &esc)?;
     Ok(esc)
 }
 

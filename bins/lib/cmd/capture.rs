@@ -21,7 +21,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         Some(&worker.meta),
     )?;
     if worker.meta.remote.is_some() {
-        return super::forwarded(ctx, &worker, &["capture", "{id}"]);
+        return super::forwarded(ctx, &worker, "capture");
     }
     let pane = worker.pane()?.to_string();
     let text = worker.meta.server.capture(&pane)?;

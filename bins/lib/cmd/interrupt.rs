@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             &worker.state,
             super::entry("interrupt").target(&worker.meta.id),
         );
-        return super::forwarded(ctx, &worker, &["interrupt", "{id}"]);
+        return super::forwarded(ctx, &worker, "interrupt");
     }
     let pane = worker.pane()?.to_string();
     if !worker.alive() {

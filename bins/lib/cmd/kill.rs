@@ -25,7 +25,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     )?;
     if worker.meta.remote.is_some() {
         super::audit(&worker.state, super::entry("kill").target(&worker.meta.id));
-        return super::forwarded(ctx, &worker, &["kill", "{id}"]);
+        return super::forwarded(ctx, &worker, "kill");
     }
     if worker.meta.role == Role::Operator {
         anyhow::bail!(

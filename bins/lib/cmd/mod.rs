@@ -60,34 +60,25 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `orch [--json] ARGS` for a worker on another host (ARGS name it by its host id) and
-/// prints what the host printed, with the worker's local id in a JSON answer's `worker`.
-pub fn forwarded(ctx: &Ctx, worker: &crate::worker::Worker, args: &[&str]) -> anyhow::Result<()> {
-    let remote_id = worker
-        .meta
-        .remote
-        .as_ref()
-        .map(|r| r.id.clone())
-        .unwrap_or_default();
-    let mut argv: Vec<&str> = Vec::new();
-    if ctx.json {
-        argv.push("--json");
-    }
-    argv.extend(
-        args.iter()
-            .map(|a| if *a == "{id}" { remote_id.as_str() } else { a }),
-    );
+/// Runs `orch [--json] VERB <its id there>` for a worker on another host and prints what the
+/// host printed, with the worker's local id in a JSON answer's `worker`.
+pub fn forwarded(ctx: &Ctx, worker: &crate::worker::Worker, verb: &str) -> anyhow::Result<()> {
+    let remote_id = worker.meta.remote.as_ref().map_or("", |r| r.id.as_str());
+    let argv = match ctx.json {
+        true => vec!["--json", verb, remote_id],
+        false => vec![verb, remote_id],
+    };
     let out = crate::remote::forward(worker, &argv, None)?;
-    match serde_json::from_str::<serde_json::Value>(out.trim()) {
-        Ok(mut value) if ctx.json && value.get("worker").is_some() => {
-            value["worker"] = serde_json::json!(worker.meta.id);
-            print_json(&value)
-        }
-        _ => {
-            print!("{out}");
-            Ok(())
+    if ctx.json {
+        if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(out.trim()) {
+            if value.get("worker").is_some() {
+                value["worker"] = serde_json::json!(worker.meta.id);
+                return print_json(&value);
+            }
         }
     }
+    print!("{out}");
+    Ok(())
 }
 
 /// Runs `orch [--json] ARGS` on the host `dest` (`--host` of up and down): what it prints is

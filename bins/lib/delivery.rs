@@ -219,31 +219,18 @@ pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
 /// How long tell waits for an idle worker's input box to show on screen before it pastes
 /// anyway (a TUI drawn differently from what orch knows).
 const INPUT_BOX_WAIT: Duration = Duration::from_secs(5);
-/// How often the screen is read meanwhile: no event says that a box was drawn.
-const INPUT_BOX_POLL: Duration = Duration::from_millis(25);
-
 /// Waits until an idle worker's screen shows its input box, for a harness whose box orch can
 /// read ([`crate::harness::Harness::input_ready`]); up to [`INPUT_BOX_WAIT`], then goes on and says so.
 fn wait_input_box(worker: &Worker) -> Result<()> {
-    let harness = worker.meta.harness;
-    let pane = worker.pane()?;
     let deadline = std::time::Instant::now() + INPUT_BOX_WAIT;
-    loop {
-        let screen = worker.meta.server.capture(pane)?;
-        match harness.input_ready(&screen) {
-            None | Some(true) => return Ok(()),
-            Some(false) if std::time::Instant::now() >= deadline => {
-                eprintln!(
-                    "orch: `{}` is idle but its input box is not on screen after {} s: pasting \
-                     anyway",
-                    worker.meta.id,
-                    INPUT_BOX_WAIT.as_secs()
-                );
-                return Ok(());
-            }
-            Some(false) => std::thread::sleep(INPUT_BOX_POLL),
-        }
+    if worker.await_input_box(Duration::ZERO, deadline)?.is_some() {
+        eprintln!(
+            "orch: `{}` is idle but its input box is not on screen after {} s: pasting anyway",
+            worker.meta.id,
+            INPUT_BOX_WAIT.as_secs()
+        );
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -462,7 +462,7 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
     let deadline = Instant::now() + ready_timeout;
     wait_started(&worker, harness, before.get(), ready_timeout)?;
     if kept.is_some() {
-        settle_input(&worker, harness, deadline)?;
+        settle_input(&worker, deadline)?;
     }
     warnings.extend(launch.dress.warnings);
     Ok(Resumed {
@@ -633,34 +633,21 @@ const RESUME_SETTLE: Duration = Duration::from_millis(1000);
 /// agent may fire SessionStart before it loads the conversation: Gemini CLI 0.61 clears the
 /// screen, redraws the chat and runs its hooks for seconds after, under an input box that
 /// drops what is typed. A harness whose box orch cannot read is taken as ready.
-fn settle_input(worker: &Worker, harness: Harness, deadline: Instant) -> Result<()> {
-    let pane = worker.pane()?;
-    let mut ready_since: Option<Instant> = None;
-    loop {
-        let screen = worker.meta.server.capture(pane)?;
-        match harness.input_ready(&screen) {
-            None => return Ok(()),
-            Some(false) => ready_since = None,
-            Some(true) => {
-                if ready_since.get_or_insert_with(Instant::now).elapsed() >= RESUME_SETTLE {
-                    return Ok(());
-                }
-            }
-        }
-        if Instant::now() >= deadline {
-            bail!(Fail::new(
-                Exit::Timeout,
-                format!(
-                    "worker `{}` resumed but its input box did not settle in pane {pane}: look \
-                     with `{} attach`{}",
-                    worker.meta.id,
-                    worker.meta.server.describe(),
-                    last_lines(&screen)
-                )
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn settle_input(worker: &Worker, deadline: Instant) -> Result<()> {
+    let Some(screen) = worker.await_input_box(RESUME_SETTLE, deadline)? else {
+        return Ok(());
+    };
+    bail!(Fail::new(
+        Exit::Timeout,
+        format!(
+            "worker `{}` resumed but its input box did not settle in pane {}: look with `{} \
+             attach`{}",
+            worker.meta.id,
+            worker.pane()?,
+            worker.meta.server.describe(),
+            last_lines(&screen)
+        )
+    ))
 }
 
 /// The last non-empty lines of a screen, indented, for an error message.

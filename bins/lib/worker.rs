@@ -74,6 +74,35 @@ impl Worker {
         status::read(&self.dir(), &self.meta.role, self.alive())
     }
 
+    /// Waits until its screen has shown its input box ready ([`Harness::input_ready`]) for
+    /// `hold` without a break (zero: once), reading the screen every 25 ms (no event says that
+    /// a box was drawn). `None` once it has, or at once for a harness whose box orch cannot
+    /// read; the last screen when `deadline` passed first.
+    ///
+    /// Errors: the pane cannot be captured.
+    ///
+    /// [`Harness::input_ready`]: crate::harness::Harness::input_ready
+    pub fn await_input_box(&self, hold: Duration, deadline: Instant) -> Result<Option<String>> {
+        let pane = self.pane()?;
+        let mut ready_since: Option<Instant> = None;
+        loop {
+            let screen = self.meta.server.capture(pane)?;
+            match self.meta.harness.input_ready(&screen) {
+                None => return Ok(None),
+                Some(false) => ready_since = None,
+                Some(true) => {
+                    if ready_since.get_or_insert_with(Instant::now).elapsed() >= hold {
+                        return Ok(None);
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                return Ok(Some(screen));
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
     /// Its current cursor: the sequence number of its newest event.
     pub fn cursor(&self) -> Result<u64> {
         events::last_seq(&self.dir())

@@ -591,14 +591,22 @@ fn running(pid: u32) -> bool {
 /// Whether process `pid` ends on its own within [`EXIT_GRACE`]: an agent whose terminal went
 /// away usually does, after its own SessionEnd hooks (Claude Code takes a moment).
 fn ends_alone(pid: u32) -> bool {
-    let deadline = Instant::now() + EXIT_GRACE;
-    while Instant::now() < deadline {
+    gone_within(pid, EXIT_GRACE)
+}
+
+/// Whether process `pid` is gone within `wait` (looked at every 20 ms: no event says so for
+/// a process that is not our child).
+fn gone_within(pid: u32, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    loop {
         if !running(pid) {
             return true;
         }
+        if Instant::now() >= deadline {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
-    false
 }
 
 /// How long an agent that lost its terminal gets to end by itself before resume stops it.
@@ -607,22 +615,14 @@ const EXIT_GRACE: Duration = Duration::from_secs(2);
 /// Stops the process group led by `pid`: SIGTERM, then SIGKILL after 3 s. Returns whether
 /// `pid` is gone.
 fn stop_group(pid: u32) -> bool {
-    let gone = || !running(pid);
-    for signal in ["-TERM", "-KILL"] {
+    ["-TERM", "-KILL"].into_iter().any(|signal| {
         // The shell's own `kill` (procps may not be installed): `-PID` is the group.
         let _ = std::process::Command::new("sh")
             .args(["-c", "kill \"$1\" \"-$2\"", "sh", signal, &pid.to_string()])
             .stderr(std::process::Stdio::null())
             .status();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if gone() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    gone()
+        gone_within(pid, Duration::from_secs(3))
+    })
 }
 
 /// How long a resumed agent's input box must stay ready on screen before it counts.

@@ -85,9 +85,7 @@ impl Host {
     /// `ssh` and its options for this host: `$ORCH_SSH` (or `ssh`), then the shared
     /// connection and batch mode.
     fn ssh(&self, state: &State) -> Result<Command> {
-        let configured = std::env::var("ORCH_SSH")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
+        let configured = orch_ssh()
             .or_else(|| read_record(&record_path(state, &self.dest)).and_then(|r| r.ssh))
             .unwrap_or_default();
         let mut words = configured.split_whitespace();
@@ -239,16 +237,20 @@ impl Host {
             orch: orch
                 .map(str::to_string)
                 .or_else(|| old.as_ref().and_then(|r| r.orch.clone())),
-            ssh: std::env::var("ORCH_SSH")
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .or_else(|| old.and_then(|r| r.ssh)),
+            ssh: orch_ssh().or_else(|| old.and_then(|r| r.ssh)),
         };
         crate::fsutil::create_private_dir(&state.root.join("hosts"))?;
         let text = serde_json::to_string_pretty(&record)? + "\n";
         write_atomic(&path, text.as_bytes(), 0o600)?;
         Ok(record)
     }
+}
+
+/// `$ORCH_SSH` when set to something.
+fn orch_ssh() -> Option<String> {
+    std::env::var("ORCH_SSH")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// Every host orch has reached, by destination.

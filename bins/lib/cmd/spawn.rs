@@ -20,6 +20,15 @@ pub enum RoleArg {
     Observer,
 }
 
+impl From<RoleArg> for Role {
+    fn from(arg: RoleArg) -> Role {
+        match arg {
+            RoleArg::Worker => Role::Worker,
+            RoleArg::Observer => Role::Observer,
+        }
+    }
+}
+
 /// Flags of `orch spawn`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -105,13 +114,7 @@ impl Args {
         flag("name", self.name.clone());
         flag("harness", self.harness.clone());
         flag("cwd", self.cwd.as_ref().map(|p| p.display().to_string()));
-        flag(
-            "role",
-            self.role.map(|r| match r {
-                RoleArg::Worker => "worker".to_string(),
-                RoleArg::Observer => "observer".to_string(),
-            }),
-        );
+        flag("role", self.role.map(|r| Role::from(r).to_string()));
         flag("outfit", self.outfit.clone());
         flag("task", self.task.clone());
         flag("prompt", self.prompt.clone());
@@ -209,10 +212,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         name: args.name.clone(),
         harness: args.harness.as_deref().map(Harness::parse).transpose()?,
         cwd: args.cwd.clone(),
-        role: args.role.map(|r| match r {
-            RoleArg::Worker => Role::Worker,
-            RoleArg::Observer => Role::Observer,
-        }),
+        role: args.role.map(Role::from),
         outfit: args.outfit.clone(),
         env: parse_env(&args.env)?,
         worktree: args.worktree,

@@ -56,11 +56,16 @@ pub struct Prepared {
 /// copied (pi writes to it), sessions stay per worker.
 const NOT_LINKED: [&str; 2] = ["settings.json", "sessions"];
 
+/// The agent folder of the worker whose state folder is `dir` (pi's `PI_CODING_AGENT_DIR`).
+pub fn agent_dir(dir: &Path) -> PathBuf {
+    dir.join("pi-agent")
+}
+
 /// Creates `<dir>/pi-agent` (the user's agent folder's entries linked, `settings.json` copied)
 /// and `<dir>/orch-extension.ts`.
 pub fn prepare(dir: &Path) -> Result<Prepared> {
     let user = user_dir()?;
-    let agent_dir = dir.join("pi-agent");
+    let agent_dir = agent_dir(dir);
     crate::fsutil::create_private_dir(&agent_dir)?;
     if let Ok(entries) = std::fs::read_dir(&user) {
         for entry in entries.flatten() {
@@ -367,7 +372,7 @@ impl Adapter for Pi {
     /// `sessions/<folder>/<time>_<session id>.jsonl` in the worker's `PI_CODING_AGENT_DIR`.
     fn transcript(&self, dir: &Path, session_id: &str) -> Option<PathBuf> {
         let tail = format!("_{session_id}.jsonl");
-        find_file(&dir.join("pi-agent").join("sessions"), 1, &|file| {
+        find_file(&agent_dir(dir).join("sessions"), 1, &|file| {
             file.ends_with(&tail)
         })
     }

@@ -11,7 +11,7 @@
 
 use crate::inbox;
 use crate::roles::{attribute, Attribution, HookEnv, Index};
-use crate::state::State;
+use crate::state::{Meta, State};
 use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 use std::io::{Read, Write};
@@ -110,16 +110,22 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
     // inside it (its shell) is not the worker. Such a session reaches here only to be adopted
     // (a command worker has no session of its own) or by the pane; a worker's own session,
     // named by ORCH_WORKER, skips the metadata read on the hot path.
-    if (adopt || env.orch_worker.is_none()) && is_command_worker(state, &id) {
+    // The record's metadata, read once and only when a step below needs it.
+    let read = std::cell::OnceCell::new();
+    let meta = || -> Result<&Meta> {
+        let read = read.get_or_init(|| state.meta(&id).map_err(|e| format!("{e:#}")));
+        read.as_ref().map_err(|e| anyhow::anyhow!("{e}"))
+    };
+    if (adopt || env.orch_worker.is_none()) && meta().is_ok_and(Meta::is_command) {
         return Ok(());
     }
     if adopt {
         state.adopt_session(&id, session_id.unwrap_or_default())?;
     }
     if name == "SessionStart" && env.orch_worker.is_none() {
-        follow_operator(state, env, &id)?;
+        follow_operator(state, env, meta()?)?;
     }
-    if name == "SessionEnd" && from_elsewhere(state, env, &id)? {
+    if name == "SessionEnd" && from_elsewhere(env, meta()?) {
         return Ok(());
     }
     let (mut kind, fields) = event_of(name, payload);
@@ -159,10 +165,6 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
 
 /// Whether worker `id` runs the `command` harness (its metadata says so; a worker whose
 /// metadata cannot be read is taken for an agent).
-fn is_command_worker(state: &State, id: &str) -> bool {
-    state.meta(id).is_ok_and(|m| m.is_command())
-}
-
 /// Classifies a permission request's tool and input with the escalation policy (the project's
 /// policy is looked up from the payload's `cwd`) and, when an axis trips, raises an escalation
 /// to the worker's parent. Prints nothing: Claude Code's own permission dialog still decides.
@@ -226,37 +228,35 @@ fn escalate_permission(state: &State, id: &str, payload: &Value) -> Result<()> {
 /// lost with its tmux server, reporting its end only after `orch resume` (or the operator's
 /// return) gave the record a new pane. Its SessionEnd says nothing of the new agent, so it is
 /// not recorded. Unknown (no `TMUX_PANE`): not elsewhere.
-fn from_elsewhere(state: &State, env: &HookEnv, id: &str) -> Result<bool> {
+fn from_elsewhere(env: &HookEnv, meta: &Meta) -> bool {
     let (Some(tmux), Some(pane)) = (env.tmux.as_deref(), env.tmux_pane.as_deref()) else {
-        return Ok(false);
+        return false;
     };
-    let meta = state.meta(id)?;
     let other_pane = meta.pane.as_deref().is_some_and(|p| p != pane);
     let other_server = match (meta.server_pid.as_deref(), crate::tmux::server_pid_of(tmux)) {
         (Some(was), Some(now)) => was != now,
         _ => false,
     };
-    Ok(other_pane || other_server)
+    other_pane || other_server
 }
 
 /// Moves an operator record to the pane a SessionStart of its session comes from, when that is
 /// a new pane and its old one is gone: the operator came back on its conversation
 /// (`claude --resume` after its tmux server died), and what it subscribed to reaches it there.
-fn follow_operator(state: &State, env: &HookEnv, id: &str) -> Result<()> {
+fn follow_operator(state: &State, env: &HookEnv, meta: &Meta) -> Result<()> {
     let (Some(tmux), Some(pane)) = (env.tmux.as_deref(), env.tmux_pane.as_deref()) else {
         return Ok(());
     };
     let Some(socket_path) = crate::tmux::socket_of(tmux) else {
         return Ok(());
     };
-    let meta = state.meta(id)?;
     let here =
         meta.pane.as_deref() == Some(pane) && meta.socket_path.as_deref() == Some(socket_path);
-    if meta.role != crate::roles::Role::Operator || here || crate::worker::alive(&meta) {
+    if meta.role != crate::roles::Role::Operator || here || crate::worker::alive(meta) {
         return Ok(());
     }
     let server_pid = crate::tmux::server_pid_of(tmux);
-    inbox::move_operator(state, id, socket_path, server_pid, pane)?;
+    inbox::move_operator(state, &meta.id, socket_path, server_pid, pane)?;
     Ok(())
 }
 

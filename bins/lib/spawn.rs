@@ -238,15 +238,15 @@ fn launch(
     Ok((launch, env))
 }
 
-/// Opens the worker's pane on the server its metadata names and starts `launch` there with
-/// `env`: tags the pane (`@orch_id`, `@orch_role`, `@orch_name`, its title), records and
-/// indexes it, and runs the harness's [`crate::harness::Adapter::placed`]. Returns the worker.
 /// What runs in a held pane before its harness starts ([`open_pane`]).
 type First<'a> = dyn Fn(&Meta) -> Result<()> + 'a;
 
-/// Opens the worker's pane and starts its harness in it. With `first`, the pane opens holding
-/// (a `sleep`), `first` runs with the pane known (in the worker's meta), and only then does the
-/// harness start in it: nothing the harness records can come before what `first` records.
+/// Opens the worker's pane on the server its metadata names and starts `launch` there with
+/// `env`: tags the pane (`@orch_id`, `@orch_role`, `@orch_name`, its title), records and
+/// indexes it, and runs the harness's [`crate::harness::Adapter::placed`]. Returns the worker.
+/// With `first`, the pane opens holding (a `sleep`), `first` runs with the pane known (in the
+/// worker's meta), and only then does the harness start in it: nothing the harness records
+/// can come before what `first` records.
 fn open_pane(
     state: &State,
     meta: Meta,
@@ -279,6 +279,7 @@ fn open_pane(
         m.session = Some(placed.session.clone());
         m.window = Some(placed.window.clone());
         m.socket_path = Some(placed.socket_path.clone());
+        m.pane_pid = placed.pane_pid;
     })?;
     state.index_pane(
         &placed.socket_path,
@@ -286,14 +287,19 @@ fn open_pane(
         &pane,
         &meta.id,
     )?;
-    if let Some(first) = first {
-        if let Err(err) = first(&meta).and_then(|()| server.respawn(&pane, &meta.cwd, &command)) {
-            let _ = server.kill_pane(&pane);
-            return Err(err);
+    let meta = match first {
+        Some(first) => {
+            if let Err(err) = first(&meta).and_then(|()| server.respawn(&pane, &meta.cwd, &command))
+            {
+                let _ = server.kill_pane(&pane);
+                return Err(err);
+            }
+            // Another process now: the harness, not the `sleep` that held the pane.
+            let pid = server.pane_pid(&pane);
+            state.update_meta(&meta.id, |m| m.pane_pid = pid)?
         }
-    }
-    let pid = server.pane_pid(&pane);
-    let meta = state.update_meta(&meta.id, |m| m.pane_pid = pid)?;
+        None => meta,
+    };
     let state_root = absolute(&state.root)?;
     if let Err(err) = meta.harness.placed(&server, &pane, &state_root, &meta.id) {
         let _ = server.kill_pane(&pane);

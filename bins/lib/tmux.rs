@@ -279,9 +279,12 @@ pub struct Placed {
     pub socket_path: String,
     /// The server's pid (tmux's `#{pid}`).
     pub server_pid: String,
+    /// The pid of the process started in the pane (`#{pane_pid}`).
+    pub pane_pid: Option<u32>,
 }
 
-const PLACED_FORMAT: &str = "#{pane_id}\t#{session_name}\t#{window_id}\t#{socket_path}\t#{pid}";
+const PLACED_FORMAT: &str =
+    "#{pane_id}\t#{session_name}\t#{window_id}\t#{socket_path}\t#{pid}\t#{pane_pid}";
 
 impl Placed {
     fn parse(out: &str) -> Result<Placed> {
@@ -295,6 +298,7 @@ impl Placed {
                     window,
                     socket_path,
                     server_pid,
+                    pane_pid: next().and_then(|pid| pid.parse().ok()),
                 })
             }
             _ => bail!(

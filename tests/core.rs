@@ -159,6 +159,50 @@ fn two_tells_in_a_row_wait_for_the_turn_to_end() {
 }
 
 #[test]
+fn tells_at_the_same_moment_type_one_after_the_other() {
+    let world = World::installed();
+    world.spawn_sim("echo");
+    // Three callers at once (the operator, a peer, an inbox notice): each prompt arrives
+    // whole, as a turn of its own.
+    let tells: Vec<_> = (1..=3)
+        .map(|n| {
+            world
+                .cmd("orch")
+                .args(["--json", "tell", "echo", &format!("say [[say: SAID-{n}]]")])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for tell in tells {
+        let out = tell.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let told = json(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(told["acknowledged"], true, "{told}");
+    }
+    let stops = wait_for("three turns", WAIT, || {
+        let events = String::from_utf8(world.orch(&["events", "echo"]).stdout).unwrap();
+        let said: Vec<String> = events
+            .lines()
+            .map(json)
+            .filter(|e| e["event"] == "stop")
+            .map(|e| {
+                e["last_assistant_message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        (said.len() >= 3).then_some(said)
+    });
+    let mut said = stops;
+    said.sort();
+    assert_eq!(said, ["SAID-1", "SAID-2", "SAID-3"]);
+}
+
+#[test]
 fn listen_times_out_with_exit_3() {
     let world = World::installed();
     world.spawn_sim("idle");

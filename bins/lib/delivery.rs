@@ -11,6 +11,7 @@
 //! paste, Enter is never pressed again: a second Enter could answer a dialog of the new turn.
 
 use crate::error::{Exit, Fail};
+use crate::fsutil::Lock;
 use crate::prompt::{Change, Sent};
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Result};
@@ -72,14 +73,23 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
     }
     let pane = worker.pane()?.to_string();
     let id = worker.meta.id.clone();
-    if !opts.now {
-        wait_ready(worker, opts.ready_timeout)?;
-    } else if !worker.alive() {
-        bail!(Fail::new(
-            Exit::Gone,
-            format!("worker `{id}`: its pane {pane} is gone")
-        ));
-    }
+    // One typist at a time in a pane (a `tell` and an inbox notice, two tells): held from the
+    // paste to the acknowledgement. Whoever comes second finds the worker busy with the
+    // first one's prompt, and waits for it to be idle again with the lock let go.
+    let _typing = loop {
+        if !opts.now {
+            wait_ready(worker, opts.ready_timeout)?;
+        } else if !worker.alive() {
+            bail!(Fail::new(
+                Exit::Gone,
+                format!("worker `{id}`: its pane {pane} is gone")
+            ));
+        }
+        let typing = Lock::acquire(&worker.dir().join("typing"))?;
+        if opts.now || worker.status()?.ready() {
+            break typing;
+        }
+    };
     let before = worker.cursor()?;
     let server = &worker.meta.server;
     let buffer = format!(

@@ -286,10 +286,11 @@ pub fn decide(state: &State, id: &str, decision: Decision) -> Result<Escalation>
             argv.extend(["--self", "--why", why]);
         }
         host.orch(state, &argv, None)?;
-        write(state, &esc)?;
-        return Ok(esc);
     }
     write(state, &esc)?;
+    if esc.remote.is_some() {
+        return Ok(esc);
+    }
     let fields = json!({
         "escalation": id, "decision": decision.text, "self": esc.self_decided,
         "axes": esc.axes,

@@ -29,9 +29,7 @@ impl Lock {
             .with_context(|| format!("cannot lock `{}`", path.display()))?;
         Ok(Lock { file })
     }
-}
 
-impl Lock {
     /// The lock on the lock file `path` if nobody holds it now, else `None` (never blocks).
     pub fn try_at(path: &Path) -> Result<Option<Lock>> {
         let file = open_lock_file(path)?;

@@ -27,15 +27,24 @@ pub struct Delivered {
     pub acknowledged: bool,
     /// How many times Enter was pressed.
     pub enters: u32,
-    /// How the harness changed the text on the way (empty when it arrived as sent, or when
-    /// unacknowledged).
+    /// How the text changed on the way: first [`Change::ControlsRemoved`] when orch removed
+    /// control characters before the paste, then how the harness rewrote it (nothing of the
+    /// harness's when it arrived as pasted, or when unacknowledged).
     pub changes: Vec<Change>,
 }
 
 impl Delivered {
-    /// Whether the harness's prompt event carried the text changed ([`Delivered::changes`]).
+    /// Whether the harness's prompt event carried the text changed ([`Delivered::changes`]
+    /// other than orch's own [`Change::ControlsRemoved`]).
     pub fn rewritten(&self) -> bool {
-        !self.changes.is_empty()
+        self.changes
+            .iter()
+            .any(|c| !matches!(c, Change::ControlsRemoved))
+    }
+
+    /// Whether orch removed control characters from the text before it pasted it.
+    pub fn controls_removed(&self) -> bool {
+        self.changes.contains(&Change::ControlsRemoved)
     }
 }
 
@@ -57,14 +66,23 @@ const LAST_ACK_WAIT: Duration = Duration::from_secs(10);
 /// The pause between the paste and the Enter (the TUI takes a burst with Enter as a paste).
 const ENTER_DELAY: Duration = Duration::from_millis(100);
 
-/// Delivers `text` to `worker` by the protocol above. A `command` worker has no hooks: its
+/// Delivers `text` to `worker` by the protocol above. Before anything else, control
+/// characters are removed ([`crate::controls::strip`], also with `--command`), so no key but
+/// the text's own reaches the pane and the guard sees the text as it will arrive; the
+/// acknowledgement matches the cleaned text. A `command` worker has no hooks: its
 /// quiet detector acknowledges the prompt with the first output after Enter
 /// ([`crate::harness::command::mark_pending`]), and the text goes as it is but for one trailing newline
 /// (a leading `/` is a path to a shell, not a slash command; an empty last line ends a Python
 /// block).
 pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> {
     let harness = worker.meta.harness;
-    let (guard, plain) = harness.prompt_text(text, opts.command);
+    let (text, removed) = crate::controls::strip(text);
+    let ours: Vec<Change> = if removed {
+        vec![Change::ControlsRemoved]
+    } else {
+        Vec::new()
+    };
+    let (guard, plain) = harness.prompt_text(&text, opts.command);
     // `--command` for a CLI with slash commands: one may fire no prompt event at all.
     let slash = opts.command && harness.has_slash_commands();
     let text = format!("{guard}{plain}");
@@ -141,7 +159,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
                     cursor,
                     acknowledged: true,
                     enters,
-                    changes,
+                    changes: [ours, changes].concat(),
                 });
             }
             Waited::Gone(why) => bail!(Fail::new(Exit::Gone, why)),
@@ -153,7 +171,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
                         cursor: worker.cursor()?,
                         acknowledged: false,
                         enters,
-                        changes: Vec::new(),
+                        changes: ours,
                     });
                 }
                 if opts.now && !worker.status()?.ready() {
@@ -162,7 +180,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
                         cursor: before,
                         acknowledged: false,
                         enters,
-                        changes: Vec::new(),
+                        changes: ours,
                     });
                 }
                 if last_wait {

@@ -19,6 +19,7 @@ pub mod claude;
 pub mod cli;
 pub mod clock;
 pub(crate) mod cmd;
+pub mod controls;
 pub(crate) mod delivery;
 pub(crate) mod detect;
 pub(crate) mod doctor;

@@ -26,6 +26,13 @@ pub fn hash(text: &str) -> String {
 /// invisible characters, Unicode normal form and envelope. 16 hex digits.
 pub fn loose_hash(text: &str) -> String {
     let (inner, _) = unwrap(text);
+    // ASCII is its own NFKC and holds no invisible character: the common case, kept cheap
+    // for the hook (a 10 MB paste).
+    if inner.is_ascii() {
+        return fnv(inner
+            .bytes()
+            .filter(|b| !b.is_ascii_whitespace() && *b != 0x0b));
+    }
     let canonical: String = inner
         .nfkc()
         .filter(|c| !c.is_whitespace() && !INVISIBLE.contains(c))
@@ -63,7 +70,7 @@ fn envelope_tag() -> &'static regex_lite::Regex {
 /// the text as it is and `None` when it has none.
 pub fn unwrap(text: &str) -> (String, Option<&'static str>) {
     let tag = envelope_tag();
-    if !tag.is_match(text) {
+    if !text.contains("pasted_content") || !tag.is_match(text) {
         return (text.to_string(), None);
     }
     (
@@ -106,11 +113,14 @@ pub enum Change {
     Envelope(String),
     /// Whitespace or the Unicode form changed in another way.
     Other,
+    /// orch itself removed control characters (terminal escapes, ESC, other C0/C1 codes)
+    /// before it pasted the text ([`crate::controls::strip`]).
+    ControlsRemoved,
 }
 
 impl Change {
     /// A stable code for `--json`: `tabs-expanded`, `trailing-space`, `unicode-nfc`,
-    /// `unicode-nfkc`, `envelope`, `whitespace`.
+    /// `unicode-nfkc`, `envelope`, `whitespace`, `controls-removed`.
     pub fn code(&self) -> &'static str {
         match self {
             Change::TabsToSpaces(_) | Change::TabStops(_) => "tabs-expanded",
@@ -119,6 +129,7 @@ impl Change {
             Change::Nfkc => "unicode-nfkc",
             Change::Envelope(_) => "envelope",
             Change::Other => "whitespace",
+            Change::ControlsRemoved => "controls-removed",
         }
     }
 
@@ -132,6 +143,9 @@ impl Change {
             Change::Nfkc => "Unicode was normalised to NFKC".into(),
             Change::Envelope(name) => format!("it was wrapped in <{name}> tags"),
             Change::Other => "whitespace or the Unicode form changed".into(),
+            Change::ControlsRemoved => {
+                "orch removed control characters (terminal escapes and other control codes)".into()
+            }
         }
     }
 }
@@ -293,7 +307,7 @@ fn apply(text: &str, steps: &[Change]) -> String {
                 .join("\n"),
             Change::Nfc => text.nfc().collect(),
             Change::Nfkc => text.nfkc().collect(),
-            Change::Envelope(_) | Change::Other => text,
+            Change::Envelope(_) | Change::Other | Change::ControlsRemoved => text,
         };
     }
     text
@@ -334,6 +348,17 @@ mod tests {
         let mut fields = fields(prompt);
         fields.insert("event".into(), "prompt".into());
         Value::Object(fields)
+    }
+
+    #[test]
+    fn the_ascii_loose_hash_drops_what_the_unicode_one_drops() {
+        let ascii = "a b\tc\x0bd\x0ce\r\nf";
+        assert_eq!(loose_hash(ascii), loose_hash("abcdef"));
+        // The same text with one non-ASCII character takes the NFKC path: same result.
+        assert_eq!(
+            loose_hash(&format!("{ascii}\u{200B}")),
+            loose_hash("abcdef")
+        );
     }
 
     #[test]

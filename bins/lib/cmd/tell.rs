@@ -21,7 +21,8 @@ pub struct Args {
     pub text: Option<String>,
     /// Send the text as typed, e.g. a slash command (`/clear`), instead of as a prompt. Without
     /// it, a leading `!` or `/` (which Claude Code would take as bash mode or a slash command)
-    /// gets a space in front so the text arrives as a plain prompt.
+    /// gets a backslash in front so the text arrives as a plain prompt. Control characters
+    /// are removed either way.
     #[arg(long)]
     pub command: bool,
     /// Deliver at once even if the worker is mid-turn (Claude Code then folds the text into the
@@ -64,7 +65,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         Ok(d) => note
             .cursor(d.cursor)
             .field("acknowledged", d.acknowledged)
-            .field("rewritten", d.rewritten()),
+            .field("rewritten", d.rewritten())
+            .field("controls_removed", d.controls_removed()),
         Err(err) => note
             .outcome(crate::audit::Outcome::Error)
             .field("error", format!("{err:#}")),
@@ -82,8 +84,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }))?;
     } else {
         println!("{}", done.cursor);
+        if done.controls_removed() {
+            eprintln!(
+                "orch: control characters (terminal escapes and other control codes) were \
+                 removed from the prompt before it was pasted; the rest arrived as text"
+            );
+        }
         if done.rewritten() {
-            let how: Vec<String> = done.changes.iter().map(Change::describe).collect();
+            let how: Vec<String> = done
+                .changes
+                .iter()
+                .filter(|c| !matches!(c, Change::ControlsRemoved))
+                .map(Change::describe)
+                .collect();
             eprintln!(
                 "orch: `{}` took the prompt, rewritten by {}: {}",
                 worker.meta.id,

@@ -160,13 +160,14 @@ pub fn append(state: &State, entry: &Entry) -> Result<()> {
     create_private_dir(&state.root)?;
     let path = log_path(state);
     let _lock = Lock::acquire(&path)?;
-    let mut file = OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("cannot open `{}`", path.display()))?;
+    let mut file = crate::fsutil::open_nofollow(
+        OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .mode(0o600),
+        &path,
+    )?;
     let len = file
         .metadata()
         .with_context(|| format!("cannot read `{}`", path.display()))?

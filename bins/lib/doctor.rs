@@ -151,6 +151,7 @@ pub fn run_all(options: Options) -> Vec<Check> {
         plugin(&settings),
         state(),
         workers(),
+        logs(),
         claude,
         probe,
     ]
@@ -532,10 +533,7 @@ pub fn state() -> Check {
         }
         Ok(meta) => meta,
     };
-    match current_uid() {
-        Ok(me) => judge_state(&dir, meta.mode(), meta.uid(), me),
-        Err(err) => Check::new(NAME, Status::Skipped, format!("not run: {err:#}")),
-    }
+    judge_state(&dir, meta.mode(), meta.uid(), crate::state::current_uid())
 }
 
 /// `workers`: warns about workers whose pane is gone though nobody ended them (their tmux
@@ -551,6 +549,57 @@ pub fn workers() -> Check {
     }
 }
 
+/// `logs`: warns about lines in the workers' event logs and inboxes that are not events (a
+/// crash in the middle of a write, a stray echo): every reader skips them and the sequence
+/// goes on after the newest valid event, but they are worth a look.
+pub fn logs() -> Check {
+    const NAME: &str = "logs";
+    let state = match crate::state::State::from_env() {
+        Ok(state) => state,
+        Err(err) => return Check::new(NAME, Status::Skipped, format!("not run: {err:#}")),
+    };
+    let Ok(entries) = fs::read_dir(state.root.join("workers")) else {
+        return Check::ok(NAME, "no worker logs yet");
+    };
+    let mut found = Vec::new();
+    let mut files = 0;
+    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    dirs.sort();
+    for dir in dirs {
+        for name in [crate::events::FILE, "inbox.jsonl"] {
+            let path = dir.join(name);
+            let Ok(health) = crate::events::scan(&path) else {
+                continue;
+            };
+            files += 1;
+            if !health.bad_lines.is_empty() {
+                let lines: Vec<String> = health.bad_lines.iter().map(u64::to_string).collect();
+                found.push((path, lines.join(", ")));
+            }
+        }
+    }
+    if found.is_empty() {
+        return Check::ok(NAME, format!("{files} logs hold only events"));
+    }
+    let detail: Vec<String> = found
+        .iter()
+        .map(|(path, lines)| format!("`{}` line {lines}", path.display()))
+        .collect();
+    Check::warn(
+        NAME,
+        format!(
+            "lines that are not events (skipped by every reader, the sequence goes on): {}",
+            detail.join("; ")
+        ),
+        format!(
+            "look at them (`sed -n '{}p' '{}'`); delete them by hand when no worker writes",
+            found[0].1.split(", ").next().unwrap_or("1"),
+            found[0].0.display()
+        ),
+    )
+    .with_facts(json!({"bad_lines": found.iter().map(|(p, l)| json!({"file": p, "lines": l})).collect::<Vec<_>>()}))
+}
+
 /// `2 workers lost their panes (their tmux server is gone): w1 (api), w3 (docs)`.
 pub fn lost_panes(lost: &[crate::worker::Worker]) -> String {
     let names: Vec<String> = lost
@@ -562,13 +611,6 @@ pub fn lost_panes(lost: &[crate::worker::Worker]) -> String {
         n => format!("{n} workers lost their panes"),
     };
     format!("{count} (their tmux server is gone): {}", names.join(", "))
-}
-
-/// The current user's uid: the owner of a freshly created temp file.
-fn current_uid() -> anyhow::Result<u32> {
-    use anyhow::Context;
-    let file = tempfile::tempfile().context("cannot create a temp file to learn your uid")?;
-    Ok(file.metadata().context("cannot inspect a temp file")?.uid())
 }
 
 /// Where `name` is: itself when it holds a `/` and is a file, else the first match on PATH.

@@ -21,7 +21,8 @@ pub enum Exit {
     Gone,
     /// The turn ended in a StopFailure (an API error) instead of a Stop: 5.
     StopFailure,
-    /// A role rule refused the action: 6.
+    /// A role rule refused the action, a spent budget refused a prompt, or the state folder is
+    /// refused (another user could change it): 6.
     Refused,
 }
 

@@ -5,6 +5,11 @@
 //! readers take no lock and only ever use lines that end in a newline, so they never see half
 //! an event. Both the next sequence number and the events after a cursor are found by reading
 //! the file backwards from its end: the cost is the size of the new events, not of the log.
+//!
+//! A line that is not an event (a JSON object with a numeric `seq`) is skipped by every reader
+//! and by the append, whatever wrote it (a crash in the middle of another writer, a stray
+//! `echo`): the next event is numbered after the newest valid one, never from 1 again.
+//! [`scan`] counts such lines for `orch doctor`.
 
 use anyhow::{Context, Result};
 use serde_json::{Map, Value};
@@ -99,13 +104,14 @@ pub fn append_copy(
 /// line left by a crash, and returns it with its last sequence number. The caller holds the
 /// log's lock.
 fn open_to_append(path: &Path) -> Result<(File, u64)> {
-    let mut file = OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot open `{}`", path.display()))?;
+    let mut file = crate::fsutil::open_nofollow(
+        OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .mode(0o600),
+        path,
+    )?;
     let len = file.metadata()?.len();
     let (last, whole_len) = last_seq_and_end(&mut file, len)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
@@ -163,7 +169,10 @@ fn read_back(path: &Path, mut older: impl FnMut(u64, &Value) -> bool) -> Result<
         let Ok(event) = serde_json::from_slice::<Value>(line) else {
             return false;
         };
-        let seq = event.get("seq").and_then(Value::as_u64).unwrap_or(0);
+        // Not an event: skipped, never taken for the cursor's line.
+        let Some(seq) = event.get("seq").and_then(Value::as_u64) else {
+            return false;
+        };
         if older(seq, &event) {
             return true;
         }
@@ -186,33 +195,75 @@ fn open_log(path: &Path) -> Result<Option<(File, u64)>> {
     }
 }
 
-/// The last complete line's `seq` and the length of the file's whole lines.
+/// The `seq` of the newest valid event (0 when there is none) and the length of the file's
+/// whole lines. Lines that are not events are passed over.
 fn last_seq_and_end(file: &mut File, len: u64) -> std::io::Result<(u64, u64)> {
     let mut last = 0;
-    let end = lines_back(file, len, |line| {
-        last = seq_of(line);
-        true
+    let end = lines_back(file, len, |line| match seq_of(line) {
+        Some(seq) => {
+            last = seq;
+            true
+        }
+        None => false,
     })?;
     Ok((last, end))
 }
 
-/// The `seq` of a log line, read from its `{"seq":N` prefix, else by parsing it.
-fn seq_of(line: &[u8]) -> u64 {
+/// The `seq` of a log line that is an event: read from its `{"seq":N,` prefix when the line
+/// is one of orch's own (`{...}`), else by parsing it; `None` for anything else.
+fn seq_of(line: &[u8]) -> Option<u64> {
     let prefix = b"{\"seq\":";
-    if let Some(rest) = line.strip_prefix(prefix) {
-        let digits: Vec<u8> = rest
-            .iter()
-            .copied()
-            .take_while(u8::is_ascii_digit)
-            .collect();
-        if let Ok(n) = std::str::from_utf8(&digits).unwrap_or("").parse() {
-            return n;
+    if let Some(rest) = line.strip_prefix(prefix).filter(|_| line.ends_with(b"}")) {
+        let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if n > 0 && matches!(rest.get(n), Some(b',' | b'}')) {
+            if let Ok(seq) = std::str::from_utf8(&rest[..n]).unwrap_or("").parse() {
+                return Some(seq);
+            }
         }
     }
     serde_json::from_slice::<Value>(line)
-        .ok()
-        .and_then(|v| v.get("seq").and_then(Value::as_u64))
-        .unwrap_or(0)
+        .ok()?
+        .as_object()?
+        .get("seq")?
+        .as_u64()
+}
+
+/// What [`scan`] found in a log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    /// Valid events.
+    pub events: u64,
+    /// 1-based numbers of the complete lines that are not events (skipped by every reader).
+    pub bad_lines: Vec<u64>,
+    /// Bytes after the last newline (a write cut short; the next append removes them).
+    pub torn_tail: u64,
+}
+
+/// Reads the whole log file `path` and says which lines are not events (for `orch doctor`;
+/// O(log), never on a hot path). A missing file is a healthy empty log.
+///
+/// Errors: the file cannot be read.
+pub fn scan(path: &Path) -> Result<Health> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Health::default()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    };
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut health = Health {
+        torn_tail: (bytes.len() - whole) as u64,
+        ..Health::default()
+    };
+    for (n, line) in bytes[..whole].split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        match seq_of(line) {
+            Some(_) => health.events += 1,
+            None => health.bad_lines.push(n as u64 + 1),
+        }
+    }
+    Ok(health)
 }
 
 /// Calls `visit` on each complete (newline-terminated, non-empty) line of the file's first
@@ -228,7 +279,9 @@ fn lines_back(
     let mut end: Option<u64> = None; // length of whole lines, once found
     let mut cut = 0usize; // bytes at the end of buf already visited or partial
     loop {
-        let step = CHUNK.min(pos);
+        // At least as much as is held already: a long line costs O(its length) to reach,
+        // not O(length² / CHUNK) of copies.
+        let step = CHUNK.max(buf.len() as u64).min(pos);
         pos -= step;
         let mut chunk = vec![0; step as usize];
         file.seek(SeekFrom::Start(pos))?;
@@ -356,6 +409,36 @@ mod tests {
         let all = read_after(&path, 0).unwrap();
         let seqs: Vec<u64> = all.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
         assert_eq!(seqs, (1..=200).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn a_garbage_last_line_never_restarts_the_sequence() {
+        let dir = tempfile::tempdir().unwrap();
+        for _ in 0..3 {
+            append(dir.path(), "stop", Map::new()).unwrap();
+        }
+        let path = log_path(dir.path());
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        // A stray echo, a line torn by another writer's crash, JSON that is not an event.
+        f.write_all(b"hello\n{\"seq\":9,\"event\":\"cut\n[1,2]\n{\"event\":\"x\"}\n\"str\"\n")
+            .unwrap();
+        drop(f);
+        assert_eq!(last_seq(dir.path()).unwrap(), 3);
+        assert_eq!(append(dir.path(), "stop", Map::new()).unwrap(), 4);
+        // Readers skip the bad lines and see every event on both sides of them.
+        let seqs: Vec<u64> = read_after(dir.path(), 1)
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seqs, [2, 3, 4]);
+        let health = scan(&path).unwrap();
+        assert_eq!(health.events, 4);
+        assert_eq!(health.bad_lines, [4, 5, 6, 7, 8]);
+        assert_eq!(health.torn_tail, 0);
+        assert!(seq_of(b"{\"seq\":12garbage}").is_none());
+        assert_eq!(seq_of(b"{\"seq\":12,\"event\":\"stop\"}"), Some(12));
+        assert_eq!(seq_of(b"{\"event\":\"stop\",\"seq\":7}"), Some(7));
     }
 
     #[test]

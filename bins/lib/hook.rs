@@ -19,6 +19,11 @@ use std::io::{Read, Write};
 /// Largest hook input read from stdin; more is left unread.
 const MAX_INPUT: u64 = 64 * 1024 * 1024;
 
+/// How long the hook waits for its input to end: well inside Claude Code's own hook timeout
+/// (10 s as `orch up` registers it), so a stdin that stays open and unwritten never holds the
+/// agent. The hook then records nothing and exits 0.
+const INPUT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Runs the hook; the exit code is always 0 (Claude Code treats 2 as "block").
 pub fn main() -> u8 {
     std::panic::set_hook(Box::new(|_| {}));
@@ -32,20 +37,21 @@ pub fn main() -> u8 {
 }
 
 fn run() -> Result<()> {
-    let state = State::from_env()?;
+    let state = State::at(crate::paths::state_dir()?);
     let env = HookEnv::from_env();
-    let mut input = Vec::new();
-    let stdin = std::io::stdin().lock();
     // The fast path for sessions orch does not manage: no worker was ever spawned here. The
     // input is still drained, so that Claude Code never writes into a closed pipe.
-    if env.orch_worker.is_none() && !state.root.join("workers").is_dir() {
-        let _ = std::io::copy(&mut stdin.take(MAX_INPUT), &mut std::io::sink());
+    let managed = env.orch_worker.is_some() || state.root.join("workers").is_dir();
+    let Some(input) = read_input(INPUT_DEADLINE, managed)? else {
+        log_error("the hook input did not end within 3 s: nothing recorded");
+        return Ok(());
+    };
+    if !managed {
         return Ok(());
     }
-    stdin
-        .take(MAX_INPUT)
-        .read_to_end(&mut input)
-        .context("cannot read the hook input")?;
+    // A state folder another user could change is never written (the error goes to the log
+    // only when the folder is the user's own).
+    state.check()?;
     let payload: Value = if input.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
@@ -63,6 +69,47 @@ fn run() -> Result<()> {
         }
     }
     record(&state, &env, &payload)
+}
+
+/// Reads the hook input from stdin until it ends, at most [`MAX_INPUT`] bytes (the rest is
+/// drained), kept only when `keep`; `None` when it has not ended by `deadline` from now.
+///
+/// Errors: stdin cannot be read.
+fn read_input(deadline: std::time::Duration, keep: bool) -> Result<Option<Vec<u8>>> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let end = std::time::Instant::now() + deadline;
+    let stdin = std::io::stdin();
+    let mut input = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        let timeout = Timespec {
+            tv_sec: left.as_secs() as _,
+            tv_nsec: left.subsec_nanos() as _,
+        };
+        let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(0) => return Ok(None),
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(err) => return Err(err).context("cannot wait for the hook input"),
+        }
+        let n = match stdin.lock().read(&mut chunk) {
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err).context("cannot read the hook input"),
+        };
+        if n == 0 {
+            return Ok(Some(input));
+        }
+        if keep && (input.len() as u64) < MAX_INPUT {
+            let room = (MAX_INPUT as usize - input.len()).min(n);
+            input.extend_from_slice(&chunk[..room]);
+        }
+    }
 }
 
 /// Whether a run of the hook started by orch's Claude Code plugin should leave `event` alone
@@ -106,6 +153,8 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
         Attribution::Session { id, adopt } => (id, adopt),
         Attribution::Unknown => return Ok(()),
     };
+    // A valid id and a real folder (not a link that could point anywhere) before any write.
+    state.folder(&id)?;
     // A command worker's turns are its detector's to record: a Claude Code someone started
     // inside it (its shell) is not the worker. Such a session reaches here only to be adopted
     // (a command worker has no session of its own) or by the pane; a worker's own session,
@@ -341,7 +390,7 @@ impl Index for FileIndex<'_> {
         self.0.pane_owner(socket_path, server_pid, pane)
     }
     fn exists(&self, id: &str) -> bool {
-        !id.contains('/') && self.0.worker_dir(id).is_dir()
+        crate::paths::valid_id(id) && self.0.worker_dir(id).is_dir()
     }
     fn has_session(&self, id: &str) -> bool {
         // An unreadable meta.json counts as having one: adopt nothing on a doubt.
@@ -349,22 +398,19 @@ impl Index for FileIndex<'_> {
     }
 }
 
-/// Appends one line to `hook.log` in the state directory, if that directory exists: the log of
-/// the processes nobody watches (the hook, a command worker's detector).
+/// Appends one line to `hook.log` (0600, never through a link) in the state directory, if
+/// that directory exists and is the user's own: the log of the processes nobody watches (the
+/// hook, a command worker's detector, the detached helpers).
 pub fn log_error(msg: &str) {
-    let Ok(state) = State::from_env() else { return };
-    if !state.root.is_dir() {
+    let Ok(root) = crate::paths::state_dir() else {
+        return;
+    };
+    let state = State::at(root);
+    if !state.root.is_dir() || !state.owned() {
         return;
     }
-    let path = state.root.join("hook.log");
     let line = format!("{} {msg}\n", crate::clock::rfc3339(crate::clock::now_ms()));
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = f.write_all(line.as_bytes());
-    }
+    let _ = crate::fsutil::append_private(&state.root.join("hook.log"), line.as_bytes(), 0o600);
 }
 
 #[cfg(test)]

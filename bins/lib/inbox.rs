@@ -127,7 +127,8 @@ pub fn fan_out(state: &State, publisher: &Meta, event: &Value) -> Result<Vec<Str
     let seq = event["seq"].as_u64().unwrap_or(0);
     let mut push = Vec::new();
     for sub in subs.iter().filter(|s| s.wants(kind) && seq > s.since) {
-        if !state.worker_dir(&sub.subscriber).is_dir() {
+        // A subscriber gone, or whose folder is not a real one: nothing is written for it.
+        if state.folder(&sub.subscriber).is_err() {
             continue;
         }
         let mut item = Map::new();
@@ -216,7 +217,8 @@ pub fn push_all(state: &State, ids: &[String]) -> Result<()> {
 /// Puts one item of `kind` straight into `id`'s inbox (an escalation for a parent, a decision
 /// for a worker). Returns its seq.
 pub fn put(state: &State, id: &str, kind: &str, fields: Map<String, Value>) -> Result<u64> {
-    events::append_to(&inbox_path(state, id), kind, fields, |_| Ok(()))
+    let dir = state.folder(id)?;
+    events::append_to(&dir.join("inbox.jsonl"), kind, fields, |_| Ok(()))
 }
 
 fn counter(state: &State, id: &str, name: &str) -> u64 {
@@ -306,8 +308,15 @@ pub fn on_stop(state: &State, id: &str) -> Result<Option<String>> {
     Ok(Some(digest(&items)))
 }
 
-/// One item in a line of text.
+/// One item in a line of text, with no control character in it ([`crate::controls::strip`]):
+/// its texts come from other workers and are typed into panes (a notice) or handed to a
+/// model (a Stop block's digest).
 pub fn describe(item: &Value) -> String {
+    let text = render(item);
+    crate::controls::strip(&text).0.into_owned()
+}
+
+fn render(item: &Value) -> String {
     let s = |k: &str| item[k].as_str().unwrap_or("").to_string();
     let from = match (s("from").as_str(), s("from_name").as_str()) {
         ("", _) => "orch".to_string(),

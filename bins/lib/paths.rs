@@ -16,6 +16,20 @@ pub fn state_dir() -> Result<PathBuf> {
         .context("cannot find a state directory: set ORCH_HOME")
 }
 
+/// Whether `id` can name a record (a worker, an operator pane, an escalation) and so a folder
+/// under the state directory: 1 to 64 ASCII letters, digits, `-` and `_`, starting with a
+/// letter or digit. Never `.`, `..`, empty, or anything with a `/`. The one check, for ids from
+/// the environment (`ORCH_WORKER`), index files and the command line alike.
+pub fn valid_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 64
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
 /// Claude Code's config folder: `$CLAUDE_CONFIG_DIR` if set and non-empty, else `~/.claude`.
 pub fn claude_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|v| !v.is_empty()) {
@@ -89,4 +103,20 @@ pub fn orch_detached(state_root: &std::path::Path) -> Result<std::process::Comma
         .stderr(Stdio::null())
         .process_group(0);
     Ok(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_names_never_paths() {
+        for good in ["w1", "op12", "operator", "e3", "a-b_c", "W9"] {
+            assert!(super::valid_id(good), "{good}");
+        }
+        let long = "w".repeat(65);
+        for bad in [
+            "", ".", "..", "../w1", "w1/..", "a/b", "-w", "_w", ".w1", "w 1", "w1\n", "é", &long,
+        ] {
+            assert!(!super::valid_id(bad), "{bad:?}");
+        }
+    }
 }

@@ -76,11 +76,12 @@ pub struct HookEnv {
 }
 
 impl HookEnv {
-    /// Reads the variables from this process's environment; empty values count as unset.
+    /// Reads the variables from this process's environment; empty values count as unset, and
+    /// an `ORCH_WORKER` that is no valid id ([`crate::paths::valid_id`]: `..`, a path) too.
     pub fn from_env() -> HookEnv {
         let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         HookEnv {
-            orch_worker: get("ORCH_WORKER"),
+            orch_worker: get("ORCH_WORKER").filter(|id| crate::paths::valid_id(id)),
             tmux: get("TMUX"),
             tmux_pane: get("TMUX_PANE"),
         }
@@ -128,7 +129,8 @@ pub fn attribute(
     renewed: bool,
     index: &impl Index,
 ) -> Attribution {
-    if let Some(id) = env.orch_worker.as_deref().filter(|id| index.exists(id)) {
+    let named = env.orch_worker.as_deref();
+    if let Some(id) = named.filter(|id| crate::paths::valid_id(id) && index.exists(id)) {
         let owner = session_id.and_then(|s| index.by_session(s));
         return match owner {
             Some(owner) if owner == id => Attribution::Worker(id.to_string()),

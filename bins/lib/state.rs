@@ -159,11 +159,46 @@ pub struct State {
 }
 
 impl State {
-    /// The state directory from the environment (see [`crate::paths::state_dir`]); not created.
+    /// The state directory from the environment (see [`crate::paths::state_dir`]), checked
+    /// ([`State::check`]); not created.
+    ///
+    /// Errors: no state directory can be named, or it is refused (the message has the fix).
     pub fn from_env() -> Result<State> {
-        Ok(State {
-            root: crate::paths::state_dir()?,
-        })
+        let state = State::at(crate::paths::state_dir()?);
+        state.check()?;
+        Ok(state)
+    }
+
+    /// The state directory at `root`, unchecked (the hook checks it only once it knows the
+    /// event is a worker's).
+    pub fn at(root: PathBuf) -> State {
+        State { root }
+    }
+
+    /// Refuses a state directory that another user could change: one not owned by the user
+    /// running orch, or one its group or others may write (they could plant links that make
+    /// orch write elsewhere, or forge events). A missing one is fine: orch creates it 0700.
+    ///
+    /// Errors: [`Exit::Refused`](crate::error::Exit::Refused), naming the folder, its owner
+    /// or mode, and the fix.
+    pub fn check(&self) -> Result<()> {
+        match std::fs::metadata(&self.root) {
+            Ok(meta) => match refusal(&self.root, &meta) {
+                Some(why) => bail!(crate::error::Fail::new(crate::error::Exit::Refused, why)),
+                None => Ok(()),
+            },
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(err) => {
+                Err(err).with_context(|| format!("cannot inspect `{}`", self.root.display()))
+            }
+        }
+    }
+
+    /// Whether the state directory belongs to the user running orch (a folder that is not
+    /// there yet counts as theirs).
+    pub fn owned(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&self.root).map_or(true, |m| m.uid() == current_uid())
     }
 
     /// Creates the state directory and its folders (0700) if missing.
@@ -177,6 +212,38 @@ impl State {
     /// `workers/<id>`.
     pub fn worker_dir(&self, id: &str) -> PathBuf {
         self.root.join("workers").join(id)
+    }
+
+    /// `workers/<id>`, checked before anything is written there: `id` is a valid record id
+    /// ([`crate::paths::valid_id`]: never `.`, `..` or a path), and `workers` and the record's
+    /// folder are real folders, not symbolic links (that could point anywhere).
+    ///
+    /// Errors: each names the folder and the fix; a missing folder says the record is unknown.
+    pub fn folder(&self, id: &str) -> Result<PathBuf> {
+        anyhow::ensure!(
+            crate::paths::valid_id(id),
+            "`{id}` is not a worker id (ids are letters, digits, `-` and `_`)"
+        );
+        let workers = self.root.join("workers");
+        let dir = workers.join(id);
+        for folder in [&workers, &dir] {
+            match std::fs::symlink_metadata(folder) {
+                Ok(meta) if meta.file_type().is_dir() => {}
+                Ok(_) => bail!(
+                    "`{}` is not a real folder (a symbolic link or a file): orch never writes \
+                     through one; move it away",
+                    folder.display()
+                ),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    bail!("unknown worker `{id}`: `{}` does not exist", dir.display())
+                }
+                Err(err) => {
+                    return Err(err)
+                        .with_context(|| format!("cannot inspect `{}`", folder.display()))
+                }
+            }
+        }
+        Ok(dir)
     }
 
     /// Allocates the next worker id (`w1`, `w2`...) under a lock and creates its folder.
@@ -206,9 +273,9 @@ impl State {
         }
     }
 
-    /// Reads a worker's metadata.
+    /// Reads a worker's metadata, from a checked folder ([`State::folder`]).
     pub fn meta(&self, id: &str) -> Result<Meta> {
-        let path = self.worker_dir(id).join("meta.json");
+        let path = self.folder(id)?.join("meta.json");
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read `{}`", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("`{}` is not valid", path.display()))
@@ -254,10 +321,7 @@ impl State {
     /// Finds a worker by id, `--name` or pane id (`%N`). A name shared by several workers means
     /// the newest. Errors name what was looked for and how to list workers.
     pub fn resolve(&self, spec: &str) -> Result<Meta> {
-        if !spec.is_empty()
-            && !spec.contains('/')
-            && self.worker_dir(spec).join("meta.json").is_file()
-        {
+        if crate::paths::valid_id(spec) && self.worker_dir(spec).join("meta.json").is_file() {
             return self.meta(spec);
         }
         let all = self.workers()?;
@@ -308,7 +372,7 @@ impl State {
     ) -> Option<String> {
         let text = std::fs::read_to_string(self.pane_index(socket_path, pane)).ok()?;
         let mut lines = text.lines().map(str::trim);
-        let id = lines.next().filter(|id| !id.is_empty())?;
+        let id = lines.next().filter(|id| crate::paths::valid_id(id))?;
         match (lines.next().filter(|p| !p.is_empty()), server_pid) {
             (Some(was), Some(now)) if was != now => None,
             _ => Some(id.to_string()),
@@ -324,11 +388,12 @@ impl State {
         ok.then(|| self.root.join("sessions").join(session_id))
     }
 
-    /// The record session `session_id` is indexed to, if any.
+    /// The record session `session_id` is indexed to, if any (an index naming no valid id
+    /// counts as none).
     pub fn session_owner(&self, session_id: &str) -> Option<String> {
         let text = std::fs::read_to_string(self.session_index(session_id)?).ok()?;
         let id = text.lines().next()?.trim();
-        (!id.is_empty()).then(|| id.to_string())
+        crate::paths::valid_id(id).then(|| id.to_string())
     }
 
     /// Indexes agent session `session_id` to record `id` (nothing for an id that cannot be a
@@ -370,6 +435,40 @@ impl State {
             0o600,
         )
     }
+}
+
+/// Why a state directory with metadata `meta` (followed through a link) at `root` is refused
+/// ([`State::check`]), or `None` when it is the user's own and nobody else may write it.
+pub fn refusal(root: &Path, meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let shown = root.display();
+    let me = current_uid();
+    if meta.uid() != me {
+        return Some(format!(
+            "the state folder `{shown}` belongs to uid {}, not to you (uid {me}): another user \
+             could make orch write where they want; use a folder of your own (unset ORCH_HOME \
+             for the default, or point it at a new folder)",
+            meta.uid()
+        ));
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if !meta.is_dir() {
+        return Some(format!(
+            "the state folder `{shown}` is not a folder: move it away"
+        ));
+    }
+    if mode & 0o022 != 0 {
+        return Some(format!(
+            "the state folder `{shown}` can be written by others (mode {mode:04o}): run \
+             `chmod 700 '{shown}'`"
+        ));
+    }
+    None
+}
+
+/// The effective uid of this process.
+pub fn current_uid() -> u32 {
+    rustix::process::geteuid().as_raw()
 }
 
 /// A fresh random version-4 UUID (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`), e.g. for

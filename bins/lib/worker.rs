@@ -109,8 +109,8 @@ impl Worker {
     }
 
     /// Waits for the first event after `after` that `check` accepts, up to `timeout` (`None`:
-    /// no limit). An ended session (SessionEnd other than `/clear`, or `killed`) or a vanished
-    /// pane ends the wait with [`Waited::Gone`] promptly.
+    /// no limit). An ended session (SessionEnd other than `/clear`, or `killed`), a vanished
+    /// pane or a removed folder ends the wait with [`Waited::Gone`] promptly.
     pub fn wait<T>(
         &self,
         after: u64,
@@ -143,6 +143,13 @@ impl Worker {
             }
             let now = Instant::now();
             if now >= next_liveness {
+                if !dir.is_dir() {
+                    return Ok(Waited::Gone(format!(
+                        "worker `{}`: its folder `{}` was removed",
+                        self.meta.id,
+                        dir.display()
+                    )));
+                }
                 if !self.live(&meta) {
                     // Resumed since this wait began?
                     match self.state.meta(&self.meta.id) {

@@ -130,11 +130,29 @@ const CLAUDE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(15)
 /// Errors: the file is not valid JSON or not an object (nothing is touched), `change` fails
 /// (nothing is touched), or an I/O step fails (named with its path).
 pub fn update(path: &Path, change: impl FnOnce(&Value) -> Result<Value>) -> Result<Updated> {
+    let ours = lock(path)?;
+    update_held(&ours, path, change)
+}
+
+/// orch's lock on the file at `path` (`<path>.orch-lock`), creating its folder (0700) when
+/// missing. `orch up` and `orch down` hold it over their whole run, the skill links included,
+/// so concurrent runs take turns and each leaves a whole install.
+///
+/// Errors: the folder or the lock file cannot be made.
+pub fn lock(path: &Path) -> Result<fsutil::Lock> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fsutil::create_private_dir(dir)?;
     }
-    let _ours = fsutil::Lock::at(&fsutil::own_lock_path(path))?;
-    let _claudes = fsutil::DirLock::acquire(path, CLAUDE_LOCK_WAIT)?;
+    fsutil::Lock::at(&fsutil::own_lock_path(path))
+}
+
+/// [`update`] for a caller that already holds `ours`, orch's lock on the file ([`lock`]).
+pub fn update_held(
+    ours: &fsutil::Lock,
+    path: &Path,
+    change: impl FnOnce(&Value) -> Result<Value>,
+) -> Result<Updated> {
+    let _claudes = fsutil::DirLock::acquire(path, CLAUDE_LOCK_WAIT, ours)?;
     let before = read(path)?;
     let old = before.unwrap_or_else(|| Value::Object(Map::new()));
     let new = change(&old).with_context(|| format!("cannot update `{}`", path.display()))?;
@@ -147,7 +165,7 @@ pub fn update(path: &Path, change: impl FnOnce(&Value) -> Result<Value>) -> Resu
     let backup = fsutil::backup(path, clock::now_ms())?;
     let mut text = serde_json::to_string_pretty(&new).context("cannot serialise JSON")?;
     text.push('\n');
-    fsutil::write_atomic(path, text.as_bytes(), 0o600)?;
+    fsutil::write_following(path, text.as_bytes(), 0o600)?;
     Ok(Updated {
         changed: true,
         backup,

@@ -86,9 +86,10 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
         Waited::Gone(why) => {
             // A pane lost with its tmux server can come back: say how, and that the cursor
             // still holds.
-            let again = Worker::resolve(&worker.meta.id)?;
-            let hint = match again.status()? {
-                crate::status::Status::Resumable => format!(
+            // (Not when its folder went: there is nothing left to read.)
+            let again = Worker::resolve(&worker.meta.id).and_then(|w| w.status());
+            let hint = match again {
+                Ok(crate::status::Status::Resumable) => format!(
                     "; it can be resumed: `orch resume {id}`, then `orch listen {id} --after \
                      {after}` misses nothing",
                     id = worker.meta.id

@@ -59,68 +59,35 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let skills_dir = paths::claude_dir()?.join("skills");
     let data_skills = paths::data_dir()?.join("skills");
     let state = paths::state_dir()?;
-
-    let hooks = match settings::read(&path)? {
-        Some(value) => {
-            settings::remove_orch_hooks(&value)
-                .with_context(|| format!("cannot update `{}`", path.display()))?
-                .1
-        }
-        None => Vec::new(),
+    let where_ = Places {
+        settings: &path,
+        skills_dir: &skills_dir,
+        data_skills: &data_skills,
+        state: &state,
     };
-    let links = orch_links(&skills_dir, &data_skills)?;
-    let remove_data = data_skills.exists();
-    let remove_state = !args.keep_state && state.exists();
-    if remove_state {
-        check_removable(&state)?;
-    }
 
-    let mut changes: Vec<String> = hooks.iter().map(ToString::to_string).collect();
-    changes.extend(
-        links
-            .iter()
-            .map(|l| format!("unlink skill {}", l.display())),
-    );
-    if remove_data {
-        changes.push(format!("remove skill files {}", data_skills.display()));
-    }
-    if remove_state {
-        changes.push(format!("remove state directory {}", state.display()));
-    }
-
+    let mut plan = where_.plan(args.keep_state)?;
     let mut backup = None;
-    if !args.dry_run && !changes.is_empty() {
+    if !args.dry_run && !plan.changes.is_empty() {
         if !args.yes {
             confirm(&question(
                 &path,
-                !hooks.is_empty(),
-                remove_data || !links.is_empty(),
-                remove_state.then_some(&state),
+                !plan.hooks.is_empty(),
+                plan.remove_data || !plan.links.is_empty(),
+                plan.remove_state.then_some(&state),
             ))?;
         }
-        if !hooks.is_empty() {
-            backup =
-                settings::update(&path, |value| Ok(settings::remove_orch_hooks(value)?.0))?.backup;
-        }
-        for link in &links {
-            fs::remove_file(link).with_context(|| format!("cannot remove `{}`", link.display()))?;
-        }
-        // Claude Code's skills folder and orch's data dir go only if nothing else is left there.
-        if !links.is_empty() {
-            let _ = fs::remove_dir(&skills_dir);
-        }
-        if remove_data {
-            fs::remove_dir_all(&data_skills)
-                .with_context(|| format!("cannot remove `{}`", data_skills.display()))?;
-            if let Some(data) = data_skills.parent() {
-                let _ = fs::remove_dir(data);
-            }
-        }
-        if remove_state {
-            fs::remove_dir_all(&state)
-                .with_context(|| format!("cannot remove `{}`", state.display()))?;
-        }
+        // One install at a time (`orch up` takes the same lock): planned again under it, so
+        // what another `up` or `down` did meanwhile is seen, and the result is whole.
+        let install = settings::lock(&path)?;
+        plan = where_.plan(args.keep_state)?;
+        backup = where_.apply(&plan, &install)?;
     }
+    let Plan {
+        changes,
+        remove_state,
+        ..
+    } = plan;
 
     if ctx.json {
         return super::print_json(&json!({
@@ -151,6 +118,102 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         println!("kept the state directory `{}`", state.display());
     }
     Ok(())
+}
+
+/// Where `orch down` looks.
+struct Places<'a> {
+    settings: &'a Path,
+    skills_dir: &'a Path,
+    data_skills: &'a Path,
+    state: &'a Path,
+}
+
+/// What `orch down` will remove.
+struct Plan {
+    /// orch's hook entries in settings.json.
+    hooks: Vec<settings::Change>,
+    /// orch's skill links.
+    links: Vec<PathBuf>,
+    /// orch's skill files (its data folder's `skills`).
+    remove_data: bool,
+    /// The state directory.
+    remove_state: bool,
+    /// One line per change, for the person.
+    changes: Vec<String>,
+}
+
+impl Places<'_> {
+    /// What there is to remove now.
+    ///
+    /// Errors: settings.json is not valid (nothing is touched), or the state directory is
+    /// `/` or the home folder.
+    fn plan(&self, keep_state: bool) -> Result<Plan> {
+        let hooks = match settings::read(self.settings)? {
+            Some(value) => {
+                settings::remove_orch_hooks(&value)
+                    .with_context(|| format!("cannot update `{}`", self.settings.display()))?
+                    .1
+            }
+            None => Vec::new(),
+        };
+        let links = orch_links(self.skills_dir, self.data_skills)?;
+        let remove_data = self.data_skills.exists();
+        let remove_state = !keep_state && self.state.exists();
+        if remove_state {
+            check_removable(self.state)?;
+            crate::state::State::at(self.state.to_path_buf()).check()?;
+        }
+        let mut changes: Vec<String> = hooks.iter().map(ToString::to_string).collect();
+        changes.extend(
+            links
+                .iter()
+                .map(|l| format!("unlink skill {}", l.display())),
+        );
+        if remove_data {
+            changes.push(format!("remove skill files {}", self.data_skills.display()));
+        }
+        if remove_state {
+            changes.push(format!("remove state directory {}", self.state.display()));
+        }
+        Ok(Plan {
+            hooks,
+            links,
+            remove_data,
+            remove_state,
+            changes,
+        })
+    }
+
+    /// Carries `plan` out while `install` (orch's lock on settings.json) is held; returns the
+    /// backup of settings.json, if one was made.
+    fn apply(&self, plan: &Plan, install: &crate::fsutil::Lock) -> Result<Option<PathBuf>> {
+        let mut backup = None;
+        if !plan.hooks.is_empty() {
+            backup = settings::update_held(install, self.settings, |value| {
+                Ok(settings::remove_orch_hooks(value)?.0)
+            })?
+            .backup;
+        }
+        for link in &plan.links {
+            fs::remove_file(link).with_context(|| format!("cannot remove `{}`", link.display()))?;
+        }
+        // Claude Code's skills folder and orch's data dir go only if nothing else is left there.
+        if !plan.links.is_empty() {
+            let _ = fs::remove_dir(self.skills_dir);
+        }
+        if plan.remove_data {
+            fs::remove_dir_all(self.data_skills)
+                .with_context(|| format!("cannot remove `{}`", self.data_skills.display()))?;
+            if let Some(data) = self.data_skills.parent() {
+                let _ = fs::remove_dir(data);
+            }
+        }
+        if plan.remove_state {
+            fs::remove_dir_all(self.state)
+                .with_context(|| format!("cannot remove `{}`", self.state.display()))?;
+        }
+        Ok(backup)
+    }
 }
 
 /// The symlinks in Claude Code's skills folder that point into orch's skills folder

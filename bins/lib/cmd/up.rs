@@ -46,6 +46,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     crate::tmux::check_version()?;
     let path = paths::claude_settings()?;
+    // One install at a time (`orch down` takes the same lock), held from the plan to the last
+    // skill link, so concurrent runs take turns and each leaves a whole install.
+    let install = match args.dry_run {
+        true => None,
+        false => Some(settings::lock(&path)?),
+    };
+    let state = crate::state::State::from_env()?;
     let command = settings::hook_command(&paths::sibling_exe(settings::HOOK_PROGRAM)?)?;
     let current = settings::read(&path)?.unwrap_or_else(|| json!({}));
     let (_, planned) = settings::add_orch_hooks(&current, &command)
@@ -54,9 +61,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 
     let mut changes: Vec<String> = planned.iter().map(ToString::to_string).collect();
     let mut backup = None;
-    if !args.dry_run {
+    let mut repaired = Vec::new();
+    if let Some(install) = &install {
         let mut applied = Vec::new();
-        backup = settings::update(&path, |value| {
+        backup = settings::update_held(install, &path, |value| {
             let (new, done) = settings::add_orch_hooks(value, &command)?;
             applied = done;
             Ok(new)
@@ -66,10 +74,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         for skill in &skills {
             skill.apply()?;
         }
+        repaired = repair_modes(&state.root, &paths::data_dir()?)?;
     }
     changes.extend(skills.iter().flat_map(SkillPlan::changes));
+    changes.extend(
+        repaired
+            .iter()
+            .map(|r| format!("mode {:04o} -> {:04o}: {}", r.was, r.now, r.path.display())),
+    );
     // After a reboot `orch up` is likely the first command: say what can be brought back.
-    let state = crate::state::State::from_env()?;
     if let Ok(lost) = crate::summary::resumable(&state) {
         if !lost.is_empty() {
             eprintln!(
@@ -221,14 +234,12 @@ impl SkillPlan {
 
     fn apply(&self) -> Result<()> {
         if self.write {
-            fs::create_dir_all(&self.dir)
-                .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
+            fsutil::create_dir_mode(&self.dir, SKILL_DIR_MODE)?;
             fsutil::write_atomic(&self.dir.join("SKILL.md"), self.body.as_bytes(), 0o644)?;
         }
         if self.relink {
             let parent = self.link.parent().context("a skill link has no folder")?;
-            fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create `{}`", parent.display()))?;
+            fsutil::create_dir_mode(parent, SKILL_DIR_MODE)?;
             if fs::symlink_metadata(&self.link).is_ok() {
                 fs::remove_file(&self.link)
                     .with_context(|| format!("cannot remove `{}`", self.link.display()))?;
@@ -243,6 +254,29 @@ impl SkillPlan {
         }
         Ok(())
     }
+}
+
+/// The mode of the folders orch makes for skills Claude Code reads: readable, writable by the
+/// user alone, whatever the umask.
+const SKILL_DIR_MODE: u32 = 0o755;
+
+/// Repairs the modes of what an earlier orch made under a loose umask: in the state directory
+/// (when it exists and is the user's own) every folder 0700 and file 0600 at most, the
+/// worktrees (the user's code) and links left alone; in orch's data folder (the shipped
+/// skills Claude Code reads) nothing writable by group or others. Returns what changed.
+///
+/// Errors: a mode cannot be changed (named).
+fn repair_modes(state: &Path, data: &Path) -> Result<Vec<fsutil::Restricted>> {
+    let mut changed = Vec::new();
+    if state.is_dir() && crate::state::State::at(state.to_path_buf()).owned() {
+        let worktrees = state.join("worktrees");
+        let skip = move |p: &Path| p == worktrees;
+        changed.extend(fsutil::restrict_modes(state, 0o7700, 0o7700, &skip)?);
+    }
+    if data.is_dir() {
+        changed.extend(fsutil::restrict_modes(data, !0o022, !0o022, &|_| false)?);
+    }
+    Ok(changed)
 }
 
 /// What to do for each shipped skill, given Claude Code's skills folder and orch's data dir.

@@ -11,6 +11,9 @@
 //! - wake: from the start of a hook process that records a Stop to `orch listen` exiting;
 //! - fan-in: 64 hook processes started at once for 8 workers: events recorded, and whether
 //!   every worker's sequence is contiguous;
+//! - hook storm: 10,000 hook processes, 100 running at any moment, over 8 workers, each
+//!   carrying a mark of its own: marks lost, marks recorded twice, torn lines (all must be 0),
+//!   whether every sequence is contiguous, and each hook's wall time under that load;
 //! - fan-out: one Stop of a worker with 16 subscribers (push mode): time from the hook's start
 //!   until the last inbox holds the item, and the publisher hook's own wall time;
 //! - command: a `command` worker (bash, quiet time 200 ms) on a private tmux server, 30 turns of
@@ -223,6 +226,7 @@ fn main() {
         contiguous &= seqs == (1..=seqs.len() as u64).collect::<Vec<_>>();
     }
 
+    let storm = hook_storm(tmp.path(), &hook, &path);
     let fan_out = fan_out(tmp.path(), &hook, &path);
     let command = command_turns(tmp.path(), &path);
     let usage_read = usage_read(tmp.path(), &path);
@@ -246,6 +250,7 @@ fn main() {
         "usage_read": usage_read,
         "top_redraw": top,
         "fan_in": {"recorded": total, "expected": 64, "contiguous": contiguous},
+        "hook_storm": storm,
         "fan_out": fan_out,
         "command": command,
         "targets": {
@@ -253,11 +258,88 @@ fn main() {
             "managed_stop_median_ms": "<= 3",
             "listen_wake_median_ms": "<= 5",
             "fan_in": "64/64",
+            "hook_storm_lost_duplicated_torn": "0 / 0 / 0",
             "fan_out_publisher_hook_median_ms": "<= 5",
             "top_stop_to_frame_median_ms": "<= 100"
         }
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
+}
+
+/// 10,000 hook processes, 100 at a time (100 threads each running its share one after the
+/// other), over 8 workers on fresh logs, each Stop carrying its own mark: what was lost,
+/// recorded twice or torn, and each hook's wall time under that load.
+fn hook_storm(tmp: &Path, hook: &Path, path: &str) -> Value {
+    const RUNS: usize = 10_000;
+    const AT_ONCE: usize = 100;
+    const WORKERS: usize = 8;
+    let state = tmp.join("storm");
+    state_with_workers(&state, WORKERS);
+    let env = |w: usize| {
+        vec![
+            ("PATH", path.to_string()),
+            ("HOME", tmp.display().to_string()),
+            ("ORCH_HOME", state.display().to_string()),
+            ("ORCH_WORKER", format!("w{w}")),
+        ]
+    };
+    let start = Instant::now();
+    let times: Vec<Duration> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..AT_ONCE)
+            .map(|t| {
+                let env = &env;
+                scope.spawn(move || {
+                    (t..RUNS)
+                        .step_by(AT_ONCE)
+                        .map(|n| {
+                            let w = n % WORKERS + 1;
+                            let payload = json!({"hook_event_name": "Stop",
+                                "session_id": format!("s{w}"),
+                                "last_assistant_message": format!("mark-{n}")});
+                            time_once(hook, &env(w), payload.to_string().as_bytes())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+    let total = start.elapsed();
+    let mut seen = vec![0u32; RUNS];
+    let (mut torn, mut contiguous) = (0, true);
+    for w in 1..=WORKERS {
+        let text = std::fs::read_to_string(state.join(format!("workers/w{w}/events.jsonl")))
+            .unwrap_or_default();
+        let mut seqs = Vec::new();
+        for line in text.lines() {
+            let Ok(event) = serde_json::from_str::<Value>(line) else {
+                torn += 1;
+                continue;
+            };
+            seqs.push(event["seq"].as_u64().unwrap_or(0));
+            let mark = event["last_assistant_message"].as_str().unwrap_or("");
+            match mark
+                .strip_prefix("mark-")
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                Some(n) if n < RUNS => seen[n] += 1,
+                _ => torn += 1,
+            }
+        }
+        contiguous &= seqs == (1..=seqs.len() as u64).collect::<Vec<_>>();
+    }
+    json!({
+        "runs": RUNS, "at_once": AT_ONCE, "workers": WORKERS,
+        "lost": seen.iter().filter(|&&n| n == 0).count(),
+        "duplicated": seen.iter().filter(|&&n| n > 1).count(),
+        "torn": torn,
+        "contiguous": contiguous,
+        "per_hook": stats(times),
+        "total_s": (total.as_secs_f64() * 100.0).round() / 100.0,
+    })
 }
 
 /// One Stop of a publisher with 16 push subscribers, 100 times: the publisher hook's wall time

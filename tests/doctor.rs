@@ -33,7 +33,7 @@ fn check<'r>(report: &'r Value, name: &str) -> &'r Value {
         .unwrap_or_else(|| panic!("no check `{name}` in {report}"))
 }
 
-/// Makes the world's state dir private, as orch creates it (the test world makes it 0755).
+/// Makes the world's state dir private, as orch creates it (and the test world does).
 fn private_state(world: &World) {
     fs::set_permissions(world.state(), fs::Permissions::from_mode(0o700)).unwrap();
 }

@@ -1,5 +1,6 @@
 //! orch's integration tests: one binary, shared helpers in `util`.
 
+mod adversarial;
 mod audit;
 mod classify;
 mod claude;

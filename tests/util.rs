@@ -41,6 +41,9 @@ impl World {
         for sub in ["home", "state", "work"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
+        // As orch creates it: its own, 0700.
+        let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+        std::fs::set_permissions(dir.path().join("state"), private).unwrap();
         World { dir, tmux: None }
     }
 

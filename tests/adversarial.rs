@@ -3,7 +3,7 @@
 //! an event log, racing and killed installs, a worker folder deleted under a wait, a loose
 //! umask. Each case once broke orch or is what held; none may come back.
 
-use crate::util::{json, output_with_stdin, pids_running, stderr, wait_for, World};
+use crate::util::{children_of, json, output_with_stdin, pids_running, stderr, wait_for, World};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -492,10 +492,14 @@ fn listen_exits_4_when_the_worker_folder_goes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Its watch is set when its helper runs on the folder.
+    // Its watch is set when its own helper runs on the folder (spawn's may linger).
     let needle = format!("__watch {}", dir.display());
     wait_for("listen's watch", Duration::from_secs(10), || {
-        (!pids_running(&needle).is_empty()).then_some(())
+        let helpers = pids_running(&needle);
+        children_of(listen.id())
+            .iter()
+            .any(|pid| helpers.contains(pid))
+            .then_some(())
     });
     let start = Instant::now();
     std::fs::remove_dir_all(&dir).unwrap();
@@ -811,7 +815,12 @@ fn every_file_orch_makes_is_private_whatever_the_umask() {
     let hook_env = [("ORCH_WORKER", "w1")];
     for (exe, args, env, input) in [
         ("orch", &["up"][..], &[][..], &b""[..]),
-        ("orch", &["spawn", "--harness", "sim", "--name", "w"], &[], b""),
+        (
+            "orch",
+            &["spawn", "--harness", "sim", "--name", "w"],
+            &[],
+            b"",
+        ),
         ("orch", &["tell", "w", "hello"], &[], b""),
         ("orch-hook", &[], &hook_env, b"{not json"),
     ] {

@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 
 /// How often a wait checks that the worker's pane still exists.
 const LIVENESS_EVERY: Duration = Duration::from_millis(250);
+/// How long a wait still reads a command worker's log after its pane went: its detector
+/// writes the last events (the acknowledged prompt, the session's end) once the pane's
+/// output has closed, which can be after the pane is gone.
+const DETECTOR_GRACE: Duration = Duration::from_millis(400);
 
 /// A spawned worker.
 #[derive(Debug, Clone)]
@@ -122,6 +126,8 @@ impl Worker {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut cursor = after;
         let mut next_liveness = Instant::now();
+        // When the pane of a command worker was first seen gone.
+        let mut gone_since: Option<Instant> = None;
         // The pane to watch: a resume gives the worker a new one.
         let mut meta = self.meta.clone();
         loop {
@@ -154,6 +160,12 @@ impl Worker {
                     // Resumed since this wait began?
                     match self.state.meta(&self.meta.id) {
                         Ok(fresh) if fresh.pane != meta.pane && self.live(&fresh) => meta = fresh,
+                        // A command worker's detector records the turn's last events only
+                        // once the pane has closed its output: they get a moment to land.
+                        _ if meta.is_command() && gone_since.is_none() => {
+                            gone_since = Some(now);
+                        }
+                        _ if gone_since.is_some_and(|t| now < t + DETECTOR_GRACE) => {}
                         _ => {
                             let pane = meta.pane.as_deref().unwrap_or("?");
                             return Ok(Waited::Gone(format!(
@@ -163,7 +175,7 @@ impl Worker {
                         }
                     }
                 }
-                next_liveness = now + LIVENESS_EVERY;
+                next_liveness = now + gone_since.map_or(LIVENESS_EVERY, |_| DETECTOR_GRACE / 4);
             }
             let mut nap = LIVENESS_EVERY;
             if let Some(deadline) = deadline {

@@ -635,30 +635,22 @@ fn an_inbox_notice_with_escapes_is_typed_clean_and_handed_over_once() {
 fn orch_hook_counts(settings: &Path) -> Vec<usize> {
     let text = std::fs::read_to_string(settings).unwrap_or_else(|_| "{}".into());
     let value: Value = serde_json::from_str(&text).expect("settings.json is always valid JSON");
-    [
-        "SessionStart",
-        "UserPromptSubmit",
-        "Stop",
-        "StopFailure",
-        "Notification",
-        "PermissionRequest",
-        "SessionEnd",
-    ]
-    .iter()
-    .map(|event| {
-        value["hooks"][event]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|e| e["hooks"].as_array().cloned().unwrap_or_default())
-            .filter(|h| {
-                h["command"]
-                    .as_str()
-                    .is_some_and(|c| c.contains("orch-hook"))
-            })
-            .count()
-    })
-    .collect()
+    orch::claude::settings::EVENTS
+        .iter()
+        .map(|event| {
+            value["hooks"][event]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|e| e["hooks"].as_array().cloned().unwrap_or_default())
+                .filter(|h| {
+                    h["command"]
+                        .as_str()
+                        .is_some_and(|c| c.contains("orch-hook"))
+                })
+                .count()
+        })
+        .collect()
 }
 
 /// Whether the install is whole: every hook once and every skill linked to its file, or

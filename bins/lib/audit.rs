@@ -10,9 +10,7 @@ use crate::fsutil::{create_private_dir, Lock};
 use crate::state::State;
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
-use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -160,14 +158,7 @@ pub fn append(state: &State, entry: &Entry) -> Result<()> {
     create_private_dir(&state.root)?;
     let path = log_path(state);
     let _lock = Lock::acquire(&path)?;
-    let mut file = crate::fsutil::open_nofollow(
-        OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .mode(0o600),
-        &path,
-    )?;
+    let mut file = crate::fsutil::open_log(&path)?;
     let len = file
         .metadata()
         .with_context(|| format!("cannot read `{}`", path.display()))?
@@ -315,6 +306,7 @@ pub fn format_line(entry: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fs::OpenOptions;
     use std::os::unix::fs::PermissionsExt;
 
     fn state() -> (tempfile::TempDir, State) {

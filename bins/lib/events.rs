@@ -13,9 +13,8 @@
 
 use anyhow::{Context, Result};
 use serde_json::{Map, Value};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The event log's file name inside a worker's folder.
@@ -104,14 +103,7 @@ pub fn append_copy(
 /// line left by a crash, and returns it with its last sequence number. The caller holds the
 /// log's lock.
 fn open_to_append(path: &Path) -> Result<(File, u64)> {
-    let mut file = crate::fsutil::open_nofollow(
-        OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .mode(0o600),
-        path,
-    )?;
+    let mut file = crate::fsutil::open_log(path)?;
     let len = file.metadata()?.len();
     let (last, whole_len) = last_seq_and_end(&mut file, len)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
@@ -336,6 +328,7 @@ pub fn fields(value: Value) -> Map<String, Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fs::OpenOptions;
 
     fn fields(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()

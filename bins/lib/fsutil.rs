@@ -59,6 +59,19 @@ pub fn open_nofollow(opts: &mut OpenOptions, path: &Path) -> Result<File> {
     Ok(file)
 }
 
+/// Opens the log file `path` to read and append, created 0600 when missing, never through a
+/// symbolic link ([`open_nofollow`]).
+pub fn open_log(path: &Path) -> Result<File> {
+    open_nofollow(
+        OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .mode(0o600),
+        path,
+    )
+}
+
 /// Appends `bytes` to the file `path` (created with `mode` when missing) in one write, never
 /// through a symbolic link ([`open_nofollow`]).
 pub fn append_private(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {

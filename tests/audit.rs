@@ -45,7 +45,7 @@ fn audit_filters_by_since_and_by_worker_id_or_name() {
     let world = World::new();
     let state = state(&world);
     add_worker(&state, "w2", "alpha", "operator:%0");
-    let now = orch::clock::now_ms();
+    let now = orch_store::clock::now_ms();
     let entries = [
         Entry::new("operator:%0", "spawn")
             .target("w1")

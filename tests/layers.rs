@@ -7,14 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The modules at the bottom: they may refer to one another and to nothing above them.
-const STORAGE: [&str; 10] = [
-    "clock",
+const STORAGE: [&str; 5] = [
     "error",
-    "events",
-    "fsutil",
-    "paths",
     "tmux",
-    "watch",
     "claude",
     "claude::settings",
     "claude::trust",

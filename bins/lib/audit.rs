@@ -6,9 +6,9 @@
 //! concurrent writers (processes or threads) lose nothing; readers take no lock and use only
 //! lines that end in a newline.
 
-use crate::fsutil::{create_private_dir, Lock};
 use crate::state::State;
 use anyhow::{bail, Context, Result};
+use orch_store::files::{create_private_dir, Lock};
 use serde_json::{Map, Value};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -128,7 +128,7 @@ impl Entry {
     pub fn to_json(&self, now_ms: u64) -> Map<String, Value> {
         let ts_ms = self.ts_ms.unwrap_or(now_ms);
         let mut obj = Map::new();
-        obj.insert("ts".into(), crate::clock::rfc3339(ts_ms).into());
+        obj.insert("ts".into(), orch_store::clock::rfc3339(ts_ms).into());
         obj.insert("ts_ms".into(), ts_ms.into());
         obj.insert("actor".into(), self.actor.clone().into());
         obj.insert("target".into(), self.target.clone().into());
@@ -158,7 +158,7 @@ pub fn append(state: &State, entry: &Entry) -> Result<()> {
     create_private_dir(&state.root)?;
     let path = log_path(state);
     let _lock = Lock::acquire(&path)?;
-    let mut file = crate::fsutil::open_log(&path)?;
+    let mut file = orch_store::files::open_log(&path)?;
     let len = file
         .metadata()
         .with_context(|| format!("cannot read `{}`", path.display()))?
@@ -173,7 +173,7 @@ pub fn append(state: &State, entry: &Entry) -> Result<()> {
             line.push(b'\n');
         }
     }
-    serde_json::to_writer(&mut line, &entry.to_json(crate::clock::now_ms()))?;
+    serde_json::to_writer(&mut line, &entry.to_json(orch_store::clock::now_ms()))?;
     line.push(b'\n');
     file.write_all(&line)
         .with_context(|| format!("cannot append to `{}`", path.display()))?;

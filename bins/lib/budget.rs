@@ -16,11 +16,11 @@
 //! highest level reached, so nothing is said twice.
 
 use crate::escalation::{self, Ask};
-use crate::fsutil::{write_atomic, Lock};
 use crate::state::{Budget, Meta, State};
 use crate::usage::{Tally, Usage};
 use crate::worker::Worker;
 use anyhow::{Context, Result};
+use orch_store::files::{write_atomic, Lock};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::channel;
@@ -61,7 +61,7 @@ pub fn ensure_follower(state: &State, id: &str) -> Result<()> {
     if Lock::try_at(&dir.join(LOCK))?.is_none() {
         return Ok(());
     }
-    crate::paths::orch_detached(&state.root)?
+    orch_store::paths::orch_detached(&state.root)?
         .arg("__budget")
         .arg(id)
         .spawn()
@@ -79,10 +79,10 @@ pub fn follow(state: &State, id: &str) -> Result<()> {
         return Ok(());
     };
     let (tx, rx) = channel();
-    let mut watcher = crate::watch::watcher(&[(dir.as_path(), false)], move |paths| {
+    let mut watcher = orch_store::watch::watcher(&[(dir.as_path(), false)], move |paths| {
         let _ = tx.send(paths);
     })?;
-    let events = crate::events::log_path(&dir);
+    let events = orch_store::journal::log_path(&dir);
     let mut transcript: Option<PathBuf> = None;
     let mut quiet_since = Instant::now();
     let mut weigh = true;
@@ -204,7 +204,7 @@ fn check(worker: &Worker, tally: &mut Tally) -> Result<()> {
             spent_out(worker, &budget, &spent)?;
         }
         let (state, id) = (&worker.state, &worker.meta.id);
-        crate::inbox::record(state, id, "budget", crate::events::fields(fields))?;
+        crate::inbox::record(state, id, "budget", orch_store::journal::fields(fields))?;
     }
     Ok(())
 }

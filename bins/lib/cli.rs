@@ -169,7 +169,12 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Audit(args) => cmd::audit::run(&ctx, args),
         Command::Outfit(args) => cmd::outfit::run(&ctx, args),
         Command::Diff(args) => cmd::diff::run(&ctx, args),
-        Command::Watch { dir } => return crate::watch::serve(&dir),
+        Command::Watch { dir } => {
+            return match orch_store::watch::serve(&dir) {
+                Ok(()) => Exit::Ok.code(),
+                Err(_) => Exit::Error.code(),
+            }
+        }
         Command::Detect { id } => {
             // tmux drops the detector's output: its errors go to the state's log.
             if let Err(err) = crate::detect::serve(&id) {

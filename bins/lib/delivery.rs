@@ -11,10 +11,10 @@
 //! paste, Enter is never pressed again: a second Enter could answer a dialog of the new turn.
 
 use crate::error::{Exit, Fail};
-use crate::fsutil::Lock;
 use crate::prompt::{Change, Sent};
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Result};
+use orch_store::files::Lock;
 use std::time::Duration;
 
 /// What a delivery did.
@@ -113,7 +113,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
     let buffer = format!(
         "orch-{id}-{}-{}",
         std::process::id(),
-        crate::clock::now_ms()
+        orch_store::clock::now_ms()
     );
     server.run_with_input(&["load-buffer", "-b", &buffer, "-"], Some(text.as_bytes()))?;
     let pasted = server.run(&["paste-buffer", "-p", "-d", "-b", &buffer, "-t", &pane]);

@@ -3,13 +3,13 @@
 //! closes and records the events a hook would (the settings and the pending prompt are the
 //! command harness's, [`crate::harness::command`]).
 
-use crate::events::fields;
 use crate::harness::command::take_pending;
 use crate::harness::quiet::Detector;
 use crate::state::State;
 use crate::tmux::Server;
 use crate::worker::Worker;
 use anyhow::{bail, Context, Result};
+use orch_store::journal::fields;
 use serde_json::json;
 use std::hash::{Hash, Hasher};
 use std::io::Read;
@@ -173,7 +173,7 @@ fn exited(worker: &Worker) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let tail = crate::events::read_back_to(&worker.dir(), |_| true)?;
+    let tail = orch_store::journal::read_back_to(&worker.dir(), |_| true)?;
     let last = tail.last().and_then(|e| e["event"].as_str()).unwrap_or("");
     if last != "killed" && last != "session_end" {
         let server_lives = worker

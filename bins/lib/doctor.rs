@@ -4,7 +4,7 @@
 
 use crate::claude::settings;
 use crate::harness::{Harness, Version};
-use crate::paths;
+use orch_store::paths;
 use serde_json::{json, Value};
 use std::fmt;
 use std::fs;
@@ -128,7 +128,7 @@ pub struct Options {
 /// Runs every check, in the order they are printed.
 pub fn run_all(options: Options) -> Vec<Check> {
     let tmux = tmux();
-    let settings = paths::claude_settings().and_then(|p| Ok((settings::read(&p)?, p)));
+    let settings = crate::claude::claude_settings().and_then(|p| Ok((settings::read(&p)?, p)));
     let claude = claude();
     let probe = if options.skip_probe {
         Check::new("probe", Status::Skipped, "not run (--skip-probe)")
@@ -410,7 +410,7 @@ fn is_executable(path: &Path) -> bool {
 /// `skills`: each shipped skill is linked in `<claude dir>/skills/<name>` and the link resolves.
 pub fn skills() -> Check {
     const NAME: &str = "skills";
-    let dir = match paths::claude_dir() {
+    let dir = match crate::claude::claude_dir() {
         Ok(dir) => dir.join("skills"),
         Err(err) => return Check::fail(NAME, format!("{err:#}"), "set HOME"),
     };
@@ -418,7 +418,7 @@ pub fn skills() -> Check {
     let mut foreign = false;
     for (name, _) in crate::bundle::SKILLS {
         let link = dir.join(name);
-        match crate::fsutil::link_target(&link) {
+        match orch_store::files::link_target(&link) {
             Ok(None) => problems.push(format!("`{}` is missing", link.display())),
             Ok(Some(None)) => {
                 foreign = true;
@@ -566,9 +566,9 @@ pub fn logs() -> Check {
     let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     dirs.sort();
     for dir in dirs {
-        for name in [crate::events::FILE, "inbox.jsonl"] {
+        for name in [orch_store::journal::FILE, "inbox.jsonl"] {
             let path = dir.join(name);
-            let Ok(health) = crate::events::scan(&path) else {
+            let Ok(health) = orch_store::journal::scan(&path) else {
                 continue;
             };
             files += 1;

@@ -8,10 +8,10 @@
 //! it into the parent's inbox; deciding appends a `decision` event and puts the decision into
 //! the worker's inbox, both pushed like any inbox item.
 
-use crate::fsutil::{create_private_dir, write_atomic, Lock};
 use crate::inbox;
 use crate::state::{Meta, State};
 use anyhow::{bail, Context, Result};
+use orch_store::files::{create_private_dir, write_atomic, Lock};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -79,7 +79,7 @@ impl Escalation {
             decided_by: None,
             self_decided: false,
             why: None,
-            created_ms: crate::clock::now_ms(),
+            created_ms: orch_store::clock::now_ms(),
             decided_ms: None,
             cursor: 0,
             remote: None,
@@ -138,7 +138,7 @@ pub fn raise(state: &State, worker: &Meta, ask: Ask) -> Result<Escalation> {
 /// The fields of an `escalation` event and inbox item: its id, axes, summary, options and
 /// source.
 fn event_fields(esc: &Escalation) -> serde_json::Map<String, Value> {
-    crate::events::fields(json!({
+    orch_store::journal::fields(json!({
         "escalation": esc.id, "axes": esc.axes, "summary": esc.summary,
         "options": esc.options, "source": esc.source,
     }))
@@ -276,7 +276,7 @@ pub fn decide(state: &State, id: &str, decision: Decision) -> Result<Escalation>
     esc.decided_by = Some(decision.by);
     esc.self_decided = decision.self_decided;
     esc.why = decision.why;
-    esc.decided_ms = Some(crate::clock::now_ms());
+    esc.decided_ms = Some(orch_store::clock::now_ms());
     if let Some(remote) = &esc.remote {
         // The host decides it, records the decision in the worker's log (mirrored here) and
         // hands it to the worker there.
@@ -299,13 +299,13 @@ pub fn decide(state: &State, id: &str, decision: Decision) -> Result<Escalation>
         state,
         &esc.worker,
         "decision",
-        crate::events::fields(fields.clone()),
+        orch_store::journal::fields(fields.clone()),
     )?;
     inbox::put(
         state,
         &esc.worker,
         "decision",
-        crate::events::fields(fields),
+        orch_store::journal::fields(fields),
     )?;
     inbox::push(state, &esc.worker)?;
     Ok(esc)

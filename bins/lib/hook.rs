@@ -37,7 +37,7 @@ pub fn main() -> u8 {
 }
 
 fn run() -> Result<()> {
-    let state = State::at(crate::paths::state_dir()?);
+    let state = State::at(orch_store::paths::state_dir()?);
     let env = HookEnv::from_env();
     // The fast path for sessions orch does not manage: no worker was ever spawned here. The
     // input is still drained, so that Claude Code never writes into a closed pipe.
@@ -61,7 +61,7 @@ fn run() -> Result<()> {
     // to orch's settings.json entry when there is one (Claude Code runs both).
     if std::env::var_os("CLAUDE_PLUGIN_ROOT").is_some() {
         let event = payload.get("hook_event_name").and_then(Value::as_str);
-        let settings = crate::paths::claude_settings()
+        let settings = crate::claude::claude_settings()
             .ok()
             .and_then(|path| std::fs::read_to_string(path).ok());
         if is_plugin_duplicate(settings.as_deref(), event.unwrap_or("")) {
@@ -390,7 +390,7 @@ impl Index for FileIndex<'_> {
         self.0.pane_owner(socket_path, server_pid, pane)
     }
     fn exists(&self, id: &str) -> bool {
-        crate::paths::valid_id(id) && self.0.worker_dir(id).is_dir()
+        orch_store::paths::valid_id(id) && self.0.worker_dir(id).is_dir()
     }
     fn has_session(&self, id: &str) -> bool {
         // An unreadable meta.json counts as having one: adopt nothing on a doubt.
@@ -402,15 +402,18 @@ impl Index for FileIndex<'_> {
 /// that directory exists and is the user's own: the log of the processes nobody watches (the
 /// hook, a command worker's detector, the detached helpers).
 pub fn log_error(msg: &str) {
-    let Ok(root) = crate::paths::state_dir() else {
+    let Ok(root) = orch_store::paths::state_dir() else {
         return;
     };
     let state = State::at(root);
     if !state.root.is_dir() || !state.owned() {
         return;
     }
-    let line = format!("{} {msg}\n", crate::clock::rfc3339(crate::clock::now_ms()));
-    let _ = crate::fsutil::append_private(&state.root.join("hook.log"), line.as_bytes(), 0o600);
+    let line = format!(
+        "{} {msg}\n",
+        orch_store::clock::rfc3339(orch_store::clock::now_ms())
+    );
+    let _ = orch_store::files::append_private(&state.root.join("hook.log"), line.as_bytes(), 0o600);
 }
 
 #[cfg(test)]
@@ -566,7 +569,7 @@ mod tests {
             "session_id":"stranger"}),
         )
         .unwrap();
-        let events = crate::events::read_after(&wdir, 0).unwrap();
+        let events = orch_store::journal::read_after(&wdir, 0).unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0]["last_assistant_message"], "hi");
     }
@@ -588,7 +591,9 @@ mod tests {
         let start = json!({"hook_event_name":"SessionStart","session_id":"inner",
             "source":"startup"});
         record(&state, &env, &start).unwrap();
-        assert!(crate::events::read_after(&wdir, 0).unwrap().is_empty());
+        assert!(orch_store::journal::read_after(&wdir, 0)
+            .unwrap()
+            .is_empty());
         // Without ORCH_WORKER (unset in that shell), found by its pane.
         meta.socket_path = Some("/tmp/s".into());
         meta.pane = Some("%9".into());
@@ -600,7 +605,9 @@ mod tests {
             ..HookEnv::default()
         };
         record(&state, &by_pane, &start).unwrap();
-        assert!(crate::events::read_after(&wdir, 0).unwrap().is_empty());
+        assert!(orch_store::journal::read_after(&wdir, 0)
+            .unwrap()
+            .is_empty());
         assert_eq!(state.meta(&id).unwrap().session_id, None, "not adopted");
         assert!(state.session_index("inner").is_none_or(|p| !p.exists()));
     }
@@ -628,8 +635,10 @@ mod tests {
         // The agent of the dead server's %1 (pid 100), and of its %3, after the resume.
         record(&state, &from("100", "%1"), &end).unwrap();
         record(&state, &from("200", "%3"), &end).unwrap();
-        assert!(crate::events::read_after(&wdir, 0).unwrap().is_empty());
+        assert!(orch_store::journal::read_after(&wdir, 0)
+            .unwrap()
+            .is_empty());
         record(&state, &from("200", "%1"), &end).unwrap();
-        assert_eq!(crate::events::read_after(&wdir, 0).unwrap().len(), 1);
+        assert_eq!(orch_store::journal::read_after(&wdir, 0).unwrap().len(), 1);
     }
 }

@@ -12,9 +12,9 @@
 
 use crate::claude::settings::shell_quote;
 use crate::error::{Exit, Fail};
-use crate::fsutil::write_atomic;
 use crate::state::State;
 use anyhow::{bail, Context, Result};
+use orch_store::files::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -91,7 +91,7 @@ impl Host {
         let mut words = configured.split_whitespace();
         let program = words.next().unwrap_or("ssh");
         let sockets = state.root.join("ssh");
-        crate::fsutil::create_private_dir(&sockets)?;
+        orch_store::files::create_private_dir(&sockets)?;
         let mut cmd = Command::new(program);
         cmd.args(words)
             .arg("-o")
@@ -227,7 +227,7 @@ impl Host {
 
     /// Records that orch reached the host now, and the remote orch version if known.
     pub fn remember(&self, state: &State, orch: Option<&str>) -> Result<Record> {
-        let now = crate::clock::now_ms();
+        let now = orch_store::clock::now_ms();
         let path = record_path(state, &self.dest);
         let old = read_record(&path);
         let record = Record {
@@ -239,7 +239,7 @@ impl Host {
                 .or_else(|| old.as_ref().and_then(|r| r.orch.clone())),
             ssh: orch_ssh().or_else(|| old.and_then(|r| r.ssh)),
         };
-        crate::fsutil::create_private_dir(&state.root.join("hosts"))?;
+        orch_store::files::create_private_dir(&state.root.join("hosts"))?;
         let text = serde_json::to_string_pretty(&record)? + "\n";
         write_atomic(&path, text.as_bytes(), 0o600)?;
         Ok(record)

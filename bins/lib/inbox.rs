@@ -13,11 +13,11 @@
 //! inbox.blocks       consecutive Stop blocks (reset when a Stop passes)
 //! ```
 
-use crate::events;
-use crate::fsutil::{write_atomic, Lock};
 use crate::state::{Meta, State};
 use crate::status::{self, Status};
 use anyhow::{Context, Result};
+use orch_store::files::{write_atomic, Lock};
+use orch_store::journal as events;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -415,7 +415,7 @@ pub fn notice(items: &[Value]) -> String {
 /// Starts one detached `orch __deliver ID...` that types the news into idle subscribers'
 /// panes; returns at once (the child is in its own process group and outlives the caller).
 pub fn push_detached(state: &State, ids: &[&String]) -> Result<()> {
-    crate::paths::orch_detached(&state.root)?
+    orch_store::paths::orch_detached(&state.root)?
         .arg("__deliver")
         .args(ids)
         .env_remove("ORCH_WORKER")
@@ -548,7 +548,7 @@ fn ensure_operator(
     let Some((socket_path, server_pid, pane)) = pane else {
         let id = "operator";
         if !exists(state, id) {
-            crate::fsutil::create_private_dir(&state.worker_dir(id))?;
+            orch_store::files::create_private_dir(&state.worker_dir(id))?;
             state.write_meta(&Meta::new(id, "operator", "person"))?;
         }
         return Ok(id.into());

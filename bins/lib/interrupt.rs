@@ -24,7 +24,7 @@ pub fn interrupt(worker: &Worker, by: &str, clear: bool) -> Result<u64> {
         &worker.state,
         &worker.meta.id,
         "interrupted",
-        crate::events::fields(serde_json::json!({ "by": by })),
+        orch_store::journal::fields(serde_json::json!({ "by": by })),
     )?;
     if clear && key == "Escape" {
         clear_input(worker, pane)?;

@@ -409,10 +409,10 @@ impl Outfit {
         let mut dirs = Vec::new();
         for skill in &self.skills {
             if let Some((name, body)) = crate::bundle::SKILLS.iter().find(|(n, _)| *n == skill) {
-                let dir = crate::paths::data_dir()?.join("skills").join(name);
+                let dir = orch_store::paths::data_dir()?.join("skills").join(name);
                 let file = dir.join("SKILL.md");
                 if std::fs::read_to_string(&file).ok().as_deref() != Some(*body) {
-                    crate::fsutil::write_atomic(&file, body.as_bytes(), 0o644)?;
+                    orch_store::files::write_atomic(&file, body.as_bytes(), 0o644)?;
                 }
                 dirs.push(dir);
                 continue;
@@ -552,7 +552,7 @@ pub fn link_skills(outfit: &Outfit, into: &Path) -> Result<()> {
     if skills.is_empty() {
         return Ok(());
     }
-    crate::fsutil::create_private_dir(into)?;
+    orch_store::files::create_private_dir(into)?;
     for skill in skills {
         let link = into.join(skill.file_name().unwrap_or_default());
         if std::fs::symlink_metadata(&link).is_err() {

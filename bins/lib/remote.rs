@@ -120,10 +120,10 @@ pub fn ensure_relay(worker: &Worker) -> Result<()> {
         return Ok(());
     }
     // Free now: no relay runs (a racing start finds the lock taken and leaves at once).
-    if crate::fsutil::Lock::try_at(&worker.dir().join(LOCK))?.is_none() {
+    if orch_store::files::Lock::try_at(&worker.dir().join(LOCK))?.is_none() {
         return Ok(());
     }
-    crate::paths::orch_detached(&worker.state.root)?
+    orch_store::paths::orch_detached(&worker.state.root)?
         .arg("__relay")
         .arg(&worker.meta.id)
         .spawn()
@@ -135,7 +135,7 @@ pub fn ensure_relay(worker: &Worker) -> Result<()> {
 /// gone (see the module's text). Returns at once when another relay holds the lock.
 pub fn relay(state: &State, id: &str) -> Result<()> {
     let dir = state.worker_dir(id);
-    let Some(_lock) = crate::fsutil::Lock::try_at(&dir.join(LOCK))? else {
+    let Some(_lock) = orch_store::files::Lock::try_at(&dir.join(LOCK))? else {
         return Ok(());
     };
     let meta = state.meta(id)?;
@@ -150,7 +150,7 @@ pub fn relay(state: &State, id: &str) -> Result<()> {
         if !dir.join("meta.json").is_file() {
             return Ok(());
         }
-        let after = crate::events::last_seq(&dir)?.to_string();
+        let after = orch_store::journal::last_seq(&dir)?.to_string();
         let argv = [
             "orch",
             "subscribe",
@@ -182,12 +182,12 @@ pub fn relay(state: &State, id: &str) -> Result<()> {
         let out = child.wait_with_output()?;
         if out.status.success() {
             // The stream ended because the worker is gone on its host.
-            crate::fsutil::write_atomic(&dir.join(GONE), b"", 0o600)?;
+            orch_store::files::write_atomic(&dir.join(GONE), b"", 0o600)?;
             return Ok(());
         }
         let said = String::from_utf8_lossy(&out.stderr);
         if out.status.code() != Some(255) && said.contains("unknown worker") {
-            crate::fsutil::write_atomic(&dir.join(GONE), said.as_bytes(), 0o600)?;
+            orch_store::files::write_atomic(&dir.join(GONE), said.as_bytes(), 0o600)?;
             bail!(
                 "host `{}` no longer knows `{}`: {said}",
                 remote.dest,

@@ -13,10 +13,10 @@
 
 use crate::audit::{self, Entry, Outcome};
 use crate::error::{Exit, Fail};
-use crate::fsutil::{write_atomic, Lock};
 use crate::roles::{Actor, Role};
 use crate::state::{Meta, State};
 use anyhow::{bail, Context, Result};
+use orch_store::files::{write_atomic, Lock};
 use std::fmt;
 use std::path::PathBuf;
 

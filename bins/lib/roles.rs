@@ -77,11 +77,11 @@ pub struct HookEnv {
 
 impl HookEnv {
     /// Reads the variables from this process's environment; empty values count as unset, and
-    /// an `ORCH_WORKER` that is no valid id ([`crate::paths::valid_id`]: `..`, a path) too.
+    /// an `ORCH_WORKER` that is no valid id ([`orch_store::paths::valid_id`]: `..`, a path) too.
     pub fn from_env() -> HookEnv {
         let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         HookEnv {
-            orch_worker: get("ORCH_WORKER").filter(|id| crate::paths::valid_id(id)),
+            orch_worker: get("ORCH_WORKER").filter(|id| orch_store::paths::valid_id(id)),
             tmux: get("TMUX"),
             tmux_pane: get("TMUX_PANE"),
         }
@@ -130,7 +130,7 @@ pub fn attribute(
     index: &impl Index,
 ) -> Attribution {
     let named = env.orch_worker.as_deref();
-    if let Some(id) = named.filter(|id| crate::paths::valid_id(id) && index.exists(id)) {
+    if let Some(id) = named.filter(|id| orch_store::paths::valid_id(id) && index.exists(id)) {
         let owner = session_id.and_then(|s| index.by_session(s));
         return match owner {
             Some(owner) if owner == id => Attribution::Worker(id.to_string()),

@@ -6,7 +6,6 @@
 //! fails before the pane is up leaves nothing behind.
 
 use crate::error::{Exit, Fail};
-use crate::events::fields;
 use crate::harness::{Harness, Launch, Spawn};
 use crate::outfit::Outfit;
 use crate::roles::{Actor, Role};
@@ -15,6 +14,7 @@ use crate::status::Status;
 use crate::tmux::Server;
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Context, Result};
+use orch_store::journal::fields;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -170,7 +170,7 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
     if let Some(sid) = session_id.as_deref() {
         state.index_session(sid, &id)?;
     }
-    let spawned = crate::events::append(
+    let spawned = orch_store::journal::append(
         &dir,
         "spawned",
         fields(json!({
@@ -210,7 +210,7 @@ fn launch(
     state_root: &Path,
 ) -> Result<(Launch, Vec<(String, String)>)> {
     let caller: Vec<(String, String)> = std::env::vars().collect();
-    let hook = crate::paths::sibling_exe("orch-hook")?;
+    let hook = orch_store::paths::sibling_exe("orch-hook")?;
     let launch = harness.prepare(&Spawn {
         id: who.id,
         name: who.name,
@@ -520,7 +520,7 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
         if !ready {
             ready_since = None;
         } else if ready_since.get_or_insert_with(Instant::now).elapsed() >= SETTLE {
-            crate::events::append(
+            orch_store::journal::append(
                 &worker.dir(),
                 "ready",
                 fields(json!({"harness": harness.name()})),

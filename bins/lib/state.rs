@@ -11,9 +11,9 @@
 //!   hook.log                                     the hook's errors, one line each
 //! ```
 
-use crate::fsutil::{create_private_dir, write_atomic, Lock};
 use crate::tmux::Server;
 use anyhow::{bail, Context, Result};
+use orch_store::files::{create_private_dir, write_atomic, Lock};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -140,7 +140,7 @@ impl Meta {
             cwd: "/".into(),
             parent: parent.into(),
             session_id: None,
-            created_ms: crate::clock::now_ms(),
+            created_ms: orch_store::clock::now_ms(),
             argv: Vec::new(),
             outfit: None,
             worktree: None,
@@ -159,12 +159,12 @@ pub struct State {
 }
 
 impl State {
-    /// The state directory from the environment (see [`crate::paths::state_dir`]), checked
+    /// The state directory from the environment (see [`orch_store::paths::state_dir`]), checked
     /// ([`State::check`]); not created.
     ///
     /// Errors: no state directory can be named, or it is refused (the message has the fix).
     pub fn from_env() -> Result<State> {
-        let state = State::at(crate::paths::state_dir()?);
+        let state = State::at(orch_store::paths::state_dir()?);
         state.check()?;
         Ok(state)
     }
@@ -215,13 +215,13 @@ impl State {
     }
 
     /// `workers/<id>`, checked before anything is written there: `id` is a valid record id
-    /// ([`crate::paths::valid_id`]: never `.`, `..` or a path), and `workers` and the record's
+    /// ([`orch_store::paths::valid_id`]: never `.`, `..` or a path), and `workers` and the record's
     /// folder are real folders, not symbolic links (that could point anywhere).
     ///
     /// Errors: each names the folder and the fix; a missing folder says the record is unknown.
     pub fn folder(&self, id: &str) -> Result<PathBuf> {
         anyhow::ensure!(
-            crate::paths::valid_id(id),
+            orch_store::paths::valid_id(id),
             "`{id}` is not a worker id (ids are letters, digits, `-` and `_`)"
         );
         let workers = self.root.join("workers");
@@ -321,7 +321,7 @@ impl State {
     /// Finds a worker by id, `--name` or pane id (`%N`). A name shared by several workers means
     /// the newest. Errors name what was looked for and how to list workers.
     pub fn resolve(&self, spec: &str) -> Result<Meta> {
-        if crate::paths::valid_id(spec) && self.worker_dir(spec).join("meta.json").is_file() {
+        if orch_store::paths::valid_id(spec) && self.worker_dir(spec).join("meta.json").is_file() {
             return self.meta(spec);
         }
         let all = self.workers()?;
@@ -372,7 +372,7 @@ impl State {
     ) -> Option<String> {
         let text = std::fs::read_to_string(self.pane_index(socket_path, pane)).ok()?;
         let mut lines = text.lines().map(str::trim);
-        let id = lines.next().filter(|id| crate::paths::valid_id(id))?;
+        let id = lines.next().filter(|id| orch_store::paths::valid_id(id))?;
         match (lines.next().filter(|p| !p.is_empty()), server_pid) {
             (Some(was), Some(now)) if was != now => None,
             _ => Some(id.to_string()),
@@ -393,7 +393,7 @@ impl State {
     pub fn session_owner(&self, session_id: &str) -> Option<String> {
         let text = std::fs::read_to_string(self.session_index(session_id)?).ok()?;
         let id = text.lines().next()?.trim();
-        crate::paths::valid_id(id).then(|| id.to_string())
+        orch_store::paths::valid_id(id).then(|| id.to_string())
     }
 
     /// Indexes agent session `session_id` to record `id` (nothing for an id that cannot be a

@@ -178,7 +178,7 @@ pub fn read(
     role: &crate::roles::Role,
     pane_alive: bool,
 ) -> anyhow::Result<Status> {
-    let tail = crate::events::read_back_to(dir, boundary_for(pane_alive))?;
+    let tail = orch_store::journal::read_back_to(dir, boundary_for(pane_alive))?;
     Ok(of(role, &tail, pane_alive))
 }
 

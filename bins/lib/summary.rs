@@ -83,7 +83,7 @@ pub fn of(state: &State, meta: Meta, panes: &mut Panes) -> Result<Summary> {
     let dir = state.worker_dir(&meta.id);
     let alive = panes.alive(state, &meta);
     let status = status::read(&dir, &meta.role, alive)?;
-    let mut tail = crate::events::read_back_to(&dir, |e| e["event"] == "stop")?;
+    let mut tail = orch_store::journal::read_back_to(&dir, |e| e["event"] == "stop")?;
     let message = tail
         .iter()
         .rev()

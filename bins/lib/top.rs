@@ -31,7 +31,7 @@ pub const STUCK_MS: u64 = 10 * 60 * 1000;
 /// lock files, temp files of atomic writes) are passed over, so that reading a row (which may
 /// write `usage.json`) never wakes the board.
 const WATCHED: [&str; 6] = [
-    crate::events::FILE,
+    orch_store::journal::FILE,
     "meta.json",
     "inbox.jsonl",
     "inbox.acked",
@@ -46,7 +46,7 @@ const WATCHED: [&str; 6] = [
 pub fn folders(state: &State) -> Result<Vec<PathBuf>> {
     let dirs = vec![state.root.join("workers"), crate::escalation::folder(state)];
     for dir in &dirs {
-        crate::fsutil::create_private_dir(dir)?;
+        orch_store::files::create_private_dir(dir)?;
     }
     Ok(dirs)
 }
@@ -240,7 +240,7 @@ impl Board {
                 .insert(path.to_path_buf(), worker.meta.id.clone());
         }
         let id = worker.meta.id.clone();
-        let inbox = crate::events::last_seq_in(&crate::inbox::inbox_path(&self.state, &id))?;
+        let inbox = orch_store::journal::last_seq_in(&crate::inbox::inbox_path(&self.state, &id))?;
         let unread = inbox.saturating_sub(crate::inbox::acked(&self.state, &id));
         let glance = summary::of(&self.state, worker.meta, &mut self.panes)?;
         let entry = Entry {
@@ -598,7 +598,7 @@ pub fn draw(frame: &mut Frame, board: &Board, view: &View, now_ms: u64) {
                 Cell::from(meta.role.to_string()),
                 Cell::from(meta.harness.to_string()),
                 Cell::from(e.glance.status.as_str()).style(status_style(e.glance.status)),
-                Cell::from(age.map_or_else(dash, crate::clock::age)).style(if stuck {
+                Cell::from(age.map_or_else(dash, orch_store::clock::age)).style(if stuck {
                     Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
                 } else {
                     Style::new()
@@ -673,7 +673,7 @@ pub fn draw(frame: &mut Frame, board: &Board, view: &View, now_ms: u64) {
                     Cell::from(x.id.clone()),
                     Cell::from(x.worker.clone()),
                     Cell::from(x.axes.join(",")),
-                    Cell::from(crate::clock::age(now_ms.saturating_sub(x.created_ms))),
+                    Cell::from(orch_store::clock::age(now_ms.saturating_sub(x.created_ms))),
                     Cell::from(match options.is_empty() {
                         true => summary::first_line(&x.summary).to_string(),
                         false => format!("{}  [{options}]", summary::first_line(&x.summary)),

@@ -9,10 +9,10 @@
 //! when someone asks (`orch usage`, `orch ps`), never in the hook; the long-running readers
 //! (`orch top`, a budget's follower) keep the same in memory ([`Tally`]) and never write it.
 
-use crate::fsutil::{write_atomic, Lock};
 use crate::harness::adapter::UsageFormat;
 use crate::worker::Worker;
 use anyhow::{Context, Result};
+use orch_store::files::{write_atomic, Lock};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::{Read, Seek, SeekFrom};
@@ -344,7 +344,7 @@ fn priced(key: String, model: Option<String>, tokens: Tokens, line: &Value) -> C
     let at_ms = [&line["timestamp"], &line["message"]["timestamp"]]
         .into_iter()
         .find_map(|t| match t {
-            Value::String(text) => crate::clock::parse_rfc3339(text),
+            Value::String(text) => orch_store::clock::parse_rfc3339(text),
             other => other.as_u64(),
         });
     Call {

@@ -2,11 +2,11 @@
 //! wait loop everything that waits on a worker uses (watch first, then read, then sleep on the
 //! watcher; the pane's liveness checked between wakes so a dead pane never hangs a wait).
 
-use crate::events;
 use crate::state::{Meta, State};
 use crate::status::{self, Status};
-use crate::watch::Watch;
 use anyhow::{Context, Result};
+use orch_store::journal as events;
+use orch_store::watch::Watch;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -52,7 +52,7 @@ pub fn create(cwd: &Path, root: &Path, id: &str, name: &str) -> Result<Worktree>
     );
     let base = git(&repo, &["rev-parse", "HEAD"])
         .context("`--worktree` needs a commit to start from (the repository has none)")?;
-    crate::fsutil::create_private_dir(root)?;
+    orch_store::files::create_private_dir(root)?;
     let path = root.join(id);
     let branch = format!("orch/{name}");
     git(

@@ -8,8 +8,8 @@
 //! where `matcher` is optional. The flat form `"Stop": [{"type": "command", ...}]` makes Claude
 //! Code skip the whole file, so orch always writes the nested form.
 
-use crate::{clock, fsutil};
 use anyhow::{anyhow, bail, Context, Result};
+use orch_store::{clock, files as fsutil};
 use serde_json::{json, Map, Value};
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -6,12 +6,11 @@
 //! itself, so everything orch does not set is kept as it is.
 
 use super::settings;
-use crate::paths;
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
-/// Marks `dir` trusted in [`paths::claude_json`] (`~/.claude.json`, or
+/// Marks `dir` trusted in [`crate::claude::claude_json`] (`~/.claude.json`, or
 /// `$CLAUDE_CONFIG_DIR/.claude.json`): sets `projects[<dir>].hasTrustDialogAccepted` to `true`,
 /// where `<dir>` is `dir` made absolute with symlinks resolved (the folder Claude Code sees as
 /// its cwd). Uses [`settings::update`]: lock, backup, atomic write, nothing else changed; a
@@ -22,7 +21,7 @@ use std::path::{Path, PathBuf};
 /// Errors: the file is not valid JSON, `projects` or the folder's entry is not an object, or an
 /// I/O step fails; the file is then left as it was.
 pub fn trust_folder(dir: &Path) -> Result<bool> {
-    trust_folder_in(&paths::claude_json()?, dir)
+    trust_folder_in(&crate::claude::claude_json()?, dir)
 }
 
 /// [`trust_folder`] with the state file given: marks `dir` trusted in `state_file`.

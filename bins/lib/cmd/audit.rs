@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     });
     let since_ms = args.since.map(|d| {
         let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        crate::clock::now_ms().saturating_sub(ms)
+        orch_store::clock::now_ms().saturating_sub(ms)
     });
     let entries = audit::read(&state, &Filter { since_ms, worker })?;
     if ctx.json {

@@ -69,14 +69,14 @@ impl Demo {
     /// Writes the demo's own Claude settings (orch's hooks, for the sim workers to fire).
     fn new(root: &Path, socket: &str) -> Result<Demo> {
         let claude = root.join("claude");
-        let hook = crate::paths::sibling_exe("orch-hook")?;
+        let hook = orch_store::paths::sibling_exe("orch-hook")?;
         let (value, _) = settings::add_orch_hooks(&json!({}), &settings::hook_command(&hook)?)?;
-        crate::fsutil::write_json(&claude.join("settings.json"), &value)?;
+        orch_store::files::write_json(&claude.join("settings.json"), &value)?;
         std::fs::create_dir_all(root.join("work")).context("cannot create the demo folder")?;
         Ok(Demo {
             root: root.to_path_buf(),
             socket: socket.to_string(),
-            orch: crate::paths::sibling_exe("orch")?,
+            orch: orch_store::paths::sibling_exe("orch")?,
         })
     }
 

@@ -10,9 +10,9 @@
 
 use super::Ctx;
 use crate::claude::settings;
-use crate::fsutil::link_target;
-use crate::paths;
 use anyhow::{bail, Context, Result};
+use orch_store::files::link_target;
+use orch_store::paths;
 use serde_json::json;
 use std::fs;
 use std::io::{BufRead, IsTerminal, Write};
@@ -55,8 +55,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         argv.extend(flags.iter().filter(|(on, _)| *on).map(|(_, flag)| *flag));
         return super::on_host(ctx, dest, &argv);
     }
-    let path = paths::claude_settings()?;
-    let skills_dir = paths::claude_dir()?.join("skills");
+    let path = crate::claude::claude_settings()?;
+    let skills_dir = crate::claude::claude_dir()?.join("skills");
     let data_skills = paths::data_dir()?.join("skills");
     let state = paths::state_dir()?;
     let where_ = Places {
@@ -186,7 +186,7 @@ impl Places<'_> {
 
     /// Carries `plan` out while `install` (orch's lock on settings.json) is held; returns the
     /// backup of settings.json, if one was made.
-    fn apply(&self, plan: &Plan, install: &crate::fsutil::Lock) -> Result<Option<PathBuf>> {
+    fn apply(&self, plan: &Plan, install: &orch_store::files::Lock) -> Result<Option<PathBuf>> {
         let mut backup = None;
         if !plan.hooks.is_empty() {
             backup = settings::update_held(install, self.settings, |value| {

@@ -22,7 +22,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         crate::rights::Action::Read,
         Some(&worker.meta),
     )?;
-    let events = crate::events::read_after(&worker.dir(), args.after)?;
+    let events = orch_store::journal::read_after(&worker.dir(), args.after)?;
     if ctx.json {
         return super::print_json(&serde_json::Value::Array(events));
     }

@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if let Some(dest) = &args.disconnect {
         Host::new(dest)?.disconnect(&state);
     }
-    let now = crate::clock::now_ms();
+    let now = orch_store::clock::now_ms();
     let rows: Vec<_> = host::known(&state)?
         .into_iter()
         .map(|r| {
@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             r.dest,
             link.as_str(),
             r.orch.as_deref().unwrap_or("-"),
-            crate::clock::age(now.saturating_sub(r.seen_ms))
+            orch_store::clock::age(now.saturating_sub(r.seen_ms))
         );
     }
     Ok(())

@@ -2,10 +2,10 @@
 //! `listen` on it.
 
 use super::Ctx;
-use crate::events::fields;
 use crate::roles::Role;
 use crate::worker::Worker;
 use anyhow::Result;
+use orch_store::journal::fields;
 use serde_json::json;
 
 /// Flags of `orch kill`.

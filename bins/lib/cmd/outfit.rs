@@ -124,7 +124,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 "# An outfit extending `{from}`: set only what differs.\nname: {name}\nversion: \"1\"\nextends: {from}\ndescription: {}\n# model: sonnet\n# system_prompt: |\n#   ...\n",
                 base.description.unwrap_or_else(|| format!("based on {from}"))
             );
-            crate::fsutil::write_following(&path, text.as_bytes(), 0o644)?;
+            orch_store::files::write_following(&path, text.as_bytes(), 0o644)?;
             println!("{}", path.display());
             Ok(())
         }

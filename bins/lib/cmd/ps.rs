@@ -18,7 +18,7 @@ pub struct Args {
 /// One row of `orch ps` per worker (dead ones only with `all`), as `--json` prints them.
 pub fn rows(all: bool) -> Result<Vec<Value>> {
     let state = State::from_env()?;
-    let now = crate::clock::now_ms();
+    let now = orch_store::clock::now_ms();
     let mut panes = Panes::default();
     let mut out = Vec::new();
     for meta in state.workers()? {
@@ -93,7 +93,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         let s = |k: &str| r[k].as_str().unwrap_or("-").to_string();
         let age = r["last_event_age_ms"]
             .as_u64()
-            .map_or("-".into(), crate::clock::age);
+            .map_or("-".into(), orch_store::clock::age);
         let tokens = r["tokens"].as_u64().map_or("-".into(), crate::top::compact);
         let cost = r["cost_usd"]
             .as_f64()

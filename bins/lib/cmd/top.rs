@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let folders = crate::top::folders(&state)?;
     let changes = tx.clone();
     let roots: Vec<(&Path, bool)> = folders.iter().map(|d| (d.as_path(), true)).collect();
-    let mut watcher = crate::watch::watcher(&roots, move |paths| {
+    let mut watcher = orch_store::watch::watcher(&roots, move |paths| {
         let _ = changes.send(Wake::Changed(paths));
     })?;
     let mut board = Board::load(&state)?;
@@ -177,7 +177,7 @@ fn looped(
     loop {
         if dirty {
             view.settle(board);
-            let now = crate::clock::now_ms();
+            let now = orch_store::clock::now_ms();
             terminal
                 .draw(|frame| crate::top::draw(frame, board, view, now))
                 .context("cannot draw on the terminal")?;
@@ -285,7 +285,7 @@ fn start(action: Action, tx: Sender<Wake>) -> Result<String> {
         ),
         Action::Attach(_) | Action::Quit => return Ok(String::new()),
     };
-    let exe = crate::paths::sibling_exe("orch")?;
+    let exe = orch_store::paths::sibling_exe("orch")?;
     std::thread::spawn(move || {
         let note = match std::process::Command::new(exe)
             .args(&args)
@@ -413,7 +413,7 @@ fn popup(all: bool) -> Result<()> {
         socket_path: Some(caller.socket_path.clone()),
     };
     let client = this_client(&server, Some(&caller.pane));
-    let exe = crate::paths::sibling_exe("orch")?;
+    let exe = orch_store::paths::sibling_exe("orch")?;
     let mut command = format!("exec {} top", quote(&exe.to_string_lossy()));
     if all {
         command.push_str(" --all");

@@ -4,8 +4,8 @@
 
 use super::Ctx;
 use crate::claude::settings;
-use crate::{fsutil, paths};
 use anyhow::{bail, Context, Result};
+use orch_store::{files as fsutil, paths};
 use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return super::on_host(ctx, dest, &argv);
     }
     crate::tmux::check_version()?;
-    let path = paths::claude_settings()?;
+    let path = crate::claude::claude_settings()?;
     // One install at a time (`orch down` takes the same lock), held from the plan to the last
     // skill link, so concurrent runs take turns and each leaves a whole install.
     let install = match args.dry_run {
@@ -57,7 +57,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let current = settings::read(&path)?.unwrap_or_else(|| json!({}));
     let (_, planned) = settings::add_orch_hooks(&current, &command)
         .with_context(|| format!("cannot update `{}`", path.display()))?;
-    let skills = plan_skills(&paths::claude_dir()?.join("skills"), &paths::data_dir()?)?;
+    let skills = plan_skills(
+        &crate::claude::claude_dir()?.join("skills"),
+        &paths::data_dir()?,
+    )?;
 
     let mut changes: Vec<String> = planned.iter().map(ToString::to_string).collect();
     let mut backup = None;
@@ -134,7 +137,7 @@ fn plugin(ctx: &Ctx) -> Result<()> {
     let exe = std::env::current_exe().context("cannot find the running executable")?;
     let exe = exe.canonicalize().unwrap_or(exe);
     let dir = plugin_dir(&exe);
-    let path = paths::claude_settings()?;
+    let path = crate::claude::claude_settings()?;
     let text = match fs::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
@@ -290,7 +293,7 @@ fn plan_skills(skills_dir: &Path, data_dir: &Path) -> Result<Vec<SkillPlan>> {
             let dir = data_dir.join("skills").join(name);
             let link = skills_dir.join(name);
             let write = fs::read_to_string(dir.join("SKILL.md")).ok().as_deref() != Some(body);
-            let relink = match crate::fsutil::link_target(&link)? {
+            let relink = match orch_store::files::link_target(&link)? {
                 None => true,
                 Some(Some(target)) if target == dir => false,
                 Some(Some(target)) if is_orch_skill_dir(&target) => true,

@@ -67,7 +67,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         for turn in usage::turns(used, &prompts(worker)?) {
             let t = &turn.tokens;
             let prompt = match (turn.prompt_seq, turn.started_ms) {
-                (Some(seq), Some(ms)) => format!("#{seq} {}", crate::clock::rfc3339(ms)),
+                (Some(seq), Some(ms)) => format!("#{seq} {}", orch_store::clock::rfc3339(ms)),
                 _ => "(before any prompt)".into(),
             };
             println!(
@@ -150,7 +150,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 
 /// The worker's `prompt` events as (seq, Unix milliseconds), oldest first.
 fn prompts(worker: &Worker) -> Result<Vec<(u64, u64)>> {
-    Ok(crate::events::read_after(&worker.dir(), 0)?
+    Ok(orch_store::journal::read_after(&worker.dir(), 0)?
         .iter()
         .filter(|e| e["event"] == "prompt")
         .filter_map(|e| Some((e["seq"].as_u64()?, e["ts_ms"].as_u64()?)))

@@ -67,7 +67,7 @@ impl Adapter for Claude {
     /// `projects/<folder>/<session id>.jsonl` in Claude Code's folder (`$CLAUDE_CONFIG_DIR`, else
     /// `~/.claude`), the folder named after the worker's working folder.
     fn transcript(&self, _dir: &Path, session_id: &str) -> Option<std::path::PathBuf> {
-        let projects = crate::paths::claude_dir().ok()?.join("projects");
+        let projects = crate::claude::claude_dir().ok()?.join("projects");
         let name = format!("{session_id}.jsonl");
         find_file(&projects, 1, &|file| file == name)
     }
@@ -153,7 +153,7 @@ fn dress(outfit: &Outfit, dir: &Path) -> Result<Dress> {
     }
     if let Some(hooks) = &outfit.hooks {
         let file = dir.join("outfit-settings.json");
-        crate::fsutil::write_json(&file, &json!({ "hooks": hooks }))?;
+        orch_store::files::write_json(&file, &json!({ "hooks": hooks }))?;
         dress.arg("--settings", file.display().to_string());
     }
     let skills = outfit.skill_dirs()?;
@@ -164,9 +164,9 @@ fn dress(outfit: &Outfit, dir: &Path) -> Result<Dress> {
             "version": outfit.version.clone().unwrap_or_else(|| "0".into()),
             "description": format!("skills of the orch outfit `{}`", outfit.name),
         });
-        crate::fsutil::write_json(&plugin.join(".claude-plugin/plugin.json"), &manifest)?;
+        orch_store::files::write_json(&plugin.join(".claude-plugin/plugin.json"), &manifest)?;
         let skills_dir = plugin.join("skills");
-        crate::fsutil::create_private_dir(&skills_dir)?;
+        orch_store::files::create_private_dir(&skills_dir)?;
         for skill in skills {
             let name = skill.file_name().unwrap_or_default();
             let link = skills_dir.join(name);

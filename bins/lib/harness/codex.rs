@@ -23,7 +23,7 @@ pub fn user_home() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("CODEX_HOME").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    Ok(crate::paths::home()?.join(".codex"))
+    Ok(orch_store::paths::home()?.join(".codex"))
 }
 
 /// What [`prepare`] made.
@@ -52,7 +52,7 @@ pub const OUTFIT_HOOKS: &str = "outfit-hooks.json";
 pub fn prepare(dir: &Path, cwd: &Path, hook: &Path) -> Result<Prepared> {
     let user = user_home()?;
     let home = home(dir);
-    crate::fsutil::create_private_dir(&home)?;
+    orch_store::files::create_private_dir(&home)?;
     let user_config = user.join("config.toml");
     let text = match std::fs::read_to_string(&user_config) {
         Ok(text) => text,
@@ -62,7 +62,7 @@ pub fn prepare(dir: &Path, cwd: &Path, hook: &Path) -> Result<Prepared> {
         }
     };
     let config = config_text(&text, &cwd.display().to_string());
-    crate::fsutil::write_atomic(&home.join("config.toml"), config.as_bytes(), 0o600)?;
+    orch_store::files::write_atomic(&home.join("config.toml"), config.as_bytes(), 0o600)?;
     let auth = user.join("auth.json");
     let link = home.join("auth.json");
     if auth.is_file() && std::fs::symlink_metadata(&link).is_err() {
@@ -71,8 +71,8 @@ pub fn prepare(dir: &Path, cwd: &Path, hook: &Path) -> Result<Prepared> {
     }
     link_user_files(&user, &home)?;
     let command = crate::claude::settings::hook_command(hook)?;
-    let outfit_hooks = crate::fsutil::read_json(&dir.join(OUTFIT_HOOKS))?;
-    crate::fsutil::write_json(
+    let outfit_hooks = orch_store::files::read_json(&dir.join(OUTFIT_HOOKS))?;
+    orch_store::files::write_json(
         &home.join("hooks.json"),
         &hooks_json(&command, outfit_hooks.as_ref()),
     )?;
@@ -105,7 +105,7 @@ fn link_user_files(user: &Path, home: &Path) -> Result<()> {
             continue;
         };
         let own = home.join(folder);
-        crate::fsutil::create_private_dir(&own)?;
+        orch_store::files::create_private_dir(&own)?;
         for entry in entries.flatten() {
             link(&entry.path(), &own.join(entry.file_name()))?;
         }
@@ -433,7 +433,11 @@ fn dress_over(outfit: &Outfit, dir: &Path, user: &str) -> Result<Dress> {
             "# Written by orch for this worker from outfit `{}`.\n{rules}",
             outfit.name
         );
-        crate::fsutil::write_atomic(&home.join("rules").join(RULES_FILE), text.as_bytes(), 0o600)?;
+        orch_store::files::write_atomic(
+            &home.join("rules").join(RULES_FILE),
+            text.as_bytes(),
+            0o600,
+        )?;
     }
     crate::outfit::link_skills(outfit, &home.join("skills"))?;
     if let Some(hooks) = &outfit.hooks {
@@ -458,7 +462,7 @@ fn dress_over(outfit: &Outfit, dir: &Path, user: &str) -> Result<Dress> {
             .into_iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        crate::fsutil::write_json(&dir.join(OUTFIT_HOOKS), &known)?;
+        orch_store::files::write_json(&dir.join(OUTFIT_HOOKS), &known)?;
     }
     Ok(dress)
 }

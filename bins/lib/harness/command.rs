@@ -63,7 +63,7 @@ pub fn mark_pending(server: &Server, pane: &str, dir: &Path, text: &str) -> Resu
         prompt_len: text.chars().count(),
         line,
     };
-    crate::fsutil::write_json(&pending_path(dir), &pending)
+    orch_store::files::write_json(&pending_path(dir), &pending)
 }
 
 /// Takes the pending prompt of the worker whose state folder is `dir`, if there is one.
@@ -79,7 +79,7 @@ pub fn take_pending(dir: &Path) -> Option<Pending> {
 /// `ORCH_HOME`). Errors: the orch executable is not found, or tmux refuses.
 pub fn start(server: &Server, pane: &str, state_root: &Path, id: &str) -> Result<()> {
     use crate::claude::settings::shell_quote;
-    let orch = crate::paths::sibling_exe("orch")?;
+    let orch = orch_store::paths::sibling_exe("orch")?;
     let line = format!(
         "exec env ORCH_HOME={} {} __detect {}",
         shell_quote(&state_root.display().to_string()),

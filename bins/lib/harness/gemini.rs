@@ -119,7 +119,7 @@ pub fn outfit_hooks(hooks: &Value) -> Result<(Value, Vec<String>)> {
 pub fn user_dir() -> Result<PathBuf> {
     let home = match std::env::var_os("GEMINI_CLI_HOME").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
-        None => crate::paths::home()?,
+        None => orch_store::paths::home()?,
     };
     Ok(home.join(".gemini"))
 }
@@ -141,8 +141,8 @@ pub fn prepare(dir: &Path, hook: &Path, api_key: bool) -> Result<PathBuf> {
     let user = user_dir()?;
     let home = home(dir);
     let own = home.join(".gemini");
-    crate::fsutil::create_private_dir(&home)?;
-    crate::fsutil::create_private_dir(&own)?;
+    orch_store::files::create_private_dir(&home)?;
+    orch_store::files::create_private_dir(&own)?;
     let path = user.join("settings.json");
     let settings = match std::fs::read_to_string(&path) {
         Ok(text) => parse_jsonc(&text).unwrap_or(Value::Null),
@@ -163,12 +163,12 @@ pub fn prepare(dir: &Path, hook: &Path, api_key: bool) -> Result<PathBuf> {
     let command = crate::claude::settings::hook_command(hook)?;
     let outfit_context = own.join(OUTFIT_CONTEXT).is_file();
     let mut settings = settings_json(&command, settings, api_key, outfit_context);
-    if let Some(extra) = crate::fsutil::read_json(&dir.join(OUTFIT_HOOKS))? {
+    if let Some(extra) = orch_store::files::read_json(&dir.join(OUTFIT_HOOKS))? {
         if let Some(hooks) = settings["hooks"].as_object_mut() {
             crate::outfit::append_hooks(hooks, &extra);
         }
     }
-    crate::fsutil::write_json(&own.join("settings.json"), &settings)?;
+    orch_store::files::write_json(&own.join("settings.json"), &settings)?;
     Ok(home)
 }
 
@@ -426,7 +426,7 @@ pub fn dress(outfit: &Outfit, dir: &Path) -> Result<Dress> {
     }
     let home = home(dir);
     if let Some(prompt) = outfit.system_prompt_text()? {
-        crate::fsutil::write_atomic(
+        orch_store::files::write_atomic(
             &home.join(".gemini").join(OUTFIT_CONTEXT),
             prompt.as_bytes(),
             0o600,
@@ -445,7 +445,7 @@ pub fn dress(outfit: &Outfit, dir: &Path) -> Result<Dress> {
             "# Written by orch for this worker from outfit `{}`.\n{rules}",
             outfit.name
         );
-        crate::fsutil::write_atomic(&file, text.as_bytes(), 0o600)?;
+        orch_store::files::write_atomic(&file, text.as_bytes(), 0o600)?;
         for path in user_policy_paths()? {
             dress.arg("--policy", path);
         }
@@ -470,7 +470,7 @@ pub fn dress(outfit: &Outfit, dir: &Path) -> Result<Dress> {
                 "Gemini CLI has no such hook event",
             );
         }
-        crate::fsutil::write_json(&dir.join(OUTFIT_HOOKS), &hooks)?;
+        orch_store::files::write_json(&dir.join(OUTFIT_HOOKS), &hooks)?;
     }
     Ok(dress)
 }

@@ -38,7 +38,7 @@ pub fn user_dir() -> Result<PathBuf> {
             shellexpand::tilde(&dir.to_string_lossy()).as_ref(),
         ));
     }
-    Ok(crate::paths::home()?.join(".pi").join("agent"))
+    Ok(orch_store::paths::home()?.join(".pi").join("agent"))
 }
 
 /// What [`prepare`] made.
@@ -66,7 +66,7 @@ pub fn agent_dir(dir: &Path) -> PathBuf {
 pub fn prepare(dir: &Path) -> Result<Prepared> {
     let user = user_dir()?;
     let agent_dir = agent_dir(dir);
-    crate::fsutil::create_private_dir(&agent_dir)?;
+    orch_store::files::create_private_dir(&agent_dir)?;
     if let Ok(entries) = std::fs::read_dir(&user) {
         for entry in entries.flatten() {
             let name = entry.file_name();
@@ -82,14 +82,16 @@ pub fn prepare(dir: &Path) -> Result<Prepared> {
     }
     let settings = user.join("settings.json");
     match std::fs::read(&settings) {
-        Ok(bytes) => crate::fsutil::write_atomic(&agent_dir.join("settings.json"), &bytes, 0o600)?,
+        Ok(bytes) => {
+            orch_store::files::write_atomic(&agent_dir.join("settings.json"), &bytes, 0o600)?
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => {
             return Err(err).with_context(|| format!("cannot read `{}`", settings.display()))
         }
     }
     let extension = dir.join("orch-extension.ts");
-    crate::fsutil::write_atomic(&extension, EXTENSION.as_bytes(), 0o600)?;
+    orch_store::files::write_atomic(&extension, EXTENSION.as_bytes(), 0o600)?;
     let models = std::fs::read_to_string(user.join("models.json")).unwrap_or_default();
     Ok(Prepared {
         agent_dir,
@@ -233,14 +235,14 @@ pub fn dress(outfit: &Outfit, dir: &Path, cwd: &Path) -> Result<Dress> {
             dress.arg("--append-system-prompt", append.display().to_string());
         }
         let file = dir.join("outfit-system-prompt.md");
-        crate::fsutil::write_atomic(&file, prompt.as_bytes(), 0o600)?;
+        orch_store::files::write_atomic(&file, prompt.as_bytes(), 0o600)?;
         dress.arg("--append-system-prompt", file.display().to_string());
     }
     if let Some(rules) = guard_rules(outfit).with_context(on_pi)? {
         let file = dir.join("outfit-guard.json");
-        crate::fsutil::write_json(&file, &rules)?;
+        orch_store::files::write_json(&file, &rules)?;
         let guard = dir.join("outfit-guard.ts");
-        crate::fsutil::write_atomic(&guard, GUARD.as_bytes(), 0o600)?;
+        orch_store::files::write_atomic(&guard, GUARD.as_bytes(), 0o600)?;
         dress.arg("-e", guard.display().to_string());
         dress
             .env
@@ -255,7 +257,7 @@ pub fn dress(outfit: &Outfit, dir: &Path, cwd: &Path) -> Result<Dress> {
             dress.warn(outfit, &what, "pi", why);
         }
         let file = dir.join("outfit-hooks.json");
-        crate::fsutil::write_json(&file, &hooks)?;
+        orch_store::files::write_json(&file, &hooks)?;
         dress
             .env
             .push(("ORCH_PI_HOOKS".into(), file.display().to_string()));

@@ -41,7 +41,9 @@ impl Adapter for Sim {
             Ok(dress)
         })?;
         let mut argv = vec![
-            crate::paths::sibling_exe("orch-sim")?.display().to_string(),
+            orch_store::paths::sibling_exe("orch-sim")?
+                .display()
+                .to_string(),
             "--session-id".into(),
             spawn.session_id.unwrap_or_default().into(),
             "--name".into(),

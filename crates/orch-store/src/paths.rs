@@ -1,5 +1,5 @@
-//! Where orch's files are: the state directory, Claude Code's config folder and files, and the
-//! executables shipped beside the running one.
+//! Where orch's files are: the state directory, its data folder and the executables shipped
+//! beside the running one; and what a record id may be.
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -28,28 +28,6 @@ pub fn valid_id(id: &str) -> bool {
         && bytes
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-}
-
-/// Claude Code's config folder: `$CLAUDE_CONFIG_DIR` if set and non-empty, else `~/.claude`.
-pub fn claude_dir() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
-    Ok(home()?.join(".claude"))
-}
-
-/// Claude Code's user settings file: `<claude_dir>/settings.json`.
-pub fn claude_settings() -> Result<PathBuf> {
-    Ok(claude_dir()?.join("settings.json"))
-}
-
-/// Claude Code's own state file, where folder trust is kept: `$CLAUDE_CONFIG_DIR/.claude.json`
-/// when that variable is set, else `~/.claude.json`.
-pub fn claude_json() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(dir).join(".claude.json"));
-    }
-    Ok(home()?.join(".claude.json"))
 }
 
 /// The user's home folder (`$HOME`).

@@ -45,7 +45,7 @@ pub fn append_to(
     fields: Map<String, Value>,
     then: impl FnOnce(&Value) -> Result<()>,
 ) -> Result<u64> {
-    let _lock = crate::fsutil::Lock::acquire(path)?;
+    let _lock = crate::files::Lock::acquire(path)?;
     let (mut file, last) = open_to_append(path)?;
     let seq = last + 1;
     let now = crate::clock::now_ms();
@@ -81,7 +81,7 @@ pub fn append_copy(
     let seq = event["seq"]
         .as_u64()
         .context("a mirrored event has no `seq`")?;
-    let _lock = crate::fsutil::Lock::acquire(path)?;
+    let _lock = crate::files::Lock::acquire(path)?;
     let (mut file, last) = open_to_append(path)?;
     if seq <= last {
         return Ok(false);
@@ -103,7 +103,7 @@ pub fn append_copy(
 /// line left by a crash, and returns it with its last sequence number. The caller holds the
 /// log's lock.
 fn open_to_append(path: &Path) -> Result<(File, u64)> {
-    let mut file = crate::fsutil::open_log(path)?;
+    let mut file = crate::files::open_log(path)?;
     let len = file.metadata()?.len();
     let (last, whole_len) = last_seq_and_end(&mut file, len)
         .with_context(|| format!("cannot read `{}`", path.display()))?;

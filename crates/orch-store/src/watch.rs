@@ -9,7 +9,6 @@
 //! noticing through its stdin that its parent is done. Where the helper cannot start, the
 //! watcher runs in this process.
 
-use crate::error::Exit;
 use anyhow::{Context, Result};
 use notify::{RecursiveMode, Watcher};
 use std::io::{Read, Write};
@@ -160,17 +159,17 @@ pub fn watcher(
 }
 
 /// Runs the watcher helper, `orch __watch DIR`: writes `r` once the watch on DIR is set, then
-/// one byte per change, and exits when its stdin closes (its parent is done) or its stdout
-/// does.
-pub fn serve(dir: &Path) -> u8 {
+/// one byte per change, and returns when its stdin closes (its parent is done: the process
+/// exits at once) or its stdout does.
+///
+/// Errors: the watch cannot be set, or the first byte cannot be written.
+pub fn serve(dir: &Path) -> Result<()> {
     let (tx, rx) = channel();
-    let Ok(_watcher) = local(dir, tx) else {
-        return Exit::Error.code();
-    };
+    let _watcher = local(dir, tx)?;
     let mut out = std::io::stdout().lock();
-    if out.write_all(b"r").and_then(|()| out.flush()).is_err() {
-        return Exit::Error.code();
-    }
+    out.write_all(b"r")
+        .and_then(|()| out.flush())
+        .context("cannot tell the waiter that the watch is set")?;
     std::thread::spawn(|| {
         let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
         std::process::exit(0);
@@ -178,10 +177,10 @@ pub fn serve(dir: &Path) -> u8 {
     while rx.recv().is_ok() {
         while rx.try_recv().is_ok() {}
         if out.write_all(b"c").and_then(|()| out.flush()).is_err() {
-            return Exit::Ok.code();
+            return Ok(());
         }
     }
-    Exit::Ok.code()
+    Ok(())
 }
 
 #[cfg(test)]

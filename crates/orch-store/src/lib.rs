@@ -1,0 +1,15 @@
+//! orch's state folder and what it is made of, at the bottom of the workspace: nothing here
+//! knows the command line, tmux or an agent CLI, and the compiler refuses an import from
+//! above.
+//!
+//! - [`files`]: safe file changes (locks, atomic writes, backups, no write through a link);
+//! - [`journal`]: a file of numbered JSON lines (a worker's event log, an inbox);
+//! - [`paths`]: where orch's folders and its executables are, and what a record id may be;
+//! - [`watch`]: waking on file changes without polling;
+//! - [`clock`]: milliseconds, RFC 3339 and stamps.
+
+pub mod clock;
+pub mod files;
+pub mod journal;
+pub mod paths;
+pub mod watch;

@@ -4,21 +4,21 @@
 use crate::util::{json, wait_for, World};
 use orch::audit::{self, Entry, Outcome};
 use orch::rights::{self, Action, Target, Who};
-use orch::state::{Meta, State};
+use orch_store::{Meta, Store};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const HOUR_MS: u64 = 3_600_000;
 
-fn state(world: &World) -> State {
-    State {
+fn state(world: &World) -> Store {
+    Store {
         root: world.state(),
     }
 }
 
 /// Records worker `id` named `name`, spawned by `parent`.
-fn add_worker(state: &State, id: &str, name: &str, parent: &str) {
+fn add_worker(state: &Store, id: &str, name: &str, parent: &str) {
     std::fs::create_dir_all(state.worker_dir(id)).unwrap();
     state
         .write_meta(&Meta {
@@ -185,7 +185,7 @@ fn audit_writer_process() {
         return;
     };
     let (root, n) = spec.rsplit_once('|').unwrap();
-    let state = State { root: root.into() };
+    let state = Store { root: root.into() };
     for i in 0..PER_WRITER {
         let pad = "p".repeat(500 * (i % 11));
         let entry = Entry::new(format!("w{n}"), "tell")

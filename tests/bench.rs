@@ -347,8 +347,8 @@ fn hook_storm(tmp: &Path, hook: &Path, path: &str) -> Value {
 fn fan_out(tmp: &Path, hook: &Path, path: &str) -> Value {
     use orch::inbox::{Mode, Subscription};
     let root = tmp.join("fan-out");
-    let state = orch::state::State { root: root.clone() };
-    let meta = |id: &str| orch::state::Meta::new(id, "worker", "operator");
+    let state = orch_store::Store { root: root.clone() };
+    let meta = |id: &str| orch_store::Meta::new(id, "worker", "operator");
     let (publisher, _) = state.new_worker().unwrap();
     state.write_meta(&meta(&publisher)).unwrap();
     state
@@ -505,14 +505,14 @@ fn wake_once(
 fn usage_read(tmp: &Path, path: &str) -> Value {
     let root = tmp.join("usage");
     let home = root.join("home");
-    let state = orch::state::State {
+    let state = orch_store::Store {
         root: root.join("state"),
     };
     let (id, _) = state.new_worker().unwrap();
-    let meta = orch::state::Meta {
+    let meta = orch_store::Meta {
         harness: orch::harness::Harness::Claude,
         session_id: Some("bench-session".into()),
-        ..orch::state::Meta::new(&id, "worker", "operator")
+        ..orch_store::Meta::new(&id, "worker", "operator")
     };
     state.write_meta(&meta).unwrap();
     let (transcript, call) = (claude_transcript(&home), claude_call);

@@ -227,12 +227,12 @@ fn escalation_round_trip_between_sim_workers() {
 #[test]
 fn thirty_two_publishers_four_subscribers_every_item_once_in_order() {
     let world = World::new();
-    let state = orch::state::State {
+    let state = orch_store::Store {
         root: world.state(),
     };
-    let meta = |id: &str| orch::state::Meta {
+    let meta = |id: &str| orch_store::Meta {
         session_id: Some(format!("s-{id}")),
-        ..orch::state::Meta::new(id, "worker", "operator")
+        ..orch_store::Meta::new(id, "worker", "operator")
     };
     let mut publishers = Vec::new();
     let mut subscribers = Vec::new();

@@ -263,6 +263,7 @@ fn readme_compatibility_table_matches_the_verified_ranges() {
         .find(|s| s.starts_with("Compatibility"))
         .expect("README.md has a `## Compatibility` section");
     for h in ["claude", "codex", "gemini", "pi"] {
+        use orch::harness::HarnessExt;
         let harness = orch::harness::Harness::parse(h).unwrap();
         let v = harness.verified().unwrap();
         let row = section

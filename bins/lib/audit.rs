@@ -6,9 +6,9 @@
 //! concurrent writers (processes or threads) lose nothing; readers take no lock and use only
 //! lines that end in a newline.
 
-use crate::state::State;
 use anyhow::{bail, Context, Result};
 use orch_store::files::{create_private_dir, Lock};
+use orch_store::Store;
 use serde_json::{Map, Value};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -23,7 +23,7 @@ pub const KEYS: [&str; 7] = [
 ];
 
 /// The audit log of a state directory: `<root>/audit.jsonl`.
-pub fn log_path(state: &State) -> PathBuf {
+pub fn log_path(state: &Store) -> PathBuf {
     state.root.join(FILE)
 }
 
@@ -154,7 +154,7 @@ pub fn actor() -> String {
 /// the state directory (0700) and the log (0600) if missing. A partial last line left by a
 /// crash is closed with a newline first, so it stays an unreadable line of its own instead of
 /// spoiling this one.
-pub fn append(state: &State, entry: &Entry) -> Result<()> {
+pub fn append(state: &Store, entry: &Entry) -> Result<()> {
     create_private_dir(&state.root)?;
     let path = log_path(state);
     let _lock = Lock::acquire(&path)?;
@@ -214,7 +214,7 @@ impl Filter {
 
 /// The entries of the audit log that pass `filter`, oldest first (in the order written). A
 /// missing log is empty; lines that are not JSON objects (a crash's partial line) are skipped.
-pub fn read(state: &State, filter: &Filter) -> Result<Vec<Value>> {
+pub fn read(state: &Store, filter: &Filter) -> Result<Vec<Value>> {
     let path = log_path(state);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
@@ -309,9 +309,9 @@ mod tests {
     use std::fs::OpenOptions;
     use std::os::unix::fs::PermissionsExt;
 
-    fn state() -> (tempfile::TempDir, State) {
+    fn state() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let state = State {
+        let state = Store {
             root: dir.path().join("state"),
         };
         (dir, state)

@@ -16,11 +16,12 @@
 //! highest level reached, so nothing is said twice.
 
 use crate::escalation::{self, Ask};
-use crate::state::{Budget, Meta, State};
+use crate::harness::HarnessExt;
 use crate::usage::{Tally, Usage};
 use crate::worker::Worker;
 use anyhow::{Context, Result};
 use orch_store::files::{write_atomic, Lock};
+use orch_store::{Budget, Meta, Store};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::channel;
@@ -31,7 +32,7 @@ use std::time::{Duration, Instant};
 const FILE: &str = "budget.json";
 
 /// Records that worker `id` has a budget from now on (spawn, when it was given one).
-pub fn start(state: &State, id: &str) -> Result<()> {
+pub fn start(state: &Store, id: &str) -> Result<()> {
     let path = state.worker_dir(id).join(FILE);
     write_atomic(
         &path,
@@ -52,7 +53,7 @@ const LOCK: &str = "budget.lock";
 /// Run by the hook when a turn of worker `id` begins or ends: starts its follower (`orch
 /// __budget ID`, detached) if the worker has a budget (its `budget.json` exists: a stat, no
 /// metadata read on the hook's path) and no follower runs (its lock is free); returns at once.
-pub fn ensure_follower(state: &State, id: &str) -> Result<()> {
+pub fn ensure_follower(state: &Store, id: &str) -> Result<()> {
     let dir = state.worker_dir(id);
     if !dir.join(FILE).exists() {
         return Ok(());
@@ -73,7 +74,7 @@ pub fn ensure_follower(state: &State, id: &str) -> Result<()> {
 /// when another one holds the lock, after [`IDLE_EXIT`] of quiet, or when the worker is gone.
 ///
 /// Errors: its files cannot be read or watched.
-pub fn follow(state: &State, id: &str) -> Result<()> {
+pub fn follow(state: &Store, id: &str) -> Result<()> {
     let dir = state.worker_dir(id);
     let Some(_lock) = Lock::try_at(&dir.join(LOCK))? else {
         return Ok(());
@@ -266,7 +267,7 @@ fn reached(path: &Path) -> u64 {
 
 /// Why `tell` must not give worker `meta` a prompt: its budget is spent and says
 /// `interrupt`. `None` when it may.
-pub fn refusal(state: &State, meta: &Meta) -> Option<String> {
+pub fn refusal(state: &Store, meta: &Meta) -> Option<String> {
     let budget = meta.budget.as_ref().filter(|b| b.interrupt)?;
     let reached = reached(&state.worker_dir(&meta.id).join(FILE));
     (reached >= 100).then(|| {
@@ -283,7 +284,7 @@ pub fn refusal(state: &State, meta: &Meta) -> Option<String> {
 /// Sets worker `id`'s budget (`orch budget`) and forgets the levels it no longer reaches, so
 /// that crossing them again is said again. Returns the record and what it spent of the new
 /// budget (as [`spent`]).
-pub fn set(state: &State, id: &str, budget: Budget) -> Result<(Meta, Option<Spent>)> {
+pub fn set(state: &Store, id: &str, budget: Budget) -> Result<(Meta, Option<Spent>)> {
     let meta = state.update_meta(id, |m| m.budget = Some(budget.clone()))?;
     let worker = Worker {
         state: state.clone(),

@@ -183,8 +183,8 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             return Exit::Ok.code();
         }
         Command::BudgetCheck { id } => {
-            let checked = crate::state::State::from_env()
-                .and_then(|state| crate::budget::follow(&state, &id));
+            let checked =
+                orch_store::Store::from_env().and_then(|state| crate::budget::follow(&state, &id));
             if let Err(err) = checked {
                 crate::hook::log_error(&format!("budget of `{id}`: {err:#}"));
                 return Exit::Error.code();
@@ -194,7 +194,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Relay { id } => {
             // Detached: its errors go to the state's log.
             let relayed =
-                crate::state::State::from_env().and_then(|state| crate::remote::relay(&state, &id));
+                orch_store::Store::from_env().and_then(|state| crate::remote::relay(&state, &id));
             if let Err(err) = relayed {
                 crate::hook::log_error(&format!("relay of `{id}`: {err:#}"));
                 return Exit::Error.code();
@@ -203,7 +203,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         }
         Command::Deliver { ids } => {
             // Started detached by the hook, its output goes nowhere: errors go to the log.
-            let delivered = crate::state::State::from_env()
+            let delivered = orch_store::Store::from_env()
                 .and_then(|state| crate::inbox::deliver_all(&state, &ids));
             if let Err(err) = delivered {
                 crate::hook::log_error(&format!("delivery to {}: {err:#}", ids.join(", ")));

@@ -11,7 +11,9 @@
 //! paste, Enter is never pressed again: a second Enter could answer a dialog of the new turn.
 
 use crate::error::{Exit, Fail};
+use crate::harness::HarnessExt;
 use crate::prompt::{Change, Sent};
+use crate::tmux::Tmux;
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Result};
 use orch_store::files::Lock;
@@ -248,7 +250,7 @@ pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
 /// anyway (a TUI drawn differently from what orch knows).
 const INPUT_BOX_WAIT: Duration = Duration::from_secs(5);
 /// Waits until an idle worker's screen shows its input box, for a harness whose box orch can
-/// read ([`crate::harness::Harness::input_ready`]); up to [`INPUT_BOX_WAIT`], then goes on and says so.
+/// read ([`crate::harness::HarnessExt::input_ready`]); up to [`INPUT_BOX_WAIT`], then goes on and says so.
 fn wait_input_box(worker: &Worker) -> Result<()> {
     let deadline = std::time::Instant::now() + INPUT_BOX_WAIT;
     if worker.await_input_box(Duration::ZERO, deadline)?.is_some() {
@@ -263,7 +265,7 @@ fn wait_input_box(worker: &Worker) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use crate::harness::Harness;
+    use crate::harness::{Harness, HarnessExt};
 
     #[test]
     fn leading_bang_and_slash_are_neutralised_unless_a_command() {

@@ -4,12 +4,14 @@
 //! command harness's, [`crate::harness::command`]).
 
 use crate::harness::command::take_pending;
-use crate::harness::quiet::Detector;
-use crate::state::State;
-use crate::tmux::Server;
+use crate::harness::quiet::Quiet;
+use crate::tmux::Tmux;
+use crate::tmux::TmuxServer;
 use crate::worker::Worker;
 use anyhow::{bail, Context, Result};
 use orch_store::journal::fields;
+use orch_store::Detector;
+use orch_store::Store;
 use serde_json::json;
 use std::hash::{Hash, Hasher};
 use std::io::Read;
@@ -32,7 +34,7 @@ enum Phase {
 /// `orch __detect WORKER`: reads the pane's output on stdin until it closes and records the
 /// worker's events (see the module's description). Errors: no such worker or no pane.
 pub fn serve(id: &str) -> Result<()> {
-    let state = State::from_env()?;
+    let state = Store::from_env()?;
     let meta = state.meta(id)?;
     let detector = meta.detector.clone().unwrap_or_default();
     let worker = Worker { state, meta };
@@ -202,7 +204,7 @@ fn hash_of(screen: &str) -> u64 {
 /// next one to the end, wrapped lines joined, without the trailing prompt line (when a prompt
 /// regex says which it is), cut to the last [`MAX_REPLY`] characters.
 fn turn_output(
-    server: &Server,
+    server: &TmuxServer,
     pane: &str,
     line: Option<i64>,
     detector: &Detector,
@@ -261,9 +263,9 @@ mod tests {
 
     #[test]
     fn reply_drops_the_prompt_line_and_keeps_the_end() {
-        let d = Detector::new(None, Some(r"^>>> $".into()), "x").unwrap();
+        let d = Detector::checked(None, Some(r"^>>> $".into()), "x").unwrap();
         assert_eq!(reply_of("4\n>>> \n\n", &d), "4");
-        let shell = Detector::new(None, Some(r"\$ $".into()), "x").unwrap();
+        let shell = Detector::checked(None, Some(r"\$ $".into()), "x").unwrap();
         assert_eq!(reply_of("partial$ \n", &shell), "partial");
         assert_eq!(reply_of("a\nb\n$\n", &shell), "a\nb");
         assert_eq!(reply_of("4\n>>> \n", &Detector::default()), "4\n>>>");

@@ -3,7 +3,9 @@
 //! hook) and returns a [`Check`]. Nothing here changes the user's files.
 
 use crate::claude::settings;
+use crate::harness::HarnessExt;
 use crate::harness::{Harness, Version};
+use crate::tmux::Tmux;
 use orch_store::paths;
 use serde_json::{json, Value};
 use std::fmt;
@@ -173,7 +175,7 @@ pub fn remote(dest: &str) -> Vec<Check> {
         Ok(host) => host,
         Err(err) => return vec![mark(Check::fail("ssh", format!("{err:#}"), "fix the name"))],
     };
-    let state = match crate::state::State::from_env() {
+    let state = match orch_store::Store::from_env() {
         Ok(state) => state,
         Err(err) => {
             return vec![mark(Check::fail(
@@ -533,14 +535,19 @@ pub fn state() -> Check {
         }
         Ok(meta) => meta,
     };
-    judge_state(&dir, meta.mode(), meta.uid(), crate::state::current_uid())
+    judge_state(
+        &dir,
+        meta.mode(),
+        meta.uid(),
+        orch_store::store::current_uid(),
+    )
 }
 
 /// `workers`: warns about workers whose pane is gone though nobody ended them (their tmux
 /// server died); `orch resume --all` starts them again.
 pub fn workers() -> Check {
     const NAME: &str = "workers";
-    let lost = crate::state::State::from_env().and_then(|s| crate::summary::resumable(&s));
+    let lost = orch_store::Store::from_env().and_then(|s| crate::summary::resumable(&s));
     match lost {
         Err(err) => Check::new(NAME, Status::Skipped, format!("not run: {err:#}")),
         Ok(lost) if lost.is_empty() => Check::ok(NAME, "none lost its pane"),
@@ -554,7 +561,7 @@ pub fn workers() -> Check {
 /// goes on after the newest valid event, but they are worth a look.
 pub fn logs() -> Check {
     const NAME: &str = "logs";
-    let state = match crate::state::State::from_env() {
+    let state = match orch_store::Store::from_env() {
         Ok(state) => state,
         Err(err) => return Check::new(NAME, Status::Skipped, format!("not run: {err:#}")),
     };
@@ -777,7 +784,7 @@ fn harness(h: Harness, timeout: Duration) -> Option<Check> {
 /// Claude Code it ran is killed and given a moment to go (it writes into its HOME until it
 /// does), then the folder and the server's socket are removed.
 struct ProbeServer {
-    server: crate::tmux::Server,
+    server: crate::tmux::TmuxServer,
     socket_path: Option<String>,
     /// The pid of the process in the probe's pane.
     pid: Option<String>,
@@ -884,7 +891,7 @@ fn run_probe(claude: &Path, timeout: Duration) -> Result<(String, String, Durati
     let inline = inline.to_string();
 
     let mut guard = ProbeServer {
-        server: crate::tmux::Server {
+        server: crate::tmux::TmuxServer {
             socket_name: Some(format!("orch-doctor-{}", std::process::id())),
             socket_path: None,
         },

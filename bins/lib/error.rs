@@ -79,11 +79,17 @@ impl fmt::Display for Fail {
 
 impl std::error::Error for Fail {}
 
-/// How an error ends the process: a [`Fail`]'s own [`Exit`], else [`Exit::Error`].
+/// How an error ends the process: a [`Fail`]'s own [`Exit`], a refused state folder's
+/// [`Exit::Refused`], else [`Exit::Error`].
 pub fn exit_of(err: &anyhow::Error) -> Exit {
     err.chain()
-        .find_map(|e| e.downcast_ref::<Fail>())
-        .map_or(Exit::Error, |f| f.exit)
+        .find_map(|e| {
+            e.downcast_ref::<Fail>().map(|f| f.exit).or_else(|| {
+                e.downcast_ref::<orch_store::Refused>()
+                    .map(|_| Exit::Refused)
+            })
+        })
+        .unwrap_or(Exit::Error)
 }
 
 /// The exit code for an error ([`exit_of`]).

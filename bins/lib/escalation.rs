@@ -9,9 +9,9 @@
 //! the worker's inbox, both pushed like any inbox item.
 
 use crate::inbox;
-use crate::state::{Meta, State};
 use anyhow::{bail, Context, Result};
 use orch_store::files::{create_private_dir, write_atomic, Lock};
+use orch_store::{Meta, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -59,7 +59,7 @@ pub struct Escalation {
     /// For an escalation of a worker on another host: the host and the escalation's id there
     /// (deciding it here decides it there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote: Option<crate::state::Remote>,
+    pub remote: Option<orch_store::Remote>,
 }
 
 impl Escalation {
@@ -88,11 +88,11 @@ impl Escalation {
 }
 
 /// The folder of the escalation files, `$ORCH_HOME/escalations`.
-pub fn folder(state: &State) -> PathBuf {
+pub fn folder(state: &Store) -> PathBuf {
     state.root.join("escalations")
 }
 
-fn path(state: &State, id: &str) -> PathBuf {
+fn path(state: &Store, id: &str) -> PathBuf {
     folder(state).join(format!("{id}.json"))
 }
 
@@ -121,7 +121,7 @@ pub struct Ask {
 
 /// Raises an escalation for `worker`: writes it, records the `escalation` event, and puts it
 /// into the parent's inbox (pushed). Returns it.
-pub fn raise(state: &State, worker: &Meta, ask: Ask) -> Result<Escalation> {
+pub fn raise(state: &Store, worker: &Meta, ask: Ask) -> Result<Escalation> {
     check_axes(&ask.axes)?;
     if ask.summary.trim().is_empty() {
         bail!("an escalation needs a `--summary`");
@@ -145,7 +145,7 @@ fn event_fields(esc: &Escalation) -> serde_json::Map<String, Value> {
 }
 
 /// The next escalation id, `e1`, `e2`... (a counter under a lock).
-fn next_id(state: &State) -> Result<String> {
+fn next_id(state: &Store) -> Result<String> {
     create_private_dir(&folder(state))?;
     let counter = folder(state).join("next-id");
     let _lock = Lock::acquire(&counter)?;
@@ -159,7 +159,7 @@ fn next_id(state: &State) -> Result<String> {
 
 /// Puts the escalation into its parent's inbox and pushes it, unless the parent already hears
 /// the worker's escalations through a subscription.
-fn tell_parent(state: &State, worker: &Meta, esc: &Escalation) -> Result<()> {
+fn tell_parent(state: &Store, worker: &Meta, esc: &Escalation) -> Result<()> {
     let subscribed = inbox::subscriptions(state, &worker.id)?
         .iter()
         .any(|s| s.subscriber == esc.parent && s.wants("escalation"));
@@ -177,7 +177,7 @@ fn tell_parent(state: &State, worker: &Meta, esc: &Escalation) -> Result<()> {
 /// Makes an escalation here for one a worker on another host raised there (`event`: its
 /// `escalation` event, mirrored into the worker's log here): it goes to the worker's parent
 /// here, as a local one would, and deciding it here decides it on the host.
-pub fn mirror(state: &State, worker: &Meta, event: &Value) -> Result<Escalation> {
+pub fn mirror(state: &Store, worker: &Meta, event: &Value) -> Result<Escalation> {
     let remote = worker
         .remote
         .as_ref()
@@ -201,7 +201,7 @@ pub fn mirror(state: &State, worker: &Meta, event: &Value) -> Result<Escalation>
     let parent = inbox::parent_record(state, &worker.parent, None)?;
     let mut esc = Escalation::open(next_id(state)?, worker, parent, ask);
     esc.cursor = event["seq"].as_u64().unwrap_or(0);
-    esc.remote = Some(crate::state::Remote {
+    esc.remote = Some(orch_store::Remote {
         dest: remote.dest.clone(),
         id: text("escalation"),
     });
@@ -211,7 +211,7 @@ pub fn mirror(state: &State, worker: &Meta, event: &Value) -> Result<Escalation>
 }
 
 /// Reads one escalation.
-pub fn load(state: &State, id: &str) -> Result<Escalation> {
+pub fn load(state: &Store, id: &str) -> Result<Escalation> {
     let p = path(state, id);
     if !id.starts_with('e') || id.contains('/') || !p.is_file() {
         bail!("unknown escalation `{id}`: `orch escalations` lists them");
@@ -221,14 +221,14 @@ pub fn load(state: &State, id: &str) -> Result<Escalation> {
     serde_json::from_str(&text).with_context(|| format!("`{}` is not valid", p.display()))
 }
 
-fn write(state: &State, esc: &Escalation) -> Result<()> {
+fn write(state: &Store, esc: &Escalation) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(esc)?;
     bytes.push(b'\n');
     write_atomic(&path(state, &esc.id), &bytes, 0o600)
 }
 
 /// Every escalation, oldest first; only the open ones with `open_only`.
-pub fn list(state: &State, open_only: bool) -> Result<Vec<Escalation>> {
+pub fn list(state: &Store, open_only: bool) -> Result<Vec<Escalation>> {
     let entries = match std::fs::read_dir(folder(state)) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -261,7 +261,7 @@ pub struct Decision {
 /// Records the decision on escalation `id`, appends a `decision` event to the worker's log and
 /// puts the decision into the worker's inbox (pushed: typed into its pane when idle, handed
 /// over by its Stop hook when mid-turn). Errors when it was decided already.
-pub fn decide(state: &State, id: &str, decision: Decision) -> Result<Escalation> {
+pub fn decide(state: &Store, id: &str, decision: Decision) -> Result<Escalation> {
     let lock_path = path(state, id);
     let _lock = Lock::acquire(&lock_path)?;
     let mut esc = load(state, id)?;

@@ -11,8 +11,8 @@
 
 use crate::inbox;
 use crate::roles::{attribute, Attribution, HookEnv, Index};
-use crate::state::{Meta, State};
 use anyhow::{Context, Result};
+use orch_store::{Meta, Store};
 use serde_json::{Map, Value};
 use std::io::{Read, Write};
 
@@ -37,7 +37,7 @@ pub fn main() -> u8 {
 }
 
 fn run() -> Result<()> {
-    let state = State::at(orch_store::paths::state_dir()?);
+    let state = Store::at(orch_store::paths::state_dir()?);
     let env = HookEnv::from_env();
     // The fast path for sessions orch does not manage: no worker was ever spawned here. The
     // input is still drained, so that Claude Code never writes into a closed pipe.
@@ -140,7 +140,7 @@ pub fn is_plugin_duplicate(settings: Option<&str>, event: &str) -> bool {
 
 /// Attributes and records one hook input `payload` seen with `env`. Returns without writing
 /// anything when the session is not a worker's.
-pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
+pub fn record(state: &Store, env: &HookEnv, payload: &Value) -> Result<()> {
     let name = payload
         .get("hook_event_name")
         .and_then(Value::as_str)
@@ -217,7 +217,7 @@ pub fn record(state: &State, env: &HookEnv, payload: &Value) -> Result<()> {
 /// Classifies a permission request's tool and input with the escalation policy (the project's
 /// policy is looked up from the payload's `cwd`) and, when an axis trips, raises an escalation
 /// to the worker's parent. Prints nothing: Claude Code's own permission dialog still decides.
-fn escalate_permission(state: &State, id: &str, payload: &Value) -> Result<()> {
+fn escalate_permission(state: &Store, id: &str, payload: &Value) -> Result<()> {
     use crate::classify::{Input, Policy};
     let Some(input) = Input::from_payload(payload) else {
         return Ok(());
@@ -292,7 +292,7 @@ fn from_elsewhere(env: &HookEnv, meta: &Meta) -> bool {
 /// Moves an operator record to the pane a SessionStart of its session comes from, when that is
 /// a new pane and its old one is gone: the operator came back on its conversation
 /// (`claude --resume` after its tmux server died), and what it subscribed to reaches it there.
-fn follow_operator(state: &State, env: &HookEnv, meta: &Meta) -> Result<()> {
+fn follow_operator(state: &Store, env: &HookEnv, meta: &Meta) -> Result<()> {
     let (Some(tmux), Some(pane)) = (env.tmux.as_deref(), env.tmux_pane.as_deref()) else {
         return Ok(());
     };
@@ -301,7 +301,7 @@ fn follow_operator(state: &State, env: &HookEnv, meta: &Meta) -> Result<()> {
     };
     let here =
         meta.pane.as_deref() == Some(pane) && meta.socket_path.as_deref() == Some(socket_path);
-    if meta.role != crate::roles::Role::Operator || here || crate::worker::alive(meta) {
+    if meta.role != orch_store::Role::Operator || here || crate::worker::alive(meta) {
         return Ok(());
     }
     let server_pid = crate::tmux::server_pid_of(tmux);
@@ -380,7 +380,7 @@ pub fn event_of(hook_event_name: &str, payload: &Value) -> (&'static str, Map<St
     (kind, fields)
 }
 
-struct FileIndex<'a>(&'a State);
+struct FileIndex<'a>(&'a Store);
 
 impl Index for FileIndex<'_> {
     fn by_session(&self, session_id: &str) -> Option<String> {
@@ -405,7 +405,7 @@ pub fn log_error(msg: &str) {
     let Ok(root) = orch_store::paths::state_dir() else {
         return;
     };
-    let state = State::at(root);
+    let state = Store::at(root);
     if !state.root.is_dir() || !state.owned() {
         return;
     }
@@ -544,7 +544,7 @@ mod tests {
     #[test]
     fn records_for_a_worker_and_ignores_strangers() {
         let dir = tempfile::tempdir().unwrap();
-        let state = State {
+        let state = Store {
             root: dir.path().to_path_buf(),
         };
         let (id, wdir) = state.new_worker().unwrap();
@@ -577,11 +577,11 @@ mod tests {
     #[test]
     fn a_claude_inside_a_command_worker_records_nothing_there() {
         let dir = tempfile::tempdir().unwrap();
-        let state = State {
+        let state = Store {
             root: dir.path().to_path_buf(),
         };
         let (id, wdir) = state.new_worker().unwrap();
-        let mut meta = crate::state::Meta::new(&id, "worker", "operator");
+        let mut meta = orch_store::Meta::new(&id, "worker", "operator");
         meta.harness = crate::harness::Harness::Command;
         state.write_meta(&meta).unwrap();
         let env = HookEnv {
@@ -615,11 +615,11 @@ mod tests {
     #[test]
     fn a_session_end_from_the_pane_a_worker_lost_is_not_recorded() {
         let dir = tempfile::tempdir().unwrap();
-        let state = State {
+        let state = Store {
             root: dir.path().to_path_buf(),
         };
         let (id, wdir) = state.new_worker().unwrap();
-        let mut meta = crate::state::Meta::new(&id, "worker", "operator");
+        let mut meta = orch_store::Meta::new(&id, "worker", "operator");
         meta.pane = Some("%1".into());
         meta.server_pid = Some("200".into());
         state.write_meta(&meta).unwrap();

@@ -12,9 +12,9 @@
 
 use crate::claude::settings::shell_quote;
 use crate::error::{Exit, Fail};
-use crate::state::State;
 use anyhow::{bail, Context, Result};
 use orch_store::files::write_atomic;
+use orch_store::Store;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -84,7 +84,7 @@ impl Host {
 
     /// `ssh` and its options for this host: `$ORCH_SSH` (or `ssh`), then the shared
     /// connection and batch mode.
-    fn ssh(&self, state: &State) -> Result<Command> {
+    fn ssh(&self, state: &Store) -> Result<Command> {
         let configured = orch_ssh()
             .or_else(|| read_record(&record_path(state, &self.dest)).and_then(|r| r.ssh))
             .unwrap_or_default();
@@ -111,7 +111,7 @@ impl Host {
     ///
     /// Errors: ssh could not start, could not connect (exit 255: the message names the host,
     /// ssh's words and the fix), or the command failed (its stderr).
-    pub fn run(&self, state: &State, argv: &[&str]) -> Result<String> {
+    pub fn run(&self, state: &Store, argv: &[&str]) -> Result<String> {
         let out = self.output(state, argv)?;
         if out.status.success() {
             return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
@@ -136,7 +136,7 @@ impl Host {
     /// Runs `orch ARGS` on the host (with `input` on its stdin) and returns what it printed;
     /// what it said on stderr (warnings) goes to ours. Its failure keeps its exit code and
     /// message; ssh's own failure (exit 255) says the host cannot be reached.
-    pub fn orch(&self, state: &State, args: &[&str], input: Option<&[u8]>) -> Result<String> {
+    pub fn orch(&self, state: &Store, args: &[&str], input: Option<&[u8]>) -> Result<String> {
         let mut argv = vec!["orch"];
         argv.extend(args);
         let out = self.output_with(state, &argv, input)?;
@@ -159,14 +159,14 @@ impl Host {
     }
 
     /// Runs `argv` on the host and returns its raw output, whatever its exit status.
-    pub fn output(&self, state: &State, argv: &[&str]) -> Result<Output> {
+    pub fn output(&self, state: &Store, argv: &[&str]) -> Result<Output> {
         self.output_with(state, argv, None)
     }
 
     /// [`Host::output`] with `input` written to the remote command's stdin.
     pub fn output_with(
         &self,
-        state: &State,
+        state: &Store,
         argv: &[&str],
         input: Option<&[u8]>,
     ) -> Result<Output> {
@@ -192,7 +192,7 @@ impl Host {
 
     /// The `ssh` command that runs `argv` on the host (each word quoted for the remote
     /// shell), not started: for a caller that reads its output as it comes.
-    pub fn command(&self, state: &State, argv: &[&str]) -> Result<Command> {
+    pub fn command(&self, state: &Store, argv: &[&str]) -> Result<Command> {
         let remote: Vec<String> = argv.iter().map(|w| shell_quote(w)).collect();
         let mut cmd = self.ssh(state)?;
         cmd.arg("--").arg(&self.dest).arg(remote.join(" "));
@@ -200,7 +200,7 @@ impl Host {
     }
 
     /// Whether a shared connection is open now (`ssh -O check`).
-    pub fn link(&self, state: &State) -> Link {
+    pub fn link(&self, state: &Store) -> Link {
         let checked = self.ssh(state).and_then(|mut cmd| {
             cmd.args(["-O", "check", "--", &self.dest])
                 .stdout(Stdio::null())
@@ -215,7 +215,7 @@ impl Host {
     }
 
     /// Closes the shared connection, if one is open (`ssh -O exit`).
-    pub fn disconnect(&self, state: &State) {
+    pub fn disconnect(&self, state: &Store) {
         if let Ok(mut cmd) = self.ssh(state) {
             let _ = cmd
                 .args(["-O", "exit", "--", &self.dest])
@@ -226,7 +226,7 @@ impl Host {
     }
 
     /// Records that orch reached the host now, and the remote orch version if known.
-    pub fn remember(&self, state: &State, orch: Option<&str>) -> Result<Record> {
+    pub fn remember(&self, state: &Store, orch: Option<&str>) -> Result<Record> {
         let now = orch_store::clock::now_ms();
         let path = record_path(state, &self.dest);
         let old = read_record(&path);
@@ -254,7 +254,7 @@ fn orch_ssh() -> Option<String> {
 }
 
 /// Every host orch has reached, by destination.
-pub fn known(state: &State) -> Result<Vec<Record>> {
+pub fn known(state: &Store) -> Result<Vec<Record>> {
     let dir = state.root.join("hosts");
     let mut found = Vec::new();
     let entries = match std::fs::read_dir(&dir) {
@@ -275,7 +275,7 @@ pub fn known(state: &State) -> Result<Vec<Record>> {
 }
 
 /// `$ORCH_HOME/hosts/<dest>.json`, with `/` in the destination made `%`.
-fn record_path(state: &State, dest: &str) -> PathBuf {
+fn record_path(state: &Store, dest: &str) -> PathBuf {
     state
         .root
         .join("hosts")
@@ -316,7 +316,7 @@ mod tests {
     #[test]
     fn records_a_host_once_and_keeps_when_it_was_added() {
         let dir = tempfile::tempdir().unwrap();
-        let state = State {
+        let state = Store {
             root: dir.path().to_path_buf(),
         };
         let host = Host::new("box").unwrap();

@@ -13,11 +13,12 @@
 //! inbox.blocks       consecutive Stop blocks (reset when a Stop passes)
 //! ```
 
-use crate::state::{Meta, State};
 use crate::status::{self, Status};
+use crate::tmux::Tmux;
 use anyhow::{Context, Result};
 use orch_store::files::{write_atomic, Lock};
 use orch_store::journal as events;
+use orch_store::{Meta, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -55,17 +56,17 @@ impl Subscription {
     }
 }
 
-fn subscribers_path(state: &State, publisher: &str) -> PathBuf {
+fn subscribers_path(state: &Store, publisher: &str) -> PathBuf {
     state.worker_dir(publisher).join("subscribers.json")
 }
 
 /// The inbox file of a worker or operator record.
-pub fn inbox_path(state: &State, id: &str) -> PathBuf {
+pub fn inbox_path(state: &Store, id: &str) -> PathBuf {
     state.worker_dir(id).join("inbox.jsonl")
 }
 
 /// The subscriptions to `publisher` (empty when none).
-pub fn subscriptions(state: &State, publisher: &str) -> Result<Vec<Subscription>> {
+pub fn subscriptions(state: &Store, publisher: &str) -> Result<Vec<Subscription>> {
     let path = subscribers_path(state, publisher);
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
@@ -77,7 +78,7 @@ pub fn subscriptions(state: &State, publisher: &str) -> Result<Vec<Subscription>
 
 /// Adds or replaces `sub` among the subscriptions to `publisher`. Returns false when the same
 /// subscription already existed.
-pub fn subscribe(state: &State, publisher: &str, sub: Subscription) -> Result<bool> {
+pub fn subscribe(state: &Store, publisher: &str, sub: Subscription) -> Result<bool> {
     edit_subscriptions(state, publisher, |subs| {
         if let Some(old) = subs.iter_mut().find(|s| s.subscriber == sub.subscriber) {
             if old.events == sub.events && old.mode == sub.mode {
@@ -92,7 +93,7 @@ pub fn subscribe(state: &State, publisher: &str, sub: Subscription) -> Result<bo
 }
 
 /// Removes `subscriber`'s subscription to `publisher`; false when there was none.
-pub fn unsubscribe(state: &State, publisher: &str, subscriber: &str) -> Result<bool> {
+pub fn unsubscribe(state: &Store, publisher: &str, subscriber: &str) -> Result<bool> {
     edit_subscriptions(state, publisher, |subs| {
         let before = subs.len();
         subs.retain(|s| s.subscriber != subscriber);
@@ -101,7 +102,7 @@ pub fn unsubscribe(state: &State, publisher: &str, subscriber: &str) -> Result<b
 }
 
 fn edit_subscriptions(
-    state: &State,
+    state: &Store,
     publisher: &str,
     edit: impl FnOnce(&mut Vec<Subscription>) -> bool,
 ) -> Result<bool> {
@@ -118,7 +119,7 @@ fn edit_subscriptions(
 /// Copies a publisher's `event` into the inbox of each subscriber that wants it; called by the
 /// hook while it holds the publisher's event lock, so inboxes get items in the publisher's
 /// order. Returns the subscribers to push to.
-pub fn fan_out(state: &State, publisher: &Meta, event: &Value) -> Result<Vec<String>> {
+pub fn fan_out(state: &Store, publisher: &Meta, event: &Value) -> Result<Vec<String>> {
     let subs = subscriptions(state, &publisher.id)?;
     if subs.is_empty() {
         return Ok(Vec::new());
@@ -155,7 +156,7 @@ pub fn fan_out(state: &State, publisher: &Meta, event: &Value) -> Result<Vec<Str
 /// log's lock, so in order) and pushes it to those that are not mid-turn. Returns its seq.
 /// The hook records every Claude Code event this way; orch's own events (escalation,
 /// decision, interrupted, killed) too.
-pub fn record(state: &State, id: &str, kind: &str, fields: Map<String, Value>) -> Result<u64> {
+pub fn record(state: &Store, id: &str, kind: &str, fields: Map<String, Value>) -> Result<u64> {
     publish(state, id, |path, then| {
         events::append_to(path, kind, fields, then)
     })
@@ -164,7 +165,7 @@ pub fn record(state: &State, id: &str, kind: &str, fields: Map<String, Value>) -
 /// Writes to `id`'s log with `write(log path, then)`, where `then` copies the event written to
 /// the subscribers' inboxes under the log's lock; then pushes to them.
 fn publish<T>(
-    state: &State,
+    state: &Store,
     id: &str,
     write: impl FnOnce(&std::path::Path, &mut dyn FnMut(&Value) -> Result<()>) -> Result<T>,
 ) -> Result<T> {
@@ -184,19 +185,19 @@ fn publish<T>(
 
 /// [`record`] for an event mirrored from a remote worker's log ([`events::append_copy`]): kept
 /// with its own `seq`, copied to the local subscribers. Returns whether it was new here.
-pub fn record_copy(state: &State, id: &str, event: &Value) -> Result<bool> {
+pub fn record_copy(state: &Store, id: &str, event: &Value) -> Result<bool> {
     publish(state, id, |path, then| {
         events::append_copy(path, event, then)
     })
 }
 
 /// Pushes `id`'s new inbox items unless it is mid-turn (then its own Stop hook delivers them).
-pub fn push(state: &State, id: &str) -> Result<()> {
+pub fn push(state: &Store, id: &str) -> Result<()> {
     push_all(state, &[id.to_string()])
 }
 
 /// Pushes to each of `ids` that is not mid-turn, with one detached child for all of them.
-pub fn push_all(state: &State, ids: &[String]) -> Result<()> {
+pub fn push_all(state: &Store, ids: &[String]) -> Result<()> {
     let idle: Vec<&String> = ids
         .iter()
         .filter(|id| {
@@ -216,19 +217,19 @@ pub fn push_all(state: &State, ids: &[String]) -> Result<()> {
 
 /// Puts one item of `kind` straight into `id`'s inbox (an escalation for a parent, a decision
 /// for a worker). Returns its seq.
-pub fn put(state: &State, id: &str, kind: &str, fields: Map<String, Value>) -> Result<u64> {
+pub fn put(state: &Store, id: &str, kind: &str, fields: Map<String, Value>) -> Result<u64> {
     let dir = state.folder(id)?;
     events::append_to(&dir.join("inbox.jsonl"), kind, fields, |_| Ok(()))
 }
 
-fn counter(state: &State, id: &str, name: &str) -> u64 {
+fn counter(state: &Store, id: &str, name: &str) -> u64 {
     std::fs::read_to_string(state.worker_dir(id).join(name))
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0)
 }
 
-fn set_counter(state: &State, id: &str, name: &str, value: u64) -> Result<()> {
+fn set_counter(state: &Store, id: &str, name: &str, value: u64) -> Result<()> {
     write_atomic(
         &state.worker_dir(id).join(name),
         format!("{value}\n").as_bytes(),
@@ -237,17 +238,17 @@ fn set_counter(state: &State, id: &str, name: &str, value: u64) -> Result<()> {
 }
 
 /// The inbox items of `id` after `after`, oldest first.
-pub fn items_after(state: &State, id: &str, after: u64) -> Result<Vec<Value>> {
+pub fn items_after(state: &Store, id: &str, after: u64) -> Result<Vec<Value>> {
     events::read_after_in(&inbox_path(state, id), after)
 }
 
 /// The cursor of the last item acknowledged with `orch inbox --ack`.
-pub fn acked(state: &State, id: &str) -> u64 {
+pub fn acked(state: &Store, id: &str) -> u64 {
     counter(state, id, "inbox.acked")
 }
 
 /// Acknowledges items up to `upto`.
-pub fn ack(state: &State, id: &str, upto: u64) -> Result<()> {
+pub fn ack(state: &Store, id: &str, upto: u64) -> Result<()> {
     let path = inbox_path(state, id);
     let _lock = Lock::acquire(&path)?;
     if upto > acked(state, id) {
@@ -259,7 +260,7 @@ pub fn ack(state: &State, id: &str, upto: u64) -> Result<()> {
 /// Takes the items not yet pushed to `id` (marking them pushed, under the inbox lock, so two
 /// deliverers never push the same item). Items of `--mode inbox` subscriptions are passed
 /// over. Empty when there is nothing new.
-pub fn claim(state: &State, id: &str) -> Result<Vec<Value>> {
+pub fn claim(state: &Store, id: &str) -> Result<Vec<Value>> {
     let path = inbox_path(state, id);
     if !path.exists() {
         return Ok(Vec::new());
@@ -274,7 +275,7 @@ pub fn claim(state: &State, id: &str) -> Result<Vec<Value>> {
 }
 
 /// Gives back claimed items whose delivery failed (only when nothing was claimed since).
-pub fn unclaim(state: &State, id: &str, items: &[Value]) -> Result<()> {
+pub fn unclaim(state: &Store, id: &str, items: &[Value]) -> Result<()> {
     let (Some(first), Some(last)) = (
         items.first().and_then(|i| i["seq"].as_u64()),
         items.last().and_then(|i| i["seq"].as_u64()),
@@ -291,7 +292,7 @@ pub fn unclaim(state: &State, id: &str, items: &[Value]) -> Result<()> {
 /// What the hook answers to a subscriber's own Stop: `Some(reason)` to block the stop and hand
 /// the model its unread items, at most [`MAX_BLOCKS`] Stops in a row and never twice for the
 /// same items; `None` to let it stop.
-pub fn on_stop(state: &State, id: &str) -> Result<Option<String>> {
+pub fn on_stop(state: &Store, id: &str) -> Result<Option<String>> {
     let blocks = counter(state, id, "inbox.blocks");
     if blocks >= MAX_BLOCKS {
         set_counter(state, id, "inbox.blocks", 0)?;
@@ -414,7 +415,7 @@ pub fn notice(items: &[Value]) -> String {
 
 /// Starts one detached `orch __deliver ID...` that types the news into idle subscribers'
 /// panes; returns at once (the child is in its own process group and outlives the caller).
-pub fn push_detached(state: &State, ids: &[&String]) -> Result<()> {
+pub fn push_detached(state: &Store, ids: &[&String]) -> Result<()> {
     orch_store::paths::orch_detached(&state.root)?
         .arg("__deliver")
         .args(ids)
@@ -426,7 +427,7 @@ pub fn push_detached(state: &State, ids: &[&String]) -> Result<()> {
 
 /// The detached delivery (`orch __deliver ID...`): delivers to each subscriber at once, in a
 /// thread each (see [`deliver`]); returns the first error.
-pub fn deliver_all(state: &State, ids: &[String]) -> Result<()> {
+pub fn deliver_all(state: &Store, ids: &[String]) -> Result<()> {
     let results: Vec<Result<()>> = std::thread::scope(|scope| {
         let handles: Vec<_> = ids
             .iter()
@@ -446,7 +447,7 @@ pub fn deliver_all(state: &State, ids: &[String]) -> Result<()> {
 /// Delivers to one subscriber: waits until it is idle, takes the items nobody pushed yet, and
 /// types them as one notice through the acknowledged `tell` path. Items its Stop hook
 /// delivered meanwhile are not typed again.
-pub fn deliver(state: &State, id: &str) -> Result<()> {
+pub fn deliver(state: &Store, id: &str) -> Result<()> {
     let meta = state.meta(id)?;
     let worker = crate::worker::Worker {
         state: state.clone(),
@@ -480,7 +481,7 @@ pub fn deliver(state: &State, id: &str) -> Result<()> {
 
 /// [`deliver`] to a subscriber on another host: the host's orch types the notice
 /// (`orch tell ID -`, which waits there until the worker is idle).
-fn deliver_remote(state: &State, id: &str, remote: &crate::state::Remote) -> Result<()> {
+fn deliver_remote(state: &Store, id: &str, remote: &orch_store::Remote) -> Result<()> {
     let _turn = Lock::acquire(&state.worker_dir(id).join("deliver"))?;
     let items = claim(state, id)?;
     if items.is_empty() {
@@ -499,7 +500,7 @@ fn deliver_remote(state: &State, id: &str, remote: &crate::state::Remote) -> Res
 /// The record that stands for the operator in this environment: the operator's tmux pane
 /// (its Claude Code session's hooks are attributed to it by that pane), or, outside tmux, the
 /// person's own record `operator`. Created on first use.
-pub fn operator_record(state: &State) -> Result<String> {
+pub fn operator_record(state: &Store) -> Result<String> {
     // The caller is the operator: its Claude Code session id is the record's.
     let session_id = std::env::var("CLAUDE_CODE_SESSION_ID").ok();
     match crate::tmux::Caller::from_env() {
@@ -518,7 +519,7 @@ pub fn operator_record(state: &State) -> Result<String> {
 
 /// The record id for a `parent` as stored in metadata: a worker id, `operator:%N` (that pane's
 /// operator record, created when missing) or `operator`.
-pub fn parent_record(state: &State, parent: &str, socket_path: Option<&str>) -> Result<String> {
+pub fn parent_record(state: &Store, parent: &str, socket_path: Option<&str>) -> Result<String> {
     match (parent.strip_prefix("operator:"), socket_path) {
         // The caller here is a worker (or its hook): its session is not the operator's.
         (Some(pane), Some(sock)) => ensure_operator(state, Some((sock, None, pane)), None),
@@ -540,7 +541,7 @@ pub fn parent_record(state: &State, parent: &str, socket_path: Option<&str>) -> 
 ///
 /// `pane` is `(socket path, server pid if known, pane id)`.
 fn ensure_operator(
-    state: &State,
+    state: &Store,
     pane: Option<(&str, Option<&str>, &str)>,
     session_id: Option<&str>,
 ) -> Result<String> {
@@ -561,7 +562,7 @@ fn ensure_operator(
         .filter(|id| {
             state
                 .meta(id)
-                .is_ok_and(|m| m.role == crate::roles::Role::Operator)
+                .is_ok_and(|m| m.role == orch_store::Role::Operator)
         });
     let id = match (by_pane, by_session) {
         (Some(id), _) => {
@@ -579,7 +580,7 @@ fn ensure_operator(
             let (id, _) = state.new_record("op")?;
             let meta = Meta {
                 harness: crate::harness::Harness::Claude,
-                server: crate::tmux::Server {
+                server: crate::tmux::TmuxServer {
                     socket_name: None,
                     socket_path: Some(socket_path.into()),
                 },
@@ -602,7 +603,7 @@ fn ensure_operator(
 }
 
 /// Keeps `sid` as operator record `id`'s session, indexed to it unless a worker has it.
-fn claim_session(state: &State, id: &str, sid: &str) -> Result<()> {
+fn claim_session(state: &Store, id: &str, sid: &str) -> Result<()> {
     if state.session_index(sid).is_none() {
         return Ok(());
     }
@@ -617,7 +618,7 @@ fn claim_session(state: &State, id: &str, sid: &str) -> Result<()> {
 /// the operator came back in a new one), indexing the new pane. Its subscriptions, inbox and
 /// escalations are the record's, so they follow.
 pub fn move_operator(
-    state: &State,
+    state: &Store,
     id: &str,
     socket_path: &str,
     server_pid: Option<&str>,
@@ -625,7 +626,7 @@ pub fn move_operator(
 ) -> Result<Meta> {
     let old = state.meta(id)?;
     let meta = state.update_meta(id, |m| {
-        m.server = crate::tmux::Server {
+        m.server = crate::tmux::TmuxServer {
             socket_name: None,
             socket_path: Some(socket_path.into()),
         };
@@ -655,10 +656,10 @@ pub fn move_operator(
 ///
 /// Errors: not run in a tmux pane, run by a worker, `id` not an operator record, or its pane
 /// still there (nothing is changed then).
-pub fn reclaim_operator(state: &State, id: &str) -> Result<Meta> {
+pub fn reclaim_operator(state: &Store, id: &str) -> Result<Meta> {
     let meta = state.meta(id)?;
     anyhow::ensure!(
-        meta.role == crate::roles::Role::Operator,
+        meta.role == orch_store::Role::Operator,
         "`{id}` is no operator record"
     );
     if std::env::var("ORCH_WORKER").is_ok_and(|w| !w.is_empty()) {
@@ -707,7 +708,7 @@ fn read_id(path: &std::path::Path) -> Option<String> {
 }
 
 /// Whether `id` names an existing worker or operator record.
-pub fn exists(state: &State, id: &str) -> bool {
+pub fn exists(state: &Store, id: &str) -> bool {
     state.worker_dir(id).join("meta.json").is_file()
 }
 

@@ -1,7 +1,9 @@
 //! Interrupting a worker's turn (`orch interrupt`, a spent budget): its harness's interrupt
 //! key, an `interrupted` event, and the prompt the TUI puts back into its input box cleared.
 
+use crate::harness::HarnessExt;
 use crate::harness::{input_box, CLEAR_HINT};
+use crate::tmux::Tmux;
 use crate::worker::Worker;
 use anyhow::Result;
 use std::time::{Duration, Instant};

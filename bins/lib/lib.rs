@@ -35,7 +35,6 @@ pub(crate) mod remote;
 pub mod rights;
 pub(crate) mod roles;
 pub(crate) mod spawn;
-pub mod state;
 pub(crate) mod status;
 pub(crate) mod summary;
 pub(crate) mod tmux;

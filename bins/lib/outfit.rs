@@ -9,6 +9,7 @@
 //! `tools.deny` or `permission_mode` it cannot enforce.
 
 use anyhow::{bail, Context, Result};
+use orch_store::Budget;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -46,7 +47,7 @@ pub struct Outfit {
     pub model: Option<String>,
     /// `worker` or `observer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<crate::roles::Role>,
+    pub role: Option<orch_store::Role>,
     /// Text added to the harness's own system prompt: Claude Code's `--append-system-prompt`,
     /// Codex's `developer_instructions`, a Gemini CLI context file, pi's
     /// `--append-system-prompt`.
@@ -108,19 +109,6 @@ pub struct Outfit {
     pub origin: String,
 }
 
-/// A worker's budget ([`crate::budget`]): a cost in USD, a token count, or both (the first
-/// one reached counts); `interrupt`: stop its turn when it is spent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Budget {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usd: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tokens: Option<u64>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub interrupt: bool,
-}
-
 /// Where outfits are looked up, first hit wins.
 pub fn search_dirs(cwd: &Path) -> Vec<PathBuf> {
     let mut dirs = vec![cwd.join(".orch").join("outfits")];
@@ -170,10 +158,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Outfit> {
             .into_owned();
     }
     if let Some(role) = &outfit.role {
-        if !matches!(
-            role,
-            crate::roles::Role::Worker | crate::roles::Role::Observer
-        ) {
+        if !matches!(role, orch_store::Role::Worker | orch_store::Role::Observer) {
             bail!("{origin}: role `{role}`: expected `worker` or `observer`");
         }
     }

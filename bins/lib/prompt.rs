@@ -193,7 +193,7 @@ impl Sent {
     }
 
     /// The fingerprints of `text`, pasted with `guard` in front of it
-    /// ([`crate::harness::Harness::prompt_guard`]): the prompt event may carry it either way.
+    /// ([`crate::harness::HarnessExt::prompt_guard`]): the prompt event may carry it either way.
     pub fn guarded(guard: &str, text: &str) -> Sent {
         let mut sent = Sent::new(&format!("{guard}{text}"));
         if !guard.is_empty() {

@@ -14,15 +14,15 @@
 
 use crate::error::{Exit, Fail};
 use crate::host::Host;
-use crate::state::{Meta, Remote, State};
 use crate::worker::Worker;
 use anyhow::{bail, Context, Result};
+use orch_store::{Meta, Remote, Store};
 use serde_json::Value;
 use std::io::BufRead;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::state::RELAY_GONE as GONE;
+use orch_store::store::RELAY_GONE as GONE;
 /// The relay's lock file in the worker's folder.
 const LOCK: &str = "relay.lock";
 /// The longest pause between two attempts to reach a host that does not answer.
@@ -46,7 +46,7 @@ pub struct Request<'a> {
 ///
 /// Errors: the host cannot be reached (with the fix), its spawn failed (its message), or the
 /// mirror did not catch up within `timeout` (the relay's errors are in `hook.log`).
-pub fn spawn(state: &State, req: &Request) -> Result<(Worker, Value)> {
+pub fn spawn(state: &Store, req: &Request) -> Result<(Worker, Value)> {
     state.ensure()?;
     let mut argv = vec!["--json", "spawn"];
     argv.extend(req.args.iter().map(String::as_str));
@@ -133,7 +133,7 @@ pub fn ensure_relay(worker: &Worker) -> Result<()> {
 
 /// The relay of remote worker `id` (`orch __relay ID`): mirrors its host's events until it is
 /// gone (see the module's text). Returns at once when another relay holds the lock.
-pub fn relay(state: &State, id: &str) -> Result<()> {
+pub fn relay(state: &Store, id: &str) -> Result<()> {
     let dir = state.worker_dir(id);
     let Some(_lock) = orch_store::files::Lock::try_at(&dir.join(LOCK))? else {
         return Ok(());

@@ -13,10 +13,11 @@
 
 use crate::audit::{self, Entry, Outcome};
 use crate::error::{Exit, Fail};
-use crate::roles::{Actor, Role};
-use crate::state::{Meta, State};
+use crate::roles::Actor;
 use anyhow::{bail, Context, Result};
 use orch_store::files::{write_atomic, Lock};
+use orch_store::Role;
+use orch_store::{Meta, Store};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -284,7 +285,7 @@ fn parent_name(parent: &str) -> String {
 /// Checks that the caller of this process ([`who`]) may do `action` to `target` (the rights
 /// table in DESIGN.md; `None`: no particular worker). A refusal is written to the audit log and
 /// ends the process with exit 6. Returns who the caller is.
-pub fn allow(state: &State, action: Action, target: Option<&Meta>) -> Result<Who> {
+pub fn allow(state: &Store, action: Action, target: Option<&Meta>) -> Result<Who> {
     let who = who(state)?;
     let target = target.map(Target::of);
     require(state, &who, action, target.as_ref())?;
@@ -292,7 +293,7 @@ pub fn allow(state: &State, action: Action, target: Option<&Meta>) -> Result<Who
 }
 
 /// [`check`], and on a refusal, [`refuse`]: `Ok` when allowed, else the error to return.
-pub fn require(state: &State, who: &Who, action: Action, target: Option<&Target>) -> Result<()> {
+pub fn require(state: &Store, who: &Who, action: Action, target: Option<&Target>) -> Result<()> {
     match check(who, action, target) {
         Ok(()) => Ok(()),
         Err(refusal) => Err(refuse(
@@ -309,7 +310,7 @@ pub fn require(state: &State, who: &Who, action: Action, target: Option<&Target>
 /// `wanted`) and returns the error that ends the process with [`Exit::Refused`] (6); its message
 /// names the rule. A failure to write the log is added to the message, never hides the refusal.
 pub fn refuse(
-    state: &State,
+    state: &Store,
     who: &Who,
     action: Action,
     target: Option<&str>,
@@ -335,13 +336,13 @@ pub fn refuse(
 }
 
 /// The caller of this process (`$ORCH_WORKER`, else the operator) as the rules see it.
-pub fn who(state: &State) -> Result<Who> {
+pub fn who(state: &Store) -> Result<Who> {
     who_for(state, &Actor::from_env())
 }
 
 /// `actor` as the rules see it: a worker's role from its metadata and its peers from
 /// `peers.json`. A worker whose metadata cannot be read is an error, not the operator.
-pub fn who_for(state: &State, actor: &Actor) -> Result<Who> {
+pub fn who_for(state: &Store, actor: &Actor) -> Result<Who> {
     match actor {
         Actor::Operator { .. } => Ok(Who::Operator),
         Actor::Worker(id) => {
@@ -358,12 +359,12 @@ pub fn who_for(state: &State, actor: &Actor) -> Result<Who> {
 }
 
 /// The file that lists the peers a worker was pointed at: `workers/<id>/peers.json`.
-pub fn peers_path(state: &State, worker: &str) -> PathBuf {
+pub fn peers_path(state: &Store, worker: &str) -> PathBuf {
     state.worker_dir(worker).join("peers.json")
 }
 
 /// The peers a worker was pointed at (a missing file means none).
-pub fn peers(state: &State, worker: &str) -> Result<Vec<String>> {
+pub fn peers(state: &Store, worker: &str) -> Result<Vec<String>> {
     let path = peers_path(state, worker);
     match std::fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text)
@@ -375,7 +376,7 @@ pub fn peers(state: &State, worker: &str) -> Result<Vec<String>> {
 
 /// Points `worker` at `peer`: adds `peer` to `workers/<worker>/peers.json` (under its lock,
 /// written atomically; already there is fine). `orch subscribe PEER --to WORKER` calls it.
-pub fn add_peer(state: &State, worker: &str, peer: &str) -> Result<()> {
+pub fn add_peer(state: &Store, worker: &str, peer: &str) -> Result<()> {
     edit_peers(state, worker, |peers| {
         if !peers.iter().any(|p| p == peer) {
             peers.push(peer.to_string());
@@ -384,11 +385,11 @@ pub fn add_peer(state: &State, worker: &str, peer: &str) -> Result<()> {
 }
 
 /// Stops pointing `worker` at `peer` (absent is fine), e.g. when the subscription ends.
-pub fn remove_peer(state: &State, worker: &str, peer: &str) -> Result<()> {
+pub fn remove_peer(state: &Store, worker: &str, peer: &str) -> Result<()> {
     edit_peers(state, worker, |peers| peers.retain(|p| p != peer))
 }
 
-fn edit_peers(state: &State, worker: &str, edit: impl FnOnce(&mut Vec<String>)) -> Result<()> {
+fn edit_peers(state: &Store, worker: &str, edit: impl FnOnce(&mut Vec<String>)) -> Result<()> {
     if worker.is_empty() || worker.contains('/') || !state.worker_dir(worker).is_dir() {
         bail!("unknown worker `{worker}`: `orch ps` lists them");
     }
@@ -602,9 +603,9 @@ mod tests {
         }
     }
 
-    fn state() -> (tempfile::TempDir, State) {
+    fn state() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let state = State {
+        let state = Store {
             root: dir.path().to_path_buf(),
         };
         (dir, state)
@@ -643,7 +644,7 @@ mod tests {
         let (dir, _) = state();
         let file = dir.path().join("not-a-dir");
         std::fs::write(&file, "").unwrap();
-        let state = State { root: file };
+        let state = Store { root: file };
         let refusal = check(&actor("observer"), Action::Spawn, None).unwrap_err();
         let err = refuse(&state, &actor("observer"), Action::Spawn, None, &refusal);
         assert_eq!(crate::error::exit_of(&err), Exit::Refused);

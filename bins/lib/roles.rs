@@ -2,67 +2,6 @@
 //! (a worker from `ORCH_WORKER`, else the operator, by its tmux pane when it has one).
 
 use crate::tmux::{server_pid_of, socket_of};
-use std::fmt;
-
-/// What a pane may do to other panes (DESIGN.md: Roles), as `meta.json` records it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// The person's Claude Code session (or a person at a shell): may do anything.
-    Operator,
-    /// May tell, interrupt and kill the workers it spawned.
-    Worker,
-    /// May read, listen and subscribe, never type into another pane.
-    Observer,
-    /// A role orch does not know (a hand-edited `meta.json`): it may do nothing.
-    Unknown(String),
-}
-
-impl Role {
-    /// `operator`, `worker`, `observer`, else [`Role::Unknown`] with the text.
-    pub fn parse(text: &str) -> Role {
-        match text {
-            "operator" => Role::Operator,
-            "worker" => Role::Worker,
-            "observer" => Role::Observer,
-            other => Role::Unknown(other.to_string()),
-        }
-    }
-
-    /// Its name, as `meta.json` and `orch ps` show it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Role::Operator => "operator",
-            Role::Worker => "worker",
-            Role::Observer => "observer",
-            Role::Unknown(other) => other,
-        }
-    }
-}
-
-impl From<&str> for Role {
-    fn from(text: &str) -> Role {
-        Role::parse(text)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for Role {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Role {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Role, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Ok(Role::parse(&text))
-    }
-}
 
 /// The parts of a hook's environment that attribution reads.
 #[derive(Debug, Clone, Default)]

@@ -1,20 +1,24 @@
 //! Spawning a worker, as a straight pipeline: settle what to start (outfit, harness, role,
 //! name), check the caller may, create the worker's record, let its harness prepare the launch
-//! ([`crate::harness::Harness::prepare`]), open and tag its pane, and wait until its agent is
+//! ([`crate::harness::HarnessExt::prepare`]), open and tag its pane, and wait until its agent is
 //! up (SessionStart, or for a harness that fires it with the first prompt, its input prompt on
 //! screen), reading the screen meanwhile for first-run screens that hold hooks back. Whatever
 //! fails before the pane is up leaves nothing behind.
 
 use crate::error::{Exit, Fail};
+use crate::harness::quiet::Quiet;
+use crate::harness::HarnessExt;
 use crate::harness::{Harness, Launch, Spawn};
 use crate::outfit::Outfit;
-use crate::roles::{Actor, Role};
-use crate::state::{new_uuid, Meta, Relaunch, State};
+use crate::roles::Actor;
 use crate::status::Status;
-use crate::tmux::Server;
+use crate::tmux::Tmux;
+use crate::tmux::TmuxServer;
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Context, Result};
 use orch_store::journal::fields;
+use orch_store::Role;
+use orch_store::{Meta, Relaunch, Store};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -23,7 +27,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     /// `--budget-usd`/`--budget-tokens`/`--budget-interrupt`; default: the outfit's.
-    pub budget: Option<crate::state::Budget>,
+    pub budget: Option<orch_store::Budget>,
     /// `--name`; default: the worker's id.
     pub name: Option<String>,
     /// `--harness`; default: the outfit's, else Claude Code.
@@ -86,7 +90,7 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
         (Some(Role::Observer), _) | (None, Some(Role::Observer)) => Role::Observer,
         _ => Role::Worker,
     };
-    let state = State::from_env()?;
+    let state = Store::from_env()?;
     state.ensure()?;
     crate::rights::allow(&state, crate::rights::Action::Spawn, None)?;
     if let Some(name) = &req.name {
@@ -149,7 +153,7 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
         name,
         role,
         harness,
-        server: Server::from_env(),
+        server: TmuxServer::from_env(),
         cwd: cwd.clone(),
         session_id: session_id.clone(),
         argv: launch.argv.clone(),
@@ -248,7 +252,7 @@ type First<'a> = dyn Fn(&Meta) -> Result<()> + 'a;
 /// worker's meta), and only then does the harness start in it: nothing the harness records
 /// can come before what `first` records.
 fn open_pane(
-    state: &State,
+    state: &Store,
     meta: Meta,
     launch: &Launch,
     env: &[(String, String)],
@@ -440,7 +444,7 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
             ));
         }
     }
-    let server = Server::from_env();
+    let server = TmuxServer::from_env();
     let old_pane = meta.pane.clone();
     let meta = state.update_meta(id, |m| {
         m.server = server.clone();
@@ -690,7 +694,7 @@ pub fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_name_free(state: &State, name: &str) -> Result<()> {
+fn check_name_free(state: &Store, name: &str) -> Result<()> {
     for meta in state.workers()? {
         if meta.name == name {
             let worker = Worker {
@@ -754,9 +758,28 @@ fn check_program(harness: Harness, program: &str, env: &[(String, String)]) -> R
     )
 }
 
+/// A fresh random version-4 UUID (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`), e.g. for
+/// `claude --session-id`.
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuids_look_like_v4() {
+        let a = new_uuid();
+        assert_ne!(a, new_uuid());
+        let parts: Vec<&str> = a.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+    }
 
     #[test]
     fn names_are_checked() {

@@ -159,10 +159,10 @@ pub fn derive(events: &[Value], pane_alive: bool) -> Status {
 /// [`derive()`] for a record of role `role`: an operator's record (the operator's own pane,
 /// registered by its first `orch subscribe`) has seen no SessionStart of its session, so with
 /// no events it counts as idle, and it is never resumable (orch did not start it).
-pub fn of(role: &crate::roles::Role, events: &[Value], pane_alive: bool) -> Status {
+pub fn of(role: &orch_store::Role, events: &[Value], pane_alive: bool) -> Status {
     let status = derive(events, pane_alive);
     match status {
-        _ if *role != crate::roles::Role::Operator => status,
+        _ if *role != orch_store::Role::Operator => status,
         Status::Starting if events.is_empty() => Status::Idle,
         Status::Resumable => Status::Dead,
         other => other,
@@ -175,7 +175,7 @@ pub fn of(role: &crate::roles::Role, events: &[Value], pane_alive: bool) -> Stat
 /// Errors: its event log cannot be read.
 pub fn read(
     dir: &std::path::Path,
-    role: &crate::roles::Role,
+    role: &orch_store::Role,
     pane_alive: bool,
 ) -> anyhow::Result<Status> {
     let tail = orch_store::journal::read_back_to(dir, boundary_for(pane_alive))?;

@@ -1,24 +1,25 @@
 //! A worker at a glance, what `orch ps` prints and `orch top` shows: its status (from its
 //! events and its pane), its newest event and the message of its last turn.
 
-use crate::state::{Meta, State};
 use crate::status::{self, Status};
-use crate::tmux::Server;
+use crate::tmux::Tmux;
+use crate::tmux::TmuxServer;
 use anyhow::Result;
+use orch_store::{Meta, Store};
 use serde_json::Value;
 use std::collections::HashMap;
 
 /// The live panes of each tmux server asked so far, each with its `@orch_id` tag
-/// ([`Server::live_panes`]): one `list-panes` per server for a whole listing.
+/// ([`TmuxServer::live_panes`]): one `list-panes` per server for a whole listing.
 #[derive(Debug, Default)]
 pub struct Panes {
-    servers: HashMap<Server, HashMap<String, String>>,
+    servers: HashMap<TmuxServer, HashMap<String, String>>,
 }
 
 impl Panes {
     /// Whether `meta`'s pane lives and is its own ([`crate::worker::owns`]); for a worker on
     /// another host, whether its relay has not seen it go.
-    pub fn alive(&mut self, state: &State, meta: &Meta) -> bool {
+    pub fn alive(&mut self, state: &Store, meta: &Meta) -> bool {
         if meta.remote.is_some() {
             return !crate::worker::relay_gone(state, &meta.id);
         }
@@ -33,7 +34,7 @@ impl Panes {
     }
 
     /// Forgets what was learnt of `server`, so the next [`Panes::alive`] asks it again.
-    pub fn forget(&mut self, server: &Server) {
+    pub fn forget(&mut self, server: &TmuxServer) {
         self.servers.remove(server);
     }
 
@@ -79,7 +80,7 @@ impl Summary {
 /// Reads `meta`'s events back to what its status and last message need.
 ///
 /// Errors: its event log cannot be read.
-pub fn of(state: &State, meta: Meta, panes: &mut Panes) -> Result<Summary> {
+pub fn of(state: &Store, meta: Meta, panes: &mut Panes) -> Result<Summary> {
     let dir = state.worker_dir(&meta.id);
     let alive = panes.alive(state, &meta);
     let status = status::read(&dir, &meta.role, alive)?;
@@ -123,7 +124,7 @@ pub fn excerpt(text: &str, max: usize) -> String {
 /// them ([`Status::Resumable`]), oldest first. One `list-panes` per tmux server.
 ///
 /// Errors: the state folder or an event log cannot be read.
-pub fn resumable(state: &State) -> Result<Vec<crate::worker::Worker>> {
+pub fn resumable(state: &Store) -> Result<Vec<crate::worker::Worker>> {
     let mut panes = Panes::default();
     let mut found = Vec::new();
     for meta in state.workers()? {

@@ -2,23 +2,11 @@
 //! tmux's own stderr in every error.
 
 use anyhow::{anyhow, bail, Context, Result};
-use serde::{Deserialize, Serialize};
+pub use orch_store::TmuxServer;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-/// Which tmux server to talk to.
-///
-/// `socket_name` is a `-L` name, `socket_path` a `-S` path; with neither it is the default
-/// server. Stored in each worker's metadata so every later command finds the worker's server.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Server {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub socket_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub socket_path: Option<String>,
-}
 
 /// The pane a command runs in, from `$TMUX` (`<socket path>,<pid>,<session>`) and `$TMUX_PANE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,15 +42,76 @@ pub fn server_pid_of(tmux_env: &str) -> Option<&str> {
     (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some(pid)
 }
 
-impl Server {
+/// What orch does with a tmux server ([`TmuxServer`], as a worker's record keeps it): every tmux
+/// call goes through here, with argv (never a shell) and tmux's own stderr in every error.
+pub trait Tmux {
     /// The server every command uses: `-L $ORCH_TMUX_SOCKET` if set, else the server of
     /// `$TMUX` (by its socket path), else the default server.
-    pub fn from_env() -> Server {
+    fn from_env() -> TmuxServer;
+
+    /// A `tmux` command aimed at this server, with `TMUX` removed from its environment. `-u`:
+    /// without a UTF-8 locale (`LANG` unset, as under cron or a cleared environment) tmux
+    /// prints a tab in a format as `_` and every non-ASCII character of a captured screen
+    /// (Claude Code's `❯` and `─`) as `_`.
+    fn command(&self) -> Command;
+
+    /// How a person attaches to this server: `tmux`, `tmux -L name` or `tmux -S path`.
+    fn describe(&self) -> String;
+
+    /// Runs tmux with `args`; returns stdout. Errors carry tmux's stderr.
+    fn run(&self, args: &[&str]) -> Result<String>;
+
+    /// Runs tmux with `args`, writing `input` to its stdin (e.g. `load-buffer -`).
+    fn run_with_input(&self, args: &[&str], input: Option<&[u8]>) -> Result<String>;
+
+    /// The server's socket path (`#{socket_path}`), asked of the running server.
+    fn socket_path(&self) -> Result<String>;
+
+    /// The `@orch_id` option of `pane` (empty when unset), or `None` when there is no such
+    /// pane (or no server). A pane id alone names no pane for good: a new server after a
+    /// crash hands out `%0`, `%1`... again.
+    fn pane_tag(&self, pane: &str) -> Option<String>;
+
+    /// Every pane on this server with its `@orch_id` option (empty when unset); empty when no
+    /// server runs.
+    fn live_panes(&self) -> HashMap<String, String>;
+
+    /// Whether a session of that name exists.
+    fn has_session(&self, name: &str) -> bool;
+
+    /// The visible text of a pane.
+    fn capture(&self, pane: &str) -> Result<String>;
+
+    /// Kills the server, and removes its socket file (`kill-server` leaves it behind in tmux's
+    /// folder). Nothing to do when no server runs.
+    fn kill_server(&self);
+
+    /// The pid of the process tmux started in `pane` (`#{pane_pid}`), if the pane exists.
+    fn pane_pid(&self, pane: &str) -> Option<u32>;
+
+    /// Kills a pane.
+    fn kill_pane(&self, pane: &str) -> Result<()>;
+
+    /// Starts `command` (argv) in `cwd` in place of whatever runs in `pane` (killed first); the
+    /// pane keeps its id and options.
+    fn respawn(&self, pane: &str, cwd: &Path, command: &[String]) -> Result<()>;
+
+    /// Opens a pane in `cwd` running `command` (argv): a split of the caller's window when the
+    /// caller is in a pane of this server (a new window beside it when the window has no room),
+    /// else a window in the detached session `orch` (created when missing, 200x50).
+    fn place(&self, cwd: &Path, command: &[String]) -> Result<Placed>;
+
+    /// Sets pane options (`@orch_id`...) on `pane` and its title.
+    fn tag_pane(&self, pane: &str, options: &[(&str, &str)], title: &str) -> Result<()>;
+}
+
+impl Tmux for TmuxServer {
+    fn from_env() -> TmuxServer {
         if let Some(name) = std::env::var("ORCH_TMUX_SOCKET")
             .ok()
             .filter(|v| !v.is_empty())
         {
-            return Server {
+            return TmuxServer {
                 socket_name: Some(name),
                 socket_path: None,
             };
@@ -70,17 +119,13 @@ impl Server {
         let path = std::env::var("TMUX")
             .ok()
             .and_then(|t| socket_of(&t).map(str::to_string));
-        Server {
+        TmuxServer {
             socket_name: None,
             socket_path: path,
         }
     }
 
-    /// A `tmux` command aimed at this server, with `TMUX` removed from its environment. `-u`:
-    /// without a UTF-8 locale (`LANG` unset, as under cron or a cleared environment) tmux
-    /// prints a tab in a format as `_` and every non-ASCII character of a captured screen
-    /// (Claude Code's `❯` and `─`) as `_`.
-    pub fn command(&self) -> Command {
+    fn command(&self) -> Command {
         let mut cmd = Command::new("tmux");
         cmd.arg("-u");
         if let Some(path) = &self.socket_path {
@@ -92,8 +137,7 @@ impl Server {
         cmd
     }
 
-    /// How a person attaches to this server: `tmux`, `tmux -L name` or `tmux -S path`.
-    pub fn describe(&self) -> String {
+    fn describe(&self) -> String {
         match (&self.socket_path, &self.socket_name) {
             (Some(path), _) => format!("tmux -S {path}"),
             (None, Some(name)) => format!("tmux -L {name}"),
@@ -101,13 +145,11 @@ impl Server {
         }
     }
 
-    /// Runs tmux with `args`; returns stdout. Errors carry tmux's stderr.
-    pub fn run(&self, args: &[&str]) -> Result<String> {
+    fn run(&self, args: &[&str]) -> Result<String> {
         self.run_with_input(args, None)
     }
 
-    /// Runs tmux with `args`, writing `input` to its stdin (e.g. `load-buffer -`).
-    pub fn run_with_input(&self, args: &[&str], input: Option<&[u8]>) -> Result<String> {
+    fn run_with_input(&self, args: &[&str], input: Option<&[u8]>) -> Result<String> {
         let mut cmd = self.command();
         cmd.args(args)
             .stdin(if input.is_some() {
@@ -143,18 +185,14 @@ impl Server {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// The server's socket path (`#{socket_path}`), asked of the running server.
-    pub fn socket_path(&self) -> Result<String> {
+    fn socket_path(&self) -> Result<String> {
         Ok(self
             .run(&["display-message", "-p", "#{socket_path}"])?
             .trim()
             .to_string())
     }
 
-    /// The `@orch_id` option of `pane` (empty when unset), or `None` when there is no such
-    /// pane (or no server). A pane id alone names no pane for good: a new server after a
-    /// crash hands out `%0`, `%1`... again.
-    pub fn pane_tag(&self, pane: &str) -> Option<String> {
+    fn pane_tag(&self, pane: &str) -> Option<String> {
         let out = self
             .run(&[
                 "display-message",
@@ -168,9 +206,7 @@ impl Server {
         (id == pane).then(|| tag.to_string())
     }
 
-    /// Every pane on this server with its `@orch_id` option (empty when unset); empty when no
-    /// server runs.
-    pub fn live_panes(&self) -> HashMap<String, String> {
+    fn live_panes(&self) -> HashMap<String, String> {
         self.run(&["list-panes", "-a", "-F", "#{pane_id}\t#{@orch_id}"])
             .map(|out| {
                 out.lines()
@@ -181,20 +217,16 @@ impl Server {
             .unwrap_or_default()
     }
 
-    /// Whether a session of that name exists.
-    pub fn has_session(&self, name: &str) -> bool {
+    fn has_session(&self, name: &str) -> bool {
         self.run(&["has-session", "-t", &format!("={name}")])
             .is_ok()
     }
 
-    /// The visible text of a pane.
-    pub fn capture(&self, pane: &str) -> Result<String> {
+    fn capture(&self, pane: &str) -> Result<String> {
         self.run(&["capture-pane", "-p", "-t", pane])
     }
 
-    /// Kills the server, and removes its socket file (`kill-server` leaves it behind in tmux's
-    /// folder). Nothing to do when no server runs.
-    pub fn kill_server(&self) {
+    fn kill_server(&self) {
         let socket = self.socket_path().ok();
         let _ = self.run(&["kill-server"]);
         if let Some(path) = socket.filter(|p| !p.is_empty()) {
@@ -202,8 +234,7 @@ impl Server {
         }
     }
 
-    /// The pid of the process tmux started in `pane` (`#{pane_pid}`), if the pane exists.
-    pub fn pane_pid(&self, pane: &str) -> Option<u32> {
+    fn pane_pid(&self, pane: &str) -> Option<u32> {
         self.run(&["display-message", "-p", "-t", pane, "#{pane_pid}"])
             .ok()?
             .trim()
@@ -211,24 +242,18 @@ impl Server {
             .ok()
     }
 
-    /// Kills a pane.
-    pub fn kill_pane(&self, pane: &str) -> Result<()> {
+    fn kill_pane(&self, pane: &str) -> Result<()> {
         self.run(&["kill-pane", "-t", pane]).map(|_| ())
     }
 
-    /// Starts `command` (argv) in `cwd` in place of whatever runs in `pane` (killed first); the
-    /// pane keeps its id and options.
-    pub fn respawn(&self, pane: &str, cwd: &Path, command: &[String]) -> Result<()> {
+    fn respawn(&self, pane: &str, cwd: &Path, command: &[String]) -> Result<()> {
         let cwd = cwd.display().to_string();
         let mut args = vec!["respawn-pane", "-k", "-t", pane, "-c", &cwd];
         args.extend(command.iter().map(String::as_str));
         self.run(&args).map(|_| ())
     }
 
-    /// Opens a pane in `cwd` running `command` (argv): a split of the caller's window when the
-    /// caller is in a pane of this server (a new window beside it when the window has no room),
-    /// else a window in the detached session `orch` (created when missing, 200x50).
-    pub fn place(&self, cwd: &Path, command: &[String]) -> Result<Placed> {
+    fn place(&self, cwd: &Path, command: &[String]) -> Result<Placed> {
         let cwd = cwd.display().to_string();
         let caller = Caller::from_env().filter(|c| {
             self.socket_path.as_deref() == Some(c.socket_path.as_str())
@@ -260,8 +285,7 @@ impl Server {
         launch(&["new-window", "-d", "-t", "orch:"])
     }
 
-    /// Sets pane options (`@orch_id`...) on `pane` and its title.
-    pub fn tag_pane(&self, pane: &str, options: &[(&str, &str)], title: &str) -> Result<()> {
+    fn tag_pane(&self, pane: &str, options: &[(&str, &str)], title: &str) -> Result<()> {
         for (option, value) in options {
             self.run(&["set-option", "-p", "-t", pane, option, value])?;
         }
@@ -270,7 +294,7 @@ impl Server {
     }
 }
 
-/// Where a new pane went: tmux's answer to [`Server::place`].
+/// Where a new pane went: tmux's answer to [`TmuxServer::place`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placed {
     pub pane: String,

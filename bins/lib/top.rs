@@ -7,11 +7,11 @@
 //! `TestBackend` as well as crossterm's), and [`View::key`] turns a key into an [`Action`].
 
 use crate::escalation::Escalation;
-use crate::state::State;
 use crate::status::Status;
 use crate::summary::{self, Panes, Summary};
 use crate::usage::Tally;
 use anyhow::Result;
+use orch_store::Store;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};
@@ -36,14 +36,14 @@ const WATCHED: [&str; 6] = [
     "inbox.jsonl",
     "inbox.acked",
     "budget.json",
-    crate::state::RELAY_GONE,
+    orch_store::store::RELAY_GONE,
 ];
 
 /// The folders whose changes move the board: the workers' folders (watched recursively) and
 /// the escalations folder. Both exist once this returns.
 ///
 /// Errors: a folder cannot be created.
-pub fn folders(state: &State) -> Result<Vec<PathBuf>> {
+pub fn folders(state: &Store) -> Result<Vec<PathBuf>> {
     let dirs = vec![state.root.join("workers"), crate::escalation::folder(state)];
     for dir in &dirs {
         orch_store::files::create_private_dir(dir)?;
@@ -72,7 +72,7 @@ impl Entry {
 
 /// Every worker's row and the open escalations, as the state folder has them.
 pub struct Board {
-    state: State,
+    state: Store,
     /// Oldest first, dead ones included ([`Board::visible`] filters).
     pub entries: Vec<Entry>,
     /// The open escalations, oldest first.
@@ -105,7 +105,7 @@ impl Board {
     /// Reads every worker and the open escalations.
     ///
     /// Errors: the state folder cannot be read.
-    pub fn load(state: &State) -> Result<Board> {
+    pub fn load(state: &Store) -> Result<Board> {
         let mut board = Board {
             state: state.clone(),
             entries: Vec::new(),
@@ -227,7 +227,7 @@ impl Board {
     }
 
     /// Reads `meta`'s row and puts it in place (new rows go last: workers come oldest first).
-    fn read(&mut self, meta: crate::state::Meta) -> Result<()> {
+    fn read(&mut self, meta: orch_store::Meta) -> Result<()> {
         let worker = crate::worker::Worker {
             state: self.state.clone(),
             meta,
@@ -814,7 +814,7 @@ pub fn compact(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Meta;
+    use orch_store::Meta;
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
     use serde_json::json;
@@ -856,7 +856,7 @@ mod tests {
 
     fn board(root: &Path, entries: Vec<Entry>, escalations: Vec<Escalation>) -> Board {
         Board {
-            state: State {
+            state: Store {
                 root: root.to_path_buf(),
             },
             entries,
@@ -871,7 +871,7 @@ mod tests {
     /// Three workers: a busy one that spent, an idle one with news, a dead one.
     fn fleet(root: &Path) -> Board {
         let mut busy = meta("w1", "backend");
-        busy.budget = Some(crate::state::Budget {
+        busy.budget = Some(orch_store::Budget {
             usd: Some(5.0),
             tokens: None,
             interrupt: false,
@@ -1082,7 +1082,7 @@ mod tests {
     #[test]
     fn only_the_files_that_move_a_row_wake_the_board() {
         let dir = tempfile::tempdir().unwrap();
-        let state = State {
+        let state = Store {
             root: dir.path().to_path_buf(),
         };
         state.ensure().unwrap();

@@ -10,6 +10,7 @@
 //! (`orch top`, a budget's follower) keep the same in memory ([`Tally`]) and never write it.
 
 use crate::harness::adapter::UsageFormat;
+use crate::harness::HarnessExt;
 use crate::worker::Worker;
 use anyhow::{Context, Result};
 use orch_store::files::{write_atomic, Lock};

@@ -2,11 +2,13 @@
 //! wait loop everything that waits on a worker uses (watch first, then read, then sleep on the
 //! watcher; the pane's liveness checked between wakes so a dead pane never hangs a wait).
 
-use crate::state::{Meta, State};
+use crate::harness::HarnessExt;
 use crate::status::{self, Status};
+use crate::tmux::Tmux;
 use anyhow::{Context, Result};
 use orch_store::journal as events;
 use orch_store::watch::Watch;
+use orch_store::{Meta, Store};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -21,7 +23,7 @@ const DETECTOR_GRACE: Duration = Duration::from_millis(400);
 /// A spawned worker.
 #[derive(Debug, Clone)]
 pub struct Worker {
-    pub state: State,
+    pub state: Store,
     pub meta: Meta,
 }
 
@@ -39,7 +41,7 @@ pub enum Waited<T> {
 impl Worker {
     /// Finds a worker by id, name or pane id in the state directory of this environment.
     pub fn resolve(spec: &str) -> Result<Worker> {
-        let state = State::from_env()?;
+        let state = Store::from_env()?;
         let meta = state.resolve(spec)?;
         Ok(Worker { state, meta })
     }
@@ -85,7 +87,7 @@ impl Worker {
     ///
     /// Errors: the pane cannot be captured.
     ///
-    /// [`Harness::input_ready`]: crate::harness::Harness::input_ready
+    /// [`Harness::input_ready`]: crate::harness::HarnessExt::input_ready
     pub fn await_input_box(&self, hold: Duration, deadline: Instant) -> Result<Option<String>> {
         let pane = self.pane()?;
         let mut ready_since: Option<Instant> = None;
@@ -191,8 +193,11 @@ impl Worker {
 
 /// Whether the relay of remote worker `id` saw it go on its host (its `relay.gone`): a
 /// remote worker's liveness here.
-pub fn relay_gone(state: &State, id: &str) -> bool {
-    state.worker_dir(id).join(crate::state::RELAY_GONE).exists()
+pub fn relay_gone(state: &Store, id: &str) -> bool {
+    state
+        .worker_dir(id)
+        .join(orch_store::store::RELAY_GONE)
+        .exists()
 }
 
 /// Whether the pane `meta` names exists and is still its own ([`owns`]).

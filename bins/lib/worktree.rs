@@ -3,22 +3,10 @@
 //! workers never edit the same checkout. `kill` removes a clean worktree and keeps a dirty one.
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A worker's worktree, as kept in its metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Worktree {
-    /// The repository the worktree belongs to (its top folder).
-    pub repo: PathBuf,
-    /// The worktree's folder (the worker's cwd).
-    pub path: PathBuf,
-    /// The branch, `orch/<worker name>`.
-    pub branch: String,
-    /// The commit it started from (the caller's HEAD).
-    pub base: String,
-}
+use orch_store::Worktree;
 
 /// Runs `git -C dir ARGS`; returns stdout trimmed. Errors carry git's stderr.
 pub fn git(dir: &Path, args: &[&str]) -> Result<String> {

@@ -3,8 +3,8 @@
 
 use super::Ctx;
 use crate::audit::{self, Filter};
-use crate::state::State;
 use anyhow::Result;
+use orch_store::Store;
 use std::time::Duration;
 
 /// Flags of `orch audit`.
@@ -25,7 +25,7 @@ fn parse_since(s: &str) -> Result<Duration, String> {
 
 /// Runs `orch audit`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let state = State::from_env()?;
+    let state = Store::from_env()?;
     let worker = args.worker.map(|spec| match state.resolve(&spec) {
         Ok(meta) => meta.id,
         Err(_) => spec,

@@ -1,9 +1,9 @@
 //! `orch budget WORKER`: show or change what a worker may spend ([`crate::budget`]).
 
 use super::Ctx;
-use crate::state::Budget;
 use crate::worker::Worker;
 use anyhow::{bail, Result};
+use orch_store::Budget;
 use serde_json::json;
 
 /// Flags of `orch budget`.

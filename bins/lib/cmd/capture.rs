@@ -1,6 +1,7 @@
 //! `orch capture WORKER`: print the visible text of a worker's pane (a read: observers may).
 
 use super::Ctx;
+use crate::tmux::Tmux;
 use crate::worker::Worker;
 use anyhow::Result;
 use serde_json::json;

@@ -3,8 +3,8 @@
 use super::Ctx;
 use crate::escalation::{self, Decision};
 use crate::roles::Actor;
-use crate::state::State;
 use anyhow::{bail, Result};
+use orch_store::Store;
 
 /// Flags of `orch decide`.
 #[derive(clap::Args, Debug)]
@@ -23,7 +23,7 @@ pub struct Args {
 
 /// Runs `orch decide`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let state = State::from_env()?;
+    let state = Store::from_env()?;
     if args.text.trim().is_empty() {
         bail!("the decision is empty: `orch decide ID TEXT`");
     }

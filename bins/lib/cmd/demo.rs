@@ -5,6 +5,7 @@
 
 use super::Ctx;
 use crate::claude::settings;
+use crate::tmux::Tmux;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -80,8 +81,8 @@ impl Demo {
         })
     }
 
-    fn server(&self) -> crate::tmux::Server {
-        crate::tmux::Server {
+    fn server(&self) -> crate::tmux::TmuxServer {
+        crate::tmux::TmuxServer {
             socket_name: Some(self.socket.clone()),
             socket_path: None,
         }

@@ -161,7 +161,7 @@ impl Places<'_> {
         let remove_state = !keep_state && self.state.exists();
         if remove_state {
             check_removable(self.state)?;
-            crate::state::State::at(self.state.to_path_buf()).check()?;
+            orch_store::Store::at(self.state.to_path_buf()).check()?;
         }
         let mut changes: Vec<String> = hooks.iter().map(ToString::to_string).collect();
         changes.extend(

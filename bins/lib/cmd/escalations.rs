@@ -1,8 +1,8 @@
 //! `orch escalations`: list escalations, open or all.
 
 use super::Ctx;
-use crate::state::State;
 use anyhow::Result;
+use orch_store::Store;
 use serde_json::Value;
 
 /// Flags of `orch escalations`.
@@ -15,7 +15,7 @@ pub struct Args {
 
 /// Runs `orch escalations`: one line each (with `--json`, an array).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let state = State::from_env()?;
+    let state = Store::from_env()?;
     let all = crate::escalation::list(&state, args.open)?;
     if ctx.json {
         return super::print_json(&Value::Array(

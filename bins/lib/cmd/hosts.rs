@@ -3,8 +3,8 @@
 
 use super::Ctx;
 use crate::host::{self, Host};
-use crate::state::State;
 use anyhow::Result;
+use orch_store::Store;
 use serde_json::json;
 
 /// Flags of `orch hosts`.
@@ -20,7 +20,7 @@ pub struct Args {
 ///
 /// Errors: the state directory cannot be read; `--disconnect` of a name ssh would misread.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let state = State::from_env()?;
+    let state = Store::from_env()?;
     if let Some(dest) = &args.disconnect {
         Host::new(dest)?.disconnect(&state);
     }

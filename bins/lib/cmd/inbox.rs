@@ -1,9 +1,9 @@
 //! `orch inbox`: show (and acknowledge) the items pushed to the caller's inbox, or another's.
 
 use super::Ctx;
-use crate::roles::Role;
-use crate::state::State;
 use anyhow::Result;
+use orch_store::Role;
+use orch_store::Store;
 use serde_json::Value;
 
 /// Flags of `orch inbox`.
@@ -21,7 +21,7 @@ pub struct Args {
 
 /// Runs `orch inbox`: one line per item (with `--json`, an array of the items).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let state = State::from_env()?;
+    let state = Store::from_env()?;
     let id = super::subscribe::subscriber_id(&state, args.worker.as_deref())?;
     if args.worker.is_some() && state.meta(&id)?.role != Role::Operator {
         crate::rights::allow(&state, crate::rights::Action::Read, Some(&state.meta(&id)?))?;

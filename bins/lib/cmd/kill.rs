@@ -2,10 +2,11 @@
 //! `listen` on it.
 
 use super::Ctx;
-use crate::roles::Role;
+use crate::tmux::Tmux;
 use crate::worker::Worker;
 use anyhow::Result;
 use orch_store::journal::fields;
+use orch_store::Role;
 use serde_json::json;
 
 /// Flags of `orch kill`.

@@ -40,7 +40,7 @@ pub struct Ctx {
 
 /// Writes one line to the audit log for an action the caller took; an audit failure is
 /// reported on stderr but does not undo or fail the action.
-pub fn audit(state: &crate::state::State, entry: crate::audit::Entry) {
+pub fn audit(state: &orch_store::Store, entry: crate::audit::Entry) {
     if let Err(err) = crate::audit::append(state, &entry) {
         eprintln!("orch: cannot write the audit log: {err:#}");
     }
@@ -84,7 +84,7 @@ pub fn forwarded(ctx: &Ctx, worker: &crate::worker::Worker, verb: &str) -> anyho
 /// Runs `orch [--json] ARGS` on the host `dest` (`--host` of up and down): what it prints is
 /// printed here, its exit code kept; the host is remembered for `orch hosts`.
 pub fn on_host(ctx: &Ctx, dest: &str, args: &[&str]) -> anyhow::Result<()> {
-    let state = crate::state::State::from_env()?;
+    let state = orch_store::Store::from_env()?;
     let host = crate::host::Host::new(dest)?;
     let mut argv = Vec::new();
     if ctx.json {

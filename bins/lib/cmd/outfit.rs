@@ -2,6 +2,7 @@
 
 use super::Ctx;
 use crate::harness::Harness;
+use crate::harness::HarnessExt;
 use crate::outfit;
 use anyhow::{bail, Context, Result};
 use serde_json::json;

@@ -1,10 +1,12 @@
 //! `orch ps`: every worker with its status, derived from its events and from tmux.
 
 use super::Ctx;
-use crate::state::State;
+use crate::harness::quiet::Quiet;
+use crate::harness::HarnessExt;
 use crate::status::Status;
 use crate::summary::{self, Panes};
 use anyhow::Result;
+use orch_store::Store;
 use serde_json::{json, Value};
 
 /// Flags of `orch ps`.
@@ -17,7 +19,7 @@ pub struct Args {
 
 /// One row of `orch ps` per worker (dead ones only with `all`), as `--json` prints them.
 pub fn rows(all: bool) -> Result<Vec<Value>> {
-    let state = State::from_env()?;
+    let state = Store::from_env()?;
     let now = orch_store::clock::now_ms();
     let mut panes = Panes::default();
     let mut out = Vec::new();
@@ -62,9 +64,9 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
     Ok(out)
 }
 
-/// How a worker's turn ends are learnt: [`crate::harness::Harness::detector`], or for a
+/// How a worker's turn ends are learnt: [`crate::harness::HarnessExt::detector`], or for a
 /// command worker its detector's kind (`quiet`, `quiet+prompt`).
-fn detector_of(meta: &crate::state::Meta) -> String {
+fn detector_of(meta: &orch_store::Meta) -> String {
     if let Some(detector) = &meta.detector {
         return detector.kind().to_string();
     }

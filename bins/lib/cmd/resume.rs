@@ -3,9 +3,9 @@
 //! ([`crate::spawn::resume`]).
 
 use super::Ctx;
-use crate::state::State;
 use crate::worker::Worker;
 use anyhow::{bail, Result};
+use orch_store::Store;
 use serde_json::json;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ pub struct Args {
 /// Errors: no worker named and no `--all`; any worker that could not be resumed (each is
 /// reported; the others are resumed all the same).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let state = State::from_env()?;
+    let state = Store::from_env()?;
     let workers: Vec<Worker> = if args.all {
         crate::summary::resumable(&state)?
     } else if args.workers.is_empty() {
@@ -52,7 +52,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut failed = Vec::new();
     for worker in &workers {
         let id = worker.meta.id.clone();
-        if !args.all && worker.meta.role == crate::roles::Role::Operator {
+        if !args.all && worker.meta.role == orch_store::Role::Operator {
             let meta = match crate::inbox::reclaim_operator(&state, &id) {
                 Ok(meta) => meta,
                 Err(err) => {

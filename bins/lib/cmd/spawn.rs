@@ -4,14 +4,14 @@
 use super::Ctx;
 use crate::delivery;
 use crate::harness::Harness;
-use crate::roles::Role;
 use crate::spawn::{parse_env, resolve_cwd, Request};
 use anyhow::Result;
+use orch_store::Role;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The role `--role` gives a worker ([`crate::roles::Role`]): what it may do to other panes.
+/// The role `--role` gives a worker ([`orch_store::Role`]): what it may do to other panes.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleArg {
     /// May tell, interrupt and kill the workers it spawned.
@@ -149,7 +149,7 @@ impl Args {
 /// `orch spawn --host DEST`: the host's orch spawns the worker; here a record mirrors it
 /// ([`crate::remote`]). Rights are checked here, on the caller's side.
 fn spawn_remote(ctx: &Ctx, args: &Args, dest: &str) -> Result<()> {
-    let state = crate::state::State::from_env()?;
+    let state = orch_store::Store::from_env()?;
     crate::rights::allow(&state, crate::rights::Action::Spawn, None)?;
     let host = crate::host::Host::new(dest)?;
     let ready = Duration::from_secs_f64(args.ready_timeout.max(0.0));
@@ -217,7 +217,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         env: parse_env(&args.env)?,
         worktree: args.worktree,
         budget: (args.budget_usd.is_some() || args.budget_tokens.is_some()).then_some(
-            crate::state::Budget {
+            orch_store::Budget {
                 usd: args.budget_usd,
                 tokens: args.budget_tokens,
                 interrupt: args.budget_interrupt,

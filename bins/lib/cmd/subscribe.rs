@@ -3,10 +3,10 @@
 
 use super::Ctx;
 use crate::inbox::{self, Mode, Subscription};
-use crate::roles::Role;
-use crate::state::State;
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Result};
+use orch_store::Role;
+use orch_store::Store;
 use serde_json::json;
 
 /// The event kinds a subscription copies by default.
@@ -124,7 +124,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 }
 
 /// The record id of a subscriber named on the command line, or of the caller.
-pub fn subscriber_id(state: &State, to: Option<&str>) -> Result<String> {
+pub fn subscriber_id(state: &Store, to: Option<&str>) -> Result<String> {
     match to {
         Some("operator") => inbox::parent_record(state, "operator", None),
         Some(spec) => Ok(state.resolve(spec)?.id),

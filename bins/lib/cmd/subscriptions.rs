@@ -1,8 +1,8 @@
 //! `orch subscriptions [WORKER]`: the subscriptions a worker publishes or holds, or all.
 
 use super::Ctx;
-use crate::state::State;
 use anyhow::Result;
+use orch_store::Store;
 use serde_json::Value;
 
 /// Flags of `orch subscriptions`.
@@ -14,7 +14,7 @@ pub struct Args {
 
 /// Runs `orch subscriptions`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let state = State::from_env()?;
+    let state = Store::from_env()?;
     let only = match args.worker.as_deref() {
         Some(spec) => Some(state.resolve(spec)?.id),
         None => None,

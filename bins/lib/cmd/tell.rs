@@ -4,6 +4,7 @@
 
 use super::Ctx;
 use crate::delivery::{deliver, Options};
+use crate::harness::HarnessExt;
 use crate::prompt::Change;
 use crate::rights::Action;
 use crate::worker::Worker;

@@ -15,10 +15,11 @@
 
 use super::Ctx;
 use crate::error::{Exit, Fail};
-use crate::state::State;
-use crate::tmux::{Caller, Server};
+use crate::tmux::Tmux;
+use crate::tmux::{Caller, TmuxServer};
 use crate::top::{Action, Board, View};
 use anyhow::{bail, Context, Result};
+use orch_store::Store;
 use ratatui::crossterm::event::{self, Event, KeyEvent, KeyEventKind};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -76,7 +77,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
              `orch ps` prints the rows once"
         ));
     }
-    let state = State::from_env()?;
+    let state = Store::from_env()?;
     state.ensure()?;
     let (tx, rx) = channel();
     // The watch is set before the first read: no change can fall between them.
@@ -362,7 +363,7 @@ fn switch(board: &Board, id: &str, client: Option<&str>) -> Result<Switched> {
 }
 
 /// The tmux client showing `pane` (the view's own), empty when none does.
-fn this_client(server: &Server, pane: Option<&str>) -> String {
+fn this_client(server: &TmuxServer, pane: Option<&str>) -> String {
     let Some(pane) = pane else {
         return String::new();
     };
@@ -374,7 +375,7 @@ fn this_client(server: &Server, pane: Option<&str>) -> String {
 
 /// Attaches this terminal to worker `id`'s tmux session at its pane (after the view gave the
 /// terminal back); returns when the person detaches.
-fn attach(state: &State, id: &str) -> Result<()> {
+fn attach(state: &Store, id: &str) -> Result<()> {
     let meta = state.meta(id)?;
     let pane = meta.pane.clone().unwrap_or_default();
     let status = meta
@@ -408,7 +409,7 @@ fn popup(all: bool) -> Result<()> {
     if crate::tmux::parse_version(&version).is_some_and(|v| v < (3, 3)) {
         bail!("`{version}` has no popups with an environment: `orch top --popup` needs tmux 3.3 or newer (`orch top` works in a pane)");
     }
-    let server = Server {
+    let server = TmuxServer {
         socket_name: None,
         socket_path: Some(caller.socket_path.clone()),
     };

@@ -52,7 +52,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         true => None,
         false => Some(settings::lock(&path)?),
     };
-    let state = crate::state::State::from_env()?;
+    let state = orch_store::Store::from_env()?;
     let command = settings::hook_command(&paths::sibling_exe(settings::HOOK_PROGRAM)?)?;
     let current = settings::read(&path)?.unwrap_or_else(|| json!({}));
     let (_, planned) = settings::add_orch_hooks(&current, &command)
@@ -271,7 +271,7 @@ const SKILL_DIR_MODE: u32 = 0o755;
 /// Errors: a mode cannot be changed (named).
 fn repair_modes(state: &Path, data: &Path) -> Result<Vec<fsutil::Restricted>> {
     let mut changed = Vec::new();
-    if state.is_dir() && crate::state::State::at(state.to_path_buf()).owned() {
+    if state.is_dir() && orch_store::Store::at(state.to_path_buf()).owned() {
         let worktrees = state.join("worktrees");
         let skip = move |p: &Path| p == worktrees;
         changed.extend(fsutil::restrict_modes(state, 0o7700, 0o7700, &skip)?);

@@ -2,10 +2,10 @@
 //! ([`crate::usage`]): tokens per model call and cost where the model has a price.
 
 use super::Ctx;
-use crate::state::State;
 use crate::usage::{self, Usage};
 use crate::worker::Worker;
 use anyhow::Result;
+use orch_store::Store;
 use serde_json::{json, Value};
 
 /// Flags of `orch usage`.
@@ -23,13 +23,13 @@ pub struct Args {
 /// where a worker whose harness keeps no usage record has `tokens: null`. The table ends with
 /// the price list's source and date.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let state = State::from_env()?;
+    let state = Store::from_env()?;
     let workers: Vec<Worker> = match &args.worker {
         Some(spec) => vec![Worker::resolve(spec)?],
         None => state
             .workers()?
             .into_iter()
-            .filter(|m| m.role != crate::roles::Role::Operator)
+            .filter(|m| m.role != orch_store::Role::Operator)
             .map(|meta| Worker {
                 state: state.clone(),
                 meta,

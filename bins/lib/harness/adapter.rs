@@ -7,13 +7,10 @@ use anyhow::Result;
 use std::fmt;
 use std::path::Path;
 
-/// What an adapter knows about its CLI. Every method but [`Adapter::name`],
+/// What an adapter knows about its CLI. Every method but
 /// [`Adapter::title`], [`Adapter::passes`] and [`Adapter::prepare`] has the answer most
 /// harnesses give.
 pub trait Adapter: Sync {
-    /// Its name for `--harness` and in `meta.json`: `claude`, `codex`...
-    fn name(&self) -> &'static str;
-
     /// Its product name, for messages: `Claude Code`, `Codex`, `orch-sim`.
     fn title(&self) -> &'static str;
 
@@ -79,7 +76,7 @@ pub trait Adapter: Sync {
     /// detector, which acknowledges it).
     fn submitting(
         &self,
-        _server: &crate::tmux::Server,
+        _server: &crate::tmux::TmuxServer,
         _pane: &str,
         _dir: &Path,
         _text: &str,
@@ -99,7 +96,7 @@ pub trait Adapter: Sync {
     }
 
     /// Whether the harness needs the caller's variable `key`, beyond what every harness gets
-    /// ([`super::Harness::passes`]).
+    /// ([`super::HarnessExt::passes`]).
     fn passes(&self, key: &str) -> bool;
 
     /// The CLI releases orch was verified on (README: Compatibility), if it has a CLI of its
@@ -144,7 +141,7 @@ pub trait Adapter: Sync {
     /// Runs once the worker's pane exists (the command harness starts its detector there).
     fn placed(
         &self,
-        _server: &crate::tmux::Server,
+        _server: &crate::tmux::TmuxServer,
         _pane: &str,
         _state: &Path,
         _id: &str,
@@ -172,7 +169,7 @@ pub struct Spawn<'a> {
     pub outfit: Option<&'a Outfit>,
     /// The arguments given after `--`.
     pub args: &'a [String],
-    /// The caller's environment (the harness picks what it needs, [`super::Harness::passes`]).
+    /// The caller's environment (the harness picks what it needs, [`super::HarnessExt::passes`]).
     pub env: &'a [(String, String)],
     /// `--quiet` and `--prompt-regex`, for the command harness's detector.
     pub quiet: Option<f64>,

@@ -19,10 +19,6 @@ use std::path::Path;
 pub struct Claude;
 
 impl Adapter for Claude {
-    fn name(&self) -> &'static str {
-        "claude"
-    }
-
     fn title(&self) -> &'static str {
         "Claude Code"
     }

@@ -489,10 +489,6 @@ fn toml_string(s: &str) -> String {
 pub struct Codex;
 
 impl Adapter for Codex {
-    fn name(&self) -> &'static str {
-        "codex"
-    }
-
     fn title(&self) -> &'static str {
         "Codex"
     }

@@ -17,8 +17,10 @@
 
 use super::adapter::{Adapter, Launch, Spawn};
 use super::quiet::Detector;
+use crate::harness::quiet::Quiet;
 use crate::outfit::{Dress, Outfit};
-use crate::tmux::Server;
+use crate::tmux::Tmux;
+use crate::tmux::TmuxServer;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -44,7 +46,7 @@ fn pending_path(dir: &Path) -> PathBuf {
 /// Records that `text` is about to be submitted to the command worker in `pane` of `server`,
 /// whose state folder is `dir` (call it after the paste, right before Enter). Errors: the state
 /// folder cannot be written.
-pub fn mark_pending(server: &Server, pane: &str, dir: &Path, text: &str) -> Result<()> {
+pub fn mark_pending(server: &TmuxServer, pane: &str, dir: &Path, text: &str) -> Result<()> {
     let line = server
         .run(&[
             "display-message",
@@ -77,7 +79,7 @@ pub fn take_pending(dir: &Path) -> Option<Pending> {
 /// Starts the detector of the command worker `id` on its pane: `tmux pipe-pane -O` with
 /// `orch __detect` (tmux runs it with its own environment, so the state folder is passed in
 /// `ORCH_HOME`). Errors: the orch executable is not found, or tmux refuses.
-pub fn start(server: &Server, pane: &str, state_root: &Path, id: &str) -> Result<()> {
+pub fn start(server: &TmuxServer, pane: &str, state_root: &Path, id: &str) -> Result<()> {
     use crate::claude::settings::shell_quote;
     let orch = orch_store::paths::sibling_exe("orch")?;
     let line = format!(
@@ -97,10 +99,6 @@ pub fn start(server: &Server, pane: &str, state_root: &Path, id: &str) -> Result
 pub struct Command;
 
 impl Adapter for Command {
-    fn name(&self) -> &'static str {
-        "command"
-    }
-
     fn title(&self) -> &'static str {
         "the command"
     }
@@ -132,7 +130,7 @@ impl Adapter for Command {
 
     /// Notes the prompt for the detector, which acknowledges it with the first output after
     /// Enter ([`mark_pending`]).
-    fn submitting(&self, server: &Server, pane: &str, dir: &Path, text: &str) -> Result<()> {
+    fn submitting(&self, server: &TmuxServer, pane: &str, dir: &Path, text: &str) -> Result<()> {
         mark_pending(server, pane, dir, text)
     }
 
@@ -153,7 +151,7 @@ impl Adapter for Command {
 
     fn prepare(&self, spawn: &Spawn) -> Result<Launch> {
         let outfit = spawn.outfit;
-        let detector = Detector::new(
+        let detector = Detector::checked(
             spawn.quiet.or(outfit.and_then(|o| o.quiet)),
             spawn
                 .prompt_regex
@@ -178,7 +176,7 @@ impl Adapter for Command {
     }
 
     /// Starts the quiet detector on the pane ([`start`]).
-    fn placed(&self, server: &Server, pane: &str, state: &Path, id: &str) -> Result<()> {
+    fn placed(&self, server: &TmuxServer, pane: &str, state: &Path, id: &str) -> Result<()> {
         start(server, pane, state, id)
     }
 }

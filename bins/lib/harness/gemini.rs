@@ -514,10 +514,6 @@ fn parse_jsonc(text: &str) -> Option<Value> {
 pub struct Gemini;
 
 impl Adapter for Gemini {
-    fn name(&self) -> &'static str {
-        "gemini"
-    }
-
     fn title(&self) -> &'static str {
         "Gemini CLI"
     }

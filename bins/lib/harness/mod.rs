@@ -18,30 +18,21 @@ pub mod quiet;
 pub mod sim;
 
 pub use adapter::{input_box, Adapter, Blocker, Launch, Spawn, Verified, Version, CLEAR_HINT};
+pub use orch_store::Harness;
 
+use crate::harness::quiet::Quiet;
 use crate::outfit::Outfit;
 use anyhow::{bail, Context, Result};
-use std::fmt;
 use std::path::Path;
 
-/// Declares [`Harness`] with one variant per adapter, in the order `--harness` lists them.
+/// The adapter of each [`Harness`] (the kinds the store keeps): one line per harness, and the
+/// compiler names a kind left without one.
 macro_rules! harnesses {
     ($($(#[$doc:meta])* $variant:ident => $adapter:path,)*) => {
-        /// An agent CLI orch can start in a pane.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Harness {
-            $($(#[$doc])* $variant,)*
-        }
-
-        impl Harness {
-            /// Every harness, in the order `--harness` lists them.
-            pub const ALL: &'static [Harness] = &[$(Harness::$variant,)*];
-
-            /// Its adapter.
-            fn adapter(self) -> &'static dyn Adapter {
-                match self {
-                    $(Harness::$variant => &$adapter,)*
-                }
+        /// The adapter that drives harness `h`.
+        fn adapter_of(h: Harness) -> &'static dyn Adapter {
+            match h {
+                $(Harness::$variant => &$adapter,)*
             }
         }
     };
@@ -62,89 +53,149 @@ harnesses! {
     Sim => sim::Sim,
 }
 
-impl Harness {
-    /// Parses a harness name (`claude`, `codex`, `gemini`, `pi`, `command`, `sim`).
-    pub fn parse(name: &str) -> Result<Harness> {
-        match Harness::ALL.iter().find(|h| h.name() == name) {
-            Some(h) => Ok(*h),
-            None => {
-                let names: Vec<String> = Harness::ALL
-                    .iter()
-                    .map(|h| format!("`{}`", h.name()))
-                    .collect();
-                let (last, rest) = names.split_last().expect("there are harnesses");
-                bail!(
-                    "unknown harness `{name}`: use {} or {last}",
-                    rest.join(", ")
-                )
-            }
-        }
-    }
-
-    /// The names of every harness, for `--harness`'s possible values.
-    pub fn names() -> Vec<&'static str> {
-        Harness::ALL.iter().map(|h| h.name()).collect()
-    }
-
-    /// Its name for `--harness`: [`Adapter::name`].
-    pub fn name(self) -> &'static str {
-        self.adapter().name()
-    }
+/// What each [`Harness`] does, through its adapter (import it to call these on a harness).
+pub trait HarnessExt {
+    /// Its adapter.
+    fn adapter(self) -> &'static dyn Adapter;
 
     /// Its product name: [`Adapter::title`].
-    pub fn title(self) -> &'static str {
+    fn title(self) -> &'static str;
+
+    /// How its turn ends are learnt: [`Adapter::detector`].
+    fn detector(self) -> &'static str;
+
+    /// [`Adapter::sets_session_id`].
+    fn sets_session_id(self) -> bool;
+
+    /// [`Adapter::starts_on_first_prompt`].
+    fn starts_on_first_prompt(self) -> bool;
+
+    /// [`Adapter::ready_screen`].
+    fn ready_screen(self, screen: &str) -> bool;
+
+    /// [`Adapter::blocker`].
+    fn blocker(self, screen: &str, cwd: &str) -> Option<Blocker>;
+
+    /// [`Adapter::input_ready`].
+    fn input_ready(self, screen: &str) -> Option<bool>;
+
+    /// [`Adapter::prompt_guard`].
+    fn prompt_guard(self) -> &'static str;
+
+    /// [`Adapter::prompt_text`].
+    fn prompt_text(self, text: &str, slash: bool) -> (&'static str, String);
+
+    /// [`Adapter::has_slash_commands`].
+    fn has_slash_commands(self) -> bool;
+
+    /// [`Adapter::submitting`].
+    fn submitting(
+        self,
+        server: &crate::tmux::TmuxServer,
+        pane: &str,
+        dir: &Path,
+        text: &str,
+    ) -> Result<()>;
+
+    /// [`Adapter::silence`].
+    fn silence(self) -> &'static str;
+
+    /// [`Adapter::interrupt_key`].
+    fn interrupt_key(self) -> &'static str;
+
+    /// [`Adapter::verified`].
+    fn verified(self) -> Option<Verified>;
+
+    /// [`Adapter::trust`].
+    fn trust(self, cwd: &Path) -> Result<()>;
+
+    /// [`Adapter::resumes`].
+    fn resumes(self) -> bool;
+
+    /// [`Adapter::usage_format`].
+    fn usage_format(self) -> Option<adapter::UsageFormat>;
+
+    /// [`Adapter::transcript`].
+    fn transcript(self, dir: &Path, session_id: &str) -> Option<std::path::PathBuf>;
+
+    /// [`Adapter::placed`].
+    fn placed(
+        self,
+        server: &crate::tmux::TmuxServer,
+        pane: &str,
+        state: &Path,
+        id: &str,
+    ) -> Result<()>;
+
+    /// The variable that overrides its program (`ORCH_CODEX_BIN`), if it has a CLI of its own.
+    fn program_var(self) -> Option<&'static str>;
+
+    /// The program orch starts for it: `$ORCH_<NAME>_BIN` when set (e.g. `ORCH_CODEX_BIN`),
+    /// else its usual name on PATH; `None` for the command and the sim.
+    fn program(self) -> Option<String>;
+
+    /// Whether the harness needs the caller's variable `key`: `HOME`, `PATH`, locale, XDG
+    /// folders, `ORCH_*` settings, and its own ([`Adapter::passes`]); never orch's
+    /// `ORCH_WORKER` nor the per-session variables Claude Code sets for its children.
+    fn passes(self, key: &str) -> bool;
+
+    /// Sets a worker up ([`Adapter::prepare`]). Errors: `--quiet` or `--prompt-regex` for a
+    /// harness that reports its turns itself, or what the adapter says.
+    fn prepare(self, spawn: &Spawn) -> Result<Launch>;
+
+    /// The harness an outfit names, checked with what it sets for it (a command's detector
+    /// settings); `None` when it names none. Errors name the outfit's file.
+    fn of_outfit(outfit: &Outfit) -> Result<Option<Harness>>;
+}
+
+impl HarnessExt for Harness {
+    fn adapter(self) -> &'static dyn Adapter {
+        adapter_of(self)
+    }
+
+    fn title(self) -> &'static str {
         self.adapter().title()
     }
 
-    /// How its turn ends are learnt: [`Adapter::detector`].
-    pub fn detector(self) -> &'static str {
+    fn detector(self) -> &'static str {
         self.adapter().detector()
     }
 
-    /// [`Adapter::sets_session_id`].
-    pub fn sets_session_id(self) -> bool {
+    fn sets_session_id(self) -> bool {
         self.adapter().sets_session_id()
     }
 
-    /// [`Adapter::starts_on_first_prompt`].
-    pub fn starts_on_first_prompt(self) -> bool {
+    fn starts_on_first_prompt(self) -> bool {
         self.adapter().starts_on_first_prompt()
     }
 
-    /// [`Adapter::ready_screen`].
-    pub fn ready_screen(self, screen: &str) -> bool {
+    fn ready_screen(self, screen: &str) -> bool {
         self.adapter().ready_screen(screen)
     }
 
-    /// [`Adapter::blocker`].
-    pub fn blocker(self, screen: &str, cwd: &str) -> Option<Blocker> {
+    fn blocker(self, screen: &str, cwd: &str) -> Option<Blocker> {
         self.adapter().blocker(screen, cwd)
     }
 
-    /// [`Adapter::input_ready`].
-    pub fn input_ready(self, screen: &str) -> Option<bool> {
+    fn input_ready(self, screen: &str) -> Option<bool> {
         self.adapter().input_ready(screen)
     }
 
-    /// [`Adapter::prompt_guard`].
-    pub fn prompt_guard(self) -> &'static str {
+    fn prompt_guard(self) -> &'static str {
         self.adapter().prompt_guard()
     }
 
-    /// [`Adapter::prompt_text`].
-    pub fn prompt_text(self, text: &str, slash: bool) -> (&'static str, String) {
+    fn prompt_text(self, text: &str, slash: bool) -> (&'static str, String) {
         self.adapter().prompt_text(text, slash)
     }
 
-    /// [`Adapter::has_slash_commands`].
-    pub fn has_slash_commands(self) -> bool {
+    fn has_slash_commands(self) -> bool {
         self.adapter().has_slash_commands()
     }
 
-    /// [`Adapter::submitting`].
-    pub fn submitting(
+    fn submitting(
         self,
-        server: &crate::tmux::Server,
+        server: &crate::tmux::TmuxServer,
         pane: &str,
         dir: &Path,
         text: &str,
@@ -152,45 +203,37 @@ impl Harness {
         self.adapter().submitting(server, pane, dir, text)
     }
 
-    /// [`Adapter::silence`].
-    pub fn silence(self) -> &'static str {
+    fn silence(self) -> &'static str {
         self.adapter().silence()
     }
 
-    /// [`Adapter::interrupt_key`].
-    pub fn interrupt_key(self) -> &'static str {
+    fn interrupt_key(self) -> &'static str {
         self.adapter().interrupt_key()
     }
 
-    /// [`Adapter::verified`].
-    pub fn verified(self) -> Option<Verified> {
+    fn verified(self) -> Option<Verified> {
         self.adapter().verified()
     }
 
-    /// [`Adapter::trust`].
-    pub fn trust(self, cwd: &Path) -> Result<()> {
+    fn trust(self, cwd: &Path) -> Result<()> {
         self.adapter().trust(cwd)
     }
 
-    /// [`Adapter::resumes`].
-    pub fn resumes(self) -> bool {
+    fn resumes(self) -> bool {
         self.adapter().resumes()
     }
 
-    /// [`Adapter::usage_format`].
-    pub fn usage_format(self) -> Option<adapter::UsageFormat> {
+    fn usage_format(self) -> Option<adapter::UsageFormat> {
         self.adapter().usage_format()
     }
 
-    /// [`Adapter::transcript`].
-    pub fn transcript(self, dir: &Path, session_id: &str) -> Option<std::path::PathBuf> {
+    fn transcript(self, dir: &Path, session_id: &str) -> Option<std::path::PathBuf> {
         self.adapter().transcript(dir, session_id)
     }
 
-    /// [`Adapter::placed`].
-    pub fn placed(
+    fn placed(
         self,
-        server: &crate::tmux::Server,
+        server: &crate::tmux::TmuxServer,
         pane: &str,
         state: &Path,
         id: &str,
@@ -198,22 +241,16 @@ impl Harness {
         self.adapter().placed(server, pane, state, id)
     }
 
-    /// The variable that overrides its program (`ORCH_CODEX_BIN`), if it has a CLI of its own.
-    pub fn program_var(self) -> Option<&'static str> {
+    fn program_var(self) -> Option<&'static str> {
         self.adapter().program_var().map(|(var, _)| var)
     }
 
-    /// The program orch starts for it: `$ORCH_<NAME>_BIN` when set (e.g. `ORCH_CODEX_BIN`),
-    /// else its usual name on PATH; `None` for the command and the sim.
-    pub fn program(self) -> Option<String> {
+    fn program(self) -> Option<String> {
         let (var, default) = self.adapter().program_var()?;
         Some(adapter::program(var, default))
     }
 
-    /// Whether the harness needs the caller's variable `key`: `HOME`, `PATH`, locale, XDG
-    /// folders, `ORCH_*` settings, and its own ([`Adapter::passes`]); never orch's
-    /// `ORCH_WORKER` nor the per-session variables Claude Code sets for its children.
-    pub fn passes(self, key: &str) -> bool {
+    fn passes(self, key: &str) -> bool {
         const PER_SESSION: [&str; 9] = [
             "CLAUDE_CODE_SESSION_ID",
             "CLAUDE_CODE_CHILD_SESSION",
@@ -238,9 +275,7 @@ impl Harness {
             )
     }
 
-    /// Sets a worker up ([`Adapter::prepare`]). Errors: `--quiet` or `--prompt-regex` for a
-    /// harness that reports its turns itself, or what the adapter says.
-    pub fn prepare(self, spawn: &Spawn) -> Result<Launch> {
+    fn prepare(self, spawn: &Spawn) -> Result<Launch> {
         if self.detector() != "quiet" && (spawn.quiet.is_some() || spawn.prompt_regex.is_some()) {
             bail!(
                 "`--quiet` and `--prompt-regex` set the quiet detector of `--harness command`; \
@@ -251,9 +286,7 @@ impl Harness {
         self.adapter().prepare(spawn)
     }
 
-    /// The harness an outfit names, checked with what it sets for it (a command's detector
-    /// settings); `None` when it names none. Errors name the outfit's file.
-    pub fn of_outfit(outfit: &Outfit) -> Result<Option<Harness>> {
+    fn of_outfit(outfit: &Outfit) -> Result<Option<Harness>> {
         let origin = &outfit.origin;
         let Some(name) = &outfit.harness else {
             quiet::Detector::of_outfit(outfit)?;
@@ -265,50 +298,9 @@ impl Harness {
     }
 }
 
-impl fmt::Display for Harness {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl serde::Serialize for Harness {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.name())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Harness {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Harness, D::Error> {
-        let name = String::deserialize(deserializer)?;
-        Harness::parse(&name).map_err(|e| serde::de::Error::custom(format!("{e:#}")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_parse_back_and_unknown_ones_are_named() {
-        for h in Harness::ALL {
-            assert_eq!(Harness::parse(h.name()).unwrap(), *h);
-        }
-        assert_eq!(
-            Harness::names(),
-            ["claude", "codex", "gemini", "pi", "command", "sim"]
-        );
-        let err = Harness::parse("emacs").unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "unknown harness `emacs`: use `claude`, `codex`, `gemini`, `pi`, `command` or `sim`"
-        );
-        let json = serde_json::to_string(&Harness::Codex).unwrap();
-        assert_eq!(json, "\"codex\"");
-        assert_eq!(
-            serde_json::from_str::<Harness>(&json).unwrap(),
-            Harness::Codex
-        );
-    }
 
     #[test]
     fn an_outfit_names_a_harness_and_its_detector_settings_are_checked() {

@@ -337,10 +337,6 @@ pub fn outfit_hooks(hooks: &Value) -> Result<(Value, Vec<(String, &'static str)>
 pub struct Pi;
 
 impl Adapter for Pi {
-    fn name(&self) -> &'static str {
-        "pi"
-    }
-
     fn title(&self) -> &'static str {
         "pi"
     }

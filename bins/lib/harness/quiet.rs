@@ -4,38 +4,49 @@
 
 use crate::outfit::Outfit;
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+use orch_store::meta::DEFAULT_QUIET_MS;
+pub use orch_store::Detector;
 use std::time::Duration;
 
-/// The quiet time used when neither `--quiet` nor the outfit gives one, in milliseconds.
-pub const DEFAULT_QUIET_MS: u64 = 1500;
+/// How a [`Detector`]'s settings are made and read: what its quiet time and prompt mean.
+pub trait Quiet {
+    /// Checks an outfit's `quiet` and `prompt_regex`, if it sets them. Errors name its file.
+    fn of_outfit(outfit: &Outfit) -> Result<Option<Detector>>;
 
-/// How a `command` worker's turn end is detected; kept in its `meta.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Detector {
-    /// Milliseconds the screen must stay unchanged for a turn to end.
-    pub quiet_ms: u64,
-    /// A regular expression (regex-lite syntax) the last non-empty line of the screen must
-    /// match for a turn to end: the program's own prompt, e.g. `^>>> $` for Python (see
-    /// [`Detector::at_prompt`] on trailing spaces).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<String>,
-}
-
-impl Default for Detector {
-    fn default() -> Detector {
-        Detector {
-            quiet_ms: DEFAULT_QUIET_MS,
-            prompt: None,
-        }
-    }
-}
-
-impl Detector {
     /// A detector from a quiet time in seconds (default [`DEFAULT_QUIET_MS`]) and a prompt
     /// regex. Errors: a quiet time outside 0.05-3600 s, or a regex that does not compile (the
     /// message names the flag or field `what`).
-    pub fn new(quiet_secs: Option<f64>, prompt: Option<String>, what: &str) -> Result<Detector> {
+    fn checked(quiet_secs: Option<f64>, prompt: Option<String>, what: &str) -> Result<Detector>;
+
+    /// The short name `orch ps` shows: `quiet`, or `quiet+prompt` with a prompt regex.
+    fn kind(&self) -> &'static str;
+
+    /// In words: `quiet 1.5 s`, `quiet 1.5 s and prompt /^>>> $/`.
+    fn describe(&self) -> String;
+
+    /// The quiet time.
+    fn quiet(&self) -> Duration;
+
+    /// Whether `screen` shows the program's prompt: always without a prompt regex, else when
+    /// its last non-empty line matches. tmux drops a line's trailing spaces when it captures
+    /// it, so the line is tried as captured and with one space after it: `^>>> $` matches
+    /// Python's `>>> ` prompt.
+    fn at_prompt(&self, screen: &str) -> bool;
+
+    /// Where the prompt starts in `line` (a byte offset), when the prompt regex matches it as
+    /// [`Detector::at_prompt`] says.
+    fn prompt_at(&self, line: &str) -> Option<usize>;
+}
+
+impl Quiet for Detector {
+    fn of_outfit(outfit: &Outfit) -> Result<Option<Detector>> {
+        if outfit.quiet.is_none() && outfit.prompt_regex.is_none() {
+            return Ok(None);
+        }
+        Detector::checked(outfit.quiet, outfit.prompt_regex.clone(), &outfit.origin).map(Some)
+    }
+
+    fn checked(quiet_secs: Option<f64>, prompt: Option<String>, what: &str) -> Result<Detector> {
         let quiet_ms = match quiet_secs {
             None => DEFAULT_QUIET_MS,
             Some(secs) if (0.05..=3600.0).contains(&secs) => (secs * 1000.0).round() as u64,
@@ -50,8 +61,7 @@ impl Detector {
         Ok(Detector { quiet_ms, prompt })
     }
 
-    /// The short name `orch ps` shows: `quiet`, or `quiet+prompt` with a prompt regex.
-    pub fn kind(&self) -> &'static str {
+    fn kind(&self) -> &'static str {
         if self.prompt.is_some() {
             "quiet+prompt"
         } else {
@@ -59,8 +69,7 @@ impl Detector {
         }
     }
 
-    /// In words: `quiet 1.5 s`, `quiet 1.5 s and prompt /^>>> $/`.
-    pub fn describe(&self) -> String {
+    fn describe(&self) -> String {
         let quiet = format!("quiet {} s", self.quiet_ms as f64 / 1000.0);
         match &self.prompt {
             Some(re) => format!("{quiet} and prompt /{re}/"),
@@ -68,25 +77,18 @@ impl Detector {
         }
     }
 
-    /// The quiet time.
-    pub fn quiet(&self) -> Duration {
+    fn quiet(&self) -> Duration {
         Duration::from_millis(self.quiet_ms)
     }
 
-    /// Whether `screen` shows the program's prompt: always without a prompt regex, else when
-    /// its last non-empty line matches. tmux drops a line's trailing spaces when it captures
-    /// it, so the line is tried as captured and with one space after it: `^>>> $` matches
-    /// Python's `>>> ` prompt.
-    pub fn at_prompt(&self, screen: &str) -> bool {
+    fn at_prompt(&self, screen: &str) -> bool {
         if self.prompt.is_none() {
             return true;
         }
         last_line(screen).is_some_and(|line| self.prompt_at(line).is_some())
     }
 
-    /// Where the prompt starts in `line` (a byte offset), when the prompt regex matches it as
-    /// [`Detector::at_prompt`] says.
-    pub fn prompt_at(&self, line: &str) -> Option<usize> {
+    fn prompt_at(&self, line: &str) -> Option<usize> {
         let re = regex_lite::Regex::new(self.prompt.as_deref()?).ok()?;
         let line = line.trim_end();
         if let Some(found) = re.find(line) {
@@ -102,30 +104,20 @@ fn last_line(screen: &str) -> Option<&str> {
     screen.lines().rev().find(|l| !l.trim().is_empty())
 }
 
-impl Detector {
-    /// Checks an outfit's `quiet` and `prompt_regex`, if it sets them. Errors name its file.
-    pub fn of_outfit(outfit: &Outfit) -> Result<Option<Detector>> {
-        if outfit.quiet.is_none() && outfit.prompt_regex.is_none() {
-            return Ok(None);
-        }
-        Detector::new(outfit.quiet, outfit.prompt_regex.clone(), &outfit.origin).map(Some)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn detector_checks_its_settings() {
-        let d = Detector::new(None, None, "--quiet").unwrap();
+        let d = Detector::checked(None, None, "--quiet").unwrap();
         assert_eq!((d.quiet_ms, d.kind()), (DEFAULT_QUIET_MS, "quiet"));
-        let d = Detector::new(Some(0.3), Some(r"^>>> $".into()), "--quiet").unwrap();
+        let d = Detector::checked(Some(0.3), Some(r"^>>> $".into()), "--quiet").unwrap();
         assert_eq!((d.quiet_ms, d.kind()), (300, "quiet+prompt"));
         assert_eq!(d.describe(), "quiet 0.3 s and prompt /^>>> $/");
-        let err = Detector::new(Some(0.0), None, "--quiet").unwrap_err();
+        let err = Detector::checked(Some(0.0), None, "--quiet").unwrap_err();
         assert!(format!("{err:#}").contains("0.05 to 3600"), "{err:#}");
-        let err = Detector::new(None, Some("(".into()), "--prompt-regex").unwrap_err();
+        let err = Detector::checked(None, Some("(".into()), "--prompt-regex").unwrap_err();
         assert!(
             format!("{err:#}").contains("--prompt-regex: prompt regex `(`"),
             "{err:#}"
@@ -134,7 +126,7 @@ mod tests {
 
     #[test]
     fn prompt_is_read_on_the_last_non_empty_line() {
-        let d = Detector::new(None, Some(r"^\$ $".into()), "x").unwrap();
+        let d = Detector::checked(None, Some(r"^\$ $".into()), "x").unwrap();
         assert!(d.at_prompt("ls\na b\n$ \n\n\n"));
         assert!(d.at_prompt("ls\n$\n"), "tmux drops the trailing space");
         assert!(!d.at_prompt("$ \nsleeping...\n"));

@@ -10,10 +10,6 @@ use anyhow::Result;
 pub struct Sim;
 
 impl Adapter for Sim {
-    fn name(&self) -> &'static str {
-        "sim"
-    }
-
     fn title(&self) -> &'static str {
         "orch-sim"
     }

@@ -68,7 +68,7 @@ pub fn append_to(
 }
 
 /// Appends `event`, a whole event of another log that this one mirrors (a remote worker's,
-/// [`crate::remote`]), as it is, if its `seq` is the next one here; then calls `then` with it,
+/// orch's remote relay), as it is, if its `seq` is the next one here; then calls `then` with it,
 /// under the lock. Returns whether it was appended: `false` for an event already here (a
 /// stream that starts again may repeat one).
 ///

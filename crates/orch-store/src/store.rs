@@ -1,6 +1,6 @@
-//! The state directory: one folder per worker with its metadata (`meta.json`), its event log
-//! (`events.jsonl`, see [`crate::events`]) and the cursor of the last prompt told to it
-//! (`told`); indexes that map a tmux pane or an agent session id to a worker; the hook's
+//! The state directory: one folder per worker with its metadata (`meta.json`, [`Meta`]), its
+//! event log (`events.jsonl`, see [`crate::journal`]) and the cursor of the last prompt told to
+//! it (`told`); indexes that map a tmux pane or an agent session id to a worker; the hook's
 //! error log. Everything is plain JSON; folders are 0700 and files 0600.
 //!
 //! ```text
@@ -11,180 +11,46 @@
 //!   hook.log                                     the hook's errors, one line each
 //! ```
 
-use crate::tmux::Server;
+use crate::files::{create_private_dir, write_atomic, Lock};
+use crate::meta::Meta;
 use anyhow::{bail, Context, Result};
-use orch_store::files::{create_private_dir, write_atomic, Lock};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// A worker's metadata, `workers/<id>/meta.json`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Meta {
-    /// Short id, `w1`, `w2`... unique in this state directory.
-    pub id: String,
-    /// The `--name` given at spawn, else the id.
-    pub name: String,
-    /// `worker` or `observer` (`operator` for an operator's record).
-    pub role: crate::roles::Role,
-    /// The harness it runs, stored by name: `claude`, `codex`, `gemini`, `pi`, `command` or
-    /// `sim`.
-    pub harness: crate::harness::Harness,
-    /// The tmux server its pane lives on.
-    #[serde(default)]
-    pub server: Server,
-    /// The server's socket path (`#{socket_path}`), the key the hook sees in `$TMUX`.
-    #[serde(default)]
-    pub socket_path: Option<String>,
-    /// Its pane id, e.g. `%3`; `None` until the pane is open.
-    #[serde(default)]
-    pub pane: Option<String>,
-    /// The pid of the tmux server its pane is on (`#{pid}`, as in `$TMUX`): with the pane id
-    /// it names the pane for that server's life only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_pid: Option<String>,
-    /// The pid of the process tmux started in its pane (`#{pane_pid}`: the harness, the
-    /// leader of its process group), to stop an agent that outlived its pane.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pane_pid: Option<u32>,
-    /// The tmux session and window that hold the pane.
-    #[serde(default)]
-    pub session: Option<String>,
-    #[serde(default)]
-    pub window: Option<String>,
-    /// Working folder of the harness (absolute).
-    pub cwd: PathBuf,
-    /// Who spawned it: a worker id, `operator:<pane>` or `operator`.
-    pub parent: String,
-    /// The agent's session id (given with `--session-id`, updated by SessionStart after /clear).
-    #[serde(default)]
-    pub session_id: Option<String>,
-    /// Unix milliseconds of the spawn.
-    pub created_ms: u64,
-    /// The harness command line as started.
-    #[serde(default)]
-    pub argv: Vec<String>,
-    /// The outfit it was spawned in, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outfit: Option<String>,
-    /// Its git worktree (`spawn --worktree`), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worktree: Option<crate::worktree::Worktree>,
-    /// How a `command` worker's turn end is read off its pane; `None` for the harnesses with
-    /// hooks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detector: Option<crate::harness::quiet::Detector>,
-    /// For a worker on another machine (`spawn --host`): the host and its id there; its pane,
-    /// harness and events are the host's, mirrored here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote: Option<Remote>,
-    /// What it may spend (`spawn --budget-usd/--budget-tokens`, or its outfit's `budget`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub budget: Option<Budget>,
-    /// What `orch resume` needs to start it again as it was spawned.
-    #[serde(default, skip_serializing_if = "Relaunch::is_empty")]
-    pub relaunch: Relaunch,
-}
-
-/// The file in a remote worker's folder that says its relay saw it go ([`crate::remote`]).
+/// The file in a remote worker's folder that says its relay saw it go.
 pub const RELAY_GONE: &str = "relay.gone";
-
-pub use crate::outfit::Budget;
-
-/// Where a remote worker lives: an ssh destination and the worker's id in that host's orch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Remote {
-    pub dest: String,
-    pub id: String,
-}
-
-/// How a worker was started beyond its metadata: the arguments after `--` and the variables
-/// its outfit's `env` and `--env` set (the caller's own environment is the caller's again at
-/// resume; orch's and the harness's variables are made anew).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Relaunch {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub args: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub env: Vec<(String, String)>,
-}
-
-impl Relaunch {
-    /// Whether there is nothing to remember.
-    pub fn is_empty(&self) -> bool {
-        self.args.is_empty() && self.env.is_empty()
-    }
-}
-
-impl Meta {
-    /// Whether it runs the `command` harness: no hooks, its turns read off the pane by its
-    /// detector ([`crate::detect`]), and no text typed into it but what `tell` is given.
-    pub fn is_command(&self) -> bool {
-        self.harness == crate::harness::Harness::Command
-    }
-
-    /// A record with `id` as its name, the given role and parent, no pane and no session yet
-    /// (spawn and the operator's registration fill in the rest).
-    pub fn new(id: &str, role: &str, parent: &str) -> Meta {
-        Meta {
-            id: id.into(),
-            name: id.into(),
-            role: crate::roles::Role::parse(role),
-            harness: crate::harness::Harness::Sim,
-            server: Server::default(),
-            socket_path: None,
-            pane: None,
-            server_pid: None,
-            pane_pid: None,
-            session: None,
-            window: None,
-            cwd: "/".into(),
-            parent: parent.into(),
-            session_id: None,
-            created_ms: orch_store::clock::now_ms(),
-            argv: Vec::new(),
-            outfit: None,
-            worktree: None,
-            detector: None,
-            remote: None,
-            budget: None,
-            relaunch: Relaunch::default(),
-        }
-    }
-}
 
 /// The state directory.
 #[derive(Debug, Clone)]
-pub struct State {
+pub struct Store {
     pub root: PathBuf,
 }
 
-impl State {
-    /// The state directory from the environment (see [`orch_store::paths::state_dir`]), checked
-    /// ([`State::check`]); not created.
+impl Store {
+    /// The state directory from the environment (see [`crate::paths::state_dir`]), checked
+    /// ([`Store::check`]); not created.
     ///
     /// Errors: no state directory can be named, or it is refused (the message has the fix).
-    pub fn from_env() -> Result<State> {
-        let state = State::at(orch_store::paths::state_dir()?);
+    pub fn from_env() -> Result<Store> {
+        let state = Store::at(crate::paths::state_dir()?);
         state.check()?;
         Ok(state)
     }
 
     /// The state directory at `root`, unchecked (the hook checks it only once it knows the
     /// event is a worker's).
-    pub fn at(root: PathBuf) -> State {
-        State { root }
+    pub fn at(root: PathBuf) -> Store {
+        Store { root }
     }
 
     /// Refuses a state directory that another user could change: one not owned by the user
     /// running orch, or one its group or others may write (they could plant links that make
     /// orch write elsewhere, or forge events). A missing one is fine: orch creates it 0700.
     ///
-    /// Errors: [`Exit::Refused`](crate::error::Exit::Refused), naming the folder, its owner
-    /// or mode, and the fix.
+    /// Errors: [`Refused`], naming the folder, its owner or mode, and the fix.
     pub fn check(&self) -> Result<()> {
         match std::fs::metadata(&self.root) {
             Ok(meta) => match refusal(&self.root, &meta) {
-                Some(why) => bail!(crate::error::Fail::new(crate::error::Exit::Refused, why)),
+                Some(why) => bail!(Refused(why)),
                 None => Ok(()),
             },
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -215,13 +81,13 @@ impl State {
     }
 
     /// `workers/<id>`, checked before anything is written there: `id` is a valid record id
-    /// ([`orch_store::paths::valid_id`]: never `.`, `..` or a path), and `workers` and the record's
+    /// ([`crate::paths::valid_id`]: never `.`, `..` or a path), and `workers` and the record's
     /// folder are real folders, not symbolic links (that could point anywhere).
     ///
     /// Errors: each names the folder and the fix; a missing folder says the record is unknown.
     pub fn folder(&self, id: &str) -> Result<PathBuf> {
         anyhow::ensure!(
-            orch_store::paths::valid_id(id),
+            crate::paths::valid_id(id),
             "`{id}` is not a worker id (ids are letters, digits, `-` and `_`)"
         );
         let workers = self.root.join("workers");
@@ -273,7 +139,7 @@ impl State {
         }
     }
 
-    /// Reads a worker's metadata, from a checked folder ([`State::folder`]).
+    /// Reads a worker's metadata, from a checked folder ([`Store::folder`]).
     pub fn meta(&self, id: &str) -> Result<Meta> {
         let path = self.folder(id)?.join("meta.json");
         let text = std::fs::read_to_string(&path)
@@ -321,7 +187,7 @@ impl State {
     /// Finds a worker by id, `--name` or pane id (`%N`). A name shared by several workers means
     /// the newest. Errors name what was looked for and how to list workers.
     pub fn resolve(&self, spec: &str) -> Result<Meta> {
-        if orch_store::paths::valid_id(spec) && self.worker_dir(spec).join("meta.json").is_file() {
+        if crate::paths::valid_id(spec) && self.worker_dir(spec).join("meta.json").is_file() {
             return self.meta(spec);
         }
         let all = self.workers()?;
@@ -332,10 +198,9 @@ impl State {
             .or_else(|| all.iter().rev().find(|m| m.pane.as_deref() == Some(spec)));
         match found {
             Some(meta) => Ok(meta.clone()),
-            None => bail!(crate::error::Fail::new(
-                crate::error::Exit::Error,
-                format!("unknown worker `{spec}`: give a worker id, name or pane id (`orch ps` lists them)")
-            )),
+            None => bail!(
+                "unknown worker `{spec}`: give a worker id, name or pane id (`orch ps` lists them)"
+            ),
         }
     }
 
@@ -372,7 +237,7 @@ impl State {
     ) -> Option<String> {
         let text = std::fs::read_to_string(self.pane_index(socket_path, pane)).ok()?;
         let mut lines = text.lines().map(str::trim);
-        let id = lines.next().filter(|id| orch_store::paths::valid_id(id))?;
+        let id = lines.next().filter(|id| crate::paths::valid_id(id))?;
         match (lines.next().filter(|p| !p.is_empty()), server_pid) {
             (Some(was), Some(now)) if was != now => None,
             _ => Some(id.to_string()),
@@ -393,7 +258,7 @@ impl State {
     pub fn session_owner(&self, session_id: &str) -> Option<String> {
         let text = std::fs::read_to_string(self.session_index(session_id)?).ok()?;
         let id = text.lines().next()?.trim();
-        orch_store::paths::valid_id(id).then(|| id.to_string())
+        crate::paths::valid_id(id).then(|| id.to_string())
     }
 
     /// Indexes agent session `session_id` to record `id` (nothing for an id that cannot be a
@@ -437,8 +302,21 @@ impl State {
     }
 }
 
+/// A state directory another user could change, refused ([`Store::check`]): orch ends with
+/// its "refused" exit code (6) on it.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 /// Why a state directory with metadata `meta` (followed through a link) at `root` is refused
-/// ([`State::check`]), or `None` when it is the user's own and nobody else may write it.
+/// ([`Store::check`]), or `None` when it is the user's own and nobody else may write it.
 pub fn refusal(root: &Path, meta: &std::fs::Metadata) -> Option<String> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let shown = root.display();
@@ -471,12 +349,6 @@ pub fn current_uid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
-/// A fresh random version-4 UUID (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`), e.g. for
-/// `claude --session-id`.
-pub fn new_uuid() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,7 +365,7 @@ mod tests {
     #[test]
     fn a_pane_index_holds_for_its_server_only() {
         let dir = tempfile::tempdir().unwrap();
-        let state = State {
+        let state = Store {
             root: dir.path().to_path_buf(),
         };
         state.ensure().unwrap();
@@ -522,7 +394,7 @@ mod tests {
     #[test]
     fn ids_count_up_and_resolve_by_id_name_or_pane() {
         let dir = tempfile::tempdir().unwrap();
-        let state = State {
+        let state = Store {
             root: dir.path().to_path_buf(),
         };
         let (a, _) = state.new_worker().unwrap();
@@ -535,20 +407,5 @@ mod tests {
         assert_eq!(state.resolve("%1").unwrap().id, "w1");
         let err = state.resolve("nobody").unwrap_err().to_string();
         assert!(err.contains("unknown worker `nobody`"), "{err}");
-    }
-
-    #[test]
-    fn uuids_look_like_v4() {
-        let a = new_uuid();
-        let b = new_uuid();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 36);
-        let parts: Vec<&str> = a.split('-').collect();
-        assert_eq!(
-            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
-            [8, 4, 4, 4, 12]
-        );
-        assert!(parts[2].starts_with('4'));
-        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
     }
 }

@@ -345,7 +345,7 @@ fn hook_storm(tmp: &Path, hook: &Path, path: &str) -> Value {
 /// One Stop of a publisher with 16 push subscribers, 100 times: the publisher hook's wall time
 /// and the time from its start until the last of the 16 inboxes was written.
 fn fan_out(tmp: &Path, hook: &Path, path: &str) -> Value {
-    use orch::inbox::{Mode, Subscription};
+    use orch_store::{Subscription, SubscriptionMode as Mode};
     let root = tmp.join("fan-out");
     let state = orch_store::Store { root: root.clone() };
     let meta = |id: &str| orch_store::Meta::new(id, "worker", "operator");
@@ -365,7 +365,8 @@ fn fan_out(tmp: &Path, hook: &Path, path: &str) -> Value {
             since: 0,
         };
         orch::inbox::subscribe(&state, &publisher, sub).unwrap();
-        inboxes.push(orch::inbox::inbox_path(&state, &id));
+        let inbox = state.worker(&id).unwrap();
+        inboxes.push(inbox.file(orch_store::worker::File::Inbox));
     }
     let env = vec![
         ("PATH", path.to_string()),

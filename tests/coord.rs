@@ -251,10 +251,10 @@ fn thirty_two_publishers_four_subscribers_every_item_once_in_order() {
     }
     for p in &publishers {
         for s in &subscribers {
-            let sub = orch::inbox::Subscription {
+            let sub = orch_store::Subscription {
                 subscriber: s.clone(),
                 events: vec!["stop".into()],
-                mode: orch::inbox::Mode::Inbox,
+                mode: orch_store::SubscriptionMode::Inbox,
                 since: 0,
             };
             orch::inbox::subscribe(&state, p, sub).unwrap();

@@ -20,20 +20,23 @@ use crate::harness::HarnessExt;
 use crate::usage::{Tally, Usage};
 use crate::worker::Worker;
 use anyhow::{Context, Result};
+use orch_store::event::BudgetLevel;
 use orch_store::files::{write_atomic, Lock};
+use orch_store::worker::File;
 use orch_store::{Budget, Meta, Store};
+use orch_store::{Kind, WorkerDir};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
-/// The file in a worker's folder that keeps the level reached and the calls seen; there from
-/// the moment the worker has a budget ([`start`], [`set`]).
-const FILE: &str = "budget.json";
-
-/// Records that worker `id` has a budget from now on (spawn, when it was given one).
+/// Records that worker `id` has a budget from now on (spawn, when it was given one): its
+/// folder's `budget.json`, which keeps the level reached and the calls seen, is there from
+/// then on ([`start`], [`set`]).
+///
+/// Errors: the worker is unknown, or the file cannot be written.
 pub fn start(state: &Store, id: &str) -> Result<()> {
-    let path = state.worker_dir(id).join(FILE);
+    let path = state.worker(id)?.file(File::Budget);
     write_atomic(
         &path,
         json!({"reached": 0, "calls": 0}).to_string().as_bytes(),
@@ -47,21 +50,19 @@ const LEVELS: [u64; 2] = [80, 100];
 pub const IDLE_EXIT: Duration = Duration::from_secs(60);
 /// How long a follower lets a burst of writes settle before it weighs them.
 const BATCH: Duration = Duration::from_millis(50);
-/// The lock file a worker's follower holds.
-const LOCK: &str = "budget.lock";
 
 /// Run by the hook when a turn of worker `id` begins or ends: starts its follower (`orch
 /// __budget ID`, detached) if the worker has a budget (its `budget.json` exists: a stat, no
 /// metadata read on the hook's path) and no follower runs (its lock is free); returns at once.
-pub fn ensure_follower(state: &Store, id: &str) -> Result<()> {
-    let dir = state.worker_dir(id);
-    if !dir.join(FILE).exists() {
+pub fn ensure_follower(dir: &WorkerDir) -> Result<()> {
+    if !dir.file(File::Budget).exists() {
         return Ok(());
     }
     // Free now: no follower runs (a racing start finds the lock taken and leaves at once).
-    if Lock::try_at(&dir.join(LOCK))?.is_none() {
+    if dir.try_lock(File::BudgetLock)?.is_none() {
         return Ok(());
     }
+    let (state, id) = (dir.store(), dir.id());
     orch_store::paths::orch_detached(&state.root)?
         .arg("__budget")
         .arg(id)
@@ -75,24 +76,21 @@ pub fn ensure_follower(state: &Store, id: &str) -> Result<()> {
 ///
 /// Errors: its files cannot be read or watched.
 pub fn follow(state: &Store, id: &str) -> Result<()> {
-    let dir = state.worker_dir(id);
-    let Some(_lock) = Lock::try_at(&dir.join(LOCK))? else {
+    let dir = state.worker(id)?;
+    let Some(_lock) = dir.try_lock(File::BudgetLock)? else {
         return Ok(());
     };
     let (tx, rx) = channel();
-    let mut watcher = orch_store::watch::watcher(&[(dir.as_path(), false)], move |paths| {
+    let mut watcher = orch_store::watch::watcher(&[(dir.path(), false)], move |paths| {
         let _ = tx.send(paths);
     })?;
-    let events = orch_store::journal::log_path(&dir);
+    let events = dir.file(File::Events);
     let mut transcript: Option<PathBuf> = None;
     let mut quiet_since = Instant::now();
     let mut weigh = true;
     let mut tally = Tally::default();
     loop {
-        let worker = Worker {
-            state: state.clone(),
-            meta: state.meta(id)?,
-        };
+        let worker = Worker::load(state, id)?;
         if std::mem::take(&mut weigh) {
             check(&worker, &mut tally)?;
         }
@@ -101,7 +99,7 @@ pub fn follow(state: &Store, id: &str) -> Result<()> {
             transcript = meta
                 .session_id
                 .as_deref()
-                .and_then(|sid| meta.harness.transcript(&dir, sid));
+                .and_then(|sid| meta.harness.transcript(dir.path(), sid));
             if let Some(folder) = transcript.as_deref().and_then(Path::parent) {
                 watcher.watch(folder, notify::RecursiveMode::NonRecursive)?;
             }
@@ -180,7 +178,7 @@ fn check(worker: &Worker, tally: &mut Tally) -> Result<()> {
     let Some(spent) = spent(&usage, &budget) else {
         return Ok(());
     };
-    let path = worker.dir().join(FILE);
+    let path = worker.dir.file(File::Budget);
     let _lock = Lock::acquire(&path)?;
     let was = recorded(&path);
     let reached = was["reached"].as_u64().unwrap_or(0);
@@ -196,16 +194,18 @@ fn check(worker: &Worker, tally: &mut Tally) -> Result<()> {
         write_atomic(&path, state_now.to_string().as_bytes(), 0o600)?;
     }
     for level in crossed {
-        let fields = json!({
-            "level": level, "spent_usd": spent.usd, "spent_tokens": spent.tokens,
-            "budget_usd": budget.usd, "budget_tokens": budget.tokens,
-        });
+        let crossed = BudgetLevel {
+            level: Some(level),
+            spent_usd: spent.usd,
+            spent_tokens: Some(spent.tokens),
+            budget_usd: budget.usd,
+            budget_tokens: budget.tokens,
+        };
         // At 100% the escalation first: the `budget` event says it is all done.
         if level == 100 {
             spent_out(worker, &budget, &spent)?;
         }
-        let (state, id) = (&worker.state, &worker.meta.id);
-        crate::inbox::record(state, id, "budget", orch_store::journal::fields(fields))?;
+        crate::inbox::publish_in(&worker.dir, Kind::Budget(crossed))?;
     }
     Ok(())
 }
@@ -230,7 +230,7 @@ fn spent_out(worker: &Worker, budget: &Budget, spent: &Spent) -> Result<()> {
         detail: None,
         source: "budget".into(),
     };
-    escalation::raise(&worker.state, m, ask)?;
+    escalation::raise(&worker.dir, ask)?;
     // A turn runs: working, or waiting on a permission dialog (Escape denies and ends it).
     let in_turn = matches!(
         worker.status()?,
@@ -269,7 +269,9 @@ fn reached(path: &Path) -> u64 {
 /// `interrupt`. `None` when it may.
 pub fn refusal(state: &Store, meta: &Meta) -> Option<String> {
     let budget = meta.budget.as_ref().filter(|b| b.interrupt)?;
-    let reached = reached(&state.worker_dir(&meta.id).join(FILE));
+    let reached = state
+        .worker(&meta.id)
+        .map_or(0, |dir| reached(&dir.file(File::Budget)));
     (reached >= 100).then(|| {
         format!(
             "worker `{}` spent its budget ({}) and stops there: raise it with `orch budget {} \
@@ -286,10 +288,7 @@ pub fn refusal(state: &Store, meta: &Meta) -> Option<String> {
 /// budget (as [`spent`]).
 pub fn set(state: &Store, id: &str, budget: Budget) -> Result<(Meta, Option<Spent>)> {
     let meta = state.update_meta(id, |m| m.budget = Some(budget.clone()))?;
-    let worker = Worker {
-        state: state.clone(),
-        meta: meta.clone(),
-    };
+    let worker = Worker::of(state, meta.clone())?;
     let usage = crate::usage::of(&worker)?;
     let now = usage.as_ref().and_then(|u| spent(u, &budget));
     let percent = now.as_ref().map_or(0.0, |s| s.percent);
@@ -299,7 +298,7 @@ pub fn set(state: &Store, id: &str, budget: Budget) -> Result<(Meta, Option<Spen
         .filter(|l| percent >= *l as f64)
         .max()
         .unwrap_or(0);
-    let path = worker.dir().join(FILE);
+    let path = worker.dir.file(File::Budget);
     let _lock = Lock::acquire(&path)?;
     let calls = usage.map_or(0, |u| u.calls.len());
     let state_now = json!({ "reached": still, "calls": calls });

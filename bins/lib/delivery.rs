@@ -16,7 +16,8 @@ use crate::prompt::{Change, Sent};
 use crate::tmux::Tmux;
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Result};
-use orch_store::files::Lock;
+use orch_store::worker::File;
+use orch_store::Kind;
 use std::time::Duration;
 
 /// What a delivery did.
@@ -105,7 +106,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
                 format!("worker `{id}`: its pane {pane} is gone")
             ));
         }
-        let typing = Lock::acquire(&worker.dir().join("typing"))?;
+        let typing = worker.dir.lock(File::Typing)?;
         if opts.now || worker.status()?.ready() {
             break typing;
         }
@@ -125,7 +126,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
     pasted?;
     std::thread::sleep(ENTER_DELAY);
     let sent = Sent::guarded(guard, &plain);
-    harness.submitting(server, &pane, &worker.dir(), &text)?;
+    harness.submitting(server, &pane, &worker.dir, &text)?;
     // The newest event read, and the first prompt event after the paste that is not this text
     // (its seq and length), if one came.
     let mut seen = before;
@@ -141,21 +142,21 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
         let last_wait = enters >= MAX_ENTERS || foreign.is_some();
         let ack_wait = if last_wait { LAST_ACK_WAIT } else { ACK_WAIT };
         let waited = worker.wait(seen, Some(ack_wait), |e| {
-            seen = e["seq"].as_u64().unwrap_or(seen);
+            seen = e.seq;
             if slash {
-                return (e["event"] != "interrupted").then_some(Vec::new());
+                return (!matches!(e.kind, Kind::Interrupted(_))).then_some(Vec::new());
             }
             let found = sent.recognise(e);
-            if found.is_none() && e["event"] == "prompt" && foreign.is_none() {
-                foreign = Some((seen, e["prompt_len"].as_u64().unwrap_or(0)));
+            if let (None, Kind::Prompt(p), None) = (&found, &e.kind, foreign) {
+                foreign = Some((seen, p.prompt_len.unwrap_or(0)));
             }
             found.map(|r| r.changes)
         })?;
         match waited {
             Waited::Found(changes, event) => {
-                let cursor = event["seq"].as_u64().unwrap_or(before);
+                let cursor = event.seq;
                 if !opts.command {
-                    worker.state.set_told(&id, cursor)?;
+                    worker.dir.set_told(cursor)?;
                 }
                 return Ok(Delivered {
                     cursor,
@@ -177,7 +178,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> 
                     });
                 }
                 if opts.now && !worker.status()?.ready() {
-                    worker.state.set_told(&id, before)?;
+                    worker.dir.set_told(before)?;
                     return Ok(Delivered {
                         cursor: before,
                         acknowledged: false,

@@ -9,10 +9,11 @@ use crate::tmux::Tmux;
 use crate::tmux::TmuxServer;
 use crate::worker::Worker;
 use anyhow::{bail, Context, Result};
-use orch_store::journal::fields;
+use orch_store::event::{Prompt as PromptEvent, SessionEnd, SessionStart, Stop};
+use orch_store::worker::File;
 use orch_store::Detector;
+use orch_store::Kind;
 use orch_store::Store;
-use serde_json::json;
 use std::hash::{Hash, Hasher};
 use std::io::Read;
 use std::sync::mpsc;
@@ -34,12 +35,10 @@ enum Phase {
 /// `orch __detect WORKER`: reads the pane's output on stdin until it closes and records the
 /// worker's events (see the module's description). Errors: no such worker or no pane.
 pub fn serve(id: &str) -> Result<()> {
-    let state = Store::from_env()?;
-    let meta = state.meta(id)?;
-    let detector = meta.detector.clone().unwrap_or_default();
-    let worker = Worker { state, meta };
+    let worker = Worker::load(&Store::from_env()?, id)?;
+    let detector = worker.meta.detector.clone().unwrap_or_default();
     let pane = worker.pane()?.to_string();
-    let dir = worker.dir();
+    let pending_file = worker.dir.file(File::Pending);
     let quiet = detector.quiet();
 
     // Output arrives on a thread so that silence can be timed: `true` per chunk, `false` at
@@ -84,16 +83,13 @@ pub fn serve(id: &str) -> Result<()> {
             Ok(true) => {
                 last_output = now;
                 if let Phase::Idle = phase {
-                    if let Some(pending) = take_pending(&dir) {
-                        crate::inbox::record(
-                            &worker.state,
-                            &worker.meta.id,
-                            "prompt",
-                            fields(json!({
-                                "prompt_hash": pending.prompt_hash,
-                                "prompt_len": pending.prompt_len,
-                            })),
-                        )?;
+                    if let Some(pending) = take_pending(&pending_file) {
+                        let prompt = PromptEvent {
+                            prompt_hash: Some(pending.prompt_hash),
+                            prompt_len: Some(pending.prompt_len as u64),
+                            ..PromptEvent::default()
+                        };
+                        crate::inbox::publish_in(&worker.dir, Kind::Prompt(prompt))?;
                         phase = Phase::Busy { line: pending.line };
                         sample = None;
                         next_sample = now + quiet / 2;
@@ -131,26 +127,23 @@ pub fn serve(id: &str) -> Result<()> {
         }
         match phase {
             Phase::Starting => {
-                crate::inbox::record(
-                    &worker.state,
-                    &worker.meta.id,
-                    "session_start",
-                    fields(json!({"source": "startup", "detector": detector.describe()})),
-                )?;
+                let start = SessionStart {
+                    source: Some("startup".into()),
+                    detector: Some(detector.describe()),
+                    ..SessionStart::default()
+                };
+                crate::inbox::publish_in(&worker.dir, Kind::SessionStart(start))?;
                 phase = Phase::Idle;
             }
             Phase::Busy { line } => {
                 let reply = turn_output(&worker.meta.server, &pane, line, &detector)
                     .unwrap_or_else(|_| screen.trim_end().to_string());
-                crate::inbox::record(
-                    &worker.state,
-                    &worker.meta.id,
-                    "stop",
-                    fields(json!({
-                        "last_assistant_message": reply,
-                        "detector": detector.kind(),
-                    })),
-                )?;
+                let stop = Stop {
+                    last_assistant_message: Some(reply),
+                    detector: Some(detector.kind().into()),
+                    ..Stop::default()
+                };
+                crate::inbox::publish_in(&worker.dir, Kind::Stop(stop))?;
                 phase = Phase::Idle;
             }
             Phase::Idle => {}
@@ -175,21 +168,22 @@ fn exited(worker: &Worker) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let tail = orch_store::journal::read_back_to(&worker.dir(), |_| true)?;
-    let last = tail.last().and_then(|e| e["event"].as_str()).unwrap_or("");
-    if last != "killed" && last != "session_end" {
+    let tail = worker.dir.events_back_to(|_| true)?;
+    let ended = tail
+        .last()
+        .is_some_and(|e| matches!(e.kind, Kind::Killed(_) | Kind::SessionEnd(_)));
+    if !ended {
         let server_lives = worker
             .meta
             .server
             .run(&["display-message", "-p", "#{pid}"])
             .is_ok();
         let reason = if server_lives { "exit" } else { "other" };
-        crate::inbox::record(
-            &worker.state,
-            &worker.meta.id,
-            "session_end",
-            fields(json!({ "reason": reason })),
-        )?;
+        let end = SessionEnd {
+            reason: Some(reason.into()),
+            ..SessionEnd::default()
+        };
+        crate::inbox::publish_in(&worker.dir, Kind::SessionEnd(end))?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::harness::HarnessExt;
 use crate::harness::{Harness, Version};
 use crate::tmux::Tmux;
 use orch_store::paths;
+use orch_store::worker::File;
 use serde_json::{json, Value};
 use std::fmt;
 use std::fs;
@@ -570,11 +571,14 @@ pub fn logs() -> Check {
     };
     let mut found = Vec::new();
     let mut files = 0;
-    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-    dirs.sort();
-    for dir in dirs {
-        for name in [orch_store::journal::FILE, "inbox.jsonl"] {
-            let path = dir.join(name);
+    let mut ids: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    for dir in ids.iter().filter_map(|id| state.worker(id).ok()) {
+        for file in [File::Events, File::Inbox] {
+            let path = dir.file(file);
             let Ok(health) = orch_store::journal::scan(&path) else {
                 continue;
             };

@@ -10,10 +10,12 @@
 
 use crate::inbox;
 use anyhow::{bail, Context, Result};
+use orch_store::event::{Decision as DecisionEvent, Escalation as EscalationEvent, Relay};
 use orch_store::files::{create_private_dir, write_atomic, Lock};
+use orch_store::{Event, Kind, WorkerDir};
 use orch_store::{Meta, Store};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::PathBuf;
 
 /// The four axes.
@@ -121,7 +123,8 @@ pub struct Ask {
 
 /// Raises an escalation for `worker`: writes it, records the `escalation` event, and puts it
 /// into the parent's inbox (pushed). Returns it.
-pub fn raise(state: &Store, worker: &Meta, ask: Ask) -> Result<Escalation> {
+pub fn raise(dir: &WorkerDir, ask: Ask) -> Result<Escalation> {
+    let (state, worker) = (dir.store(), dir.meta()?);
     check_axes(&ask.axes)?;
     if ask.summary.trim().is_empty() {
         bail!("an escalation needs a `--summary`");
@@ -129,19 +132,21 @@ pub fn raise(state: &Store, worker: &Meta, ask: Ask) -> Result<Escalation> {
     let parent = inbox::parent_record(state, &worker.parent, worker.socket_path.as_deref())?;
     let mut esc = Escalation::open(next_id(state)?, worker, parent, ask);
     write(state, &esc)?;
-    esc.cursor = inbox::record(state, &worker.id, "escalation", event_fields(&esc))?;
+    esc.cursor = inbox::publish_in(dir, event(&esc))?.seq;
     write(state, &esc)?;
     tell_parent(state, worker, &esc)?;
     Ok(esc)
 }
 
-/// The fields of an `escalation` event and inbox item: its id, axes, summary, options and
-/// source.
-fn event_fields(esc: &Escalation) -> serde_json::Map<String, Value> {
-    orch_store::journal::fields(json!({
-        "escalation": esc.id, "axes": esc.axes, "summary": esc.summary,
-        "options": esc.options, "source": esc.source,
-    }))
+/// The `escalation` event and inbox item: its id, axes, summary, options and source.
+fn event(esc: &Escalation) -> Kind {
+    Kind::Escalation(EscalationEvent {
+        escalation: Some(esc.id.clone()),
+        axes: esc.axes.clone(),
+        summary: Some(esc.summary.clone()),
+        options: esc.options.clone(),
+        source: Some(esc.source.clone()),
+    })
 }
 
 /// The next escalation id, `e1`, `e2`... (a counter under a lock).
@@ -160,15 +165,19 @@ fn next_id(state: &Store) -> Result<String> {
 /// Puts the escalation into its parent's inbox and pushes it, unless the parent already hears
 /// the worker's escalations through a subscription.
 fn tell_parent(state: &Store, worker: &Meta, esc: &Escalation) -> Result<()> {
-    let subscribed = inbox::subscriptions(state, &worker.id)?
+    let subscribed = state
+        .worker(&worker.id)?
+        .subscriptions()?
         .iter()
         .any(|s| s.subscriber == esc.parent && s.wants("escalation"));
     if !subscribed {
-        let mut item = event_fields(esc);
-        item.insert("from".into(), worker.id.clone().into());
-        item.insert("from_name".into(), worker.name.clone().into());
-        item.insert("from_seq".into(), esc.cursor.into());
-        inbox::put(state, &esc.parent, "escalation", item)?;
+        let relay = Relay {
+            from: worker.id.clone(),
+            from_name: worker.name.clone(),
+            from_seq: Some(esc.cursor),
+            push: true,
+        };
+        inbox::put(state, &esc.parent, event(esc), Some(relay))?;
         inbox::push(state, &esc.parent)?;
     }
     Ok(())
@@ -177,33 +186,28 @@ fn tell_parent(state: &Store, worker: &Meta, esc: &Escalation) -> Result<()> {
 /// Makes an escalation here for one a worker on another host raised there (`event`: its
 /// `escalation` event, mirrored into the worker's log here): it goes to the worker's parent
 /// here, as a local one would, and deciding it here decides it on the host.
-pub fn mirror(state: &Store, worker: &Meta, event: &Value) -> Result<Escalation> {
+pub fn mirror(state: &Store, worker: &Meta, event: &Event) -> Result<Escalation> {
     let remote = worker
         .remote
         .as_ref()
         .with_context(|| format!("`{}` is no remote worker", worker.id))?;
-    let text = |k: &str| event[k].as_str().unwrap_or_default().to_string();
-    let list = |k: &str| -> Vec<String> {
-        event[k]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
+    let Kind::Escalation(raised) = &event.kind else {
+        bail!("event {} of `{}` is no escalation", event.seq, worker.id);
     };
+    let text = |t: &Option<String>| t.clone().unwrap_or_default();
     let ask = Ask {
-        axes: list("axes"),
-        summary: text("summary"),
-        options: list("options"),
+        axes: raised.axes.clone(),
+        summary: text(&raised.summary),
+        options: raised.options.clone(),
         detail: None,
-        source: text("source"),
+        source: text(&raised.source),
     };
     let parent = inbox::parent_record(state, &worker.parent, None)?;
     let mut esc = Escalation::open(next_id(state)?, worker, parent, ask);
-    esc.cursor = event["seq"].as_u64().unwrap_or(0);
+    esc.cursor = event.seq;
     esc.remote = Some(orch_store::Remote {
         dest: remote.dest.clone(),
-        id: text("escalation"),
+        id: text(&raised.escalation),
     });
     write(state, &esc)?;
     tell_parent(state, worker, &esc)?;
@@ -291,22 +295,14 @@ pub fn decide(state: &Store, id: &str, decision: Decision) -> Result<Escalation>
     if esc.remote.is_some() {
         return Ok(esc);
     }
-    let fields = json!({
-        "escalation": id, "decision": decision.text, "self": esc.self_decided,
-        "axes": esc.axes,
+    let decided = Kind::Decision(DecisionEvent {
+        escalation: Some(id.to_string()),
+        decision: Some(decision.text.clone()),
+        by_self: Some(esc.self_decided),
+        axes: esc.axes.clone(),
     });
-    inbox::record(
-        state,
-        &esc.worker,
-        "decision",
-        orch_store::journal::fields(fields.clone()),
-    )?;
-    inbox::put(
-        state,
-        &esc.worker,
-        "decision",
-        orch_store::journal::fields(fields),
-    )?;
+    inbox::publish(state, &esc.worker, decided.clone())?;
+    inbox::put(state, &esc.worker, decided, None)?;
     inbox::push(state, &esc.worker)?;
     Ok(esc)
 }

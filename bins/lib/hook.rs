@@ -12,8 +12,12 @@
 use crate::inbox;
 use crate::roles::{attribute, Attribution, HookEnv, Index};
 use anyhow::{Context, Result};
+use orch_store::event::{
+    Notification, Other, PermissionRequest, Prompt, SessionEnd, SessionStart, Stop, StopFailure,
+};
+use orch_store::{Kind, WorkerDir};
 use orch_store::{Meta, Store};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::io::{Read, Write};
 
 /// Largest hook input read from stdin; more is left unread.
@@ -53,7 +57,7 @@ fn run() -> Result<()> {
     // only when the folder is the user's own).
     state.check()?;
     let payload: Value = if input.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Map::new())
+        Value::Object(serde_json::Map::new())
     } else {
         serde_json::from_slice(&input).context("the hook input is not JSON")?
     };
@@ -153,52 +157,48 @@ pub fn record(state: &Store, env: &HookEnv, payload: &Value) -> Result<()> {
         Attribution::Session { id, adopt } => (id, adopt),
         Attribution::Unknown => return Ok(()),
     };
-    // A valid id and a real folder (not a link that could point anywhere) before any write.
-    state.folder(&id)?;
+    // A valid id and a real folder (not a link that could point anywhere) before any write;
+    // its record is read at most once, and only when a step below needs it.
+    let dir = state.worker(&id)?;
     // A command worker's turns are its detector's to record: a Claude Code someone started
     // inside it (its shell) is not the worker. Such a session reaches here only to be adopted
     // (a command worker has no session of its own) or by the pane; a worker's own session,
     // named by ORCH_WORKER, skips the metadata read on the hot path.
-    // The record's metadata, read once and only when a step below needs it.
-    let read = std::cell::OnceCell::new();
-    let meta = || -> Result<&Meta> {
-        let read = read.get_or_init(|| state.meta(&id).map_err(|e| format!("{e:#}")));
-        read.as_ref().map_err(|e| anyhow::anyhow!("{e}"))
-    };
-    if (adopt || env.orch_worker.is_none()) && meta().is_ok_and(Meta::is_command) {
+    if (adopt || env.orch_worker.is_none()) && dir.meta().is_ok_and(Meta::is_command) {
         return Ok(());
     }
     if adopt {
         state.adopt_session(&id, session_id.unwrap_or_default())?;
     }
     if name == "SessionStart" && env.orch_worker.is_none() {
-        follow_operator(state, env, meta()?)?;
+        follow_operator(state, env, dir.meta()?)?;
     }
-    if name == "SessionEnd" && from_elsewhere(env, meta()?) {
+    if name == "SessionEnd" && from_elsewhere(env, dir.meta()?) {
         return Ok(());
     }
-    let (mut kind, fields) = event_of(name, payload);
-    let dir = state.worker_dir(&id);
+    let mut kind = event_of(name, payload);
     // A subscriber's own Stop hands the model what came into its inbox while it worked.
     let mut block = None;
-    if kind == "stop" && dir.join("inbox.jsonl").exists() {
-        block = inbox::on_stop(state, &id)?;
-        if block.is_some() {
-            kind = "stop_blocked";
+    if matches!(kind, Kind::Stop(_)) && dir.has_inbox() {
+        block = inbox::on_stop(&dir)?;
+        if let (Some(_), Kind::Stop(stop)) = (&block, &kind) {
+            kind = Kind::StopBlocked(stop.clone());
         }
     }
-    inbox::record(state, &id, kind, fields)?;
-    if matches!(kind, "prompt" | "stop" | "stop_blocked") {
+    let turn = matches!(kind, Kind::Prompt(_) | Kind::Stop(_) | Kind::StopBlocked(_));
+    let permission = matches!(kind, Kind::PermissionRequest(_));
+    inbox::publish_in(&dir, kind)?;
+    if turn {
         // A turn begins or ends: a worker with a budget has its spend followed by a detached
         // child while it works (the harness writes its transcript as it goes, and a moment
         // after the Stop).
-        if let Err(err) = crate::budget::ensure_follower(state, &id) {
+        if let Err(err) = crate::budget::ensure_follower(&dir) {
             log_error(&format!("budget of `{id}`: {err:#}"));
         }
     }
-    if kind == "permission_request" {
+    if permission {
         // The request is recorded whatever happens here; a policy problem only goes to the log.
-        if let Err(err) = escalate_permission(state, &id, payload) {
+        if let Err(err) = escalate_permission(&dir, payload) {
             log_error(&format!("permission escalation for `{id}`: {err:#}"));
         }
     }
@@ -217,7 +217,7 @@ pub fn record(state: &Store, env: &HookEnv, payload: &Value) -> Result<()> {
 /// Classifies a permission request's tool and input with the escalation policy (the project's
 /// policy is looked up from the payload's `cwd`) and, when an axis trips, raises an escalation
 /// to the worker's parent. Prints nothing: Claude Code's own permission dialog still decides.
-fn escalate_permission(state: &Store, id: &str, payload: &Value) -> Result<()> {
+fn escalate_permission(dir: &WorkerDir, payload: &Value) -> Result<()> {
     use crate::classify::{Input, Policy};
     let Some(input) = Input::from_payload(payload) else {
         return Ok(());
@@ -254,7 +254,6 @@ fn escalate_permission(state: &Store, id: &str, payload: &Value) -> Result<()> {
                 .unwrap_or_default()
         });
     let what: String = what.chars().take(200).collect();
-    let meta = state.meta(id)?;
     let ask = crate::escalation::Ask {
         axes: found.axes.iter().map(|a| a.as_str().to_string()).collect(),
         summary: format!("{tool} asks permission for `{what}`"),
@@ -269,7 +268,7 @@ fn escalate_permission(state: &Store, id: &str, payload: &Value) -> Result<()> {
         ),
         source: "permission".into(),
     };
-    crate::escalation::raise(state, &meta, ask)?;
+    crate::escalation::raise(dir, ask)?;
     Ok(())
 }
 
@@ -310,74 +309,71 @@ fn follow_operator(state: &Store, env: &HookEnv, meta: &Meta) -> Result<()> {
 }
 
 /// The orch event kind and fields for a Claude Code hook input: what a listener needs and no
-/// more (a prompt is kept as its fingerprints, [`crate::prompt::fields`], never its text).
-pub fn event_of(hook_event_name: &str, payload: &Value) -> (&'static str, Map<String, Value>) {
-    let mut fields = Map::new();
-    let mut copy = |key: &str| {
-        if let Some(v) = payload.get(key) {
-            fields.insert(key.to_string(), v.clone());
-        }
-    };
-    copy("session_id");
-    let kind = match hook_event_name {
-        "SessionStart" => {
-            copy("source");
-            copy("model");
-            "session_start"
-        }
+/// more (a prompt is kept as its fingerprints, [`crate::prompt::fingerprint`], never its text).
+pub fn event_of(hook_event_name: &str, payload: &Value) -> Kind {
+    // A field of the input as text, when it is text (a value of another type is left out).
+    let text = |key: &str| payload.get(key).and_then(Value::as_str).map(str::to_string);
+    let flag = |key: &str| payload.get(key).and_then(Value::as_bool);
+    let session_id = text("session_id");
+    match hook_event_name {
+        "SessionStart" => Kind::SessionStart(SessionStart {
+            session_id,
+            source: text("source"),
+            model: text("model"),
+            detector: None,
+        }),
         // Gemini CLI's BeforeAgent comes with each submitted prompt, like UserPromptSubmit.
         "UserPromptSubmit" | "BeforeAgent" => {
-            copy("prompt_id");
             let prompt = payload.get("prompt").and_then(Value::as_str).unwrap_or("");
-            fields.extend(crate::prompt::fields(prompt));
-            "prompt"
+            Kind::Prompt(Prompt {
+                session_id,
+                prompt_id: text("prompt_id"),
+                ..crate::prompt::fingerprint(prompt)
+            })
         }
-        "Stop" => {
-            copy("prompt_id");
-            copy("stop_hook_active");
-            copy("last_assistant_message");
-            "stop"
-        }
+        "Stop" => Kind::Stop(Stop {
+            session_id,
+            prompt_id: text("prompt_id"),
+            stop_hook_active: flag("stop_hook_active"),
+            last_assistant_message: text("last_assistant_message"),
+            detector: None,
+        }),
         // Gemini CLI's AfterAgent ends each turn, with the reply as `prompt_response`.
-        "AfterAgent" => {
-            copy("stop_hook_active");
-            if let Some(reply) = payload.get("prompt_response") {
-                fields.insert("last_assistant_message".into(), reply.clone());
-            }
-            "stop"
-        }
-        "StopFailure" => {
-            copy("prompt_id");
-            copy("error");
-            copy("last_assistant_message");
-            "stop_failure"
-        }
-        "Notification" => {
-            copy("message");
+        "AfterAgent" => Kind::Stop(Stop {
+            session_id,
+            stop_hook_active: flag("stop_hook_active"),
+            last_assistant_message: text("prompt_response"),
+            ..Stop::default()
+        }),
+        "StopFailure" => Kind::StopFailure(StopFailure {
+            session_id,
+            prompt_id: text("prompt_id"),
+            error: payload.get("error").cloned(),
+            last_assistant_message: text("last_assistant_message"),
+        }),
+        "Notification" => Kind::Notification(Notification {
+            session_id,
+            message: text("message"),
             // Gemini CLI's `ToolPermission`: it waits for the user to approve a tool.
-            match payload.get("notification_type").and_then(Value::as_str) {
-                Some("ToolPermission") => {
-                    fields.insert("notification_type".into(), "permission_prompt".into());
-                }
-                _ => copy("notification_type"),
-            }
-            "notification"
-        }
-        "PermissionRequest" => {
-            copy("tool_name");
-            copy("tool_input");
-            "permission_request"
-        }
-        "SessionEnd" => {
-            copy("reason");
-            "session_end"
-        }
-        other => {
-            fields.insert("hook_event_name".into(), other.into());
-            "other"
-        }
-    };
-    (kind, fields)
+            notification_type: match text("notification_type").as_deref() {
+                Some("ToolPermission") => Some("permission_prompt".into()),
+                _ => text("notification_type"),
+            },
+        }),
+        "PermissionRequest" => Kind::PermissionRequest(PermissionRequest {
+            session_id,
+            tool_name: text("tool_name"),
+            tool_input: payload.get("tool_input").cloned(),
+        }),
+        "SessionEnd" => Kind::SessionEnd(SessionEnd {
+            session_id,
+            reason: text("reason"),
+        }),
+        other => Kind::Other(Other {
+            session_id,
+            hook_event_name: Some(other.to_string()),
+        }),
+    }
 }
 
 struct FileIndex<'a>(&'a Store);
@@ -421,20 +417,47 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The line a hook input becomes in the log (seq and times aside): `event` and fields.
+    fn line(kind: Kind) -> Value {
+        let event = orch_store::Event {
+            seq: 1,
+            ts: String::new(),
+            ts_ms: 0,
+            kind,
+            relay: None,
+        };
+        event.to_json()
+    }
+
+    /// The events in a worker's folder.
+    fn logged(state: &Store, id: &str) -> Vec<Value> {
+        state
+            .worker(id)
+            .unwrap()
+            .events_after(0)
+            .unwrap()
+            .iter()
+            .map(orch_store::Event::to_json)
+            .collect()
+    }
+
     #[test]
     fn stop_keeps_the_last_message_and_prompt_keeps_only_a_hash() {
-        let (kind, f) = event_of(
+        let f = line(event_of(
             "Stop",
             &json!({"session_id":"s","hook_event_name":"Stop","stop_hook_active":false,
                     "last_assistant_message":"done","background_tasks":[]}),
-        );
-        assert_eq!(kind, "stop");
+        ));
+        assert_eq!(f["event"], "stop");
         assert_eq!(f["last_assistant_message"], "done");
         assert!(f.get("background_tasks").is_none());
-        let (kind, f) = event_of("UserPromptSubmit", &json!({"prompt":"secret plan"}));
-        assert_eq!(kind, "prompt");
+        let f = line(event_of(
+            "UserPromptSubmit",
+            &json!({"prompt":"secret plan"}),
+        ));
+        assert_eq!(f["event"], "prompt");
         assert_eq!(f["prompt_len"], 11);
-        assert!(!f.values().any(|v| v == "secret plan"));
+        assert!(!f.as_object().unwrap().values().any(|v| v == "secret plan"));
     }
 
     #[test]
@@ -492,29 +515,29 @@ mod tests {
     #[test]
     fn gemini_events_map_onto_orchs_kinds() {
         let start = gemini_payload("SessionStart");
-        let (kind, f) = event_of("SessionStart", &start);
-        assert_eq!(kind, "session_start");
+        let f = line(event_of("SessionStart", &start));
+        assert_eq!(f["event"], "session_start");
         assert_eq!(f["source"], "startup");
         assert_eq!(f["session_id"], "c03e45f7-efb1-4071-9a17-a3d676f6d651");
 
         let before = gemini_payload("BeforeAgent");
         let prompt = before["prompt"].as_str().unwrap();
-        let (kind, f) = event_of("BeforeAgent", &before);
-        assert_eq!(kind, "prompt");
+        let f = line(event_of("BeforeAgent", &before));
+        assert_eq!(f["event"], "prompt");
         assert_eq!(f["prompt_hash"], crate::prompt::hash(prompt));
         assert_eq!(f["prompt_len"], prompt.chars().count());
-        assert!(!f.values().any(|v| v == prompt));
+        assert!(!f.as_object().unwrap().values().any(|v| v == prompt));
 
         let after = gemini_payload("AfterAgent");
-        let (kind, f) = event_of("AfterAgent", &after);
-        assert_eq!(kind, "stop");
+        let f = line(event_of("AfterAgent", &after));
+        assert_eq!(f["event"], "stop");
         assert_eq!(f["last_assistant_message"], after["prompt_response"]);
         assert_eq!(f["stop_hook_active"], false);
         assert!(f.get("prompt").is_none());
 
         let end = gemini_payload("SessionEnd");
-        let (kind, f) = event_of("SessionEnd", &end);
-        assert_eq!(kind, "session_end");
+        let f = line(event_of("SessionEnd", &end));
+        assert_eq!(f["event"], "session_end");
         assert_eq!(f["reason"], "exit");
 
         // Quoted in observed.md (no dump file): a tool waiting for approval.
@@ -522,22 +545,21 @@ mod tests {
             "notification_type":"ToolPermission",
             "message":"Tool Confirm Shell Command requires execution",
             "details":{"type":"exec","title":"Confirm Shell Command","command":"echo hi"}});
-        let (kind, f) = event_of("Notification", &notification);
-        assert_eq!(kind, "notification");
+        let f = line(event_of("Notification", &notification));
+        assert_eq!(f["event"], "notification");
         assert_eq!(f["notification_type"], "permission_prompt");
         assert!(f.get("details").is_none());
-        let status = crate::status::after(&json!({"event": kind,
-            "notification_type": f["notification_type"]}));
+        let status = crate::status::after(&orch_store::Event::from_json(f).unwrap());
         assert_eq!(status, Some(crate::status::Status::NeedsInput));
     }
 
     #[test]
     fn permission_request_records_tool_and_input() {
-        let (kind, f) = event_of(
+        let f = line(event_of(
             "PermissionRequest",
             &json!({"tool_name":"Bash","tool_input":{"command":"rm -rf x"}}),
-        );
-        assert_eq!(kind, "permission_request");
+        ));
+        assert_eq!(f["event"], "permission_request");
         assert_eq!(f["tool_input"]["command"], "rm -rf x");
     }
 
@@ -547,7 +569,7 @@ mod tests {
         let state = Store {
             root: dir.path().to_path_buf(),
         };
-        let (id, wdir) = state.new_worker().unwrap();
+        let (id, _) = state.new_worker().unwrap();
         state
             .index(&state.session_index("s1").unwrap(), &id)
             .unwrap();
@@ -569,7 +591,7 @@ mod tests {
             "session_id":"stranger"}),
         )
         .unwrap();
-        let events = orch_store::journal::read_after(&wdir, 0).unwrap();
+        let events = logged(&state, &id);
         assert_eq!(events.len(), 1);
         assert_eq!(events[0]["last_assistant_message"], "hi");
     }
@@ -580,7 +602,7 @@ mod tests {
         let state = Store {
             root: dir.path().to_path_buf(),
         };
-        let (id, wdir) = state.new_worker().unwrap();
+        let (id, _) = state.new_worker().unwrap();
         let mut meta = orch_store::Meta::new(&id, "worker", "operator");
         meta.harness = crate::harness::Harness::Command;
         state.write_meta(&meta).unwrap();
@@ -591,9 +613,7 @@ mod tests {
         let start = json!({"hook_event_name":"SessionStart","session_id":"inner",
             "source":"startup"});
         record(&state, &env, &start).unwrap();
-        assert!(orch_store::journal::read_after(&wdir, 0)
-            .unwrap()
-            .is_empty());
+        assert!(logged(&state, &id).is_empty());
         // Without ORCH_WORKER (unset in that shell), found by its pane.
         meta.socket_path = Some("/tmp/s".into());
         meta.pane = Some("%9".into());
@@ -605,9 +625,7 @@ mod tests {
             ..HookEnv::default()
         };
         record(&state, &by_pane, &start).unwrap();
-        assert!(orch_store::journal::read_after(&wdir, 0)
-            .unwrap()
-            .is_empty());
+        assert!(logged(&state, &id).is_empty());
         assert_eq!(state.meta(&id).unwrap().session_id, None, "not adopted");
         assert!(state.session_index("inner").is_none_or(|p| !p.exists()));
     }
@@ -618,7 +636,7 @@ mod tests {
         let state = Store {
             root: dir.path().to_path_buf(),
         };
-        let (id, wdir) = state.new_worker().unwrap();
+        let (id, _) = state.new_worker().unwrap();
         let mut meta = orch_store::Meta::new(&id, "worker", "operator");
         meta.pane = Some("%1".into());
         meta.server_pid = Some("200".into());
@@ -635,10 +653,8 @@ mod tests {
         // The agent of the dead server's %1 (pid 100), and of its %3, after the resume.
         record(&state, &from("100", "%1"), &end).unwrap();
         record(&state, &from("200", "%3"), &end).unwrap();
-        assert!(orch_store::journal::read_after(&wdir, 0)
-            .unwrap()
-            .is_empty());
+        assert!(logged(&state, &id).is_empty());
         record(&state, &from("200", "%1"), &end).unwrap();
-        assert_eq!(orch_store::journal::read_after(&wdir, 0).unwrap().len(), 1);
+        assert_eq!(logged(&state, &id).len(), 1);
     }
 }

@@ -1,85 +1,28 @@
 //! Subscriptions and inboxes: a worker (or the operator's pane) subscribes to another worker's
-//! events; the hook copies each matching event into the subscriber's inbox, once and in the
-//! publisher's order, and pushes it: through the subscriber's own Stop hook when it is mid-turn
-//! (a `block` whose reason is the digest), or typed into its pane as a one-line notice when it
-//! is idle (by a detached `orch __deliver` child, so the publisher's hook returns at once).
-//!
-//! Files, beside the worker's `events.jsonl`:
-//! ```text
-//! subscribers.json   [{"subscriber": "w3", "events": ["stop"], "mode": "push", "since": 7}]
-//! inbox.jsonl        items, same line format as events: {"seq", "event", "ts", "from", ...}
-//! inbox.delivered    seq of the last item pushed (by a Stop block or a notice)
-//! inbox.acked        seq of the last item acknowledged with `orch inbox --ack`
-//! inbox.blocks       consecutive Stop blocks (reset when a Stop passes)
-//! ```
+//! events; the publisher's folder copies each matching event into the subscriber's inbox,
+//! once and in the publisher's order ([`orch_store::WorkerDir::publish`]), and this module
+//! pushes it: through the subscriber's own Stop hook when it is mid-turn (a `block` whose
+//! reason is the digest), or typed into its pane as a one-line notice when it is idle (by a
+//! detached `orch __deliver` child, so the publisher's hook returns at once).
 
-use crate::status::{self, Status};
+use crate::status::Status;
 use crate::tmux::Tmux;
 use anyhow::{Context, Result};
-use orch_store::files::{write_atomic, Lock};
-use orch_store::journal as events;
-use orch_store::{Meta, Store};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
-use std::path::PathBuf;
+use orch_store::event::{Moved, Relay};
+use orch_store::worker::{Counter, File};
+use orch_store::{Event, Kind, Meta, Store, Subscription, WorkerDir};
+use serde_json::{json, Value};
 
 /// How many Stops in a row orch blocks to deliver news, well under Claude Code's own cap of 8
 /// consecutive blocks.
 pub const MAX_BLOCKS: u64 = 3;
 
-/// How a subscriber hears about items.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Pushed: a Stop block when mid-turn, a notice typed into the pane when idle.
-    Push,
-    /// Only kept in the inbox, for `orch inbox`.
-    Inbox,
-}
-
-/// One subscription, as kept in the publisher's `subscribers.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Subscription {
-    /// The subscriber's id (a worker or an operator record).
-    pub subscriber: String,
-    /// Event kinds copied (`stop`, `notification`, `escalation`...); empty means all.
-    pub events: Vec<String>,
-    pub mode: Mode,
-    /// The publisher's cursor when the subscription began: older events are not copied.
-    pub since: u64,
-}
-
-impl Subscription {
-    /// Whether an event of `kind` is copied.
-    pub fn wants(&self, kind: &str) -> bool {
-        self.events.is_empty() || self.events.iter().any(|e| e == kind || e == "any")
-    }
-}
-
-fn subscribers_path(state: &Store, publisher: &str) -> PathBuf {
-    state.worker_dir(publisher).join("subscribers.json")
-}
-
-/// The inbox file of a worker or operator record.
-pub fn inbox_path(state: &Store, id: &str) -> PathBuf {
-    state.worker_dir(id).join("inbox.jsonl")
-}
-
-/// The subscriptions to `publisher` (empty when none).
-pub fn subscriptions(state: &Store, publisher: &str) -> Result<Vec<Subscription>> {
-    let path = subscribers_path(state, publisher);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .with_context(|| format!("`{}` is not valid", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
-    }
-}
-
 /// Adds or replaces `sub` among the subscriptions to `publisher`. Returns false when the same
 /// subscription already existed.
+///
+/// Errors: the publisher is unknown, or its subscriptions cannot be read or written.
 pub fn subscribe(state: &Store, publisher: &str, sub: Subscription) -> Result<bool> {
-    edit_subscriptions(state, publisher, |subs| {
+    state.worker(publisher)?.edit_subscriptions(|subs| {
         if let Some(old) = subs.iter_mut().find(|s| s.subscriber == sub.subscriber) {
             if old.events == sub.events && old.mode == sub.mode {
                 return false;
@@ -93,120 +36,69 @@ pub fn subscribe(state: &Store, publisher: &str, sub: Subscription) -> Result<bo
 }
 
 /// Removes `subscriber`'s subscription to `publisher`; false when there was none.
+///
+/// Errors: the publisher is unknown, or its subscriptions cannot be read or written.
 pub fn unsubscribe(state: &Store, publisher: &str, subscriber: &str) -> Result<bool> {
-    edit_subscriptions(state, publisher, |subs| {
+    state.worker(publisher)?.edit_subscriptions(|subs| {
         let before = subs.len();
         subs.retain(|s| s.subscriber != subscriber);
         subs.len() != before
     })
 }
 
-fn edit_subscriptions(
-    state: &Store,
-    publisher: &str,
-    edit: impl FnOnce(&mut Vec<Subscription>) -> bool,
-) -> Result<bool> {
-    let path = subscribers_path(state, publisher);
-    let _lock = Lock::acquire(&path)?;
-    let mut subs = subscriptions(state, publisher)?;
-    let changed = edit(&mut subs);
-    if changed {
-        write_atomic(&path, &serde_json::to_vec_pretty(&subs)?, 0o600)?;
+/// Records an event of `kind` in worker `id`'s log, copies it into its subscribers' inboxes
+/// (in order) and pushes it to those that are not mid-turn. Returns it. Every event orch or a
+/// hook records goes this way.
+///
+/// Errors: the worker is unknown, or its log or a subscriber's inbox cannot be written.
+pub fn publish(state: &Store, id: &str, kind: Kind) -> Result<Event> {
+    publish_in(&state.worker(id)?, kind)
+}
+
+/// [`publish`] in a folder the caller holds.
+///
+/// Errors: as [`publish`].
+pub fn publish_in(dir: &WorkerDir, kind: Kind) -> Result<Event> {
+    let published = dir.publish(kind)?;
+    push_all(dir.store(), &published.push)?;
+    Ok(published.event)
+}
+
+/// [`publish`] for an event mirrored from a remote worker's log, kept with its own `seq`.
+/// Returns whether it was new here.
+///
+/// Errors: it would leave a gap, or the log cannot be written.
+pub fn publish_copy(state: &Store, id: &str, event: &Event) -> Result<bool> {
+    match state.worker(id)?.publish_copy(event)? {
+        Some(published) => {
+            push_all(state, &published.push)?;
+            Ok(true)
+        }
+        None => Ok(false),
     }
-    Ok(changed)
-}
-
-/// Copies a publisher's `event` into the inbox of each subscriber that wants it; called by the
-/// hook while it holds the publisher's event lock, so inboxes get items in the publisher's
-/// order. Returns the subscribers to push to.
-pub fn fan_out(state: &Store, publisher: &Meta, event: &Value) -> Result<Vec<String>> {
-    let subs = subscriptions(state, &publisher.id)?;
-    if subs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let kind = event["event"].as_str().unwrap_or("");
-    let seq = event["seq"].as_u64().unwrap_or(0);
-    let mut push = Vec::new();
-    for sub in subs.iter().filter(|s| s.wants(kind) && seq > s.since) {
-        // A subscriber gone, or whose folder is not a real one: nothing is written for it.
-        if state.folder(&sub.subscriber).is_err() {
-            continue;
-        }
-        let mut item = Map::new();
-        item.insert("from".into(), publisher.id.clone().into());
-        item.insert("from_name".into(), publisher.name.clone().into());
-        item.insert("from_seq".into(), seq.into());
-        if sub.mode == Mode::Inbox {
-            item.insert("push".into(), false.into());
-        }
-        for (k, v) in event.as_object().into_iter().flatten() {
-            if !matches!(k.as_str(), "seq" | "event" | "ts" | "ts_ms") {
-                item.insert(k.clone(), v.clone());
-            }
-        }
-        put(state, &sub.subscriber, kind, item)?;
-        if sub.mode == Mode::Push {
-            push.push(sub.subscriber.clone());
-        }
-    }
-    Ok(push)
-}
-
-/// Appends an event to worker `id`'s log, copies it into its subscribers' inboxes (under the
-/// log's lock, so in order) and pushes it to those that are not mid-turn. Returns its seq.
-/// The hook records every Claude Code event this way; orch's own events (escalation,
-/// decision, interrupted, killed) too.
-pub fn record(state: &Store, id: &str, kind: &str, fields: Map<String, Value>) -> Result<u64> {
-    publish(state, id, |path, then| {
-        events::append_to(path, kind, fields, then)
-    })
-}
-
-/// Writes to `id`'s log with `write(log path, then)`, where `then` copies the event written to
-/// the subscribers' inboxes under the log's lock; then pushes to them.
-fn publish<T>(
-    state: &Store,
-    id: &str,
-    write: impl FnOnce(&std::path::Path, &mut dyn FnMut(&Value) -> Result<()>) -> Result<T>,
-) -> Result<T> {
-    let dir = state.worker_dir(id);
-    let mut pushes = Vec::new();
-    let published = dir.join("subscribers.json").exists();
-    let written = write(&events::log_path(&dir), &mut |event| {
-        if published {
-            let meta = state.meta(id)?;
-            pushes = fan_out(state, &meta, event)?;
-        }
-        Ok(())
-    })?;
-    push_all(state, &pushes)?;
-    Ok(written)
-}
-
-/// [`record`] for an event mirrored from a remote worker's log ([`events::append_copy`]): kept
-/// with its own `seq`, copied to the local subscribers. Returns whether it was new here.
-pub fn record_copy(state: &Store, id: &str, event: &Value) -> Result<bool> {
-    publish(state, id, |path, then| {
-        events::append_copy(path, event, then)
-    })
 }
 
 /// Pushes `id`'s new inbox items unless it is mid-turn (then its own Stop hook delivers them).
+///
+/// Errors: the detached delivery cannot start.
 pub fn push(state: &Store, id: &str) -> Result<()> {
     push_all(state, &[id.to_string()])
 }
 
-/// Pushes to each of `ids` that is not mid-turn, with one detached child for all of them.
+/// Pushes to each of `ids` that can take a notice now (its status, as every command reads it),
+/// with one detached child for all of them; one mid-turn gets its items through its own Stop
+/// hook.
+///
+/// Errors: the detached delivery cannot start.
 pub fn push_all(state: &Store, ids: &[String]) -> Result<()> {
     let idle: Vec<&String> = ids
         .iter()
         .filter(|id| {
-            let tail =
-                events::read_back_to(&state.worker_dir(id), status::boundary).unwrap_or_default();
-            !matches!(
-                status::derive(&tail, true),
-                Status::Busy | Status::NeedsInput
-            )
+            // Its pane is taken to be alive: a tmux call per subscriber would slow the hook.
+            let status = state
+                .worker(id)
+                .and_then(|dir| crate::status::read(&dir, true));
+            !matches!(status, Ok(Status::Busy | Status::NeedsInput))
         })
         .collect();
     if idle.is_empty() {
@@ -216,168 +108,93 @@ pub fn push_all(state: &Store, ids: &[String]) -> Result<()> {
 }
 
 /// Puts one item of `kind` straight into `id`'s inbox (an escalation for a parent, a decision
-/// for a worker). Returns its seq.
-pub fn put(state: &Store, id: &str, kind: &str, fields: Map<String, Value>) -> Result<u64> {
-    let dir = state.folder(id)?;
-    events::append_to(&dir.join("inbox.jsonl"), kind, fields, |_| Ok(()))
-}
-
-fn counter(state: &Store, id: &str, name: &str) -> u64 {
-    std::fs::read_to_string(state.worker_dir(id).join(name))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn set_counter(state: &Store, id: &str, name: &str, value: u64) -> Result<()> {
-    write_atomic(
-        &state.worker_dir(id).join(name),
-        format!("{value}\n").as_bytes(),
-        0o600,
-    )
-}
-
-/// The inbox items of `id` after `after`, oldest first.
-pub fn items_after(state: &Store, id: &str, after: u64) -> Result<Vec<Value>> {
-    events::read_after_in(&inbox_path(state, id), after)
-}
-
-/// The cursor of the last item acknowledged with `orch inbox --ack`.
-pub fn acked(state: &Store, id: &str) -> u64 {
-    counter(state, id, "inbox.acked")
-}
-
-/// Acknowledges items up to `upto`.
-pub fn ack(state: &Store, id: &str, upto: u64) -> Result<()> {
-    let path = inbox_path(state, id);
-    let _lock = Lock::acquire(&path)?;
-    if upto > acked(state, id) {
-        set_counter(state, id, "inbox.acked", upto)?;
-    }
-    Ok(())
-}
-
-/// Takes the items not yet pushed to `id` (marking them pushed, under the inbox lock, so two
-/// deliverers never push the same item). Items of `--mode inbox` subscriptions are passed
-/// over. Empty when there is nothing new.
-pub fn claim(state: &Store, id: &str) -> Result<Vec<Value>> {
-    let path = inbox_path(state, id);
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
-    let _lock = Lock::acquire(&path)?;
-    let delivered = counter(state, id, "inbox.delivered");
-    let items = events::read_after_in(&path, delivered)?;
-    if let Some(last) = items.last().and_then(|i| i["seq"].as_u64()) {
-        set_counter(state, id, "inbox.delivered", last)?;
-    }
-    Ok(items.into_iter().filter(|i| i["push"] != false).collect())
-}
-
-/// Gives back claimed items whose delivery failed (only when nothing was claimed since).
-pub fn unclaim(state: &Store, id: &str, items: &[Value]) -> Result<()> {
-    let (Some(first), Some(last)) = (
-        items.first().and_then(|i| i["seq"].as_u64()),
-        items.last().and_then(|i| i["seq"].as_u64()),
-    ) else {
-        return Ok(());
-    };
-    let _lock = Lock::acquire(&inbox_path(state, id))?;
-    if counter(state, id, "inbox.delivered") == last {
-        set_counter(state, id, "inbox.delivered", first - 1)?;
-    }
-    Ok(())
+/// for a worker), from `relay` when it says where from. Returns its seq.
+///
+/// Errors: the record is unknown, or its inbox cannot be written.
+pub fn put(state: &Store, id: &str, kind: Kind, relay: Option<Relay>) -> Result<u64> {
+    Ok(state.worker(id)?.put(kind, relay)?.seq)
 }
 
 /// What the hook answers to a subscriber's own Stop: `Some(reason)` to block the stop and hand
 /// the model its unread items, at most [`MAX_BLOCKS`] Stops in a row and never twice for the
 /// same items; `None` to let it stop.
-pub fn on_stop(state: &Store, id: &str) -> Result<Option<String>> {
-    let blocks = counter(state, id, "inbox.blocks");
+///
+/// Errors: its inbox or counters cannot be read or written.
+pub fn on_stop(dir: &WorkerDir) -> Result<Option<String>> {
+    let blocks = dir.counter(Counter::Blocks);
     if blocks >= MAX_BLOCKS {
-        set_counter(state, id, "inbox.blocks", 0)?;
+        dir.set_counter(Counter::Blocks, 0)?;
         return Ok(None);
     }
-    let items = claim(state, id)?;
+    let items = dir.claim()?;
     if items.is_empty() {
         if blocks > 0 {
-            set_counter(state, id, "inbox.blocks", 0)?;
+            dir.set_counter(Counter::Blocks, 0)?;
         }
         return Ok(None);
     }
-    set_counter(state, id, "inbox.blocks", blocks + 1)?;
+    dir.set_counter(Counter::Blocks, blocks + 1)?;
     Ok(Some(digest(&items)))
 }
 
 /// One item in a line of text, with no control character in it ([`crate::controls::strip`]):
 /// its texts come from other workers and are typed into panes (a notice) or handed to a
 /// model (a Stop block's digest).
-pub fn describe(item: &Value) -> String {
+pub fn describe(item: &Event) -> String {
     let text = render(item);
     crate::controls::strip(&text).0.into_owned()
 }
 
-fn render(item: &Value) -> String {
-    let s = |k: &str| item[k].as_str().unwrap_or("").to_string();
-    let from = match (s("from").as_str(), s("from_name").as_str()) {
-        ("", _) => "orch".to_string(),
-        (id, name) if name.is_empty() || name == id => id.to_string(),
-        (id, name) => format!("{id} ({name})"),
+fn render(item: &Event) -> String {
+    let from = match &item.relay {
+        Some(r) if !r.from.is_empty() && (r.from_name.is_empty() || r.from_name == r.from) => {
+            r.from.clone()
+        }
+        Some(r) if !r.from.is_empty() => format!("{} ({})", r.from, r.from_name),
+        _ => "orch".to_string(),
     };
-    match item["event"].as_str().unwrap_or("") {
-        "stop" => format!(
+    let text = |t: &Option<String>| t.clone().unwrap_or_default();
+    match &item.kind {
+        Kind::Stop(stop) => format!(
             "{from} finished a turn: {}",
-            quote(&s("last_assistant_message"), 300)
+            quote(&text(&stop.last_assistant_message), 300)
         ),
-        "stop_failure" => format!(
+        Kind::StopFailure(failed) => format!(
             "{from} failed: {}",
-            quote(&s("last_assistant_message"), 200)
+            quote(&text(&failed.last_assistant_message), 200)
         ),
-        "notification" => format!("{from} needs attention: {}", s("message")),
-        "permission_request" => format!(
+        Kind::Notification(n) => format!("{from} needs attention: {}", text(&n.message)),
+        Kind::PermissionRequest(p) => format!(
             "{from} asks permission for {}: {}",
-            s("tool_name"),
-            quote(&item["tool_input"].to_string(), 200)
+            text(&p.tool_name),
+            quote(
+                &p.tool_input
+                    .as_ref()
+                    .map(Value::to_string)
+                    .unwrap_or_default(),
+                200
+            )
         ),
-        "escalation" => format!(
-            "escalation {} from {from} on {}: {}{}. Decide with `orch decide {} TEXT`",
-            s("escalation"),
-            axes_text(item),
-            s("summary"),
-            options_text(item),
-            s("escalation")
-        ),
-        "decision" => format!(
+        Kind::Escalation(esc) => {
+            let id = text(&esc.escalation);
+            let options = match esc.options.is_empty() {
+                true => String::new(),
+                false => format!(" (options: {})", esc.options.join(" | ")),
+            };
+            format!(
+                "escalation {id} from {from} on {}: {}{options}. Decide with `orch decide {id} TEXT`",
+                esc.axes.join("+"),
+                text(&esc.summary),
+            )
+        }
+        Kind::Decision(d) => format!(
             "decision on your escalation {}: {}",
-            s("escalation"),
-            s("decision")
+            text(&d.escalation),
+            text(&d.decision)
         ),
-        "session_end" | "killed" => format!("{from} ended ({})", s("reason")),
-        other => format!("{from}: {other}"),
-    }
-}
-
-fn axes_text(item: &Value) -> String {
-    let axes: Vec<&str> = item["axes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    axes.join("+")
-}
-
-fn options_text(item: &Value) -> String {
-    let options: Vec<&str> = item["options"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if options.is_empty() {
-        String::new()
-    } else {
-        format!(" (options: {})", options.join(" | "))
+        Kind::SessionEnd(end) => format!("{from} ended ({})", text(&end.reason)),
+        Kind::Killed(_) => format!("{from} was killed"),
+        other => format!("{from}: {}", other.name()),
     }
 }
 
@@ -392,7 +209,7 @@ fn quote(text: &str, max: usize) -> String {
 }
 
 /// The digest a Stop block hands the model: one line per item.
-pub fn digest(items: &[Value]) -> String {
+pub fn digest(items: &[Event]) -> String {
     let mut text = format!(
         "orch: {} new item{} in your inbox while you worked:\n",
         items.len(),
@@ -408,7 +225,7 @@ pub fn digest(items: &[Value]) -> String {
 }
 
 /// The one-line notice typed into an idle subscriber's pane.
-pub fn notice(items: &[Value]) -> String {
+pub fn notice(items: &[Event]) -> String {
     let lines: Vec<String> = items.iter().map(describe).collect();
     format!("[orch inbox] {}", lines.join(" | "))
 }
@@ -448,18 +265,14 @@ pub fn deliver_all(state: &Store, ids: &[String]) -> Result<()> {
 /// types them as one notice through the acknowledged `tell` path. Items its Stop hook
 /// delivered meanwhile are not typed again.
 pub fn deliver(state: &Store, id: &str) -> Result<()> {
-    let meta = state.meta(id)?;
-    let worker = crate::worker::Worker {
-        state: state.clone(),
-        meta,
-    };
+    let worker = crate::worker::Worker::load(state, id)?;
     // A command worker (a shell, a REPL) would run a typed notice as input: its items wait in
     // its inbox for `orch inbox`.
     if worker.meta.pane.is_none() || !worker.alive() || worker.meta.is_command() {
         return Ok(());
     }
     if let Some(remote) = worker.meta.remote.clone() {
-        return deliver_remote(state, id, &remote);
+        return deliver_remote(state, &worker.dir, &remote);
     }
     let opts = crate::delivery::Options {
         command: false,
@@ -467,13 +280,13 @@ pub fn deliver(state: &Store, id: &str) -> Result<()> {
         ready_timeout: std::time::Duration::from_secs(600),
     };
     crate::delivery::wait_ready(&worker, opts.ready_timeout)?;
-    let _turn = Lock::acquire(&state.worker_dir(id).join("deliver"))?;
-    let items = claim(state, id)?;
+    let _turn = worker.dir.lock(File::Deliver)?;
+    let items = worker.dir.claim()?;
     if items.is_empty() {
         return Ok(());
     }
     if let Err(err) = crate::delivery::deliver(&worker, &notice(&items), opts) {
-        unclaim(state, id, &items)?;
+        worker.dir.unclaim(&items)?;
         return Err(err);
     }
     Ok(())
@@ -481,9 +294,9 @@ pub fn deliver(state: &Store, id: &str) -> Result<()> {
 
 /// [`deliver`] to a subscriber on another host: the host's orch types the notice
 /// (`orch tell ID -`, which waits there until the worker is idle).
-fn deliver_remote(state: &Store, id: &str, remote: &orch_store::Remote) -> Result<()> {
-    let _turn = Lock::acquire(&state.worker_dir(id).join("deliver"))?;
-    let items = claim(state, id)?;
+fn deliver_remote(state: &Store, dir: &WorkerDir, remote: &orch_store::Remote) -> Result<()> {
+    let _turn = dir.lock(File::Deliver)?;
+    let items = dir.claim()?;
     if items.is_empty() {
         return Ok(());
     }
@@ -491,7 +304,7 @@ fn deliver_remote(state: &Store, id: &str, remote: &orch_store::Remote) -> Resul
     let argv = ["--json", "tell", &remote.id, "-", "--wait", "600"];
     let text = notice(&items);
     if let Err(err) = host.orch(state, &argv, Some(text.as_bytes())) {
-        unclaim(state, id, &items)?;
+        dir.unclaim(&items)?;
         return Err(err);
     }
     Ok(())
@@ -642,11 +455,12 @@ pub fn move_operator(
     }
     state.index_pane(socket_path, server_pid, pane, id)?;
     tag_operator_pane(&meta);
-    events::append(
-        &state.worker_dir(id),
-        "moved",
-        events::fields(json!({"pane": pane, "was": old.pane, "socket_path": socket_path})),
-    )?;
+    let moved = Moved {
+        pane: Some(pane.into()),
+        was: old.pane.clone(),
+        socket_path: Some(socket_path.into()),
+    };
+    publish(state, id, Kind::Moved(moved))?;
     Ok(meta)
 }
 

@@ -22,12 +22,11 @@ pub fn interrupt(worker: &Worker, by: &str, clear: bool) -> Result<u64> {
     let pane = worker.pane()?;
     let key = worker.meta.harness.interrupt_key();
     worker.meta.server.run(&["send-keys", "-t", pane, key])?;
-    let cursor = crate::inbox::record(
-        &worker.state,
-        &worker.meta.id,
-        "interrupted",
-        orch_store::journal::fields(serde_json::json!({ "by": by })),
-    )?;
+    let interrupted = orch_store::event::Interrupted {
+        by: Some(by.to_string()),
+    };
+    let cursor =
+        crate::inbox::publish_in(&worker.dir, orch_store::Kind::Interrupted(interrupted))?.seq;
     if clear && key == "Escape" {
         clear_input(worker, pane)?;
     }

@@ -1,7 +1,7 @@
 //! A prompt's fingerprints, and how `tell` recognises its own delivery in the harness's prompt
 //! event although the harness may have rewritten the text on the way.
 //!
-//! The hook records no prompt text, only fingerprints ([`fields`]): the exact hash, a loose
+//! The hook records no prompt text, only fingerprints ([`fingerprint`]): the exact hash, a loose
 //! hash that survives rewriting, and the envelope a harness wrapped the paste in. What the
 //! harnesses were seen to do to a bracketed paste (README, Compatibility):
 //! - Claude Code 2.1.197 and 2.1.332 expand each tab to 4 spaces, normalise Unicode to NFC, drop
@@ -10,7 +10,8 @@
 //!   `\n\n<pasted_content id="XXXX">\n...\n</pasted_content id="XXXX">\n`, and that is what its
 //!   UserPromptSubmit hook gets (and the model sees).
 
-use serde_json::{Map, Value};
+use orch_store::event::Prompt as PromptEvent;
+use orch_store::{Event, Kind};
 use std::sync::OnceLock;
 use unicode_normalization::UnicodeNormalization;
 
@@ -79,21 +80,21 @@ pub fn unwrap(text: &str) -> (String, Option<&'static str>) {
     )
 }
 
-/// The fields the hook records for a prompt the harness reports (the UserPromptSubmit input's
-/// `prompt`, as documented in Claude Code's hooks reference, or the equivalent of another
-/// harness): `prompt_hash` ([`hash`]), `prompt_len` (characters), `prompt_loose`
+/// The fingerprints the hook records for a prompt the harness reports (the UserPromptSubmit
+/// input's `prompt`, as documented in Claude Code's hooks reference, or the equivalent of
+/// another harness): `prompt_hash` ([`hash`]), `prompt_len` (characters), `prompt_loose`
 /// ([`loose_hash`]) and, when the prompt came in an envelope, `prompt_envelope` (its name) and
-/// `prompt_inner_hash` (the [`hash`] of what was inside).
-pub fn fields(prompt: &str) -> Map<String, Value> {
-    let mut fields = Map::new();
-    fields.insert("prompt_hash".into(), hash(prompt).into());
-    fields.insert("prompt_len".into(), prompt.chars().count().into());
-    fields.insert("prompt_loose".into(), loose_hash(prompt).into());
-    if let (inner, Some(envelope)) = unwrap(prompt) {
-        fields.insert("prompt_envelope".into(), envelope.into());
-        fields.insert("prompt_inner_hash".into(), hash(&inner).into());
+/// `prompt_inner_hash` (the [`hash`] of what was inside). Never the text.
+pub fn fingerprint(prompt: &str) -> PromptEvent {
+    let (inner, envelope) = unwrap(prompt);
+    PromptEvent {
+        prompt_hash: Some(hash(prompt)),
+        prompt_len: Some(prompt.chars().count() as u64),
+        prompt_loose: Some(loose_hash(prompt)),
+        prompt_envelope: envelope.map(str::to_string),
+        prompt_inner_hash: envelope.map(|_| hash(&inner)),
+        ..PromptEvent::default()
     }
-    fields
 }
 
 /// One way a harness changed a delivered prompt.
@@ -208,37 +209,32 @@ impl Sent {
     }
 
     /// Whether the prompt `event` (an orch event of kind `prompt`, with the fields of
-    /// [`fields`]) is this delivery: by its exact hash, else by its loose hash (the changes
+    /// [`fingerprint`]) is this delivery: by its exact hash, else by its loose hash (the changes
     /// then say how the text was rewritten, as far as the known rewritings explain it). `None`
     /// for any other event, and for a prompt with other text.
-    pub fn recognise(&self, event: &Value) -> Option<Recognised> {
-        if event["event"] != "prompt" {
+    pub fn recognise(&self, event: &Event) -> Option<Recognised> {
+        let Kind::Prompt(prompt) = &event.kind else {
             return None;
-        }
-        let got = |key: &str| event[key].as_str();
-        if self
-            .forms
-            .iter()
-            .any(|f| got("prompt_hash") == Some(f.hash.as_str()))
-        {
+        };
+        let hash = prompt.prompt_hash.as_deref();
+        if self.forms.iter().any(|f| hash == Some(f.hash.as_str())) {
             return Some(Recognised {
                 rewritten: false,
                 changes: Vec::new(),
             });
         }
+        let loose = prompt.prompt_loose.as_deref();
         let mut candidates = self
             .forms
             .iter()
-            .filter(|f| got("prompt_loose") == Some(f.loose.as_str()))
+            .filter(|f| loose == Some(f.loose.as_str()))
             .peekable();
         candidates.peek()?;
         let mut changes = Vec::new();
-        if let Some(name) = got("prompt_envelope") {
+        if let Some(name) = &prompt.prompt_envelope {
             changes.push(Change::Envelope(name.to_string()));
         }
-        let inner = got("prompt_inner_hash")
-            .or(got("prompt_hash"))
-            .unwrap_or("");
+        let inner = prompt.prompt_inner_hash.as_deref().or(hash).unwrap_or("");
         let explained = candidates.find_map(|form| {
             if inner == form.hash {
                 Some(Vec::new())
@@ -341,13 +337,16 @@ fn expand_tab_stops(text: &str, stop: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     /// The prompt event the hook records for a harness that reported `prompt`.
-    fn event(prompt: &str) -> Value {
-        let mut fields = fields(prompt);
-        fields.insert("event".into(), "prompt".into());
-        Value::Object(fields)
+    fn event(prompt: &str) -> Event {
+        Event {
+            seq: 1,
+            ts: String::new(),
+            ts_ms: 0,
+            kind: Kind::Prompt(fingerprint(prompt)),
+            relay: None,
+        }
     }
 
     #[test]
@@ -377,7 +376,11 @@ mod tests {
         assert!(!got.rewritten);
         assert!(got.changes.is_empty());
         assert_eq!(sent.recognise(&event("something else")), None);
-        assert_eq!(sent.recognise(&json!({"event": "stop"})), None);
+        let stop = Event {
+            kind: Kind::Stop(Default::default()),
+            ..event("")
+        };
+        assert_eq!(sent.recognise(&stop), None);
     }
 
     #[test]
@@ -454,13 +457,13 @@ mod tests {
     }
 
     #[test]
-    fn fields_name_the_envelope_only_when_there_is_one() {
-        let plain = fields("hi\tthere");
-        assert_eq!(plain["prompt_len"], 8);
-        assert!(plain.get("prompt_envelope").is_none());
-        let wrapped = fields("<pasted_content id=\"1\">\nhi\n</pasted_content id=\"1\">");
-        assert_eq!(wrapped["prompt_envelope"], "pasted_content");
-        assert_eq!(wrapped["prompt_inner_hash"], hash("hi"));
-        assert_eq!(wrapped["prompt_loose"], loose_hash("hi"));
+    fn fingerprints_name_the_envelope_only_when_there_is_one() {
+        let plain = fingerprint("hi\tthere");
+        assert_eq!(plain.prompt_len, Some(8));
+        assert_eq!(plain.prompt_envelope, None);
+        let wrapped = fingerprint("<pasted_content id=\"1\">\nhi\n</pasted_content id=\"1\">");
+        assert_eq!(wrapped.prompt_envelope.as_deref(), Some("pasted_content"));
+        assert_eq!(wrapped.prompt_inner_hash, Some(hash("hi")));
+        assert_eq!(wrapped.prompt_loose, Some(loose_hash("hi")));
     }
 }

@@ -6,7 +6,7 @@
 //! The mirror is kept by a relay (`orch __relay ID`, started detached, one per worker, held by
 //! a lock on `relay.lock` in the worker's folder): it runs `orch subscribe <id> --follow
 //! --events any --after <last seq here>` on the host through the shared ssh connection and
-//! appends each event it reads that is the next one here ([`crate::inbox::record_copy`],
+//! appends each event it reads that is the next one here ([`crate::inbox::publish_copy`],
 //! which also copies it to local subscribers). A dropped connection starts the stream again
 //! from the last sequence number received: nothing is lost, nothing recorded twice. When the
 //! stream ends because the worker is gone, the relay writes `relay.gone` and exits; any
@@ -16,15 +16,15 @@ use crate::error::{Exit, Fail};
 use crate::host::Host;
 use crate::worker::Worker;
 use anyhow::{bail, Context, Result};
+use orch_store::worker::File;
+use orch_store::{Event, Kind};
 use orch_store::{Meta, Remote, Store};
 use serde_json::Value;
 use std::io::BufRead;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use orch_store::store::RELAY_GONE as GONE;
 /// The relay's lock file in the worker's folder.
-const LOCK: &str = "relay.lock";
 /// The longest pause between two attempts to reach a host that does not answer.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -79,10 +79,7 @@ pub fn spawn(state: &Store, req: &Request) -> Result<(Worker, Value)> {
         ..Meta::new(&id, there["role"].as_str().unwrap_or("worker"), &req.parent)
     };
     state.write_meta(&meta)?;
-    let worker = Worker {
-        state: state.clone(),
-        meta,
-    };
+    let worker = Worker::of(state, meta)?;
     ensure_relay(&worker)?;
     let cursor = there["cursor"].as_u64().unwrap_or(0);
     wait_mirrored(&worker, cursor, req.timeout)?;
@@ -92,7 +89,7 @@ pub fn spawn(state: &Store, req: &Request) -> Result<(Worker, Value)> {
 /// Waits until the worker's mirror holds the host's events up to `cursor`.
 pub fn wait_mirrored(worker: &Worker, cursor: u64, timeout: Duration) -> Result<()> {
     let found = worker.wait(cursor.saturating_sub(1), Some(timeout), |e| {
-        (e["seq"].as_u64() >= Some(cursor)).then_some(())
+        (e.seq >= cursor).then_some(())
     })?;
     match found {
         crate::worker::Waited::Found(..) => Ok(()),
@@ -120,10 +117,10 @@ pub fn ensure_relay(worker: &Worker) -> Result<()> {
         return Ok(());
     }
     // Free now: no relay runs (a racing start finds the lock taken and leaves at once).
-    if orch_store::files::Lock::try_at(&worker.dir().join(LOCK))?.is_none() {
+    if worker.dir.try_lock(File::RelayLock)?.is_none() {
         return Ok(());
     }
-    orch_store::paths::orch_detached(&worker.state.root)?
+    orch_store::paths::orch_detached(&worker.store().root)?
         .arg("__relay")
         .arg(&worker.meta.id)
         .spawn()
@@ -134,8 +131,8 @@ pub fn ensure_relay(worker: &Worker) -> Result<()> {
 /// The relay of remote worker `id` (`orch __relay ID`): mirrors its host's events until it is
 /// gone (see the module's text). Returns at once when another relay holds the lock.
 pub fn relay(state: &Store, id: &str) -> Result<()> {
-    let dir = state.worker_dir(id);
-    let Some(_lock) = orch_store::files::Lock::try_at(&dir.join(LOCK))? else {
+    let dir = state.worker(id)?;
+    let Some(_lock) = dir.try_lock(File::RelayLock)? else {
         return Ok(());
     };
     let meta = state.meta(id)?;
@@ -147,10 +144,10 @@ pub fn relay(state: &Store, id: &str) -> Result<()> {
     let mut backoff = Duration::from_millis(100);
     loop {
         // A record removed here (`orch down`, a test's folder) ends the relay.
-        if !dir.join("meta.json").is_file() {
+        if !dir.file(File::Meta).is_file() {
             return Ok(());
         }
-        let after = orch_store::journal::last_seq(&dir)?.to_string();
+        let after = dir.cursor()?.to_string();
         let argv = [
             "orch",
             "subscribe",
@@ -171,23 +168,26 @@ pub fn relay(state: &Store, id: &str) -> Result<()> {
         let stdout = child.stdout.take().context("no ssh stdout")?;
         for line in std::io::BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            let Ok(event) = serde_json::from_str::<Value>(&line) else {
+            let Some(event) = serde_json::from_str::<Value>(&line)
+                .ok()
+                .and_then(Event::from_json)
+            else {
                 continue;
             };
-            let fresh = crate::inbox::record_copy(state, id, &event)?;
-            if fresh && event["event"] == "escalation" {
+            let fresh = crate::inbox::publish_copy(state, id, &event)?;
+            if fresh && matches!(event.kind, Kind::Escalation(_)) {
                 crate::escalation::mirror(state, &meta, &event)?;
             }
         }
         let out = child.wait_with_output()?;
         if out.status.success() {
             // The stream ended because the worker is gone on its host.
-            orch_store::files::write_atomic(&dir.join(GONE), b"", 0o600)?;
+            orch_store::files::write_atomic(&dir.file(File::RelayGone), b"", 0o600)?;
             return Ok(());
         }
         let said = String::from_utf8_lossy(&out.stderr);
         if out.status.code() != Some(255) && said.contains("unknown worker") {
-            orch_store::files::write_atomic(&dir.join(GONE), said.as_bytes(), 0o600)?;
+            orch_store::files::write_atomic(&dir.file(File::RelayGone), said.as_bytes(), 0o600)?;
             bail!(
                 "host `{}` no longer knows `{}`: {said}",
                 remote.dest,
@@ -212,5 +212,5 @@ pub fn forward(worker: &Worker, args: &[&str], input: Option<&[u8]>) -> Result<S
         .remote
         .as_ref()
         .with_context(|| format!("`{}` is no remote worker", worker.meta.id))?;
-    Host::new(&remote.dest)?.orch(&worker.state, args, input)
+    Host::new(&remote.dest)?.orch(worker.store(), args, input)
 }

@@ -16,10 +16,10 @@ use crate::error::{Exit, Fail};
 use crate::roles::Actor;
 use anyhow::{bail, Context, Result};
 use orch_store::files::{write_atomic, Lock};
+use orch_store::worker::File;
 use orch_store::Role;
 use orch_store::{Meta, Store};
 use std::fmt;
-use std::path::PathBuf;
 
 /// Something an actor may want to do to a worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -358,14 +358,9 @@ pub fn who_for(state: &Store, actor: &Actor) -> Result<Who> {
     }
 }
 
-/// The file that lists the peers a worker was pointed at: `workers/<id>/peers.json`.
-pub fn peers_path(state: &Store, worker: &str) -> PathBuf {
-    state.worker_dir(worker).join("peers.json")
-}
-
 /// The peers a worker was pointed at (a missing file means none).
 pub fn peers(state: &Store, worker: &str) -> Result<Vec<String>> {
-    let path = peers_path(state, worker);
+    let path = state.worker(worker)?.file(File::Peers);
     match std::fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text)
             .with_context(|| format!("`{}` is not a JSON array of worker ids", path.display())),
@@ -390,10 +385,10 @@ pub fn remove_peer(state: &Store, worker: &str, peer: &str) -> Result<()> {
 }
 
 fn edit_peers(state: &Store, worker: &str, edit: impl FnOnce(&mut Vec<String>)) -> Result<()> {
-    if worker.is_empty() || worker.contains('/') || !state.worker_dir(worker).is_dir() {
+    let Ok(dir) = state.worker(worker) else {
         bail!("unknown worker `{worker}`: `orch ps` lists them");
-    }
-    let path = peers_path(state, worker);
+    };
+    let path = dir.file(File::Peers);
     let _lock = Lock::acquire(&path)?;
     let mut list = peers(state, worker)?;
     edit(&mut list);
@@ -692,7 +687,7 @@ mod tests {
         assert!(format!("{err:#}").contains("names worker `w8`"), "{err:#}");
         let err = add_peer(&state, "w8", "w1").unwrap_err().to_string();
         assert!(err.contains("unknown worker `w8`"), "{err}");
-        std::fs::write(peers_path(&state, "w1"), "{").unwrap();
+        std::fs::write(state.worker("w1").unwrap().file(File::Peers), "{").unwrap();
         let err = format!("{:#}", who_for(&state, &w1).unwrap_err());
         assert!(err.contains("not a JSON array"), "{err}");
     }

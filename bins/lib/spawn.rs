@@ -16,10 +16,10 @@ use crate::tmux::Tmux;
 use crate::tmux::TmuxServer;
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Context, Result};
-use orch_store::journal::fields;
+use orch_store::event::{Ready, Resumed as ResumedEvent, Spawned as SpawnedEvent};
+use orch_store::Kind;
 use orch_store::Role;
 use orch_store::{Meta, Relaunch, Store};
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -174,14 +174,16 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
     if let Some(sid) = session_id.as_deref() {
         state.index_session(sid, &id)?;
     }
-    let spawned = orch_store::journal::append(
-        &dir,
-        "spawned",
-        fields(json!({
-            "name": meta.name, "role": meta.role, "harness": meta.harness,
-            "outfit": meta.outfit, "cwd": cwd, "parent": meta.parent, "session_id": session_id,
-        })),
-    )?;
+    let spawned = SpawnedEvent {
+        name: Some(meta.name.clone()),
+        role: Some(meta.role.to_string()),
+        harness: Some(meta.harness.name().into()),
+        outfit: meta.outfit.clone(),
+        cwd: Some(cwd.display().to_string()),
+        parent: Some(meta.parent.clone()),
+        session_id: session_id.clone(),
+    };
+    let spawned = crate::inbox::publish(&state, &id, Kind::Spawned(spawned))?.seq;
     let worker = open_pane(&state, meta, &launch, &env, None).map_err(cleanup)?;
     wait_started(&worker, harness, spawned, req.ready_timeout)?;
     Ok(Spawned {
@@ -309,10 +311,7 @@ fn open_pane(
         let _ = server.kill_pane(&pane);
         return Err(err);
     }
-    Ok(Worker {
-        state: state.clone(),
-        meta,
-    })
+    Worker::of(state, meta)
 }
 
 /// What `orch resume` did for one worker.
@@ -341,7 +340,7 @@ pub struct Resumed {
 pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
     let meta = &worker.meta;
     let id = &meta.id;
-    let state = &worker.state;
+    let state = worker.store();
     match worker.status()? {
         Status::Resumable => {}
         Status::Dead if meta.role == Role::Operator => bail!(
@@ -392,7 +391,7 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
         None => None,
     };
     let harness = meta.harness;
-    let dir = absolute(&worker.dir())?;
+    let dir = absolute(worker.dir.path())?;
     let kept = meta
         .session_id
         .as_deref()
@@ -456,15 +455,14 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
     }
     let before = std::cell::Cell::new(0);
     let record = |meta: &Meta| -> Result<()> {
-        let seq = crate::inbox::record(
-            state,
-            id,
-            "resumed",
-            fields(json!({
-                "pane": meta.pane, "was": old_pane, "session_id": session_id,
-                "conversation": kept.is_some(), "fresh": fresh,
-            })),
-        )?;
+        let resumed = ResumedEvent {
+            pane: meta.pane.clone(),
+            was: old_pane.clone(),
+            session_id: session_id.clone(),
+            conversation: Some(kept.is_some()),
+            fresh: fresh.clone(),
+        };
+        let seq = crate::inbox::publish(state, id, Kind::Resumed(resumed))?.seq;
         before.set(seq);
         Ok(())
     };
@@ -503,7 +501,7 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
         let step =
             Duration::from_millis(500).min(deadline.saturating_duration_since(Instant::now()));
         let waited = worker.wait(after, Some(step), |e| {
-            (!on_screen && e["event"].as_str() == Some("session_start")).then_some(())
+            (!on_screen && matches!(e.kind, Kind::SessionStart(_))).then_some(())
         })?;
         match waited {
             Waited::Found((), _) => return Ok(()),
@@ -524,11 +522,10 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
         if !ready {
             ready_since = None;
         } else if ready_since.get_or_insert_with(Instant::now).elapsed() >= SETTLE {
-            orch_store::journal::append(
-                &worker.dir(),
-                "ready",
-                fields(json!({"harness": harness.name()})),
-            )?;
+            let ready = Ready {
+                harness: Some(harness.name().into()),
+            };
+            crate::inbox::publish_in(&worker.dir, Kind::Ready(ready))?;
             return Ok(());
         }
         if let Some(blocker) = harness.blocker(&screen, &worker.meta.cwd.display().to_string()) {
@@ -697,10 +694,7 @@ pub fn check_name(name: &str) -> Result<()> {
 fn check_name_free(state: &Store, name: &str) -> Result<()> {
     for meta in state.workers()? {
         if meta.name == name {
-            let worker = Worker {
-                state: state.clone(),
-                meta,
-            };
+            let worker = Worker::of(state, meta)?;
             if worker.alive() {
                 bail!(
                     "a live worker is already named `{name}` ({}): pick another `--name` or \

@@ -1,6 +1,6 @@
 //! A worker's status, derived from its newest events and from whether its pane exists.
 
-use serde_json::Value;
+use orch_store::{Event, Kind, WorkerDir};
 
 /// What a worker is doing, as `orch ps` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,19 +44,20 @@ impl Status {
 }
 
 /// The status an event leaves a worker in, or `None` when the event says nothing about it.
-pub fn after(event: &Value) -> Option<Status> {
-    let kind = event.get("event").and_then(Value::as_str)?;
-    Some(match kind {
-        "spawned" => Status::Starting,
+pub fn after(event: &Event) -> Option<Status> {
+    Some(match &event.kind {
+        Kind::Spawned(_) => Status::Starting,
         // `ready`: orch saw the input prompt of a harness that fires SessionStart only with
         // its first prompt (Codex).
-        "session_start" | "ready" | "stop" | "interrupted" => Status::Idle,
+        Kind::SessionStart(_) | Kind::Ready(_) | Kind::Stop(_) | Kind::Interrupted(_) => {
+            Status::Idle
+        }
         // `orch resume` opened a new pane; its agent has not started yet.
-        "resumed" => Status::Starting,
-        "prompt" => Status::Busy,
-        "stop_failure" => Status::Error,
-        "permission_request" => Status::NeedsInput,
-        "notification" => match event.get("notification_type").and_then(Value::as_str) {
+        Kind::Resumed(_) => Status::Starting,
+        Kind::Prompt(_) => Status::Busy,
+        Kind::StopFailure(_) => Status::Error,
+        Kind::PermissionRequest(_) => Status::NeedsInput,
+        Kind::Notification(n) => match n.notification_type.as_deref() {
             Some("idle_prompt") => Status::Idle,
             // `agent_needs_input`: Claude Code 2.1.332's auto mode cannot reach its safety
             // check and asks the person what to do.
@@ -65,69 +66,55 @@ pub fn after(event: &Value) -> Option<Status> {
             }
             _ => return None,
         },
-        "session_end" => match event.get("reason").and_then(Value::as_str) {
+        Kind::SessionEnd(end) => match end.reason.as_deref() {
             Some("clear") => Status::Starting,
             _ => Status::Dead,
         },
-        "killed" => Status::Dead,
+        Kind::Killed(_) => Status::Dead,
         _ => return None,
     })
 }
 
 /// Whether an event is one that status is derived from.
-pub fn decides(event: &Value) -> bool {
+pub fn decides(event: &Event) -> bool {
     after(event).is_some()
 }
 
 /// Whether an event is a Notification that a permission dialog is open. Claude Code sends it
 /// ~6 s after the PermissionRequest, so it can arrive after the turn already ended (an
 /// interrupt answered the dialog): such a late notice says nothing.
-fn permission_notice(event: &Value) -> bool {
-    event.get("event").and_then(Value::as_str) == Some("notification")
-        && event.get("notification_type").and_then(Value::as_str) == Some("permission_prompt")
+fn permission_notice(event: &Event) -> bool {
+    matches!(&event.kind, Kind::Notification(n)
+        if n.notification_type.as_deref() == Some("permission_prompt"))
 }
 
 /// The event a status read goes back to: the newest deciding event that is not a late-prone
 /// permission notice (read the log back to it, then [`derive()`]).
-pub fn boundary(event: &Value) -> bool {
+pub fn boundary(event: &Event) -> bool {
     decides(event) && !permission_notice(event)
 }
 
 /// Where a status read goes back to for a worker whose pane is `alive` ([`boundary`]) or gone
 /// (the newest start, resume or end for good: a killed worker's agent may still report its
 /// session's end after the `killed` event).
-pub fn boundary_for(alive: bool) -> fn(&Value) -> bool {
+pub fn boundary_for(alive: bool) -> fn(&Event) -> bool {
     if alive {
         boundary
     } else {
-        |e| final_end(e) || matches!(e["event"].as_str(), Some("spawned" | "resumed"))
-    }
-}
-
-/// Whether an event ends a worker for good: `killed`, or a session a person ended (`/exit` in
-/// Claude Code, `prompt_input_exit`; a command's own exit).
-pub fn final_end(event: &Value) -> bool {
-    match event.get("event").and_then(Value::as_str) {
-        Some("killed") => true,
-        Some("session_end") => matches!(
-            event.get("reason").and_then(Value::as_str),
-            Some("exit" | "prompt_input_exit")
-        ),
-        _ => false,
+        |e| e.kind.ends_for_good() || e.kind.starts()
     }
 }
 
 /// The status from a worker's events (oldest first, back to [`boundary_for()`] its liveness)
 /// and pane liveness. A worker whose pane is gone is [`Status::Resumable`] unless it was ended
-/// for good ([`final_end`]) since it last (re)started.
-pub fn derive(events: &[Value], pane_alive: bool) -> Status {
+/// for good ([`Kind::ends_for_good`]) since it last (re)started.
+pub fn derive(events: &[Event], pane_alive: bool) -> Status {
     if !pane_alive {
-        let restarts = |e: &&Value| matches!(e["event"].as_str(), Some("spawned" | "resumed"));
         let ended = events
             .iter()
             .rev()
-            .take_while(|e| !restarts(e))
-            .any(final_end);
+            .take_while(|e| !e.kind.starts())
+            .any(|e| e.kind.ends_for_good());
         return if ended {
             Status::Dead
         } else {
@@ -140,8 +127,8 @@ pub fn derive(events: &[Value], pane_alive: bool) -> Status {
             // Stale when the turn it belongs to has ended since its PermissionRequest.
             let ended = deciding.peek().is_some_and(|prev| {
                 matches!(
-                    prev.get("event").and_then(Value::as_str),
-                    Some("interrupted" | "stop" | "stop_failure")
+                    prev.kind,
+                    Kind::Interrupted(_) | Kind::Stop(_) | Kind::StopFailure(_)
                 )
             });
             if ended {
@@ -159,7 +146,7 @@ pub fn derive(events: &[Value], pane_alive: bool) -> Status {
 /// [`derive()`] for a record of role `role`: an operator's record (the operator's own pane,
 /// registered by its first `orch subscribe`) has seen no SessionStart of its session, so with
 /// no events it counts as idle, and it is never resumable (orch did not start it).
-pub fn of(role: &orch_store::Role, events: &[Value], pane_alive: bool) -> Status {
+pub fn of(role: &orch_store::Role, events: &[Event], pane_alive: bool) -> Status {
     let status = derive(events, pane_alive);
     match status {
         _ if *role != orch_store::Role::Operator => status,
@@ -170,16 +157,12 @@ pub fn of(role: &orch_store::Role, events: &[Value], pane_alive: bool) -> Status
 }
 
 /// The status of the worker whose folder is `dir`: its events read back to what decides it
-/// ([`boundary_for`]), weighed with whether its pane lives ([`of`]).
+/// ([`boundary_for`]), weighed with its role and whether its pane lives ([`of`]).
 ///
-/// Errors: its event log cannot be read.
-pub fn read(
-    dir: &std::path::Path,
-    role: &orch_store::Role,
-    pane_alive: bool,
-) -> anyhow::Result<Status> {
-    let tail = orch_store::journal::read_back_to(dir, boundary_for(pane_alive))?;
-    Ok(of(role, &tail, pane_alive))
+/// Errors: its event log or its metadata cannot be read.
+pub fn read(dir: &WorkerDir, pane_alive: bool) -> anyhow::Result<Status> {
+    let tail = dir.events_back_to(boundary_for(pane_alive))?;
+    Ok(of(&dir.meta()?.role, &tail, pane_alive))
 }
 
 #[cfg(test)]
@@ -187,50 +170,62 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Events from their JSON lines (no seq needed here: given one).
+    fn events<const N: usize>(lines: [serde_json::Value; N]) -> Vec<Event> {
+        lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut line)| {
+                line["seq"] = json!(i + 1);
+                Event::from_json(line).unwrap()
+            })
+            .collect()
+    }
+
     #[test]
     fn newest_deciding_event_wins() {
-        let evs = [
+        let evs = events([
             json!({"event":"spawned"}),
             json!({"event":"session_start"}),
             json!({"event":"prompt"}),
             json!({"event":"notification","notification_type":"other"}),
-        ];
+        ]);
         assert_eq!(derive(&evs, true), Status::Busy);
         assert_eq!(derive(&evs[..2], true), Status::Idle);
         assert_eq!(derive(&evs, false), Status::Resumable);
-        let killed = [json!({"event":"stop"}), json!({"event":"killed"})];
+        let killed = events([json!({"event":"stop"}), json!({"event":"killed"})]);
         assert_eq!(derive(&killed, false), Status::Dead);
-        let exited = [json!({"event":"session_end","reason":"prompt_input_exit"})];
+        let exited = events([json!({"event":"session_end","reason":"prompt_input_exit"})]);
         assert_eq!(derive(&exited, false), Status::Dead);
-        let hung_up = [json!({"event":"session_end","reason":"other"})];
+        let hung_up = events([json!({"event":"session_end","reason":"other"})]);
         assert_eq!(derive(&hung_up, false), Status::Resumable);
         // A killed agent may report its session's end after the `killed` event.
-        let late = [
+        let late = events([
             json!({"event":"killed"}),
             json!({"event":"session_end","reason":"other"}),
-        ];
+        ]);
         assert_eq!(derive(&late, false), Status::Dead);
-        let back = [json!({"event":"killed"}), json!({"event":"resumed"})];
+        let back = events([json!({"event":"killed"}), json!({"event":"resumed"})]);
         assert_eq!(derive(&back, false), Status::Resumable);
-        let resumed = [
+        let resumed = events([
             json!({"event":"session_end","reason":"other"}),
             json!({"event":"resumed"}),
-        ];
+        ]);
         assert_eq!(derive(&resumed, true), Status::Starting);
-        let perm = [
+        let perm = events([
             json!({"event":"prompt"}),
             json!({"event":"permission_request"}),
-        ];
+        ]);
         assert_eq!(derive(&perm, true), Status::NeedsInput);
-        let auto = [
+        let auto = events([
             json!({"event":"prompt"}),
             json!({"event":"notification","notification_type":"agent_needs_input"}),
-        ];
+        ]);
         assert_eq!(derive(&auto, true), Status::NeedsInput);
-        let cleared = [
+        let cleared = events([
             json!({"event":"stop"}),
             json!({"event":"session_end","reason":"clear"}),
-        ];
+        ]);
         assert_eq!(derive(&cleared, true), Status::Starting);
     }
 }

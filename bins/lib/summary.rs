@@ -5,8 +5,8 @@ use crate::status::{self, Status};
 use crate::tmux::Tmux;
 use crate::tmux::TmuxServer;
 use anyhow::Result;
+use orch_store::{Event, Kind};
 use orch_store::{Meta, Store};
-use serde_json::Value;
 use std::collections::HashMap;
 
 /// The live panes of each tmux server asked so far, each with its `@orch_id` tag
@@ -21,7 +21,7 @@ impl Panes {
     /// another host, whether its relay has not seen it go.
     pub fn alive(&mut self, state: &Store, meta: &Meta) -> bool {
         if meta.remote.is_some() {
-            return !crate::worker::relay_gone(state, &meta.id);
+            return state.worker(&meta.id).is_ok_and(|dir| !dir.relay_gone());
         }
         let live = self
             .servers
@@ -52,7 +52,7 @@ pub struct Summary {
     pub alive: bool,
     pub status: Status,
     /// Its newest event (`None` before the first).
-    pub last: Option<Value>,
+    pub last: Option<Event>,
     /// The `last_assistant_message` of its newest Stop or StopFailure, whole (empty when none).
     pub message: String,
 }
@@ -60,36 +60,39 @@ pub struct Summary {
 impl Summary {
     /// The seq of its newest event (its cursor), 0 before the first.
     pub fn cursor(&self) -> u64 {
-        self.last
-            .as_ref()
-            .and_then(|e| e["seq"].as_u64())
-            .unwrap_or(0)
+        self.last.as_ref().map_or(0, |e| e.seq)
     }
 
     /// Unix milliseconds of its newest event.
     pub fn last_ms(&self) -> Option<u64> {
-        self.last.as_ref().and_then(|e| e["ts_ms"].as_u64())
+        self.last.as_ref().map(|e| e.ts_ms)
     }
 
     /// The kind of its newest event (`stop`, `prompt`...).
     pub fn last_event(&self) -> Option<&str> {
-        self.last.as_ref().and_then(|e| e["event"].as_str())
+        self.last.as_ref().map(|e| e.kind.name())
     }
 }
 
-/// Reads `meta`'s events back to what its status and last message need.
+/// Reads `meta`'s events back, once, to what its status and its last message need.
 ///
-/// Errors: its event log cannot be read.
+/// Errors: its folder or event log cannot be read.
 pub fn of(state: &Store, meta: Meta, panes: &mut Panes) -> Result<Summary> {
-    let dir = state.worker_dir(&meta.id);
+    let dir = state.worker(&meta.id)?;
     let alive = panes.alive(state, &meta);
-    let status = status::read(&dir, &meta.role, alive)?;
-    let mut tail = orch_store::journal::read_back_to(&dir, |e| e["event"] == "stop")?;
+    let boundary = status::boundary_for(alive);
+    let (mut decided, mut stopped) = (false, false);
+    let mut tail = dir.events_back_to(|e| {
+        decided |= boundary(e);
+        stopped |= matches!(e.kind, Kind::Stop(_));
+        decided && stopped
+    })?;
+    let status = status::of(&meta.role, &tail, alive);
     let message = tail
         .iter()
         .rev()
-        .find(|e| e["event"] == "stop" || e["event"] == "stop_failure")
-        .and_then(|e| e["last_assistant_message"].as_str())
+        .find(|e| matches!(e.kind, Kind::Stop(_) | Kind::StopFailure(_)))
+        .and_then(|e| e.kind.message())
         .unwrap_or("")
         .to_string();
     Ok(Summary {
@@ -129,11 +132,9 @@ pub fn resumable(state: &Store) -> Result<Vec<crate::worker::Worker>> {
     let mut found = Vec::new();
     for meta in state.workers()? {
         let alive = panes.alive(state, &meta);
-        if status::read(&state.worker_dir(&meta.id), &meta.role, alive)? == Status::Resumable {
-            found.push(crate::worker::Worker {
-                state: state.clone(),
-                meta,
-            });
+        let worker = crate::worker::Worker::of(state, meta)?;
+        if status::read(&worker.dir, alive)? == Status::Resumable {
+            found.push(worker);
         }
     }
     Ok(found)

@@ -11,6 +11,7 @@ use crate::status::Status;
 use crate::summary::{self, Panes, Summary};
 use crate::usage::Tally;
 use anyhow::Result;
+use orch_store::worker::{Counter, File};
 use orch_store::Store;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout};
@@ -31,12 +32,12 @@ pub const STUCK_MS: u64 = 10 * 60 * 1000;
 /// lock files, temp files of atomic writes) are passed over, so that reading a row (which may
 /// write `usage.json`) never wakes the board.
 const WATCHED: [&str; 6] = [
-    orch_store::journal::FILE,
-    "meta.json",
-    "inbox.jsonl",
-    "inbox.acked",
-    "budget.json",
-    orch_store::store::RELAY_GONE,
+    File::Events.name(),
+    File::Meta.name(),
+    File::Inbox.name(),
+    File::InboxAcked.name(),
+    File::Budget.name(),
+    File::RelayGone.name(),
 ];
 
 /// The folders whose changes move the board: the workers' folders (watched recursively) and
@@ -228,10 +229,7 @@ impl Board {
 
     /// Reads `meta`'s row and puts it in place (new rows go last: workers come oldest first).
     fn read(&mut self, meta: orch_store::Meta) -> Result<()> {
-        let worker = crate::worker::Worker {
-            state: self.state.clone(),
-            meta,
-        };
+        let worker = crate::worker::Worker::of(&self.state, meta)?;
         crate::remote::ensure_relay(&worker)?;
         let tally = self.tallies.entry(worker.meta.id.clone()).or_default();
         let used = tally.read(&worker).ok().flatten();
@@ -240,8 +238,10 @@ impl Board {
                 .insert(path.to_path_buf(), worker.meta.id.clone());
         }
         let id = worker.meta.id.clone();
-        let inbox = orch_store::journal::last_seq_in(&crate::inbox::inbox_path(&self.state, &id))?;
-        let unread = inbox.saturating_sub(crate::inbox::acked(&self.state, &id));
+        let unread = worker
+            .dir
+            .inbox_cursor()?
+            .saturating_sub(worker.dir.counter(Counter::Acked));
         let glance = summary::of(&self.state, worker.meta, &mut self.panes)?;
         let entry = Entry {
             glance,
@@ -836,7 +836,9 @@ mod tests {
                 meta,
                 alive: status != Status::Dead,
                 status,
-                last: Some(json!({"seq": 4, "event": "stop", "ts_ms": NOW - age_ms})),
+                last: orch_store::Event::from_json(
+                    json!({"seq": 4, "event": "stop", "ts_ms": NOW - age_ms}),
+                ),
                 message: message.into(),
             },
             tokens: None,

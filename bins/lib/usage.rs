@@ -103,7 +103,7 @@ pub fn of(worker: &Worker) -> Result<Option<Usage>> {
     if worker.meta.harness.usage_format().is_none() || worker.meta.remote.is_some() {
         return Ok(None);
     }
-    let cache_path = worker.dir().join("usage.json");
+    let cache_path = worker.dir.file(orch_store::worker::File::Usage);
     let _lock = Lock::acquire(&cache_path)?;
     let mut tally = Tally {
         cache: std::fs::read(&cache_path)
@@ -151,7 +151,7 @@ impl Tally {
         let Some(sid) = worker.meta.session_id.as_deref() else {
             return Ok(None);
         };
-        let Some(path) = worker.meta.harness.transcript(&worker.dir(), sid) else {
+        let Some(path) = worker.meta.harness.transcript(worker.dir.path(), sid) else {
             return Ok(Some(summary(Vec::new())));
         };
         self.read_from(format, path).map(Some)

@@ -6,11 +6,9 @@ use crate::harness::HarnessExt;
 use crate::status::{self, Status};
 use crate::tmux::Tmux;
 use anyhow::{Context, Result};
-use orch_store::journal as events;
 use orch_store::watch::Watch;
-use orch_store::{Meta, Store};
-use serde_json::Value;
-use std::path::PathBuf;
+use orch_store::{Event, Kind, Meta, Store, WorkerDir};
+use std::cell::OnceCell;
 use std::time::{Duration, Instant};
 
 /// How often a wait checks that the worker's pane still exists.
@@ -20,18 +18,35 @@ const LIVENESS_EVERY: Duration = Duration::from_millis(250);
 /// output has closed, which can be after the pane is gone.
 const DETECTOR_GRACE: Duration = Duration::from_millis(400);
 
-/// A spawned worker.
-#[derive(Debug, Clone)]
+/// A spawned worker (or an operator record), as a command handles it: its metadata, read
+/// once, its folder, and one file watch shared by every wait of the command.
 pub struct Worker {
-    pub state: Store,
     pub meta: Meta,
+    pub dir: WorkerDir,
+    watch: OnceCell<Watch>,
+}
+
+impl Clone for Worker {
+    fn clone(&self) -> Worker {
+        Worker {
+            meta: self.meta.clone(),
+            dir: self.dir.clone(),
+            watch: OnceCell::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("meta", &self.meta).finish()
+    }
 }
 
 /// How a wait ended.
 #[derive(Debug)]
 pub enum Waited<T> {
     /// The check accepted this event.
-    Found(T, Value),
+    Found(T, Box<Event>),
     /// The deadline passed first.
     TimedOut,
     /// The pane is gone or the session ended; the text says which.
@@ -40,15 +55,36 @@ pub enum Waited<T> {
 
 impl Worker {
     /// Finds a worker by id, name or pane id in the state directory of this environment.
+    ///
+    /// Errors: the state directory is refused, or no worker matches (the message says how to
+    /// list them).
     pub fn resolve(spec: &str) -> Result<Worker> {
         let state = Store::from_env()?;
         let meta = state.resolve(spec)?;
-        Ok(Worker { state, meta })
+        Worker::of(&state, meta)
     }
 
-    /// Its folder in the state directory.
-    pub fn dir(&self) -> PathBuf {
-        self.state.worker_dir(&self.meta.id)
+    /// The worker whose record `meta` is, in `store`.
+    ///
+    /// Errors: its folder is not a real folder of the store.
+    pub fn of(store: &Store, meta: Meta) -> Result<Worker> {
+        Ok(Worker {
+            dir: store.worker_of(meta.clone())?,
+            meta,
+            watch: OnceCell::new(),
+        })
+    }
+
+    /// Worker `id` of `store`, its record read now.
+    ///
+    /// Errors: no such worker, or its record cannot be read.
+    pub fn load(store: &Store, id: &str) -> Result<Worker> {
+        Worker::of(store, store.meta(id)?)
+    }
+
+    /// The state directory it is in.
+    pub fn store(&self) -> &Store {
+        self.dir.store()
     }
 
     /// Its pane id; an error when the pane was never opened.
@@ -67,7 +103,7 @@ impl Worker {
     /// [`Worker::alive`] for this worker's record as `meta` has it.
     fn live(&self, meta: &Meta) -> bool {
         if meta.remote.is_some() {
-            return !relay_gone(&self.state, &meta.id);
+            return !self.dir.relay_gone();
         }
         alive(meta)
     }
@@ -77,7 +113,7 @@ impl Worker {
     /// An operator record (the operator's own pane, registered by its first `orch subscribe`)
     /// has seen no SessionStart of its session: with no events it counts as idle.
     pub fn status(&self) -> Result<Status> {
-        status::read(&self.dir(), &self.meta.role, self.alive())
+        status::read(&self.dir, self.alive())
     }
 
     /// Waits until its screen has shown its input box ready ([`Harness::input_ready`]) for
@@ -111,7 +147,19 @@ impl Worker {
 
     /// Its current cursor: the sequence number of its newest event.
     pub fn cursor(&self) -> Result<u64> {
-        events::last_seq(&self.dir())
+        self.dir.cursor()
+    }
+
+    /// The file watch on its folder, set on first use and kept for every later wait of this
+    /// handle (a watch costs a helper process).
+    ///
+    /// Errors: no watch can be set.
+    fn folder_watch(&self) -> Result<&Watch> {
+        if let Some(watch) = self.watch.get() {
+            return Ok(watch);
+        }
+        let watch = Watch::folder(self.dir.path())?;
+        Ok(self.watch.get_or_init(|| watch))
     }
 
     /// Waits for the first event after `after` that `check` accepts, up to `timeout` (`None`:
@@ -121,10 +169,10 @@ impl Worker {
         &self,
         after: u64,
         timeout: Option<Duration>,
-        mut check: impl FnMut(&Value) -> Option<T>,
+        mut check: impl FnMut(&Event) -> Option<T>,
     ) -> Result<Waited<T>> {
-        let dir = self.dir();
-        let watch = Watch::folder(&dir)?;
+        let dir = self.dir.path().to_path_buf();
+        let watch = self.folder_watch()?;
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut cursor = after;
         let mut next_liveness = Instant::now();
@@ -133,20 +181,24 @@ impl Worker {
         // The pane to watch: a resume gives the worker a new one.
         let mut meta = self.meta.clone();
         loop {
-            let batch = events::read_after(&dir, cursor)?;
+            let batch = self.dir.events_after(cursor)?;
             for (i, event) in batch.iter().enumerate() {
-                cursor = event["seq"].as_u64().unwrap_or(cursor);
+                cursor = event.seq;
                 if let Some(found) = check(event) {
-                    return Ok(Waited::Found(found, event.clone()));
+                    return Ok(Waited::Found(found, Box::new(event.clone())));
                 }
                 // An end that a later `resumed` took back is no end: the wait goes on to the
                 // first event of the resumed worker.
-                let resumed = || batch[i + 1..].iter().any(|e| e["event"] == "resumed");
-                if let Some(why) = ended(event).filter(|_| !resumed()) {
+                let resumed = || {
+                    batch[i + 1..]
+                        .iter()
+                        .any(|e| matches!(e.kind, Kind::Resumed(_)))
+                };
+                if let Some(why) = event.kind.ends_session().filter(|_| !resumed()) {
                     return Ok(Waited::Gone(format!("worker `{}` {why}", self.meta.id)));
                 }
-                if event["event"] == "resumed" {
-                    meta = self.state.meta(&self.meta.id).unwrap_or(meta);
+                if matches!(event.kind, Kind::Resumed(_)) {
+                    meta = self.store().meta(&self.meta.id).unwrap_or(meta);
                 }
             }
             let now = Instant::now();
@@ -160,7 +212,7 @@ impl Worker {
                 }
                 if !self.live(&meta) {
                     // Resumed since this wait began?
-                    match self.state.meta(&self.meta.id) {
+                    match self.store().meta(&self.meta.id) {
                         Ok(fresh) if fresh.pane != meta.pane && self.live(&fresh) => meta = fresh,
                         // A command worker's detector records the turn's last events only
                         // once the pane has closed its output: they get a moment to land.
@@ -191,15 +243,6 @@ impl Worker {
     }
 }
 
-/// Whether the relay of remote worker `id` saw it go on its host (its `relay.gone`): a
-/// remote worker's liveness here.
-pub fn relay_gone(state: &Store, id: &str) -> bool {
-    state
-        .worker_dir(id)
-        .join(orch_store::store::RELAY_GONE)
-        .exists()
-}
-
 /// Whether the pane `meta` names exists and is still its own ([`owns`]).
 pub fn alive(meta: &Meta) -> bool {
     meta.pane
@@ -213,19 +256,4 @@ pub fn alive(meta: &Meta) -> bool {
 /// by a new tmux server (after a crash) is not taken for the old one.
 pub fn owns(meta: &Meta, tag: &str) -> bool {
     tag == meta.id
-}
-
-/// Why an event means the worker's session is over, if it does.
-fn ended(event: &Value) -> Option<String> {
-    match event.get("event").and_then(Value::as_str)? {
-        "killed" => Some("was killed".into()),
-        "session_end" => match event.get("reason").and_then(Value::as_str) {
-            Some("clear") => None,
-            reason => Some(format!(
-                "ended its session (reason `{}`)",
-                reason.unwrap_or("unknown")
-            )),
-        },
-        _ => None,
-    }
 }

@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut set = None;
     if changing {
         crate::rights::allow(
-            &worker.state,
+            worker.store(),
             crate::rights::Action::Kill,
             Some(&worker.meta),
         )?;
@@ -50,10 +50,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             tokens: args.tokens.or(old.tokens),
             interrupt: (old.interrupt || args.interrupt) && !args.no_interrupt,
         };
-        let (meta, spent) = crate::budget::set(&worker.state, &worker.meta.id, budget.clone())?;
+        let (meta, spent) = crate::budget::set(worker.store(), &worker.meta.id, budget.clone())?;
         (worker.meta, set) = (meta, Some(spent));
         super::audit(
-            &worker.state,
+            worker.store(),
             super::entry("budget")
                 .target(&worker.meta.id)
                 .field("budget", crate::budget::describe(&budget))

@@ -152,10 +152,12 @@ impl Demo {
         }
         for (name, _) in TASKS {
             let stop = self.orch(&["listen", name, "--timeout", "60"], None)?;
-            let message = stop["last_assistant_message"].as_str().unwrap_or("");
+            let event = orch_store::Event::from_json(stop.clone())
+                .context("`orch listen` printed no event")?;
+            let message = event.kind.message().unwrap_or("");
             say(format!(
                 "$ orch listen {name}\n  -> stop #{}: {message}",
-                stop["seq"]
+                event.seq
             ));
             report.push(json!({"worker": name, "stop": stop}));
         }

@@ -17,7 +17,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
     crate::rights::allow(
-        &worker.state,
+        worker.store(),
         crate::rights::Action::Read,
         Some(&worker.meta),
     )?;

@@ -5,6 +5,7 @@ use crate::error::{Exit, Fail};
 use crate::escalation::{self, Ask};
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Context, Result};
+use orch_store::Kind;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -49,8 +50,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         None => None,
     };
     let esc = escalation::raise(
-        &worker.state,
-        &worker.meta,
+        &worker.dir,
         Ask {
             axes: args.axes,
             summary: args.summary,
@@ -60,7 +60,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         },
     )?;
     super::audit(
-        &worker.state,
+        worker.store(),
         super::entry("escalate")
             .target(&esc.id)
             .field("axes", esc.axes.join("+"))
@@ -83,14 +83,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let timeout = args.timeout.map(|s| Duration::from_secs_f64(s.max(0.0)));
     let wanted = esc.id.clone();
     let waited = worker.wait(esc.cursor, timeout, |e| {
-        (e["event"] == "decision" && e["escalation"].as_str() == Some(wanted.as_str()))
+        matches!(&e.kind, Kind::Decision(d) if d.escalation.as_deref() == Some(wanted.as_str()))
             .then_some(())
     })?;
     match waited {
         Waited::Found((), _) => {
-            let esc = escalation::load(&worker.state, &esc.id)?;
+            let esc = escalation::load(worker.store(), &esc.id)?;
             // The answer is printed here: the inbox need not push it again.
-            crate::inbox::claim(&worker.state, &worker.meta.id)?;
+            worker.dir.claim()?;
             if ctx.json {
                 super::print_json(&escalation::to_json(&esc))
             } else {

@@ -18,16 +18,17 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
     crate::rights::allow(
-        &worker.state,
+        worker.store(),
         crate::rights::Action::Read,
         Some(&worker.meta),
     )?;
-    let events = orch_store::journal::read_after(&worker.dir(), args.after)?;
+    let events = worker.dir.events_after(args.after)?;
     if ctx.json {
-        return super::print_json(&serde_json::Value::Array(events));
+        let all = events.iter().map(orch_store::Event::to_json).collect();
+        return super::print_json(&serde_json::Value::Array(all));
     }
     for event in &events {
-        super::print_json(event)?;
+        super::print_json(&event.to_json())?;
     }
     Ok(())
 }

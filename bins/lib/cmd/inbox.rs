@@ -2,8 +2,9 @@
 
 use super::Ctx;
 use anyhow::Result;
+use orch_store::worker::Counter;
 use orch_store::Role;
-use orch_store::Store;
+use orch_store::{Event, Store};
 use serde_json::Value;
 
 /// Flags of `orch inbox`.
@@ -23,22 +24,24 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let state = Store::from_env()?;
     let id = super::subscribe::subscriber_id(&state, args.worker.as_deref())?;
-    if args.worker.is_some() && state.meta(&id)?.role != Role::Operator {
-        crate::rights::allow(&state, crate::rights::Action::Read, Some(&state.meta(&id)?))?;
+    let dir = state.worker(&id)?;
+    let meta = dir.meta()?;
+    if args.worker.is_some() && meta.role != Role::Operator {
+        crate::rights::allow(&state, crate::rights::Action::Read, Some(meta))?;
     }
     let after = if args.unread {
-        crate::inbox::acked(&state, &id)
+        dir.counter(Counter::Acked)
     } else {
         0
     };
-    let items = crate::inbox::items_after(&state, &id, after)?;
+    let items = dir.items_after(after)?;
     if args.ack {
-        if let Some(last) = items.last().and_then(|i| i["seq"].as_u64()) {
-            crate::inbox::ack(&state, &id, last)?;
+        if let Some(last) = items.last() {
+            dir.ack(last.seq)?;
         }
     }
     if ctx.json {
-        return super::print_json(&Value::Array(items));
+        return super::print_json(&Value::Array(items.iter().map(Event::to_json).collect()));
     }
     if items.is_empty() {
         println!(
@@ -47,12 +50,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         );
     }
     for item in &items {
-        println!(
-            "#{} {} {}",
-            item["seq"],
-            item["ts"].as_str().unwrap_or(""),
-            crate::inbox::describe(item)
-        );
+        println!("#{} {} {}", item.seq, item.ts, crate::inbox::describe(item));
     }
     Ok(())
 }

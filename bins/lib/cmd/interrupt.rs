@@ -23,13 +23,13 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
     crate::rights::allow(
-        &worker.state,
+        worker.store(),
         crate::rights::Action::Interrupt,
         Some(&worker.meta),
     )?;
     if worker.meta.remote.is_some() {
         super::audit(
-            &worker.state,
+            worker.store(),
             super::entry("interrupt").target(&worker.meta.id),
         );
         return super::forwarded(ctx, &worker, "interrupt");
@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let by = crate::roles::Actor::from_env().as_parent();
     let cursor = crate::interrupt::interrupt(&worker, &by, was_busy && !args.keep_input)?;
     super::audit(
-        &worker.state,
+        worker.store(),
         super::entry("interrupt")
             .target(&worker.meta.id)
             .cursor(cursor),

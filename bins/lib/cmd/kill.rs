@@ -5,7 +5,6 @@ use super::Ctx;
 use crate::tmux::Tmux;
 use crate::worker::Worker;
 use anyhow::Result;
-use orch_store::journal::fields;
 use orch_store::Role;
 use serde_json::json;
 
@@ -20,12 +19,12 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
     crate::rights::allow(
-        &worker.state,
+        worker.store(),
         crate::rights::Action::Kill,
         Some(&worker.meta),
     )?;
     if worker.meta.remote.is_some() {
-        super::audit(&worker.state, super::entry("kill").target(&worker.meta.id));
+        super::audit(worker.store(), super::entry("kill").target(&worker.meta.id));
         return super::forwarded(ctx, &worker, "kill");
     }
     if worker.meta.role == Role::Operator {
@@ -40,17 +39,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     // Recorded before the pane goes, so every wait on the worker ends on this event rather
     // than on finding the pane missing (a stream then still shows it).
     let by = crate::roles::Actor::from_env().as_parent();
-    let cursor = crate::inbox::record(
-        &worker.state,
-        &worker.meta.id,
-        "killed",
-        fields(json!({ "by": by, "pane_was_alive": was_alive })),
-    )?;
+    let killed = orch_store::event::Killed {
+        by: Some(by),
+        pane_was_alive: Some(was_alive),
+    };
+    let cursor = crate::inbox::publish_in(&worker.dir, orch_store::Kind::Killed(killed))?.seq;
     if was_alive {
         worker.meta.server.run(&["kill-pane", "-t", &pane])?;
     }
     super::audit(
-        &worker.state,
+        worker.store(),
         super::entry("kill").target(&worker.meta.id).cursor(cursor),
     );
     let worktree = match &worker.meta.worktree {

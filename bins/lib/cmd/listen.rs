@@ -5,7 +5,7 @@ use super::Ctx;
 use crate::error::{Exit, Fail};
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Result};
-use serde_json::Value;
+use orch_store::{Event, Kind};
 use std::time::Duration;
 
 /// Which events end a wait.
@@ -41,14 +41,14 @@ pub struct Args {
 pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
     crate::rights::allow(
-        &worker.state,
+        worker.store(),
         crate::rights::Action::Listen,
         Some(&worker.meta),
     )?;
     crate::remote::ensure_relay(&worker)?;
     let after = match args.after {
         Some(seq) => seq,
-        None => match worker.state.told(&worker.meta.id) {
+        None => match worker.dir.told() {
             Some(seq) => seq,
             None => worker.cursor()?,
         },
@@ -58,17 +58,18 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
     let waited = worker.wait(after, timeout, |e| matches(filter, e))?;
     match waited {
         Waited::Found(failed, event) => {
-            super::print_json(&event)?;
+            super::print_json(&event.to_json())?;
             if failed {
+                let error = match &event.kind {
+                    Kind::StopFailure(f) => f.error.as_ref().and_then(|e| e.as_str()),
+                    _ => None,
+                };
                 bail!(Fail::new(
                     Exit::StopFailure,
                     format!(
                         "worker `{}`: the turn failed: {}",
                         worker.meta.id,
-                        event["last_assistant_message"]
-                            .as_str()
-                            .or(event["error"].as_str())
-                            .unwrap_or("stop failure")
+                        event.kind.message().or(error).unwrap_or("stop failure")
                     )
                 ));
             }
@@ -103,13 +104,14 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
 
 /// Whether `event` ends a wait with `filter`: `Some(false)` for a match, `Some(true)` for a
 /// StopFailure ending a stop wait, `None` to keep waiting.
-fn matches(filter: EventFilter, event: &Value) -> Option<bool> {
-    let kind = event.get("event").and_then(Value::as_str).unwrap_or("");
-    match (filter, kind) {
+fn matches(filter: EventFilter, event: &Event) -> Option<bool> {
+    match (filter, &event.kind) {
         (EventFilter::Any, _) => Some(false),
-        (EventFilter::Stop, "stop") => Some(false),
-        (EventFilter::Stop, "stop_failure") => Some(true),
-        (EventFilter::Notification, "notification" | "permission_request") => Some(false),
+        (EventFilter::Stop, Kind::Stop(_)) => Some(false),
+        (EventFilter::Stop, Kind::StopFailure(_)) => Some(true),
+        (EventFilter::Notification, Kind::Notification(_) | Kind::PermissionRequest(_)) => {
+            Some(false)
+        }
         _ => None,
     }
 }

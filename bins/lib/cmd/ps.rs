@@ -24,10 +24,7 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
     let mut panes = Panes::default();
     let mut out = Vec::new();
     for meta in state.workers()? {
-        let worker = crate::worker::Worker {
-            state: state.clone(),
-            meta,
-        };
+        let worker = crate::worker::Worker::of(&state, meta)?;
         crate::remote::ensure_relay(&worker)?;
         let used = crate::usage::of(&worker).ok().flatten();
         let glance = summary::of(&state, worker.meta, &mut panes)?;

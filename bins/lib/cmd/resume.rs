@@ -86,7 +86,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                     .field("error", format!("{err:#}"));
             }
         }
-        super::audit(&worker.state, note);
+        super::audit(worker.store(), note);
         match outcome {
             Ok(r) => {
                 for warning in &r.warnings {

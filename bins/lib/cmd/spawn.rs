@@ -235,7 +235,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     let worker = spawned.worker;
     super::audit(
-        &worker.state,
+        worker.store(),
         super::entry("spawn")
             .target(&worker.meta.id)
             .field("harness", worker.meta.harness.name())
@@ -252,7 +252,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         };
         cursor = delivery::deliver(&worker, &text, opts)?.cursor;
         super::audit(
-            &worker.state,
+            worker.store(),
             super::entry("tell")
                 .target(&worker.meta.id)
                 .prompt(&text)

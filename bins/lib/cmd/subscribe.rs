@@ -2,12 +2,30 @@
 //! (pushed to the subscriber unless `--mode inbox`), or with `--follow` stream them to stdout.
 
 use super::Ctx;
-use crate::inbox::{self, Mode, Subscription};
+use crate::inbox;
 use crate::worker::{Waited, Worker};
 use anyhow::{bail, Result};
 use orch_store::Role;
-use orch_store::Store;
+use orch_store::{Store, Subscription, SubscriptionMode};
 use serde_json::json;
+
+/// `--mode`: how the subscriber hears about items.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Pushed: a Stop block when mid-turn, a notice typed into the pane when idle.
+    Push,
+    /// Only kept in the inbox, for `orch inbox`.
+    Inbox,
+}
+
+impl From<Mode> for SubscriptionMode {
+    fn from(mode: Mode) -> SubscriptionMode {
+        match mode {
+            Mode::Push => SubscriptionMode::Push,
+            Mode::Inbox => SubscriptionMode::Inbox,
+        }
+    }
+}
 
 /// The event kinds a subscription copies by default.
 pub const DEFAULT_EVENTS: &str =
@@ -43,7 +61,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let publisher = Worker::resolve(&args.publisher)?;
     let who = crate::rights::allow(
-        &publisher.state,
+        publisher.store(),
         crate::rights::Action::Subscribe,
         Some(&publisher.meta),
     )?;
@@ -60,7 +78,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if args.follow {
         return follow(&publisher, &events, from);
     }
-    let state = publisher.state.clone();
+    let state = publisher.store().clone();
     let subscriber = subscriber_id(&state, args.to.as_deref())?;
     if subscriber == publisher.meta.id {
         bail!("a worker cannot subscribe to itself: `orch listen` waits on its own events");
@@ -72,7 +90,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         } else {
             events
         },
-        mode: args.mode,
+        mode: args.mode.into(),
         since: from,
     };
     // Subscribing someone else pushes into their pane: that takes the right to tell them.
@@ -142,13 +160,13 @@ fn follow(publisher: &Worker, events: &[String], from: u64) -> Result<()> {
     let mut cursor = from;
     loop {
         let waited = publisher.wait(cursor, None, |e| {
-            let kind = e["event"].as_str().unwrap_or("");
+            let kind = e.kind.name();
             (all || events.iter().any(|k| k == kind)).then_some(())
         })?;
         match waited {
             Waited::Found((), event) => {
-                cursor = event["seq"].as_u64().unwrap_or(cursor);
-                super::print_json(&event)?;
+                cursor = event.seq;
+                super::print_json(&event.to_json())?;
             }
             Waited::TimedOut => {}
             Waited::Gone(why) => {

@@ -21,7 +21,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     let mut rows = Vec::new();
     for meta in state.workers()? {
-        for sub in crate::inbox::subscriptions(&state, &meta.id)? {
+        for sub in state.worker(&meta.id)?.subscriptions()? {
             let hit = only
                 .as_deref()
                 .is_none_or(|id| id == meta.id || id == sub.subscriber);

@@ -48,8 +48,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         Some(t) => t.to_string(),
     };
     let worker = Worker::resolve(&args.worker)?;
-    crate::rights::allow(&worker.state, Action::Tell, Some(&worker.meta))?;
-    if let Some(why) = crate::budget::refusal(&worker.state, &worker.meta) {
+    crate::rights::allow(worker.store(), Action::Tell, Some(&worker.meta))?;
+    if let Some(why) = crate::budget::refusal(worker.store(), &worker.meta) {
         anyhow::bail!(crate::error::Fail::new(crate::error::Exit::Refused, why));
     }
     if worker.meta.remote.is_some() {
@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .outcome(crate::audit::Outcome::Error)
             .field("error", format!("{err:#}")),
     };
-    super::audit(&worker.state, note);
+    super::audit(worker.store(), note);
     let done = done?;
     if ctx.json {
         super::print_json(&json!({
@@ -151,10 +151,10 @@ fn tell_remote(ctx: &Ctx, args: &Args, worker: &Worker, text: &str) -> Result<()
             .outcome(crate::audit::Outcome::Error)
             .field("error", format!("{err:#}")),
     };
-    super::audit(&worker.state, note);
+    super::audit(worker.store(), note);
     let mut done = done?;
     let cursor = done["cursor"].as_u64().unwrap_or(0);
-    worker.state.set_told(&worker.meta.id, cursor)?;
+    worker.dir.set_told(cursor)?;
     if ctx.json {
         done["worker"] = json!(worker.meta.id);
         super::print_json(&done)?;

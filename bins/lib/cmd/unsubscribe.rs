@@ -18,10 +18,10 @@ pub struct Args {
 /// Runs `orch unsubscribe`; says whether there was such a subscription.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let publisher = Worker::resolve(&args.publisher)?;
-    let subscriber = super::subscribe::subscriber_id(&publisher.state, args.to.as_deref())?;
-    let removed = crate::inbox::unsubscribe(&publisher.state, &publisher.meta.id, &subscriber)?;
+    let subscriber = super::subscribe::subscriber_id(publisher.store(), args.to.as_deref())?;
+    let removed = crate::inbox::unsubscribe(publisher.store(), &publisher.meta.id, &subscriber)?;
     super::audit(
-        &publisher.state,
+        publisher.store(),
         super::entry("unsubscribe")
             .target(&publisher.meta.id)
             .field("subscriber", subscriber.clone())

@@ -30,11 +30,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .workers()?
             .into_iter()
             .filter(|m| m.role != orch_store::Role::Operator)
-            .map(|meta| Worker {
-                state: state.clone(),
-                meta,
-            })
-            .collect(),
+            .map(|meta| Worker::of(&state, meta))
+            .collect::<Result<_>>()?,
     };
     let detail = args.worker.is_some();
     let mut rows = Vec::new();
@@ -150,10 +147,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 
 /// The worker's `prompt` events as (seq, Unix milliseconds), oldest first.
 fn prompts(worker: &Worker) -> Result<Vec<(u64, u64)>> {
-    Ok(orch_store::journal::read_after(&worker.dir(), 0)?
+    Ok(worker
+        .dir
+        .events_after(0)?
         .iter()
-        .filter(|e| e["event"] == "prompt")
-        .filter_map(|e| Some((e["seq"].as_u64()?, e["ts_ms"].as_u64()?)))
+        .filter(|e| matches!(e.kind, orch_store::Kind::Prompt(_)))
+        .map(|e| (e.seq, e.ts_ms))
         .collect())
 }
 

@@ -78,7 +78,7 @@ pub trait Adapter: Sync {
         &self,
         _server: &crate::tmux::TmuxServer,
         _pane: &str,
-        _dir: &Path,
+        _dir: &orch_store::WorkerDir,
         _text: &str,
     ) -> Result<()> {
         Ok(())

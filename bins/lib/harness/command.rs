@@ -22,8 +22,10 @@ use crate::outfit::{Dress, Outfit};
 use crate::tmux::Tmux;
 use crate::tmux::TmuxServer;
 use anyhow::{bail, Context, Result};
+use orch_store::worker::File;
+use orch_store::WorkerDir;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A prompt `tell` is about to submit to a command worker: `workers/<id>/pending.json`, taken
 /// by the detector with the first output that follows.
@@ -39,14 +41,10 @@ pub struct Pending {
     pub line: Option<i64>,
 }
 
-fn pending_path(dir: &Path) -> PathBuf {
-    dir.join("pending.json")
-}
-
-/// Records that `text` is about to be submitted to the command worker in `pane` of `server`,
-/// whose state folder is `dir` (call it after the paste, right before Enter). Errors: the state
-/// folder cannot be written.
-pub fn mark_pending(server: &TmuxServer, pane: &str, dir: &Path, text: &str) -> Result<()> {
+/// Records that `text` is about to be submitted to the command worker in `pane` of `server`
+/// in its pending file `path` (call it after the paste, right before Enter). Errors: the file
+/// cannot be written.
+pub fn mark_pending(server: &TmuxServer, pane: &str, path: &Path, text: &str) -> Result<()> {
     let line = server
         .run(&[
             "display-message",
@@ -65,14 +63,13 @@ pub fn mark_pending(server: &TmuxServer, pane: &str, dir: &Path, text: &str) -> 
         prompt_len: text.chars().count(),
         line,
     };
-    orch_store::files::write_json(&pending_path(dir), &pending)
+    orch_store::files::write_json(path, &pending)
 }
 
-/// Takes the pending prompt of the worker whose state folder is `dir`, if there is one.
-pub fn take_pending(dir: &Path) -> Option<Pending> {
-    let path = pending_path(dir);
-    let text = std::fs::read_to_string(&path).ok()?;
-    let _ = std::fs::remove_file(&path);
+/// Takes the pending prompt kept in `path` (a command worker's pending file), if there is one.
+pub fn take_pending(path: &Path) -> Option<Pending> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let _ = std::fs::remove_file(path);
     serde_json::from_str(&text).ok()
 }
 
@@ -130,8 +127,14 @@ impl Adapter for Command {
 
     /// Notes the prompt for the detector, which acknowledges it with the first output after
     /// Enter ([`mark_pending`]).
-    fn submitting(&self, server: &TmuxServer, pane: &str, dir: &Path, text: &str) -> Result<()> {
-        mark_pending(server, pane, dir, text)
+    fn submitting(
+        &self,
+        server: &TmuxServer,
+        pane: &str,
+        dir: &WorkerDir,
+        text: &str,
+    ) -> Result<()> {
+        mark_pending(server, pane, &dir.file(File::Pending), text)
     }
 
     fn silence(&self) -> &'static str {
@@ -227,11 +230,12 @@ mod tests {
             line: Some(3),
         };
         std::fs::write(
-            pending_path(dir.path()),
+            dir.path().join("pending.json"),
             serde_json::to_string(&pending).unwrap(),
         )
         .unwrap();
-        assert_eq!(take_pending(dir.path()), Some(pending));
-        assert_eq!(take_pending(dir.path()), None);
+        let path = dir.path().join("pending.json");
+        assert_eq!(take_pending(&path), Some(pending));
+        assert_eq!(take_pending(&path), None);
     }
 }

@@ -93,7 +93,7 @@ pub trait HarnessExt {
         self,
         server: &crate::tmux::TmuxServer,
         pane: &str,
-        dir: &Path,
+        dir: &orch_store::WorkerDir,
         text: &str,
     ) -> Result<()>;
 
@@ -197,7 +197,7 @@ impl HarnessExt for Harness {
         self,
         server: &crate::tmux::TmuxServer,
         pane: &str,
-        dir: &Path,
+        dir: &orch_store::WorkerDir,
         text: &str,
     ) -> Result<()> {
         self.adapter().submitting(server, pane, dir, text)

@@ -1,5 +1,7 @@
-//! A worker's event log: `events.jsonl` in its folder, one JSON object per line, each with a
-//! per-worker sequence number `seq` (1, 2, 3... never repeated, contiguous).
+//! The journal format: a file of [`Event`]s, one JSON object per line, each with a sequence
+//! number `seq` (1, 2, 3... never repeated, contiguous): a worker's event log (`events.jsonl`)
+//! and its inbox (`inbox.jsonl`) are journals. Only the worker's folder ([`crate::worker`])
+//! appends to one, so that every event reaches its subscribers.
 //!
 //! Appends hold an fs2 lock on `events.jsonl.lock` and write one whole line in one `write`;
 //! readers take no lock and only ever use lines that end in a newline, so they never see half
@@ -11,76 +13,60 @@
 //! `echo`): the next event is numbered after the newest valid one, never from 1 again.
 //! [`scan`] counts such lines for `orch doctor`.
 
+use crate::event::{Event, Kind, Relay};
 use anyhow::{Context, Result};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
-
-/// The event log's file name inside a worker's folder.
-pub const FILE: &str = "events.jsonl";
+use std::path::Path;
 
 /// How many bytes a backward read takes at a time.
 const CHUNK: u64 = 16 * 1024;
 
-/// The event log of the worker whose folder is `dir`.
-pub fn log_path(dir: &Path) -> PathBuf {
-    dir.join(FILE)
-}
-
-/// Appends one event to the log in `dir` and returns its sequence number.
+/// Appends an event of `kind` (an inbox item when `relay` says where it came from) to the log
+/// file `path` and, while still holding its lock, calls `then` with it: work done there (such
+/// as copying it into subscribers' inboxes) happens in the order of the log. Returns it.
 ///
-/// The line written is `{"seq":N,"event":KIND,"ts":RFC3339,"ts_ms":MS,...fields}`. A partial
-/// last line left by a crash is cut off first, so the log stays whole lines.
-pub fn append(dir: &Path, kind: &str, fields: Map<String, Value>) -> Result<u64> {
-    append_to(&log_path(dir), kind, fields, |_| Ok(()))
-}
-
-/// Appends one event to the log file `path` (an event log or an inbox, same format) and, while
-/// still holding its lock, calls `then` with the event written: work done there (such as
-/// copying the event into subscribers' inboxes) happens in the order of the log.
-pub fn append_to(
+/// The line written is `{"seq":N,"event":KIND,"ts":RFC3339,"ts_ms":MS,...fields}`
+/// ([`Event::to_json`]). A partial last line left by a crash is cut off first, so the log stays
+/// whole lines.
+///
+/// Errors: the log cannot be locked, read or written (named), or `then` fails (the event is
+/// written then).
+pub(crate) fn append(
     path: &Path,
-    kind: &str,
-    fields: Map<String, Value>,
-    then: impl FnOnce(&Value) -> Result<()>,
-) -> Result<u64> {
+    kind: Kind,
+    relay: Option<Relay>,
+    then: impl FnOnce(&Event) -> Result<()>,
+) -> Result<Event> {
     let _lock = crate::files::Lock::acquire(path)?;
     let (mut file, last) = open_to_append(path)?;
-    let seq = last + 1;
     let now = crate::clock::now_ms();
-    let mut event = Map::new();
-    event.insert("seq".into(), seq.into());
-    event.insert("event".into(), kind.into());
-    event.insert("ts".into(), crate::clock::rfc3339(now).into());
-    event.insert("ts_ms".into(), now.into());
-    for (key, value) in fields {
-        if !event.contains_key(&key) {
-            event.insert(key, value);
-        }
-    }
-    let mut line = serde_json::to_vec(&event)?;
-    line.push(b'\n');
-    file.write_all(&line)
-        .with_context(|| format!("cannot append to `{}`", path.display()))?;
-    then(&Value::Object(event))?;
-    Ok(seq)
+    let event = Event {
+        seq: last + 1,
+        ts: crate::clock::rfc3339(now),
+        ts_ms: now,
+        kind,
+        relay,
+    };
+    write_line(&mut file, path, &event.to_json())?;
+    then(&event)?;
+    Ok(event)
 }
 
 /// Appends `event`, a whole event of another log that this one mirrors (a remote worker's,
-/// orch's remote relay), as it is, if its `seq` is the next one here; then calls `then` with it,
-/// under the lock. Returns whether it was appended: `false` for an event already here (a
-/// stream that starts again may repeat one).
+/// mirrored by orch's relay), as it is, if its `seq` is the next one here; then calls `then`
+/// with it, under the lock. Returns whether it was appended: `false` for an event already here
+/// (a stream that starts again may repeat one).
 ///
-/// Errors: the event has no `seq`, or leaves a gap (an event before it is missing).
-pub fn append_copy(
+/// Errors: the event leaves a gap (an event before it is missing), or the log cannot be
+/// written.
+pub(crate) fn append_copy(
     path: &Path,
-    event: &Value,
-    then: impl FnOnce(&Value) -> Result<()>,
+    event: &Event,
+    then: impl FnOnce(&Event) -> Result<()>,
 ) -> Result<bool> {
-    let seq = event["seq"]
-        .as_u64()
-        .context("a mirrored event has no `seq`")?;
+    let seq = event.seq;
     let _lock = crate::files::Lock::acquire(path)?;
     let (mut file, last) = open_to_append(path)?;
     if seq <= last {
@@ -91,12 +77,17 @@ pub fn append_copy(
         "event {seq} would leave a gap after {last} in `{}`",
         path.display()
     );
-    let mut line = serde_json::to_vec(event)?;
-    line.push(b'\n');
-    file.write_all(&line)
-        .with_context(|| format!("cannot append to `{}`", path.display()))?;
+    write_line(&mut file, path, &event.to_json())?;
     then(event)?;
     Ok(true)
+}
+
+/// Writes `value` and a newline in one write.
+fn write_line(file: &mut File, path: &Path, value: &Value) -> Result<()> {
+    let mut line = serde_json::to_vec(value)?;
+    line.push(b'\n');
+    file.write_all(&line)
+        .with_context(|| format!("cannot append to `{}`", path.display()))
 }
 
 /// Opens the log file `path` to append (created 0600 when missing), cuts off a partial last
@@ -114,34 +105,30 @@ fn open_to_append(path: &Path) -> Result<(File, u64)> {
     Ok((file, last))
 }
 
-/// The sequence number of the last event in `dir` (0 when there is none).
-pub fn last_seq(dir: &Path) -> Result<u64> {
-    last_seq_in(&log_path(dir))
-}
-
 /// The sequence number of the last event in the log file `path` (0 when there is none).
-pub fn last_seq_in(path: &Path) -> Result<u64> {
+///
+/// Errors: the log cannot be read.
+pub fn last_seq(path: &Path) -> Result<u64> {
     let Some((mut file, len)) = open_log(path)? else {
         return Ok(0);
     };
     Ok(last_seq_and_end(&mut file, len)?.0)
 }
 
-/// The events of `dir` with `seq > after`, oldest first.
-pub fn read_after(dir: &Path, after: u64) -> Result<Vec<Value>> {
-    read_back(&log_path(dir), |seq, _| seq <= after)
-}
-
 /// The events of the log file `path` with `seq > after`, oldest first.
-pub fn read_after_in(path: &Path, after: u64) -> Result<Vec<Value>> {
-    read_back(path, |seq, _| seq <= after)
+///
+/// Errors: the log cannot be read.
+pub fn read_after(path: &Path, after: u64) -> Result<Vec<Event>> {
+    read_back(path, |event| event.seq <= after)
 }
 
-/// The newest events of `dir`, oldest first, back to and including the newest one for which
-/// `found` is true (or the whole log when none is).
-pub fn read_back_to(dir: &Path, mut found: impl FnMut(&Value) -> bool) -> Result<Vec<Value>> {
+/// The newest events of the log file `path`, oldest first, back to and including the newest
+/// one for which `found` is true (or the whole log when none is).
+///
+/// Errors: the log cannot be read.
+pub fn read_back_to(path: &Path, mut found: impl FnMut(&Event) -> bool) -> Result<Vec<Event>> {
     let mut hit = false;
-    read_back(&log_path(dir), |_, event| {
+    read_back(path, |event| {
         if hit {
             return true;
         }
@@ -150,22 +137,23 @@ pub fn read_back_to(dir: &Path, mut found: impl FnMut(&Value) -> bool) -> Result
     })
 }
 
-/// Reads lines backwards from the end until `older(seq, event)` is true for one (that line
-/// and all before it are left out); returns the rest oldest first.
-fn read_back(path: &Path, mut older: impl FnMut(u64, &Value) -> bool) -> Result<Vec<Value>> {
+/// Reads lines backwards from the end until `older(event)` is true for one (that line and
+/// all before it are left out); returns the rest oldest first. Lines that are not events are
+/// passed over.
+fn read_back(path: &Path, mut older: impl FnMut(&Event) -> bool) -> Result<Vec<Event>> {
     let Some((mut file, len)) = open_log(path)? else {
         return Ok(Vec::new());
     };
     let mut newest_first = Vec::new();
     lines_back(&mut file, len, |line| {
-        let Ok(event) = serde_json::from_slice::<Value>(line) else {
-            return false;
-        };
         // Not an event: skipped, never taken for the cursor's line.
-        let Some(seq) = event.get("seq").and_then(Value::as_u64) else {
+        let Some(event) = serde_json::from_slice::<Value>(line)
+            .ok()
+            .and_then(Event::from_json)
+        else {
             return false;
         };
-        if older(seq, &event) {
+        if older(&event) {
             return true;
         }
         newest_first.push(event);
@@ -316,64 +304,74 @@ fn lines_back(
     }
 }
 
-/// The fields of an event from a JSON object literal (anything else gives no fields).
-pub fn fields(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::event::{Other, Stop};
     use std::fs::OpenOptions;
 
-    fn fields(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap_or_default()
+    /// A Stop whose last message is `text`.
+    fn stop(text: &str) -> Kind {
+        Kind::Stop(Stop {
+            last_assistant_message: Some(text.into()),
+            ..Stop::default()
+        })
+    }
+
+    fn add(path: &Path, kind: Kind) -> u64 {
+        append(path, kind, None, |_| Ok(())).unwrap().seq
+    }
+
+    fn other(name: &str) -> Kind {
+        Kind::Other(Other {
+            hook_event_name: Some(name.into()),
+            ..Other::default()
+        })
     }
 
     #[test]
     fn sequence_starts_at_one_and_counts_up() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(last_seq(dir.path()).unwrap(), 0);
+        let log = dir.path().join("events.jsonl");
+        assert_eq!(last_seq(&log).unwrap(), 0);
         for n in 1..=5 {
-            let seq = append(dir.path(), "stop", fields(json!({"n": n}))).unwrap();
-            assert_eq!(seq, n);
+            assert_eq!(add(&log, stop(&n.to_string())), n);
         }
-        assert_eq!(last_seq(dir.path()).unwrap(), 5);
-        let after = read_after(dir.path(), 3).unwrap();
-        let seqs: Vec<u64> = after.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(last_seq(&log).unwrap(), 5);
+        let after = read_after(&log, 3).unwrap();
+        let seqs: Vec<u64> = after.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [4, 5]);
-        assert_eq!(after[0]["n"], 4);
-        assert_eq!(after[0]["event"], "stop");
+        assert_eq!(after[0].kind.message(), Some("4"));
+        assert_eq!(after[0].kind.name(), "stop");
     }
 
     #[test]
     fn long_events_span_chunks() {
         let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("events.jsonl");
         let big = "x".repeat(50_000);
         for _ in 0..4 {
-            append(dir.path(), "stop", fields(json!({"m": big}))).unwrap();
+            add(&log, stop(&big));
         }
-        assert_eq!(last_seq(dir.path()).unwrap(), 4);
-        let all = read_after(dir.path(), 0).unwrap();
+        assert_eq!(last_seq(&log).unwrap(), 4);
+        let all = read_after(&log, 0).unwrap();
         assert_eq!(all.len(), 4);
-        assert!(all.iter().all(|e| e["m"].as_str().unwrap().len() == 50_000));
-        assert_eq!(read_after(dir.path(), 2).unwrap().len(), 2);
+        assert!(all
+            .iter()
+            .all(|e| e.kind.message().unwrap().len() == 50_000));
+        assert_eq!(read_after(&log, 2).unwrap().len(), 2);
     }
 
     #[test]
     fn partial_last_line_is_ignored_then_repaired() {
         let dir = tempfile::tempdir().unwrap();
-        append(dir.path(), "a", Map::new()).unwrap();
-        let path = log_path(dir.path());
+        let path = dir.path().join("events.jsonl");
+        add(&path, other("a"));
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"seq\":2,\"event\":\"half").unwrap();
-        assert_eq!(last_seq(dir.path()).unwrap(), 1);
-        assert_eq!(read_after(dir.path(), 0).unwrap().len(), 1);
-        assert_eq!(append(dir.path(), "b", Map::new()).unwrap(), 2);
+        assert_eq!(last_seq(&path).unwrap(), 1);
+        assert_eq!(read_after(&path, 0).unwrap().len(), 1);
+        assert_eq!(add(&path, other("b")), 2);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2);
         assert!(text
@@ -382,47 +380,24 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_appends_are_contiguous_whole_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().to_path_buf();
-        let threads: Vec<_> = (0..8)
-            .map(|t| {
-                let path = path.clone();
-                std::thread::spawn(move || {
-                    for i in 0..25 {
-                        let pad = "y".repeat(1000 * (i % 7));
-                        append(&path, "e", fields(json!({"t": t, "pad": pad}))).unwrap();
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        let all = read_after(&path, 0).unwrap();
-        let seqs: Vec<u64> = all.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
-        assert_eq!(seqs, (1..=200).collect::<Vec<u64>>());
-    }
-
-    #[test]
     fn a_garbage_last_line_never_restarts_the_sequence() {
         let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
         for _ in 0..3 {
-            append(dir.path(), "stop", Map::new()).unwrap();
+            add(&path, stop("x"));
         }
-        let path = log_path(dir.path());
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         // A stray echo, a line torn by another writer's crash, JSON that is not an event.
         f.write_all(b"hello\n{\"seq\":9,\"event\":\"cut\n[1,2]\n{\"event\":\"x\"}\n\"str\"\n")
             .unwrap();
         drop(f);
-        assert_eq!(last_seq(dir.path()).unwrap(), 3);
-        assert_eq!(append(dir.path(), "stop", Map::new()).unwrap(), 4);
+        assert_eq!(last_seq(&path).unwrap(), 3);
+        assert_eq!(add(&path, stop("y")), 4);
         // Readers skip the bad lines and see every event on both sides of them.
-        let seqs: Vec<u64> = read_after(dir.path(), 1)
+        let seqs: Vec<u64> = read_after(&path, 1)
             .unwrap()
             .iter()
-            .map(|e| e["seq"].as_u64().unwrap())
+            .map(|e| e.seq)
             .collect();
         assert_eq!(seqs, [2, 3, 4]);
         let health = scan(&path).unwrap();
@@ -435,13 +410,69 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_appends_are_contiguous_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        add(&path, stop(&"y".repeat(1000 * (i % 7))));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let seqs: Vec<u64> = read_after(&path, 0)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, (1..=200).collect::<Vec<u64>>());
+    }
+
+    #[test]
     fn read_back_to_stops_at_the_found_event() {
         let dir = tempfile::tempdir().unwrap();
-        for kind in ["spawned", "stop", "prompt", "notification"] {
-            append(dir.path(), kind, Map::new()).unwrap();
+        let path = dir.path().join("events.jsonl");
+        for name in ["spawned", "stop", "prompt", "notification"] {
+            add(&path, other(name));
         }
-        let tail = read_back_to(dir.path(), |e| e["event"] == "stop").unwrap();
-        let kinds: Vec<&str> = tail.iter().map(|e| e["event"].as_str().unwrap()).collect();
-        assert_eq!(kinds, ["stop", "prompt", "notification"]);
+        let tail = read_back_to(
+            &path,
+            |e| matches!(&e.kind, Kind::Other(o) if o.hook_event_name.as_deref() == Some("stop")),
+        )
+        .unwrap();
+        assert_eq!(tail.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3, 4]);
+    }
+
+    #[test]
+    fn a_copy_is_appended_only_as_the_next_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let theirs = dir.path().join("theirs.jsonl");
+        let ours = dir.path().join("ours.jsonl");
+        for n in 0..3 {
+            add(&theirs, stop(&n.to_string()));
+        }
+        let events = read_after(&theirs, 0).unwrap();
+        assert!(append_copy(&ours, &events[0], |_| Ok(())).unwrap());
+        assert!(
+            !append_copy(&ours, &events[0], |_| Ok(())).unwrap(),
+            "a repeat"
+        );
+        assert!(append_copy(&ours, &events[2], |_| Ok(())).is_err(), "a gap");
+        assert!(append_copy(&ours, &events[1], |_| Ok(())).unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&ours).unwrap(),
+            std::fs::read_to_string(&theirs)
+                .unwrap()
+                .lines()
+                .take(2)
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+        );
     }
 }

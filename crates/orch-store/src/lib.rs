@@ -4,6 +4,10 @@
 //!
 //! - [`files`]: safe file changes (locks, atomic writes, backups, no write through a link);
 //! - [`store`]: the state directory, its worker records and indexes;
+//! - [`worker`]: a worker's folder, the one owner of its files: its record, its events
+//!   (published, fanned out to subscribers), its inbox;
+//! - [`event`]: what happened to a worker, typed;
+//! - [`subscription`]: who hears a worker's events;
 //! - [`meta`]: a worker's record, the plain data it is made of;
 //! - [`journal`]: a file of numbered JSON lines (a worker's event log, an inbox);
 //! - [`paths`]: where orch's folders and its executables are, and what a record id may be;
@@ -11,12 +15,18 @@
 //! - [`clock`]: milliseconds, RFC 3339 and stamps.
 
 pub mod clock;
+pub mod event;
 pub mod files;
 pub mod journal;
 pub mod meta;
 pub mod paths;
 pub mod store;
+pub mod subscription;
 pub mod watch;
+pub mod worker;
 
+pub use event::{Event, Kind};
 pub use meta::{Budget, Detector, Harness, Meta, Relaunch, Remote, Role, TmuxServer, Worktree};
 pub use store::{Refused, Store};
+pub use subscription::{Subscription, SubscriptionMode};
+pub use worker::WorkerDir;

@@ -16,9 +16,6 @@ use crate::meta::Meta;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
-/// The file in a remote worker's folder that says its relay saw it go.
-pub const RELAY_GONE: &str = "relay.gone";
-
 /// The state directory.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -281,24 +278,6 @@ impl Store {
     /// Records that `id` is in the pane / has the session (index files, atomic).
     pub fn index(&self, path: &Path, id: &str) -> Result<()> {
         write_atomic(path, id.as_bytes(), 0o600)
-    }
-
-    /// The cursor of the last prompt `tell` delivered to the worker, if any.
-    pub fn told(&self, id: &str) -> Option<u64> {
-        std::fs::read_to_string(self.worker_dir(id).join("told"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    }
-
-    /// Records the cursor of the prompt `tell` just delivered.
-    pub fn set_told(&self, id: &str, cursor: u64) -> Result<()> {
-        write_atomic(
-            &self.worker_dir(id).join("told"),
-            format!("{cursor}\n").as_bytes(),
-            0o600,
-        )
     }
 }
 

@@ -2,8 +2,8 @@
 //! filters, text and JSON output, refusals, and writers in several processes at once.
 
 use crate::util::{json, wait_for, World};
-use orch::audit::{self, Entry, Outcome};
-use orch::rights::{self, Action, Target, Who};
+use orch::coordination::audit::{self, Entry, Outcome};
+use orch::coordination::rights::{self, Action, Target, Who};
 use orch_store::{Meta, Store};
 use serde_json::Value;
 use std::process::{Command, Stdio};

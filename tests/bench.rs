@@ -364,7 +364,7 @@ fn fan_out(tmp: &Path, hook: &Path, path: &str) -> Value {
             mode: Mode::Push,
             since: 0,
         };
-        orch::inbox::subscribe(&state, &publisher, sub).unwrap();
+        orch::coordination::inbox::subscribe(&state, &publisher, sub).unwrap();
         let inbox = state.worker(&id).unwrap();
         inboxes.push(inbox.file(orch_store::worker::File::Inbox));
     }

@@ -65,7 +65,7 @@ fn bash_worker_round_trip_with_a_prompt_regex() {
     assert_eq!(prompt["event"], "prompt", "{events}");
     assert_eq!(
         prompt["prompt_hash"],
-        orch::prompt::hash("echo one; sleep 1; echo two")
+        orch::delivery::prompt::hash("echo one; sleep 1; echo two")
     );
     // The turn waited out the silent second and kept only the output: no command line, no
     // trailing prompt.

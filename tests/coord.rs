@@ -257,7 +257,7 @@ fn thirty_two_publishers_four_subscribers_every_item_once_in_order() {
                 mode: orch_store::SubscriptionMode::Inbox,
                 since: 0,
             };
-            orch::inbox::subscribe(&state, p, sub).unwrap();
+            orch::coordination::inbox::subscribe(&state, p, sub).unwrap();
         }
     }
     const PER: usize = 3;

@@ -52,13 +52,18 @@ fn listen_from(world: &World, name: &str, after: u64) -> std::process::Child {
 /// of their own, so that the pane ids the dead server gave the workers exist again.
 fn restart_tmux(world: &World, panes: usize) {
     let tmux = world.tmux.as_ref().unwrap();
-    let status = Command::new("tmux")
-        .args(["-L", &tmux.socket, "-f", "/dev/null", "new-session", "-d"])
-        .args(["-s", "main", "-x", "200", "-y", "50"])
-        .env_remove("TMUX")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    // The dead server may still be letting go of its socket: a new one starts once it has.
+    crate::util::wait_for("a new tmux server", Duration::from_secs(10), || {
+        Command::new("tmux")
+            .args(["-L", &tmux.socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-s", "main", "-x", "200", "-y", "50"])
+            .env_remove("TMUX")
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+            .then_some(())
+    });
     for _ in 1..panes {
         tmux.run(&["new-window", "-d"]);
     }

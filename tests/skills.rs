@@ -299,7 +299,10 @@ fn a_misspelled_flag_does_not_parse() {
 fn skills_lint_front_matter_names_descriptions_and_commands() {
     let skills = skills();
     assert!(skills.len() >= 7, "{} skills", skills.len());
-    let shipped: BTreeSet<&str> = orch::bundle::SKILLS.iter().map(|(n, _)| *n).collect();
+    let shipped: BTreeSet<&str> = orch::outfit::bundle::SKILLS
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
     let mut names = BTreeSet::new();
     let mut problems = Vec::new();
     for skill in &skills {
@@ -347,7 +350,7 @@ fn skills_lint_front_matter_names_descriptions_and_commands() {
             ));
         }
     }
-    for (name, embedded) in orch::bundle::SKILLS {
+    for (name, embedded) in orch::outfit::bundle::SKILLS {
         let on_disk = std::fs::read_to_string(skills_dir().join(name).join("SKILL.md"));
         if on_disk.ok().as_deref() != Some(embedded) {
             problems.push(format!(

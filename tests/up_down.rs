@@ -364,7 +364,7 @@ fn up_json_reports_settings_backup_changes_and_skills() {
         backups(&w.settings())[0].to_str().unwrap()
     );
     // 7 hook entries, then two lines (folder, link) per shipped skill.
-    let skills = orch::bundle::SKILLS.len();
+    let skills = orch::outfit::bundle::SKILLS.len();
     assert_eq!(report["changes"].as_array().unwrap().len(), 7 + 2 * skills);
     assert_eq!(report["skills"][0]["name"], "orch");
     let again = json(&w.ok(&["up", "--json"]));

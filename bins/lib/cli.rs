@@ -177,14 +177,14 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         }
         Command::Detect { id } => {
             // tmux drops the detector's output: its errors go to the state's log.
-            if let Err(err) = crate::detect::serve(&id) {
+            if let Err(err) = crate::fleet::detect::serve(&id) {
                 crate::hook::log_error(&format!("detector of `{id}`: {err:#}"));
             }
             return Exit::Ok.code();
         }
         Command::BudgetCheck { id } => {
-            let checked =
-                orch_store::Store::from_env().and_then(|state| crate::budget::follow(&state, &id));
+            let checked = orch_store::Store::from_env()
+                .and_then(|state| crate::spend::budget::follow(&state, &id));
             if let Err(err) = checked {
                 crate::hook::log_error(&format!("budget of `{id}`: {err:#}"));
                 return Exit::Error.code();
@@ -193,8 +193,8 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         }
         Command::Relay { id } => {
             // Detached: its errors go to the state's log.
-            let relayed =
-                orch_store::Store::from_env().and_then(|state| crate::remote::relay(&state, &id));
+            let relayed = orch_store::Store::from_env()
+                .and_then(|state| crate::remote::relay::relay(&state, &id));
             if let Err(err) = relayed {
                 crate::hook::log_error(&format!("relay of `{id}`: {err:#}"));
                 return Exit::Error.code();
@@ -204,7 +204,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Deliver { ids } => {
             // Started detached by the hook, its output goes nowhere: errors go to the log.
             let delivered = orch_store::Store::from_env()
-                .and_then(|state| crate::inbox::deliver_all(&state, &ids));
+                .and_then(|state| crate::coordination::inbox::deliver_all(&state, &ids));
             if let Err(err) = delivered {
                 crate::hook::log_error(&format!("delivery to {}: {err:#}", ids.join(", ")));
                 return Exit::Error.code();

@@ -3,14 +3,14 @@
 //! Claude Code runs it as `/bin/sh -c <command>` with one hook input JSON on stdin (the hook
 //! inputs documented in Claude Code's hooks reference; real payloads are in
 //! `shared/reference/claude-code/payloads`). It attributes the event to a worker
-//! ([`crate::roles::attribute`]) and appends one event to that worker's log. It always exits 0
+//! ([`crate::coordination::roles::attribute`]) and appends one event to that worker's log. It always exits 0
 //! and prints nothing (except a Stop `block` that hands a subscriber its inbox): an error is written to `hook.log` in the state directory, never shown to
 //! the agent, and a session orch does not manage costs a few `stat`s and writes nothing.
 //! Started by orch's Claude Code plugin (`CLAUDE_PLUGIN_ROOT` set), it records nothing for an
 //! event that `settings.json` also hands to orch's hook ([`is_plugin_duplicate`]).
 
-use crate::inbox;
-use crate::roles::{attribute, Attribution, HookEnv, Index};
+use crate::coordination::inbox;
+use crate::coordination::roles::{attribute, Attribution, HookEnv, Index};
 use anyhow::{Context, Result};
 use orch_store::event::{
     Notification, Other, PermissionRequest, Prompt, SessionEnd, SessionStart, Stop, StopFailure,
@@ -192,7 +192,7 @@ pub fn record(state: &Store, env: &HookEnv, payload: &Value) -> Result<()> {
         // A turn begins or ends: a worker with a budget has its spend followed by a detached
         // child while it works (the harness writes its transcript as it goes, and a moment
         // after the Stop).
-        if let Err(err) = crate::budget::ensure_follower(&dir) {
+        if let Err(err) = crate::spend::budget::ensure_follower(&dir) {
             log_error(&format!("budget of `{id}`: {err:#}"));
         }
     }
@@ -218,7 +218,7 @@ pub fn record(state: &Store, env: &HookEnv, payload: &Value) -> Result<()> {
 /// policy is looked up from the payload's `cwd`) and, when an axis trips, raises an escalation
 /// to the worker's parent. Prints nothing: Claude Code's own permission dialog still decides.
 fn escalate_permission(dir: &WorkerDir, payload: &Value) -> Result<()> {
-    use crate::classify::{Input, Policy};
+    use crate::coordination::classify::{Input, Policy};
     let Some(input) = Input::from_payload(payload) else {
         return Ok(());
     };
@@ -254,7 +254,7 @@ fn escalate_permission(dir: &WorkerDir, payload: &Value) -> Result<()> {
                 .unwrap_or_default()
         });
     let what: String = what.chars().take(200).collect();
-    let ask = crate::escalation::Ask {
+    let ask = crate::coordination::escalation::Ask {
         axes: found.axes.iter().map(|a| a.as_str().to_string()).collect(),
         summary: format!("{tool} asks permission for `{what}`"),
         options: vec!["allow".into(), "deny".into()],
@@ -268,7 +268,7 @@ fn escalate_permission(dir: &WorkerDir, payload: &Value) -> Result<()> {
         ),
         source: "permission".into(),
     };
-    crate::escalation::raise(dir, ask)?;
+    crate::coordination::escalation::raise(dir, ask)?;
     Ok(())
 }
 
@@ -300,7 +300,7 @@ fn follow_operator(state: &Store, env: &HookEnv, meta: &Meta) -> Result<()> {
     };
     let here =
         meta.pane.as_deref() == Some(pane) && meta.socket_path.as_deref() == Some(socket_path);
-    if meta.role != orch_store::Role::Operator || here || crate::worker::alive(meta) {
+    if meta.role != orch_store::Role::Operator || here || crate::fleet::worker::alive(meta) {
         return Ok(());
     }
     let server_pid = crate::tmux::server_pid_of(tmux);
@@ -309,7 +309,7 @@ fn follow_operator(state: &Store, env: &HookEnv, meta: &Meta) -> Result<()> {
 }
 
 /// The orch event kind and fields for a Claude Code hook input: what a listener needs and no
-/// more (a prompt is kept as its fingerprints, [`crate::prompt::fingerprint`], never its text).
+/// more (a prompt is kept as its fingerprints, [`crate::delivery::prompt::fingerprint`], never its text).
 pub fn event_of(hook_event_name: &str, payload: &Value) -> Kind {
     // A field of the input as text, when it is text (a value of another type is left out).
     let text = |key: &str| payload.get(key).and_then(Value::as_str).map(str::to_string);
@@ -328,7 +328,7 @@ pub fn event_of(hook_event_name: &str, payload: &Value) -> Kind {
             Kind::Prompt(Prompt {
                 session_id,
                 prompt_id: text("prompt_id"),
-                ..crate::prompt::fingerprint(prompt)
+                ..crate::delivery::prompt::fingerprint(prompt)
             })
         }
         "Stop" => Kind::Stop(Stop {
@@ -524,7 +524,7 @@ mod tests {
         let prompt = before["prompt"].as_str().unwrap();
         let f = line(event_of("BeforeAgent", &before));
         assert_eq!(f["event"], "prompt");
-        assert_eq!(f["prompt_hash"], crate::prompt::hash(prompt));
+        assert_eq!(f["prompt_hash"], crate::delivery::prompt::hash(prompt));
         assert_eq!(f["prompt_len"], prompt.chars().count());
         assert!(!f.as_object().unwrap().values().any(|v| v == prompt));
 
@@ -549,8 +549,8 @@ mod tests {
         assert_eq!(f["event"], "notification");
         assert_eq!(f["notification_type"], "permission_prompt");
         assert!(f.get("details").is_none());
-        let status = crate::status::after(&orch_store::Event::from_json(f).unwrap());
-        assert_eq!(status, Some(crate::status::Status::NeedsInput));
+        let status = crate::fleet::status::after(&orch_store::Event::from_json(f).unwrap());
+        assert_eq!(status, Some(crate::fleet::status::Status::NeedsInput));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! line of text per entry or, with `--json`, as one JSON array.
 
 use super::Ctx;
-use crate::audit::{self, Filter};
+use crate::coordination::audit::{self, Filter};
 use anyhow::Result;
 use orch_store::Store;
 use std::time::Duration;

@@ -1,7 +1,7 @@
-//! `orch budget WORKER`: show or change what a worker may spend ([`crate::budget`]).
+//! `orch budget WORKER`: show or change what a worker may spend ([`crate::spend::budget`]).
 
 use super::Ctx;
-use crate::worker::Worker;
+use crate::fleet::worker::Worker;
 use anyhow::{bail, Result};
 use orch_store::Budget;
 use serde_json::json;
@@ -36,9 +36,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         args.usd.is_some() || args.tokens.is_some() || args.interrupt || args.no_interrupt;
     let mut set = None;
     if changing {
-        crate::rights::allow(
+        crate::coordination::rights::allow(
             worker.store(),
-            crate::rights::Action::Kill,
+            crate::coordination::rights::Action::Kill,
             Some(&worker.meta),
         )?;
         if args.usd.is_some_and(|v| v < 0.0 || !v.is_finite()) {
@@ -50,21 +50,22 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             tokens: args.tokens.or(old.tokens),
             interrupt: (old.interrupt || args.interrupt) && !args.no_interrupt,
         };
-        let (meta, spent) = crate::budget::set(worker.store(), &worker.meta.id, budget.clone())?;
+        let (meta, spent) =
+            crate::spend::budget::set(worker.store(), &worker.meta.id, budget.clone())?;
         (worker.meta, set) = (meta, Some(spent));
         super::audit(
             worker.store(),
             super::entry("budget")
                 .target(&worker.meta.id)
-                .field("budget", crate::budget::describe(&budget))
+                .field("budget", crate::spend::budget::describe(&budget))
                 .field("interrupt", budget.interrupt),
         );
     }
     let spent = match (set, &worker.meta.budget) {
         (Some(spent), _) => spent,
-        (None, Some(budget)) => crate::usage::of(&worker)?
+        (None, Some(budget)) => crate::spend::usage::of(&worker)?
             .as_ref()
-            .and_then(|u| crate::budget::spent(u, budget)),
+            .and_then(|u| crate::spend::budget::spent(u, budget)),
         (None, None) => None,
     };
     if ctx.json {
@@ -85,14 +86,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 "${u:.4} ({} tokens)",
                 s.tokens
             )),
-            crate::budget::describe(b),
+            crate::spend::budget::describe(b),
             if b.interrupt { ", stops there" } else { "" },
             s.percent
         ),
         (Some(b), None) => println!(
             "{}: budget {}; its spend is not known yet",
             worker.meta.id,
-            crate::budget::describe(b)
+            crate::spend::budget::describe(b)
         ),
     }
     Ok(())

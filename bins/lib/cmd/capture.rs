@@ -1,8 +1,8 @@
 //! `orch capture WORKER`: print the visible text of a worker's pane (a read: observers may).
 
 use super::Ctx;
+use crate::fleet::worker::Worker;
 use crate::tmux::Tmux;
-use crate::worker::Worker;
 use anyhow::Result;
 use serde_json::json;
 
@@ -16,9 +16,9 @@ pub struct Args {
 /// Runs `orch capture`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
-    crate::rights::allow(
+    crate::coordination::rights::allow(
         worker.store(),
-        crate::rights::Action::Capture,
+        crate::coordination::rights::Action::Capture,
         Some(&worker.meta),
     )?;
     if worker.meta.remote.is_some() {

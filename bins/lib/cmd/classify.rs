@@ -2,7 +2,7 @@
 //! under the policy in force (shipped, user's and project's files).
 
 use super::Ctx;
-use crate::classify::{Input, Policy};
+use crate::coordination::classify::{Input, Policy};
 use anyhow::{Context, Result};
 use std::io::Read;
 use std::path::PathBuf;

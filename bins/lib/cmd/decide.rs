@@ -1,8 +1,8 @@
 //! `orch decide ID TEXT`: record the decision on an escalation and tell it to the worker.
 
 use super::Ctx;
-use crate::escalation::{self, Decision};
-use crate::roles::Actor;
+use crate::coordination::escalation::{self, Decision};
+use crate::coordination::roles::Actor;
 use anyhow::{bail, Result};
 use orch_store::Store;
 
@@ -29,7 +29,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     let open = escalation::load(&state, &args.id)?;
     let escalating = state.meta(&open.worker)?;
-    crate::rights::allow(&state, crate::rights::Action::Decide, Some(&escalating))?;
+    crate::coordination::rights::allow(
+        &state,
+        crate::coordination::rights::Action::Decide,
+        Some(&escalating),
+    )?;
     let by = match Actor::from_env() {
         Actor::Worker(id) => id,
         Actor::Operator { .. } if args.self_decided => "operator".into(),

@@ -2,7 +2,7 @@
 //! from (its commits and its uncommitted changes).
 
 use super::Ctx;
-use crate::worker::Worker;
+use crate::fleet::worker::Worker;
 use anyhow::{bail, Result};
 use serde_json::json;
 
@@ -16,9 +16,9 @@ pub struct Args {
 /// Runs `orch diff`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
-    crate::rights::allow(
+    crate::coordination::rights::allow(
         worker.store(),
-        crate::rights::Action::Read,
+        crate::coordination::rights::Action::Read,
         Some(&worker.meta),
     )?;
     let Some(wt) = &worker.meta.worktree else {
@@ -27,11 +27,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             worker.meta.id
         );
     };
-    let stat = crate::worktree::diff_stat(wt)?;
+    let stat = crate::fleet::worktree::diff_stat(wt)?;
     if ctx.json {
         return super::print_json(&json!({
             "worker": worker.meta.id, "branch": wt.branch, "base": wt.base, "stat": stat,
-            "dirty": crate::worktree::dirty(wt)?,
+            "dirty": crate::fleet::worktree::dirty(wt)?,
         }));
     }
     println!(

@@ -2,8 +2,8 @@
 //! Code, `TMUX_PANE` reaching a hook) and says how to fix what is wrong. Changes nothing.
 
 use super::Ctx;
-use crate::doctor::{self, Status};
 use crate::error::{Exit, Fail};
+use crate::views::doctor::{self, Status};
 use anyhow::Result;
 use serde_json::json;
 

@@ -1,9 +1,9 @@
 //! `orch escalate`: from a worker, raise a decision on the four axes to its parent.
 
 use super::Ctx;
+use crate::coordination::escalation::{self, Ask};
 use crate::error::{Exit, Fail};
-use crate::escalation::{self, Ask};
-use crate::worker::{Waited, Worker};
+use crate::fleet::worker::{Waited, Worker};
 use anyhow::{bail, Context, Result};
 use orch_store::Kind;
 
@@ -35,7 +35,9 @@ pub struct Args {
 
 /// Runs `orch escalate`: prints the escalation id (with `--wait`, then the decision).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let crate::roles::Actor::Worker(id) = crate::roles::Actor::from_env() else {
+    let crate::coordination::roles::Actor::Worker(id) =
+        crate::coordination::roles::Actor::from_env()
+    else {
         bail!(
             "`orch escalate` runs inside a worker (ORCH_WORKER is not set): the operator takes \
              decisions to the person directly"
@@ -110,7 +112,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 }
 
 /// The text form of one escalation, for listings.
-pub fn line(esc: &crate::escalation::Escalation) -> String {
+pub fn line(esc: &crate::coordination::escalation::Escalation) -> String {
     let state = if esc.status == "open" {
         "open".to_string()
     } else {

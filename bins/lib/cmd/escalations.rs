@@ -16,10 +16,12 @@ pub struct Args {
 /// Runs `orch escalations`: one line each (with `--json`, an array).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let state = Store::from_env()?;
-    let all = crate::escalation::list(&state, args.open)?;
+    let all = crate::coordination::escalation::list(&state, args.open)?;
     if ctx.json {
         return super::print_json(&Value::Array(
-            all.iter().map(crate::escalation::to_json).collect(),
+            all.iter()
+                .map(crate::coordination::escalation::to_json)
+                .collect(),
         ));
     }
     if all.is_empty() {

@@ -1,7 +1,7 @@
 //! `orch events WORKER`: print a worker's recorded events, one JSON object per line.
 
 use super::Ctx;
-use crate::worker::Worker;
+use crate::fleet::worker::Worker;
 use anyhow::Result;
 
 /// Flags of `orch events`.
@@ -17,9 +17,9 @@ pub struct Args {
 /// Runs `orch events`: JSON lines (with `--json`: one JSON array).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
-    crate::rights::allow(
+    crate::coordination::rights::allow(
         worker.store(),
-        crate::rights::Action::Read,
+        crate::coordination::rights::Action::Read,
         Some(&worker.meta),
     )?;
     let events = worker.dir.events_after(args.after)?;

@@ -1,8 +1,8 @@
-//! `orch hosts`: the other machines orch reached over ssh ([`crate::host`]), each with the
+//! `orch hosts`: the other machines orch reached over ssh ([`crate::remote::host`]), each with the
 //! state of its shared connection.
 
 use super::Ctx;
-use crate::host::{self, Host};
+use crate::remote::host::{self, Host};
 use anyhow::Result;
 use orch_store::Store;
 use serde_json::json;

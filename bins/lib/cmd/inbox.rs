@@ -27,7 +27,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let dir = state.worker(&id)?;
     let meta = dir.meta()?;
     if args.worker.is_some() && meta.role != Role::Operator {
-        crate::rights::allow(&state, crate::rights::Action::Read, Some(meta))?;
+        crate::coordination::rights::allow(
+            &state,
+            crate::coordination::rights::Action::Read,
+            Some(meta),
+        )?;
     }
     let after = if args.unread {
         dir.counter(Counter::Acked)
@@ -50,7 +54,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         );
     }
     for item in &items {
-        println!("#{} {} {}", item.seq, item.ts, crate::inbox::describe(item));
+        println!(
+            "#{} {} {}",
+            item.seq,
+            item.ts,
+            crate::coordination::inbox::describe(item)
+        );
     }
     Ok(())
 }

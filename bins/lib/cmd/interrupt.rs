@@ -3,8 +3,8 @@
 
 use super::Ctx;
 use crate::error::{Exit, Fail};
-use crate::status::Status;
-use crate::worker::Worker;
+use crate::fleet::status::Status;
+use crate::fleet::worker::Worker;
 use anyhow::{bail, Result};
 use serde_json::json;
 
@@ -22,9 +22,9 @@ pub struct Args {
 /// Runs `orch interrupt`; prints the cursor of the `interrupted` event.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
-    crate::rights::allow(
+    crate::coordination::rights::allow(
         worker.store(),
-        crate::rights::Action::Interrupt,
+        crate::coordination::rights::Action::Interrupt,
         Some(&worker.meta),
     )?;
     if worker.meta.remote.is_some() {
@@ -42,8 +42,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         ));
     }
     let was_busy = matches!(worker.status()?, Status::Busy | Status::NeedsInput);
-    let by = crate::roles::Actor::from_env().as_parent();
-    let cursor = crate::interrupt::interrupt(&worker, &by, was_busy && !args.keep_input)?;
+    let by = crate::coordination::roles::Actor::from_env().as_parent();
+    let cursor = crate::delivery::interrupt::interrupt(&worker, &by, was_busy && !args.keep_input)?;
     super::audit(
         worker.store(),
         super::entry("interrupt")

@@ -2,8 +2,8 @@
 //! `listen` on it.
 
 use super::Ctx;
+use crate::fleet::worker::Worker;
 use crate::tmux::Tmux;
-use crate::worker::Worker;
 use anyhow::Result;
 use orch_store::Role;
 use serde_json::json;
@@ -18,9 +18,9 @@ pub struct Args {
 /// Runs `orch kill`; prints the cursor of the `killed` event. A pane already gone is no error.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
-    crate::rights::allow(
+    crate::coordination::rights::allow(
         worker.store(),
-        crate::rights::Action::Kill,
+        crate::coordination::rights::Action::Kill,
         Some(&worker.meta),
     )?;
     if worker.meta.remote.is_some() {
@@ -38,12 +38,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let was_alive = worker.alive();
     // Recorded before the pane goes, so every wait on the worker ends on this event rather
     // than on finding the pane missing (a stream then still shows it).
-    let by = crate::roles::Actor::from_env().as_parent();
+    let by = crate::coordination::roles::Actor::from_env().as_parent();
     let killed = orch_store::event::Killed {
         by: Some(by),
         pane_was_alive: Some(was_alive),
     };
-    let cursor = crate::inbox::publish_in(&worker.dir, orch_store::Kind::Killed(killed))?.seq;
+    let cursor =
+        crate::coordination::inbox::publish_in(&worker.dir, orch_store::Kind::Killed(killed))?.seq;
     if was_alive {
         worker.meta.server.run(&["kill-pane", "-t", &pane])?;
     }
@@ -52,20 +53,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         super::entry("kill").target(&worker.meta.id).cursor(cursor),
     );
     let worktree = match &worker.meta.worktree {
-        Some(wt) => Some(match crate::worktree::remove(wt)? {
-            crate::worktree::Removal::Removed { branch_kept: true } => format!(
+        Some(wt) => Some(match crate::fleet::worktree::remove(wt)? {
+            crate::fleet::worktree::Removal::Removed { branch_kept: true } => format!(
                 "worktree removed; branch `{}` kept (it has commits)",
                 wt.branch
             ),
-            crate::worktree::Removal::Removed { branch_kept: false } => {
+            crate::fleet::worktree::Removal::Removed { branch_kept: false } => {
                 "worktree and its branch removed (no changes)".to_string()
             }
-            crate::worktree::Removal::KeptDirty => format!(
+            crate::fleet::worktree::Removal::KeptDirty => format!(
                 "worktree `{}` kept: it has uncommitted work (branch `{}`)",
                 wt.path.display(),
                 wt.branch
             ),
-            crate::worktree::Removal::Gone => "worktree was gone already".to_string(),
+            crate::fleet::worktree::Removal::Gone => "worktree was gone already".to_string(),
         }),
         None => None,
     };

@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use crate::error::{Exit, Fail};
-use crate::worker::{Waited, Worker};
+use crate::fleet::worker::{Waited, Worker};
 use anyhow::{bail, Result};
 use orch_store::{Event, Kind};
 use std::time::Duration;
@@ -40,12 +40,12 @@ pub struct Args {
 /// the pane is gone or the session ended, 5 when a stop wait ends in a StopFailure.
 pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
     let worker = Worker::resolve(&args.worker)?;
-    crate::rights::allow(
+    crate::coordination::rights::allow(
         worker.store(),
-        crate::rights::Action::Listen,
+        crate::coordination::rights::Action::Listen,
         Some(&worker.meta),
     )?;
-    crate::remote::ensure_relay(&worker)?;
+    crate::remote::relay::ensure_relay(&worker)?;
     let after = match args.after {
         Some(seq) => seq,
         None => match worker.dir.told() {
@@ -90,7 +90,7 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
             // (Not when its folder went: there is nothing left to read.)
             let again = Worker::resolve(&worker.meta.id).and_then(|w| w.status());
             let hint = match again {
-                Ok(crate::status::Status::Resumable) => format!(
+                Ok(crate::fleet::status::Status::Resumable) => format!(
                     "; it can be resumed: `orch resume {id}`, then `orch listen {id} --after \
                      {after}` misses nothing",
                     id = worker.meta.id

@@ -40,15 +40,15 @@ pub struct Ctx {
 
 /// Writes one line to the audit log for an action the caller took; an audit failure is
 /// reported on stderr but does not undo or fail the action.
-pub fn audit(state: &orch_store::Store, entry: crate::audit::Entry) {
-    if let Err(err) = crate::audit::append(state, &entry) {
+pub fn audit(state: &orch_store::Store, entry: crate::coordination::audit::Entry) {
+    if let Err(err) = crate::coordination::audit::append(state, &entry) {
         eprintln!("orch: cannot write the audit log: {err:#}");
     }
 }
 
 /// An audit entry for `action` by the caller.
-pub fn entry(action: &str) -> crate::audit::Entry {
-    crate::audit::Entry::new(crate::audit::actor(), action)
+pub fn entry(action: &str) -> crate::coordination::audit::Entry {
+    crate::coordination::audit::Entry::new(crate::coordination::audit::actor(), action)
 }
 
 /// Prints `value` as one line of JSON on stdout.
@@ -62,13 +62,17 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
 
 /// Runs `orch [--json] VERB <its id there>` for a worker on another host and prints what the
 /// host printed, with the worker's local id in a JSON answer's `worker`.
-pub fn forwarded(ctx: &Ctx, worker: &crate::worker::Worker, verb: &str) -> anyhow::Result<()> {
+pub fn forwarded(
+    ctx: &Ctx,
+    worker: &crate::fleet::worker::Worker,
+    verb: &str,
+) -> anyhow::Result<()> {
     let remote_id = worker.meta.remote.as_ref().map_or("", |r| r.id.as_str());
     let argv = match ctx.json {
         true => vec!["--json", verb, remote_id],
         false => vec![verb, remote_id],
     };
-    let out = crate::remote::forward(worker, &argv, None)?;
+    let out = crate::remote::relay::forward(worker, &argv, None)?;
     if ctx.json {
         if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(out.trim()) {
             if value.get("worker").is_some() {
@@ -85,7 +89,7 @@ pub fn forwarded(ctx: &Ctx, worker: &crate::worker::Worker, verb: &str) -> anyho
 /// printed here, its exit code kept; the host is remembered for `orch hosts`.
 pub fn on_host(ctx: &Ctx, dest: &str, args: &[&str]) -> anyhow::Result<()> {
     let state = orch_store::Store::from_env()?;
-    let host = crate::host::Host::new(dest)?;
+    let host = crate::remote::host::Host::new(dest)?;
     let mut argv = Vec::new();
     if ctx.json {
         argv.push("--json");

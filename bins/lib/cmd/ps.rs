@@ -1,10 +1,10 @@
 //! `orch ps`: every worker with its status, derived from its events and from tmux.
 
 use super::Ctx;
+use crate::fleet::status::Status;
 use crate::harness::quiet::Quiet;
 use crate::harness::HarnessExt;
-use crate::status::Status;
-use crate::summary::{self, Panes};
+use crate::views::summary::{self, Panes};
 use anyhow::Result;
 use orch_store::Store;
 use serde_json::{json, Value};
@@ -24,9 +24,9 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
     let mut panes = Panes::default();
     let mut out = Vec::new();
     for meta in state.workers()? {
-        let worker = crate::worker::Worker::of(&state, meta)?;
-        crate::remote::ensure_relay(&worker)?;
-        let used = crate::usage::of(&worker).ok().flatten();
+        let worker = crate::fleet::worker::Worker::of(&state, meta)?;
+        crate::remote::relay::ensure_relay(&worker)?;
+        let used = crate::spend::usage::of(&worker).ok().flatten();
         let glance = summary::of(&state, worker.meta, &mut panes)?;
         if glance.status == Status::Dead && !all {
             continue;
@@ -53,7 +53,7 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             "worktree": meta.worktree.as_ref().map(|wt| json!({
                 "path": wt.path,
                 "branch": wt.branch,
-                "dirty": crate::worktree::dirty(wt).ok(),
+                "dirty": crate::fleet::worktree::dirty(wt).ok(),
             })),
             "cwd": meta.cwd,
         }));
@@ -73,7 +73,7 @@ fn detector_of(meta: &orch_store::Meta) -> String {
 /// Runs `orch ps`: a table, or with `--json` an array of rows (id, name, role, harness,
 /// detector, detector_settings (`{quiet_ms, prompt}` for a command worker, else null), pane,
 /// host (the ssh destination of a worker on another machine, else null; the table shows its
-/// pane as `%3@host`), tokens and cost_usd (from the harness's transcript, [`crate::usage`];
+/// pane as `%3@host`), tokens and cost_usd (from the harness's transcript, [`crate::spend::usage`];
 /// null when it keeps none or the model has no price), status, cursor, last_event, last_event_age_ms, last_message, parent, outfit, worktree, cwd).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let rows = rows(args.all)?;
@@ -93,7 +93,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         let age = r["last_event_age_ms"]
             .as_u64()
             .map_or("-".into(), orch_store::clock::age);
-        let tokens = r["tokens"].as_u64().map_or("-".into(), crate::top::compact);
+        let tokens = r["tokens"]
+            .as_u64()
+            .map_or("-".into(), crate::views::top::compact);
         let cost = r["cost_usd"]
             .as_f64()
             .map_or("-".into(), |c| format!("${c:.2}"));

@@ -1,9 +1,9 @@
 //! `orch resume [WORKER...] [--all]`: start workers whose tmux server died (a reboot,
 //! `kill-server`, an OOM kill) again in new panes, on their recorded conversations
-//! ([`crate::spawn::resume`]).
+//! ([`crate::fleet::spawn::resume`]).
 
 use super::Ctx;
-use crate::worker::Worker;
+use crate::fleet::worker::Worker;
 use anyhow::{bail, Result};
 use orch_store::Store;
 use serde_json::json;
@@ -31,7 +31,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let state = Store::from_env()?;
     let workers: Vec<Worker> = if args.all {
-        crate::summary::resumable(&state)?
+        crate::views::summary::resumable(&state)?
     } else if args.workers.is_empty() {
         bail!("name the workers to resume, or give `--all` (`orch ps` shows them as resumable)");
     } else {
@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     for worker in &workers {
         let id = worker.meta.id.clone();
         if !args.all && worker.meta.role == orch_store::Role::Operator {
-            let meta = match crate::inbox::reclaim_operator(&state, &id) {
+            let meta = match crate::coordination::inbox::reclaim_operator(&state, &id) {
                 Ok(meta) => meta,
                 Err(err) => {
                     eprintln!("orch: {err:#}");
@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             }));
             continue;
         }
-        let outcome = crate::spawn::resume(worker, timeout);
+        let outcome = crate::fleet::spawn::resume(worker, timeout);
         let mut note = super::entry("resume").target(&id);
         match &outcome {
             Ok(r) => {
@@ -82,7 +82,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             }
             Err(err) => {
                 note = note
-                    .outcome(crate::audit::Outcome::Error)
+                    .outcome(crate::coordination::audit::Outcome::Error)
                     .field("error", format!("{err:#}"));
             }
         }

@@ -1,10 +1,10 @@
 //! `orch spawn`: open a pane, start a harness in it as a worker, wait until its agent is up
-//! ([`crate::spawn`]), then deliver the first prompt like `tell` ([`crate::delivery`]).
+//! ([`crate::fleet::spawn`]), then deliver the first prompt like `tell` ([`crate::delivery`]).
 
 use super::Ctx;
 use crate::delivery;
+use crate::fleet::spawn::{parse_env, resolve_cwd, Request};
 use crate::harness::Harness;
-use crate::spawn::{parse_env, resolve_cwd, Request};
 use anyhow::Result;
 use orch_store::Role;
 use serde_json::json;
@@ -147,19 +147,19 @@ impl Args {
 }
 
 /// `orch spawn --host DEST`: the host's orch spawns the worker; here a record mirrors it
-/// ([`crate::remote`]). Rights are checked here, on the caller's side.
+/// ([`crate::remote::relay`]). Rights are checked here, on the caller's side.
 fn spawn_remote(ctx: &Ctx, args: &Args, dest: &str) -> Result<()> {
     let state = orch_store::Store::from_env()?;
-    crate::rights::allow(&state, crate::rights::Action::Spawn, None)?;
-    let host = crate::host::Host::new(dest)?;
+    crate::coordination::rights::allow(&state, crate::coordination::rights::Action::Spawn, None)?;
+    let host = crate::remote::host::Host::new(dest)?;
     let ready = Duration::from_secs_f64(args.ready_timeout.max(0.0));
-    let request = crate::remote::Request {
+    let request = crate::remote::relay::Request {
         host: &host,
         args: args.for_host(),
-        parent: crate::roles::Actor::from_env().as_parent(),
+        parent: crate::coordination::roles::Actor::from_env().as_parent(),
         timeout: ready + Duration::from_secs(30),
     };
-    let (worker, there) = crate::remote::spawn(&state, &request)?;
+    let (worker, there) = crate::remote::relay::spawn(&state, &request)?;
     let m = &worker.meta;
     super::audit(
         &state,
@@ -229,7 +229,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         ready_timeout,
         harness_args: args.harness_args.clone(),
     };
-    let spawned = crate::spawn::spawn(&request)?;
+    let spawned = crate::fleet::spawn::spawn(&request)?;
     for warning in &spawned.warnings {
         eprintln!("orch: warning: {warning}");
     }

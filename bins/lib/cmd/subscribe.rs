@@ -2,8 +2,8 @@
 //! (pushed to the subscriber unless `--mode inbox`), or with `--follow` stream them to stdout.
 
 use super::Ctx;
-use crate::inbox;
-use crate::worker::{Waited, Worker};
+use crate::coordination::inbox;
+use crate::fleet::worker::{Waited, Worker};
 use anyhow::{bail, Result};
 use orch_store::Role;
 use orch_store::{Store, Subscription, SubscriptionMode};
@@ -60,9 +60,9 @@ pub struct Args {
 /// Runs `orch subscribe`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let publisher = Worker::resolve(&args.publisher)?;
-    let who = crate::rights::allow(
+    let who = crate::coordination::rights::allow(
         publisher.store(),
-        crate::rights::Action::Subscribe,
+        crate::coordination::rights::Action::Subscribe,
         Some(&publisher.meta),
     )?;
     let events: Vec<String> = args
@@ -95,20 +95,22 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     // Subscribing someone else pushes into their pane: that takes the right to tell them.
     let own = match &who {
-        crate::rights::Who::Worker { id, .. } => *id == subscriber,
-        crate::rights::Who::Operator => state.meta(&subscriber)?.role == Role::Operator,
+        crate::coordination::rights::Who::Worker { id, .. } => *id == subscriber,
+        crate::coordination::rights::Who::Operator => {
+            state.meta(&subscriber)?.role == Role::Operator
+        }
     };
     if !own {
         let target = state.meta(&subscriber)?;
-        crate::rights::require(
+        crate::coordination::rights::require(
             &state,
             &who,
-            crate::rights::Action::Tell,
-            Some(&crate::rights::Target::of(&target)),
+            crate::coordination::rights::Action::Tell,
+            Some(&crate::coordination::rights::Target::of(&target)),
         )?;
         // The operator pointing a worker at a peer lets it read that peer from now on.
-        if who == crate::rights::Who::Operator && target.role != Role::Operator {
-            crate::rights::add_peer(&state, &subscriber, &publisher.meta.id)?;
+        if who == crate::coordination::rights::Who::Operator && target.role != Role::Operator {
+            crate::coordination::rights::add_peer(&state, &subscriber, &publisher.meta.id)?;
         }
     }
     let changed = inbox::subscribe(&state, &publisher.meta.id, sub.clone())?;
@@ -146,9 +148,9 @@ pub fn subscriber_id(state: &Store, to: Option<&str>) -> Result<String> {
     match to {
         Some("operator") => inbox::parent_record(state, "operator", None),
         Some(spec) => Ok(state.resolve(spec)?.id),
-        None => match crate::roles::Actor::from_env() {
-            crate::roles::Actor::Worker(id) => Ok(id),
-            crate::roles::Actor::Operator { .. } => inbox::operator_record(state),
+        None => match crate::coordination::roles::Actor::from_env() {
+            crate::coordination::roles::Actor::Worker(id) => Ok(id),
+            crate::coordination::roles::Actor::Operator { .. } => inbox::operator_record(state),
         },
     }
 }

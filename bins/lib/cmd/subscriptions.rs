@@ -26,7 +26,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 .as_deref()
                 .is_none_or(|id| id == meta.id || id == sub.subscriber);
             if hit {
-                rows.push(crate::inbox::subscription_json(&meta.id, &sub));
+                rows.push(crate::coordination::inbox::subscription_json(
+                    &meta.id, &sub,
+                ));
             }
         }
     }

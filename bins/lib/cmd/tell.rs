@@ -3,11 +3,11 @@
 //! listen after.
 
 use super::Ctx;
+use crate::coordination::rights::Action;
+use crate::delivery::prompt::Change;
 use crate::delivery::{deliver, Options};
+use crate::fleet::worker::Worker;
 use crate::harness::HarnessExt;
-use crate::prompt::Change;
-use crate::rights::Action;
-use crate::worker::Worker;
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::io::Read;
@@ -48,8 +48,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         Some(t) => t.to_string(),
     };
     let worker = Worker::resolve(&args.worker)?;
-    crate::rights::allow(worker.store(), Action::Tell, Some(&worker.meta))?;
-    if let Some(why) = crate::budget::refusal(worker.store(), &worker.meta) {
+    crate::coordination::rights::allow(worker.store(), Action::Tell, Some(&worker.meta))?;
+    if let Some(why) = crate::spend::budget::refusal(worker.store(), &worker.meta) {
         anyhow::bail!(crate::error::Fail::new(crate::error::Exit::Refused, why));
     }
     if worker.meta.remote.is_some() {
@@ -69,7 +69,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .field("rewritten", d.rewritten())
             .field("controls_removed", d.controls_removed()),
         Err(err) => note
-            .outcome(crate::audit::Outcome::Error)
+            .outcome(crate::coordination::audit::Outcome::Error)
             .field("error", format!("{err:#}")),
     };
     super::audit(worker.store(), note);
@@ -119,7 +119,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 /// the text on stdin, through the shared ssh connection); its cursor is the same here, where
 /// the worker's events are mirrored.
 fn tell_remote(ctx: &Ctx, args: &Args, worker: &Worker, text: &str) -> Result<()> {
-    crate::remote::ensure_relay(worker)?;
+    crate::remote::relay::ensure_relay(worker)?;
     let remote_id = worker.meta.remote.as_ref().map(|r| r.id.clone());
     let remote_id = remote_id.unwrap_or_default();
     let wait = args.wait.to_string();
@@ -137,10 +137,11 @@ fn tell_remote(ctx: &Ctx, args: &Args, worker: &Worker, text: &str) -> Result<()
     if args.now {
         argv.push("--now");
     }
-    let done = crate::remote::forward(worker, &argv, Some(text.as_bytes())).and_then(|out| {
-        serde_json::from_str::<serde_json::Value>(out.trim())
-            .with_context(|| format!("the host's tell answered no record: {out}"))
-    });
+    let done =
+        crate::remote::relay::forward(worker, &argv, Some(text.as_bytes())).and_then(|out| {
+            serde_json::from_str::<serde_json::Value>(out.trim())
+                .with_context(|| format!("the host's tell answered no record: {out}"))
+        });
     let mut note = super::entry("tell").target(&worker.meta.id).prompt(text);
     note = match &done {
         Ok(d) => note
@@ -148,7 +149,7 @@ fn tell_remote(ctx: &Ctx, args: &Args, worker: &Worker, text: &str) -> Result<()
             .field("acknowledged", d["acknowledged"].as_bool().unwrap_or(false))
             .field("host", worker.meta.remote.as_ref().map(|r| r.dest.clone())),
         Err(err) => note
-            .outcome(crate::audit::Outcome::Error)
+            .outcome(crate::coordination::audit::Outcome::Error)
             .field("error", format!("{err:#}")),
     };
     super::audit(worker.store(), note);

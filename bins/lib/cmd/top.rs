@@ -1,4 +1,4 @@
-//! `orch top`: the live view of every worker ([`crate::top`]) in this terminal, or with
+//! `orch top`: the live view of every worker ([`crate::views::top`]) in this terminal, or with
 //! `--popup` in a tmux popup over the current pane.
 //!
 //! It wakes on the file notifications of the state folder (the workers' folders, the
@@ -17,7 +17,7 @@ use super::Ctx;
 use crate::error::{Exit, Fail};
 use crate::tmux::Tmux;
 use crate::tmux::{Caller, TmuxServer};
-use crate::top::{Action, Board, View};
+use crate::views::top::{Action, Board, View};
 use anyhow::{bail, Context, Result};
 use orch_store::Store;
 use ratatui::crossterm::event::{self, Event, KeyEvent, KeyEventKind};
@@ -81,7 +81,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     state.ensure()?;
     let (tx, rx) = channel();
     // The watch is set before the first read: no change can fall between them.
-    let folders = crate::top::folders(&state)?;
+    let folders = crate::views::top::folders(&state)?;
     let changes = tx.clone();
     let roots: Vec<(&Path, bool)> = folders.iter().map(|d| (d.as_path(), true)).collect();
     let mut watcher = orch_store::watch::watcher(&roots, move |paths| {
@@ -180,7 +180,7 @@ fn looped(
             view.settle(board);
             let now = orch_store::clock::now_ms();
             terminal
-                .draw(|frame| crate::top::draw(frame, board, view, now))
+                .draw(|frame| crate::views::top::draw(frame, board, view, now))
                 .context("cannot draw on the terminal")?;
             if let Some(path) = &trace {
                 traced(path, board, cause);

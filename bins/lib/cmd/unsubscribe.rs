@@ -1,7 +1,7 @@
 //! `orch unsubscribe PUBLISHER`: end a subscription.
 
 use super::Ctx;
-use crate::worker::Worker;
+use crate::fleet::worker::Worker;
 use anyhow::Result;
 use serde_json::json;
 
@@ -19,7 +19,11 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let publisher = Worker::resolve(&args.publisher)?;
     let subscriber = super::subscribe::subscriber_id(publisher.store(), args.to.as_deref())?;
-    let removed = crate::inbox::unsubscribe(publisher.store(), &publisher.meta.id, &subscriber)?;
+    let removed = crate::coordination::inbox::unsubscribe(
+        publisher.store(),
+        &publisher.meta.id,
+        &subscriber,
+    )?;
     super::audit(
         publisher.store(),
         super::entry("unsubscribe")

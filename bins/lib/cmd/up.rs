@@ -86,11 +86,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .map(|r| format!("mode {:04o} -> {:04o}: {}", r.was, r.now, r.path.display())),
     );
     // After a reboot `orch up` is likely the first command: say what can be brought back.
-    if let Ok(lost) = crate::summary::resumable(&state) {
+    if let Ok(lost) = crate::views::summary::resumable(&state) {
         if !lost.is_empty() {
             eprintln!(
                 "orch: {}; `orch resume --all` starts them again",
-                crate::doctor::lost_panes(&lost)
+                crate::views::doctor::lost_panes(&lost)
             );
         }
     }
@@ -287,7 +287,7 @@ fn repair_modes(state: &Path, data: &Path) -> Result<Vec<fsutil::Restricted>> {
 /// Errors: a skill's place in `skills_dir` is taken by something that is not a link into orch's
 /// data dir (a user's own skill of the same name): orch does not replace it.
 fn plan_skills(skills_dir: &Path, data_dir: &Path) -> Result<Vec<SkillPlan>> {
-    crate::bundle::SKILLS
+    crate::outfit::bundle::SKILLS
         .iter()
         .map(|&(name, body)| {
             let dir = data_dir.join("skills").join(name);

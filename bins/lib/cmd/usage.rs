@@ -1,9 +1,9 @@
 //! `orch usage [WORKER]`: what workers spent, from their harness's own records
-//! ([`crate::usage`]): tokens per model call and cost where the model has a price.
+//! ([`crate::spend::usage`]): tokens per model call and cost where the model has a price.
 
 use super::Ctx;
-use crate::usage::{self, Usage};
-use crate::worker::Worker;
+use crate::fleet::worker::Worker;
+use crate::spend::usage::{self, Usage};
 use anyhow::Result;
 use orch_store::Store;
 use serde_json::{json, Value};

@@ -127,7 +127,7 @@ pub trait Adapter: Sync {
         false
     }
 
-    /// How its transcript records token usage, if it does ([`crate::usage`] reads it).
+    /// How its transcript records token usage, if it does ([`crate::spend::usage`] reads it).
     fn usage_format(&self) -> Option<UsageFormat> {
         None
     }

@@ -1,6 +1,6 @@
 //! The `command` harness: any program in a pane (a shell, a REPL, an agent CLI orch has no
 //! adapter for). It fires no hooks, so orch reads its turns off the pane. At spawn, tmux pipes
-//! the pane's output (`pipe-pane -O`) into `orch __detect WORKER` ([`crate::detect`]), a child
+//! the pane's output (`pipe-pane -O`) into `orch __detect WORKER` ([`crate::fleet::detect`]), a child
 //! of the tmux server that lives exactly as long as the pane (tmux closes the pipe when the pane
 //! goes) and records the events a hook would, so `listen`, `subscribe`, `tell`'s
 //! acknowledgement and `ps` work as for any harness:
@@ -31,7 +31,7 @@ use std::path::Path;
 /// by the detector with the first output that follows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
-    /// [`crate::prompt::hash`] of the text.
+    /// [`crate::delivery::prompt::hash`] of the text.
     pub prompt_hash: String,
     /// Its length in characters.
     pub prompt_len: usize,
@@ -59,7 +59,7 @@ pub fn mark_pending(server: &TmuxServer, pane: &str, path: &Path, text: &str) ->
             Some(parts.next()?? + parts.next()??)
         });
     let pending = Pending {
-        prompt_hash: crate::prompt::hash(text),
+        prompt_hash: crate::delivery::prompt::hash(text),
         prompt_len: text.chars().count(),
         line,
     };

@@ -6,7 +6,7 @@
 //! file here and one line in the `harnesses!` list below.
 //!
 //! Nothing here reads or writes the state directory's records: the spawn pipeline
-//! ([`crate::spawn`]) does, with what an adapter returns.
+//! ([`crate::fleet::spawn`]) does, with what an adapter returns.
 
 pub mod adapter;
 pub mod claude;

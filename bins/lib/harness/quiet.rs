@@ -1,4 +1,4 @@
-//! The settings of the command harness's quiet detector ([`crate::detect`]): how long a screen
+//! The settings of the command harness's quiet detector ([`crate::fleet::detect`]): how long a screen
 //! must stay unchanged for a turn to end, and the program's prompt, kept in the worker's
 //! `meta.json`.
 

@@ -172,7 +172,7 @@ pub fn remote(dest: &str) -> Vec<Check> {
         check.host = Some(dest.to_string());
         check
     };
-    let host = match crate::host::Host::new(dest) {
+    let host = match crate::remote::host::Host::new(dest) {
         Ok(host) => host,
         Err(err) => return vec![mark(Check::fail("ssh", format!("{err:#}"), "fix the name"))],
     };
@@ -202,7 +202,7 @@ pub fn remote(dest: &str) -> Vec<Check> {
         "ssh",
         format!("reached `{dest}` (shared connection, batch mode)"),
     ))];
-    let there = crate::host::orch_version(&answer).map(str::to_string);
+    let there = crate::remote::host::orch_version(&answer).map(str::to_string);
     let _ = host.remember(&state, there.as_deref());
     let install = format!(
         "install orch {here} on `{dest}` (`npm install -g @agent-ops/orch@{here}`, or          `install/install.sh` from a checkout) so that `orch` is on the PATH of its ssh sessions"
@@ -419,7 +419,7 @@ pub fn skills() -> Check {
     };
     let mut problems = Vec::new();
     let mut foreign = false;
-    for (name, _) in crate::bundle::SKILLS {
+    for (name, _) in crate::outfit::bundle::SKILLS {
         let link = dir.join(name);
         match orch_store::files::link_target(&link) {
             Ok(None) => problems.push(format!("`{}` is missing", link.display())),
@@ -437,7 +437,7 @@ pub fn skills() -> Check {
         }
     }
     if problems.is_empty() {
-        let names: Vec<&str> = crate::bundle::SKILLS
+        let names: Vec<&str> = crate::outfit::bundle::SKILLS
             .iter()
             .map(|(name, _)| *name)
             .collect();
@@ -548,7 +548,7 @@ pub fn state() -> Check {
 /// server died); `orch resume --all` starts them again.
 pub fn workers() -> Check {
     const NAME: &str = "workers";
-    let lost = orch_store::Store::from_env().and_then(|s| crate::summary::resumable(&s));
+    let lost = orch_store::Store::from_env().and_then(|s| crate::views::summary::resumable(&s));
     match lost {
         Err(err) => Check::new(NAME, Status::Skipped, format!("not run: {err:#}")),
         Ok(lost) if lost.is_empty() => Check::ok(NAME, "none lost its pane"),
@@ -612,7 +612,7 @@ pub fn logs() -> Check {
 }
 
 /// `2 workers lost their panes (their tmux server is gone): w1 (api), w3 (docs)`.
-pub fn lost_panes(lost: &[crate::worker::Worker]) -> String {
+pub fn lost_panes(lost: &[crate::fleet::worker::Worker]) -> String {
     let names: Vec<String> = lost
         .iter()
         .map(|w| format!("{} ({})", w.meta.id, w.meta.name))

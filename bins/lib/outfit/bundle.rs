@@ -4,54 +4,60 @@
 
 /// The skills orch ships, as (name, content of `SKILL.md`), embedded from `skills/`.
 pub const SKILLS: [(&str, &str); 7] = [
-    ("orch", include_str!("../../skills/orch/SKILL.md")),
+    ("orch", include_str!("../../../skills/orch/SKILL.md")),
     (
         "orch-worker",
-        include_str!("../../skills/orch-worker/SKILL.md"),
+        include_str!("../../../skills/orch-worker/SKILL.md"),
     ),
     (
         "orch-spawn",
-        include_str!("../../skills/orch-spawn/SKILL.md"),
+        include_str!("../../../skills/orch-spawn/SKILL.md"),
     ),
     (
         "orch-listen",
-        include_str!("../../skills/orch-listen/SKILL.md"),
+        include_str!("../../../skills/orch-listen/SKILL.md"),
     ),
     (
         "orch-escalate",
-        include_str!("../../skills/orch-escalate/SKILL.md"),
+        include_str!("../../../skills/orch-escalate/SKILL.md"),
     ),
-    ("orch-spy", include_str!("../../skills/orch-spy/SKILL.md")),
+    (
+        "orch-spy",
+        include_str!("../../../skills/orch-spy/SKILL.md"),
+    ),
     (
         "orch-recipes",
-        include_str!("../../skills/orch-recipes/SKILL.md"),
+        include_str!("../../../skills/orch-recipes/SKILL.md"),
     ),
 ];
 
 /// The outfits shipped in `outfits/`, as (name, YAML).
 pub const OUTFITS: [(&str, &str); 10] = [
-    ("engineer", include_str!("../../outfits/engineer.yaml")),
+    ("engineer", include_str!("../../../outfits/engineer.yaml")),
     (
         "backend-engineer",
-        include_str!("../../outfits/backend-engineer.yaml"),
+        include_str!("../../../outfits/backend-engineer.yaml"),
     ),
-    ("reviewer", include_str!("../../outfits/reviewer.yaml")),
-    ("researcher", include_str!("../../outfits/researcher.yaml")),
-    ("planner", include_str!("../../outfits/planner.yaml")),
-    ("spy", include_str!("../../outfits/spy.yaml")),
+    ("reviewer", include_str!("../../../outfits/reviewer.yaml")),
+    (
+        "researcher",
+        include_str!("../../../outfits/researcher.yaml"),
+    ),
+    ("planner", include_str!("../../../outfits/planner.yaml")),
+    ("spy", include_str!("../../../outfits/spy.yaml")),
     (
         "codex-engineer",
-        include_str!("../../outfits/codex-engineer.yaml"),
+        include_str!("../../../outfits/codex-engineer.yaml"),
     ),
     (
         "gemini-engineer",
-        include_str!("../../outfits/gemini-engineer.yaml"),
+        include_str!("../../../outfits/gemini-engineer.yaml"),
     ),
     (
         "pi-engineer",
-        include_str!("../../outfits/pi-engineer.yaml"),
+        include_str!("../../../outfits/pi-engineer.yaml"),
     ),
-    ("shell", include_str!("../../outfits/shell.yaml")),
+    ("shell", include_str!("../../../outfits/shell.yaml")),
 ];
 
 #[cfg(test)]

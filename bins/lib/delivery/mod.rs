@@ -5,16 +5,20 @@
 //! worker is ready (and, for a harness whose input box orch can read, until the box is on
 //! screen); load the text into a uniquely named tmux buffer from stdin and paste it as a
 //! bracketed paste; press Enter separately about 100 ms later; wait for the first prompt event
-//! that is this text, exactly or as the harness rewrote it ([`crate::prompt::Sent`]); press
+//! that is this text, exactly or as the harness rewrote it ([`crate::delivery::prompt::Sent`]); press
 //! Enter again if none has come within a second, a few times (an Enter on an empty input box
 //! does nothing), and wait longer after the last one. Once any prompt event has come after the
 //! paste, Enter is never pressed again: a second Enter could answer a dialog of the new turn.
 
+pub mod controls;
+pub(crate) mod interrupt;
+pub mod prompt;
+
+use crate::delivery::prompt::{Change, Sent};
 use crate::error::{Exit, Fail};
+use crate::fleet::worker::{Waited, Worker};
 use crate::harness::HarnessExt;
-use crate::prompt::{Change, Sent};
 use crate::tmux::Tmux;
-use crate::worker::{Waited, Worker};
 use anyhow::{bail, Result};
 use orch_store::worker::File;
 use orch_store::Kind;
@@ -70,7 +74,7 @@ const LAST_ACK_WAIT: Duration = Duration::from_secs(10);
 const ENTER_DELAY: Duration = Duration::from_millis(100);
 
 /// Delivers `text` to `worker` by the protocol above. Before anything else, control
-/// characters are removed ([`crate::controls::strip`], also with `--command`), so no key but
+/// characters are removed ([`crate::delivery::controls::strip`], also with `--command`), so no key but
 /// the text's own reaches the pane and the guard sees the text as it will arrive; the
 /// acknowledgement matches the cleaned text. A `command` worker has no hooks: its
 /// quiet detector acknowledges the prompt with the first output after Enter
@@ -79,7 +83,7 @@ const ENTER_DELAY: Duration = Duration::from_millis(100);
 /// block).
 pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> {
     let harness = worker.meta.harness;
-    let (text, removed) = crate::controls::strip(text);
+    let (text, removed) = crate::delivery::controls::strip(text);
     let ours: Vec<Change> = if removed {
         vec![Change::ControlsRemoved]
     } else {
@@ -227,7 +231,7 @@ pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
     let waited = worker.wait(from, Some(timeout), |e| {
         // Read again from the log on each deciding event: a status is a matter of sequences
         // (a late permission notice after an interrupt says nothing), not of one event.
-        if crate::status::decides(e) {
+        if crate::fleet::status::decides(e) {
             last = worker.status().unwrap_or(last);
         }
         last.ready().then_some(())

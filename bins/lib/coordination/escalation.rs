@@ -8,7 +8,7 @@
 //! it into the parent's inbox; deciding appends a `decision` event and puts the decision into
 //! the worker's inbox, both pushed like any inbox item.
 
-use crate::inbox;
+use crate::coordination::inbox;
 use anyhow::{bail, Context, Result};
 use orch_store::event::{Decision as DecisionEvent, Escalation as EscalationEvent, Relay};
 use orch_store::files::{create_private_dir, write_atomic, Lock};
@@ -284,7 +284,7 @@ pub fn decide(state: &Store, id: &str, decision: Decision) -> Result<Escalation>
     if let Some(remote) = &esc.remote {
         // The host decides it, records the decision in the worker's log (mirrored here) and
         // hands it to the worker there.
-        let host = crate::host::Host::new(&remote.dest)?;
+        let host = crate::remote::host::Host::new(&remote.dest)?;
         let mut argv = vec!["decide", remote.id.as_str(), decision.text.as_str()];
         if let (true, Some(why)) = (esc.self_decided, esc.why.as_deref()) {
             argv.extend(["--self", "--why", why]);

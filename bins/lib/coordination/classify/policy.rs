@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The shipped default policy.
-const SHIPPED: &str = include_str!("../../../hooks/policy.yaml");
+const SHIPPED: &str = include_str!("../../../../hooks/policy.yaml");
 /// How the shipped policy is named in errors and warnings.
 const SHIPPED_ORIGIN: &str = "shipped hooks/policy.yaml";
 /// The longest `matched` text kept in a hit, in characters.

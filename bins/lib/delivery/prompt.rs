@@ -115,7 +115,7 @@ pub enum Change {
     /// Whitespace or the Unicode form changed in another way.
     Other,
     /// orch itself removed control characters (terminal escapes, ESC, other C0/C1 codes)
-    /// before it pasted the text ([`crate::controls::strip`]).
+    /// before it pasted the text ([`crate::delivery::controls::strip`]).
     ControlsRemoved,
 }
 

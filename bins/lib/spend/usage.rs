@@ -9,9 +9,9 @@
 //! when someone asks (`orch usage`, `orch ps`), never in the hook; the long-running readers
 //! (`orch top`, a budget's follower) keep the same in memory ([`Tally`]) and never write it.
 
+use crate::fleet::worker::Worker;
 use crate::harness::adapter::UsageFormat;
 use crate::harness::HarnessExt;
-use crate::worker::Worker;
 use anyhow::{Context, Result};
 use orch_store::files::{write_atomic, Lock};
 use serde::{Deserialize, Serialize};

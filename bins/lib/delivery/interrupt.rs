@@ -1,10 +1,10 @@
 //! Interrupting a worker's turn (`orch interrupt`, a spent budget): its harness's interrupt
 //! key, an `interrupted` event, and the prompt the TUI puts back into its input box cleared.
 
+use crate::fleet::worker::Worker;
 use crate::harness::HarnessExt;
 use crate::harness::{input_box, CLEAR_HINT};
 use crate::tmux::Tmux;
-use crate::worker::Worker;
 use anyhow::Result;
 use std::time::{Duration, Instant};
 
@@ -25,8 +25,11 @@ pub fn interrupt(worker: &Worker, by: &str, clear: bool) -> Result<u64> {
     let interrupted = orch_store::event::Interrupted {
         by: Some(by.to_string()),
     };
-    let cursor =
-        crate::inbox::publish_in(&worker.dir, orch_store::Kind::Interrupted(interrupted))?.seq;
+    let cursor = crate::coordination::inbox::publish_in(
+        &worker.dir,
+        orch_store::Kind::Interrupted(interrupted),
+    )?
+    .seq;
     if clear && key == "Escape" {
         clear_input(worker, pane)?;
     }

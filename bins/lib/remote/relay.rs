@@ -6,15 +6,15 @@
 //! The mirror is kept by a relay (`orch __relay ID`, started detached, one per worker, held by
 //! a lock on `relay.lock` in the worker's folder): it runs `orch subscribe <id> --follow
 //! --events any --after <last seq here>` on the host through the shared ssh connection and
-//! appends each event it reads that is the next one here ([`crate::inbox::publish_copy`],
+//! appends each event it reads that is the next one here ([`crate::coordination::inbox::publish_copy`],
 //! which also copies it to local subscribers). A dropped connection starts the stream again
 //! from the last sequence number received: nothing is lost, nothing recorded twice. When the
 //! stream ends because the worker is gone, the relay writes `relay.gone` and exits; any
 //! command that reads the worker starts a relay again when none runs.
 
 use crate::error::{Exit, Fail};
-use crate::host::Host;
-use crate::worker::Worker;
+use crate::fleet::worker::Worker;
+use crate::remote::host::Host;
 use anyhow::{bail, Context, Result};
 use orch_store::worker::File;
 use orch_store::{Event, Kind};
@@ -92,7 +92,7 @@ pub fn wait_mirrored(worker: &Worker, cursor: u64, timeout: Duration) -> Result<
         (e.seq >= cursor).then_some(())
     })?;
     match found {
-        crate::worker::Waited::Found(..) => Ok(()),
+        crate::fleet::worker::Waited::Found(..) => Ok(()),
         _ if worker.cursor()? >= cursor => Ok(()),
         _ => bail!(Fail::new(
             Exit::Timeout,
@@ -174,9 +174,9 @@ pub fn relay(state: &Store, id: &str) -> Result<()> {
             else {
                 continue;
             };
-            let fresh = crate::inbox::publish_copy(state, id, &event)?;
+            let fresh = crate::coordination::inbox::publish_copy(state, id, &event)?;
             if fresh && matches!(event.kind, Kind::Escalation(_)) {
-                crate::escalation::mirror(state, &meta, &event)?;
+                crate::coordination::escalation::mirror(state, &meta, &event)?;
             }
         }
         let out = child.wait_with_output()?;

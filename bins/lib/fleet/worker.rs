@@ -2,8 +2,8 @@
 //! wait loop everything that waits on a worker uses (watch first, then read, then sleep on the
 //! watcher; the pane's liveness checked between wakes so a dead pane never hangs a wait).
 
+use crate::fleet::status::{self, Status};
 use crate::harness::HarnessExt;
-use crate::status::{self, Status};
 use crate::tmux::Tmux;
 use anyhow::{Context, Result};
 use orch_store::watch::Watch;

@@ -32,7 +32,7 @@ pub fn log_path(state: &Store) -> PathBuf {
 pub enum Outcome {
     /// It was done.
     Ok,
-    /// A role rule refused it (see [`crate::rights`]).
+    /// A role rule refused it (see [`crate::coordination::rights`]).
     Refused,
     /// It was allowed but failed.
     Error,
@@ -116,10 +116,10 @@ impl Entry {
         self
     }
 
-    /// Records a prompt by its hash (`prompt_sha`, as [`crate::prompt::hash`]) and its
+    /// Records a prompt by its hash (`prompt_sha`, as [`crate::delivery::prompt::hash`]) and its
     /// length in bytes (`prompt_len`), never its text.
     pub fn prompt(self, text: &str) -> Entry {
-        let sha = crate::prompt::hash(text);
+        let sha = crate::delivery::prompt::hash(text);
         self.field("prompt_sha", sha)
             .field("prompt_len", text.len())
     }
@@ -147,7 +147,7 @@ impl Entry {
 /// The audit name of this process's caller: its worker id (`$ORCH_WORKER`), else
 /// `operator:<pane>` inside tmux, else `operator`.
 pub fn actor() -> String {
-    crate::roles::Actor::from_env().as_parent()
+    crate::coordination::roles::Actor::from_env().as_parent()
 }
 
 /// Appends `entry` to the audit log as one line, under the log's lock, in one write. Creates
@@ -337,7 +337,7 @@ mod tests {
             json!({
                 "ts": "2026-11-23T10:15:00.123Z", "ts_ms": 1_795_428_900_123u64,
                 "actor": "operator:%3", "target": "w2", "action": "tell", "outcome": "ok",
-                "cursor": 7, "prompt_sha": crate::prompt::hash("do the thing"),
+                "cursor": 7, "prompt_sha": crate::delivery::prompt::hash("do the thing"),
                 "prompt_len": 12
             })
         );

@@ -5,16 +5,16 @@
 //! screen), reading the screen meanwhile for first-run screens that hold hooks back. Whatever
 //! fails before the pane is up leaves nothing behind.
 
+use crate::coordination::roles::Actor;
 use crate::error::{Exit, Fail};
+use crate::fleet::status::Status;
+use crate::fleet::worker::{Waited, Worker};
 use crate::harness::quiet::Quiet;
 use crate::harness::HarnessExt;
 use crate::harness::{Harness, Launch, Spawn};
 use crate::outfit::Outfit;
-use crate::roles::Actor;
-use crate::status::Status;
 use crate::tmux::Tmux;
 use crate::tmux::TmuxServer;
-use crate::worker::{Waited, Worker};
 use anyhow::{bail, Context, Result};
 use orch_store::event::{Ready, Resumed as ResumedEvent, Spawned as SpawnedEvent};
 use orch_store::Kind;
@@ -92,7 +92,7 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
     };
     let state = Store::from_env()?;
     state.ensure()?;
-    crate::rights::allow(&state, crate::rights::Action::Spawn, None)?;
+    crate::coordination::rights::allow(&state, crate::coordination::rights::Action::Spawn, None)?;
     if let Some(name) = &req.name {
         check_name(name)?;
         check_name_free(&state, name)?;
@@ -115,7 +115,7 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
     };
     let worktree = if req.worktree || outfit.as_ref().and_then(|o| o.worktree) == Some(true) {
         Some(
-            crate::worktree::create(&cwd, &state.root.join("worktrees"), &id, &name)
+            crate::fleet::worktree::create(&cwd, &state.root.join("worktrees"), &id, &name)
                 .map_err(cleanup)?,
         )
     } else {
@@ -169,7 +169,7 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
     };
     state.write_meta(&meta)?;
     if meta.budget.is_some() {
-        crate::budget::start(&state, &id)?;
+        crate::spend::budget::start(&state, &id)?;
     }
     if let Some(sid) = session_id.as_deref() {
         state.index_session(sid, &id)?;
@@ -183,7 +183,7 @@ pub fn spawn(req: &Request) -> Result<Spawned> {
         parent: Some(meta.parent.clone()),
         session_id: session_id.clone(),
     };
-    let spawned = crate::inbox::publish(&state, &id, Kind::Spawned(spawned))?.seq;
+    let spawned = crate::coordination::inbox::publish(&state, &id, Kind::Spawned(spawned))?.seq;
     let worker = open_pane(&state, meta, &launch, &env, None).map_err(cleanup)?;
     wait_started(&worker, harness, spawned, req.ready_timeout)?;
     Ok(Spawned {
@@ -360,7 +360,11 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
             meta.pane.as_deref().unwrap_or("?")
         ),
     }
-    crate::rights::allow(state, crate::rights::Action::Kill, Some(meta))?;
+    crate::coordination::rights::allow(
+        state,
+        crate::coordination::rights::Action::Kill,
+        Some(meta),
+    )?;
     if !meta.cwd.is_dir() {
         let what = match &meta.worktree {
             Some(wt) if wt.path == meta.cwd => format!(
@@ -462,7 +466,7 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
             conversation: Some(kept.is_some()),
             fresh: fresh.clone(),
         };
-        let seq = crate::inbox::publish(state, id, Kind::Resumed(resumed))?.seq;
+        let seq = crate::coordination::inbox::publish(state, id, Kind::Resumed(resumed))?.seq;
         before.set(seq);
         Ok(())
     };
@@ -525,7 +529,7 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
             let ready = Ready {
                 harness: Some(harness.name().into()),
             };
-            crate::inbox::publish_in(&worker.dir, Kind::Ready(ready))?;
+            crate::coordination::inbox::publish_in(&worker.dir, Kind::Ready(ready))?;
             return Ok(());
         }
         if let Some(blocker) = harness.blocker(&screen, &worker.meta.cwd.display().to_string()) {

@@ -6,10 +6,10 @@
 //! Nothing here touches a terminal: [`draw`] renders into any ratatui frame (a test's
 //! `TestBackend` as well as crossterm's), and [`View::key`] turns a key into an [`Action`].
 
-use crate::escalation::Escalation;
-use crate::status::Status;
-use crate::summary::{self, Panes, Summary};
-use crate::usage::Tally;
+use crate::coordination::escalation::Escalation;
+use crate::fleet::status::Status;
+use crate::spend::usage::Tally;
+use crate::views::summary::{self, Panes, Summary};
 use anyhow::Result;
 use orch_store::worker::{Counter, File};
 use orch_store::Store;
@@ -45,7 +45,10 @@ const WATCHED: [&str; 6] = [
 ///
 /// Errors: a folder cannot be created.
 pub fn folders(state: &Store) -> Result<Vec<PathBuf>> {
-    let dirs = vec![state.root.join("workers"), crate::escalation::folder(state)];
+    let dirs = vec![
+        state.root.join("workers"),
+        crate::coordination::escalation::folder(state),
+    ];
     for dir in &dirs {
         orch_store::files::create_private_dir(dir)?;
     }
@@ -119,7 +122,7 @@ impl Board {
         for meta in state.workers()? {
             board.read(meta)?;
         }
-        board.escalations = crate::escalation::list(state, true)?;
+        board.escalations = crate::coordination::escalation::list(state, true)?;
         Ok(board)
     }
 
@@ -151,7 +154,7 @@ impl Board {
     /// Errors: a changed worker's files cannot be read.
     pub fn apply(&mut self, paths: &[PathBuf]) -> Result<Touched> {
         let workers = self.state.root.join("workers");
-        let escalations = crate::escalation::folder(&self.state);
+        let escalations = crate::coordination::escalation::folder(&self.state);
         let mut touched = Touched::default();
         for path in paths {
             if let Some(id) = self.transcripts.get(path) {
@@ -182,7 +185,7 @@ impl Board {
             self.refresh(id)?;
         }
         if touched.escalations {
-            self.escalations = crate::escalation::list(&self.state, true)?;
+            self.escalations = crate::coordination::escalation::list(&self.state, true)?;
         }
         Ok(touched)
     }
@@ -229,8 +232,8 @@ impl Board {
 
     /// Reads `meta`'s row and puts it in place (new rows go last: workers come oldest first).
     fn read(&mut self, meta: orch_store::Meta) -> Result<()> {
-        let worker = crate::worker::Worker::of(&self.state, meta)?;
-        crate::remote::ensure_relay(&worker)?;
+        let worker = crate::fleet::worker::Worker::of(&self.state, meta)?;
+        crate::remote::relay::ensure_relay(&worker)?;
         let tally = self.tallies.entry(worker.meta.id.clone()).or_default();
         let used = tally.read(&worker).ok().flatten();
         if let Some(path) = tally.transcript() {
@@ -1100,7 +1103,7 @@ mod tests {
             w1.join("usage.json"),
             w1.join("meta.json.lock"),
             w1.join(".orch-tmp-x1"),
-            crate::escalation::folder(&state).join(".orch-tmp-x2"),
+            crate::coordination::escalation::folder(&state).join(".orch-tmp-x2"),
         ];
         assert_eq!(board.apply(&quiet).unwrap(), Touched::default());
         let touched = board
@@ -1114,7 +1117,7 @@ mod tests {
         assert_eq!(touched.workers, ["w2"]);
         assert_eq!(board.entries.len(), 2);
         let touched = board
-            .apply(&[crate::escalation::folder(&state).join("e1.json")])
+            .apply(&[crate::coordination::escalation::folder(&state).join("e1.json")])
             .unwrap();
         assert!(touched.escalations && touched.workers.is_empty());
     }

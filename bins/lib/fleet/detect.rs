@@ -3,11 +3,11 @@
 //! closes and records the events a hook would (the settings and the pending prompt are the
 //! command harness's, [`crate::harness::command`]).
 
+use crate::fleet::worker::Worker;
 use crate::harness::command::take_pending;
 use crate::harness::quiet::Quiet;
 use crate::tmux::Tmux;
 use crate::tmux::TmuxServer;
-use crate::worker::Worker;
 use anyhow::{bail, Context, Result};
 use orch_store::event::{Prompt as PromptEvent, SessionEnd, SessionStart, Stop};
 use orch_store::worker::File;
@@ -89,7 +89,7 @@ pub fn serve(id: &str) -> Result<()> {
                             prompt_len: Some(pending.prompt_len as u64),
                             ..PromptEvent::default()
                         };
-                        crate::inbox::publish_in(&worker.dir, Kind::Prompt(prompt))?;
+                        crate::coordination::inbox::publish_in(&worker.dir, Kind::Prompt(prompt))?;
                         phase = Phase::Busy { line: pending.line };
                         sample = None;
                         next_sample = now + quiet / 2;
@@ -132,7 +132,7 @@ pub fn serve(id: &str) -> Result<()> {
                     detector: Some(detector.describe()),
                     ..SessionStart::default()
                 };
-                crate::inbox::publish_in(&worker.dir, Kind::SessionStart(start))?;
+                crate::coordination::inbox::publish_in(&worker.dir, Kind::SessionStart(start))?;
                 phase = Phase::Idle;
             }
             Phase::Busy { line } => {
@@ -143,7 +143,7 @@ pub fn serve(id: &str) -> Result<()> {
                     detector: Some(detector.kind().into()),
                     ..Stop::default()
                 };
-                crate::inbox::publish_in(&worker.dir, Kind::Stop(stop))?;
+                crate::coordination::inbox::publish_in(&worker.dir, Kind::Stop(stop))?;
                 phase = Phase::Idle;
             }
             Phase::Idle => {}
@@ -183,7 +183,7 @@ fn exited(worker: &Worker) -> Result<()> {
             reason: Some(reason.into()),
             ..SessionEnd::default()
         };
-        crate::inbox::publish_in(&worker.dir, Kind::SessionEnd(end))?;
+        crate::coordination::inbox::publish_in(&worker.dir, Kind::SessionEnd(end))?;
     }
     Ok(())
 }

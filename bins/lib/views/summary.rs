@@ -1,7 +1,7 @@
 //! A worker at a glance, what `orch ps` prints and `orch top` shows: its status (from its
 //! events and its pane), its newest event and the message of its last turn.
 
-use crate::status::{self, Status};
+use crate::fleet::status::{self, Status};
 use crate::tmux::Tmux;
 use crate::tmux::TmuxServer;
 use anyhow::Result;
@@ -17,7 +17,7 @@ pub struct Panes {
 }
 
 impl Panes {
-    /// Whether `meta`'s pane lives and is its own ([`crate::worker::owns`]); for a worker on
+    /// Whether `meta`'s pane lives and is its own ([`crate::fleet::worker::owns`]); for a worker on
     /// another host, whether its relay has not seen it go.
     pub fn alive(&mut self, state: &Store, meta: &Meta) -> bool {
         if meta.remote.is_some() {
@@ -30,7 +30,7 @@ impl Panes {
         meta.pane
             .as_deref()
             .and_then(|p| live.get(p))
-            .is_some_and(|tag| crate::worker::owns(meta, tag))
+            .is_some_and(|tag| crate::fleet::worker::owns(meta, tag))
     }
 
     /// Forgets what was learnt of `server`, so the next [`Panes::alive`] asks it again.
@@ -127,12 +127,12 @@ pub fn excerpt(text: &str, max: usize) -> String {
 /// them ([`Status::Resumable`]), oldest first. One `list-panes` per tmux server.
 ///
 /// Errors: the state folder or an event log cannot be read.
-pub fn resumable(state: &Store) -> Result<Vec<crate::worker::Worker>> {
+pub fn resumable(state: &Store) -> Result<Vec<crate::fleet::worker::Worker>> {
     let mut panes = Panes::default();
     let mut found = Vec::new();
     for meta in state.workers()? {
         let alive = panes.alive(state, &meta);
-        let worker = crate::worker::Worker::of(state, meta)?;
+        let worker = crate::fleet::worker::Worker::of(state, meta)?;
         if status::read(&worker.dir, alive)? == Status::Resumable {
             found.push(worker);
         }

@@ -5,7 +5,7 @@
 //! reason is the digest), or typed into its pane as a one-line notice when it is idle (by a
 //! detached `orch __deliver` child, so the publisher's hook returns at once).
 
-use crate::status::Status;
+use crate::fleet::status::Status;
 use crate::tmux::Tmux;
 use anyhow::{Context, Result};
 use orch_store::event::{Moved, Relay};
@@ -97,7 +97,7 @@ pub fn push_all(state: &Store, ids: &[String]) -> Result<()> {
             // Its pane is taken to be alive: a tmux call per subscriber would slow the hook.
             let status = state
                 .worker(id)
-                .and_then(|dir| crate::status::read(&dir, true));
+                .and_then(|dir| crate::fleet::status::read(&dir, true));
             !matches!(status, Ok(Status::Busy | Status::NeedsInput))
         })
         .collect();
@@ -137,12 +137,12 @@ pub fn on_stop(dir: &WorkerDir) -> Result<Option<String>> {
     Ok(Some(digest(&items)))
 }
 
-/// One item in a line of text, with no control character in it ([`crate::controls::strip`]):
+/// One item in a line of text, with no control character in it ([`crate::delivery::controls::strip`]):
 /// its texts come from other workers and are typed into panes (a notice) or handed to a
 /// model (a Stop block's digest).
 pub fn describe(item: &Event) -> String {
     let text = render(item);
-    crate::controls::strip(&text).0.into_owned()
+    crate::delivery::controls::strip(&text).0.into_owned()
 }
 
 fn render(item: &Event) -> String {
@@ -265,7 +265,7 @@ pub fn deliver_all(state: &Store, ids: &[String]) -> Result<()> {
 /// types them as one notice through the acknowledged `tell` path. Items its Stop hook
 /// delivered meanwhile are not typed again.
 pub fn deliver(state: &Store, id: &str) -> Result<()> {
-    let worker = crate::worker::Worker::load(state, id)?;
+    let worker = crate::fleet::worker::Worker::load(state, id)?;
     // A command worker (a shell, a REPL) would run a typed notice as input: its items wait in
     // its inbox for `orch inbox`.
     if worker.meta.pane.is_none() || !worker.alive() || worker.meta.is_command() {
@@ -300,7 +300,7 @@ fn deliver_remote(state: &Store, dir: &WorkerDir, remote: &orch_store::Remote) -
     if items.is_empty() {
         return Ok(());
     }
-    let host = crate::host::Host::new(&remote.dest)?;
+    let host = crate::remote::host::Host::new(&remote.dest)?;
     let argv = ["--json", "tell", &remote.id, "-", "--wait", "600"];
     let text = notice(&items);
     if let Err(err) = host.orch(state, &argv, Some(text.as_bytes())) {
@@ -486,7 +486,7 @@ pub fn reclaim_operator(state: &Store, id: &str) -> Result<Meta> {
              resume {id}` there"
         );
     };
-    if crate::worker::alive(&meta) {
+    if crate::fleet::worker::alive(&meta) {
         anyhow::bail!(
             "operator record `{id}` is live in pane {}: nothing to resume",
             meta.pane.as_deref().unwrap_or("?")
@@ -501,7 +501,7 @@ pub fn reclaim_operator(state: &Store, id: &str) -> Result<Meta> {
 }
 
 /// Tags an operator's pane with its record (`@orch_id`, `@orch_role`): what tells it from a
-/// pane with the same id on a later tmux server ([`crate::worker::owns`]). Best effort.
+/// pane with the same id on a later tmux server ([`crate::fleet::worker::owns`]). Best effort.
 fn tag_operator_pane(meta: &Meta) {
     if let Some(pane) = &meta.pane {
         let id = meta.id.as_str();

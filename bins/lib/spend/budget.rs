@@ -1,6 +1,6 @@
 //! Budgets: what a worker may spend (`spawn --budget-usd N` / `--budget-tokens N`, or its
 //! outfit's `budget`), weighed against its usage as its harness recorded it
-//! ([`crate::usage`]) while it works, so a long turn is stopped in its middle.
+//! ([`crate::spend::usage`]) while it works, so a long turn is stopped in its middle.
 //!
 //! The weighing runs in a follower, `orch __budget ID`, one per worker (a lock file), that the
 //! hook starts detached when a turn begins (UserPromptSubmit) or ends (Stop) and none runs:
@@ -15,10 +15,10 @@
 //! prompts until `orch budget` raises the budget. `budget.json` in its folder keeps the
 //! highest level reached, so nothing is said twice.
 
-use crate::escalation::{self, Ask};
+use crate::coordination::escalation::{self, Ask};
+use crate::fleet::worker::Worker;
 use crate::harness::HarnessExt;
-use crate::usage::{Tally, Usage};
-use crate::worker::Worker;
+use crate::spend::usage::{Tally, Usage};
 use anyhow::{Context, Result};
 use orch_store::event::BudgetLevel;
 use orch_store::files::{write_atomic, Lock};
@@ -205,7 +205,7 @@ fn check(worker: &Worker, tally: &mut Tally) -> Result<()> {
         if level == 100 {
             spent_out(worker, &budget, &spent)?;
         }
-        crate::inbox::publish_in(&worker.dir, Kind::Budget(crossed))?;
+        crate::coordination::inbox::publish_in(&worker.dir, Kind::Budget(crossed))?;
     }
     Ok(())
 }
@@ -234,10 +234,10 @@ fn spent_out(worker: &Worker, budget: &Budget, spent: &Spent) -> Result<()> {
     // A turn runs: working, or waiting on a permission dialog (Escape denies and ends it).
     let in_turn = matches!(
         worker.status()?,
-        crate::status::Status::Busy | crate::status::Status::NeedsInput
+        crate::fleet::status::Status::Busy | crate::fleet::status::Status::NeedsInput
     );
     if budget.interrupt && in_turn {
-        crate::interrupt::interrupt(worker, "budget", true)?;
+        crate::delivery::interrupt::interrupt(worker, "budget", true)?;
     }
     Ok(())
 }
@@ -289,7 +289,7 @@ pub fn refusal(state: &Store, meta: &Meta) -> Option<String> {
 pub fn set(state: &Store, id: &str, budget: Budget) -> Result<(Meta, Option<Spent>)> {
     let meta = state.update_meta(id, |m| m.budget = Some(budget.clone()))?;
     let worker = Worker::of(state, meta.clone())?;
-    let usage = crate::usage::of(&worker)?;
+    let usage = crate::spend::usage::of(&worker)?;
     let now = usage.as_ref().and_then(|u| spent(u, &budget));
     let percent = now.as_ref().map_or(0.0, |s| s.percent);
     let still = LEVELS

@@ -8,6 +8,8 @@
 //! into what its CLI supports ([`Dress`]), warns about what it cannot apply and refuses a
 //! `tools.deny` or `permission_mode` it cannot enforce.
 
+pub mod bundle;
+
 use anyhow::{bail, Context, Result};
 use orch_store::Budget;
 use serde::{Deserialize, Serialize};
@@ -209,7 +211,7 @@ fn load_one(name: &str, cwd: &Path) -> Result<Outfit> {
             }
         }
     }
-    match crate::bundle::OUTFITS.iter().find(|(n, _)| *n == name) {
+    match crate::outfit::bundle::OUTFITS.iter().find(|(n, _)| *n == name) {
         Some((n, text)) => parse(text, &format!("shipped:{n}")),
         None => bail!(
             "unknown outfit `{name}`: `orch outfit list` shows them; add `.orch/outfits/{name}.yaml` \
@@ -318,7 +320,7 @@ pub fn list(cwd: &Path) -> Vec<(String, String)> {
             }
         }
     }
-    for (name, _) in crate::bundle::OUTFITS {
+    for (name, _) in crate::outfit::bundle::OUTFITS {
         seen.entry(name.to_string())
             .or_insert_with(|| format!("shipped:{name}"));
     }
@@ -393,7 +395,10 @@ impl Outfit {
         let base = origin_dir(&self.origin);
         let mut dirs = Vec::new();
         for skill in &self.skills {
-            if let Some((name, body)) = crate::bundle::SKILLS.iter().find(|(n, _)| *n == skill) {
+            if let Some((name, body)) = crate::outfit::bundle::SKILLS
+                .iter()
+                .find(|(n, _)| *n == skill)
+            {
                 let dir = orch_store::paths::data_dir()?.join("skills").join(name);
                 let file = dir.join("SKILL.md");
                 if std::fs::read_to_string(&file).ok().as_deref() != Some(*body) {
@@ -554,7 +559,7 @@ mod tests {
 
     #[test]
     fn every_shipped_outfit_parses() {
-        for (name, text) in crate::bundle::OUTFITS {
+        for (name, text) in crate::outfit::bundle::OUTFITS {
             let o = parse(text, &format!("shipped:{name}")).unwrap();
             assert_eq!(o.name, name);
             assert!(o.description.is_some(), "{name} has a description");

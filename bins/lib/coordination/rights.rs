@@ -11,9 +11,9 @@
 //! A worker's peers are the workers the operator pointed it at with
 //! `orch subscribe PEER --to WORKER` (kept in `workers/<id>/peers.json`, see [`add_peer`]).
 
-use crate::audit::{self, Entry, Outcome};
+use crate::coordination::audit::{self, Entry, Outcome};
+use crate::coordination::roles::Actor;
 use crate::error::{Exit, Fail};
-use crate::roles::Actor;
 use anyhow::{bail, Context, Result};
 use orch_store::files::{write_atomic, Lock};
 use orch_store::worker::File;

@@ -1,0 +1,8 @@
+//! The workers as orch handles them: a worker's handle and waits, its status, its worktree,
+//! the spawn and resume pipeline, and the command harness's turn detector.
+
+pub(crate) mod detect;
+pub(crate) mod spawn;
+pub(crate) mod status;
+pub(crate) mod worker;
+pub(crate) mod worktree;

@@ -3,7 +3,7 @@
 //!
 //! `POST /v1beta/models/<model>:streamGenerateContent?alt=sse` answers with one SSE `data:`
 //! chunk: `candidates[0].content.parts[0].text` and `finishReason: "STOP"`, which is what Gemini
-//! CLI 0.61 needs (shared/reference/harnesses/observed.md). The reply is `X` from a
+//! CLI 0.61 needs (docs/observed.md, 3.2). The reply is `X` from a
 //! `[[say: X]]` in the last user text, else `echo: <text>`; a `[[bash: CMD]]` there is answered
 //! with a call of `run_shell_command` instead, and the call's response with the text
 //! `tool said: <response>`. Each reply reports 10 prompt and 5 candidate tokens in its

@@ -2,7 +2,7 @@
 //! offline (std + serde_json only).
 //!
 //! `POST /v1/responses` answers as SSE with the events Codex 0.169 needs
-//! (shared/reference/harnesses/observed.md): `response.created`, `response.output_item.added`,
+//! (docs/observed.md, 3.1): `response.created`, `response.output_item.added`,
 //! `response.output_text.delta`, `response.output_item.done`, `response.completed`. The reply is
 //! `X` from a `[[say: X]]` in the last user message, else `echo: <text>` (its first 60
 //! characters). Codex's hidden title-generation request gets a short title and is logged apart.

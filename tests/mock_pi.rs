@@ -1,5 +1,5 @@
 //! A mock of OpenAI's Chat Completions API on 127.0.0.1 (port 0), the wire API pi uses for a
-//! provider with `"api": "openai-completions"` (shared/reference/harnesses/observed.md), for
+//! provider with `"api": "openai-completions"` (docs/observed.md, 3.3), for
 //! driving the real pi CLI offline (std + serde_json only).
 //!
 //! `POST /v1/chat/completions` answers as SSE: one chunk with the whole reply, one with

@@ -1,8 +1,8 @@
 //! `orch hook` / `orch-hook`: the command `orch up` registers for Claude Code's hook events.
 //!
 //! Claude Code runs it as `/bin/sh -c <command>` with one hook input JSON on stdin (the hook
-//! inputs documented in Claude Code's hooks reference; real payloads are in
-//! `shared/reference/claude-code/payloads`). It attributes the event to a worker
+//! inputs documented in Claude Code's hooks reference; what orch reads of them is in
+//! docs/observed.md, 1.1). It attributes the event to a worker
 //! ([`crate::coordination::roles::attribute`]) and appends one event to that worker's log. It always exits 0
 //! and prints nothing (except a Stop `block` that hands a subscriber its inbox): an error is written to `hook.log` in the state directory, never shown to
 //! the agent, and a session orch does not manage costs a few `stat`s and writes nothing.
@@ -255,7 +255,7 @@ fn escalate_permission(dir: &WorkerDir, payload: &Value) -> Result<()> {
         });
     let what: String = what.chars().take(200).collect();
     let ask = crate::coordination::escalation::Ask {
-        axes: found.axes.iter().map(|a| a.as_str().to_string()).collect(),
+        axes: found.axes.clone(),
         summary: format!("{tool} asks permission for `{what}`"),
         options: vec!["allow".into(), "deny".into()],
         detail: Some(
@@ -491,8 +491,8 @@ mod tests {
         assert!(!is_plugin_duplicate(Some(&plugin_copy.to_string()), "Stop"));
     }
 
-    /// Payloads the real Gemini CLI 0.61 handed its hook, verbatim (the `stdin=` lines of the
-    /// dumps in shared/reference/harnesses/payloads).
+    /// Payloads the real Gemini CLI 0.61 handed its hook, verbatim (as its hook saw them on
+    /// stdin).
     fn gemini_payload(event: &str) -> Value {
         let text = match event {
             "SessionStart" => {

@@ -3,7 +3,7 @@
 //! [`update`], the one safe way orch rewrites a Claude Code JSON file (lock, backup, atomic write).
 //!
 //! The shape is Claude Code's settings.json hooks format, as documented in its hooks reference
-//! and observed in `shared/reference/claude-code/observed.md` (4.4):
+//! and observed (docs/observed.md, 1.5):
 //! `{"hooks": {"<Event>": [{"matcher": "...", "hooks": [{"type": "command", "command": "..."}]}]}}`,
 //! where `matcher` is optional. The flat form `"Stop": [{"type": "command", ...}]` makes Claude
 //! Code skip the whole file, so orch always writes the nested form.
@@ -34,7 +34,7 @@ pub const HOOK_TIMEOUT_SECS: u64 = 10;
 
 /// One change to the hook registrations, as `orch up` and `orch down` report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub enum HookChange {
     /// A new entry on `event` that runs `command`.
     Add { event: String, command: String },
     /// orch's hook on `event` was brought up to date in place: it ran `from` (an older install,
@@ -48,15 +48,17 @@ pub enum Change {
     Remove { event: String, command: String },
 }
 
-impl fmt::Display for Change {
+impl fmt::Display for HookChange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Change::Add { event, command } => write!(f, "add hook {event}: {command}"),
-            Change::Update { event, from, to } if from == to => {
+            HookChange::Add { event, command } => write!(f, "add hook {event}: {command}"),
+            HookChange::Update { event, from, to } if from == to => {
                 write!(f, "update hook {event}: {to} (type and timeout)")
             }
-            Change::Update { event, from, to } => write!(f, "update hook {event}: {from} -> {to}"),
-            Change::Remove { event, command } => write!(f, "remove hook {event}: {command}"),
+            HookChange::Update { event, from, to } => {
+                write!(f, "update hook {event}: {from} -> {to}")
+            }
+            HookChange::Remove { event, command } => write!(f, "remove hook {event}: {command}"),
         }
     }
 }
@@ -238,7 +240,7 @@ fn hook_value(command: &str) -> Value {
 ///
 /// Errors: `settings` is not an object, `hooks` is not an object, or `hooks.<Event>` is not an
 /// array; the message names the key and says how to fix it.
-pub fn add_orch_hooks(settings: &Value, command: &str) -> Result<(Value, Vec<Change>)> {
+pub fn add_orch_hooks(settings: &Value, command: &str) -> Result<(Value, Vec<HookChange>)> {
     let mut out = settings.clone();
     let mut changes = Vec::new();
     let root = root_object(&mut out)?;
@@ -252,7 +254,7 @@ pub fn add_orch_hooks(settings: &Value, command: &str) -> Result<(Value, Vec<Cha
         let found = orch_hooks_in(list);
         let Some((&(e, h), extra)) = found.split_first() else {
             list.push(json!({ "hooks": [hook_value(command)] }));
-            changes.push(Change::Add {
+            changes.push(HookChange::Add {
                 event: event.into(),
                 command: command.into(),
             });
@@ -260,7 +262,7 @@ pub fn add_orch_hooks(settings: &Value, command: &str) -> Result<(Value, Vec<Cha
         };
         for &(e, h) in extra.iter().rev() {
             let removed = remove_hook(list, e, h);
-            changes.push(Change::Remove {
+            changes.push(HookChange::Remove {
                 event: event.into(),
                 command: removed,
             });
@@ -273,7 +275,7 @@ pub fn add_orch_hooks(settings: &Value, command: &str) -> Result<(Value, Vec<Cha
             hook.extend(ours);
         }
         if Value::Object(hook.clone()) != before {
-            changes.push(Change::Update {
+            changes.push(HookChange::Update {
                 event: event.into(),
                 from: before["command"].as_str().unwrap_or_default().into(),
                 to: command.into(),
@@ -294,7 +296,7 @@ pub fn add_orch_hooks(settings: &Value, command: &str) -> Result<(Value, Vec<Cha
 /// and entries of unknown shape are left alone: they hold nothing of orch's.
 ///
 /// Errors: `settings` is not an object, or `hooks` is not an object.
-pub fn remove_orch_hooks(settings: &Value) -> Result<(Value, Vec<Change>)> {
+pub fn remove_orch_hooks(settings: &Value) -> Result<(Value, Vec<HookChange>)> {
     let mut out = settings.clone();
     let mut changes = Vec::new();
     let root = root_object(&mut out)?;
@@ -308,10 +310,10 @@ pub fn remove_orch_hooks(settings: &Value) -> Result<(Value, Vec<Change>)> {
             continue;
         };
         let found = orch_hooks_in(list);
-        let mut removed: Vec<Change> = found
+        let mut removed: Vec<HookChange> = found
             .iter()
             .rev()
-            .map(|&(e, h)| Change::Remove {
+            .map(|&(e, h)| HookChange::Remove {
                 event: event.clone(),
                 command: remove_hook(list, e, h),
             })
@@ -500,7 +502,7 @@ mod tests {
                 {"type": "command", "command": "user-thing"}
             ]}])
         );
-        assert!(changes.contains(&Change::Remove {
+        assert!(changes.contains(&HookChange::Remove {
             event: "Stop".into(),
             command: "orch-hook".into()
         }));

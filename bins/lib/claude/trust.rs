@@ -2,7 +2,7 @@
 //! worker started there skips the "Do you trust the files in this folder?" dialog.
 //!
 //! The key is `projects[<absolute folder>].hasTrustDialogAccepted`, as observed with Claude Code
-//! 2.1.197 (`shared/reference/claude-code/observed.md`, 5.1). Claude Code rewrites this file
+//! 2.1.197 (docs/observed.md, 2.4). Claude Code rewrites this file
 //! itself, so everything orch does not set is kept as it is.
 
 use super::settings;

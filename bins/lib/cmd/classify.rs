@@ -16,8 +16,8 @@ pub struct Args {
     /// What the text is: a Bash command, a permission-prompt message, or a tool call as JSON
     /// `{"tool_name": ..., "tool_input": ...}` (a PermissionRequest hook payload; other fields
     /// are ignored).
-    #[arg(long, value_enum, default_value_t = Kind::Command)]
-    pub kind: Kind,
+    #[arg(long, value_enum, default_value_t = InputKind::Command)]
+    pub kind: InputKind,
 
     /// Look for the project's `.orch/policy.yaml` from DIR upward instead of the current folder.
     #[arg(long, value_name = "DIR")]
@@ -26,7 +26,7 @@ pub struct Args {
 
 /// What `orch classify` reads.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum InputKind {
     /// A shell command line.
     Command,
     /// A permission-prompt message or other prose.
@@ -49,9 +49,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }
     };
     let input = match args.kind {
-        Kind::Command => Input::Command(text),
-        Kind::Message => Input::Message(text),
-        Kind::Tool => tool_input(&text)?,
+        InputKind::Command => Input::Command(text),
+        InputKind::Message => Input::Message(text),
+        InputKind::Tool => tool_input(&text)?,
     };
     let cwd = match args.cwd {
         Some(dir) => dir,

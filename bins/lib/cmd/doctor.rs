@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use crate::error::{Exit, Fail};
-use crate::views::doctor::{self, Status};
+use crate::views::doctor::{self, Verdict};
 use anyhow::Result;
 use serde_json::json;
 
@@ -28,11 +28,11 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let checks = match &args.host {
         Some(dest) => doctor::remote(dest),
-        None => doctor::run_all(doctor::Options {
+        None => doctor::run_all(doctor::DoctorOptions {
             skip_probe: args.skip_probe,
         }),
     };
-    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    let failed = checks.iter().filter(|c| c.status == Verdict::Fail).count();
     if ctx.json {
         let list: Vec<_> = checks.iter().map(doctor::Check::to_json).collect();
         super::print_json(&json!({"ok": failed == 0, "checks": list}))?;
@@ -48,7 +48,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 check.name,
                 check.detail
             );
-            if check.status != Status::Ok {
+            if check.status != Verdict::Ok {
                 if let Some(fix) = &check.fix {
                     println!("      fix: {fix}");
                 }

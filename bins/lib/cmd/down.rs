@@ -131,7 +131,7 @@ struct Places<'a> {
 /// What `orch down` will remove.
 struct Plan {
     /// orch's hook entries in settings.json.
-    hooks: Vec<settings::Change>,
+    hooks: Vec<settings::HookChange>,
     /// orch's skill links.
     links: Vec<PathBuf>,
     /// orch's skill files (its data folder's `skills`).

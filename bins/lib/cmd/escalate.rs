@@ -14,8 +14,8 @@ use std::time::Duration;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// An axis the decision trips (repeatable): taste, architecture, ethics, reversibility.
-    #[arg(long = "axis", required = true, value_parser = ["taste", "architecture", "ethics", "reversibility"])]
-    pub axes: Vec<String>,
+    #[arg(long = "axis", required = true, value_parser = parse_axis)]
+    pub axes: Vec<orch_store::Axis>,
     /// What is to be decided, in a sentence.
     #[arg(long)]
     pub summary: String,
@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         worker.store(),
         super::entry("escalate")
             .target(&esc.id)
-            .field("axes", esc.axes.join("+"))
+            .field("axes", orch_store::Axis::joined(&esc.axes))
             .field("parent", esc.parent.clone())
             .cursor(esc.cursor),
     );
@@ -128,7 +128,7 @@ pub fn line(esc: &crate::coordination::escalation::Escalation) -> String {
         esc.id,
         esc.worker,
         esc.parent,
-        esc.axes.join("+"),
+        orch_store::Axis::joined(&esc.axes),
         esc.summary,
         if esc.options.is_empty() {
             String::new()
@@ -137,4 +137,9 @@ pub fn line(esc: &crate::coordination::escalation::Escalation) -> String {
         },
         state
     )
+}
+
+/// `--axis`: one of the four axes, by name.
+fn parse_axis(name: &str) -> Result<orch_store::Axis> {
+    name.parse()
 }

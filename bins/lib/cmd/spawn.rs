@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use crate::delivery;
-use crate::fleet::spawn::{parse_env, resolve_cwd, Request};
+use crate::fleet::spawn::{parse_env, resolve_cwd, SpawnRequest};
 use crate::harness::Harness;
 use anyhow::Result;
 use orch_store::Role;
@@ -153,7 +153,7 @@ fn spawn_remote(ctx: &Ctx, args: &Args, dest: &str) -> Result<()> {
     crate::coordination::rights::allow(&state, crate::coordination::rights::Action::Spawn, None)?;
     let host = crate::remote::host::Host::new(dest)?;
     let ready = Duration::from_secs_f64(args.ready_timeout.max(0.0));
-    let request = crate::remote::relay::Request {
+    let request = crate::remote::relay::RemoteSpawn {
         host: &host,
         args: args.for_host(),
         parent: crate::coordination::roles::Actor::from_env().as_parent(),
@@ -208,7 +208,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         (None, _, task) => task.clone(),
     };
     let ready_timeout = Duration::from_secs_f64(args.ready_timeout.max(0.0));
-    let request = Request {
+    let request = SpawnRequest {
         name: args.name.clone(),
         harness: args.harness.as_deref().map(Harness::parse).transpose()?,
         cwd: args.cwd.clone(),
@@ -245,7 +245,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     );
     let mut cursor = worker.cursor()?;
     if let Some(text) = prompt {
-        let opts = delivery::Options {
+        let opts = delivery::DeliveryOptions {
             command: false,
             now: false,
             ready_timeout,

@@ -11,18 +11,18 @@ use serde_json::json;
 
 /// `--mode`: how the subscriber hears about items.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub enum ModeArg {
     /// Pushed: a Stop block when mid-turn, a notice typed into the pane when idle.
     Push,
     /// Only kept in the inbox, for `orch inbox`.
     Inbox,
 }
 
-impl From<Mode> for SubscriptionMode {
-    fn from(mode: Mode) -> SubscriptionMode {
+impl From<ModeArg> for SubscriptionMode {
+    fn from(mode: ModeArg) -> SubscriptionMode {
         match mode {
-            Mode::Push => SubscriptionMode::Push,
-            Mode::Inbox => SubscriptionMode::Inbox,
+            ModeArg::Push => SubscriptionMode::Push,
+            ModeArg::Inbox => SubscriptionMode::Inbox,
         }
     }
 }
@@ -45,8 +45,8 @@ pub struct Args {
     pub events: Vec<String>,
     /// `push`: delivered into the subscriber (Stop hook when busy, a typed notice when idle);
     /// `inbox`: only kept for `orch inbox`.
-    #[arg(long, value_enum, default_value_t = Mode::Push)]
-    pub mode: Mode,
+    #[arg(long, value_enum, default_value_t = ModeArg::Push)]
+    pub mode: ModeArg,
     /// Stream the matching events to stdout as JSON lines until interrupted or the publisher
     /// is gone, instead of subscribing.
     #[arg(long)]

@@ -5,7 +5,7 @@
 use super::Ctx;
 use crate::coordination::rights::Action;
 use crate::delivery::prompt::Change;
-use crate::delivery::{deliver, Options};
+use crate::delivery::{deliver, DeliveryOptions};
 use crate::fleet::worker::Worker;
 use crate::harness::HarnessExt;
 use anyhow::{Context, Result};
@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if worker.meta.remote.is_some() {
         return tell_remote(ctx, &args, &worker, &text);
     }
-    let opts = Options {
+    let opts = DeliveryOptions {
         command: args.command,
         now: args.now,
         ready_timeout: Duration::from_secs_f64(args.wait.max(0.0)),

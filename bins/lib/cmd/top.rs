@@ -17,7 +17,7 @@ use super::Ctx;
 use crate::error::{Exit, Fail};
 use crate::tmux::Tmux;
 use crate::tmux::{Caller, TmuxServer};
-use crate::views::top::{Action, Board, View};
+use crate::views::top::{Board, KeyAction, View};
 use anyhow::{bail, Context, Result};
 use orch_store::Store;
 use ratatui::crossterm::event::{self, Event, KeyEvent, KeyEventKind};
@@ -212,8 +212,8 @@ fn looped(
                     (cause, dirty) = ("key", true);
                     match view.key(board, key) {
                         None => {}
-                        Some(Action::Quit) => return Ok(None),
-                        Some(Action::Attach(id)) => match switch(board, &id, client)? {
+                        Some(KeyAction::Quit) => return Ok(None),
+                        Some(KeyAction::Attach(id)) => match switch(board, &id, client)? {
                             Switched::Here => {
                                 if client.is_some() {
                                     // In a popup: close it, the client shows the pane.
@@ -267,24 +267,24 @@ fn traced(path: &Path, board: &Board, cause: &str) {
 
 /// Runs the `orch` command an action stands for in a thread; what it answered comes back as
 /// [`Wake::Done`]. Returns the note to show meanwhile.
-fn start(action: Action, tx: Sender<Wake>) -> Result<String> {
+fn start(action: KeyAction, tx: Sender<Wake>) -> Result<String> {
     let (args, doing, done): (Vec<String>, String, String) = match action {
-        Action::Tell(id, text) => (
+        KeyAction::Tell(id, text) => (
             vec!["tell".into(), id.clone(), text],
             format!("telling `{id}`..."),
             format!("told `{id}`"),
         ),
-        Action::Interrupt(id) => (
+        KeyAction::Interrupt(id) => (
             vec!["interrupt".into(), id.clone()],
             format!("interrupting `{id}`..."),
             format!("interrupted `{id}`"),
         ),
-        Action::Decide(esc, text) => (
+        KeyAction::Decide(esc, text) => (
             vec!["decide".into(), esc.clone(), text],
             format!("deciding `{esc}`..."),
             format!("decided `{esc}`"),
         ),
-        Action::Attach(_) | Action::Quit => return Ok(String::new()),
+        KeyAction::Attach(_) | KeyAction::Quit => return Ok(String::new()),
     };
     let exe = orch_store::paths::sibling_exe("orch")?;
     std::thread::spawn(move || {

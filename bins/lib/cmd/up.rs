@@ -20,7 +20,7 @@ pub struct Args {
     /// Print what would change, one line per change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Change nothing; print how to load orch as a Claude Code plugin instead (`claude
+    /// HookChange nothing; print how to load orch as a Claude Code plugin instead (`claude
     /// --plugin-dir`, or a local marketplace), which brings the same hooks and skills.
     #[arg(long, conflicts_with = "dry_run")]
     pub plugin: bool,

@@ -12,14 +12,11 @@ use crate::coordination::inbox;
 use anyhow::{bail, Context, Result};
 use orch_store::event::{Decision as DecisionEvent, Escalation as EscalationEvent, Relay};
 use orch_store::files::{create_private_dir, write_atomic, Lock};
-use orch_store::{Event, Kind, WorkerDir};
+use orch_store::{Axis, Event, Kind, WorkerDir};
 use orch_store::{Meta, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::PathBuf;
-
-/// The four axes.
-pub const AXES: [&str; 4] = ["taste", "architecture", "ethics", "reversibility"];
 
 /// One escalation, as kept in `escalations/<id>.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -30,8 +27,8 @@ pub struct Escalation {
     pub worker: String,
     /// The record whose inbox got it: the parent worker, or an operator record.
     pub parent: String,
-    /// Axes tripped, among [`AXES`].
-    pub axes: Vec<String>,
+    /// Axes tripped.
+    pub axes: Vec<Axis>,
     pub summary: String,
     #[serde(default)]
     pub options: Vec<String>,
@@ -98,15 +95,10 @@ fn path(state: &Store, id: &str) -> PathBuf {
     folder(state).join(format!("{id}.json"))
 }
 
-/// Checks axis names: each one of [`AXES`], at least one.
-pub fn check_axes(axes: &[String]) -> Result<()> {
+/// Checks that an escalation names at least one axis.
+pub fn check_axes(axes: &[Axis]) -> Result<()> {
     if axes.is_empty() {
         bail!("name at least one axis: --axis taste|architecture|ethics|reversibility");
-    }
-    for axis in axes {
-        if !AXES.contains(&axis.as_str()) {
-            bail!("unknown axis `{axis}`: use taste, architecture, ethics or reversibility");
-        }
     }
     Ok(())
 }
@@ -114,7 +106,7 @@ pub fn check_axes(axes: &[String]) -> Result<()> {
 /// What an escalation asks, before it has an id.
 #[derive(Debug, Clone, Default)]
 pub struct Ask {
-    pub axes: Vec<String>,
+    pub axes: Vec<Axis>,
     pub summary: String,
     pub options: Vec<String>,
     pub detail: Option<String>,

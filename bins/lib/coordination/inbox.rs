@@ -183,7 +183,7 @@ fn render(item: &Event) -> String {
             };
             format!(
                 "escalation {id} from {from} on {}: {}{options}. Decide with `orch decide {id} TEXT`",
-                esc.axes.join("+"),
+                orch_store::Axis::joined(&esc.axes),
                 text(&esc.summary),
             )
         }
@@ -274,7 +274,7 @@ pub fn deliver(state: &Store, id: &str) -> Result<()> {
     if let Some(remote) = worker.meta.remote.clone() {
         return deliver_remote(state, &worker.dir, &remote);
     }
-    let opts = crate::delivery::Options {
+    let opts = crate::delivery::DeliveryOptions {
         command: false,
         now: false,
         ready_timeout: std::time::Duration::from_secs(600),

@@ -283,7 +283,7 @@ fn parent_name(parent: &str) -> String {
 }
 
 /// Checks that the caller of this process ([`who`]) may do `action` to `target` (the rights
-/// table in DESIGN.md; `None`: no particular worker). A refusal is written to the audit log and
+/// table in README, Roles; `None`: no particular worker). A refusal is written to the audit log and
 /// ends the process with exit 6. Returns who the caller is.
 pub fn allow(state: &Store, action: Action, target: Option<&Meta>) -> Result<Who> {
     let who = who(state)?;

@@ -1,7 +1,7 @@
 //! Prompt delivery: how a prompt always arrives in a worker's input box and is submitted once
 //! (`orch tell`, `orch spawn --prompt`, and the inbox's notices use it).
 //!
-//! The protocol (DESIGN.md, from what the real Claude Code TUI was seen to do): wait until the
+//! The protocol (from what the real Claude Code TUI was seen to do: docs/observed.md, 2.1): wait until the
 //! worker is ready (and, for a harness whose input box orch can read, until the box is on
 //! screen); load the text into a uniquely named tmux buffer from stdin and paste it as a
 //! bracketed paste; press Enter separately about 100 ms later; wait for the first prompt event
@@ -55,9 +55,9 @@ impl Delivered {
     }
 }
 
-/// Options of one delivery.
+/// How one delivery goes: as a command, into a running turn, after how long a wait.
 #[derive(Debug, Clone, Copy)]
-pub struct Options {
+pub struct DeliveryOptions {
     pub command: bool,
     pub now: bool,
     pub ready_timeout: Duration,
@@ -81,7 +81,7 @@ const ENTER_DELAY: Duration = Duration::from_millis(100);
 /// ([`crate::harness::command::mark_pending`]), and the text goes as it is but for one trailing newline
 /// (a leading `/` is a path to a shell, not a slash command; an empty last line ends a Python
 /// block).
-pub fn deliver(worker: &Worker, text: &str, opts: Options) -> Result<Delivered> {
+pub fn deliver(worker: &Worker, text: &str, opts: DeliveryOptions) -> Result<Delivered> {
     let harness = worker.meta.harness;
     let (text, removed) = crate::delivery::controls::strip(text);
     let ours: Vec<Change> = if removed {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// What to spawn, as `orch spawn`'s flags say it.
 #[derive(Debug, Clone, Default)]
-pub struct Request {
+pub struct SpawnRequest {
     /// `--budget-usd`/`--budget-tokens`/`--budget-interrupt`; default: the outfit's.
     pub budget: Option<orch_store::Budget>,
     /// `--name`; default: the worker's id.
@@ -74,7 +74,7 @@ pub fn resolve_cwd(cwd: Option<&Path>) -> Result<PathBuf> {
 /// outfit or harness that does not load or apply, a refused caller (exit 6), a harness program
 /// not found, a pane that dies before it starts (exit 4), or a start that takes longer than
 /// `ready_timeout` or stops at a first-run screen (exit 3, naming the screen and the fix).
-pub fn spawn(req: &Request) -> Result<Spawned> {
+pub fn spawn(req: &SpawnRequest) -> Result<Spawned> {
     let cwd = resolve_cwd(req.cwd.as_deref())?;
     let outfit = match &req.outfit {
         Some(name) => Some(crate::outfit::load(name, &cwd)?),

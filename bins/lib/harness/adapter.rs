@@ -277,7 +277,7 @@ pub const CLEAR_HINT: &str = "Esc again to clear";
 ///
 /// The box is the `❯ ` line right under a horizontal rule (a line of `─`), with the lines that
 /// follow it up to the next rule or the end of the screen. That is how Claude Code 2.1 draws it
-/// (shared/reference/claude-code/payloads/screens.md) and how the sim draws it.
+/// (docs/observed.md, 2.5) and how the sim draws it.
 pub fn input_box(screen: &str) -> Option<String> {
     let lines: Vec<&str> = screen.lines().collect();
     let is_rule = |l: &str| {

@@ -30,7 +30,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What `orch spawn --host` asks of the host's orch: `orch --json spawn ARGS`.
 #[derive(Debug)]
-pub struct Request<'a> {
+pub struct RemoteSpawn<'a> {
     pub host: &'a Host,
     /// The flags for the host's `orch spawn` (name, harness, cwd, outfit, env, prompt...).
     pub args: Vec<String>,
@@ -46,7 +46,7 @@ pub struct Request<'a> {
 ///
 /// Errors: the host cannot be reached (with the fix), its spawn failed (its message), or the
 /// mirror did not catch up within `timeout` (the relay's errors are in `hook.log`).
-pub fn spawn(state: &Store, req: &Request) -> Result<(Worker, Value)> {
+pub fn spawn(state: &Store, req: &RemoteSpawn) -> Result<(Worker, Value)> {
     state.ensure()?;
     let mut argv = vec!["--json", "spawn"];
     argv.extend(req.args.iter().map(String::as_str));

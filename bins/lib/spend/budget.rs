@@ -221,7 +221,7 @@ fn spent_out(worker: &Worker, budget: &Budget, spent: &Spent) -> Result<()> {
         None => format!("{} tokens", spent.tokens),
     };
     let ask = Ask {
-        axes: vec!["reversibility".into()],
+        axes: vec![orch_store::Axis::Reversibility],
         summary: format!("{} ({}) spent its budget: {used} of {limit}", m.id, m.name),
         options: vec![
             format!("raise it: `orch budget {} --usd N`", m.id),

@@ -1,5 +1,5 @@
 //! The hook events the sim fires and their JSON payloads, in the shapes and field order Claude
-//! Code 2.1.197 uses in its TUI (`reference/claude-code/payloads/tui-*.json`).
+//! Code 2.1.197 uses in its TUI (orch's `docs/observed.md`, 1.1).
 
 use serde_json::{json, Map, Value};
 

@@ -4,7 +4,7 @@
 //!
 //! The settings format is Claude Code's: `{"hooks": {"<Event>": [{"matcher": "...",
 //! "hooks": [{"type": "command", "command": "...", "timeout": <seconds>}]}]}}`
-//! (`reference/claude-code/observed.md` §4).
+//! (orch's `docs/observed.md`, 1.4 and 1.5).
 
 use super::event::{Event, Session};
 use anyhow::{Context, Result};

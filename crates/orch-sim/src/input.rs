@@ -2,7 +2,7 @@
 //! bracketed paste on) to edits of the input box and to actions. No I/O, so every rule is tested.
 //!
 //! The rules copy what Claude Code's TUI does with the keys tmux sends (see
-//! `reference/claude-code/observed.md` §5.2): CR submits, LF is a newline, a bracketed paste is
+//! orch's `docs/observed.md`, 2.1): CR submits, LF is a newline, a bracketed paste is
 //! literal text, a read that is just ESC is the Escape key.
 
 const ESC: u8 = 0x1b;

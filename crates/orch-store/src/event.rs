@@ -8,6 +8,7 @@
 //! than spoiling the event. Kinds are matched on the enum, never compared as strings outside
 //! this crate.
 
+use crate::meta::Axis;
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -379,9 +380,9 @@ pub struct Escalation {
     /// Its id (`e3`).
     #[serde(default, deserialize_with = "lenient")]
     pub escalation: Option<String>,
-    /// The axes it trips: `taste`, `architecture`, `ethics`, `reversibility`.
-    #[serde(default, deserialize_with = "lenient_list")]
-    pub axes: Vec<String>,
+    /// The axes it trips.
+    #[serde(default, deserialize_with = "lenient_axes")]
+    pub axes: Vec<Axis>,
     #[serde(default, deserialize_with = "lenient")]
     pub summary: Option<String>,
     #[serde(default, deserialize_with = "lenient_list")]
@@ -401,8 +402,8 @@ pub struct Decision {
     /// Decided by the parent itself (`orch decide --self`).
     #[serde(rename = "self", default, deserialize_with = "lenient")]
     pub by_self: Option<bool>,
-    #[serde(default, deserialize_with = "lenient_list")]
-    pub axes: Vec<String>,
+    #[serde(default, deserialize_with = "lenient_axes")]
+    pub axes: Vec<Axis>,
 }
 
 /// Fields of [`Kind::Budget`].
@@ -449,6 +450,14 @@ fn lenient_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error
         .into_iter()
         .flatten()
         .filter_map(|v| v.as_str().map(str::to_string))
+        .collect())
+}
+
+/// A list of axes read leniently: what is not an axis's name is left out.
+fn lenient_axes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Axis>, D::Error> {
+    Ok(lenient_list(d)?
+        .iter()
+        .filter_map(|name| name.parse().ok())
         .collect())
 }
 
@@ -693,12 +702,12 @@ mod tests {
         assert_eq!(event.kind.message(), None);
         let odd = parse(
             json!({"seq": 2, "event": "escalation", "ts": "t", "ts_ms": 1,
-            "axes": ["taste", 3, "ethics"], "options": "yes"}),
+            "axes": ["taste", 3, "ethics", "beauty"], "options": "yes"}),
         );
         let Kind::Escalation(esc) = odd.kind else {
             panic!("not an escalation")
         };
-        assert_eq!(esc.axes, ["taste", "ethics"]);
+        assert_eq!(esc.axes, [Axis::Taste, Axis::Ethics]);
         assert!(esc.options.is_empty());
     }
 

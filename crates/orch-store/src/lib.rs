@@ -26,7 +26,9 @@ pub mod watch;
 pub mod worker;
 
 pub use event::{Event, Kind};
-pub use meta::{Budget, Detector, Harness, Meta, Relaunch, Remote, Role, TmuxServer, Worktree};
+pub use meta::{
+    Axis, Budget, Detector, Harness, Meta, Relaunch, Remote, Role, TmuxServer, Worktree,
+};
 pub use store::{Refused, Store};
 pub use subscription::{Subscription, SubscriptionMode};
 pub use worker::WorkerDir;

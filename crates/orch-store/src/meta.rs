@@ -345,6 +345,71 @@ impl Relaunch {
     }
 }
 
+/// One of the four axes an escalation is raised on (taste, architecture, ethics,
+/// reversibility). Ordered as listed; serialized lowercase, as escalation files, events and
+/// policy files spell them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Axis {
+    /// Naming, wording users read, how the product looks.
+    Taste,
+    /// Dependencies, public interfaces, schemas, CI: the project's structure and contracts.
+    Architecture,
+    /// Licences, personal data, secrets, switched-off security controls.
+    Ethics,
+    /// What cannot be undone: deleted data, rewritten history, published releases.
+    Reversibility,
+}
+
+impl Axis {
+    /// All four, in order.
+    pub const ALL: [Axis; 4] = [
+        Axis::Taste,
+        Axis::Architecture,
+        Axis::Ethics,
+        Axis::Reversibility,
+    ];
+
+    /// The lowercase name, as in the policy files and the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Axis::Taste => "taste",
+            Axis::Architecture => "architecture",
+            Axis::Ethics => "ethics",
+            Axis::Reversibility => "reversibility",
+        }
+    }
+
+    /// Several axes as one word joined by `+` (`taste+ethics`), as escalation messages and
+    /// `orch escalate`'s output spell them.
+    pub fn joined(axes: &[Axis]) -> String {
+        let names: Vec<&str> = axes.iter().map(|a| a.as_str()).collect();
+        names.join("+")
+    }
+}
+
+impl std::fmt::Display for Axis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Axis {
+    type Err = anyhow::Error;
+
+    /// Parses a lowercase axis name (any case accepted). Errors name the four axes.
+    fn from_str(s: &str) -> anyhow::Result<Axis> {
+        Axis::ALL
+            .into_iter()
+            .find(|axis| axis.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown axis `{s}`: expected taste, architecture, ethics or reversibility"
+                )
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

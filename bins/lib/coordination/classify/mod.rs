@@ -14,63 +14,8 @@ pub use policy::Policy;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
-/// One of the four axes an escalation is raised on. Ordered as listed; serialized lowercase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Axis {
-    /// Naming, wording users read, how the product looks.
-    Taste,
-    /// Dependencies, public interfaces, schemas, CI: the project's structure and contracts.
-    Architecture,
-    /// Licences, personal data, secrets, switched-off security controls.
-    Ethics,
-    /// What cannot be undone: deleted data, rewritten history, published releases.
-    Reversibility,
-}
-
-impl Axis {
-    /// All four, in order.
-    pub const ALL: [Axis; 4] = [
-        Axis::Taste,
-        Axis::Architecture,
-        Axis::Ethics,
-        Axis::Reversibility,
-    ];
-
-    /// The lowercase name, as in the policy files and the JSON output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Axis::Taste => "taste",
-            Axis::Architecture => "architecture",
-            Axis::Ethics => "ethics",
-            Axis::Reversibility => "reversibility",
-        }
-    }
-}
-
-impl fmt::Display for Axis {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Axis {
-    type Err = anyhow::Error;
-
-    /// Parses a lowercase axis name (any case accepted). Errors name the four axes.
-    fn from_str(s: &str) -> anyhow::Result<Axis> {
-        Axis::ALL
-            .into_iter()
-            .find(|axis| axis.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "unknown axis `{s}`: expected taste, architecture, ethics or reversibility"
-                )
-            })
-    }
-}
+pub use orch_store::Axis;
 
 /// What to classify.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,7 +17,8 @@
 #![allow(dead_code)]
 
 use crate::mock_http::{read_request, write_json, Shared};
-use crate::mock_openai::{directive, reply_to, usage_directive};
+use crate::mock_openai::reply_to;
+use orch_sim::directive::Directives;
 use serde_json::{json, Value};
 use std::io::{self, BufReader, Write};
 use std::net::TcpStream;
@@ -62,7 +63,7 @@ fn answer(body: &Value) -> Value {
         return json!({"text": format!("tool said: {}", done["functionResponse"]["response"])});
     }
     let prompt = last_user_text(body);
-    match directive(&prompt, "bash") {
+    match Directives::parse(&prompt).bash() {
         Some(command) => json!({"functionCall": {"name": "run_shell_command",
                                                  "args": {"command": command}}}),
         None => json!({"text": reply_to(&prompt)}),
@@ -72,7 +73,7 @@ fn answer(body: &Value) -> Value {
 /// The `usageMetadata` of a reply to `prompt`: its `[[usage: ...]]`, else 10 prompt and 5
 /// candidate tokens.
 fn usage_metadata(prompt: &str) -> Value {
-    let [input, output, cache_read, _] = usage_directive(prompt).unwrap_or([10, 5, 0, 0]);
+    let [input, output, cache_read, _] = Directives::parse(prompt).usage().unwrap_or([10, 5, 0, 0]);
     let mut usage = json!({"promptTokenCount": input + cache_read,
                            "candidatesTokenCount": output,
                            "totalTokenCount": input + cache_read + output});

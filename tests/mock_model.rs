@@ -3,6 +3,7 @@
 //! written in the prompt (`[[say: TEXT]]`, `[[bash: CMD]]`, `[[tool: NAME {json}]]`,
 //! `[[sleep: SECS]]`, `[[error: CODE]]`).
 
+use orch_sim::directive::Directives;
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -21,7 +22,8 @@ const DELTA_CHARS: usize = 24;
 /// A running mock Messages API server on `127.0.0.1:<ephemeral>`.
 ///
 /// Main-turn requests (those that carry a non-empty `tools`) are answered from directives in
-/// the text of the last user message (all its text blocks):
+/// the text of the last user message (all its text blocks), read by [`orch_sim::directive`]
+/// (the first of each kind counts):
 ///
 /// - `[[say: TEXT]]`: reply TEXT;
 /// - `[[bash: CMD]]`: call the `Bash` tool with CMD; the next request, carrying the tool result,
@@ -29,7 +31,7 @@ const DELTA_CHARS: usize = 24;
 /// - `[[tool: NAME {json}]]`: call the tool NAME with that JSON input (e.g. `[[tool: Skill
 ///   {"skill": "orch"}]]`); the next request gets `MOCK: <name> finished: <result text>`;
 /// - `[[sleep: SECS]]`: wait before answering (combines with the others);
-/// - `[[error: CODE]]`: answer HTTP CODE (400..=599) with an Anthropic error body and
+/// - `[[error: CODE]]`: answer HTTP CODE (400..=599, else ignored) with an Anthropic error body and
 ///   `x-should-retry: false`. Claude Code 2.1.197 gives up at once on 400, 401, 429, 500 and
 ///   503 (`-p` exits 1) but keeps retrying 529 with back-off regardless of the header.
 ///
@@ -536,60 +538,13 @@ enum Reply {
     Error(u16),
 }
 
-/// Directives found in a prompt; the first of each kind counts.
-#[derive(Default, Debug, PartialEq)]
-struct Directives {
-    say: Option<String>,
-    bash: Option<String>,
-    /// `[[tool: NAME {json}]]`: a `tool_use` of NAME with that input.
-    tool: Option<(String, Value)>,
-    sleep: Option<f64>,
-    error: Option<u16>,
-    /// `[[usage: IN OUT CACHE_READ CACHE_WRITE]]`: the usage the reply reports, exactly.
-    usage: Option<[u64; 4]>,
-}
-
-/// Finds `[[name: value]]` directives; a value runs up to the first `]]` after it. An `error`
-/// code outside 400..=599 is ignored.
-fn parse_directives(text: &str) -> Directives {
-    let mut found = Directives::default();
-    let mut rest = text;
-    while let Some(start) = rest.find("[[") {
-        rest = &rest[start + 2..];
-        let Some(end) = rest.find("]]") else { break };
-        let inner = &rest[..end];
-        let Some((name, value)) = inner.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        match name.trim() {
-            "say" if found.say.is_none() => found.say = Some(value.to_owned()),
-            "bash" if found.bash.is_none() => found.bash = Some(value.to_owned()),
-            "tool" if found.tool.is_none() => {
-                let (name, input) = value
-                    .split_once(char::is_whitespace)
-                    .unwrap_or((value, "{}"));
-                found.tool = serde_json::from_str(input.trim())
-                    .ok()
-                    .map(|input| (name.to_owned(), input));
-            }
-            "sleep" if found.sleep.is_none() => found.sleep = value.parse().ok(),
-            "usage" if found.usage.is_none() => {
-                let numbers: Vec<u64> = value
-                    .split_whitespace()
-                    .filter_map(|n| n.parse().ok())
-                    .collect();
-                found.usage = numbers.try_into().ok();
-            }
-            "error" if found.error.is_none() => {
-                found.error = value.parse().ok().filter(|c| (400..600).contains(c))
-            }
-            "say" | "bash" | "tool" | "sleep" | "error" | "usage" => {}
-            _ => continue,
-        }
-        rest = &rest[end + 2..];
-    }
-    found
+/// The HTTP status an `[[error: CODE]]` asks for: CODE when it is one of 400..=599.
+fn error_status(directives: &Directives) -> Option<u16> {
+    directives
+        .error()?
+        .parse()
+        .ok()
+        .filter(|code| (400..600).contains(code))
 }
 
 /// The last message with role `user` in a Messages API request body.
@@ -678,19 +633,21 @@ fn cut(text: &str, max_chars: usize) -> String {
 }
 
 /// Decides the answer to a main-turn request (one that carries `tools`).
-fn plan_main(shared: &Shared, body: &Value) -> (Reply, Option<f64>) {
+fn plan_main(shared: &Shared, body: &Value) -> (Reply, Option<Duration>) {
     let message = last_user_message(body).cloned().unwrap_or(Value::Null);
     let message_blocks = blocks(&message);
-    let directives = parse_directives(&last_user_text(body));
+    let directives = Directives::parse(&last_user_text(body));
     let typed: Vec<&str> = message_blocks
         .iter()
         .filter(|b| b["type"] == "text")
         .filter_map(|b| b["text"].as_str())
         .filter(|t| !t.trim_start().starts_with("<system-reminder>"))
         .collect();
-    let own = parse_directives(&typed.join("\n"));
-    let scripted =
-        own.error.is_some() || own.bash.is_some() || own.tool.is_some() || own.say.is_some();
+    let own = Directives::parse(&typed.join("\n"));
+    let scripted = error_status(&own).is_some()
+        || own.bash().is_some()
+        || own.tool().is_some()
+        || own.say().is_some();
     // A tool result answers the tool call, unless the user's own text came with it (a prompt
     // typed after a rejected tool call arrives in the same user message) and says what to do.
     let result = message_blocks.iter().find(|b| b["type"] == "tool_result");
@@ -704,17 +661,20 @@ fn plan_main(shared: &Shared, body: &Value) -> (Reply, Option<f64>) {
         );
         return (Reply::Text(text), None);
     }
-    let reply = if let Some(code) = directives.error {
+    let reply = if let Some(code) = error_status(&directives) {
         Reply::Error(code)
-    } else if let Some(command) = directives.bash {
+    } else if let Some(command) = directives.bash() {
         Reply::ToolUse {
             name: "Bash".into(),
             input: json!({"command": command, "description": "mock-requested command"}),
         }
-    } else if let Some((name, input)) = directives.tool {
-        Reply::ToolUse { name, input }
-    } else if let Some(text) = directives.say {
-        Reply::Text(text)
+    } else if let Some((name, input)) = directives.tool() {
+        Reply::ToolUse {
+            name: name.to_string(),
+            input: input.clone(),
+        }
+    } else if let Some(text) = directives.say() {
+        Reply::Text(text.to_string())
     } else {
         let mut state = shared.lock();
         match state.queue.pop_front() {
@@ -737,7 +697,7 @@ fn plan_main(shared: &Shared, body: &Value) -> (Reply, Option<f64>) {
             }
         }
     };
-    (reply, directives.sleep)
+    (reply, directives.sleep())
 }
 
 /// Decides the answer to a side request (no `tools`): never scripted, never from the queue.
@@ -763,8 +723,8 @@ fn messages(shared: &Shared, body: &Value) -> Response {
         shared.changed.notify_all();
         (plan_side(body), None)
     };
-    if let Some(secs) = sleep.filter(|s| s.is_finite() && *s > 0.0) {
-        shared.sleep(Duration::from_secs_f64(secs));
+    if let Some(duration) = sleep {
+        shared.sleep(duration);
     }
     let content = match reply {
         Reply::Error(code) => {
@@ -784,7 +744,7 @@ fn messages(shared: &Shared, body: &Value) -> Response {
     let model = body["model"].as_str().unwrap_or("claude-mock");
     // Exact numbers when the prompt asks (`[[usage: ...]]`), else an estimate.
     let asked = main
-        .then(|| parse_directives(&last_user_text(body)).usage)
+        .then(|| Directives::parse(&last_user_text(body)).usage())
         .flatten();
     let input_tokens = asked.map_or(estimate_tokens(body.to_string().len()), |u| u[0] as usize);
     let output_tokens = asked.map_or(
@@ -1315,22 +1275,11 @@ mod tests {
     }
 
     #[test]
-    fn directives_take_the_first_of_each_kind() {
-        let found = parse_directives(
-            "a [[say: one]] [[nope]] [[other: x]] [[say: two]] [[sleep: 1.5]] \
-             [[bash: echo [x] ]] [[tool: Skill {\"skill\": \"orch\"}]] [[error: boom]] \
-             [[error: 200]] [[usage: 1 2 3 4]] [[usage: 9 9 9 9]] [[unterminated",
-        );
-        assert_eq!(
-            found,
-            Directives {
-                say: Some("one".into()),
-                bash: Some("echo [x]".into()),
-                tool: Some(("Skill".into(), json!({"skill": "orch"}))),
-                sleep: Some(1.5),
-                error: None,
-                usage: Some([1, 2, 3, 4]),
-            }
-        );
+    fn error_directive_wants_a_status_from_400_to_599() {
+        let status = |text: &str| error_status(&Directives::parse(text));
+        assert_eq!(status("[[error: 503]]"), Some(503));
+        assert_eq!(status("[[error: boom]] [[error: 500]]"), None);
+        assert_eq!(status("[[error: 200]]"), None);
+        assert_eq!(status("[[error: 600]]"), None);
     }
 }

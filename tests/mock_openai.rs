@@ -4,14 +4,16 @@
 //! `POST /v1/responses` answers as SSE with the events Codex 0.169 needs
 //! (shared/reference/harnesses/observed.md): `response.created`, `response.output_item.added`,
 //! `response.output_text.delta`, `response.output_item.done`, `response.completed`. The reply is
-//! `X` from a `[[say: X]]` in the last user message, else `echo: <text>` (its first 60
-//! characters). Codex's hidden title-generation request gets a short title and is logged apart.
+//! `X` from a `[[say: X]]` in the last user message (read by [`orch_sim::directive`]), else
+//! `echo: <text>` (its first 60 characters). Codex's hidden title-generation request gets a
+//! short title and is logged apart.
 //! `GET /v1/models` gets an empty list; anything else (e.g. a WebSocket upgrade) a quick 404.
 //! Every connection is closed after one answer.
 
 #![allow(dead_code)]
 
 use crate::mock_http::{read_request, write_json, write_sse_head, Shared};
+use orch_sim::directive::Directives;
 use serde_json::{json, Value};
 use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -43,35 +45,17 @@ pub fn last_user_text(body: &Value) -> String {
     }
 }
 
-/// `X` from the last `[[TAG: X]]` in a prompt (`tag` is e.g. `say`).
-pub fn directive(prompt: &str, tag: &str) -> Option<String> {
-    let open = format!("[[{tag}:");
-    let start = prompt.rfind(&open)?;
-    let len = prompt[start..].find("]]")?;
-    Some(prompt[start + open.len()..start + len].trim().to_string())
-}
-
-/// `[IN, OUT, CACHE_READ, CACHE_WRITE]` from the last `[[usage: IN OUT CACHE_READ CACHE_WRITE]]`
-/// in a prompt (four whole numbers, else `None`): the usage the Gemini and pi mocks report,
-/// each mapped onto its wire format (`IN` is the input not read from a cache).
-pub fn usage_directive(prompt: &str) -> Option<[u64; 4]> {
-    let numbers: Vec<u64> = directive(prompt, "usage")?
-        .split_whitespace()
-        .map(|n| n.parse().ok())
-        .collect::<Option<_>>()?;
-    numbers.try_into().ok()
-}
-
-/// The reply to a prompt: `X` from the last `[[say: X]]`, else `echo: <prompt>` cut to its
-/// first 60 characters (a long echo of repetitive text makes Gemini CLI 0.61 report a loop and
-/// send a request of its own).
+/// The reply to a prompt: `X` from its `[[say: X]]`, else `echo: <prompt>` cut to its first 60
+/// characters (a long echo of repetitive text makes Gemini CLI 0.61 report a loop and send a
+/// request of its own).
 pub fn reply_to(prompt: &str) -> String {
-    directive(prompt, "say").unwrap_or_else(|| {
-        format!(
+    match Directives::parse(prompt).say() {
+        Some(text) => text.to_string(),
+        None => format!(
             "echo: {}",
             prompt.trim().chars().take(60).collect::<String>()
-        )
-    })
+        ),
+    }
 }
 
 fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
@@ -102,8 +86,8 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
                             .as_str()
                             .unwrap_or(&item["output"].to_string())
                     )),
-                    _ => match directive(&prompt, "bash") {
-                        Some(command) => Answer::Exec(command),
+                    _ => match Directives::parse(&prompt).bash() {
+                        Some(command) => Answer::Exec(command.to_string()),
                         None => Answer::Text(reply_to(&prompt)),
                     },
                 }
@@ -188,17 +172,6 @@ mod tests {
             {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]},
         ]});
         assert_eq!(last_user_text(&body), "go");
-    }
-
-    #[test]
-    fn usage_directive_takes_four_numbers() {
-        assert_eq!(
-            usage_directive("x [[usage: 1 2 3 4]] [[say: Y]]"),
-            Some([1, 2, 3, 4])
-        );
-        assert_eq!(usage_directive("x [[usage: 1 2 3]]"), None);
-        assert_eq!(usage_directive("x [[usage: 1 2 3 x]]"), None);
-        assert_eq!(usage_directive("x"), None);
     }
 
     #[test]

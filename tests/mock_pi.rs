@@ -18,7 +18,8 @@
 #![allow(dead_code)]
 
 use crate::mock_http::{read_request, write_json, write_sse_head, Shared};
-use crate::mock_openai::{directive, reply_to, usage_directive};
+use crate::mock_openai::reply_to;
+use orch_sim::directive::Directives;
 use serde_json::{json, Value};
 use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -77,8 +78,8 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
                 }
                 _ => {
                     let prompt = last_user_text(&body);
-                    match directive(&prompt, "bash") {
-                        Some(command) => Answer::Bash(command),
+                    match Directives::parse(&prompt).bash() {
+                        Some(command) => Answer::Bash(command.to_string()),
                         None => Answer::Text(reply_to(&prompt)),
                     }
                 }
@@ -105,7 +106,7 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
 /// The `usage` of a reply to `prompt`: its `[[usage: ...]]`, else 10 prompt and 5 completion
 /// tokens.
 fn usage(prompt: &str) -> Value {
-    let Some([input, output, cache_read, cache_write]) = usage_directive(prompt) else {
+    let Some([input, output, cache_read, cache_write]) = Directives::parse(prompt).usage() else {
         return json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15});
     };
     let prompt_tokens = input + cache_read + cache_write;

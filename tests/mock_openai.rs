@@ -12,18 +12,25 @@
 
 #![allow(dead_code)]
 
-use crate::mock_http::{read_request, write_json, write_sse_head, Shared};
+use crate::mock_http::{lock, Api, Request, Response, Shared};
 use orch_sim::directive::Directives;
 use serde_json::{json, Value};
-use std::io::{self, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 /// The start of the prompt Codex's TUI sends to name a thread.
 const TITLE_PREFIX: &str = "Generate a concise, single-line task title";
 
-crate::mock_http::mock_type!(MockOpenAi, serve, "/v1");
+crate::mock_http::mock_type!(
+    /// A running mock Responses API for Codex; stopped on drop.
+    MockOpenAi,
+    (),
+    Api {
+        serve,
+        base: "/v1",
+        keep_alive: false,
+        user_text: last_user_text,
+    }
+);
 
 /// The text of the last `user` message of a Responses request body (its `input_text` parts
 /// joined), or `""`.
@@ -58,27 +65,17 @@ pub fn reply_to(prompt: &str) -> String {
     }
 }
 
-fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let request = read_request(&mut reader)?;
-    let mut out = conn;
-    shared
-        .log
-        .lock()
-        .unwrap()
-        .push(format!("{} {}", request.method, request.path));
-    let path = request.path.split('?').next().unwrap_or("");
-    match (request.method.as_str(), path) {
+fn serve(shared: &Shared, request: &Request) -> Response {
+    match (request.method.as_str(), request.path.as_str()) {
         ("POST", "/v1/responses") => {
             let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
             let prompt = last_user_text(&body);
             let last = body["input"].as_array().and_then(|i| i.last()).cloned();
             let answer = if prompt.starts_with(TITLE_PREFIX) {
-                shared.side.lock().unwrap().push(body);
+                lock(&shared.side).push(body);
                 Answer::Text("Mock title".to_string())
             } else {
-                shared.main.lock().unwrap().push(body);
+                lock(&shared.main).push(body);
                 match last {
                     Some(item) if item["type"] == "function_call_output" => Answer::Text(format!(
                         "tool said: {}",
@@ -93,13 +90,12 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
                 }
             };
             let n = shared.ids.fetch_add(1, Ordering::SeqCst);
-            write_sse(&mut out, &format!("resp_{n}"), &format!("msg_{n}"), &answer)
+            Response::events(events(&format!("resp_{n}"), &format!("msg_{n}"), &answer))
         }
-        ("GET", "/v1/models") => write_json(&mut out, 200, &json!({"object": "list", "data": []})),
-        _ => write_json(
-            &mut out,
+        ("GET", "/v1/models") => Response::json(200, &json!({"object": "list", "data": []})),
+        _ => Response::json(
             404,
-            &json!({"error": {"message": format!("no route {} {}", request.method, path)}}),
+            &json!({"error": {"message": format!("no route {} {}", request.method, request.path)}}),
         ),
     }
 }
@@ -110,9 +106,8 @@ enum Answer {
     Exec(String),
 }
 
-/// Streams one answer as the Responses API's SSE events, then closes.
-fn write_sse(out: &mut impl Write, id: &str, item: &str, answer: &Answer) -> io::Result<()> {
-    write_sse_head(out)?;
+/// One answer as the Responses API's server-sent events.
+fn events(id: &str, item: &str, answer: &Answer) -> Vec<String> {
     let message = |content: Value| {
         json!({"type": "message", "id": item, "role": "assistant", "status": "completed",
                "content": content})
@@ -148,20 +143,22 @@ fn write_sse(out: &mut impl Write, id: &str, item: &str, answer: &Answer) -> io:
                "output_tokens": 5, "output_tokens_details": {"reasoning_tokens": 0},
                "total_tokens": 15}}}),
     ]);
-    for event in events {
-        write!(
-            out,
-            "event: {}\ndata: {event}\n\n",
-            event["type"].as_str().unwrap()
-        )?;
-        out.flush()?;
-    }
-    Ok(())
+    events
+        .iter()
+        .map(|event| {
+            format!(
+                "event: {}\ndata: {event}\n\n",
+                event["type"].as_str().unwrap()
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
 
     #[test]
     fn say_directive_picks_the_reply() {

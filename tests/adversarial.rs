@@ -3,7 +3,9 @@
 //! an event log, racing and killed installs, a worker folder deleted under a wait, a loose
 //! umask. Each case once broke orch or is what held; none may come back.
 
-use crate::util::{children_of, json, output_with_stdin, pids_running, stderr, wait_for, World};
+use crate::util::{
+    children_of, json, output_with_stdin, pids_running, run_ok, stderr, wait_for, World,
+};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -515,12 +517,9 @@ fn listen_exits_4_when_the_worker_folder_goes() {
 
 /// `orch --json tell w -` with `text` on stdin.
 fn tell_json(world: &World, worker: &str, text: &str) -> Value {
-    let out = output_with_stdin(
-        world.cmd("orch").args(["--json", "tell", worker, "-"]),
-        text.as_bytes(),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    json(&String::from_utf8_lossy(&out.stdout))
+    let mut tell = world.cmd("orch");
+    tell.args(["--json", "tell", worker, "-"]);
+    json(&run_ok(&mut tell, Some(text.as_bytes()), String::new))
 }
 
 fn prompts(world: &World, worker: &str) -> usize {

@@ -40,6 +40,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use util::run_ok;
 
 const RUNS: usize = 200;
 
@@ -413,16 +414,13 @@ fn command_turns(tmp: &Path, path: &str) -> Value {
         ("TERM", "xterm-256color".to_string()),
     ];
     let orch = |args: &[&str]| {
-        let out = Command::new(exe("orch"))
-            .args(args)
+        let mut orch = Command::new(exe("orch"));
+        orch.args(args)
             .env_clear()
             .envs(env.iter().cloned())
             .current_dir(tmp)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "orch {args:?}: {out:?}");
-        String::from_utf8(out.stdout).unwrap()
+            .stdin(Stdio::null());
+        run_ok(&mut orch, None, String::new)
     };
     let quiet = format!("{}", QUIET_MS as f64 / 1000.0);
     let spawned = orch(&[
@@ -720,19 +718,12 @@ fn remote_wake(tmp: &Path, hook: &Path, path: &str) -> Value {
         ("ORCH_SSH", sshd.ssh_command()),
     ];
     let run = |args: &[&str]| {
-        let out = Command::new(&orch)
-            .env_clear()
+        let mut run = Command::new(&orch);
+        run.env_clear()
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "orch {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+            .stdin(Stdio::null());
+        run_ok(&mut run, None, String::new)
     };
     run(&["up", "--host", "127.0.0.1"]);
     let spawned: Value = serde_json::from_str(&run(&[

@@ -1,7 +1,7 @@
 //! `orch classify` end to end: the built binary with the shipped policy, a user policy under
 //! `XDG_CONFIG_HOME` and a project policy in the world's work folder.
 
-use crate::util::{json, output_with_stdin, World};
+use crate::util::{json, output_with_stdin, run_ok, World};
 use std::path::Path;
 
 fn write(path: &Path, text: &str) {
@@ -60,18 +60,15 @@ fn classify_layers_the_user_and_project_policies() {
     assert!(hit_ids(&got).is_empty(), "{got}");
 
     // From a subfolder the project file is found upward.
-    let out = output_with_stdin(
+    let out = run_ok(
         world
             .cmd("orch")
             .args(["--json", "classify", "-"])
             .current_dir(world.work().join("sub")),
-        format!("{cmd}\n").as_bytes(),
+        Some(format!("{cmd}\n").as_bytes()),
+        String::new,
     );
-    assert!(out.status.success());
-    assert_eq!(
-        hit_ids(&json(&String::from_utf8_lossy(&out.stdout))),
-        ["deploy-prod"]
-    );
+    assert_eq!(hit_ids(&json(&out)), ["deploy-prod"]);
 }
 
 #[test]
@@ -83,18 +80,13 @@ fn classify_a_permission_request_payload() {
         "tool_input": {"file_path": "/w/app/LICENSE", "content": "MIT License"},
         "permission_suggestions": []
     });
-    let out = output_with_stdin(
+    let got = json(&run_ok(
         world
             .cmd("orch")
             .args(["--json", "classify", "--kind", "tool"]),
-        payload.to_string().as_bytes(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got = json(&String::from_utf8_lossy(&out.stdout));
+        Some(payload.to_string().as_bytes()),
+        String::new,
+    ));
     assert_eq!(got["axes"], serde_json::json!(["ethics"]));
     assert_eq!(hit_ids(&got), ["license-file"]);
 

@@ -3,7 +3,7 @@
 //! that keeps it on loopback, and tests that the whole chain works in `-p` and in the TUI.
 
 use crate::mock_model::{last_user_text, MockModel};
-use crate::util::World;
+use crate::util::{expect_success, World};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -201,14 +201,7 @@ pub fn claude_print(world: &World, mock: &MockModel, prompt: &str) -> String {
         claude_cmd(world, mock).args(["-p", prompt]),
         Duration::from_secs(60),
     );
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "claude -p {prompt:?} failed ({}):\nstdout: {stdout}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    expect_success(&format!("claude -p {prompt:?}"), out, String::new)
 }
 
 /// Whether a request body's last user message carries a `tool_result` whose text contains

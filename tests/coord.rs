@@ -2,7 +2,7 @@
 //! notice, Stop block mid-turn, the operator's pane), inboxes, `--follow`, escalations, and
 //! 32 publishers x 4 subscribers firing at once.
 
-use crate::util::{json, spawn_with_stdin, wait_for, World};
+use crate::util::{expect_success, json, run_ok, spawn_with_stdin, wait_for, World};
 use serde_json::Value;
 use std::io::BufRead;
 use std::process::Stdio;
@@ -108,19 +108,13 @@ fn operator_pane_is_woken_by_a_workers_stop() {
         tmux.capture(&pane).contains('❯').then_some(())
     });
     // `orch subscribe` as run by the operator in that pane.
-    let out = world
-        .in_pane(
-            world.cmd("orch").args(["--json", "subscribe", "pub"]),
-            &pane,
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let op = json(&String::from_utf8_lossy(&out.stdout))["subscriber"]
+    let mut subscribe = world.cmd("orch");
+    subscribe.args(["--json", "subscribe", "pub"]);
+    let op = json(&run_ok(
+        world.in_pane(&mut subscribe, &pane),
+        None,
+        String::new,
+    ))["subscriber"]
         .as_str()
         .unwrap()
         .to_string();
@@ -164,19 +158,16 @@ fn follow_streams_events_until_the_publisher_dies() {
 fn escalation_round_trip_between_sim_workers() {
     let world = World::installed();
     world.spawn_sim("lead");
-    let kid = world
-        .cmd("orch")
-        .args(["--json", "spawn", "--harness", "sim", "--name", "kid"])
-        .env("ORCH_WORKER", "w1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        kid.status.success(),
-        "{}",
-        String::from_utf8_lossy(&kid.stderr)
+    let kid = run_ok(
+        world
+            .cmd("orch")
+            .args(["--json", "spawn", "--harness", "sim", "--name", "kid"])
+            .env("ORCH_WORKER", "w1")
+            .stdin(Stdio::null()),
+        None,
+        String::new,
     );
-    assert_eq!(json(&String::from_utf8_lossy(&kid.stdout))["parent"], "w1");
+    assert_eq!(json(&kid)["parent"], "w1");
     let waiting = world
         .cmd("orch")
         .args([
@@ -208,13 +199,8 @@ fn escalation_round_trip_between_sim_workers() {
     assert_eq!(open[0]["parent"], "w1");
     world.ok(&["decide", "e1", "no: open a pull request"]);
     let out = waiting.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        expect_success("orch escalate --wait", out, String::new).trim(),
         "no: open a pull request"
     );
     let decided = json(&world.ok(&["--json", "escalations"]));

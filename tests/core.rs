@@ -1,7 +1,9 @@
 //! The core commands end to end on real tmux with the `sim` harness: up, spawn, tell, listen,
 //! ps, events, interrupt, kill, demo, and the hook writing nothing for strangers.
 
-use crate::util::{json, output_with_stdin, spawn_with_stdin, stderr, wait_for, World};
+use crate::util::{
+    expect_success, json, output_with_stdin, run_ok, spawn_with_stdin, stderr, wait_for, World,
+};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -35,9 +37,9 @@ fn spawn_tell_listen_round_trip_with_a_long_multiline_prompt() {
     let filler = "lorem ipsum 'quoted' \"double\" $HOME `id` $(date) ; | & > < \\ ".repeat(20);
     let prompt = format!("first line\n{filler}\nlast line [[say: REPLY-ONE]]");
     assert!(prompt.len() > 1024);
-    let out = orch_stdin(&world, &["--json", "tell", "alpha"], &prompt);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let told = json(&String::from_utf8_lossy(&out.stdout));
+    let mut tell = world.cmd("orch");
+    tell.args(["--json", "tell", "alpha"]);
+    let told = json(&run_ok(&mut tell, Some(prompt.as_bytes()), String::new));
     assert_eq!(told["acknowledged"], true);
     let cursor = told["cursor"].as_u64().unwrap();
 
@@ -177,9 +179,11 @@ fn tells_at_the_same_moment_type_one_after_the_other() {
         })
         .collect();
     for tell in tells {
-        let out = tell.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-        let told = json(&String::from_utf8_lossy(&out.stdout));
+        let told = json(&expect_success(
+            "orch --json tell echo",
+            tell.wait_with_output().unwrap(),
+            String::new,
+        ));
         assert_eq!(told["acknowledged"], true, "{told}");
     }
     let stops = wait_for("three turns", WAIT, || {
@@ -315,9 +319,11 @@ fn spawn_inside_tmux_splits_the_callers_window() {
     let caller = caller.trim();
     let mut spawn = world.cmd("orch");
     spawn.args(["--json", "spawn", "--harness", "sim", "--name", "split"]);
-    let out = world.in_pane(&mut spawn, caller).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let w = json(&String::from_utf8_lossy(&out.stdout));
+    let w = json(&run_ok(
+        world.in_pane(&mut spawn, caller),
+        None,
+        String::new,
+    ));
     assert_eq!(w["parent"], format!("operator:{caller}"));
     let pane = w["pane"].as_str().unwrap();
     let window_of = |p: &str| tmux.run(&["display-message", "-p", "-t", p, "#{window_id}"]);
@@ -370,9 +376,7 @@ fn concurrent_hooks_give_contiguous_sequences() {
 #[test]
 fn demo_runs_two_workers_and_cleans_up() {
     let world = World::new();
-    let out = world.orch(&["--json", "demo"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let report = json(&String::from_utf8_lossy(&out.stdout));
+    let report = json(&world.ok(&["--json", "demo"]));
     let workers = report["workers"].as_array().unwrap();
     assert_eq!(workers.len(), 2);
     assert!(workers[0]["stop"]["last_assistant_message"]

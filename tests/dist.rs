@@ -3,13 +3,13 @@
 //! Node shims as a user would, `orch down`, `npm uninstall`, and nothing left in HOME; plus the
 //! shim's lookup order and its pass-through of stdio, exit codes and signals.
 
-use crate::util::{exe, json, World};
+use crate::util::{exe, expect_success, json, run_ok, World};
 use serde_json::Value;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// A user's settings.json before orch: a key and a hook of their own.
@@ -54,16 +54,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn assert_ok(what: &str, out: &Output) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
 /// A world for npm: the world's environment without ORCH_HOME (a fresh machine uses the
 /// default state folder, inside HOME), npm's cache and TMPDIR inside the world but outside
 /// HOME, and `prefix/bin` first on PATH.
@@ -105,9 +95,7 @@ impl NpmWorld {
 
     /// Runs `program ARGS` and asserts success; returns stdout.
     fn ok(&self, program: &str, args: &[&str]) -> String {
-        let out = self.cmd(program).args(args).output().unwrap();
-        assert_ok(&format!("{program} {args:?}"), &out);
-        text(&out.stdout)
+        run_ok(self.cmd(program).args(args), None, String::new)
     }
 
     fn npm(&self, args: &[&str]) -> Command {
@@ -224,7 +212,7 @@ fn install_use_and_uninstall(packed: &Packed, scripts: Scripts) {
         "npm install -g ({scripts:?}) took {:.1?}",
         started.elapsed()
     );
-    assert_ok(&format!("npm install ({scripts:?})"), &out);
+    expect_success(&format!("npm install ({scripts:?})"), out, String::new);
 
     let native_bin = w
         .prefix
@@ -295,7 +283,7 @@ fn install_use_and_uninstall(packed: &Packed, scripts: Scripts) {
         .arg(format!("@agent-ops/{}", platform_name()))
         .output()
         .unwrap();
-    assert_ok("npm uninstall", &out);
+    expect_success("npm uninstall", out, String::new);
     let left: Vec<String> = fs::read_dir(w.prefix.join("bin"))
         .map(|dir| {
             dir.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -383,13 +371,13 @@ fn shim_prefers_orch_binary_and_passes_io_exit_codes_and_signals_through() {
     fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
 
     // The real native orch through ORCH_BINARY.
-    let out = shim(&w, &bin.join("orch.js"), &[("ORCH_BINARY", &exe("orch"))])
-        .arg("--version")
-        .output()
-        .unwrap();
-    assert_ok("orch.js --version", &out);
+    let version = run_ok(
+        shim(&w, &bin.join("orch.js"), &[("ORCH_BINARY", &exe("orch"))]).arg("--version"),
+        None,
+        String::new,
+    );
     assert_eq!(
-        text(&out.stdout).trim(),
+        version.trim(),
         format!("orch {}", env!("CARGO_PKG_VERSION"))
     );
 
@@ -403,10 +391,8 @@ fn shim_prefers_orch_binary_and_passes_io_exit_codes_and_signals_through() {
 
     // stdin reaches the native process.
     let mut cmd = shim(&w, &bin.join("orch.js"), &[("ORCH_BINARY", &fake)]);
-    cmd.arg("cat");
-    let out = crate::util::output_with_stdin(&mut cmd, b"prompt text\n");
-    assert_ok("orch.js cat", &out);
-    assert_eq!(text(&out.stdout), "prompt text\n");
+    let cat = run_ok(cmd.arg("cat"), Some(b"prompt text\n"), String::new);
+    assert_eq!(cat, "prompt text\n");
 
     // A native process killed by a signal: the shim dies of the same signal.
     let status = shim(&w, &bin.join("orch.js"), &[("ORCH_BINARY", &fake)])

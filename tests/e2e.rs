@@ -4,9 +4,8 @@
 
 use crate::claude::{claude_bin, claude_env, prepare_home, DUMMY_API_KEY};
 use crate::mock_model::{last_user_text, MockModel};
-use crate::util::{json, stderr, World};
+use crate::util::{json, output_with_stdin, run_ok, stderr, World};
 use serde_json::Value;
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -53,20 +52,9 @@ impl Claude {
         cmd
     }
 
+    /// Runs `orch ARGS` with `stdin` as its input (none: empty).
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut pipe = child.stdin.take().unwrap();
-        if let Some(text) = stdin {
-            pipe.write_all(text.as_bytes()).unwrap();
-        }
-        drop(pipe);
-        child.wait_with_output().unwrap()
+        output_with_stdin(&mut self.cmd(args), stdin.unwrap_or("").as_bytes())
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -390,17 +378,9 @@ impl Claude {
 
     /// Runs `orch ARGS` as typed in `pane` by its agent (with that pane's `TMUX`/`TMUX_PANE`).
     fn ok_in_pane(&self, pane: &str, args: &[&str]) -> String {
-        let out = self
-            .world
-            .in_pane(&mut self.cmd(args), pane)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "orch {args:?} in {pane}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        run_ok(self.world.in_pane(&mut self.cmd(args), pane), None, || {
+            format!("in {pane}")
+        })
     }
 }
 
@@ -476,28 +456,20 @@ fn operator_pane_is_woken_and_escalations_round_trip() {
     });
 
     // The worker escalates (as its Bash tool would run it); the operator hears of it.
-    let out = c
-        .cmd(&[
-            "escalate",
-            "--axis",
-            "reversibility",
-            "--summary",
-            "drop the users table?",
-            "--option",
-            "yes",
-            "--option",
-            "no",
-        ])
-        .env("ORCH_WORKER", id)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let esc = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let mut escalate = c.cmd(&[
+        "escalate",
+        "--axis",
+        "reversibility",
+        "--summary",
+        "drop the users table?",
+        "--option",
+        "yes",
+        "--option",
+        "no",
+    ]);
+    let esc = run_ok(escalate.env("ORCH_WORKER", id), None, String::new)
+        .trim()
+        .to_string();
     let inbox = json(&c.ok(&["--json", "inbox", "operator"]));
     assert!(
         inbox

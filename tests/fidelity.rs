@@ -5,7 +5,7 @@
 //! worker, each acknowledged once and answered once, and each seen by the mock model exactly
 //! once: no prompt submitted twice, none lost, none split, no command run.
 
-use crate::util::json;
+use crate::util::{expect_success, json};
 use serde_json::Value;
 use std::process::Output;
 
@@ -137,20 +137,13 @@ pub fn tell_corpus(
     user_texts: &dyn Fn() -> Vec<String>,
 ) -> Vec<(&'static str, Value)> {
     let ok = |label: &str, args: &[&str], stdin: Option<&str>| {
-        let out = orch(args, stdin);
-        if !out.status.success() {
+        let what = format!("{label}: orch {args:?}");
+        json(&expect_success(&what, orch(args, stdin), || {
             let events = orch(&["events", name], None);
             let events = String::from_utf8_lossy(&events.stdout);
             let tail: Vec<&str> = events.lines().rev().take(6).collect();
-            panic!(
-                "{label}: orch {args:?} failed ({:?}): {}{}\nnewest events:\n{}",
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr),
-                tail.join("\n")
-            );
-        }
-        json(&String::from_utf8_lossy(&out.stdout))
+            format!("newest events:\n{}", tail.join("\n"))
+        }))
     };
     let prompts_of = || {
         let out = orch(&["events", name], None);

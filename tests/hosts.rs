@@ -4,7 +4,7 @@
 //! the fix.
 
 use crate::sshd::Sshd;
-use crate::util::{exe, json, stderr, World};
+use crate::util::{exe, expect_success, json, stderr, World};
 use serde_json::Value;
 use std::process::{Command, Output, Stdio};
 
@@ -21,14 +21,9 @@ fn orch(world: &World, ssh: &str, args: &[&str]) -> Output {
 
 /// Runs `orch ARGS` (with `ORCH_SSH` = `ssh`) and asserts success; returns stdout.
 fn ok_in(world: &World, ssh: &str, args: &[&str]) -> String {
-    let out = orch(world, ssh, args);
-    assert!(
-        out.status.success(),
-        "orch {args:?}: {}\n{}",
-        stderr(&out),
+    expect_success(&format!("orch {args:?}"), orch(world, ssh, args), || {
         world.explain()
-    );
-    String::from_utf8(out.stdout).unwrap()
+    })
 }
 
 /// The checks of `orch --json doctor --host 127.0.0.1`, and whether it passed.
@@ -96,9 +91,8 @@ fn doctor_checks_a_host_over_ssh_and_hosts_lists_it() {
     let theirs = serde_json::json!({"env": {"KEEP": "1"}, "hooks": {"Stop": [
         {"hooks": [{"type": "command", "command": "true"}]}]}});
     std::fs::write(&remote_settings, theirs.to_string()).unwrap();
-    let up = orch(&world, &ssh, &["up", "--host", "127.0.0.1"]);
-    assert!(up.status.success(), "{}", stderr(&up));
-    assert!(String::from_utf8_lossy(&up.stdout).contains("orch up changed"));
+    let up = ok_in(&world, &ssh, &["up", "--host", "127.0.0.1"]);
+    assert!(up.contains("orch up changed"));
     let (checks, ok) = doctor(&world, &ssh);
     assert!(ok, "{checks:#?}");
     assert_eq!(check(&checks, "hooks")["status"], "ok");
@@ -114,9 +108,7 @@ fn doctor_checks_a_host_over_ssh_and_hosts_lists_it() {
     assert_eq!(hosts[0]["dest"], "127.0.0.1", "{hosts}");
     assert_eq!(hosts[0]["link"], "connected", "{hosts}");
     assert_eq!(hosts[0]["orch"], env!("CARGO_PKG_VERSION"));
-    let text = orch(&world, &ssh, &["hosts", "--disconnect", "127.0.0.1"]);
-    assert!(text.status.success(), "{}", stderr(&text));
-    let line = String::from_utf8_lossy(&text.stdout).into_owned();
+    let line = ok_in(&world, &ssh, &["hosts", "--disconnect", "127.0.0.1"]);
     assert!(
         line.contains("127.0.0.1") && line.contains("idle"),
         "{line}"
@@ -207,8 +199,7 @@ fn doctor_host_names_the_fix_when_the_host_cannot_serve() {
 /// The events of `name` as the host's orch has them.
 fn remote_events(sshd: &Sshd, id: &str) -> Vec<Value> {
     let out = remote_orch(sshd, &["events", id]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    String::from_utf8_lossy(&out.stdout)
+    expect_success("orch events (remote)", out, String::new)
         .lines()
         .map(json)
         .collect()
@@ -499,8 +490,7 @@ fn remote_claude_code_worker_takes_a_prompt_and_its_stop_comes_back() {
     let ps = json(&ok(&["--json", "ps"]));
     assert_eq!(ps[0]["tokens"], Value::Null, "{ps}");
     let there = remote_orch(&sshd, &["--json", "usage"]);
-    assert!(there.status.success(), "{}", stderr(&there));
-    let there = json(&String::from_utf8_lossy(&there.stdout));
+    let there = json(&expect_success("orch usage (remote)", there, String::new));
     assert!(there[0]["tokens"]["total"].as_u64() > Some(0), "{there}");
     ok(&["kill", "rc"]);
 }

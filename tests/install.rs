@@ -2,9 +2,9 @@
 //! place, hooks registered, a second run changes nothing, `--dry-run` changes nothing, and the
 //! uninstall leaves settings.json as it was.
 
-use crate::util::{exe, World};
+use crate::util::{exe, run_ok, World};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -12,22 +12,15 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn run(world: &World, name: &str, args: &[&str]) -> Output {
-    let out = Command::new("bash")
-        .arg(script(name))
+/// Runs `bash install/NAME ARGS` in `world` and asserts success; returns stdout.
+fn run(world: &World, name: &str, args: &[&str]) -> String {
+    let mut bash = Command::new("bash");
+    bash.arg(script(name))
         .args(args)
         .env_clear()
         .envs(world.env())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{name} {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+        .stdin(Stdio::null());
+    run_ok(&mut bash, None, String::new)
 }
 
 fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -64,7 +57,7 @@ fn install_then_uninstall_in_a_temp_prefix() {
         "install.sh",
         &["--prefix", prefix_s, "--from", from, "--dry-run"],
     );
-    assert!(String::from_utf8_lossy(&dry.stdout).contains("would copy"));
+    assert!(dry.contains("would copy"));
     assert_eq!(tree(world.root()), before);
 
     run(
@@ -86,7 +79,7 @@ fn install_then_uninstall_in_a_temp_prefix() {
         "install.sh",
         &["--prefix", prefix_s, "--from", from],
     );
-    assert!(!String::from_utf8_lossy(&again.stdout).contains("copied"));
+    assert!(!again.contains("copied"));
     assert_eq!(tree(world.root()), once);
 
     run(&world, "uninstall.sh", &["--prefix", prefix_s]);
@@ -99,5 +92,5 @@ fn install_then_uninstall_in_a_temp_prefix() {
     );
     // A second uninstall is a no-op.
     let twice = run(&world, "uninstall.sh", &["--prefix", prefix_s]);
-    assert!(String::from_utf8_lossy(&twice.stdout).contains("nothing to undo"));
+    assert!(twice.contains("nothing to undo"));
 }

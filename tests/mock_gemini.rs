@@ -16,14 +16,22 @@
 
 #![allow(dead_code)]
 
-use crate::mock_http::{read_request, write_json, Shared};
-use crate::mock_openai::{directive, reply_to, usage_directive};
+use crate::mock_http::{lock, Api, Request, Response, Shared};
+use crate::mock_openai::reply_to;
+use orch_sim::directive::Directives;
 use serde_json::{json, Value};
-use std::io::{self, BufReader, Write};
-use std::net::TcpStream;
-use std::time::Duration;
 
-crate::mock_http::mock_type!(MockGemini, serve, "");
+crate::mock_http::mock_type!(
+    /// A running mock Gemini API for Gemini CLI; stopped on drop.
+    MockGemini,
+    (),
+    Api {
+        serve,
+        base: "",
+        keep_alive: false,
+        user_text: last_user_text,
+    }
+);
 
 /// The text of the last `user` content of a Gemini request body (its `text` parts joined), or
 /// `""`.
@@ -62,7 +70,7 @@ fn answer(body: &Value) -> Value {
         return json!({"text": format!("tool said: {}", done["functionResponse"]["response"])});
     }
     let prompt = last_user_text(body);
-    match directive(&prompt, "bash") {
+    match Directives::parse(&prompt).bash() {
         Some(command) => json!({"functionCall": {"name": "run_shell_command",
                                                  "args": {"command": command}}}),
         None => json!({"text": reply_to(&prompt)}),
@@ -72,7 +80,7 @@ fn answer(body: &Value) -> Value {
 /// The `usageMetadata` of a reply to `prompt`: its `[[usage: ...]]`, else 10 prompt and 5
 /// candidate tokens.
 fn usage_metadata(prompt: &str) -> Value {
-    let [input, output, cache_read, _] = usage_directive(prompt).unwrap_or([10, 5, 0, 0]);
+    let [input, output, cache_read, _] = Directives::parse(prompt).usage().unwrap_or([10, 5, 0, 0]);
     let mut usage = json!({"promptTokenCount": input + cache_read,
                            "candidatesTokenCount": output,
                            "totalTokenCount": input + cache_read + output});
@@ -92,43 +100,28 @@ fn with_part(part: Value, prompt: &str) -> Value {
     })
 }
 
-fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let request = read_request(&mut reader)?;
-    let mut out = conn;
-    shared
-        .log
-        .lock()
-        .unwrap()
-        .push(format!("{} {}", request.method, request.path));
-    let path = request.path.split('?').next().unwrap_or("");
+fn serve(shared: &Shared, request: &Request) -> Response {
+    let path = request.path.as_str();
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     let method = path.rsplit_once(':').map_or("", |(_, m)| m);
     match (request.method.as_str(), method) {
         ("POST", "streamGenerateContent") => {
             let part = answer(&body);
             let reply = with_part(part, &last_user_text(&body));
-            shared.main.lock().unwrap().push(body);
-            write!(
-                out,
-                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
-                 connection: close\r\n\r\ndata: {reply}\r\n\r\n",
-            )?;
-            out.flush()
+            lock(&shared.main).push(body);
+            Response::events(vec![format!("data: {reply}\r\n\r\n")])
         }
         ("POST", "generateContent") => {
             let prompt = last_user_text(&body);
             let reply = with_part(json!({"text": reply_to(&prompt)}), &prompt);
-            shared.side.lock().unwrap().push(body);
-            write_json(&mut out, 200, &reply)
+            lock(&shared.side).push(body);
+            Response::json(200, &reply)
         }
-        ("POST", "countTokens") => write_json(&mut out, 200, &json!({"totalTokens": 10})),
+        ("POST", "countTokens") => Response::json(200, &json!({"totalTokens": 10})),
         ("GET", _) if path.starts_with("/v1beta/models") => {
-            write_json(&mut out, 200, &json!({"models": []}))
+            Response::json(200, &json!({"models": []}))
         }
-        _ => write_json(
-            &mut out,
+        _ => Response::json(
             404,
             &json!({"error": {"code": 404, "message": format!("no route {} {path}",
                 request.method)}}),
@@ -139,7 +132,8 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
 
     #[test]
     fn serves_a_gemini_stream() {

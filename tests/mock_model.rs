@@ -1,500 +1,111 @@
-//! A mock Anthropic Messages API for driving the real Claude Code CLI in tests: HTTP/1.1 with
-//! keep-alive on an ephemeral loopback port, std threads only, replies scripted by directives
-//! written in the prompt (`[[say: TEXT]]`, `[[bash: CMD]]`, `[[tool: NAME {json}]]`,
-//! `[[sleep: SECS]]`, `[[error: CODE]]`).
+//! A mock Anthropic Messages API for driving the real Claude Code CLI in tests, on the shared
+//! loopback server of [`crate::mock_http`] (HTTP/1.1 with keep-alive): replies scripted by
+//! directives written in the prompt (`[[say: TEXT]]`, `[[bash: CMD]]`, `[[tool: NAME {json}]]`,
+//! `[[sleep: SECS]]`, `[[error: CODE]]`, `[[usage: IN OUT CACHE_READ CACHE_WRITE]]`).
 
+use crate::mock_http::{lock, Api, Request, Response, Shared};
+use orch_sim::directive::Directives;
 use serde_json::{json, Value};
-use std::collections::{HashMap, VecDeque};
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
 
-/// Largest request head (request line plus headers) the mock accepts.
-const MAX_HEAD: usize = 64 * 1024;
 /// Longest text echoed back from the prompt when no reply is scripted.
 const ECHO_CUT: usize = 60;
 /// Size of one `text_delta` when a text block is streamed.
 const DELTA_CHARS: usize = 24;
 
-/// A running mock Messages API server on `127.0.0.1:<ephemeral>`.
-///
-/// Main-turn requests (those that carry a non-empty `tools`) are answered from directives in
-/// the text of the last user message (all its text blocks):
-///
-/// - `[[say: TEXT]]`: reply TEXT;
-/// - `[[bash: CMD]]`: call the `Bash` tool with CMD; the next request, carrying the tool result,
-///   gets `MOCK: bash finished: <result text>`;
-/// - `[[tool: NAME {json}]]`: call the tool NAME with that JSON input (e.g. `[[tool: Skill
-///   {"skill": "orch"}]]`); the next request gets `MOCK: <name> finished: <result text>`;
-/// - `[[sleep: SECS]]`: wait before answering (combines with the others);
-/// - `[[error: CODE]]`: answer HTTP CODE (400..=599) with an Anthropic error body and
-///   `x-should-retry: false`. Claude Code 2.1.197 gives up at once on 400, 401, 429, 500 and
-///   503 (`-p` exits 1) but keeps retrying 529 with back-off regardless of the header.
-///
-/// Without a directive: the next queued reply ([`MockModel::push_reply`]), else
-/// `MOCK REPLY #n: you said: <first line of the prompt>`. Side requests (no `tools`: session
-/// titles and the like) get a fixed answer, ignore directives and never consume the queue.
-/// Dropping the mock stops the server: it stops accepting, closes open connections and joins
-/// its threads.
-pub struct MockModel {
-    shared: Arc<Shared>,
-    addr: SocketAddr,
-    acceptor: Option<JoinHandle<()>>,
-}
+crate::mock_http::mock_type!(
+    /// A running mock Messages API server on `127.0.0.1:<ephemeral>`.
+    ///
+    /// Main-turn requests (those that carry a non-empty `tools`) are answered from directives in
+    /// the text of the last user message (all its text blocks), read by [`orch_sim::directive`]
+    /// (the first of each kind counts):
+    ///
+    /// - `[[say: TEXT]]`: reply TEXT;
+    /// - `[[bash: CMD]]`: call the `Bash` tool with CMD; the next request, carrying the tool
+    ///   result, gets `MOCK: bash finished: <result text>`;
+    /// - `[[tool: NAME {json}]]`: call the tool NAME with that JSON input (e.g. `[[tool:
+    ///   Skill {"skill": "orch"}]]`); the next request gets `MOCK: <name> finished: <result
+    ///   text>`;
+    /// - `[[sleep: SECS]]`: wait before answering (combines with the others);
+    /// - `[[error: CODE]]`: answer HTTP CODE (400..=599, else ignored) with an Anthropic error
+    ///   body and `x-should-retry: false`. Claude Code 2.1.197 gives up at once on 400, 401,
+    ///   429, 500 and 503 (`-p` exits 1) but keeps retrying 529 with back-off regardless of the
+    ///   header;
+    /// - `[[usage: IN OUT CACHE_READ CACHE_WRITE]]`: report exactly that usage (combines with
+    ///   the others; else an estimate from the sizes).
+    ///
+    /// Without a directive: the next queued reply ([`MockModel::push_reply`]), else
+    /// `MOCK REPLY #n: you said: <first line of the prompt>`. Side requests (no `tools`:
+    /// session titles and the like) get a fixed answer, ignore directives and never consume
+    /// the queue. Dropping the mock stops the server ([`crate::mock_http::MockServer`]).
+    MockModel,
+    State,
+    Api {
+        serve,
+        base: "",
+        keep_alive: true,
+        user_text: last_user_text,
+    }
+);
 
-struct Shared {
-    state: Mutex<State>,
-    changed: Condvar,
-}
-
+/// What the mock keeps beside the records of [`Shared`].
 #[derive(Default)]
-struct State {
-    stopping: bool,
-    queue: VecDeque<String>,
-    requests: Vec<Value>,
-    side_requests: Vec<Value>,
-    echoes: usize,
-    ids: usize,
-    next_conn: usize,
-    /// Clones of the open connections, so that `Drop` can shut them down.
-    conns: HashMap<usize, TcpStream>,
-    workers: Vec<JoinHandle<()>>,
+pub struct State {
+    /// Replies queued by [`MockModel::push_reply`], oldest first.
+    queue: Mutex<VecDeque<String>>,
+    /// How many prompts were echoed so far (the `n` of `MOCK REPLY #n`).
+    echoes: AtomicUsize,
 }
 
 impl MockModel {
-    /// Binds `127.0.0.1:0` and starts serving in background threads.
-    pub fn start() -> MockModel {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("mock model: bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("mock model: local address");
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
-            changed: Condvar::new(),
-        });
-        let acceptor = {
-            let shared = Arc::clone(&shared);
-            std::thread::Builder::new()
-                .name("mock-model-accept".into())
-                .spawn(move || accept_loop(&shared, &listener))
-                .expect("mock model: spawn acceptor")
-        };
-        MockModel {
-            shared,
-            addr,
-            acceptor: Some(acceptor),
-        }
-    }
-
-    /// The base URL to hand to Claude Code as `ANTHROPIC_BASE_URL`: `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
     /// Queues a reply for the next main-turn request whose prompt has no directive.
     pub fn push_reply(&self, text: &str) {
-        self.shared.lock().queue.push_back(text.to_owned());
-    }
-
-    /// Bodies of the main-turn requests (those with `tools`) received so far, in order.
-    pub fn requests(&self) -> Vec<Value> {
-        self.shared.lock().requests.clone()
-    }
-
-    /// Bodies of the side requests (no `tools`: session title and the like), in order.
-    pub fn side_requests(&self) -> Vec<Value> {
-        self.shared.lock().side_requests.clone()
-    }
-
-    /// Waits until a main-turn request matching `pred` has been received (or already was) and
-    /// returns the first such request; panics after `timeout`, listing what did arrive.
-    pub fn wait_request(&self, pred: impl Fn(&Value) -> bool, timeout: Duration) -> Value {
-        let deadline = Instant::now() + timeout;
-        let mut state = self.shared.lock();
-        loop {
-            if let Some(found) = state.requests.iter().find(|r| pred(r)) {
-                return found.clone();
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                let seen: Vec<String> = state
-                    .requests
-                    .iter()
-                    .map(|r| format!("{:?}", cut(&last_user_text(r), 120)))
-                    .collect();
-                // Release the lock first: a panic while holding it would poison the mutex.
-                drop(state);
-                panic!(
-                    "mock model: no matching request within {timeout:?}; last user texts of the \
-                     {} main requests received: {seen:#?}",
-                    seen.len()
-                );
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+        lock(&self.state().queue).push_back(text.to_owned());
     }
 }
 
-impl Drop for MockModel {
-    fn drop(&mut self) {
-        self.shared.lock().stopping = true;
-        self.shared.changed.notify_all();
-        // Wake the acceptor, blocked in `accept`, so that it sees `stopping` and returns.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-        let (conns, workers) = {
-            let mut state = self.shared.lock();
-            (
-                std::mem::take(&mut state.conns),
-                std::mem::take(&mut state.workers),
-            )
-        };
-        for conn in conns.values() {
-            let _ = conn.shutdown(Shutdown::Both);
-        }
-        for worker in workers {
-            let _ = worker.join();
-        }
-    }
+/// A fresh id for a reply: `<prefix>_mock_<n>`.
+fn next_id(shared: &Shared<State>, prefix: &str) -> String {
+    let n = shared.ids.fetch_add(1, Ordering::SeqCst) + 1;
+    format!("{prefix}_mock_{n:04}")
 }
 
-impl Shared {
-    /// Locks the state; a panic elsewhere (say in a `wait_request` predicate) must not make the
-    /// mock unusable or turn `Drop` into a double panic.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn stopping(&self) -> bool {
-        self.lock().stopping
-    }
-
-    /// Sleeps for `dur`, or less if the mock is being dropped.
-    fn sleep(&self, dur: Duration) {
-        let deadline = Instant::now() + dur;
-        let mut state = self.lock();
-        while !state.stopping {
-            let now = Instant::now();
-            if now >= deadline {
-                return;
-            }
-            state = self
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-    }
-
-    fn next_id(&self, prefix: &str) -> String {
-        let mut state = self.lock();
-        state.ids += 1;
-        format!("{prefix}_mock_{:04}", state.ids)
-    }
-}
-
-fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
-    for conn in listener.incoming() {
-        if shared.stopping() {
-            return;
-        }
-        let Ok(conn) = conn else {
-            // Say out of file descriptors: do not spin.
-            std::thread::sleep(Duration::from_millis(10));
-            continue;
-        };
-        let Ok(clone) = conn.try_clone() else {
-            continue;
-        };
-        let mut state = shared.lock();
-        let id = state.next_conn;
-        state.next_conn += 1;
-        state.conns.insert(id, clone);
-        let worker = {
-            let shared = Arc::clone(shared);
-            std::thread::Builder::new()
-                .name(format!("mock-model-conn-{id}"))
-                .spawn(move || {
-                    let _ = serve_connection(&shared, conn);
-                    shared.lock().conns.remove(&id);
-                })
-        };
-        match worker {
-            Ok(worker) => state.workers.push(worker),
-            Err(_) => {
-                state.conns.remove(&id);
-            }
-        }
-    }
-}
-
-/// One parsed HTTP request.
-struct Request {
-    method: String,
-    /// The path without its query string.
-    path: String,
-    version: String,
-    /// Header names in lower case.
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn keep_alive(&self) -> bool {
-        let connection = self.header("connection").unwrap_or("").to_ascii_lowercase();
-        if self.version == "HTTP/1.0" {
-            connection.contains("keep-alive")
-        } else {
-            !connection.contains("close")
-        }
-    }
-}
-
-/// An answer: status, extra headers, and either a whole body or server-sent events.
-struct Response {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: Body,
-}
-
-enum Body {
-    Bytes(&'static str, Vec<u8>),
-    Events(Vec<(&'static str, Value)>),
-}
-
-impl Response {
-    fn json(status: u16, value: &Value) -> Response {
-        Response {
-            status,
-            headers: Vec::new(),
-            body: Body::Bytes("application/json", value.to_string().into_bytes()),
-        }
-    }
-
-    fn error(status: u16, message: &str) -> Response {
-        let kind = match status {
-            400 => "invalid_request_error",
-            401 => "authentication_error",
-            402 => "billing_error",
-            403 => "permission_error",
-            404 => "not_found_error",
-            413 => "request_too_large",
-            429 => "rate_limit_error",
-            529 => "overloaded_error",
-            _ => "api_error",
-        };
-        let mut response = Response::json(
-            status,
-            &json!({"type": "error", "error": {"type": kind, "message": message}}),
-        );
-        response.headers.push(("x-should-retry", "false".into()));
-        response
-    }
-}
-
-fn serve_connection(shared: &Shared, conn: TcpStream) -> io::Result<()> {
-    conn.set_nodelay(true)?;
-    let mut writer = conn.try_clone()?;
-    let mut reader = BufReader::new(conn);
-    loop {
-        let Some(request) = read_request(&mut reader, &mut writer)? else {
-            return Ok(());
-        };
-        let response = route(shared, &request);
-        let keep_alive = request.keep_alive() && !shared.stopping();
-        write_response(&mut writer, &request, response, keep_alive)?;
-        if !keep_alive {
-            let _ = writer.shutdown(Shutdown::Both);
-            return Ok(());
-        }
-    }
-}
-
-/// Reads one line ending in LF (CRLF tolerated), without the line ending. `None` at EOF.
-fn read_line(reader: &mut impl BufRead, limit: usize) -> io::Result<Option<String>> {
-    let mut line = Vec::new();
-    let n = reader.take(limit as u64).read_until(b'\n', &mut line)?;
-    if n == 0 {
-        return Ok(None);
-    }
-    if line.last() != Some(&b'\n') {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "line too long"));
-    }
-    while matches!(line.last(), Some(b'\n' | b'\r')) {
-        line.pop();
-    }
-    String::from_utf8(line)
-        .map(Some)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-}
-
-fn bad_data(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
-}
-
-/// Reads one request (head and body, by `Content-Length` or chunked). `None` when the client
-/// closed the connection between requests.
-fn read_request(
-    reader: &mut BufReader<TcpStream>,
-    writer: &mut TcpStream,
-) -> io::Result<Option<Request>> {
-    let request_line = loop {
-        match read_line(reader, MAX_HEAD)? {
-            None => return Ok(None),
-            // Tolerate stray empty lines between requests (RFC 9112 section 2.2).
-            Some(line) if line.is_empty() => continue,
-            Some(line) => break line,
-        }
+/// An Anthropic error body with `status` and `x-should-retry: false`.
+fn error(status: u16, message: &str) -> Response {
+    let kind = match status {
+        400 => "invalid_request_error",
+        401 => "authentication_error",
+        402 => "billing_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        529 => "overloaded_error",
+        _ => "api_error",
     };
-    let mut parts = request_line.split_whitespace();
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad_data("bad request line"));
-    };
-    let mut headers = Vec::new();
-    loop {
-        let line = read_line(reader, MAX_HEAD)?.ok_or_else(|| bad_data("eof in headers"))?;
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = line.split_once(':').ok_or_else(|| bad_data("bad header"))?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-    }
-    let mut request = Request {
-        method: method.to_owned(),
-        path: target.split('?').next().unwrap_or("").to_owned(),
-        version: version.to_owned(),
-        headers,
-        body: Vec::new(),
-    };
-    if request
-        .header("expect")
-        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
-    {
-        writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-    }
-    let chunked = request
-        .header("transfer-encoding")
-        .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
-    if chunked {
-        loop {
-            let size_line = read_line(reader, 1024)?.ok_or_else(|| bad_data("eof in chunk"))?;
-            let hex = size_line.split(';').next().unwrap_or("").trim();
-            let size = usize::from_str_radix(hex, 16).map_err(|_| bad_data("bad chunk size"))?;
-            if size == 0 {
-                // Trailers, up to the empty line.
-                while !read_line(reader, MAX_HEAD)?
-                    .ok_or_else(|| bad_data("eof in trailers"))?
-                    .is_empty()
-                {}
-                break;
-            }
-            let start = request.body.len();
-            request.body.resize(start + size, 0);
-            reader.read_exact(&mut request.body[start..])?;
-            let mut crlf = [0u8; 2];
-            reader.read_exact(&mut crlf)?;
-        }
-    } else if let Some(len) = request.header("content-length") {
-        let len: usize = len.parse().map_err(|_| bad_data("bad content-length"))?;
-        request.body.resize(len, 0);
-        reader.read_exact(&mut request.body)?;
-    }
-    Ok(Some(request))
+    Response::json(
+        status,
+        &json!({"type": "error", "error": {"type": kind, "message": message}}),
+    )
+    .with_header("x-should-retry", "false")
 }
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        413 => "Payload Too Large",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        529 => "Overloaded",
-        _ => "Status",
-    }
+/// Answers one request, with the `request-id` header the real API sends.
+fn serve(shared: &Shared<State>, request: &Request) -> Response {
+    route(shared, request).with_header("request-id", "req_mock")
 }
 
-fn write_response(
-    out: &mut TcpStream,
-    request: &Request,
-    response: Response,
-    keep_alive: bool,
-) -> io::Result<()> {
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\n",
-        response.status,
-        reason(response.status)
-    );
-    head.push_str("request-id: req_mock\r\n");
-    head.push_str(if keep_alive {
-        "connection: keep-alive\r\n"
-    } else {
-        "connection: close\r\n"
-    });
-    for (name, value) in &response.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    match response.body {
-        Body::Bytes(content_type, bytes) => {
-            head.push_str(&format!(
-                "content-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
-                bytes.len()
-            ));
-            let mut all = head.into_bytes();
-            if request.method != "HEAD" {
-                all.extend_from_slice(&bytes);
-            }
-            out.write_all(&all)?;
-        }
-        Body::Events(events) => {
-            head.push_str(
-                "content-type: text/event-stream\r\ncache-control: no-cache\r\n\
-                 transfer-encoding: chunked\r\n\r\n",
-            );
-            out.write_all(head.as_bytes())?;
-            // One chunk per event, each written at once, as a real streaming server would.
-            for (name, data) in events {
-                let event = format!("event: {name}\ndata: {data}\n\n");
-                out.write_all(format!("{:x}\r\n{event}\r\n", event.len()).as_bytes())?;
-            }
-            out.write_all(b"0\r\n\r\n")?;
-        }
-    }
-    out.flush()
-}
-
-fn route(shared: &Shared, request: &Request) -> Response {
+fn route(shared: &Shared<State>, request: &Request) -> Response {
     let method = request.method.as_str();
     let path = request.path.as_str();
     match (method, path) {
-        ("HEAD" | "GET", "/") => Response {
-            status: 200,
-            headers: Vec::new(),
-            body: Body::Bytes("text/plain", b"mock model ok\n".to_vec()),
-        },
+        ("HEAD" | "GET", "/") => Response::bytes(200, "text/plain", b"mock model ok\n".to_vec()),
         ("POST", "/v1/messages") => match serde_json::from_slice::<Value>(&request.body) {
             Ok(body) => messages(shared, &body),
-            Err(e) => Response::error(400, &format!("mock: body is not JSON: {e}")),
+            Err(e) => error(400, &format!("mock: body is not JSON: {e}")),
         },
         ("POST", "/v1/messages/count_tokens") => Response::json(
             200,
@@ -512,7 +123,7 @@ fn route(shared: &Shared, request: &Request) -> Response {
         ("GET", _) if path.starts_with("/v1/models/") => {
             Response::json(200, &model_info(&path["/v1/models/".len()..]))
         }
-        _ => Response::error(404, &format!("mock: no route for {method} {path}")),
+        _ => error(404, &format!("mock: no route for {method} {path}")),
     }
 }
 
@@ -536,60 +147,13 @@ enum Reply {
     Error(u16),
 }
 
-/// Directives found in a prompt; the first of each kind counts.
-#[derive(Default, Debug, PartialEq)]
-struct Directives {
-    say: Option<String>,
-    bash: Option<String>,
-    /// `[[tool: NAME {json}]]`: a `tool_use` of NAME with that input.
-    tool: Option<(String, Value)>,
-    sleep: Option<f64>,
-    error: Option<u16>,
-    /// `[[usage: IN OUT CACHE_READ CACHE_WRITE]]`: the usage the reply reports, exactly.
-    usage: Option<[u64; 4]>,
-}
-
-/// Finds `[[name: value]]` directives; a value runs up to the first `]]` after it. An `error`
-/// code outside 400..=599 is ignored.
-fn parse_directives(text: &str) -> Directives {
-    let mut found = Directives::default();
-    let mut rest = text;
-    while let Some(start) = rest.find("[[") {
-        rest = &rest[start + 2..];
-        let Some(end) = rest.find("]]") else { break };
-        let inner = &rest[..end];
-        let Some((name, value)) = inner.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        match name.trim() {
-            "say" if found.say.is_none() => found.say = Some(value.to_owned()),
-            "bash" if found.bash.is_none() => found.bash = Some(value.to_owned()),
-            "tool" if found.tool.is_none() => {
-                let (name, input) = value
-                    .split_once(char::is_whitespace)
-                    .unwrap_or((value, "{}"));
-                found.tool = serde_json::from_str(input.trim())
-                    .ok()
-                    .map(|input| (name.to_owned(), input));
-            }
-            "sleep" if found.sleep.is_none() => found.sleep = value.parse().ok(),
-            "usage" if found.usage.is_none() => {
-                let numbers: Vec<u64> = value
-                    .split_whitespace()
-                    .filter_map(|n| n.parse().ok())
-                    .collect();
-                found.usage = numbers.try_into().ok();
-            }
-            "error" if found.error.is_none() => {
-                found.error = value.parse().ok().filter(|c| (400..600).contains(c))
-            }
-            "say" | "bash" | "tool" | "sleep" | "error" | "usage" => {}
-            _ => continue,
-        }
-        rest = &rest[end + 2..];
-    }
-    found
+/// The HTTP status an `[[error: CODE]]` asks for: CODE when it is one of 400..=599.
+fn error_status(directives: &Directives) -> Option<u16> {
+    directives
+        .error()?
+        .parse()
+        .ok()
+        .filter(|code| (400..600).contains(code))
 }
 
 /// The last message with role `user` in a Messages API request body.
@@ -678,19 +242,21 @@ fn cut(text: &str, max_chars: usize) -> String {
 }
 
 /// Decides the answer to a main-turn request (one that carries `tools`).
-fn plan_main(shared: &Shared, body: &Value) -> (Reply, Option<f64>) {
+fn plan_main(shared: &Shared<State>, body: &Value) -> (Reply, Option<Duration>) {
     let message = last_user_message(body).cloned().unwrap_or(Value::Null);
     let message_blocks = blocks(&message);
-    let directives = parse_directives(&last_user_text(body));
+    let directives = Directives::parse(&last_user_text(body));
     let typed: Vec<&str> = message_blocks
         .iter()
         .filter(|b| b["type"] == "text")
         .filter_map(|b| b["text"].as_str())
         .filter(|t| !t.trim_start().starts_with("<system-reminder>"))
         .collect();
-    let own = parse_directives(&typed.join("\n"));
-    let scripted =
-        own.error.is_some() || own.bash.is_some() || own.tool.is_some() || own.say.is_some();
+    let own = Directives::parse(&typed.join("\n"));
+    let scripted = error_status(&own).is_some()
+        || own.bash().is_some()
+        || own.tool().is_some()
+        || own.say().is_some();
     // A tool result answers the tool call, unless the user's own text came with it (a prompt
     // typed after a rejected tool call arrives in the same user message) and says what to do.
     let result = message_blocks.iter().find(|b| b["type"] == "tool_result");
@@ -704,23 +270,26 @@ fn plan_main(shared: &Shared, body: &Value) -> (Reply, Option<f64>) {
         );
         return (Reply::Text(text), None);
     }
-    let reply = if let Some(code) = directives.error {
+    let reply = if let Some(code) = error_status(&directives) {
         Reply::Error(code)
-    } else if let Some(command) = directives.bash {
+    } else if let Some(command) = directives.bash() {
         Reply::ToolUse {
             name: "Bash".into(),
             input: json!({"command": command, "description": "mock-requested command"}),
         }
-    } else if let Some((name, input)) = directives.tool {
-        Reply::ToolUse { name, input }
-    } else if let Some(text) = directives.say {
-        Reply::Text(text)
+    } else if let Some((name, input)) = directives.tool() {
+        Reply::ToolUse {
+            name: name.to_string(),
+            input: input.clone(),
+        }
+    } else if let Some(text) = directives.say() {
+        Reply::Text(text.to_string())
     } else {
-        let mut state = shared.lock();
-        match state.queue.pop_front() {
+        let queued = lock(&shared.state.queue).pop_front();
+        match queued {
             Some(text) => Reply::Text(text),
             None => {
-                state.echoes += 1;
+                let echoes = shared.state.echoes.fetch_add(1, Ordering::SeqCst) + 1;
                 // The prompt as typed: system reminders are text blocks of their own.
                 let prompt = message_blocks
                     .iter()
@@ -731,13 +300,13 @@ fn plan_main(shared: &Shared, body: &Value) -> (Reply, Option<f64>) {
                 let first_line = prompt.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
                 Reply::Text(format!(
                     "MOCK REPLY #{}: you said: {}",
-                    state.echoes,
+                    echoes,
                     cut(first_line.trim(), ECHO_CUT)
                 ))
             }
         }
     };
-    (reply, directives.sleep)
+    (reply, directives.sleep())
 }
 
 /// Decides the answer to a side request (no `tools`): never scripted, never from the queue.
@@ -749,31 +318,29 @@ fn plan_side(body: &Value) -> Reply {
     }
 }
 
-fn messages(shared: &Shared, body: &Value) -> Response {
+fn messages(shared: &Shared<State>, body: &Value) -> Response {
     let main = body
         .get("tools")
         .and_then(Value::as_array)
         .is_some_and(|tools| !tools.is_empty());
     let (reply, sleep) = if main {
-        shared.lock().requests.push(body.clone());
-        shared.changed.notify_all();
+        lock(&shared.main).push(body.clone());
         plan_main(shared, body)
     } else {
-        shared.lock().side_requests.push(body.clone());
-        shared.changed.notify_all();
+        lock(&shared.side).push(body.clone());
         (plan_side(body), None)
     };
-    if let Some(secs) = sleep.filter(|s| s.is_finite() && *s > 0.0) {
-        shared.sleep(Duration::from_secs_f64(secs));
+    if let Some(duration) = sleep {
+        shared.sleep(duration);
     }
     let content = match reply {
         Reply::Error(code) => {
-            return Response::error(code, &format!("mock error {code} (requested by directive)"))
+            return error(code, &format!("mock error {code} (requested by directive)"))
         }
         Reply::Text(text) => vec![json!({"type": "text", "text": text})],
         Reply::ToolUse { name, input } => vec![
             json!({"type": "text", "text": "I will run a command."}),
-            json!({"type": "tool_use", "id": shared.next_id("toolu"), "name": name, "input": input}),
+            json!({"type": "tool_use", "id": next_id(shared, "toolu"), "name": name, "input": input}),
         ],
     };
     let stop_reason = if content.iter().any(|b| b["type"] == "tool_use") {
@@ -784,7 +351,7 @@ fn messages(shared: &Shared, body: &Value) -> Response {
     let model = body["model"].as_str().unwrap_or("claude-mock");
     // Exact numbers when the prompt asks (`[[usage: ...]]`), else an estimate.
     let asked = main
-        .then(|| parse_directives(&last_user_text(body)).usage)
+        .then(|| Directives::parse(&last_user_text(body)).usage())
         .flatten();
     let input_tokens = asked.map_or(estimate_tokens(body.to_string().len()), |u| u[0] as usize);
     let output_tokens = asked.map_or(
@@ -792,7 +359,7 @@ fn messages(shared: &Shared, body: &Value) -> Response {
         |u| u[1] as usize,
     );
     let (cache_read, cache_write) = asked.map_or((0, 0), |u| (u[2], u[3]));
-    let id = shared.next_id("msg");
+    let id = next_id(shared, "msg");
     if body["stream"] != true {
         return Response::json(
             200,
@@ -864,11 +431,12 @@ fn messages(shared: &Shared, body: &Value) -> Response {
                "usage": {"output_tokens": output_tokens}}),
     ));
     events.push(("message_stop", json!({"type": "message_stop"})));
-    Response {
-        status: 200,
-        headers: Vec::new(),
-        body: Body::Events(events),
-    }
+    Response::events(
+        events
+            .into_iter()
+            .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+            .collect(),
+    )
 }
 
 /// Splits `text` into at most `count` non-empty pieces on char boundaries.
@@ -884,6 +452,10 @@ fn pieces(text: &str, count: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mock_http::{read_line, MAX_HEAD};
+    use std::io::{BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::time::Instant;
 
     /// A minimal HTTP/1.1 client holding one connection open, to check the mock's wire format.
     struct Client {
@@ -1315,22 +887,11 @@ mod tests {
     }
 
     #[test]
-    fn directives_take_the_first_of_each_kind() {
-        let found = parse_directives(
-            "a [[say: one]] [[nope]] [[other: x]] [[say: two]] [[sleep: 1.5]] \
-             [[bash: echo [x] ]] [[tool: Skill {\"skill\": \"orch\"}]] [[error: boom]] \
-             [[error: 200]] [[usage: 1 2 3 4]] [[usage: 9 9 9 9]] [[unterminated",
-        );
-        assert_eq!(
-            found,
-            Directives {
-                say: Some("one".into()),
-                bash: Some("echo [x]".into()),
-                tool: Some(("Skill".into(), json!({"skill": "orch"}))),
-                sleep: Some(1.5),
-                error: None,
-                usage: Some([1, 2, 3, 4]),
-            }
-        );
+    fn error_directive_wants_a_status_from_400_to_599() {
+        let status = |text: &str| error_status(&Directives::parse(text));
+        assert_eq!(status("[[error: 503]]"), Some(503));
+        assert_eq!(status("[[error: boom]] [[error: 500]]"), None);
+        assert_eq!(status("[[error: 200]]"), None);
+        assert_eq!(status("[[error: 600]]"), None);
     }
 }

@@ -4,24 +4,33 @@
 //! `POST /v1/responses` answers as SSE with the events Codex 0.169 needs
 //! (docs/observed.md, 3.1): `response.created`, `response.output_item.added`,
 //! `response.output_text.delta`, `response.output_item.done`, `response.completed`. The reply is
-//! `X` from a `[[say: X]]` in the last user message, else `echo: <text>` (its first 60
-//! characters). Codex's hidden title-generation request gets a short title and is logged apart.
+//! `X` from a `[[say: X]]` in the last user message (read by [`orch_sim::directive`]), else
+//! `echo: <text>` (its first 60 characters). Codex's hidden title-generation request gets a
+//! short title and is logged apart.
 //! `GET /v1/models` gets an empty list; anything else (e.g. a WebSocket upgrade) a quick 404.
 //! Every connection is closed after one answer.
 
 #![allow(dead_code)]
 
-use crate::mock_http::{read_request, write_json, write_sse_head, Shared};
+use crate::mock_http::{lock, Api, Request, Response, Shared};
+use orch_sim::directive::Directives;
 use serde_json::{json, Value};
-use std::io::{self, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 /// The start of the prompt Codex's TUI sends to name a thread.
 const TITLE_PREFIX: &str = "Generate a concise, single-line task title";
 
-crate::mock_http::mock_type!(MockOpenAi, serve, "/v1");
+crate::mock_http::mock_type!(
+    /// A running mock Responses API for Codex; stopped on drop.
+    MockOpenAi,
+    (),
+    Api {
+        serve,
+        base: "/v1",
+        keep_alive: false,
+        user_text: last_user_text,
+    }
+);
 
 /// The text of the last `user` message of a Responses request body (its `input_text` parts
 /// joined), or `""`.
@@ -43,58 +52,30 @@ pub fn last_user_text(body: &Value) -> String {
     }
 }
 
-/// `X` from the last `[[TAG: X]]` in a prompt (`tag` is e.g. `say`).
-pub fn directive(prompt: &str, tag: &str) -> Option<String> {
-    let open = format!("[[{tag}:");
-    let start = prompt.rfind(&open)?;
-    let len = prompt[start..].find("]]")?;
-    Some(prompt[start + open.len()..start + len].trim().to_string())
-}
-
-/// `[IN, OUT, CACHE_READ, CACHE_WRITE]` from the last `[[usage: IN OUT CACHE_READ CACHE_WRITE]]`
-/// in a prompt (four whole numbers, else `None`): the usage the Gemini and pi mocks report,
-/// each mapped onto its wire format (`IN` is the input not read from a cache).
-pub fn usage_directive(prompt: &str) -> Option<[u64; 4]> {
-    let numbers: Vec<u64> = directive(prompt, "usage")?
-        .split_whitespace()
-        .map(|n| n.parse().ok())
-        .collect::<Option<_>>()?;
-    numbers.try_into().ok()
-}
-
-/// The reply to a prompt: `X` from the last `[[say: X]]`, else `echo: <prompt>` cut to its
-/// first 60 characters (a long echo of repetitive text makes Gemini CLI 0.61 report a loop and
-/// send a request of its own).
+/// The reply to a prompt: `X` from its `[[say: X]]`, else `echo: <prompt>` cut to its first 60
+/// characters (a long echo of repetitive text makes Gemini CLI 0.61 report a loop and send a
+/// request of its own).
 pub fn reply_to(prompt: &str) -> String {
-    directive(prompt, "say").unwrap_or_else(|| {
-        format!(
+    match Directives::parse(prompt).say() {
+        Some(text) => text.to_string(),
+        None => format!(
             "echo: {}",
             prompt.trim().chars().take(60).collect::<String>()
-        )
-    })
+        ),
+    }
 }
 
-fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let request = read_request(&mut reader)?;
-    let mut out = conn;
-    shared
-        .log
-        .lock()
-        .unwrap()
-        .push(format!("{} {}", request.method, request.path));
-    let path = request.path.split('?').next().unwrap_or("");
-    match (request.method.as_str(), path) {
+fn serve(shared: &Shared, request: &Request) -> Response {
+    match (request.method.as_str(), request.path.as_str()) {
         ("POST", "/v1/responses") => {
             let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
             let prompt = last_user_text(&body);
             let last = body["input"].as_array().and_then(|i| i.last()).cloned();
             let answer = if prompt.starts_with(TITLE_PREFIX) {
-                shared.side.lock().unwrap().push(body);
+                lock(&shared.side).push(body);
                 Answer::Text("Mock title".to_string())
             } else {
-                shared.main.lock().unwrap().push(body);
+                lock(&shared.main).push(body);
                 match last {
                     Some(item) if item["type"] == "function_call_output" => Answer::Text(format!(
                         "tool said: {}",
@@ -102,20 +83,19 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
                             .as_str()
                             .unwrap_or(&item["output"].to_string())
                     )),
-                    _ => match directive(&prompt, "bash") {
-                        Some(command) => Answer::Exec(command),
+                    _ => match Directives::parse(&prompt).bash() {
+                        Some(command) => Answer::Exec(command.to_string()),
                         None => Answer::Text(reply_to(&prompt)),
                     },
                 }
             };
             let n = shared.ids.fetch_add(1, Ordering::SeqCst);
-            write_sse(&mut out, &format!("resp_{n}"), &format!("msg_{n}"), &answer)
+            Response::events(events(&format!("resp_{n}"), &format!("msg_{n}"), &answer))
         }
-        ("GET", "/v1/models") => write_json(&mut out, 200, &json!({"object": "list", "data": []})),
-        _ => write_json(
-            &mut out,
+        ("GET", "/v1/models") => Response::json(200, &json!({"object": "list", "data": []})),
+        _ => Response::json(
             404,
-            &json!({"error": {"message": format!("no route {} {}", request.method, path)}}),
+            &json!({"error": {"message": format!("no route {} {}", request.method, request.path)}}),
         ),
     }
 }
@@ -126,9 +106,8 @@ enum Answer {
     Exec(String),
 }
 
-/// Streams one answer as the Responses API's SSE events, then closes.
-fn write_sse(out: &mut impl Write, id: &str, item: &str, answer: &Answer) -> io::Result<()> {
-    write_sse_head(out)?;
+/// One answer as the Responses API's server-sent events.
+fn events(id: &str, item: &str, answer: &Answer) -> Vec<String> {
     let message = |content: Value| {
         json!({"type": "message", "id": item, "role": "assistant", "status": "completed",
                "content": content})
@@ -164,20 +143,22 @@ fn write_sse(out: &mut impl Write, id: &str, item: &str, answer: &Answer) -> io:
                "output_tokens": 5, "output_tokens_details": {"reasoning_tokens": 0},
                "total_tokens": 15}}}),
     ]);
-    for event in events {
-        write!(
-            out,
-            "event: {}\ndata: {event}\n\n",
-            event["type"].as_str().unwrap()
-        )?;
-        out.flush()?;
-    }
-    Ok(())
+    events
+        .iter()
+        .map(|event| {
+            format!(
+                "event: {}\ndata: {event}\n\n",
+                event["type"].as_str().unwrap()
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
 
     #[test]
     fn say_directive_picks_the_reply() {
@@ -188,17 +169,6 @@ mod tests {
             {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]},
         ]});
         assert_eq!(last_user_text(&body), "go");
-    }
-
-    #[test]
-    fn usage_directive_takes_four_numbers() {
-        assert_eq!(
-            usage_directive("x [[usage: 1 2 3 4]] [[say: Y]]"),
-            Some([1, 2, 3, 4])
-        );
-        assert_eq!(usage_directive("x [[usage: 1 2 3]]"), None);
-        assert_eq!(usage_directive("x [[usage: 1 2 3 x]]"), None);
-        assert_eq!(usage_directive("x"), None);
     }
 
     #[test]

@@ -17,15 +17,23 @@
 
 #![allow(dead_code)]
 
-use crate::mock_http::{read_request, write_json, write_sse_head, Shared};
-use crate::mock_openai::{directive, reply_to, usage_directive};
+use crate::mock_http::{lock, Api, Request, Response, Shared};
+use crate::mock_openai::reply_to;
+use orch_sim::directive::Directives;
 use serde_json::{json, Value};
-use std::io::{self, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
-crate::mock_http::mock_type!(MockChat, serve, "/v1");
+crate::mock_http::mock_type!(
+    /// A running mock Chat Completions API for pi; stopped on drop.
+    MockChat,
+    (),
+    Api {
+        serve,
+        base: "/v1",
+        keep_alive: false,
+        user_text: last_user_text,
+    }
+);
 
 /// The text of the last `user` message of a Chat Completions body (string content, or its
 /// `text` parts joined), or `""`.
@@ -56,18 +64,11 @@ enum Answer {
     Bash(String),
 }
 
-fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let crate::mock_http::Request {
-        method, path, body, ..
-    } = read_request(&mut reader)?;
-    let mut out = conn;
-    shared.log.lock().unwrap().push(format!("{method} {path}"));
-    let path = path.split('?').next().unwrap_or("").to_string();
-    match (method.as_str(), path.as_str()) {
+fn serve(shared: &Shared, request: &Request) -> Response {
+    let (method, path) = (request.method.as_str(), request.path.as_str());
+    match (method, path) {
         ("POST", "/v1/chat/completions") => {
-            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
             let model = body["model"].as_str().unwrap_or("mock-model").to_string();
             let messages = body["messages"].as_array().cloned().unwrap_or_default();
             let usage = usage(&last_user_text(&body));
@@ -77,25 +78,23 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
                 }
                 _ => {
                     let prompt = last_user_text(&body);
-                    match directive(&prompt, "bash") {
-                        Some(command) => Answer::Bash(command),
+                    match Directives::parse(&prompt).bash() {
+                        Some(command) => Answer::Bash(command.to_string()),
                         None => Answer::Text(reply_to(&prompt)),
                     }
                 }
             };
-            shared.main.lock().unwrap().push(body);
+            lock(&shared.main).push(body);
             let n = shared.ids.fetch_add(1, Ordering::SeqCst);
-            write_sse(
-                &mut out,
+            Response::events(events(
                 &format!("chatcmpl-mock-{n}"),
                 &model,
                 &answer,
                 usage,
-            )
+            ))
         }
-        ("GET", "/v1/models") => write_json(&mut out, 200, &json!({"object": "list", "data": []})),
-        _ => write_json(
-            &mut out,
+        ("GET", "/v1/models") => Response::json(200, &json!({"object": "list", "data": []})),
+        _ => Response::json(
             404,
             &json!({"error": {"message": format!("no route {method} {path}")}}),
         ),
@@ -105,7 +104,7 @@ fn serve(shared: &Shared, conn: TcpStream) -> io::Result<()> {
 /// The `usage` of a reply to `prompt`: its `[[usage: ...]]`, else 10 prompt and 5 completion
 /// tokens.
 fn usage(prompt: &str) -> Value {
-    let Some([input, output, cache_read, cache_write]) = usage_directive(prompt) else {
+    let Some([input, output, cache_read, cache_write]) = Directives::parse(prompt).usage() else {
         return json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15});
     };
     let prompt_tokens = input + cache_read + cache_write;
@@ -115,16 +114,9 @@ fn usage(prompt: &str) -> Value {
                                      "cache_write_tokens": cache_write}})
 }
 
-/// Streams one assistant message (`answer`) as Chat Completions chunks, ending with `usage`,
-/// then closes.
-fn write_sse(
-    out: &mut impl Write,
-    id: &str,
-    model: &str,
-    answer: &Answer,
-    usage: Value,
-) -> io::Result<()> {
-    write_sse_head(out)?;
+/// One assistant message (`answer`) as Chat Completions chunks, ending with `usage`, then
+/// `[DONE]`: the server-sent events.
+fn events(id: &str, model: &str, answer: &Answer, usage: Value) -> Vec<String> {
     let chunk = |choices: Value, usage: Value| {
         json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
                "choices": choices, "usage": usage})
@@ -149,17 +141,16 @@ fn write_sse(
         ),
         chunk(json!([]), usage),
     ];
-    for event in events {
-        write!(out, "data: {event}\n\n")?;
-        out.flush()?;
-    }
-    write!(out, "data: [DONE]\n\n")?;
-    out.flush()
+    let mut events: Vec<String> = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+    events.push("data: [DONE]\n\n".to_string());
+    events
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
 
     #[test]
     fn serves_a_chat_completion_stream() {

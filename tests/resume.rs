@@ -5,7 +5,7 @@
 
 use crate::coord::{events, wait_stop_containing};
 use crate::fleet::Fleet;
-use crate::util::{json, stderr, wait_for, World};
+use crate::util::{expect_success, json, stderr, wait_for, World};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -139,8 +139,7 @@ fn sim_fleet_resumes_after_its_tmux_server_dies() {
     let listen = listen_from(&world, "one", before);
     world.ok(&["tell", "one", "second [[say: ONE-B]]"]);
     let out = listen.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let stop = json(&String::from_utf8_lossy(&out.stdout));
+    let stop = json(&expect_success("orch listen one", out, String::new));
     assert_eq!(stop["last_assistant_message"], "ONE-B");
     // The subscription made before the crash reaches `two` in its new pane.
     let seen = wait_stop_containing(&world, "two", "ONE-B");
@@ -329,8 +328,7 @@ fn operator_pane_that_comes_back_is_registered_again() {
         .env("CLAUDE_CODE_SESSION_ID", "op-session")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let op = json(&String::from_utf8_lossy(&out.stdout))["subscriber"]
+    let op = json(&expect_success("orch subscribe pub", out, String::new))["subscriber"]
         .as_str()
         .unwrap()
         .to_string();
@@ -434,8 +432,11 @@ fn claude_and_codex_workers_resume_on_their_conversations() {
     assert!(seen.contains("[orch inbox]"), "{seen}");
     for (child, name) in listens.into_iter().zip(["one", "two", "cx"]) {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{name}: {}", stderr(&out));
-        let stop: Value = json(&String::from_utf8_lossy(&out.stdout));
+        let stop: Value = json(&expect_success(
+            &format!("orch listen {name}"),
+            out,
+            String::new,
+        ));
         assert_eq!(stop["event"], "stop", "{name}: {stop}");
         if name != "two" {
             assert_eq!(stop["last_assistant_message"], format!("{name}-B"));

@@ -2,7 +2,7 @@
 //! unrelated worker and an observer, every action on a child and on a stranger. Allowed
 //! actions succeed; refused ones exit 6, name the rule and are in the audit log.
 
-use crate::util::{json, World};
+use crate::util::{expect_success, json, World};
 use std::process::{Output, Stdio};
 
 /// Runs `orch ARGS` as `actor` (`None`: the operator).
@@ -15,27 +15,24 @@ fn run_as(world: &World, actor: Option<&str>, args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
+/// Runs `orch ARGS` as `actor` and asserts success; returns stdout.
+fn ok_as(world: &World, actor: Option<&str>, args: &[&str]) -> String {
+    let what = format!("orch {args:?} as {actor:?}");
+    expect_success(&what, run_as(world, actor, args), String::new)
+}
+
 fn spawn_as(world: &World, actor: Option<&str>, name: &str, role: &str) -> String {
-    let out = run_as(
-        world,
-        actor,
-        &[
-            "--json",
-            "spawn",
-            "--harness",
-            "sim",
-            "--name",
-            name,
-            "--role",
-            role,
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json(&String::from_utf8_lossy(&out.stdout))["id"]
+    let args = [
+        "--json",
+        "spawn",
+        "--harness",
+        "sim",
+        "--name",
+        name,
+        "--role",
+        role,
+    ];
+    json(&ok_as(world, actor, &args))["id"]
         .as_str()
         .unwrap()
         .to_string()
@@ -120,17 +117,8 @@ fn rights_matrix_allows_and_refuses_as_the_table_says() {
 
     // Decide: a worker decides its children's escalations, the operator any, others none.
     let esc = |actor: &str| {
-        let out = run_as(
-            &world,
-            Some(actor),
-            &["escalate", "--axis", "taste", "--summary", "name it?"],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        let args = ["escalate", "--axis", "taste", "--summary", "name it?"];
+        ok_as(&world, Some(actor), &args).trim().to_string()
     };
     let by_kid = esc(&kid);
     let by_other = esc(&other);

@@ -4,7 +4,7 @@
 
 use crate::claude::{claude_cmd, claude_print, output_within, prepare_home, DUMMY_API_KEY};
 use crate::mock_model::MockModel;
-use crate::util::World;
+use crate::util::{expect_success, World};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -409,12 +409,7 @@ fn claude_code_loads_a_skill_body_through_the_skill_tool() {
         claude_cmd(&world, &mock).args(["-p", prompt]),
         Duration::from_secs(90),
     );
-    assert!(
-        out.status.success(),
-        "claude -p failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&format!("claude -p {prompt:?}"), out, String::new);
     let distinctive = "merge the branches in dependency order";
     let requests = mock.requests();
     let loaded = requests

@@ -154,18 +154,12 @@ impl World {
             .collect()
     }
 
-    /// Asserts that `out` (of `orch ARGS`) succeeded, showing stdout, stderr, `context` and
-    /// every pane's screen otherwise; returns stdout.
+    /// [`expect_success`] for `out` of `orch ARGS`, with `context` and every pane's screen in
+    /// the panic; returns stdout.
     pub fn expect_ok(&self, args: &[&str], out: Output, context: &str) -> String {
-        assert!(
-            out.status.success(),
-            "orch {args:?} failed ({:?}):\nstdout: {}\nstderr: {}\n{context}\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            self.screens()
-        );
-        String::from_utf8(out.stdout).unwrap()
+        expect_success(&format!("orch {args:?}"), out, || {
+            format!("{context}\n{}", self.screens())
+        })
     }
 
     /// Runs `orch ARGS` to completion with empty stdin.
@@ -188,18 +182,42 @@ impl World {
             .unwrap_or(serde_json::Value::Null)
     }
 
-    /// Runs `orch ARGS` and asserts success; returns stdout.
+    /// Runs `orch ARGS` and asserts success ([`expect_success`]); returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.orch(args);
-        assert!(
-            out.status.success(),
-            "orch {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+        expect_success(&format!("orch {args:?}"), self.orch(args), String::new)
+    }
+}
+
+/// Asserts that `out`, the output of `what` (e.g. `orch ["up"]`), succeeded; otherwise panics
+/// with its exit code, stdout, stderr and `explain()` (state worth reading, computed only
+/// then). Returns stdout, which must be UTF-8.
+pub fn expect_success(what: &str, out: Output, explain: impl FnOnce() -> String) -> String {
+    if !out.status.success() {
+        panic!(
+            "{what} failed ({:?}):\nstdout: {}\nstderr: {}\n{}",
             out.status.code(),
             String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&out.stderr),
+            explain()
         );
-        String::from_utf8(out.stdout).unwrap()
     }
+    String::from_utf8(out.stdout).unwrap_or_else(|e| panic!("{what}: stdout is not UTF-8: {e}"))
+}
+
+/// Runs `cmd` to completion, with `stdin` written to its input (`None`: no input), and
+/// asserts success ([`expect_success`], naming it `PROGRAM [ARGS...]`); returns stdout.
+pub fn run_ok(cmd: &mut Command, stdin: Option<&[u8]>, explain: impl FnOnce() -> String) -> String {
+    let program = Path::new(cmd.get_program())
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let what = format!("{program} {:?}", cmd.get_args().collect::<Vec<_>>());
+    let out = match stdin {
+        Some(input) => output_with_stdin(cmd, input),
+        None => cmd.output().unwrap(),
+    };
+    expect_success(&what, out, explain)
 }
 
 /// A private tmux server (`tmux -L orch-test-<pid>-<n>`), killed on drop.

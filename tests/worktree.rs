@@ -2,7 +2,7 @@
 //! worker, `ps` shows branch and dirty state, `orch diff` the change, `kill` removes a clean
 //! worktree and keeps a dirty one.
 
-use crate::util::{json, World};
+use crate::util::{json, run_ok, World};
 use std::path::Path;
 use std::process::Command;
 
@@ -16,19 +16,12 @@ pub fn init_repo(dir: &Path) {
 
 /// Runs git in `dir` (as a test user); returns stdout.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
+    let mut git = Command::new("git");
+    git.arg("-C")
         .arg(dir)
         .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+        .args(args);
+    run_ok(&mut git, None, String::new)
 }
 
 #[test]

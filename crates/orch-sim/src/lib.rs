@@ -6,6 +6,7 @@
 //! Threads: one reads the terminal, one runs the current turn, and the main thread owns the
 //! input box, the prompt queue and the screen; they talk through one channel of [`Msg`]s.
 
+pub mod directive;
 pub mod event;
 pub mod hooks;
 pub mod input;
@@ -58,11 +59,11 @@ usage: orch-sim [--session-id UUID] [--settings FILE|JSON]... [--reply TEXT] [--
 
 A stand-in for the Claude Code TUI: type or paste a prompt, Enter submits, Escape interrupts,
 Ctrl-D on an empty box exits. Hooks come from $CLAUDE_CONFIG_DIR/settings.json (default
-~/.claude/settings.json) and every --settings. Prompts may hold directives: [[say: TEXT]],
-[[sleep: SECS]], [[bash: CMD]], [[error: CODE]], [[notify: TYPE MESSAGE]],
-[[permission: TOOL JSON]]. --tab-width turns each tab of a prompt into N spaces, as Claude
-Code does; --prompt-prefix puts TEXT in front of each prompt, as a harness that rewrites
-prompts beyond recognition would. Other arguments are ignored.
+~/.claude/settings.json) and every --settings. Prompts may hold directives (the first of each
+kind counts): [[say: TEXT]], [[sleep: SECS]], [[bash: CMD]], [[error: CODE]],
+[[notify: TYPE MESSAGE]], [[permission: TOOL JSON]]. --tab-width turns each tab of a prompt
+into N spaces, as Claude Code does; --prompt-prefix puts TEXT in front of each prompt, as a
+harness that rewrites prompts beyond recognition would. Other arguments are ignored.
 ";
 
 /// The sim's command line.

@@ -1,13 +1,14 @@
-//! One turn of the sim: the reply a prompt asks for through `[[...]]` directives (the language
-//! of orch's test mock model), and the hook sequence around it (UserPromptSubmit, then Stop or
-//! StopFailure, with Stop hooks that may block and ask for more turns).
+//! One turn of the sim: the reply a prompt asks for through `[[...]]` directives
+//! ([`crate::directive`], the language of orch's test mock models too), and the hook sequence
+//! around it (UserPromptSubmit, then Stop or StopFailure, with Stop hooks that may block and ask
+//! for more turns).
 //!
 //! Turns run on a worker thread; the input thread steers them through a [`Control`] (Escape,
 //! permission answers).
 
+use super::directive::{default_message, Directive, Directives};
 use super::event::Event;
 use super::hooks::{self, Runner};
-use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -15,99 +16,6 @@ use std::time::{Duration, Instant};
 
 /// How many Stop-hook blocks in a row the sim honours (Claude Code's cap).
 pub const MAX_STOP_BLOCKS: usize = 8;
-
-/// One `[[name: value]]` instruction in a prompt.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Directive {
-    /// `[[say: TEXT]]`: reply TEXT.
-    Say(String),
-    /// `[[sleep: SECS]]`: wait SECS seconds (a float) before replying; Escape interrupts.
-    Sleep(Duration),
-    /// `[[bash: CMD]]`: run `sh -c CMD`, reply `SIM: bash finished: <trimmed stdout>`.
-    Bash(String),
-    /// `[[error: CODE]]`: end the turn with StopFailure (an HTTP status or an error kind).
-    Error(String),
-    /// `[[notify: TYPE MESSAGE]]`: fire a Notification first.
-    Notify { kind: String, message: String },
-    /// `[[permission: TOOL JSON]]`: fire PermissionRequest and a `permission_prompt`
-    /// Notification, then wait for `1`/Enter (go on) or Escape (interrupt).
-    Permission { tool: String, input: Value },
-}
-
-/// The directives in `text`, in order. Unknown names and malformed values are skipped.
-pub fn directives(text: &str) -> Vec<Directive> {
-    let mut found = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("[[") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("]]") else { break };
-        let inner = &after[..end];
-        rest = &after[end + 2..];
-        let Some((name, value)) = inner.split_once(':') else {
-            continue;
-        };
-        if let Some(directive) = directive(name.trim(), value.trim()) {
-            found.push(directive);
-        }
-    }
-    found
-}
-
-fn directive(name: &str, value: &str) -> Option<Directive> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "say" => Directive::Say(value.to_string()),
-        "sleep" => {
-            let secs: f64 = value.parse().ok()?;
-            Directive::Sleep(Duration::try_from_secs_f64(secs).ok()?)
-        }
-        "bash" => Directive::Bash(value.to_string()),
-        "error" => Directive::Error(value.to_string()),
-        "notify" => {
-            let (kind, message) = split_word(value);
-            let message = if message.is_empty() {
-                default_message(kind).to_string()
-            } else {
-                message.to_string()
-            };
-            Directive::Notify {
-                kind: kind.to_string(),
-                message,
-            }
-        }
-        "permission" => {
-            let (tool, input) = split_word(value);
-            if tool.is_empty() {
-                return None;
-            }
-            let input = if input.is_empty() {
-                json!({})
-            } else {
-                serde_json::from_str(input).unwrap_or_else(|_| json!({ "command": input }))
-            };
-            Directive::Permission {
-                tool: tool.to_string(),
-                input,
-            }
-        }
-        _ => return None,
-    })
-}
-
-fn split_word(value: &str) -> (&str, &str) {
-    match value.split_once(char::is_whitespace) {
-        Some((word, rest)) => (word, rest.trim()),
-        None => (value, ""),
-    }
-}
-
-/// The message Claude Code sends with a notification type.
-fn default_message(kind: &str) -> &'static str {
-    match kind {
-        "permission_prompt" => "Claude needs your permission",
-        "idle_prompt" => "Claude is waiting for your input",
-        _ => "",
-    }
-}
 
 /// The reply to a prompt without `say` or `bash`: `SIM: you said: <first line, 80 chars>`.
 pub fn echo(prompt: &str) -> String {
@@ -348,7 +256,7 @@ impl Turns {
         let mut say = None;
         let mut bash = None;
         let mut error = None;
-        for directive in directives(input) {
+        for directive in Directives::parse(input) {
             match directive {
                 Directive::Say(text) => say = Some(text),
                 Directive::Error(code) => error = Some(code),
@@ -400,6 +308,8 @@ impl Turns {
                         return None;
                     }
                 }
+                // Kinds for the mock model servers only.
+                Directive::Tool { .. } | Directive::Usage(_) => {}
             }
         }
         if !self.delay.is_zero() && !ctl.sleep(self.delay) {
@@ -457,62 +367,8 @@ impl Turns {
 mod tests {
     use super::*;
     use crate::event::Session;
+    use serde_json::Value;
     use std::sync::Arc;
-
-    #[test]
-    fn parses_directives_in_order() {
-        let found = directives(
-            "hi [[notify: idle_prompt]] [[sleep: 0.5]] [[bash: echo \"a b\"]] \
-             [[say: done here]] [[unknown: x]] [[sleep: nope]] [[error: 500]]",
-        );
-        assert_eq!(
-            found,
-            vec![
-                Directive::Notify {
-                    kind: "idle_prompt".into(),
-                    message: "Claude is waiting for your input".into()
-                },
-                Directive::Sleep(Duration::from_millis(500)),
-                Directive::Bash("echo \"a b\"".into()),
-                Directive::Say("done here".into()),
-                Directive::Error("500".into()),
-            ]
-        );
-    }
-
-    #[test]
-    fn parses_notify_and_permission_values() {
-        assert_eq!(
-            directives("[[notify: custom something happened]]"),
-            vec![Directive::Notify {
-                kind: "custom".into(),
-                message: "something happened".into()
-            }]
-        );
-        assert_eq!(
-            directives(r#"[[permission: Bash {"command": "ls -l"}]]"#),
-            vec![Directive::Permission {
-                tool: "Bash".into(),
-                input: json!({"command": "ls -l"})
-            }]
-        );
-        assert_eq!(
-            directives("[[permission: Bash rm -rf x]]"),
-            vec![Directive::Permission {
-                tool: "Bash".into(),
-                input: json!({"command": "rm -rf x"})
-            }]
-        );
-    }
-
-    #[test]
-    fn unterminated_and_negative_are_skipped() {
-        assert_eq!(directives("[[sleep: -1]] [[say: x"), vec![]);
-        assert_eq!(
-            directives("[[nocolon]] [[say:]]"),
-            vec![Directive::Say("".into())]
-        );
-    }
 
     #[test]
     fn echo_uses_the_first_line_cut_to_80() {

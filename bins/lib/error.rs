@@ -1,7 +1,8 @@
 //! Exit codes and the error type that carries one through `anyhow`.
 //!
 //! Every command returns `anyhow::Result`; an error that should end the process with a code
-//! other than 1 is a [`Fail`], which `cli::main` finds with [`code_of`]. The numbers live in one
+//! other than 1 is an [`Error`], whose variant says what went wrong and whose [`Error::code`]
+//! says how the process ends; `cli::main` finds it with [`code_of`]. The numbers live in one
 //! place, [`Exit::code`].
 
 use std::fmt;
@@ -54,37 +55,66 @@ impl Exit {
     }
 }
 
-/// An error that ends the process with `exit`; `msg` is printed after `orch: `.
+/// What went wrong, when it is one of the outcomes a script tells apart by exit code
+/// ([`Error::code`]); anything else is a plain `anyhow` error and exits 1. The message is
+/// printed after `orch: `, so each one names the thing and the fix.
 #[derive(Debug)]
-pub struct Fail {
-    pub exit: Exit,
-    pub msg: String,
+pub enum Error {
+    /// Flags that cannot go together, or a command that needs what is missing (a terminal for
+    /// `top`): exit 2, like clap's own usage errors.
+    Usage(String),
+    /// A wait (`listen`, `tell`, `spawn`, `escalate --wait`) ran out of time: exit 3.
+    Timeout(String),
+    /// The worker's pane is gone or its session ended: exit 4.
+    Gone(String),
+    /// The turn ended in a StopFailure (an API error) instead of a Stop: exit 5.
+    StopFailure(String),
+    /// A role rule or a spent budget refused the action: exit 6.
+    Refused(String),
+    /// Checks failed (`doctor`): exit 1 with this summary.
+    Failed(String),
+    /// A command forwarded to another host ended with `exit` there; `message` says what it
+    /// printed. The host's code is kept, so `--host` runs are scripted like local ones.
+    Remote { exit: Exit, message: String },
 }
 
-impl Fail {
-    /// An error ending the process as `exit` says.
-    pub fn new(exit: Exit, msg: impl Into<String>) -> Fail {
-        Fail {
-            exit,
-            msg: msg.into(),
+impl Error {
+    /// How this error ends the process.
+    pub fn code(&self) -> Exit {
+        match self {
+            Error::Usage(_) => Exit::Usage,
+            Error::Timeout(_) => Exit::Timeout,
+            Error::Gone(_) => Exit::Gone,
+            Error::StopFailure(_) => Exit::StopFailure,
+            Error::Refused(_) => Exit::Refused,
+            Error::Failed(_) => Exit::Error,
+            Error::Remote { exit, .. } => *exit,
         }
     }
 }
 
-impl fmt::Display for Fail {
+impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.msg)
+        match self {
+            Error::Usage(m)
+            | Error::Timeout(m)
+            | Error::Gone(m)
+            | Error::StopFailure(m)
+            | Error::Refused(m)
+            | Error::Failed(m)
+            | Error::Remote { message: m, .. } => f.write_str(m),
+        }
     }
 }
 
-impl std::error::Error for Fail {}
+impl std::error::Error for Error {}
 
-/// How an error ends the process: a [`Fail`]'s own [`Exit`], a refused state folder's
+/// How an error ends the process: an [`Error`]'s [`Error::code`], a refused state folder's
 /// [`Exit::Refused`], else [`Exit::Error`].
 pub fn exit_of(err: &anyhow::Error) -> Exit {
     err.chain()
         .find_map(|e| {
-            e.downcast_ref::<Fail>().map(|f| f.exit).or_else(|| {
+            e.downcast_ref::<Error>().map(Error::code).or_else(|| {
                 e.downcast_ref::<orch_store::Refused>()
                     .map(|_| Exit::Refused)
             })

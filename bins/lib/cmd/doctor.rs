@@ -2,7 +2,7 @@
 //! Code, `TMUX_PANE` reaching a hook) and says how to fix what is wrong. Changes nothing.
 
 use super::Ctx;
-use crate::error::{Exit, Fail};
+use crate::error::Error;
 use crate::views::doctor::{self, Verdict};
 use anyhow::Result;
 use serde_json::json;
@@ -57,7 +57,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     if failed > 0 {
         let s = if failed == 1 { "" } else { "s" };
-        return Err(Fail::new(Exit::Error, format!("{failed} required check{s} failed")).into());
+        return Err(Error::Failed(format!("{failed} required check{s} failed")).into());
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::coordination::escalation::{self, Ask};
-use crate::error::{Exit, Fail};
+use crate::error::Error;
 use crate::fleet::worker::{Waited, Worker};
 use anyhow::{bail, Context, Result};
 use orch_store::Kind;
@@ -100,14 +100,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 Ok(())
             }
         }
-        Waited::TimedOut => bail!(Fail::new(
-            Exit::Timeout,
-            format!(
-                "escalation {} is still open: `orch escalations --open`",
-                esc.id
-            )
-        )),
-        Waited::Gone(why) => bail!(Fail::new(Exit::Gone, why)),
+        Waited::TimedOut => bail!(Error::Timeout(format!(
+            "escalation {} is still open: `orch escalations --open`",
+            esc.id
+        ))),
+        Waited::Gone(why) => bail!(Error::Gone(why)),
     }
 }
 

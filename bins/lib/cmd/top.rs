@@ -14,7 +14,7 @@
 //! the benchmark read.
 
 use super::Ctx;
-use crate::error::{Exit, Fail};
+use crate::error::Error;
 use crate::tmux::Tmux;
 use crate::tmux::{Caller, TmuxServer};
 use crate::views::top::{Board, KeyAction, View};
@@ -62,19 +62,19 @@ enum Wake {
 /// `--popup` outside tmux or with a tmux older than 3.3, the state folder unreadable.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if ctx.json {
-        bail!(Fail::new(
-            Exit::Usage,
+        bail!(Error::Usage(
             "`orch top` is a live view with no JSON: `orch --json ps` prints the same rows once"
+                .into()
         ));
     }
     if args.popup {
         return popup(args.all);
     }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        bail!(Fail::new(
-            Exit::Usage,
+        bail!(Error::Usage(
             "`orch top` needs a terminal: run it in a pane (or `orch top --popup` inside tmux); \
              `orch ps` prints the rows once"
+                .into()
         ));
     }
     let state = Store::from_env()?;
@@ -399,10 +399,10 @@ fn attach(state: &Store, id: &str) -> Result<()> {
 /// waits for it to close.
 fn popup(all: bool) -> Result<()> {
     let Some(caller) = Caller::from_env() else {
-        bail!(Fail::new(
-            Exit::Usage,
+        bail!(Error::Usage(
             "`orch top --popup` opens a tmux popup: run it inside tmux, or `orch top` in any \
              terminal"
+                .into()
         ));
     };
     let version = crate::tmux::check_version()?;

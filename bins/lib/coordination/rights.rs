@@ -13,7 +13,7 @@
 
 use crate::coordination::audit::{self, Entry, Outcome};
 use crate::coordination::roles::Actor;
-use crate::error::{Exit, Fail};
+use crate::error::Error;
 use anyhow::{bail, Context, Result};
 use orch_store::files::{write_atomic, Lock};
 use orch_store::worker::File;
@@ -332,7 +332,7 @@ pub fn refuse(
             refusal.message
         ),
     };
-    Fail::new(Exit::Refused, message).into()
+    Error::Refused(message).into()
 }
 
 /// The caller of this process (`$ORCH_WORKER`, else the operator) as the rules see it.
@@ -619,7 +619,7 @@ mod tests {
         let who = actor("observer");
         let t = Target::new("w2", "w1");
         let err = require(&state, &who, Action::Kill, Some(&t)).unwrap_err();
-        assert_eq!(crate::error::exit_of(&err), Exit::Refused);
+        assert_eq!(crate::error::exit_of(&err), crate::error::Exit::Refused);
         assert!(err.to_string().contains("observer-may-not-kill"), "{err}");
         require(&state, &who, Action::Capture, Some(&t)).unwrap();
         let log = audit::read(&state, &audit::Filter::default()).unwrap();
@@ -642,7 +642,7 @@ mod tests {
         let state = Store { root: file };
         let refusal = check(&actor("observer"), Action::Spawn, None).unwrap_err();
         let err = refuse(&state, &actor("observer"), Action::Spawn, None, &refusal);
-        assert_eq!(crate::error::exit_of(&err), Exit::Refused);
+        assert_eq!(crate::error::exit_of(&err), crate::error::Exit::Refused);
         let text = err.to_string();
         assert!(text.starts_with(&refusal.message), "{text}");
         assert!(

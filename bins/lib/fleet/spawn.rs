@@ -6,7 +6,7 @@
 //! fails before the pane is up leaves nothing behind.
 
 use crate::coordination::roles::Actor;
-use crate::error::{Exit, Fail};
+use crate::error::Error;
 use crate::fleet::status::Status;
 use crate::fleet::worker::{Waited, Worker};
 use crate::harness::quiet::Quiet;
@@ -509,14 +509,11 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
         })?;
         match waited {
             Waited::Found((), _) => return Ok(()),
-            Waited::Gone(_) => bail!(Fail::new(
-                Exit::Gone,
-                format!(
-                    "worker `{id}`: the {} harness exited before it started{}",
-                    harness.name(),
-                    last_lines(&screen)
-                )
-            )),
+            Waited::Gone(_) => bail!(Error::Gone(format!(
+                "worker `{id}`: the {} harness exited before it started{}",
+                harness.name(),
+                last_lines(&screen)
+            ))),
             Waited::TimedOut => {}
         }
         if let Ok(now) = server.capture(&pane) {
@@ -533,41 +530,35 @@ fn wait_started(worker: &Worker, harness: Harness, after: u64, timeout: Duration
             return Ok(());
         }
         if let Some(blocker) = harness.blocker(&screen, &worker.meta.cwd.display().to_string()) {
-            bail!(Fail::new(
-                Exit::Timeout,
-                format!(
-                    "worker `{id}` is stuck at {}'s {} screen in pane {pane}: {}. \
+            bail!(Error::Timeout(format!(
+                "worker `{id}` is stuck at {}'s {} screen in pane {pane}: {}. \
                      To look: `{} attach -t {}`",
-                    harness.title(),
-                    blocker.kind,
-                    blocker.fix,
-                    server.describe(),
-                    worker.meta.session.as_deref().unwrap_or("")
-                )
-            ));
+                harness.title(),
+                blocker.kind,
+                blocker.fix,
+                server.describe(),
+                worker.meta.session.as_deref().unwrap_or("")
+            )));
         }
         if Instant::now() >= deadline {
-            bail!(Fail::new(
-                Exit::Timeout,
-                format!(
-                    "worker `{id}` did not start within {:.0} s ({}). Its pane {pane} shows:{}",
-                    timeout.as_secs_f64(),
-                    if on_screen {
-                        "its input prompt never showed".to_string()
-                    } else if let Some(detector) = &worker.meta.detector {
-                        format!(
-                            "its screen never settled ({}): give a longer `--ready-timeout`, \
+            bail!(Error::Timeout(format!(
+                "worker `{id}` did not start within {:.0} s ({}). Its pane {pane} shows:{}",
+                timeout.as_secs_f64(),
+                if on_screen {
+                    "its input prompt never showed".to_string()
+                } else if let Some(detector) = &worker.meta.detector {
+                    format!(
+                        "its screen never settled ({}): give a longer `--ready-timeout`, \
                              or check `--prompt-regex` against the last line below",
-                            detector.describe()
-                        )
-                    } else {
-                        "no SessionStart hook event: is `orch up` done, so that Claude Code runs \
+                        detector.describe()
+                    )
+                } else {
+                    "no SessionStart hook event: is `orch up` done, so that Claude Code runs \
                          orch-hook?"
-                            .to_string()
-                    },
-                    last_lines(&screen)
-                )
-            ));
+                        .to_string()
+                },
+                last_lines(&screen)
+            )));
         }
     }
 }
@@ -648,17 +639,14 @@ fn settle_input(worker: &Worker, deadline: Instant) -> Result<()> {
     let Some(screen) = worker.await_input_box(RESUME_SETTLE, deadline)? else {
         return Ok(());
     };
-    bail!(Fail::new(
-        Exit::Timeout,
-        format!(
-            "worker `{}` resumed but its input box did not settle in pane {}: look with `{} \
+    bail!(Error::Timeout(format!(
+        "worker `{}` resumed but its input box did not settle in pane {}: look with `{} \
              attach`{}",
-            worker.meta.id,
-            worker.pane()?,
-            worker.meta.server.describe(),
-            last_lines(&screen)
-        )
-    ))
+        worker.meta.id,
+        worker.pane()?,
+        worker.meta.server.describe(),
+        last_lines(&screen)
+    )))
 }
 
 /// The last non-empty lines of a screen, indented, for an error message.

@@ -11,7 +11,7 @@
 //! "seen_ms", "orch"}`) when orch first reaches them.
 
 use crate::claude::settings::shell_quote;
-use crate::error::{Exit, Fail};
+use crate::error::{Error, Exit};
 use anyhow::{bail, Context, Result};
 use orch_store::files::write_atomic;
 use orch_store::Store;
@@ -155,7 +155,10 @@ impl Host {
         } else {
             format!("on host `{}`: {said}", self.dest)
         };
-        bail!(Fail::new(Exit::from_code(code), message))
+        bail!(Error::Remote {
+            exit: Exit::from_code(code),
+            message
+        })
     }
 
     /// Runs `argv` on the host and returns its raw output, whatever its exit status.

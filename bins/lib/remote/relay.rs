@@ -12,7 +12,7 @@
 //! stream ends because the worker is gone, the relay writes `relay.gone` and exits; any
 //! command that reads the worker starts a relay again when none runs.
 
-use crate::error::{Exit, Fail};
+use crate::error::Error;
 use crate::fleet::worker::Worker;
 use crate::remote::host::Host;
 use anyhow::{bail, Context, Result};
@@ -94,16 +94,13 @@ pub fn wait_mirrored(worker: &Worker, cursor: u64, timeout: Duration) -> Result<
     match found {
         crate::fleet::worker::Waited::Found(..) => Ok(()),
         _ if worker.cursor()? >= cursor => Ok(()),
-        _ => bail!(Fail::new(
-            Exit::Timeout,
-            format!(
-                "the events of `{}` on host `{}` did not reach this machine within {:.0} s \
+        _ => bail!(Error::Timeout(format!(
+            "the events of `{}` on host `{}` did not reach this machine within {:.0} s \
                  (see the relay's errors in hook.log)",
-                worker.meta.id,
-                worker.meta.remote.as_ref().map_or("?", |r| r.dest.as_str()),
-                timeout.as_secs_f64()
-            )
-        )),
+            worker.meta.id,
+            worker.meta.remote.as_ref().map_or("?", |r| r.dest.as_str()),
+            timeout.as_secs_f64()
+        ))),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `orch capture WORKER`: print the visible text of a worker's pane (a read: observers may).
 
-use super::Ctx;
-use crate::fleet::worker::Worker;
+use super::{Ctx, OnHost};
+use crate::coordination::rights::Action;
 use crate::tmux::Tmux;
 use anyhow::Result;
 use serde_json::json;
@@ -15,15 +15,15 @@ pub struct Args {
 
 /// Runs `orch capture`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let worker = Worker::resolve(&args.worker)?;
-    crate::coordination::rights::allow(
-        worker.store(),
-        crate::coordination::rights::Action::Capture,
-        Some(&worker.meta),
-    )?;
-    if worker.meta.remote.is_some() {
-        return super::forwarded(ctx, &worker, "capture");
-    }
+    let Some(worker) = super::acting_on(
+        ctx,
+        &args.worker,
+        Action::Capture,
+        OnHost::Forward("capture"),
+    )?
+    else {
+        return Ok(());
+    };
     let pane = worker.pane()?.to_string();
     let text = worker.meta.server.capture(&pane)?;
     if ctx.json {

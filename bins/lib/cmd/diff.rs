@@ -1,8 +1,8 @@
 //! `orch diff WORKER`: `git diff --stat` of a worker's worktree against the commit it started
 //! from (its commits and its uncommitted changes).
 
-use super::Ctx;
-use crate::fleet::worker::Worker;
+use super::{Ctx, OnHost};
+use crate::coordination::rights::Action;
 use anyhow::{bail, Result};
 use serde_json::json;
 
@@ -15,12 +15,9 @@ pub struct Args {
 
 /// Runs `orch diff`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let worker = Worker::resolve(&args.worker)?;
-    crate::coordination::rights::allow(
-        worker.store(),
-        crate::coordination::rights::Action::Read,
-        Some(&worker.meta),
-    )?;
+    let Some(worker) = super::acting_on(ctx, &args.worker, Action::Read, OnHost::Stay)? else {
+        return Ok(());
+    };
     let Some(wt) = &worker.meta.worktree else {
         bail!(
             "worker `{}` has no worktree of its own (spawn it with `--worktree`)",

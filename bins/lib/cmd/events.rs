@@ -1,7 +1,7 @@
 //! `orch events WORKER`: print a worker's recorded events, one JSON object per line.
 
-use super::Ctx;
-use crate::fleet::worker::Worker;
+use super::{Ctx, OnHost};
+use crate::coordination::rights::Action;
 use anyhow::Result;
 
 /// Flags of `orch events`.
@@ -16,12 +16,9 @@ pub struct Args {
 
 /// Runs `orch events`: JSON lines (with `--json`: one JSON array).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let worker = Worker::resolve(&args.worker)?;
-    crate::coordination::rights::allow(
-        worker.store(),
-        crate::coordination::rights::Action::Read,
-        Some(&worker.meta),
-    )?;
+    let Some(worker) = super::acting_on(ctx, &args.worker, Action::Read, OnHost::Stay)? else {
+        return Ok(());
+    };
     let events = worker.dir.events_after(args.after)?;
     if ctx.json {
         let all = events.iter().map(orch_store::Event::to_json).collect();

@@ -1,10 +1,10 @@
 //! `orch interrupt WORKER`: press Escape in the worker's pane (Claude Code then ends the turn
 //! with no Stop hook; a `command` worker gets Ctrl-C) and record an `interrupted` event.
 
-use super::Ctx;
-use crate::error::{Exit, Fail};
+use super::{Ctx, OnHost};
+use crate::coordination::rights::Action;
+use crate::error::Error;
 use crate::fleet::status::Status;
-use crate::fleet::worker::Worker;
 use anyhow::{bail, Result};
 use serde_json::json;
 
@@ -21,25 +21,21 @@ pub struct Args {
 
 /// Runs `orch interrupt`; prints the cursor of the `interrupted` event.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let worker = Worker::resolve(&args.worker)?;
-    crate::coordination::rights::allow(
-        worker.store(),
-        crate::coordination::rights::Action::Interrupt,
-        Some(&worker.meta),
-    )?;
-    if worker.meta.remote.is_some() {
-        super::audit(
-            worker.store(),
-            super::entry("interrupt").target(&worker.meta.id),
-        );
-        return super::forwarded(ctx, &worker, "interrupt");
-    }
+    let Some(worker) = super::acting_on(
+        ctx,
+        &args.worker,
+        Action::Interrupt,
+        OnHost::Forward("interrupt"),
+    )?
+    else {
+        return Ok(());
+    };
     let pane = worker.pane()?.to_string();
     if !worker.alive() {
-        bail!(Fail::new(
-            Exit::Gone,
-            format!("worker `{}`: its pane {pane} is gone", worker.meta.id)
-        ));
+        bail!(Error::Gone(format!(
+            "worker `{}`: its pane {pane} is gone",
+            worker.meta.id
+        )));
     }
     let was_busy = matches!(worker.status()?, Status::Busy | Status::NeedsInput);
     let by = crate::coordination::roles::Actor::from_env().as_parent();

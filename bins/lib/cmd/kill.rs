@@ -1,8 +1,8 @@
 //! `orch kill WORKER`: kill the worker's pane and record a `killed` event, which ends every
 //! `listen` on it.
 
-use super::Ctx;
-use crate::fleet::worker::Worker;
+use super::{Ctx, OnHost};
+use crate::coordination::rights::Action;
 use crate::tmux::Tmux;
 use anyhow::Result;
 use orch_store::Role;
@@ -17,16 +17,10 @@ pub struct Args {
 
 /// Runs `orch kill`; prints the cursor of the `killed` event. A pane already gone is no error.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let worker = Worker::resolve(&args.worker)?;
-    crate::coordination::rights::allow(
-        worker.store(),
-        crate::coordination::rights::Action::Kill,
-        Some(&worker.meta),
-    )?;
-    if worker.meta.remote.is_some() {
-        super::audit(worker.store(), super::entry("kill").target(&worker.meta.id));
-        return super::forwarded(ctx, &worker, "kill");
-    }
+    let Some(worker) = super::acting_on(ctx, &args.worker, Action::Kill, OnHost::Forward("kill"))?
+    else {
+        return Ok(());
+    };
     if worker.meta.role == Role::Operator {
         anyhow::bail!(
             "`{}` is the operator's own pane (registered by `orch subscribe`), not a worker: orch \

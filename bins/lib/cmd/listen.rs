@@ -1,8 +1,9 @@
 //! `orch listen WORKER`: block until the worker's next matching event after a cursor, woken by
 //! file notifications (no polling of the log), and return promptly when the worker is gone.
 
-use super::Ctx;
-use crate::error::{Exit, Fail};
+use super::{Ctx, OnHost};
+use crate::coordination::rights::Action;
+use crate::error::Error;
 use crate::fleet::worker::{Waited, Worker};
 use anyhow::{bail, Result};
 use orch_store::{Event, Kind};
@@ -38,13 +39,10 @@ pub struct Args {
 
 /// Runs `orch listen`: prints the event as one JSON object (exit 0); exit 3 on timeout, 4 when
 /// the pane is gone or the session ended, 5 when a stop wait ends in a StopFailure.
-pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
-    let worker = Worker::resolve(&args.worker)?;
-    crate::coordination::rights::allow(
-        worker.store(),
-        crate::coordination::rights::Action::Listen,
-        Some(&worker.meta),
-    )?;
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let Some(worker) = super::acting_on(ctx, &args.worker, Action::Listen, OnHost::Stay)? else {
+        return Ok(());
+    };
     crate::remote::relay::ensure_relay(&worker)?;
     let after = match args.after {
         Some(seq) => seq,
@@ -64,26 +62,20 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
                     Kind::StopFailure(f) => f.error.as_ref().and_then(|e| e.as_str()),
                     _ => None,
                 };
-                bail!(Fail::new(
-                    Exit::StopFailure,
-                    format!(
-                        "worker `{}`: the turn failed: {}",
-                        worker.meta.id,
-                        event.kind.message().or(error).unwrap_or("stop failure")
-                    )
-                ));
+                bail!(Error::StopFailure(format!(
+                    "worker `{}`: the turn failed: {}",
+                    worker.meta.id,
+                    event.kind.message().or(error).unwrap_or("stop failure")
+                )));
             }
             Ok(())
         }
-        Waited::TimedOut => bail!(Fail::new(
-            Exit::Timeout,
-            format!(
-                "timed out after {} s waiting for a {} event of `{}` after cursor {after}",
-                args.timeout.unwrap_or_default(),
-                format!("{filter:?}").to_lowercase(),
-                worker.meta.id
-            )
-        )),
+        Waited::TimedOut => bail!(Error::Timeout(format!(
+            "timed out after {} s waiting for a {} event of `{}` after cursor {after}",
+            args.timeout.unwrap_or_default(),
+            format!("{filter:?}").to_lowercase(),
+            worker.meta.id
+        ))),
         Waited::Gone(why) => {
             // A pane lost with its tmux server can come back: say how, and that the cursor
             // still holds.
@@ -97,7 +89,7 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
                 ),
                 _ => String::new(),
             };
-            bail!(Fail::new(Exit::Gone, format!("{why}{hint}")))
+            bail!(Error::Gone(format!("{why}{hint}")))
         }
     }
 }

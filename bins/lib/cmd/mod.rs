@@ -60,6 +60,41 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a command that acts on one worker does when that worker lives on another host.
+#[derive(Debug, Clone, Copy)]
+pub enum OnHost {
+    /// Run `orch [--json] VERB <its id there>` on the host and print its answer ([`forwarded`]);
+    /// the command is then done. An action that changes the worker is audited here first.
+    Forward(&'static str),
+    /// Go on here: the command reads the mirrored log, or forwards with flags of its own.
+    Stay,
+}
+
+/// The preamble of every command that acts on one worker: resolves `spec` (an id, a `--name`
+/// or a pane id; an unknown one is an error naming it), checks that the caller may do `action`
+/// to it (a refusal is audited and exits 6) and, for a worker on another host, forwards the
+/// command when `on_host` says so. Returns `None` when the command was forwarded and is done.
+pub fn acting_on(
+    ctx: &Ctx,
+    spec: &str,
+    action: crate::coordination::rights::Action,
+    on_host: OnHost,
+) -> anyhow::Result<Option<crate::fleet::worker::Worker>> {
+    use crate::coordination::rights::Action;
+    let worker = crate::fleet::worker::Worker::resolve(spec)?;
+    crate::coordination::rights::allow(worker.store(), action, Some(&worker.meta))?;
+    match on_host {
+        OnHost::Forward(verb) if worker.meta.remote.is_some() => {
+            if matches!(action, Action::Tell | Action::Interrupt | Action::Kill) {
+                audit(worker.store(), entry(verb).target(&worker.meta.id));
+            }
+            forwarded(ctx, &worker, verb)?;
+            Ok(None)
+        }
+        _ => Ok(Some(worker)),
+    }
+}
+
 /// Runs `orch [--json] VERB <its id there>` for a worker on another host and prints what the
 /// host printed, with the worker's local id in a JSON answer's `worker`.
 pub fn forwarded(

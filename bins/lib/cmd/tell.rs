@@ -2,7 +2,7 @@
 //! ([`crate::delivery`], where the protocol is described), audit it and print the cursor to
 //! listen after.
 
-use super::Ctx;
+use super::{Ctx, OnHost};
 use crate::coordination::rights::Action;
 use crate::delivery::prompt::Change;
 use crate::delivery::{deliver, DeliveryOptions};
@@ -47,10 +47,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }
         Some(t) => t.to_string(),
     };
-    let worker = Worker::resolve(&args.worker)?;
-    crate::coordination::rights::allow(worker.store(), Action::Tell, Some(&worker.meta))?;
+    let Some(worker) = super::acting_on(ctx, &args.worker, Action::Tell, OnHost::Stay)? else {
+        return Ok(());
+    };
     if let Some(why) = crate::spend::budget::refusal(worker.store(), &worker.meta) {
-        anyhow::bail!(crate::error::Fail::new(crate::error::Exit::Refused, why));
+        anyhow::bail!(crate::error::Error::Refused(why));
     }
     if worker.meta.remote.is_some() {
         return tell_remote(ctx, &args, &worker, &text);

@@ -102,6 +102,12 @@ if ! command -v python3 >/dev/null 2>&1; then
     apt_install python3
 fi
 
+# --- strace (a test counts the files `orch tell` opens before its paste) --------------------------
+if ! command -v strace >/dev/null 2>&1; then
+    say "installing strace"
+    apt_install strace
+fi
+
 # --- Node.js and npm (every CLI ships through npm) ----------------------------------------------
 if ! command -v npm >/dev/null 2>&1; then
     say "installing Node.js and npm"

@@ -142,6 +142,44 @@ fn tell_presses_enter_no_more_once_another_prompt_arrived() {
     assert_eq!(prompts, 1, "{events}");
 }
 
+/// `tell` to an idle worker decides from one read of its event log: the cursor to acknowledge
+/// after and the status it waits on come from the same read, so strace sees `events.jsonl`
+/// opened once before the `paste-buffer` (and the reads after it are the acknowledgement's).
+#[test]
+fn tell_reads_the_log_once_before_the_paste() {
+    let world = World::installed();
+    let id = world.spawn_sim("once")["id"].as_str().unwrap().to_string();
+    world.ok(&["tell", "once", "warm up [[say: A]]"]);
+    world.ok(&["listen", "once", "--timeout", "30"]);
+    let trace = world.root().join("tell.strace");
+    let strace = Command::new("strace")
+        .env_clear()
+        .envs(world.env())
+        .current_dir(world.work())
+        .args(["-f", "-qq", "-s", "200", "-e", "trace=openat,execve", "-o"])
+        .arg(&trace)
+        .arg(crate::util::exe("orch"))
+        .args(["tell", "once", "hello [[say: B]]"])
+        .output()
+        .expect("strace runs (install/test-deps.sh installs it)");
+    expect_success("strace orch tell", strace, String::new);
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let log = format!("/workers/{id}/events.jsonl\"");
+    let mut opens_before = 0;
+    let mut pasted = false;
+    for line in trace.lines() {
+        if line.contains("execve(") && line.contains("\"paste-buffer\"") {
+            pasted = true;
+            break;
+        }
+        if line.contains("openat(") && line.contains(&log) {
+            opens_before += 1;
+        }
+    }
+    assert!(pasted, "no paste-buffer in the trace:\n{trace}");
+    assert_eq!(opens_before, 1, "opens of {log} before the paste:\n{trace}");
+}
+
 #[test]
 fn two_tells_in_a_row_wait_for_the_turn_to_end() {
     let world = World::installed();

@@ -15,14 +15,15 @@ pub(crate) mod interrupt;
 pub mod prompt;
 
 use crate::delivery::prompt::{Change, Sent};
-use crate::error::{Exit, Fail};
+use crate::error::Error;
+use crate::fleet::status::Snapshot;
 use crate::fleet::worker::{Waited, Worker};
 use crate::harness::HarnessExt;
 use crate::tmux::Tmux;
 use anyhow::{bail, Result};
 use orch_store::worker::File;
 use orch_store::Kind;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a delivery did.
 #[derive(Debug, Clone)]
@@ -98,24 +99,36 @@ pub fn deliver(worker: &Worker, text: &str, opts: DeliveryOptions) -> Result<Del
     }
     let pane = worker.pane()?.to_string();
     let id = worker.meta.id.clone();
+    let deadline = Instant::now() + opts.ready_timeout;
     // One typist at a time in a pane (a `tell` and an inbox notice, two tells): held from the
     // paste to the acknowledgement. Whoever comes second finds the worker busy with the
-    // first one's prompt, and waits for it to be idle again with the lock let go.
-    let _typing = loop {
-        if !opts.now {
-            wait_ready(worker, opts.ready_timeout)?;
-        } else if !worker.alive() {
-            bail!(Fail::new(
-                Exit::Gone,
-                format!("worker `{id}`: its pane {pane} is gone")
-            ));
-        }
+    // first one's prompt, and waits for it to be idle again with the lock let go. The log is
+    // read once here; what comes after is read from the cursor on.
+    let mut seen: Option<Snapshot> = None;
+    let (_typing, before) = loop {
         let typing = worker.dir.lock(File::Typing)?;
-        if opts.now || worker.status()?.ready() {
-            break typing;
+        let snap = match seen.take() {
+            None => worker.snapshot()?,
+            Some(mut snap) => {
+                snap.catch_up(&worker.dir)?;
+                snap
+            }
+        };
+        if opts.now {
+            if !worker.alive() {
+                bail!(Error::Gone(format!(
+                    "worker `{id}`: its pane {pane} is gone"
+                )));
+            }
+            break (typing, snap.cursor);
         }
+        if snap.status().ready() {
+            wait_input_box(worker)?;
+            break (typing, snap.cursor);
+        }
+        drop(typing);
+        seen = Some(wait_ready_from(worker, snap, deadline, opts.ready_timeout)?);
     };
-    let before = worker.cursor()?;
     let server = &worker.meta.server;
     let buffer = format!(
         "orch-{id}-{}-{}",
@@ -169,7 +182,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: DeliveryOptions) -> Result<Del
                     changes: [ours, changes].concat(),
                 });
             }
-            Waited::Gone(why) => bail!(Fail::new(Exit::Gone, why)),
+            Waited::Gone(why) => bail!(Error::Gone(why)),
             Waited::TimedOut => {
                 if slash {
                     // A command may fire no hook at all (e.g. `/help`); pressing Enter again
@@ -206,48 +219,49 @@ pub fn deliver(worker: &Worker, text: &str, opts: DeliveryOptions) -> Result<Del
     } else {
         harness.silence().to_string()
     };
-    bail!(Fail::new(
-        Exit::Timeout,
-        format!(
-            "worker `{id}` did not acknowledge the prompt after {enters} Enter presses: {why}; \
+    bail!(Error::Timeout(format!(
+        "worker `{id}` did not acknowledge the prompt after {enters} Enter presses: {why}; \
              look with `{} attach` (pane {pane})",
-            server.describe()
-        )
-    ))
+        server.describe()
+    )))
 }
 
 /// Waits until the worker can take a prompt (idle after SessionStart, not mid-turn and not at
 /// a permission dialog), up to `timeout`.
 pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
-    let id = &worker.meta.id;
-    // The cursor first, then the status: an event that lands between the two is replayed by
-    // the wait below (it reads everything after the cursor), so a Stop can never slip between
-    // "busy" and the start of the wait.
-    let from = worker.cursor()?;
-    let mut last = worker.status()?;
-    if last.ready() {
-        return wait_input_box(worker);
+    let snap = worker.snapshot()?;
+    if !snap.status().ready() {
+        wait_ready_from(worker, snap, Instant::now() + timeout, timeout)?;
     }
-    let waited = worker.wait(from, Some(timeout), |e| {
-        // Read again from the log on each deciding event: a status is a matter of sequences
-        // (a late permission notice after an interrupt says nothing), not of one event.
-        if crate::fleet::status::decides(e) {
-            last = worker.status().unwrap_or(last);
-        }
-        last.ready().then_some(())
+    wait_input_box(worker)
+}
+
+/// Waits until the events after `snap` make the worker ready, up to `deadline`; returns the
+/// snapshot with them (`total`: the whole wait, as the timeout message says). Every event after the snapshot's cursor is weighed (the wait reads the
+/// log from there), so a Stop can never slip between "busy" and the start of the wait; a
+/// status is a matter of sequences (a late permission notice after an interrupt says
+/// nothing), so each event is taken into the snapshot rather than judged alone.
+fn wait_ready_from(
+    worker: &Worker,
+    mut snap: Snapshot,
+    deadline: Instant,
+    total: Duration,
+) -> Result<Snapshot> {
+    let id = &worker.meta.id;
+    let timeout = deadline.saturating_duration_since(Instant::now());
+    let waited = worker.wait(snap.cursor, Some(timeout), |e| {
+        snap.push(e);
+        snap.status().ready().then_some(())
     })?;
     match waited {
-        Waited::Found((), _) => wait_input_box(worker),
-        Waited::Gone(why) => bail!(Fail::new(Exit::Gone, why)),
-        Waited::TimedOut => bail!(Fail::new(
-            Exit::Timeout,
-            format!(
-                "worker `{id}` is not ready after {:.0} s (status {}): wait longer with `--wait`, \
+        Waited::Found((), _) => Ok(snap),
+        Waited::Gone(why) => bail!(Error::Gone(why)),
+        Waited::TimedOut => bail!(Error::Timeout(format!(
+            "worker `{id}` is not ready after {:.0} s (status {}): wait longer with `--wait`, \
                  or deliver into the running turn with `--now`",
-                timeout.as_secs_f64(),
-                worker.status()?.as_str()
-            )
-        )),
+            total.as_secs_f64(),
+            snap.status().as_str()
+        ))),
     }
 }
 

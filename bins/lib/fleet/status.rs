@@ -161,8 +161,62 @@ pub fn of(role: &orch_store::Role, events: &[Event], pane_alive: bool) -> Status
 ///
 /// Errors: its event log or its metadata cannot be read.
 pub fn read(dir: &WorkerDir, pane_alive: bool) -> anyhow::Result<Status> {
-    let tail = dir.events_back_to(boundary_for(pane_alive))?;
-    Ok(of(&dir.meta()?.role, &tail, pane_alive))
+    Ok(Snapshot::read(dir, pane_alive)?.status())
+}
+
+/// One read of a worker's log that gives both its cursor and its status, kept up to date with
+/// the events that come after it ([`Snapshot::push`], [`Snapshot::catch_up`]) instead of
+/// reading the log again: what `tell` decides before its paste rests on one read.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The seq of the newest event seen (0 for an empty log).
+    pub cursor: u64,
+    /// The newest events back to what decides the status ([`boundary_for`]), oldest first.
+    tail: Vec<Event>,
+    role: orch_store::Role,
+    pane_alive: bool,
+}
+
+impl Snapshot {
+    /// Reads `dir`'s log back to what decides its status, once.
+    ///
+    /// Errors: its event log or its metadata cannot be read.
+    pub fn read(dir: &WorkerDir, pane_alive: bool) -> anyhow::Result<Snapshot> {
+        let tail = dir.events_back_to(boundary_for(pane_alive))?;
+        Ok(Snapshot {
+            cursor: tail.last().map_or(0, |e| e.seq),
+            tail,
+            role: dir.meta()?.role.clone(),
+            pane_alive,
+        })
+    }
+
+    /// The status the events seen say ([`of`]).
+    pub fn status(&self) -> Status {
+        of(&self.role, &self.tail, self.pane_alive)
+    }
+
+    /// Takes in an event newer than the cursor; what a new boundary makes moot is let go.
+    pub fn push(&mut self, event: &Event) {
+        if event.seq <= self.cursor {
+            return;
+        }
+        self.cursor = event.seq;
+        if boundary_for(self.pane_alive)(event) {
+            self.tail.clear();
+        }
+        self.tail.push(event.clone());
+    }
+
+    /// Takes in what `dir`'s log holds after the cursor (a read from the end back to it).
+    ///
+    /// Errors: the log cannot be read.
+    pub fn catch_up(&mut self, dir: &WorkerDir) -> anyhow::Result<()> {
+        for event in dir.events_after(self.cursor)? {
+            self.push(&event);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -180,6 +234,39 @@ mod tests {
                 Event::from_json(line).unwrap()
             })
             .collect()
+    }
+
+    /// A snapshot fed events one by one says what a fresh read of the whole log says, and
+    /// forgets what a boundary made moot.
+    #[test]
+    fn a_snapshot_kept_up_to_date_agrees_with_a_fresh_read() {
+        let evs = events([
+            json!({"event":"session_start"}),
+            json!({"event":"prompt"}),
+            json!({"event":"permission_request"}),
+            json!({"event":"interrupted"}),
+            json!({"event":"notification","notification_type":"permission_prompt"}),
+            json!({"event":"prompt"}),
+            json!({"event":"stop"}),
+        ]);
+        let mut snap = Snapshot {
+            cursor: 0,
+            tail: Vec::new(),
+            role: orch_store::Role::Worker,
+            pane_alive: true,
+        };
+        assert_eq!(snap.status(), Status::Starting);
+        for (i, event) in evs.iter().enumerate() {
+            snap.push(event);
+            assert_eq!(snap.cursor, event.seq);
+            assert_eq!(snap.status(), derive(&evs[..=i], true), "after {i}");
+        }
+        // The late permission notice after the interrupt says nothing: still idle.
+        assert_eq!(derive(&evs[..5], true), Status::Idle);
+        // Only the events since the newest boundary (the Stop) are kept; old ones are ignored.
+        assert_eq!(snap.tail.len(), 1);
+        snap.push(&evs[1]);
+        assert_eq!(snap.status(), Status::Idle);
     }
 
     #[test]

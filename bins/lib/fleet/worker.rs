@@ -113,7 +113,14 @@ impl Worker {
     /// An operator record (the operator's own pane, registered by its first `orch subscribe`)
     /// has seen no SessionStart of its session: with no events it counts as idle.
     pub fn status(&self) -> Result<Status> {
-        status::read(&self.dir, self.alive())
+        Ok(self.snapshot()?.status())
+    }
+
+    /// Its cursor and status from one read of its log ([`status::Snapshot`]).
+    ///
+    /// Errors: its log or its metadata cannot be read.
+    pub fn snapshot(&self) -> Result<status::Snapshot> {
+        status::Snapshot::read(&self.dir, self.alive())
     }
 
     /// Waits until its screen has shown its input box ready ([`Harness::input_ready`]) for

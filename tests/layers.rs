@@ -7,12 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The modules at the bottom: they may refer to one another and to nothing above them.
-const STORAGE: [&str; 5] = [
+const STORAGE: [&str; 6] = [
     "error",
     "tmux",
     "claude",
     "claude::settings",
     "claude::trust",
+    "shell",
 ];
 
 /// Every `.rs` file under `dir`, with its module path (`cmd::tell`, `harness`, `` for lib.rs).

@@ -178,7 +178,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Detect { id } => {
             // tmux drops the detector's output: its errors go to the state's log.
             if let Err(err) = crate::fleet::detect::serve(&id) {
-                crate::hook::log_error(&format!("detector of `{id}`: {err:#}"));
+                orch_store::store::log_unattended(&format!("detector of `{id}`: {err:#}"));
             }
             return Exit::Ok.code();
         }
@@ -186,7 +186,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             let checked = orch_store::Store::from_env()
                 .and_then(|state| crate::spend::budget::follow(&state, &id));
             if let Err(err) = checked {
-                crate::hook::log_error(&format!("budget of `{id}`: {err:#}"));
+                orch_store::store::log_unattended(&format!("budget of `{id}`: {err:#}"));
                 return Exit::Error.code();
             }
             return Exit::Ok.code();
@@ -196,7 +196,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             let relayed = orch_store::Store::from_env()
                 .and_then(|state| crate::remote::relay::relay(&state, &id));
             if let Err(err) = relayed {
-                crate::hook::log_error(&format!("relay of `{id}`: {err:#}"));
+                orch_store::store::log_unattended(&format!("relay of `{id}`: {err:#}"));
                 return Exit::Error.code();
             }
             return Exit::Ok.code();
@@ -206,7 +206,10 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             let delivered = orch_store::Store::from_env()
                 .and_then(|state| crate::coordination::inbox::deliver_all(&state, &ids));
             if let Err(err) = delivered {
-                crate::hook::log_error(&format!("delivery to {}: {err:#}", ids.join(", ")));
+                orch_store::store::log_unattended(&format!(
+                    "delivery to {}: {err:#}",
+                    ids.join(", ")
+                ));
                 return Exit::Error.code();
             }
             return Exit::Ok.code();

@@ -33,9 +33,9 @@ pub fn main() -> u8 {
     std::panic::set_hook(Box::new(|_| {}));
     let outcome = std::panic::catch_unwind(run);
     if let Ok(Err(err)) = &outcome {
-        log_error(&format!("{err:#}"));
+        orch_store::store::log_unattended(&format!("{err:#}"));
     } else if outcome.is_err() {
-        log_error("the hook panicked");
+        orch_store::store::log_unattended("the hook panicked");
     }
     crate::error::Exit::Ok.code()
 }
@@ -47,7 +47,9 @@ fn run() -> Result<()> {
     // input is still drained, so that Claude Code never writes into a closed pipe.
     let managed = env.orch_worker.is_some() || state.root.join("workers").is_dir();
     let Some(input) = read_input(INPUT_DEADLINE, managed)? else {
-        log_error("the hook input did not end within 3 s: nothing recorded");
+        orch_store::store::log_unattended(
+            "the hook input did not end within 3 s: nothing recorded",
+        );
         return Ok(());
     };
     if !managed {
@@ -193,13 +195,15 @@ pub fn record(state: &Store, env: &HookEnv, payload: &Value) -> Result<()> {
         // child while it works (the harness writes its transcript as it goes, and a moment
         // after the Stop).
         if let Err(err) = crate::spend::budget::ensure_follower(&dir) {
-            log_error(&format!("budget of `{id}`: {err:#}"));
+            orch_store::store::log_unattended(&format!("budget of `{id}`: {err:#}"));
         }
     }
     if permission {
         // The request is recorded whatever happens here; a policy problem only goes to the log.
         if let Err(err) = escalate_permission(&dir, payload) {
-            log_error(&format!("permission escalation for `{id}`: {err:#}"));
+            orch_store::store::log_unattended(&format!(
+                "permission escalation for `{id}`: {err:#}"
+            ));
         }
     }
     if let Some(reason) = block {
@@ -229,7 +233,7 @@ fn escalate_permission(dir: &WorkerDir, payload: &Value) -> Result<()> {
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_default();
     let policy = Policy::load(&cwd).unwrap_or_else(|err| {
-        log_error(&format!(
+        orch_store::store::log_unattended(&format!(
             "escalation policy: {err:#}; using the shipped one"
         ));
         Policy::shipped()
@@ -392,24 +396,6 @@ impl Index for FileIndex<'_> {
         // An unreadable meta.json counts as having one: adopt nothing on a doubt.
         self.0.meta(id).map_or(true, |m| m.session_id.is_some())
     }
-}
-
-/// Appends one line to `hook.log` (0600, never through a link) in the state directory, if
-/// that directory exists and is the user's own: the log of the processes nobody watches (the
-/// hook, a command worker's detector, the detached helpers).
-pub fn log_error(msg: &str) {
-    let Ok(root) = orch_store::paths::state_dir() else {
-        return;
-    };
-    let state = Store::at(root);
-    if !state.root.is_dir() || !state.owned() {
-        return;
-    }
-    let line = format!(
-        "{} {msg}\n",
-        orch_store::clock::rfc3339(orch_store::clock::now_ms())
-    );
-    let _ = orch_store::files::append_private(&state.root.join("hook.log"), line.as_bytes(), 0o600);
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub mod harness;
 pub mod hook;
 pub mod outfit;
 pub(crate) mod remote;
+pub(crate) mod shell;
 pub(crate) mod spend;
 pub(crate) mod tmux;
 pub(crate) mod views;

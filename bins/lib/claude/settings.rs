@@ -182,18 +182,7 @@ pub fn hook_command(exe: &Path) -> Result<String> {
     let text = exe
         .to_str()
         .ok_or_else(|| anyhow!("the path `{}` is not valid UTF-8", exe.display()))?;
-    Ok(shell_quote(text))
-}
-
-/// `word` as one `/bin/sh` word: unchanged when it holds only characters the shell takes
-/// literally, else in single quotes (an embedded `'` becomes `'\''`).
-pub fn shell_quote(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    Ok(crate::shell::quote(text))
 }
 
 /// Whether a hook command is orch's: the program it runs (its first shell word, quotes
@@ -632,12 +621,9 @@ mod tests {
 
     #[test]
     fn quotes_paths_that_need_it() {
-        assert_eq!(shell_quote("/usr/bin/orch-hook"), "/usr/bin/orch-hook");
-        assert_eq!(shell_quote("/a b/orch-hook"), "'/a b/orch-hook'");
-        assert_eq!(shell_quote("/it's/orch-hook"), r"'/it'\''s/orch-hook'");
         for path in ["/a b/orch-hook", "/it's/orch-hook", "/$x/orch-hook"] {
-            assert_eq!(first_word(&shell_quote(path)), path);
-            assert!(is_orch_command(&shell_quote(path)));
+            assert_eq!(first_word(&crate::shell::quote(path)), path);
+            assert!(is_orch_command(&crate::shell::quote(path)));
         }
     }
 

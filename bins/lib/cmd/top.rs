@@ -415,12 +415,12 @@ fn popup(all: bool) -> Result<()> {
     };
     let client = this_client(&server, Some(&caller.pane));
     let exe = orch_store::paths::sibling_exe("orch")?;
-    let mut command = format!("exec {} top", quote(&exe.to_string_lossy()));
+    let mut command = format!("exec {} top", crate::shell::quote(&exe.to_string_lossy()));
     if all {
         command.push_str(" --all");
     }
     if !client.is_empty() {
-        command.push_str(&format!(" --client {}", quote(&client)));
+        command.push_str(&format!(" --client {}", crate::shell::quote(&client)));
     }
     let mut argv: Vec<String> = [
         "display-popup",
@@ -456,9 +456,4 @@ fn popup(all: bool) -> Result<()> {
         .run(&args)
         .context("cannot open the popup (`tmux display-popup`)")?;
     Ok(())
-}
-
-/// `text` in single quotes for the shell that runs a popup's command.
-fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
 }

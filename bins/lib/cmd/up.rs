@@ -162,7 +162,7 @@ fn plugin(ctx: &Ctx) -> Result<()> {
         );
         return Ok(());
     };
-    let shown = settings::shell_quote(&dir.display().to_string());
+    let shown = crate::shell::quote(&dir.display().to_string());
     println!(
         "orch is a Claude Code plugin in `{}`; nothing was changed.",
         dir.display()

@@ -77,13 +77,12 @@ pub fn take_pending(path: &Path) -> Option<Pending> {
 /// `orch __detect` (tmux runs it with its own environment, so the state folder is passed in
 /// `ORCH_HOME`). Errors: the orch executable is not found, or tmux refuses.
 pub fn start(server: &TmuxServer, pane: &str, state_root: &Path, id: &str) -> Result<()> {
-    use crate::claude::settings::shell_quote;
     let orch = orch_store::paths::sibling_exe("orch")?;
     let line = format!(
         "exec env ORCH_HOME={} {} __detect {}",
-        shell_quote(&state_root.display().to_string()),
-        shell_quote(&orch.display().to_string()),
-        shell_quote(id)
+        crate::shell::quote(&state_root.display().to_string()),
+        crate::shell::quote(&orch.display().to_string()),
+        crate::shell::quote(id)
     );
     server
         .run(&["pipe-pane", "-O", "-t", pane, &line])

@@ -10,8 +10,8 @@
 //! Known hosts are recorded in `$ORCH_HOME/hosts/<dest>.json` (`{"dest", "added_ms",
 //! "seen_ms", "orch"}`) when orch first reaches them.
 
-use crate::claude::settings::shell_quote;
 use crate::error::{Error, Exit};
+use crate::shell;
 use anyhow::{bail, Context, Result};
 use orch_store::files::write_atomic;
 use orch_store::Store;
@@ -196,7 +196,7 @@ impl Host {
     /// The `ssh` command that runs `argv` on the host (each word quoted for the remote
     /// shell), not started: for a caller that reads its output as it comes.
     pub fn command(&self, state: &Store, argv: &[&str]) -> Result<Command> {
-        let remote: Vec<String> = argv.iter().map(|w| shell_quote(w)).collect();
+        let remote: Vec<String> = argv.iter().map(|w| shell::quote(w)).collect();
         let mut cmd = self.ssh(state)?;
         cmd.arg("--").arg(&self.dest).arg(remote.join(" "));
         Ok(cmd)

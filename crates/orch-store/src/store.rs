@@ -323,6 +323,22 @@ pub fn refusal(root: &Path, meta: &std::fs::Metadata) -> Option<String> {
     None
 }
 
+/// Appends one line, stamped with the time, to `hook.log` in this environment's state
+/// directory (0600, never through a link), if that directory exists and is the user's own: the
+/// log of the processes nobody watches (the hook, a command worker's detector, the detached
+/// helpers). Nothing is reported when it cannot be written: there is nobody to tell.
+pub fn log_unattended(msg: &str) {
+    let Ok(root) = crate::paths::state_dir() else {
+        return;
+    };
+    let state = Store::at(root);
+    if !state.root.is_dir() || !state.owned() {
+        return;
+    }
+    let line = format!("{} {msg}\n", crate::clock::rfc3339(crate::clock::now_ms()));
+    let _ = crate::files::append_private(&state.root.join("hook.log"), line.as_bytes(), 0o600);
+}
+
 /// The effective uid of this process.
 pub fn current_uid() -> u32 {
     rustix::process::geteuid().as_raw()

@@ -1,7 +1,6 @@
 //! The live probe: a Claude Code run in a private tmux pane whose hook must see `TMUX_PANE`.
 
 use super::check::Check;
-use crate::claude::settings;
 use crate::tmux::Tmux;
 use serde_json::json;
 use std::fs;
@@ -107,7 +106,7 @@ fn run_probe(claude: &Path, timeout: Duration) -> Result<(String, String, Durati
     }
     let out = tmp.path().join("pane");
     let part = tmp.path().join("pane.part");
-    let quote = |p: &Path| settings::shell_quote(&p.display().to_string());
+    let quote = |p: &Path| crate::shell::quote(&p.display().to_string());
     let hook = format!(
         "printf %s \"$TMUX_PANE\" > {part} && mv {part} {out}",
         part = quote(&part),

@@ -74,7 +74,7 @@ fn run() -> Result<()> {
             return Ok(());
         }
     }
-    record(&state, &env, &payload)
+    publish_input(&state, &env, &payload)
 }
 
 /// Reads the hook input from stdin until it ends, at most [`MAX_INPUT`] bytes (the rest is
@@ -144,9 +144,10 @@ pub fn is_plugin_duplicate(settings: Option<&str>, event: &str) -> bool {
     })
 }
 
-/// Attributes and records one hook input `payload` seen with `env`. Returns without writing
+/// Attributes one hook input `payload` seen with `env` to a worker and publishes its event there.
+/// Returns without writing
 /// anything when the session is not a worker's.
-pub fn record(state: &Store, env: &HookEnv, payload: &Value) -> Result<()> {
+pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()> {
     let name = payload
         .get("hook_event_name")
         .and_then(Value::as_str)
@@ -563,14 +564,14 @@ mod tests {
             orch_worker: Some(id.clone()),
             ..HookEnv::default()
         };
-        record(
+        publish_input(
             &state,
             &env,
             &json!({"hook_event_name":"Stop","session_id":"s1",
             "last_assistant_message":"hi"}),
         )
         .unwrap();
-        record(
+        publish_input(
             &state,
             &HookEnv::default(),
             &json!({"hook_event_name":"Stop",
@@ -598,7 +599,7 @@ mod tests {
         };
         let start = json!({"hook_event_name":"SessionStart","session_id":"inner",
             "source":"startup"});
-        record(&state, &env, &start).unwrap();
+        publish_input(&state, &env, &start).unwrap();
         assert!(logged(&state, &id).is_empty());
         // Without ORCH_WORKER (unset in that shell), found by its pane.
         meta.socket_path = Some("/tmp/s".into());
@@ -610,7 +611,7 @@ mod tests {
             tmux_pane: Some("%9".into()),
             ..HookEnv::default()
         };
-        record(&state, &by_pane, &start).unwrap();
+        publish_input(&state, &by_pane, &start).unwrap();
         assert!(logged(&state, &id).is_empty());
         assert_eq!(state.meta(&id).unwrap().session_id, None, "not adopted");
         assert!(state.session_index("inner").is_none_or(|p| !p.exists()));
@@ -637,10 +638,10 @@ mod tests {
             tmux_pane: Some(pane.into()),
         };
         // The agent of the dead server's %1 (pid 100), and of its %3, after the resume.
-        record(&state, &from("100", "%1"), &end).unwrap();
-        record(&state, &from("200", "%3"), &end).unwrap();
+        publish_input(&state, &from("100", "%1"), &end).unwrap();
+        publish_input(&state, &from("200", "%3"), &end).unwrap();
         assert!(logged(&state, &id).is_empty());
-        record(&state, &from("200", "%1"), &end).unwrap();
+        publish_input(&state, &from("200", "%1"), &end).unwrap();
         assert_eq!(logged(&state, &id).len(), 1);
     }
 }

@@ -30,7 +30,7 @@ pub struct Host {
 
 /// What orch keeps about a host it reached: `$ORCH_HOME/hosts/<dest>.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
+pub struct KnownHost {
     pub dest: String,
     /// When orch first reached it (ms since the Unix epoch).
     pub added_ms: u64,
@@ -86,7 +86,7 @@ impl Host {
     /// connection and batch mode.
     fn ssh(&self, state: &Store) -> Result<Command> {
         let configured = orch_ssh()
-            .or_else(|| read_record(&record_path(state, &self.dest)).and_then(|r| r.ssh))
+            .or_else(|| read_known(&known_path(state, &self.dest)).and_then(|r| r.ssh))
             .unwrap_or_default();
         let mut words = configured.split_whitespace();
         let program = words.next().unwrap_or("ssh");
@@ -229,11 +229,11 @@ impl Host {
     }
 
     /// Records that orch reached the host now, and the remote orch version if known.
-    pub fn remember(&self, state: &Store, orch: Option<&str>) -> Result<Record> {
+    pub fn remember(&self, state: &Store, orch: Option<&str>) -> Result<KnownHost> {
         let now = orch_store::clock::now_ms();
-        let path = record_path(state, &self.dest);
-        let old = read_record(&path);
-        let record = Record {
+        let path = known_path(state, &self.dest);
+        let old = read_known(&path);
+        let record = KnownHost {
             dest: self.dest.clone(),
             added_ms: old.as_ref().map_or(now, |r| r.added_ms),
             seen_ms: now,
@@ -257,7 +257,7 @@ fn orch_ssh() -> Option<String> {
 }
 
 /// Every host orch has reached, by destination.
-pub fn known(state: &Store) -> Result<Vec<Record>> {
+pub fn known(state: &Store) -> Result<Vec<KnownHost>> {
     let dir = state.root.join("hosts");
     let mut found = Vec::new();
     let entries = match std::fs::read_dir(&dir) {
@@ -268,7 +268,7 @@ pub fn known(state: &Store) -> Result<Vec<Record>> {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.extension().is_some_and(|e| e == "json") {
-            if let Some(record) = read_record(&path) {
+            if let Some(record) = read_known(&path) {
                 found.push(record);
             }
         }
@@ -278,14 +278,14 @@ pub fn known(state: &Store) -> Result<Vec<Record>> {
 }
 
 /// `$ORCH_HOME/hosts/<dest>.json`, with `/` in the destination made `%`.
-fn record_path(state: &Store, dest: &str) -> PathBuf {
+fn known_path(state: &Store, dest: &str) -> PathBuf {
     state
         .root
         .join("hosts")
         .join(format!("{}.json", dest.replace('/', "%")))
 }
 
-fn read_record(path: &std::path::Path) -> Option<Record> {
+fn read_known(path: &std::path::Path) -> Option<KnownHost> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 

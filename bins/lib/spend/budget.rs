@@ -180,7 +180,7 @@ fn check(worker: &Worker, tally: &mut Tally) -> Result<()> {
     };
     let path = worker.dir.file(File::Budget);
     let _lock = Lock::acquire(&path)?;
-    let was = recorded(&path);
+    let was = budget_file(&path);
     let reached = was["reached"].as_u64().unwrap_or(0);
     let calls = usage.calls.len();
     let crossed: Vec<u64> = LEVELS
@@ -253,7 +253,7 @@ pub fn describe(budget: &Budget) -> String {
 }
 
 /// What `budget.json` holds: `{"reached": LEVEL, "calls": N}` (null when unreadable).
-fn recorded(path: &Path) -> Value {
+fn budget_file(path: &Path) -> Value {
     std::fs::read(path)
         .ok()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
@@ -262,7 +262,7 @@ fn recorded(path: &Path) -> Value {
 
 /// The highest level recorded in `budget.json` (0 when none).
 fn reached(path: &Path) -> u64 {
-    recorded(path)["reached"].as_u64().unwrap_or(0)
+    budget_file(path)["reached"].as_u64().unwrap_or(0)
 }
 
 /// Why `tell` must not give worker `meta` a prompt: its budget is spent and says

@@ -144,9 +144,8 @@ pub fn is_plugin_duplicate(settings: Option<&str>, event: &str) -> bool {
     })
 }
 
-/// Attributes one hook input `payload` seen with `env` to a worker and publishes its event there.
-/// Returns without writing
-/// anything when the session is not a worker's.
+/// Attributes one hook input `payload` seen with `env` to a worker and publishes its event
+/// there. Returns without writing anything when the session is not a worker's.
 pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()> {
     let name = payload
         .get("hook_event_name")

@@ -1,11 +1,13 @@
 //! Policy files: parsing (serde_yaml), compiling the patterns, layering the shipped, user and
-//! project files, and matching an input against the rules.
+//! project files, and matching an input against the rules: a [`Classification`] of its hits.
 
-use super::{Axis, Classification, Hit, Input, Kind};
+use super::input::{Input, Kind, Texts};
 use anyhow::{bail, Context, Result};
+use orch_store::Axis;
 use regex_lite::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The shipped default policy.
@@ -14,6 +16,50 @@ const SHIPPED: &str = include_str!("../../../../hooks/policy.yaml");
 const SHIPPED_ORIGIN: &str = "shipped hooks/policy.yaml";
 /// The longest `matched` text kept in a hit, in characters.
 const MATCHED_MAX: usize = 120;
+
+/// The result of classifying one input: the axes it trips and the rules that hit.
+///
+/// As JSON (`orch classify --json`):
+/// `{"axes": ["reversibility"], "hits": [{"rule_id": "force-push", "axis": "reversibility",
+/// "why": "...", "matched": "git push --force"}]}`; `axes` is empty when no rule hit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Classification {
+    /// The axes of the hits, sorted (taste, architecture, ethics, reversibility), no repeats.
+    pub axes: Vec<Axis>,
+    /// One per rule that hit, in policy order.
+    pub hits: Vec<Hit>,
+}
+
+impl Classification {
+    /// True when no rule hit.
+    pub fn is_empty(&self) -> bool {
+        self.hits.is_empty()
+    }
+}
+
+/// One rule that hit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hit {
+    /// The rule's `id`.
+    pub rule_id: String,
+    /// The rule's axis.
+    pub axis: Axis,
+    /// The rule's `why`.
+    pub why: String,
+    /// The text the pattern matched, trimmed, cut to 120 characters (`…` marks a cut).
+    pub matched: String,
+}
+
+impl fmt::Display for Hit {
+    /// `reversibility: force-push (rewrites published history) matched "git push --force"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} ({}) matched {:?}",
+            self.axis, self.rule_id, self.why, self.matched
+        )
+    }
+}
 
 /// One policy file as written.
 #[derive(Debug, Deserialize)]
@@ -101,7 +147,7 @@ impl Rule {
     }
 
     /// The first text of `texts` this rule hits, as the matched substring.
-    fn hit<'t>(&self, texts: &'t super::Texts) -> Option<&'t str> {
+    fn hit<'t>(&self, texts: &'t Texts) -> Option<&'t str> {
         if let Some(file_re) = &self.file {
             if !texts.file.as_deref().is_some_and(|f| file_re.is_match(f)) {
                 return None;

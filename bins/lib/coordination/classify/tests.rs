@@ -1,5 +1,6 @@
 use super::policy::project_file;
 use super::*;
+use orch_store::Axis;
 use serde_json::json;
 use std::collections::BTreeSet;
 use Axis::{Architecture as A, Ethics as E, Reversibility as R, Taste as T};

@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::fleet::worker::Worker;
 use crate::remote::host::Host;
 use anyhow::{bail, Context, Result};
+use orch_store::helper::Helper;
 use orch_store::worker::File;
 use orch_store::{Event, Kind};
 use orch_store::{Meta, Remote, Store};
@@ -113,23 +114,20 @@ pub fn ensure_relay(worker: &Worker) -> Result<()> {
     if !worker.alive() {
         return Ok(());
     }
-    // Free now: no relay runs (a racing start finds the lock taken and leaves at once).
-    if worker.dir.try_lock(File::RelayLock)?.is_none() {
-        return Ok(());
-    }
-    orch_store::paths::orch_detached(&worker.store().root)?
-        .arg("__relay")
-        .arg(&worker.meta.id)
-        .spawn()
-        .context("cannot start the relay of a remote worker")?;
+    relay_helper(&worker.dir).ensure(&worker.store().root)?;
     Ok(())
+}
+
+/// Remote worker `dir`'s relay, `orch __relay ID` (one per worker).
+fn relay_helper(dir: &orch_store::WorkerDir) -> Helper {
+    Helper::new("__relay", dir.id(), dir.file(File::RelayLock))
 }
 
 /// The relay of remote worker `id` (`orch __relay ID`): mirrors its host's events until it is
 /// gone (see the module's text). Returns at once when another relay holds the lock.
 pub fn relay(state: &Store, id: &str) -> Result<()> {
     let dir = state.worker(id)?;
-    let Some(_lock) = dir.try_lock(File::RelayLock)? else {
+    let Some(_lock) = relay_helper(&dir).claim()? else {
         return Ok(());
     };
     let meta = state.meta(id)?;

@@ -19,9 +19,10 @@ use crate::coordination::escalation::{self, Ask};
 use crate::fleet::worker::Worker;
 use crate::harness::HarnessExt;
 use crate::spend::usage::{Tally, Usage};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use orch_store::event::BudgetLevel;
 use orch_store::files::{write_atomic, Lock};
+use orch_store::helper::Helper;
 use orch_store::worker::File;
 use orch_store::{Budget, Meta, Store};
 use orch_store::{Kind, WorkerDir};
@@ -58,17 +59,13 @@ pub fn ensure_follower(dir: &WorkerDir) -> Result<()> {
     if !dir.file(File::Budget).exists() {
         return Ok(());
     }
-    // Free now: no follower runs (a racing start finds the lock taken and leaves at once).
-    if dir.try_lock(File::BudgetLock)?.is_none() {
-        return Ok(());
-    }
-    let (state, id) = (dir.store(), dir.id());
-    orch_store::paths::orch_detached(&state.root)?
-        .arg("__budget")
-        .arg(id)
-        .spawn()
-        .context("cannot start the budget's follower")?;
+    follower(dir).ensure(&dir.store().root)?;
     Ok(())
+}
+
+/// Worker `dir`'s budget follower, `orch __budget ID` (one per worker).
+fn follower(dir: &WorkerDir) -> Helper {
+    Helper::new("__budget", dir.id(), dir.file(File::BudgetLock))
 }
 
 /// The follower of worker `id` (`orch __budget ID`, see the module's text); returns at once
@@ -77,7 +74,7 @@ pub fn ensure_follower(dir: &WorkerDir) -> Result<()> {
 /// Errors: its files cannot be read or watched.
 pub fn follow(state: &Store, id: &str) -> Result<()> {
     let dir = state.worker(id)?;
-    let Some(_lock) = dir.try_lock(File::BudgetLock)? else {
+    let Some(_lock) = follower(&dir).claim()? else {
         return Ok(());
     };
     let (tx, rx) = channel();

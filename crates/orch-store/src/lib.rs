@@ -17,6 +17,7 @@
 pub mod clock;
 pub mod event;
 pub mod files;
+pub mod helper;
 pub mod journal;
 pub mod meta;
 pub mod paths;

@@ -56,6 +56,7 @@ const MAX_ECHO: usize = 300;
 const USAGE: &str = "\
 usage: orch-sim [--session-id UUID] [--settings FILE|JSON]... [--reply TEXT] [--delay-ms N]
                 [--name NAME] [--model MODEL] [--tab-width N] [--prompt-prefix TEXT]
+                [--limit-file FILE]
 
 A stand-in for the Claude Code TUI: type or paste a prompt, Enter submits, Escape interrupts,
 Ctrl-D on an empty box exits. Hooks come from $CLAUDE_CONFIG_DIR/settings.json (default
@@ -63,7 +64,9 @@ Ctrl-D on an empty box exits. Hooks come from $CLAUDE_CONFIG_DIR/settings.json (
 kind counts): [[say: TEXT]], [[sleep: SECS]], [[bash: CMD]], [[error: CODE]],
 [[notify: TYPE MESSAGE]], [[permission: TOOL JSON]]. --tab-width turns each tab of a prompt
 into N spaces, as Claude Code does; --prompt-prefix puts TEXT in front of each prompt, as a
-harness that rewrites prompts beyond recognition would. Other arguments are ignored.
+harness that rewrites prompts beyond recognition would. While --limit-file exists, every
+prompt fails as a usage limit (a 429, StopFailure `rate_limit`) whose message ends with the
+file's text. Other arguments are ignored.
 ";
 
 /// The sim's command line.
@@ -85,6 +88,8 @@ pub struct Args {
     pub tab_width: Option<usize>,
     /// `--prompt-prefix`: put in front of each submitted prompt.
     pub prompt_prefix: Option<String>,
+    /// `--limit-file`: while this file exists, every prompt fails as a usage limit.
+    pub limit_file: Option<PathBuf>,
     /// Arguments the sim does not know (orch passes harness arguments through): ignored.
     pub ignored: Vec<String>,
     /// `-h` / `--help`.
@@ -114,6 +119,7 @@ pub fn parse_args(args: &[String]) -> Result<Args> {
                 | "--model"
                 | "--tab-width"
                 | "--prompt-prefix"
+                | "--limit-file"
         );
         if !takes_value {
             match arg.as_str() {
@@ -147,6 +153,7 @@ pub fn parse_args(args: &[String]) -> Result<Args> {
                 );
             }
             "--prompt-prefix" => parsed.prompt_prefix = Some(value),
+            "--limit-file" => parsed.limit_file = Some(PathBuf::from(value)),
             _ => parsed.model = value,
         }
     }
@@ -297,6 +304,7 @@ fn run(args: Args, mut notes: Vec<String>) -> Result<()> {
         },
         reply: args.reply.clone(),
         delay: Duration::from_millis(args.delay_ms),
+        limit_file: args.limit_file.clone(),
         bash_env,
         bash_env_remove: vec![HUP_IGNORED.into()],
         cwd,
@@ -576,6 +584,7 @@ mod tests {
                 model: "m".into(),
                 tab_width: None,
                 prompt_prefix: None,
+                limit_file: None,
                 ignored: vec![],
                 help: false,
             }

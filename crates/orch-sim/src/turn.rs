@@ -159,6 +159,8 @@ pub struct Turns {
     pub reply: Option<String>,
     /// `--delay-ms`: waited before each reply.
     pub delay: Duration,
+    /// `--limit-file`: while it exists, every prompt fails as a usage limit.
+    pub limit_file: Option<PathBuf>,
     /// Environment added for `[[bash: ...]]` commands.
     pub bash_env: Vec<(String, String)>,
     /// Environment removed for them.
@@ -170,7 +172,12 @@ pub struct Turns {
 /// What the model part of a turn produced.
 enum Answer {
     Reply(String),
-    Failure { code: String },
+    /// An API error: its HTTP status (or kind), and what the provider said (`None`: the
+    /// sim's own words).
+    Failure {
+        code: String,
+        message: Option<String>,
+    },
 }
 
 impl Turns {
@@ -199,8 +206,11 @@ impl Turns {
                 return Ending::Interrupted;
             }
             let text = match answer {
-                Answer::Failure { code } => {
-                    let message = format!("API Error: {code} simulated error");
+                Answer::Failure { code, message } => {
+                    let message = match message {
+                        Some(said) => format!("API Error: {code} {said}"),
+                        None => format!("API Error: {code} simulated error"),
+                    };
                     note(Note::Line(format!("● {message}")));
                     self.fire(
                         &Event::StopFailure {
@@ -315,8 +325,19 @@ impl Turns {
         if !self.delay.is_zero() && !ctl.sleep(self.delay) {
             return None;
         }
+        if let Some(limit) = self.limit_file.as_deref() {
+            if let Ok(text) = std::fs::read_to_string(limit) {
+                return Some(Answer::Failure {
+                    code: "429".into(),
+                    message: Some(text.trim().to_string()),
+                });
+            }
+        }
         if let Some(code) = error {
-            return Some(Answer::Failure { code });
+            return Some(Answer::Failure {
+                code,
+                message: None,
+            });
         }
         Some(Answer::Reply(
             say.or(bash)
@@ -424,6 +445,7 @@ mod tests {
             },
             reply: None,
             delay: Duration::ZERO,
+            limit_file: None,
             bash_env: vec![],
             bash_env_remove: vec![],
             cwd: dir.to_path_buf(),

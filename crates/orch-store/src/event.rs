@@ -80,6 +80,16 @@ pub enum Kind {
     Decision(Decision),
     /// A budget level was crossed.
     Budget(BudgetLevel),
+    /// A usage or rate limit holds the worker's account: nothing is typed into it until it
+    /// lifts (`orch limits`).
+    Limit(Limit),
+    /// The limit on its account lifted (its reset time came, a probe got through, or `orch
+    /// limits --release`): a turn the limit ended is continued, queued prompts follow.
+    Released(Released),
+    /// A prompt told while its account was held, kept to be delivered when it lifts.
+    Queued(Queued),
+    /// A queued prompt was delivered: its `prompt` event is `cursor`.
+    Dequeued(Dequeued),
     /// A hook event orch records without reading it.
     Other(Other),
     /// A kind this build does not know, kept whole.
@@ -422,6 +432,58 @@ pub struct BudgetLevel {
     pub budget_tokens: Option<u64>,
 }
 
+/// Fields of [`Kind::Limit`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Limit {
+    /// The account held.
+    #[serde(default, deserialize_with = "lenient")]
+    pub account: Option<String>,
+    /// What reported it: `claude:rate_limit`, `hand`...
+    #[serde(default, deserialize_with = "lenient")]
+    pub source: Option<String>,
+    /// When it resets, Unix ms, when the harness said.
+    #[serde(default, deserialize_with = "lenient")]
+    pub until_ms: Option<u64>,
+    /// Whether this worker's own turn was ended by it (else another worker of the account hit
+    /// it and this one is held with it).
+    #[serde(default, deserialize_with = "lenient")]
+    pub own: Option<bool>,
+}
+
+/// Fields of [`Kind::Released`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Released {
+    #[serde(default, deserialize_with = "lenient")]
+    pub account: Option<String>,
+    /// `reset`, `probe` or `hand`.
+    #[serde(default, deserialize_with = "lenient")]
+    pub by: Option<String>,
+}
+
+/// Fields of [`Kind::Queued`]: the prompt's fingerprints, never its text (which waits in the
+/// worker's `queue.json`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Queued {
+    /// The queue item's id (`q3`).
+    #[serde(default, deserialize_with = "lenient")]
+    pub queued: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub prompt_hash: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub prompt_len: Option<u64>,
+}
+
+/// Fields of [`Kind::Dequeued`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Dequeued {
+    /// The queue item's id.
+    #[serde(default, deserialize_with = "lenient")]
+    pub queued: Option<String>,
+    /// The seq of its `prompt` event (`None`: dropped by `orch limits --drop`).
+    #[serde(default, deserialize_with = "lenient")]
+    pub cursor: Option<u64>,
+}
+
 /// Fields of [`Kind::Other`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Other {
@@ -482,6 +544,10 @@ impl Kind {
             Kind::Escalation(_) => "escalation",
             Kind::Decision(_) => "decision",
             Kind::Budget(_) => "budget",
+            Kind::Limit(_) => "limit",
+            Kind::Released(_) => "released",
+            Kind::Queued(_) => "queued",
+            Kind::Dequeued(_) => "dequeued",
             Kind::Other(_) => "other",
             Kind::Unknown { event, .. } => event,
         }
@@ -686,10 +752,10 @@ mod tests {
 
     #[test]
     fn an_unknown_kind_is_kept_whole() {
-        let line = json!({"seq": 3, "event": "limit", "ts": "t", "ts_ms": 5,
-            "until_ms": 99, "source": "rate_limit"});
+        let line = json!({"seq": 3, "event": "merge_conflict", "ts": "t", "ts_ms": 5,
+            "branch": "w3", "files": 2});
         let event = parse(line.clone());
-        assert_eq!(event.kind.name(), "limit");
+        assert_eq!(event.kind.name(), "merge_conflict");
         assert!(matches!(event.kind, Kind::Unknown { .. }));
         assert_eq!(event.to_json(), line);
     }

@@ -15,10 +15,12 @@
 //! - [`clock`]: milliseconds, RFC 3339 and stamps.
 
 pub mod clock;
+pub mod config;
 pub mod event;
 pub mod files;
 pub mod helper;
 pub mod journal;
+pub mod limits;
 pub mod meta;
 pub mod paths;
 pub mod store;

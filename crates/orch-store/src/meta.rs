@@ -57,6 +57,12 @@ pub struct Meta {
     /// The outfit it was spawned in, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outfit: Option<String>,
+    /// The account it spends on: the credentials its harness uses, as a name (`claude-1a2b3c4d`,
+    /// a hash of where they are and what they are, never the secret itself). A usage limit
+    /// one worker hits holds every worker of its account. `None` for a record made before
+    /// orch knew accounts, and for the `command` harness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// Its git worktree (`spawn --worktree`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<Worktree>,
@@ -104,6 +110,7 @@ impl Meta {
             created_ms: crate::clock::now_ms(),
             argv: Vec::new(),
             outfit: None,
+            account: None,
             worktree: None,
             detector: None,
             remote: None,

@@ -15,6 +15,7 @@
 //! usage.json         what was read of its transcript so far
 //! relay.gone         a remote worker's relay saw it go (with relay.lock, the relay's)
 //! pending.json       a command worker's prompt waiting for its first output
+//! queue.json         prompts told while its account was held (QueuedPrompt), in order
 //! ```
 //!
 //! A harness adapter keeps its own entries here too (a per-worker CLI home, generated
@@ -49,6 +50,7 @@ pub enum File {
     RelayGone,
     RelayLock,
     Pending,
+    Queue,
 }
 
 impl File {
@@ -72,6 +74,7 @@ impl File {
             File::RelayGone => "relay.gone",
             File::RelayLock => "relay.lock",
             File::Pending => "pending.json",
+            File::Queue => "queue.json",
         }
     }
 }
@@ -453,6 +456,75 @@ impl WorkerDir {
         }
         Ok(())
     }
+
+    /// The prompts waiting in its queue, oldest first.
+    ///
+    /// Errors: `queue.json` cannot be read or is not valid.
+    pub fn queue(&self) -> Result<Vec<QueuedPrompt>> {
+        let path = self.file(File::Queue);
+        match crate::files::read_json(&path)? {
+            None => Ok(Vec::new()),
+            Some(value) => serde_json::from_value(value)
+                .with_context(|| format!("`{}` is not a valid queue", path.display())),
+        }
+    }
+
+    /// Queues `text` (a prompt told while its account is held): publishes a `queued` event
+    /// with `fingerprint` (the prompt's hash and length; never the text) and keeps the text in
+    /// `queue.json` (0600) under the event's seq. Returns the item.
+    ///
+    /// Errors: the log or the queue cannot be written (nothing is queued).
+    pub fn enqueue(&self, text: &str, fingerprint: (String, u64)) -> Result<QueuedPrompt> {
+        let path = self.file(File::Queue);
+        let _lock = Lock::acquire(&path)?;
+        let mut items = self.queue()?;
+        // Unique under the lock: seqs only grow, and each item's event takes one.
+        let id = format!("q{}", self.cursor()? + 1);
+        let published = self.publish(Kind::Queued(crate::event::Queued {
+            queued: Some(id.clone()),
+            prompt_hash: Some(fingerprint.0),
+            prompt_len: Some(fingerprint.1),
+        }))?;
+        let item = QueuedPrompt {
+            id,
+            text: text.to_string(),
+            cursor: published.event.seq,
+        };
+        items.push(item.clone());
+        crate::files::write_json(&path, &items)?;
+        Ok(item)
+    }
+
+    /// Takes the item `id` out of the queue and returns it (`None`: not there), publishing
+    /// `dequeued` with `cursor`, the seq of the prompt event it became (`None`: dropped).
+    ///
+    /// Errors: the queue or the log cannot be written.
+    pub fn dequeue(&self, id: &str, cursor: Option<u64>) -> Result<Option<QueuedPrompt>> {
+        let path = self.file(File::Queue);
+        let _lock = Lock::acquire(&path)?;
+        let mut items = self.queue()?;
+        let Some(at) = items.iter().position(|q| q.id == id) else {
+            return Ok(None);
+        };
+        let item = items.remove(at);
+        crate::files::write_json(&path, &items)?;
+        self.publish(Kind::Dequeued(crate::event::Dequeued {
+            queued: Some(item.id.clone()),
+            cursor,
+        }))?;
+        Ok(Some(item))
+    }
+}
+
+/// A prompt waiting in a worker's queue (`queue.json`): told while its account was held.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueuedPrompt {
+    /// `q<N>`: unique in this worker (N is about the seq of its `queued` event).
+    pub id: String,
+    /// The prompt, as `tell` got it.
+    pub text: String,
+    /// The seq of its `queued` event (what `tell --json` answered as its cursor).
+    pub cursor: u64,
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod harness_driver;
 mod hosts;
 mod install;
 mod layers;
+mod limits;
 mod mock_gemini;
 mod mock_http;
 mod mock_model;

@@ -83,6 +83,8 @@ pub enum Command {
     Outfit(cmd::outfit::Args),
     /// `git diff --stat` of a worker's worktree against its base.
     Diff(cmd::diff::Args),
+    /// The accounts a usage limit holds, their workers and queued prompts; release or hold one.
+    Limits(cmd::limits::Args),
     /// Type a subscriber's new inbox items into its pane once it is idle (internal: started
     /// detached by the hook).
     #[command(name = "__deliver", hide = true)]
@@ -110,6 +112,13 @@ pub enum Command {
     BudgetCheck {
         /// The worker's id.
         id: String,
+    },
+    /// Waits out the usage limit on an account, then continues its workers (internal: started
+    /// detached by the hook that saw the limit, and by any command that finds it missing).
+    #[command(name = "__limits", hide = true)]
+    LimitWaiter {
+        /// The account.
+        account: String,
     },
     /// The file-watcher helper that waits run (internal).
     #[command(name = "__watch", hide = true)]
@@ -169,6 +178,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Audit(args) => cmd::audit::run(&ctx, args),
         Command::Outfit(args) => cmd::outfit::run(&ctx, args),
         Command::Diff(args) => cmd::diff::run(&ctx, args),
+        Command::Limits(args) => cmd::limits::run(&ctx, args),
         Command::Watch { dir } => {
             return match orch_store::watch::serve(&dir) {
                 Ok(()) => Exit::Ok.code(),
@@ -187,6 +197,16 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
                 .and_then(|state| crate::spend::budget::follow(&state, &id));
             if let Err(err) = checked {
                 orch_store::store::log_unattended(&format!("budget of `{id}`: {err:#}"));
+                return Exit::Error.code();
+            }
+            return Exit::Ok.code();
+        }
+        Command::LimitWaiter { account } => {
+            // Detached: its errors go to the state's log.
+            let waited = orch_store::Store::from_env()
+                .and_then(|state| crate::spend::limit::wait(&state, &account));
+            if let Err(err) = waited {
+                orch_store::store::log_unattended(&format!("limits of `{account}`: {err:#}"));
                 return Exit::Error.code();
             }
             return Exit::Ok.code();

@@ -25,6 +25,9 @@ pub enum Exit {
     /// A role rule refused the action, a spent budget refused a prompt, or the state folder is
     /// refused (another user could change it): 6.
     Refused,
+    /// The worker's account is held by a usage limit: the turn was paused, orch continues it
+    /// when the limit lifts: 7.
+    Limited,
 }
 
 impl Exit {
@@ -38,6 +41,7 @@ impl Exit {
             Exit::Gone => 4,
             Exit::StopFailure => 5,
             Exit::Refused => 6,
+            Exit::Limited => 7,
         }
     }
 
@@ -50,6 +54,7 @@ impl Exit {
             4 => Exit::Gone,
             5 => Exit::StopFailure,
             6 => Exit::Refused,
+            7 => Exit::Limited,
             _ => Exit::Error,
         }
     }
@@ -71,6 +76,9 @@ pub enum Error {
     StopFailure(String),
     /// A role rule or a spent budget refused the action: exit 6.
     Refused(String),
+    /// A usage limit holds the worker's account (a turn it paused, a delivery it stopped):
+    /// exit 7.
+    Limited(String),
     /// Checks failed (`doctor`): exit 1 with this summary.
     Failed(String),
     /// A command forwarded to another host ended with `exit` there; `message` says what it
@@ -87,6 +95,7 @@ impl Error {
             Error::Gone(_) => Exit::Gone,
             Error::StopFailure(_) => Exit::StopFailure,
             Error::Refused(_) => Exit::Refused,
+            Error::Limited(_) => Exit::Limited,
             Error::Failed(_) => Exit::Error,
             Error::Remote { exit, .. } => *exit,
         }
@@ -101,6 +110,7 @@ impl fmt::Display for Error {
             | Error::Gone(m)
             | Error::StopFailure(m)
             | Error::Refused(m)
+            | Error::Limited(m)
             | Error::Failed(m)
             | Error::Remote { message: m, .. } => f.write_str(m),
         }

@@ -189,7 +189,14 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
     }
     let turn = matches!(kind, Kind::Prompt(_) | Kind::Stop(_) | Kind::StopBlocked(_));
     let permission = matches!(kind, Kind::PermissionRequest(_));
-    inbox::publish_in(&dir, kind)?;
+    let event = inbox::publish_in(&dir, kind)?;
+    // A usage limit holds the worker's account (and its waiter is started when missing).
+    // (A record without readable metadata has no account to hold.)
+    if let Ok(meta) = dir.meta() {
+        if let Err(err) = crate::spend::limit::on_event(dir.store(), meta, &event) {
+            orch_store::store::log_unattended(&format!("usage limit of `{id}`: {err:#}"));
+        }
+    }
     if turn {
         // A turn begins or ends: a worker with a budget has its spend followed by a detached
         // child while it works (the harness writes its transcript as it goes, and a moment
@@ -216,8 +223,6 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
     Ok(())
 }
 
-/// Whether worker `id` runs the `command` harness (its metadata says so; a worker whose
-/// metadata cannot be read is taken for an agent).
 /// Classifies a permission request's tool and input with the escalation policy (the project's
 /// policy is looked up from the payload's `cwd`) and, when an axis trips, raises an escalation
 /// to the worker's parent. Prints nothing: Claude Code's own permission dialog still decides.

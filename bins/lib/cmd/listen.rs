@@ -38,7 +38,8 @@ pub struct Args {
 }
 
 /// Runs `orch listen`: prints the event as one JSON object (exit 0); exit 3 on timeout, 4 when
-/// the pane is gone or the session ended, 5 when a stop wait ends in a StopFailure.
+/// the pane is gone or the session ended, 5 when a stop wait ends in a StopFailure, 7 when
+/// that StopFailure is a usage limit (orch continues the turn when it lifts).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let Some(worker) = super::acting_on(ctx, &args.worker, Action::Listen, OnHost::Stay)? else {
         return Ok(());
@@ -53,10 +54,31 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     let timeout = args.timeout.map(|s| Duration::from_secs_f64(s.max(0.0)));
     let filter = args.event;
+    let after = match filter {
+        EventFilter::Stop => delivered_from(&worker, after, timeout)?,
+        _ => after,
+    };
     let waited = worker.wait(after, timeout, |e| matches(filter, e))?;
     match waited {
         Waited::Found(failed, event) => {
             super::print_json(&event.to_json())?;
+            let now = orch_store::clock::now_ms();
+            if failed
+                && crate::spend::limit::detect(worker.meta.harness, &event.kind, now).is_some()
+            {
+                let hold = match worker.meta.account.as_deref() {
+                    Some(account) => orch_store::limits::read(worker.store(), account)?,
+                    None => None,
+                };
+                let when = hold.as_ref().map(crate::spend::limit::until_text);
+                bail!(Error::Limited(format!(
+                    "worker `{id}`: a usage limit paused the turn{}; `orch listen {id} --after {}` \
+                     returns the continued turn's Stop",
+                    when.unwrap_or_default(),
+                    event.seq,
+                    id = worker.meta.id,
+                )));
+            }
             if failed {
                 let error = match &event.kind {
                     Kind::StopFailure(f) => f.error.as_ref().and_then(|e| e.as_str()),
@@ -91,6 +113,39 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             };
             bail!(Error::Gone(format!("{why}{hint}")))
         }
+    }
+}
+
+/// Where a stop wait from `after` starts: `after` itself, unless it is the cursor of a prompt
+/// `tell` queued while a usage limit held the worker. Then the wait is for the turn that
+/// prompt starts: first until it is delivered (its `dequeued` event), then from its `prompt`
+/// event on, so no earlier turn's Stop ends it.
+///
+/// Errors: the prompt was dropped (`orch limits --drop`), the wait timed out or the worker is
+/// gone.
+fn delivered_from(worker: &Worker, after: u64, timeout: Option<Duration>) -> Result<u64> {
+    let at = worker.dir.events_after(after.saturating_sub(1))?;
+    let Some(Kind::Queued(queued)) = at.first().filter(|e| e.seq == after).map(|e| &e.kind) else {
+        return Ok(after);
+    };
+    let id = queued.queued.clone().unwrap_or_default();
+    let waited = worker.wait(after, timeout, |e| match &e.kind {
+        Kind::Dequeued(d) if d.queued.as_deref() == Some(id.as_str()) => Some(d.cursor),
+        _ => None,
+    })?;
+    match waited {
+        Waited::Found(Some(cursor), _) => Ok(cursor),
+        Waited::Found(None, _) => bail!(
+            "the prompt queued as {id} for `{}` was dropped (`orch limits --drop`): no turn \
+             will answer it",
+            worker.meta.id
+        ),
+        Waited::TimedOut => bail!(Error::Timeout(format!(
+            "timed out: the prompt queued as {id} for `{}` is not delivered yet (its account is \
+             held: `orch limits`)",
+            worker.meta.id
+        ))),
+        Waited::Gone(why) => bail!(Error::Gone(why)),
     }
 }
 

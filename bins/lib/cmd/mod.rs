@@ -16,6 +16,7 @@ pub mod hosts;
 pub mod inbox;
 pub mod interrupt;
 pub mod kill;
+pub mod limits;
 pub mod listen;
 pub mod outfit;
 pub mod ps;

@@ -77,6 +77,10 @@ fn detector_of(meta: &orch_store::Meta) -> String {
 /// null when it keeps none or the model has no price), status, cursor, last_event, last_event_age_ms, last_message, parent, outfit, worktree, cwd).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let rows = rows(args.all)?;
+    // A held account whose waiter is gone (a reboot) gets it back from whoever looks.
+    if let Ok(store) = orch_store::Store::from_env() {
+        crate::spend::limit::ensure_waiters(&store)?;
+    }
     if ctx.json {
         return super::print_json(&Value::Array(rows));
     }

@@ -246,11 +246,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut cursor = worker.cursor()?;
     if let Some(text) = prompt {
         let opts = delivery::DeliveryOptions {
+            held: false,
             command: false,
             now: false,
             ready_timeout,
         };
-        cursor = delivery::deliver(&worker, &text, opts)?.cursor;
+        cursor = match delivery::deliver(&worker, &text, opts) {
+            Ok(told) => told.cursor,
+            // Spawned on a held account: the first prompt waits in its queue like a tell.
+            Err(err) if crate::error::exit_of(&err) == crate::error::Exit::Limited => {
+                crate::spend::limit::queue(&worker, &text)?.cursor
+            }
+            Err(err) => return Err(err),
+        };
         super::audit(
             worker.store(),
             super::entry("tell")

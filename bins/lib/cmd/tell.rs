@@ -57,11 +57,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return tell_remote(ctx, &args, &worker, &text);
     }
     let opts = DeliveryOptions {
+        held: false,
         command: args.command,
         now: args.now,
         ready_timeout: Duration::from_secs_f64(args.wait.max(0.0)),
     };
-    let done = deliver(&worker, &text, opts);
+    let held = |err: &anyhow::Error| crate::error::exit_of(err) == crate::error::Exit::Limited;
+    let done = match deliver(&worker, &text, opts) {
+        // Held, not failed: the prompt waits in the worker's queue (a slash command is typed
+        // or not at all: it is not queued).
+        Err(err) if held(&err) && !args.command => return queued(ctx, &worker, &text),
+        done => done,
+    };
     let mut note = super::entry("tell").target(&worker.meta.id).prompt(&text);
     note = match &done {
         Ok(d) => note
@@ -113,6 +120,33 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `tell` to a worker a usage limit holds: queues the text ([`crate::spend::limit::queue`]) and
+/// prints the cursor of its `queued` event (`--json`: `{worker, cursor, queued: true, id}`);
+/// `listen` from that cursor waits for the turn the prompt starts once it is delivered.
+fn queued(ctx: &Ctx, worker: &Worker, text: &str) -> Result<()> {
+    let item = crate::spend::limit::queue(worker, text)?;
+    super::audit(
+        worker.store(),
+        super::entry("tell")
+            .target(&worker.meta.id)
+            .prompt(text)
+            .cursor(item.cursor)
+            .field("queued", item.id.clone()),
+    );
+    if ctx.json {
+        return super::print_json(&json!({
+            "worker": worker.meta.id, "cursor": item.cursor, "queued": true, "id": item.id,
+        }));
+    }
+    println!("{}", item.cursor);
+    eprintln!(
+        "orch: `{}` is held by a usage limit: the prompt is queued as {} and delivered when the \
+         limit lifts (`orch limits`)",
+        worker.meta.id, item.id
+    );
     Ok(())
 }
 

@@ -271,10 +271,16 @@ pub fn deliver(state: &Store, id: &str) -> Result<()> {
     if worker.meta.pane.is_none() || !worker.alive() || worker.meta.is_command() {
         return Ok(());
     }
+    // Nothing is typed into a worker a usage limit holds: its items wait in the inbox, and the
+    // limit's waiter pushes them when it lifts.
+    if worker.held()? {
+        return Ok(());
+    }
     if let Some(remote) = worker.meta.remote.clone() {
         return deliver_remote(state, &worker.dir, &remote);
     }
     let opts = crate::delivery::DeliveryOptions {
+        held: false,
         command: false,
         now: false,
         ready_timeout: std::time::Duration::from_secs(600),

@@ -307,7 +307,7 @@ pub fn require(state: &Store, who: &Who, action: Action, target: Option<&Target>
 }
 
 /// Records a refusal in the audit log (action `refused`, outcome `refused`, with `rule` and
-/// `wanted`) and returns the error that ends the process with [`Exit::Refused`] (6); its message
+/// `wanted`) and returns the error that ends the process with [`crate::error::Exit::Refused`] (6); its message
 /// names the rule. A failure to write the log is added to the message, never hides the refusal.
 pub fn refuse(
     state: &Store,

@@ -16,7 +16,7 @@ pub mod prompt;
 
 use crate::delivery::prompt::{Change, Sent};
 use crate::error::Error;
-use crate::fleet::status::Snapshot;
+use crate::fleet::status::{Snapshot, Status};
 use crate::fleet::worker::{Waited, Worker};
 use crate::harness::HarnessExt;
 use crate::tmux::Tmux;
@@ -62,6 +62,10 @@ pub struct DeliveryOptions {
     pub command: bool,
     pub now: bool,
     pub ready_timeout: Duration,
+    /// Type even though the worker's account is held by a usage limit (the limit waiter's
+    /// continue and probe); otherwise a held worker ends the delivery with
+    /// [`Error::Limited`] before anything is typed.
+    pub held: bool,
 }
 
 /// How many Enters tell presses at most.
@@ -107,6 +111,9 @@ pub fn deliver(worker: &Worker, text: &str, opts: DeliveryOptions) -> Result<Del
     let mut seen: Option<Snapshot> = None;
     let (_typing, before) = loop {
         let typing = worker.dir.lock(File::Typing)?;
+        if !opts.held {
+            refuse_if_held(worker)?;
+        }
         let snap = match seen.take() {
             None => worker.snapshot()?,
             Some(mut snap) => {
@@ -122,7 +129,7 @@ pub fn deliver(worker: &Worker, text: &str, opts: DeliveryOptions) -> Result<Del
             }
             break (typing, snap.cursor);
         }
-        if snap.status().ready() {
+        if takes(snap.status(), opts.held) {
             wait_input_box(worker)?;
             break (typing, snap.cursor);
         }
@@ -229,9 +236,13 @@ pub fn deliver(worker: &Worker, text: &str, opts: DeliveryOptions) -> Result<Del
 /// Waits until the worker can take a prompt (idle after SessionStart, not mid-turn and not at
 /// a permission dialog), up to `timeout`.
 pub fn wait_ready(worker: &Worker, timeout: Duration) -> Result<()> {
+    refuse_if_held(worker)?;
     let snap = worker.snapshot()?;
     if !snap.status().ready() {
-        wait_ready_from(worker, snap, Instant::now() + timeout, timeout)?;
+        let snap = wait_ready_from(worker, snap, Instant::now() + timeout, timeout)?;
+        if snap.status() == Status::Limited {
+            refuse_if_held(worker)?;
+        }
     }
     wait_input_box(worker)
 }
@@ -249,9 +260,10 @@ fn wait_ready_from(
 ) -> Result<Snapshot> {
     let id = &worker.meta.id;
     let timeout = deadline.saturating_duration_since(Instant::now());
+    // A limit ends the wait too: the caller refuses or, the waiter, types.
     let waited = worker.wait(snap.cursor, Some(timeout), |e| {
         snap.push(e);
-        snap.status().ready().then_some(())
+        takes(snap.status(), true).then_some(())
     })?;
     match waited {
         Waited::Found((), _) => Ok(snap),
@@ -263,6 +275,31 @@ fn wait_ready_from(
             snap.status().as_str()
         ))),
     }
+}
+
+/// Whether a worker in `status` can take a prompt now; a `limited` one only from the limit
+/// waiter (`held`).
+fn takes(status: Status, held: bool) -> bool {
+    status.ready() || (held && status == Status::Limited)
+}
+
+/// Ends the delivery with [`Error::Limited`] when the worker's account is held by a usage
+/// limit (`orch limits`): nothing is typed into a held worker but by the limit's waiter.
+fn refuse_if_held(worker: &Worker) -> Result<()> {
+    let Some(account) = worker.meta.account.as_deref() else {
+        return Ok(());
+    };
+    if let Some(hold) = orch_store::limits::read(worker.store(), account)? {
+        bail!(Error::Limited(format!(
+            "worker `{}`: its account `{account}` is held by a usage limit ({}) since {}: \
+             `orch tell` queues the prompt, orch continues the worker when the limit lifts \
+             (`orch limits` says when)",
+            worker.meta.id,
+            hold.source,
+            orch_store::clock::rfc3339(hold.since_ms)
+        )));
+    }
+    Ok(())
 }
 
 /// How long tell waits for an idle worker's input box to show on screen before it pastes

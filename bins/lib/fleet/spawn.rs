@@ -150,6 +150,7 @@ pub fn spawn(req: &SpawnRequest) -> Result<Spawned> {
     .map_err(cleanup)?;
 
     let meta = Meta {
+        account: crate::spend::limit::account_of(harness, &env),
         name,
         role,
         harness,

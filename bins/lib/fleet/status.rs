@@ -15,6 +15,9 @@ pub enum Status {
     NeedsInput,
     /// Its last turn ended in a StopFailure (an API error); it takes prompts again.
     Error,
+    /// Its account is held by a usage limit (`orch limits`): nothing is typed into it until
+    /// the limit lifts; a tell is queued.
+    Limited,
     /// Its pane is gone or its session ended, for good: killed, or ended by a person (`/exit`,
     /// a command's own `exit`).
     Dead,
@@ -24,7 +27,8 @@ pub enum Status {
 }
 
 impl Status {
-    /// The word `orch ps` prints: `starting`, `idle`, `busy`, `needs-input`, `error`, `dead`.
+    /// The word `orch ps` prints: `starting`, `idle`, `busy`, `needs-input`, `error`,
+    /// `limited`, `dead`, `resumable`.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Starting => "starting",
@@ -32,6 +36,7 @@ impl Status {
             Status::Busy => "busy",
             Status::NeedsInput => "needs-input",
             Status::Error => "error",
+            Status::Limited => "limited",
             Status::Dead => "dead",
             Status::Resumable => "resumable",
         }
@@ -56,6 +61,8 @@ pub fn after(event: &Event) -> Option<Status> {
         Kind::Resumed(_) => Status::Starting,
         Kind::Prompt(_) => Status::Busy,
         Kind::StopFailure(_) => Status::Error,
+        Kind::Limit(_) => Status::Limited,
+        Kind::Released(_) => Status::Idle,
         Kind::PermissionRequest(_) => Status::NeedsInput,
         Kind::Notification(n) => match n.notification_type.as_deref() {
             Some("idle_prompt") => Status::Idle,

@@ -113,7 +113,22 @@ impl Worker {
     /// An operator record (the operator's own pane, registered by its first `orch subscribe`)
     /// has seen no SessionStart of its session: with no events it counts as idle.
     pub fn status(&self) -> Result<Status> {
-        Ok(self.snapshot()?.status())
+        let status = self.snapshot()?.status();
+        // A worker that could take a prompt is `limited` while its account is held.
+        if status.ready() && self.held()? {
+            return Ok(Status::Limited);
+        }
+        Ok(status)
+    }
+
+    /// Whether a usage limit holds its account (`orch limits`).
+    ///
+    /// Errors: the hold cannot be read.
+    pub fn held(&self) -> Result<bool> {
+        Ok(match self.meta.account.as_deref() {
+            Some(account) => orch_store::limits::read(self.store(), account)?.is_some(),
+            None => false,
+        })
     }
 
     /// Its cursor and status from one read of its log ([`status::Snapshot`]).

@@ -1,5 +1,7 @@
 //! What workers spend: tokens and cost read from each harness's transcript (`usage`) and the
-//! budgets that warn, escalate and stop a worker (`budget`).
+//! budgets that warn, escalate and stop a worker (`budget`), and the account's usage limits
+//! that hold a fleet until they lift (`limit`).
 
 pub(crate) mod budget;
+pub(crate) mod limit;
 pub(crate) mod usage;

@@ -22,6 +22,7 @@ fn status_style(status: Status) -> Style {
         Status::Idle => Color::Green,
         Status::NeedsInput => Color::Magenta,
         Status::Error => Color::Red,
+        Status::Limited => Color::LightRed,
         Status::Starting => Color::Cyan,
         Status::Resumable => Color::Blue,
         Status::Dead => Color::DarkGray,

@@ -1,0 +1,629 @@
+//! Usage limits: a fleet held, not failed, when the account its workers share hits its plan's or
+//! its key's limit, and continued by itself when the limit lifts.
+//!
+//! - Seen: the hook hands every event to [`on_event`]; [`detect`] reads a limit off what the
+//!   harness reported (Claude Code and the sim: a StopFailure `rate_limit`). The worker's
+//!   account ([`account_of`], kept in its record) is then held
+//!   ([`orch_store::limits::Hold`]): every worker of it gets a `limit` event and shows
+//!   `limited`; nothing is typed into them (a tell is queued, a notice waits in the inbox).
+//! - Waited out: one waiter per account (`orch __limits ACCOUNT`, a detached
+//!   [`orch_store::helper::Helper`] that the hook, `orch limits` and `orch ps` start when they
+//!   find a held account without one) sleeps until the reset time the harness gave, or probes
+//!   the account by continuing one worker after 1, 2, 4... minutes (capped, see
+//!   [`orch_store::config::LimitSettings`]), never one probe per worker.
+//! - Continued: at the reset (or when a probe got through, or `orch limits --release`) every
+//!   worker gets a `released` event, each turn the limit ended is continued once with a short
+//!   prompt (the failed prompt is still in the conversation), staggered, then each worker's
+//!   queued prompts are delivered in order, each once, and the inboxes are pushed.
+
+use crate::delivery::{deliver, DeliveryOptions};
+use crate::fleet::worker::{Waited, Worker};
+use anyhow::Result;
+use orch_store::config::LimitSettings;
+use orch_store::event::{Limit, Released};
+use orch_store::helper::Helper;
+use orch_store::limits::{self, Hold};
+use orch_store::{Event, Harness, Kind, Meta, Store};
+use std::time::Duration;
+
+/// A limit as a harness reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    /// What reported it: `claude:rate_limit`.
+    pub source: String,
+    /// When it resets, Unix ms, when the report says.
+    pub until_ms: Option<u64>,
+    /// The harness's own words.
+    pub message: Option<String>,
+}
+
+/// The limit `kind` reports for a worker of `harness`, if it reports one. Claude Code (and the
+/// sim, which answers as it does) ends the turn with a StopFailure whose `error` is
+/// `rate_limit` (docs/observed.md, 1.1); its message may carry the reset time
+/// ([`reset_in_message`]).
+pub fn detect(harness: Harness, kind: &Kind, now_ms: u64) -> Option<Seen> {
+    let Kind::StopFailure(failure) = kind else {
+        return None;
+    };
+    let error = failure.error.as_ref()?;
+    let code = error
+        .as_str()
+        .or_else(|| error.get("type").and_then(|t| t.as_str()))?;
+    let limited = match harness {
+        Harness::Claude | Harness::Sim => code == "rate_limit",
+        _ => false,
+    };
+    limited.then(|| Seen {
+        source: format!("{}:{code}", harness.name()),
+        until_ms: failure
+            .last_assistant_message
+            .as_deref()
+            .and_then(|m| reset_in_message(m, now_ms)),
+        message: failure.last_assistant_message.clone(),
+    })
+}
+
+/// A reset time in a limit message, Unix ms: the `|<unix seconds>` Claude Code puts after
+/// "usage limit reached", or "retry after N seconds" / "try again in N s". `None` when the
+/// message names none (a plan's "resets 3pm" in local time is not read: the waiter probes).
+pub fn reset_in_message(message: &str, now_ms: u64) -> Option<u64> {
+    if let Some((_, tail)) = message.rsplit_once('|') {
+        let digits: String = tail
+            .trim()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if digits.len() >= 9 {
+            return digits.parse::<u64>().ok().map(|s| s * 1000);
+        }
+    }
+    let lower = message.to_ascii_lowercase();
+    for lead in ["retry after ", "try again in ", "resets in "] {
+        if let Some(at) = lower.find(lead) {
+            let rest = &lower[at + lead.len()..];
+            let number: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let Ok(value) = number.parse::<f64>() else {
+                continue;
+            };
+            let unit = rest[number.len()..].trim_start();
+            let seconds = if unit.starts_with('m') && !unit.starts_with("ms") {
+                value * 60.0
+            } else if unit.starts_with('h') {
+                value * 3600.0
+            } else if unit.starts_with("ms") {
+                value / 1000.0
+            } else {
+                value
+            };
+            return Some(now_ms + (seconds * 1000.0) as u64);
+        }
+    }
+    None
+}
+
+/// The names of the environment variables that hold or point at a harness's credentials, and
+/// the folder under `HOME` where it keeps a login.
+fn credentials(harness: Harness) -> Option<(&'static [&'static str], &'static str)> {
+    Some(match harness {
+        Harness::Claude | Harness::Sim => (
+            &[
+                "CLAUDE_CONFIG_DIR",
+                "ANTHROPIC_API_KEY",
+                "ANTHROPIC_AUTH_TOKEN",
+                "ANTHROPIC_BASE_URL",
+            ],
+            ".claude",
+        ),
+        Harness::Codex => (&["OPENAI_API_KEY", "OPENAI_BASE_URL"], ".codex"),
+        Harness::Gemini => (
+            &["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"],
+            ".gemini",
+        ),
+        Harness::Pi => (
+            &["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"],
+            ".pi",
+        ),
+        Harness::Command => return None,
+    })
+}
+
+/// The account a worker of `harness` started with `env` (its whole environment) spends on:
+/// `<harness>-<8 hex>`, a hash of where its credentials are and what they are (never the
+/// secret itself). Workers with the same login or key share it. `None` for the `command`
+/// harness (no model of its own).
+pub fn account_of(harness: Harness, env: &[(String, String)]) -> Option<String> {
+    let (vars, home_folder) = credentials(harness)?;
+    let get = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let mut key = format!("{}/{home_folder}", get("HOME").unwrap_or(""));
+    for var in vars {
+        key.push('\0');
+        key.push_str(get(var).unwrap_or(""));
+    }
+    let family = match harness {
+        Harness::Sim => "claude",
+        other => other.name(),
+    };
+    Some(format!(
+        "{family}-{}",
+        &crate::delivery::prompt::hash(&key)[..8]
+    ))
+}
+
+/// The account's waiter, `orch __limits ACCOUNT`.
+fn waiter(store: &Store, account: &str) -> Helper {
+    Helper::new("__limits", account, limits::waiter_lock(store, account))
+}
+
+/// Whether the waiter of `account` runs now.
+///
+/// Errors: its lock file cannot be opened.
+pub fn waiter_running(store: &Store, account: &str) -> Result<bool> {
+    waiter(store, account).running()
+}
+
+/// Starts the waiter of every held account that has none (run by `orch ps`, `orch limits`).
+///
+/// Errors: the holds cannot be listed, or a waiter cannot start.
+pub fn ensure_waiters(store: &Store) -> Result<()> {
+    for hold in limits::all(store)? {
+        waiter(store, &hold.account).ensure(&store.root)?;
+    }
+    Ok(())
+}
+
+/// The hook's part, after it published `event` for the worker `meta`: a limit it reports holds
+/// the worker's account; an event of a worker whose account is held (a file's existence)
+/// starts the account's waiter if it has none.
+///
+/// Errors: the hold or the events cannot be written.
+pub fn on_event(store: &Store, meta: &Meta, event: &Event) -> Result<()> {
+    let Some(account) = meta.account.as_deref() else {
+        return Ok(());
+    };
+    let now = orch_store::clock::now_ms();
+    match detect(meta.harness, &event.kind, now) {
+        Some(seen) => {
+            hold(store, account, seen, Some(&meta.id))?;
+        }
+        None => {
+            if limits::read(store, account)?.is_some() {
+                waiter(store, account).ensure(&store.root)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The workers of `account` whose panes are not gone for good.
+fn workers_of(store: &Store, account: &str) -> Result<Vec<Meta>> {
+    Ok(store
+        .workers()?
+        .into_iter()
+        .filter(|m| m.account.as_deref() == Some(account))
+        .collect())
+}
+
+/// Holds `account` for the limit `seen` (by `worker`'s turn, if one): writes the hold (a hold
+/// already there keeps its start and probes and takes a newer reset time), gives `worker` a
+/// `limit` event of its own and, when the account was not held yet, every other worker of
+/// it one too; starts the waiter. Returns the hold.
+///
+/// Errors: the hold or an event cannot be written, or the waiter cannot start.
+pub fn hold(store: &Store, account: &str, seen: Seen, worker: Option<&str>) -> Result<Hold> {
+    let settings = settings();
+    let now = orch_store::clock::now_ms();
+    let mut fresh = false;
+    let hold = limits::update(store, account, |old| {
+        fresh = old.is_none();
+        let mut hold = old.unwrap_or_else(|| Hold {
+            account: account.to_string(),
+            since_ms: now,
+            next_ms: Some(now + secs_ms(settings.first_probe_s)),
+            worker: worker.map(str::to_string),
+            ..Hold::default()
+        });
+        if seen.until_ms.is_some() {
+            hold.until_ms = seen.until_ms;
+            hold.next_ms = seen.until_ms;
+        }
+        hold.source = seen.source.clone();
+        hold.message = seen.message.clone();
+        Some(hold)
+    })?
+    .expect("a hold was written");
+    for meta in workers_of(store, account)? {
+        let own = worker == Some(meta.id.as_str());
+        if own || fresh {
+            crate::coordination::inbox::publish(
+                store,
+                &meta.id,
+                Kind::Limit(Limit {
+                    account: Some(account.to_string()),
+                    source: Some(hold.source.clone()),
+                    until_ms: hold.until_ms,
+                    own: Some(own),
+                }),
+            )?;
+        }
+    }
+    waiter(store, account).ensure(&store.root)?;
+    Ok(hold)
+}
+
+/// Holds `account` by hand (`orch limits --hold`): no probe lifts it, only `--release`.
+///
+/// Errors: as [`hold`].
+pub fn hold_by_hand(store: &Store, account: &str) -> Result<Hold> {
+    hold(
+        store,
+        account,
+        Seen {
+            source: "hand".into(),
+            until_ms: None,
+            message: None,
+        },
+        None,
+    )?;
+    let held = limits::update(store, account, |old| {
+        old.map(|h| Hold {
+            by_hand: true,
+            next_ms: None,
+            ..h
+        })
+    })?;
+    Ok(held.expect("held just now"))
+}
+
+/// Lifts the hold on `account` now (`orch limits --release`): its waiter continues the workers
+/// at once. Returns the hold that was there.
+///
+/// Errors: the account is not held, or its files cannot be written.
+pub fn release_now(store: &Store, account: &str) -> Result<Hold> {
+    let now = orch_store::clock::now_ms();
+    let mut was = None;
+    limits::update(store, account, |old| {
+        was = old.clone();
+        old.map(|h| Hold {
+            by_hand: false,
+            until_ms: Some(now),
+            next_ms: Some(now),
+            ..h
+        })
+    })?;
+    let Some(was) = was else {
+        anyhow::bail!("account `{account}` is not held: `orch limits` lists the held ones");
+    };
+    waiter(store, account).ensure(&store.root)?;
+    Ok(was)
+}
+
+/// orch's limit settings (the defaults when the configuration cannot be read: the hook must
+/// not fail on it, and `orch limits` reports a bad file).
+fn settings() -> LimitSettings {
+    orch_store::config::load()
+        .map(|c| c.limits)
+        .unwrap_or_default()
+}
+
+fn secs_ms(seconds: f64) -> u64 {
+    (seconds.max(0.0) * 1000.0) as u64
+}
+
+/// The waiter of `account` (`orch __limits ACCOUNT`): returns at once when another one runs,
+/// and when the account is no longer held and everything it held was delivered.
+///
+/// Errors: the hold, a worker or its events cannot be read or written.
+pub fn wait(store: &Store, account: &str) -> Result<()> {
+    let Some(_lock) = waiter(store, account).claim()? else {
+        return Ok(());
+    };
+    let settings = settings();
+    std::fs::create_dir_all(store.root.join("limits"))?;
+    let watch = orch_store::watch::Watch::folder(&store.root.join("limits"))?;
+    loop {
+        let Some(hold) = limits::read(store, account)? else {
+            return Ok(());
+        };
+        let now = orch_store::clock::now_ms();
+        let due = if hold.by_hand { None } else { hold.next_ms };
+        match due {
+            None => {
+                watch.wait(Duration::from_secs(60));
+                continue;
+            }
+            Some(due) if due > now => {
+                watch.wait(Duration::from_millis((due - now).min(60_000)));
+                continue;
+            }
+            Some(_) => {}
+        }
+        let reset = hold.until_ms.is_some_and(|until| until <= now);
+        let probed = if reset {
+            None
+        } else {
+            match probe(store, account, &settings)? {
+                Probe::Through(id) => Some(id),
+                Probe::StillLimited => {
+                    let probes = hold.probes + 1;
+                    let wait = (settings.first_probe_s * 2f64.powi(probes as i32))
+                        .min(settings.max_probe_s);
+                    limits::update(store, account, |old| {
+                        old.map(|h| Hold {
+                            probes,
+                            next_ms: Some(orch_store::clock::now_ms() + secs_ms(wait)),
+                            ..h
+                        })
+                    })?;
+                    continue;
+                }
+                Probe::NoWorker => None,
+            }
+        };
+        let by = match (reset, &probed) {
+            (true, _) if hold.source == "hand" => "hand",
+            (true, _) => "reset",
+            (false, Some(_)) => "probe",
+            (false, None) => "no-worker",
+        };
+        release(store, account, by, &settings, probed.as_deref())?;
+    }
+}
+
+/// How a probe went.
+enum Probe {
+    /// The continued turn ended without a limit: worker `id` got through.
+    Through(String),
+    /// It hit the limit again.
+    StillLimited,
+    /// No worker of the account is alive to probe with.
+    NoWorker,
+}
+
+/// Continues one worker of `account` (the first whose turn the limit ended, else the first
+/// alive) and waits for that turn's end.
+fn probe(store: &Store, account: &str, settings: &LimitSettings) -> Result<Probe> {
+    let mut alive: Vec<Worker> = Vec::new();
+    for meta in workers_of(store, account)? {
+        let worker = Worker::of(store, meta)?;
+        if worker.alive() {
+            alive.push(worker);
+        }
+    }
+    let pick = match alive
+        .iter()
+        .position(|w| ended_by_limit(w).unwrap_or(false))
+    {
+        Some(at) => alive.swap_remove(at),
+        None if alive.is_empty() => return Ok(Probe::NoWorker),
+        None => alive.swap_remove(0),
+    };
+    let told = match deliver(&pick, &settings.continue_prompt, held_options()) {
+        Ok(told) => told,
+        Err(err) if crate::error::exit_of(&err) == crate::error::Exit::Gone => {
+            return Ok(Probe::StillLimited)
+        }
+        Err(err) => return Err(err),
+    };
+    let harness = pick.meta.harness;
+    let ended = pick.wait(told.cursor, Some(Duration::from_secs(1800)), |e| {
+        let now = orch_store::clock::now_ms();
+        match &e.kind {
+            Kind::Stop(_) => Some(true),
+            Kind::StopFailure(_) => Some(detect(harness, &e.kind, now).is_none()),
+            _ => None,
+        }
+    })?;
+    Ok(match ended {
+        Waited::Found(true, _) => Probe::Through(pick.meta.id.clone()),
+        _ => Probe::StillLimited,
+    })
+}
+
+/// How the waiter types: into a held worker (it is the one that may), waiting up to an hour
+/// for it to be ready.
+fn held_options() -> DeliveryOptions {
+    DeliveryOptions {
+        command: false,
+        now: false,
+        ready_timeout: Duration::from_secs(3600),
+        held: true,
+    }
+}
+
+/// Whether the worker's last turn was ended by a limit and nothing was typed since.
+fn ended_by_limit(worker: &Worker) -> Result<bool> {
+    let tail = worker.dir.events_back_to(|e| {
+        matches!(
+            e.kind,
+            Kind::Prompt(_) | Kind::Stop(_) | Kind::StopFailure(_)
+        )
+    })?;
+    let now = orch_store::clock::now_ms();
+    Ok(tail
+        .first()
+        .is_some_and(|e| detect(worker.meta.harness, &e.kind, now).is_some()))
+}
+
+/// Lifts the hold on `account` and continues its workers: `released` for each, each turn the
+/// limit ended continued once (but `probed`'s, which already was), one worker every
+/// `stagger_s`; then each worker's queued prompts in order, all workers at once, and their
+/// inboxes pushed.
+fn release(
+    store: &Store,
+    account: &str,
+    by: &str,
+    settings: &LimitSettings,
+    probed: Option<&str>,
+) -> Result<()> {
+    limits::update(store, account, |_| None)?;
+    let metas = workers_of(store, account)?;
+    let mut workers = Vec::new();
+    for meta in metas {
+        let worker = Worker::of(store, meta)?;
+        if !worker.alive() {
+            continue;
+        }
+        crate::coordination::inbox::publish(
+            store,
+            &worker.meta.id,
+            Kind::Released(Released {
+                account: Some(account.to_string()),
+                by: Some(by.to_string()),
+            }),
+        )?;
+        workers.push(worker);
+    }
+    let mut first = true;
+    for worker in &workers {
+        if probed == Some(worker.meta.id.as_str()) || !ended_by_limit(worker)? {
+            continue;
+        }
+        if !std::mem::take(&mut first) {
+            std::thread::sleep(Duration::from_secs_f64(settings.stagger_s.max(0.0)));
+        }
+        if let Err(err) = deliver(worker, &settings.continue_prompt, held_options()) {
+            orch_store::store::log_unattended(&format!(
+                "limits: cannot continue `{}`: {err:#}",
+                worker.meta.id
+            ));
+        }
+    }
+    let ids: Vec<String> = workers.iter().map(|w| w.meta.id.clone()).collect();
+    std::thread::scope(|scope| {
+        for id in &ids {
+            scope.spawn(move || {
+                if let Err(err) = drain(store, id) {
+                    orch_store::store::log_unattended(&format!("limits: queue of `{id}`: {err:#}"));
+                }
+            });
+        }
+    });
+    crate::coordination::inbox::push_all(store, &ids)
+}
+
+/// Delivers worker `id`'s queued prompts in order, each once: an item leaves the queue with
+/// the cursor of the prompt it became. Stops (items kept) when its account is held again.
+///
+/// Errors: the queue or the worker cannot be read.
+pub fn drain(store: &Store, id: &str) -> Result<()> {
+    let worker = Worker::load(store, id)?;
+    let options = DeliveryOptions {
+        held: false,
+        ..held_options()
+    };
+    for item in worker.dir.queue()? {
+        match deliver(&worker, &item.text, options) {
+            Ok(told) => {
+                worker.dir.dequeue(&item.id, Some(told.cursor))?;
+                worker.dir.set_told(told.cursor)?;
+            }
+            Err(err) if crate::error::exit_of(&err) == crate::error::Exit::Limited => {
+                return Ok(());
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+/// A tell to a held worker: queues `text` and starts the account's waiter. Returns the item.
+///
+/// Errors: the queue or the log cannot be written.
+pub fn queue(worker: &Worker, text: &str) -> Result<orch_store::worker::QueuedPrompt> {
+    let fingerprint = (
+        crate::delivery::prompt::hash(text),
+        text.chars().count() as u64,
+    );
+    let item = worker.dir.enqueue(text, fingerprint)?;
+    worker.dir.set_told(item.cursor)?;
+    if let Some(account) = worker.meta.account.as_deref() {
+        waiter(worker.store(), account).ensure(&worker.store().root)?;
+    }
+    Ok(item)
+}
+
+/// `; orch continues it at <time>` / `; orch probes again at <time>`, or nothing.
+pub fn until_text(hold: &Hold) -> String {
+    let at = |ms: u64| orch_store::clock::rfc3339(ms);
+    match (hold.by_hand, hold.until_ms, hold.next_ms) {
+        (true, _, _) => "; held by hand until `orch limits --release`".into(),
+        (false, Some(until), _) => format!("; orch continues it at {}", at(until)),
+        (false, None, Some(next)) => format!("; orch probes the account at {}", at(next)),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn failure(error: serde_json::Value, message: &str) -> Kind {
+        Event::from_json(json!({
+            "seq": 1, "event": "stop_failure", "error": error,
+            "last_assistant_message": message
+        }))
+        .unwrap()
+        .kind
+    }
+
+    #[test]
+    fn a_rate_limit_stop_failure_is_a_limit_and_other_errors_are_not() {
+        let seen = detect(
+            Harness::Claude,
+            &failure(json!("rate_limit"), "API Error: 429"),
+            0,
+        );
+        assert_eq!(seen.unwrap().source, "claude:rate_limit");
+        assert!(detect(Harness::Claude, &failure(json!("server_error"), "500"), 0).is_none());
+        assert!(detect(Harness::Command, &failure(json!("rate_limit"), ""), 0).is_none());
+        let stop = Event::from_json(json!({"seq": 1, "event": "stop"})).unwrap();
+        assert!(detect(Harness::Claude, &stop.kind, 0).is_none());
+    }
+
+    #[test]
+    fn reset_times_are_read_when_the_message_names_one() {
+        let now = 1_000_000;
+        assert_eq!(
+            reset_in_message("Claude AI usage limit reached|1733324400", now),
+            Some(1_733_324_400_000)
+        );
+        assert_eq!(
+            reset_in_message("Rate limited. Please try again in 30s.", now),
+            Some(now + 30_000)
+        );
+        assert_eq!(
+            reset_in_message("retry after 2 minutes", now),
+            Some(now + 120_000)
+        );
+        assert_eq!(
+            reset_in_message("5-hour limit reached ∙ resets 3pm", now),
+            None
+        );
+        assert_eq!(reset_in_message("API Error: 429", now), None);
+    }
+
+    #[test]
+    fn workers_with_the_same_credentials_share_an_account() {
+        let env = |key: &str| {
+            vec![
+                ("HOME".to_string(), "/home/a".to_string()),
+                ("ANTHROPIC_API_KEY".to_string(), key.to_string()),
+            ]
+        };
+        let a = account_of(Harness::Claude, &env("k1")).unwrap();
+        assert!(a.starts_with("claude-") && a.len() == 15, "{a}");
+        assert_eq!(account_of(Harness::Claude, &env("k1")), Some(a.clone()));
+        assert_ne!(account_of(Harness::Claude, &env("k2")), Some(a.clone()));
+        assert!(!a.contains("k1"));
+        assert_eq!(account_of(Harness::Command, &env("k1")), None);
+    }
+}

@@ -1,0 +1,230 @@
+//! Usage limits on real tmux with the `sim` harness, whose `--limit-file` makes every prompt
+//! fail as a usage limit (a StopFailure `rate_limit`, as Claude Code reports a 429) while the
+//! file exists: the account held, tells queued, the turn continued and the queue delivered
+//! once the limit lifts, with a reset time and without one (probes).
+
+use crate::util::{json, stderr, wait_for, World};
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A world whose limit waiter probes fast: first after `first_probe_s`, then twice as long.
+fn world(first_probe_s: f64) -> World {
+    let world = World::installed();
+    let config = world.home().join(".config/orch");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.yaml"),
+        format!("limits:\n  first_probe_s: {first_probe_s}\n  max_probe_s: 4\n  stagger_s: 0.2\n"),
+    )
+    .unwrap();
+    world
+}
+
+/// The events of worker `name`, parsed.
+fn events(world: &World, name: &str) -> Vec<Value> {
+    world.ok(&["events", name]).lines().map(json).collect()
+}
+
+/// The status `orch ps --json` gives worker `name`.
+fn status(world: &World, name: &str) -> String {
+    let rows = json(&world.ok(&["--json", "ps"]));
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .cloned()
+        .unwrap_or_default();
+    row["status"].as_str().unwrap_or("").to_string()
+}
+
+fn spawn_two(world: &World, limit: &Path) {
+    for name in ["one", "two"] {
+        world.spawn_sim_with(name, &["--limit-file", limit.to_str().unwrap()]);
+    }
+}
+
+#[test]
+fn a_limit_holds_the_account_queues_tells_and_a_probe_continues_the_fleet() {
+    let world = world(1.5);
+    let limit = world.root().join("limit");
+    spawn_two(&world, &limit);
+    std::fs::write(&limit, "rate limited").unwrap();
+
+    // The turn that meets the limit: listen exits 7 and says orch continues it.
+    world.ok(&["tell", "one", "task one [[say: ONE]]"]);
+    let out = world.orch(&["listen", "one", "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let failed = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(failed["event"], "stop_failure");
+    assert!(stderr(&out).contains("usage limit"), "{}", stderr(&out));
+
+    // The whole account is held: both workers limited, a tell to the other one queued.
+    assert_eq!(status(&world, "one"), "limited");
+    assert_eq!(status(&world, "two"), "limited");
+    let told = json(&world.ok(&["--json", "tell", "two", "task two [[say: TWO]]"]));
+    assert_eq!(told["queued"], true, "{told}");
+    let queued_at = told["cursor"].as_u64().unwrap();
+    let limits = json(&world.ok(&["--json", "limits"]));
+    let accounts = limits["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 1, "{limits}");
+    assert_eq!(
+        accounts[0]["workers"].as_array().unwrap().len(),
+        2,
+        "{limits}"
+    );
+    assert!(
+        accounts[0]["until_ms"].is_null(),
+        "no reset time was given: {limits}"
+    );
+    assert!(limits.to_string().contains(told["id"].as_str().unwrap()));
+
+    // The limit lifts; the waiter's probe gets through and the fleet goes on.
+    std::fs::remove_file(&limit).unwrap();
+    let stop = json(&world.ok(&[
+        "listen",
+        "two",
+        "--after",
+        &queued_at.to_string(),
+        "--timeout",
+        "60",
+    ]));
+    assert_eq!(stop["last_assistant_message"], "TWO", "{stop}");
+    let continued = json(&world.ok(&[
+        "listen",
+        "one",
+        "--after",
+        &failed["seq"].to_string(),
+        "--timeout",
+        "30",
+    ]));
+    assert_eq!(continued["event"], "stop", "{continued}");
+    wait_for("the hold gone", WAIT, || {
+        let limits = json(&world.ok(&["--json", "limits"]));
+        limits["accounts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    });
+    assert_eq!(status(&world, "two"), "idle");
+
+    // Each prompt reached its worker once: two's task once and only after the release, one's
+    // task once; one got continue prompts only (the probes), none of them before the limit.
+    let two = events(&world, "two");
+    let prompts: Vec<&Value> = two.iter().filter(|e| e["event"] == "prompt").collect();
+    assert_eq!(prompts.len(), 1, "{two:?}");
+    let released = two
+        .iter()
+        .position(|e| e["event"] == "released")
+        .expect("two was released");
+    let prompt = two.iter().position(|e| e["event"] == "prompt").unwrap();
+    assert!(prompt > released, "{two:?}");
+    assert!(two.iter().any(|e| e["event"] == "dequeued"));
+    let one = events(&world, "one");
+    let stops: Vec<&Value> = one.iter().filter(|e| e["event"] == "stop").collect();
+    assert_eq!(stops.len(), 1, "one turn went through: {one:?}");
+    let released_one = one.iter().find(|e| e["event"] == "released").unwrap();
+    assert_eq!(released_one["by"], "probe", "{released_one}");
+}
+
+#[test]
+fn a_limit_with_a_reset_time_waits_for_it_without_probing() {
+    let world = world(1.0);
+    let limit = world.root().join("limit");
+    spawn_two(&world, &limit);
+    let reset_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 4;
+    std::fs::write(&limit, format!("Claude AI usage limit reached|{reset_s}")).unwrap();
+    world.ok(&["tell", "one", "task one [[say: ONE]]"]);
+    let out = world.orch(&["listen", "one", "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let limits = json(&world.ok(&["--json", "limits"]));
+    assert_eq!(
+        limits["accounts"][0]["until_ms"].as_u64(),
+        Some(reset_s * 1000),
+        "{limits}"
+    );
+    std::fs::remove_file(&limit).unwrap();
+    // No probe before the reset: after the first probe time, still no prompt but the task.
+    std::thread::sleep(Duration::from_millis(1500));
+    let prompts = |name: &str| {
+        events(&world, name)
+            .iter()
+            .filter(|e| e["event"] == "prompt")
+            .count()
+    };
+    assert_eq!(prompts("one"), 1);
+    let told = json(&world.ok(&["--json", "tell", "two", "after the reset [[say: AFTER]]"]));
+    assert_eq!(told["queued"], true, "{told}");
+    let stop = json(&world.ok(&["listen", "two", "--timeout", "60"]));
+    assert_eq!(stop["last_assistant_message"], "AFTER");
+    let released = events(&world, "one")
+        .into_iter()
+        .find(|e| e["event"] == "released")
+        .unwrap();
+    assert_eq!(released["by"], "reset");
+    assert!(
+        released["ts_ms"].as_u64().unwrap() >= reset_s * 1000,
+        "{released}"
+    );
+    assert_eq!(prompts("one"), 2, "the task and one continue");
+}
+
+#[test]
+fn an_account_held_by_hand_takes_no_prompt_until_released() {
+    let world = world(1.0);
+    let limit = world.root().join("never");
+    spawn_two(&world, &limit);
+    // The account's name, from a hold anyone can see once it is made.
+    world.ok(&["tell", "one", "warm [[say: W]]"]);
+    world.ok(&["listen", "one", "--timeout", "30"]);
+    let limits = json(&world.ok(&["--json", "limits"]));
+    assert!(limits["accounts"].as_array().unwrap().is_empty());
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(world.state().join("workers/w1/meta.json")).unwrap(),
+    )
+    .unwrap();
+    let account = meta["account"].as_str().unwrap().to_string();
+    assert!(account.starts_with("claude-"), "{meta}");
+
+    world.ok(&["limits", "--hold", &account]);
+    assert_eq!(status(&world, "one"), "limited");
+    let told = json(&world.ok(&["--json", "tell", "one", "held [[say: HELD]]"]));
+    assert_eq!(told["queued"], true);
+    let dropped = json(&world.ok(&["--json", "tell", "one", "drop me [[say: NO]]"]));
+    world.ok(&["limits", "--drop", "one", dropped["id"].as_str().unwrap()]);
+    // Held by hand: no probe lifts it.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(status(&world, "one"), "limited");
+    world.ok(&["limits", "--release", &account]);
+    let stop = json(&world.ok(&[
+        "listen",
+        "one",
+        "--after",
+        &told["cursor"].to_string(),
+        "--timeout",
+        "30",
+    ]));
+    assert_eq!(stop["last_assistant_message"], "HELD");
+    let out = world.orch(&[
+        "listen",
+        "one",
+        "--after",
+        &dropped["cursor"].to_string(),
+        "--timeout",
+        "5",
+    ]);
+    assert!(stderr(&out).contains("dropped"), "{}", stderr(&out));
+    let said: Vec<String> = events(&world, "one")
+        .iter()
+        .filter_map(|e| e["last_assistant_message"].as_str().map(String::from))
+        .collect();
+    assert!(!said.iter().any(|s| s == "NO"), "{said:?}");
+}

@@ -336,6 +336,21 @@ pub fn find_file(
         .find_map(|folder| find_file(folder, depth - 1, wanted))
 }
 
+/// The first file below `root` (at most `depth` folders down) named `<prefix><time>-<id>.jsonl`,
+/// as Codex (`rollout-`, the thread id) and Gemini CLI (`session-`, the session id's first 8
+/// characters) name a conversation's transcript.
+pub fn find_transcript(
+    root: &Path,
+    depth: usize,
+    prefix: &str,
+    id: &str,
+) -> Option<std::path::PathBuf> {
+    let tail = format!("-{id}.jsonl");
+    find_file(root, depth, &|file| {
+        file.starts_with(prefix) && file.ends_with(&tail)
+    })
+}
+
 /// The program behind `var` (e.g. `ORCH_CODEX_BIN`) when it is set and not empty, else
 /// `default` (found on PATH when the pane starts).
 pub fn program(var: &str, default: &str) -> String {

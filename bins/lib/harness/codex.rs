@@ -8,7 +8,7 @@
 //! hooks in `hooks.json`.
 
 use super::adapter::{
-    dressed, find_file, program, Adapter, Blocker, Launch, Spawn, Verified, Version,
+    dressed, find_transcript, program, Adapter, Blocker, Launch, Spawn, Verified, Version,
 };
 use crate::outfit::{CommandRule, Dress, Outfit, ToolRule};
 use anyhow::{bail, Context, Result};
@@ -526,10 +526,7 @@ impl Adapter for Codex {
     /// `sessions/<year>/<month>/<day>/rollout-<time>-<thread id>.jsonl` in the worker's
     /// `CODEX_HOME`.
     fn transcript(&self, dir: &Path, session_id: &str) -> Option<PathBuf> {
-        let tail = format!("-{session_id}.jsonl");
-        find_file(&home(dir).join("sessions"), 3, &|file| {
-            file.starts_with("rollout-") && file.ends_with(&tail)
-        })
+        find_transcript(&home(dir).join("sessions"), 3, "rollout-", session_id)
     }
 
     fn verified(&self) -> Option<Verified> {

@@ -11,7 +11,8 @@
 //! per-worker `~/.agents/skills`.
 
 use super::adapter::{
-    dressed, find_file, program, session_argv, Adapter, Blocker, Launch, Spawn, Verified, Version,
+    dressed, find_transcript, program, session_argv, Adapter, Blocker, Launch, Spawn, Verified,
+    Version,
 };
 use crate::outfit::{backticked, CommandRule, Dress, Outfit, ToolRule};
 use anyhow::{anyhow, bail, Context, Result};
@@ -553,10 +554,7 @@ impl Adapter for Gemini {
     fn transcript(&self, dir: &Path, session_id: &str) -> Option<PathBuf> {
         let tmp = home(dir).join(".gemini").join("tmp");
         let short: String = session_id.chars().take(8).collect();
-        let tail = format!("-{short}.jsonl");
-        find_file(&tmp, 2, &|file| {
-            file.starts_with("session-") && file.ends_with(&tail)
-        })
+        find_transcript(&tmp, 2, "session-", &short)
     }
 
     fn verified(&self) -> Option<Verified> {

@@ -14,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use orch_store::Budget;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_with::skip_serializing_none;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -33,39 +34,31 @@ pub struct Tools {
 }
 
 /// One outfit file as written (every field optional but `name`, so that `extends` can fill
-/// the rest).
+/// the rest; an optional field left unset is left out of [`Outfit::to_yaml`]).
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outfit {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `claude`, `codex`, `gemini`, `pi`, `command` or `sim`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `worker` or `observer`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<orch_store::Role>,
     /// Text added to the harness's own system prompt: Claude Code's `--append-system-prompt`,
     /// Codex's `developer_instructions`, a Gemini CLI context file, pi's
     /// `--append-system-prompt`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_prompt: Option<String>,
     /// A file holding the system prompt, relative to the outfit's file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_prompt_file: Option<PathBuf>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Tools>,
     /// Claude Code's `--permission-mode` (acceptEdits, auto, default, dontAsk, plan,
     /// bypassPermissions), mapped to Codex's sandbox and approval policy, Gemini CLI's
     /// `--approval-mode` and pi's tool set; each harness also takes its own values (Codex:
     /// `read-only`, `workspace-write`, `danger-full-access`, `on-request`, `never`; Gemini CLI:
     /// `auto_edit`, `yolo`). A mode a harness cannot honour is an error.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_mode: Option<String>,
     /// Skills by name (orch's shipped skills) or folder (relative to the outfit's file), each a
     /// folder holding a SKILL.md. Claude Code gets them in a generated plugin, Codex in its
@@ -78,14 +71,11 @@ pub struct Outfit {
     /// format in its per-worker `hooks.json`; Gemini CLI gets them mapped onto its own events
     /// ([`crate::harness::gemini::outfit_hooks`]); pi runs them through orch's extension
     /// ([`crate::harness::pi::outfit_hooks`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<Value>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<bool>,
     /// The first prompt, with `{{task}}` and `{{var}}` filled from `--task` and `--var k=v`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_template: Option<String>,
     /// The program of the `command` harness and its arguments, e.g. `[python3, -q]` (a
     /// command line after `orch spawn --` takes its place).
@@ -93,18 +83,14 @@ pub struct Outfit {
     pub command: Vec<String>,
     /// For the `command` harness: seconds the screen must stay unchanged for a turn to end
     /// (default 1.5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quiet: Option<f64>,
     /// For the `command` harness: a regex the last non-empty screen line must match for a turn
     /// to end (the program's prompt, e.g. `^>>> $`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_regex: Option<String>,
     /// What a worker in it may spend: `{usd: 2.5, tokens: 500000, interrupt: true}` (a
     /// `--budget-*` flag of spawn takes its place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
     /// The outfit this one extends (its fields apply first).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<String>,
     /// Where it was loaded from (`shipped:NAME` or a file path); not written in YAML.
     #[serde(skip)]

@@ -12,6 +12,7 @@ use crate::meta::Axis;
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use serde_with::skip_serializing_none;
 
 /// One event of a worker's log, or one inbox item.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,287 +103,215 @@ pub enum Kind {
     },
 }
 
-/// Fields of [`Kind::Spawned`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Spawned {
-    #[serde(default, deserialize_with = "lenient")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub role: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub harness: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub outfit: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub cwd: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub parent: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub session_id: Option<String>,
+/// Declares event kinds whose fields are all optional: a field written `name: T` is
+/// `pub name: Option<T>`, `None` when the line lacks it and, read through [`lenient`], when it
+/// holds a value of another type. A kind marked `#[skip_serializing_none]` leaves its `None`
+/// fields out of the line (but those marked `#[serialize_always]`); the other kinds write them
+/// as `null`, as their lines always have.
+macro_rules! optional_fields {
+    ($(
+        $(#[$attr:meta])*
+        pub struct $name:ident {
+            $($(#[$field_attr:meta])* $field:ident: $ty:ty,)*
+        }
+    )*) => {$(
+        $(#[$attr])*
+        #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+        pub struct $name {
+            $(
+                $(#[$field_attr])*
+                #[serde(default, deserialize_with = "lenient")]
+                pub $field: Option<$ty>,
+            )*
+        }
+    )*};
 }
 
-/// Fields of [`Kind::Ready`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Ready {
-    #[serde(default, deserialize_with = "lenient")]
-    pub harness: Option<String>,
+optional_fields! {
+    /// Fields of [`Kind::Spawned`].
+    pub struct Spawned {
+        name: String,
+        role: String,
+        harness: String,
+        outfit: String,
+        cwd: String,
+        parent: String,
+        session_id: String,
+    }
+
+    /// Fields of [`Kind::Ready`].
+    pub struct Ready {
+        harness: String,
+    }
+
+    /// Fields of [`Kind::SessionStart`].
+    #[skip_serializing_none]
+    pub struct SessionStart {
+        session_id: String,
+        /// `startup`, `resume`, `clear`, `compact`.
+        source: String,
+        model: String,
+        /// A command worker's detector settings, described.
+        detector: String,
+    }
+
+    /// Fields of [`Kind::Prompt`]: the fingerprints of the prompt (orch's `prompt` module says
+    /// how they are made), never its text.
+    #[skip_serializing_none]
+    pub struct Prompt {
+        session_id: String,
+        prompt_id: String,
+        /// The exact hash.
+        prompt_hash: String,
+        /// Characters.
+        prompt_len: u64,
+        /// The loose hash (whitespace, invisible characters, Unicode form and envelope aside).
+        prompt_loose: String,
+        /// The envelope a harness wrapped the paste in (`pasted_content`).
+        prompt_envelope: String,
+        /// The exact hash of what was inside the envelope.
+        prompt_inner_hash: String,
+    }
+
+    /// Fields of [`Kind::Stop`] and [`Kind::StopBlocked`].
+    #[skip_serializing_none]
+    pub struct Stop {
+        session_id: String,
+        prompt_id: String,
+        stop_hook_active: bool,
+        /// The turn's last message.
+        last_assistant_message: String,
+        /// How a command worker's turn end was read (`quiet`, `quiet+prompt`).
+        detector: String,
+    }
+
+    /// Fields of [`Kind::StopFailure`].
+    #[skip_serializing_none]
+    pub struct StopFailure {
+        session_id: String,
+        prompt_id: String,
+        /// The error as the harness reports it (Claude Code: `rate_limit`, `server_error`...).
+        error: Value,
+        last_assistant_message: String,
+    }
+
+    /// Fields of [`Kind::Notification`].
+    #[skip_serializing_none]
+    pub struct Notification {
+        session_id: String,
+        message: String,
+        /// `permission_prompt`, `idle_prompt`, `elicitation_dialog`, `agent_needs_input`...
+        notification_type: String,
+    }
+
+    /// Fields of [`Kind::PermissionRequest`].
+    #[skip_serializing_none]
+    pub struct PermissionRequest {
+        session_id: String,
+        tool_name: String,
+        /// The tool's input as the harness gives it.
+        tool_input: Value,
+    }
+
+    /// Fields of [`Kind::SessionEnd`].
+    #[skip_serializing_none]
+    pub struct SessionEnd {
+        session_id: String,
+        /// `clear`, `logout`, `prompt_input_exit`, `exit`, `other`...
+        reason: String,
+    }
+
+    /// Fields of [`Kind::Interrupted`].
+    pub struct Interrupted {
+        /// Who interrupted: an actor, or `budget`.
+        by: String,
+    }
+
+    /// Fields of [`Kind::Killed`].
+    pub struct Killed {
+        by: String,
+        pane_was_alive: bool,
+    }
+
+    /// Fields of [`Kind::Resumed`].
+    pub struct Resumed {
+        /// The new pane.
+        pane: String,
+        /// The pane it had.
+        was: String,
+        session_id: String,
+        /// Whether it went on with its recorded conversation.
+        conversation: bool,
+        /// Why it started afresh, if it did.
+        fresh: String,
+    }
+
+    /// Fields of [`Kind::Moved`].
+    pub struct Moved {
+        pane: String,
+        was: String,
+        socket_path: String,
+    }
+
+    /// Fields of [`Kind::Budget`].
+    pub struct BudgetLevel {
+        /// The percent of the budget crossed: 80 or 100.
+        level: u64,
+        spent_usd: f64,
+        spent_tokens: u64,
+        budget_usd: f64,
+        budget_tokens: u64,
+    }
+
+    /// Fields of [`Kind::Limit`].
+    pub struct Limit {
+        /// The account held.
+        account: String,
+        /// What reported it: `claude:rate_limit`, `hand`...
+        source: String,
+        /// When it resets, Unix ms, when the harness said.
+        until_ms: u64,
+        /// Whether this worker's own turn was ended by it (else another worker of the account
+        /// hit it and this one is held with it).
+        own: bool,
+    }
+
+    /// Fields of [`Kind::Released`].
+    pub struct Released {
+        account: String,
+        /// `reset`, `probe`, `hand` or `no-worker`.
+        by: String,
+    }
+
+    /// Fields of [`Kind::Queued`]: the prompt's fingerprints, never its text (which waits in
+    /// the worker's `queue.json`).
+    pub struct Queued {
+        /// The queue item's id (`q3`).
+        queued: String,
+        prompt_hash: String,
+        prompt_len: u64,
+    }
+
+    /// Fields of [`Kind::Dequeued`].
+    pub struct Dequeued {
+        /// The queue item's id.
+        queued: String,
+        /// The seq of its `prompt` event (`None`: dropped by `orch limits --drop`).
+        cursor: u64,
+    }
+
+    /// Fields of [`Kind::Other`].
+    #[skip_serializing_none]
+    pub struct Other {
+        session_id: String,
+        /// The hook event's name as the harness gave it.
+        #[serialize_always]
+        hook_event_name: String,
+    }
 }
 
-/// Fields of [`Kind::SessionStart`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct SessionStart {
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub session_id: Option<String>,
-    /// `startup`, `resume`, `clear`, `compact`.
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub source: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub model: Option<String>,
-    /// A command worker's detector settings, described.
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub detector: Option<String>,
-}
-
-/// Fields of [`Kind::Prompt`]: the fingerprints of the prompt (orch's `prompt` module says how
-/// they are made), never its text.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Prompt {
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub session_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub prompt_id: Option<String>,
-    /// The exact hash.
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub prompt_hash: Option<String>,
-    /// Characters.
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub prompt_len: Option<u64>,
-    /// The loose hash (whitespace, invisible characters, Unicode form and envelope aside).
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub prompt_loose: Option<String>,
-    /// The envelope a harness wrapped the paste in (`pasted_content`).
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub prompt_envelope: Option<String>,
-    /// The exact hash of what was inside the envelope.
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub prompt_inner_hash: Option<String>,
-}
-
-/// Fields of [`Kind::Stop`] and [`Kind::StopBlocked`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Stop {
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub session_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub prompt_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub stop_hook_active: Option<bool>,
-    /// The turn's last message.
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub last_assistant_message: Option<String>,
-    /// How a command worker's turn end was read (`quiet`, `quiet+prompt`).
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub detector: Option<String>,
-}
-
-/// Fields of [`Kind::StopFailure`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct StopFailure {
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub session_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub prompt_id: Option<String>,
-    /// The error as the harness reports it (Claude Code: `rate_limit`, `server_error`...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub last_assistant_message: Option<String>,
-}
-
-/// Fields of [`Kind::Notification`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Notification {
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub session_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub message: Option<String>,
-    /// `permission_prompt`, `idle_prompt`, `elicitation_dialog`, `agent_needs_input`...
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub notification_type: Option<String>,
-}
-
-/// Fields of [`Kind::PermissionRequest`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PermissionRequest {
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub session_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub tool_name: Option<String>,
-    /// The tool's input as the harness gives it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_input: Option<Value>,
-}
-
-/// Fields of [`Kind::SessionEnd`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct SessionEnd {
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub session_id: Option<String>,
-    /// `clear`, `logout`, `prompt_input_exit`, `exit`, `other`...
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub reason: Option<String>,
-}
-
-/// Fields of [`Kind::Interrupted`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Interrupted {
-    /// Who interrupted: an actor, or `budget`.
-    #[serde(default, deserialize_with = "lenient")]
-    pub by: Option<String>,
-}
-
-/// Fields of [`Kind::Killed`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Killed {
-    #[serde(default, deserialize_with = "lenient")]
-    pub by: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub pane_was_alive: Option<bool>,
-}
-
-/// Fields of [`Kind::Resumed`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Resumed {
-    /// The new pane.
-    #[serde(default, deserialize_with = "lenient")]
-    pub pane: Option<String>,
-    /// The pane it had.
-    #[serde(default, deserialize_with = "lenient")]
-    pub was: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub session_id: Option<String>,
-    /// Whether it went on with its recorded conversation.
-    #[serde(default, deserialize_with = "lenient")]
-    pub conversation: Option<bool>,
-    /// Why it started afresh, if it did.
-    #[serde(default, deserialize_with = "lenient")]
-    pub fresh: Option<String>,
-}
-
-/// Fields of [`Kind::Moved`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Moved {
-    #[serde(default, deserialize_with = "lenient")]
-    pub pane: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub was: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub socket_path: Option<String>,
-}
+// Escalation and Decision hold lists, read item by item (`lenient_list`, `lenient_axes`), so
+// their fields are declared one by one.
 
 /// Fields of [`Kind::Escalation`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -416,92 +345,10 @@ pub struct Decision {
     pub axes: Vec<Axis>,
 }
 
-/// Fields of [`Kind::Budget`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct BudgetLevel {
-    /// The percent of the budget crossed: 80 or 100.
-    #[serde(default, deserialize_with = "lenient")]
-    pub level: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub spent_usd: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub spent_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub budget_usd: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub budget_tokens: Option<u64>,
-}
-
-/// Fields of [`Kind::Limit`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Limit {
-    /// The account held.
-    #[serde(default, deserialize_with = "lenient")]
-    pub account: Option<String>,
-    /// What reported it: `claude:rate_limit`, `hand`...
-    #[serde(default, deserialize_with = "lenient")]
-    pub source: Option<String>,
-    /// When it resets, Unix ms, when the harness said.
-    #[serde(default, deserialize_with = "lenient")]
-    pub until_ms: Option<u64>,
-    /// Whether this worker's own turn was ended by it (else another worker of the account hit
-    /// it and this one is held with it).
-    #[serde(default, deserialize_with = "lenient")]
-    pub own: Option<bool>,
-}
-
-/// Fields of [`Kind::Released`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Released {
-    #[serde(default, deserialize_with = "lenient")]
-    pub account: Option<String>,
-    /// `reset`, `probe` or `hand`.
-    #[serde(default, deserialize_with = "lenient")]
-    pub by: Option<String>,
-}
-
-/// Fields of [`Kind::Queued`]: the prompt's fingerprints, never its text (which waits in the
-/// worker's `queue.json`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Queued {
-    /// The queue item's id (`q3`).
-    #[serde(default, deserialize_with = "lenient")]
-    pub queued: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub prompt_hash: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub prompt_len: Option<u64>,
-}
-
-/// Fields of [`Kind::Dequeued`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Dequeued {
-    /// The queue item's id.
-    #[serde(default, deserialize_with = "lenient")]
-    pub queued: Option<String>,
-    /// The seq of its `prompt` event (`None`: dropped by `orch limits --drop`).
-    #[serde(default, deserialize_with = "lenient")]
-    pub cursor: Option<u64>,
-}
-
-/// Fields of [`Kind::Other`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Other {
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub session_id: Option<String>,
-    /// The hook event's name as the harness gave it.
-    #[serde(default, deserialize_with = "lenient")]
-    pub hook_event_name: Option<String>,
-}
-
-/// A field read leniently: a value of another type reads as absent.
+/// A field read leniently: `null`, or a value of another type, reads as absent.
 fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
     let value = Value::deserialize(d)?;
-    Ok(serde_json::from_value(value).ok())
+    Ok(serde_json::from_value::<Option<T>>(value).ok().flatten())
 }
 
 /// A list of strings read leniently: what is not a string is left out.
@@ -775,6 +622,50 @@ mod tests {
         };
         assert_eq!(esc.axes, [Axis::Taste, Axis::Ethics]);
         assert!(esc.options.is_empty());
+    }
+
+    #[test]
+    fn lines_read_back_byte_for_byte() {
+        // As orch writes them: the kind's last field comes first (`to_json` takes `event` out
+        // of the kind's map, and serde_json's `remove` swaps the last entry into its place).
+        let lines = [
+            // Kinds that write an absent field as `null`.
+            r#"{"seq":1,"event":"spawned","ts":"t","ts_ms":1,"session_id":null,"name":"api","role":"worker","harness":"codex","outfit":null,"cwd":"/w","parent":"operator"}"#,
+            r#"{"seq":2,"event":"budget","ts":"t","ts_ms":2,"budget_tokens":null,"level":80,"spent_usd":1.5,"spent_tokens":null,"budget_usd":2.0}"#,
+            r#"{"seq":3,"event":"decision","ts":"t","ts_ms":3,"axes":["taste"],"escalation":"e1","decision":"yes","self":true}"#,
+            // Kinds that leave it out, with and without their optional fields.
+            r#"{"seq":4,"event":"session_start","ts":"t","ts_ms":4,"source":"startup","session_id":"s"}"#,
+            r#"{"seq":5,"event":"session_start","ts":"t","ts_ms":5}"#,
+            r#"{"seq":6,"event":"prompt","ts":"t","ts_ms":6,"prompt_loose":"l","session_id":"s","prompt_hash":"h","prompt_len":12}"#,
+            r#"{"seq":7,"event":"stop_failure","ts":"t","ts_ms":7,"last_assistant_message":"x","error":{"type":"rate_limit"}}"#,
+            r#"{"seq":8,"event":"permission_request","ts":"t","ts_ms":8,"tool_input":{"command":"ls"},"session_id":"s","tool_name":"Bash"}"#,
+            // `other` leaves out its session id but always writes its hook event's name.
+            r#"{"seq":9,"event":"other","ts":"t","ts_ms":9,"hook_event_name":null}"#,
+            r#"{"seq":10,"event":"other","ts":"t","ts_ms":10,"hook_event_name":"PreCompact","session_id":"s"}"#,
+        ];
+        for line in lines {
+            let event: Event = serde_json::from_str(line).unwrap();
+            assert_eq!(serde_json::to_string(&event).unwrap(), line);
+        }
+        // A field of the wrong type reads as absent: left out, or written as `null`.
+        let odd = [
+            (
+                r#"{"seq":11,"event":"stop","ts":"t","ts_ms":11,"session_id":5,"stop_hook_active":"no","last_assistant_message":"done"}"#,
+                r#"{"seq":11,"event":"stop","ts":"t","ts_ms":11,"last_assistant_message":"done"}"#,
+            ),
+            (
+                r#"{"seq":12,"event":"killed","ts":"t","ts_ms":12,"by":["w1"],"pane_was_alive":true}"#,
+                r#"{"seq":12,"event":"killed","ts":"t","ts_ms":12,"pane_was_alive":true,"by":null}"#,
+            ),
+            (
+                r#"{"seq":13,"event":"stop_failure","ts":"t","ts_ms":13,"error":null}"#,
+                r#"{"seq":13,"event":"stop_failure","ts":"t","ts_ms":13}"#,
+            ),
+        ];
+        for (line, written) in odd {
+            let event: Event = serde_json::from_str(line).unwrap();
+            assert_eq!(serde_json::to_string(&event).unwrap(), written);
+        }
     }
 
     #[test]

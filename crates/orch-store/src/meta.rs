@@ -5,10 +5,14 @@
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 use std::fmt;
 use std::path::PathBuf;
 
-/// A worker's metadata, `workers/<id>/meta.json`.
+/// A worker's metadata, `workers/<id>/meta.json`. An optional field it lacks reads as
+/// `None`; one that is `None` is left out of the file, but for those marked
+/// `#[serialize_always]`, which records have always written as `null`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Meta {
     /// Short id, `w1`, `w2`... unique in this state directory.
@@ -24,30 +28,28 @@ pub struct Meta {
     #[serde(default)]
     pub server: TmuxServer,
     /// The server's socket path (`#{socket_path}`), the key the hook sees in `$TMUX`.
-    #[serde(default)]
+    #[serialize_always]
     pub socket_path: Option<String>,
     /// Its pane id, e.g. `%3`; `None` until the pane is open.
-    #[serde(default)]
+    #[serialize_always]
     pub pane: Option<String>,
     /// The pid of the tmux server its pane is on (`#{pid}`, as in `$TMUX`): with the pane id
     /// it names the pane for that server's life only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_pid: Option<String>,
     /// The pid of the process tmux started in its pane (`#{pane_pid}`: the harness, the
     /// leader of its process group), to stop an agent that outlived its pane.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pane_pid: Option<u32>,
     /// The tmux session and window that hold the pane.
-    #[serde(default)]
+    #[serialize_always]
     pub session: Option<String>,
-    #[serde(default)]
+    #[serialize_always]
     pub window: Option<String>,
     /// Working folder of the harness (absolute).
     pub cwd: PathBuf,
     /// Who spawned it: a worker id, `operator:<pane>` or `operator`.
     pub parent: String,
     /// The agent's session id (given with `--session-id`, updated by SessionStart after /clear).
-    #[serde(default)]
+    #[serialize_always]
     pub session_id: Option<String>,
     /// Unix milliseconds of the spawn.
     pub created_ms: u64,
@@ -55,27 +57,21 @@ pub struct Meta {
     #[serde(default)]
     pub argv: Vec<String>,
     /// The outfit it was spawned in, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outfit: Option<String>,
     /// The account it spends on: the credentials its harness uses, as a name (`claude-1a2b3c4d`,
     /// a hash of where they are and what they are, never the secret itself). A usage limit
     /// one worker hits holds every worker of its account. `None` for a record made before
     /// orch knew accounts, and for the `command` harness.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// Its git worktree (`spawn --worktree`), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<Worktree>,
     /// How a `command` worker's turn end is read off its pane; `None` for the harnesses with
     /// hooks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detector: Option<Detector>,
     /// For a worker on another machine (`spawn --host`): the host and its id there; its pane,
     /// harness and events are the host's, mirrored here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<Remote>,
     /// What it may spend (`spawn --budget-usd/--budget-tokens`, or its outfit's `budget`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
     /// What `orch resume` needs to start it again as it was spawned.
     #[serde(default, skip_serializing_if = "Relaunch::is_empty")]
@@ -269,11 +265,10 @@ impl<'de> Deserialize<'de> for Harness {
 
 /// Which tmux server a pane is on: `socket_name` is a `-L` name, `socket_path` a `-S` path;
 /// with neither it is the default server. orch's `tmux` module talks to it.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TmuxServer {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket_path: Option<String>,
 }
 
@@ -316,12 +311,11 @@ impl Default for Detector {
 
 /// A worker's budget: a cost in USD, a token count, or both (the first one reached counts);
 /// `interrupt`: stop its turn when it is spent.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usd: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<u64>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupt: bool,

@@ -696,3 +696,88 @@ fn the_operator_runs_two_recipes_and_is_woken_by_a_workers_stop() {
     assert_eq!(count("subscribe"), 2, "{audit}");
     assert!(count("tell") >= 2, "{audit}");
 }
+
+/// Two Claude Code workers on one account meet a usage limit (the mock answers every request
+/// with a 429 `rate_limit_error` while it is on): the turn that meets it ends in a StopFailure
+/// `rate_limit`, `listen` exits 7, both workers are limited, a tell to the other is queued;
+/// once the limit is off, the probe continues the first turn and the queued prompt reaches the
+/// model once, after the limit.
+#[test]
+fn claude_workers_ride_out_a_usage_limit() {
+    let c = Claude::new();
+    let config = c.world.home().join(".config/orch");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.yaml"),
+        "limits:\n  first_probe_s: 1\n  max_probe_s: 4\n  stagger_s: 0.2\n",
+    )
+    .unwrap();
+    c.ok(&["up"]);
+    c.spawn("one");
+    c.spawn("two");
+    c.mock.limit(Some(
+        "This request would exceed your account's rate limit. Please try again later.",
+    ));
+    c.ok(&["tell", "one", "task one [[say: ONE-DONE]]"]);
+    let out = c.run(&["listen", "one", "--timeout", "120"], None);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let failed = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(failed["error"], "rate_limit", "{failed}");
+    let rows = json(&c.ok(&["--json", "ps"]));
+    let statuses: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["limited", "limited"], "{rows}");
+    let queued = json(&c.ok(&["--json", "tell", "two", "task two [[say: TWO-DONE]]"]));
+    assert_eq!(queued["queued"], true, "{queued}");
+    let during = c.mock.limited();
+    c.mock.limit(None);
+
+    let stop = json(&c.ok(&[
+        "listen",
+        "two",
+        "--after",
+        &queued["cursor"].to_string(),
+        "--timeout",
+        "120",
+    ]));
+    assert_eq!(stop["last_assistant_message"], "TWO-DONE", "{stop}");
+    let continued = json(&c.ok(&[
+        "listen",
+        "one",
+        "--after",
+        &failed["seq"].to_string(),
+        "--timeout",
+        "120",
+    ]));
+    // Claude Code kept the failed prompt in its conversation: the continue went to the model
+    // in the same user message, whose directive answers it.
+    assert_eq!(
+        continued["last_assistant_message"], "ONE-DONE",
+        "{continued}"
+    );
+    let asked = |needle: &str| {
+        c.mock
+            .requests()
+            .iter()
+            .filter(|r| last_user_text(r).contains(needle))
+            .count()
+    };
+    assert_eq!(
+        asked("task two"),
+        1,
+        "the queued task reached the model once"
+    );
+    assert_eq!(
+        asked("task one"),
+        1,
+        "the first task reached the model once, continued"
+    );
+    assert!(
+        during <= 4,
+        "{during} requests met the limit before it lifted"
+    );
+}

@@ -58,9 +58,27 @@ pub struct State {
     queue: Mutex<VecDeque<String>>,
     /// How many prompts were echoed so far (the `n` of `MOCK REPLY #n`).
     echoes: AtomicUsize,
+    /// While set, every request is answered as the API answers an account over its limit
+    /// ([`MockModel::limit`]): this message.
+    limit: Mutex<Option<String>>,
+    /// How many requests were answered so.
+    limited: AtomicUsize,
 }
 
 impl MockModel {
+    /// Switches the account's limit on (`Some(message)`) or off: while on, every request gets
+    /// HTTP 429 with a `rate_limit_error` body carrying `message`, `x-should-retry: false`,
+    /// `retry-after` and `anthropic-ratelimit-unified-status: rejected`, as the API answers an
+    /// account over its limit.
+    pub fn limit(&self, message: Option<&str>) {
+        *lock(&self.state().limit) = message.map(str::to_owned);
+    }
+
+    /// How many requests the limit answered.
+    pub fn limited(&self) -> usize {
+        self.state().limited.load(Ordering::SeqCst)
+    }
+
     /// Queues a reply for the next main-turn request whose prompt has no directive.
     pub fn push_reply(&self, text: &str) {
         lock(&self.state().queue).push_back(text.to_owned());
@@ -319,6 +337,12 @@ fn plan_side(body: &Value) -> Reply {
 }
 
 fn messages(shared: &Shared<State>, body: &Value) -> Response {
+    if let Some(message) = lock(&shared.state.limit).clone() {
+        shared.state.limited.fetch_add(1, Ordering::SeqCst);
+        return error(429, &message)
+            .with_header("retry-after", "60")
+            .with_header("anthropic-ratelimit-unified-status", "rejected");
+    }
     let main = body
         .get("tools")
         .and_then(Value::as_array)

@@ -192,47 +192,26 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             }
             return Exit::Ok.code();
         }
+        // The detached helpers: their output goes nowhere, so errors go to the state's log.
         Command::BudgetCheck { id } => {
-            let checked = orch_store::Store::from_env()
-                .and_then(|state| crate::spend::budget::follow(&state, &id));
-            if let Err(err) = checked {
-                orch_store::store::log_unattended(&format!("budget of `{id}`: {err:#}"));
-                return Exit::Error.code();
-            }
-            return Exit::Ok.code();
+            return unattended(format!("budget of `{id}`"), |state| {
+                crate::spend::budget::follow(state, &id)
+            })
         }
         Command::LimitWaiter { account } => {
-            // Detached: its errors go to the state's log.
-            let waited = orch_store::Store::from_env()
-                .and_then(|state| crate::spend::limit::wait(&state, &account));
-            if let Err(err) = waited {
-                orch_store::store::log_unattended(&format!("limits of `{account}`: {err:#}"));
-                return Exit::Error.code();
-            }
-            return Exit::Ok.code();
+            return unattended(format!("limits of `{account}`"), |state| {
+                crate::spend::limit::wait(state, &account)
+            })
         }
         Command::Relay { id } => {
-            // Detached: its errors go to the state's log.
-            let relayed = orch_store::Store::from_env()
-                .and_then(|state| crate::remote::relay::relay(&state, &id));
-            if let Err(err) = relayed {
-                orch_store::store::log_unattended(&format!("relay of `{id}`: {err:#}"));
-                return Exit::Error.code();
-            }
-            return Exit::Ok.code();
+            return unattended(format!("relay of `{id}`"), |state| {
+                crate::remote::relay::relay(state, &id)
+            })
         }
         Command::Deliver { ids } => {
-            // Started detached by the hook, its output goes nowhere: errors go to the log.
-            let delivered = orch_store::Store::from_env()
-                .and_then(|state| crate::coordination::inbox::deliver_all(&state, &ids));
-            if let Err(err) = delivered {
-                orch_store::store::log_unattended(&format!(
-                    "delivery to {}: {err:#}",
-                    ids.join(", ")
-                ));
-                return Exit::Error.code();
-            }
-            return Exit::Ok.code();
+            return unattended(format!("delivery to {}", ids.join(", ")), |state| {
+                crate::coordination::inbox::deliver_all(state, &ids)
+            })
         }
     };
     match result {
@@ -242,6 +221,19 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             let _ = std::io::stdout().flush();
             eprintln!("orch: {err:#}");
             code_of(&err)
+        }
+    }
+}
+
+/// Runs a detached helper's `work` in this environment's state folder and returns its exit
+/// code; an error is written to the log of the unattended processes (`hook.log`), prefixed
+/// with `what`, since nobody reads the helper's output.
+fn unattended(what: String, work: impl FnOnce(&orch_store::Store) -> anyhow::Result<()>) -> u8 {
+    match orch_store::Store::from_env().and_then(|state| work(&state)) {
+        Ok(()) => Exit::Ok.code(),
+        Err(err) => {
+            orch_store::store::log_unattended(&format!("{what}: {err:#}"));
+            Exit::Error.code()
         }
     }
 }

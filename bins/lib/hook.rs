@@ -189,12 +189,22 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
     }
     let turn = matches!(kind, Kind::Prompt(_) | Kind::Stop(_) | Kind::StopBlocked(_));
     let permission = matches!(kind, Kind::PermissionRequest(_));
-    let event = inbox::publish_in(&dir, kind)?;
-    // A usage limit holds the worker's account (and its waiter is started when missing).
-    // (A record without readable metadata has no account to hold.)
-    if let Ok(meta) = dir.meta() {
-        if let Err(err) = crate::spend::limit::on_event(dir.store(), meta, &event) {
-            orch_store::store::log_unattended(&format!("usage limit of `{id}`: {err:#}"));
+    // A usage limit holds the worker's account before the event wakes anyone, and is
+    // announced after it (a record without readable metadata has no account to hold).
+    let meta = dir.meta().ok();
+    let limit_err = |err: anyhow::Error| {
+        orch_store::store::log_unattended(&format!("usage limit of `{id}`: {err:#}"));
+    };
+    let held = meta.and_then(|meta| {
+        crate::spend::limit::before_event(dir.store(), meta, &kind)
+            .map_err(limit_err)
+            .ok()
+            .flatten()
+    });
+    inbox::publish_in(&dir, kind)?;
+    if let Some(meta) = meta {
+        if let Err(err) = crate::spend::limit::after_event(dir.store(), meta, held) {
+            limit_err(err);
         }
     }
     if turn {

@@ -1,7 +1,7 @@
 //! Usage limits: a fleet held, not failed, when the account its workers share hits its plan's or
 //! its key's limit, and continued by itself when the limit lifts.
 //!
-//! - Seen: the hook hands every event to [`on_event`]; [`detect`] reads a limit off what the
+//! - Seen: the hook hands every event to [`before_event`]; [`detect`] reads a limit off what the
 //!   harness reported (Claude Code and the sim: a StopFailure `rate_limit`). The worker's
 //!   account ([`account_of`], kept in its record) is then held
 //!   ([`orch_store::limits::Hold`]): every worker of it gets a `limit` event and shows
@@ -23,7 +23,7 @@ use orch_store::config::LimitSettings;
 use orch_store::event::{Limit, Released};
 use orch_store::helper::Helper;
 use orch_store::limits::{self, Hold};
-use orch_store::{Event, Harness, Kind, Meta, Store};
+use orch_store::{Harness, Kind, Meta, Store};
 use std::time::Duration;
 
 /// A limit as a harness reported it.
@@ -179,24 +179,34 @@ pub fn ensure_waiters(store: &Store) -> Result<()> {
     Ok(())
 }
 
-/// The hook's part, after it published `event` for the worker `meta`: a limit it reports holds
-/// the worker's account; an event of a worker whose account is held (a file's existence)
-/// starts the account's waiter if it has none.
+/// The hook's part before it publishes `kind` for the worker `meta`: a limit it reports holds
+/// the worker's account now, before the event can wake anyone, so whoever it wakes (a
+/// `listen`, `orch ps`) finds the account held. Returns the hold to announce after the event
+/// ([`after_event`]).
 ///
-/// Errors: the hold or the events cannot be written.
-pub fn on_event(store: &Store, meta: &Meta, event: &Event) -> Result<()> {
+/// Errors: the hold cannot be written.
+pub fn before_event(store: &Store, meta: &Meta, kind: &Kind) -> Result<Option<Held>> {
     let Some(account) = meta.account.as_deref() else {
-        return Ok(());
+        return Ok(None);
     };
-    let now = orch_store::clock::now_ms();
-    match detect(meta.harness, &event.kind, now) {
-        Some(seen) => {
-            hold(store, account, seen, Some(&meta.id))?;
-        }
-        None => {
-            if limits::read(store, account)?.is_some() {
-                waiter(store, account).ensure(&store.root)?;
-            }
+    match detect(meta.harness, kind, orch_store::clock::now_ms()) {
+        Some(seen) => Ok(Some(hold_account(store, account, seen, Some(&meta.id))?)),
+        None => Ok(None),
+    }
+}
+
+/// The hook's part after it published the event: the `limit` events of a hold
+/// [`before_event`] wrote; otherwise, for a worker whose account is held (a file's existence),
+/// the account's waiter started if it has none.
+///
+/// Errors: the events cannot be written or the waiter cannot start.
+pub fn after_event(store: &Store, meta: &Meta, held: Option<Held>) -> Result<()> {
+    if let Some(held) = held {
+        return announce(store, &held);
+    }
+    if let Some(account) = meta.account.as_deref() {
+        if limits::read(store, account)?.is_some() {
+            waiter(store, account).ensure(&store.root)?;
         }
     }
     Ok(())
@@ -211,13 +221,31 @@ fn workers_of(store: &Store, account: &str) -> Result<Vec<Meta>> {
         .collect())
 }
 
-/// Holds `account` for the limit `seen` (by `worker`'s turn, if one): writes the hold (a hold
-/// already there keeps its start and probes and takes a newer reset time), gives `worker` a
-/// `limit` event of its own and, when the account was not held yet, every other worker of
-/// it one too; starts the waiter. Returns the hold.
+/// A hold just written, its `limit` events still to publish ([`announce`]).
+#[derive(Debug, Clone)]
+pub struct Held {
+    hold: Hold,
+    /// Whether the account was not held before.
+    fresh: bool,
+    /// The worker whose turn met the limit, if one.
+    worker: Option<String>,
+}
+
+/// Holds `account` for the limit `seen` (by `worker`'s turn, if one) and announces it
+/// ([`hold_account`], then [`announce`]). Returns the hold.
 ///
 /// Errors: the hold or an event cannot be written, or the waiter cannot start.
 pub fn hold(store: &Store, account: &str, seen: Seen, worker: Option<&str>) -> Result<Hold> {
+    let held = hold_account(store, account, seen, worker)?;
+    announce(store, &held)?;
+    Ok(held.hold)
+}
+
+/// Writes the hold on `account` for the limit `seen`: a hold already there keeps its start and
+/// probes and takes a newer reset time.
+///
+/// Errors: the hold cannot be written.
+fn hold_account(store: &Store, account: &str, seen: Seen, worker: Option<&str>) -> Result<Held> {
     let settings = settings();
     let now = orch_store::clock::now_ms();
     let mut fresh = false;
@@ -239,23 +267,36 @@ pub fn hold(store: &Store, account: &str, seen: Seen, worker: Option<&str>) -> R
         Some(hold)
     })?
     .expect("a hold was written");
+    Ok(Held {
+        hold,
+        fresh,
+        worker: worker.map(str::to_string),
+    })
+}
+
+/// Publishes the `limit` event of a hold: to the worker whose turn met it and, when the account
+/// was not held before, to every other worker of it; starts the account's waiter.
+///
+/// Errors: an event cannot be written, or the waiter cannot start.
+fn announce(store: &Store, held: &Held) -> Result<()> {
+    let account = held.hold.account.as_str();
     for meta in workers_of(store, account)? {
-        let own = worker == Some(meta.id.as_str());
-        if own || fresh {
+        let own = held.worker.as_deref() == Some(meta.id.as_str());
+        if own || held.fresh {
             crate::coordination::inbox::publish(
                 store,
                 &meta.id,
                 Kind::Limit(Limit {
                     account: Some(account.to_string()),
-                    source: Some(hold.source.clone()),
-                    until_ms: hold.until_ms,
+                    source: Some(held.hold.source.clone()),
+                    until_ms: held.hold.until_ms,
                     own: Some(own),
                 }),
             )?;
         }
     }
     waiter(store, account).ensure(&store.root)?;
-    Ok(hold)
+    Ok(())
 }
 
 /// Holds `account` by hand (`orch limits --hold`): no probe lifts it, only `--release`.
@@ -564,6 +605,7 @@ pub fn until_text(hold: &Hold) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use orch_store::Event;
     use serde_json::json;
 
     fn failure(error: serde_json::Value, message: &str) -> Kind {

@@ -228,3 +228,62 @@ fn an_account_held_by_hand_takes_no_prompt_until_released() {
         .collect();
     assert!(!said.iter().any(|s| s == "NO"), "{said:?}");
 }
+
+/// Claude Code 2.1.332 on a plan login continues by itself after the reset and says so with a
+/// Notification `quota_auto_resume_fired`: the hold lifts then, whatever reset time it had, and
+/// the queued prompts follow.
+#[test]
+fn the_harness_saying_it_resumed_lifts_the_hold() {
+    let world = world(600.0);
+    let limit = world.root().join("limit");
+    spawn_two(&world, &limit);
+    std::fs::write(
+        &limit,
+        "You've hit your 5-hour limit · resets 10:40pm (UTC)",
+    )
+    .unwrap();
+    world.ok(&["tell", "one", "task one [[say: ONE]]"]);
+    let out = world.orch(&["listen", "one", "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let limits = json(&world.ok(&["--json", "limits"]));
+    let until = limits["accounts"][0]["until_ms"]
+        .as_u64()
+        .expect("a reset time");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(until > now && until <= now + 86_400_000, "{limits}");
+    let told = json(&world.ok(&["--json", "tell", "two", "queued [[say: Q]]"]));
+    assert_eq!(told["queued"], true);
+    std::fs::remove_file(&limit).unwrap();
+
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(world.state().join("workers/w1/meta.json")).unwrap(),
+    )
+    .unwrap();
+    let payload = serde_json::json!({
+        "hook_event_name": "Notification",
+        "session_id": meta["session_id"],
+        "notification_type": "quota_auto_resume_fired",
+        "message": "Usage limit reset — Claude is continuing your task",
+    });
+    let hook = crate::util::output_with_stdin(
+        world.cmd("orch-hook").env("ORCH_WORKER", "w1"),
+        payload.to_string().as_bytes(),
+    );
+    assert!(hook.status.success());
+    let stop = json(&world.ok(&[
+        "listen",
+        "two",
+        "--after",
+        &told["cursor"].to_string(),
+        "--timeout",
+        "30",
+    ]));
+    assert_eq!(stop["last_assistant_message"], "Q");
+    assert!(json(&world.ok(&["--json", "limits"]))["accounts"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

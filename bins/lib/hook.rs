@@ -201,9 +201,9 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
             .ok()
             .flatten()
     });
-    inbox::publish_in(&dir, kind)?;
+    let event = inbox::publish_in(&dir, kind)?;
     if let Some(meta) = meta {
-        if let Err(err) = crate::spend::limit::after_event(dir.store(), meta, held) {
+        if let Err(err) = crate::spend::limit::after_event(dir.store(), meta, &event.kind, held) {
             limit_err(err);
         }
     }

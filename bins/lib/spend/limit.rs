@@ -18,6 +18,7 @@
 
 use crate::delivery::{deliver, DeliveryOptions};
 use crate::fleet::worker::{Waited, Worker};
+use crate::tmux::Tmux;
 use anyhow::Result;
 use orch_store::config::LimitSettings;
 use orch_store::event::{Limit, Released};
@@ -63,10 +64,15 @@ pub fn detect(harness: Harness, kind: &Kind, now_ms: u64) -> Option<Seen> {
     })
 }
 
-/// A reset time in a limit message, Unix ms: the `|<unix seconds>` Claude Code puts after
-/// "usage limit reached", or "retry after N seconds" / "try again in N s". `None` when the
-/// message names none (a plan's "resets 3pm" in local time is not read: the waiter probes).
+/// A reset time in a limit message, Unix ms: Claude Code's `resets 10:40pm (UTC)` (a plan
+/// login's limit, docs/observed.md 1.6: the next such time of day), the `|<unix seconds>`
+/// older releases put after "usage limit reached", or "retry after N seconds" / "try again in
+/// N s". `None` when the message names none, or a time in a zone other than UTC (orch knows no
+/// zone table): the waiter then probes.
 pub fn reset_in_message(message: &str, now_ms: u64) -> Option<u64> {
+    if let Some(at) = clock_reset(message, now_ms) {
+        return Some(at);
+    }
     if let Some((_, tail)) = message.rsplit_once('|') {
         let digits: String = tail
             .trim()
@@ -102,6 +108,33 @@ pub fn reset_in_message(message: &str, now_ms: u64) -> Option<u64> {
         }
     }
     None
+}
+
+/// `resets H[:MM]am|pm (UTC)`: the next time of day it names after `now_ms`, in Unix ms.
+fn clock_reset(message: &str, now_ms: u64) -> Option<u64> {
+    let lower = message.to_ascii_lowercase();
+    let rest = &lower[lower.find("resets ")? + "resets ".len()..];
+    let (clock, zone) = rest.split_once(' ')?;
+    if !zone.starts_with("(utc)") {
+        return None;
+    }
+    let (clock, pm) = match (clock.strip_suffix("pm"), clock.strip_suffix("am")) {
+        (Some(c), _) => (c, true),
+        (None, Some(c)) => (c, false),
+        _ => return None,
+    };
+    let (hour, minute) = match clock.split_once(':') {
+        Some((h, m)) => (h.parse::<u64>().ok()?, m.parse::<u64>().ok()?),
+        None => (clock.parse::<u64>().ok()?, 0),
+    };
+    if !(1..=12).contains(&hour) || minute > 59 {
+        return None;
+    }
+    let hour = hour % 12 + if pm { 12 } else { 0 };
+    const DAY: u64 = 86_400_000;
+    let midnight = now_ms - now_ms % DAY;
+    let at = midnight + (hour * 3600 + minute * 60) * 1000;
+    Some(if at <= now_ms { at + DAY } else { at })
 }
 
 /// The names of the environment variables that hold or point at a harness's credentials, and
@@ -195,19 +228,35 @@ pub fn before_event(store: &Store, meta: &Meta, kind: &Kind) -> Result<Option<He
     }
 }
 
-/// The hook's part after it published the event: the `limit` events of a hold
+/// The hook's part after it published the event of `kind`: the `limit` events of a hold
 /// [`before_event`] wrote; otherwise, for a worker whose account is held (a file's existence),
-/// the account's waiter started if it has none.
+/// the account's waiter started if it has none, and the hold lifted now when the harness says
+/// it continued by itself (Claude Code's Notification `quota_auto_resume_fired`).
 ///
 /// Errors: the events cannot be written or the waiter cannot start.
-pub fn after_event(store: &Store, meta: &Meta, held: Option<Held>) -> Result<()> {
+pub fn after_event(store: &Store, meta: &Meta, kind: &Kind, held: Option<Held>) -> Result<()> {
     if let Some(held) = held {
         return announce(store, &held);
     }
-    if let Some(account) = meta.account.as_deref() {
-        if limits::read(store, account)?.is_some() {
-            waiter(store, account).ensure(&store.root)?;
+    let Some(account) = meta.account.as_deref() else {
+        return Ok(());
+    };
+    if let Some(hold) = limits::read(store, account)? {
+        // Claude Code 2.1.332 on a plan login continues by itself after the reset and says
+        // so: the limit has lifted (a hold by hand stays).
+        let resumed = matches!(kind, Kind::Notification(n)
+            if n.notification_type.as_deref() == Some("quota_auto_resume_fired"));
+        if resumed && !hold.by_hand {
+            let now = orch_store::clock::now_ms();
+            limits::update(store, account, |old| {
+                old.map(|h| Hold {
+                    until_ms: Some(now),
+                    next_ms: Some(now),
+                    ..h
+                })
+            })?;
         }
+        waiter(store, account).ensure(&store.root)?;
     }
     Ok(())
 }
@@ -479,6 +528,19 @@ fn held_options() -> DeliveryOptions {
     }
 }
 
+/// Whether the worker's screen says it continues its turn by itself (Claude Code 2.1.332 on a
+/// plan login: `Continuing automatically at ...`): a continue typed as well would be a second
+/// prompt.
+fn continues_by_itself(worker: &Worker) -> bool {
+    let Some(pane) = worker.meta.pane.as_deref() else {
+        return false;
+    };
+    worker.meta.server.capture(pane).is_ok_and(|screen| {
+        let screen = screen.to_ascii_lowercase();
+        screen.contains("continuing automatically") || screen.contains("continue automatically")
+    })
+}
+
 /// Whether the worker's last turn was ended by a limit and nothing was typed since.
 fn ended_by_limit(worker: &Worker) -> Result<bool> {
     let tail = worker.dir.events_back_to(|e| {
@@ -524,7 +586,10 @@ fn release(
     }
     let mut first = true;
     for worker in &workers {
-        if probed == Some(worker.meta.id.as_str()) || !ended_by_limit(worker)? {
+        if probed == Some(worker.meta.id.as_str())
+            || !ended_by_limit(worker)?
+            || continues_by_itself(worker)
+        {
             continue;
         }
         if !std::mem::take(&mut first) {
@@ -651,6 +716,21 @@ mod tests {
             None
         );
         assert_eq!(reset_in_message("API Error: 429", now), None);
+        // 2026-12-04 22:00 UTC: "resets 10:40pm (UTC)" is 40 minutes on, "9am" tomorrow.
+        let ten_pm = 1_796_421_600_000;
+        let said = |m: &str| reset_in_message(m, ten_pm);
+        assert_eq!(
+            said("You've hit your session limit · resets 10:40pm (UTC)"),
+            Some(ten_pm + 40 * 60_000)
+        );
+        assert_eq!(
+            said("You've hit your 5-hour limit · resets 9am (UTC)"),
+            Some(ten_pm + 11 * 3_600_000)
+        );
+        assert_eq!(
+            said("You've hit your 5-hour limit · resets 10:40pm (CET)"),
+            None
+        );
     }
 
     #[test]

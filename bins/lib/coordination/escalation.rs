@@ -225,18 +225,9 @@ fn write(state: &Store, esc: &Escalation) -> Result<()> {
 
 /// Every escalation, oldest first; only the open ones with `open_only`.
 pub fn list(state: &Store, open_only: bool) -> Result<Vec<Escalation>> {
-    let entries = match std::fs::read_dir(folder(state)) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).context("cannot read the escalations folder"),
-    };
-    let mut all: Vec<Escalation> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let id = name.strip_suffix(".json")?.to_string();
-            load(state, &id).ok()
-        })
+    let mut all: Vec<Escalation> = orch_store::files::json_stems(&folder(state))?
+        .iter()
+        .filter_map(|id| load(state, id).ok())
         .filter(|e| !open_only || e.status == "open")
         .collect();
     all.sort_by_key(|e| (e.created_ms, e.id.clone()));

@@ -363,6 +363,25 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     write_atomic(path, text.as_bytes(), 0o600)
 }
 
+/// The stems of the `*.json` files in `folder` (`e3` for `e3.json`), in no order; none when
+/// the folder is missing.
+///
+/// Errors: the folder cannot be listed (the message names it).
+pub fn json_stems(folder: &Path) -> Result<Vec<String>> {
+    let entries = match fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot list `{}`", folder.display())),
+    };
+    Ok(entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".json").map(str::to_string)
+        })
+        .collect())
+}
+
 /// Reads the JSON file `path`, or `None` when there is none. Errors: the file cannot be read, or
 /// is not JSON (the message names it).
 pub fn read_json(path: &Path) -> Result<Option<serde_json::Value>> {

@@ -81,18 +81,9 @@ pub fn read(store: &Store, account: &str) -> Result<Option<Hold>> {
 ///
 /// Errors: `limits/` cannot be listed.
 pub fn all(store: &Store) -> Result<Vec<Hold>> {
-    let entries = match std::fs::read_dir(folder(store)) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).context("cannot list the held accounts"),
-    };
-    let mut holds: Vec<Hold> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let account = name.strip_suffix(".json")?.to_string();
-            read(store, &account).ok().flatten()
-        })
+    let mut holds: Vec<Hold> = crate::files::json_stems(&folder(store))?
+        .iter()
+        .filter_map(|account| read(store, account).ok().flatten())
         .collect();
     holds.sort_by(|a, b| a.account.cmp(&b.account));
     Ok(holds)

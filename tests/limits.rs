@@ -12,15 +12,42 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// A world whose limit waiter probes fast: first after `first_probe_s`, then twice as long.
 fn world(first_probe_s: f64) -> World {
+    world_with(&format!(
+        "limits:\n  first_probe_s: {first_probe_s}\n  max_probe_s: 4\n  stagger_s: 0.2\n"
+    ))
+}
+
+/// An installed world whose orch configuration file holds `config`.
+fn world_with(config: &str) -> World {
     let world = World::installed();
-    let config = world.home().join(".config/orch");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(
-        config.join("config.yaml"),
-        format!("limits:\n  first_probe_s: {first_probe_s}\n  max_probe_s: 4\n  stagger_s: 0.2\n"),
-    )
-    .unwrap();
+    let folder = world.home().join(".config/orch");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("config.yaml"), config).unwrap();
     world
+}
+
+/// Now, Unix seconds.
+fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The one held account's `orch limits --json` entry (null when none is held).
+fn held(world: &World) -> Value {
+    json(&world.ok(&["--json", "limits"]))["accounts"][0].clone()
+}
+
+/// The open escalations raised for a usage limit.
+fn limit_escalations(world: &World) -> Vec<Value> {
+    json(&world.ok(&["--json", "escalations", "--open"]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["source"] == "limit")
+        .cloned()
+        .collect()
 }
 
 /// The events of worker `name`, parsed.
@@ -286,4 +313,239 @@ fn the_harness_saying_it_resumed_lifts_the_hold() {
         .as_array()
         .unwrap()
         .is_empty());
+}
+
+/// Accounts by name: `--account NAME` spends on the credentials orch's configuration names
+/// (a Claude config folder of its own gets its hooks from there), `--account auto` on the
+/// first one no limit holds, and bad names fail before anything starts.
+#[test]
+fn workers_spawn_on_named_accounts_and_auto_picks_one_not_held() {
+    let world = World::installed();
+    let work_dir = world.home().join(".claude-work");
+    let folder = world.home().join(".config/orch");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("config.yaml"),
+        "accounts:\n  - name: work\n    harness: claude\n    env:\n      \
+         CLAUDE_CONFIG_DIR: ~/.claude-work\n  - name: spare\n    harness: claude\n    \
+         env:\n      ANTHROPIC_API_KEY: sk-spare\n  - name: cx\n    harness: codex\n",
+    )
+    .unwrap();
+    let spawn = |name: &str, account: &str| {
+        world.orch(&[
+            "--json",
+            "spawn",
+            "--harness",
+            "sim",
+            "--name",
+            name,
+            "--account",
+            account,
+        ])
+    };
+    let account_of = |name: &str| {
+        json(&world.ok(&["--json", "ps"]))
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map(|r| r["account"].as_str().unwrap_or("").to_string())
+            .unwrap()
+    };
+
+    // Bad input: a name not in the file, an account of another harness, a config folder
+    // without orch's hooks. Nothing is spawned.
+    let out = spawn("x", "nope");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("no account `nope`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("work, spare, cx"), "{}", stderr(&out));
+    let out = spawn("x", "cx");
+    assert!(
+        stderr(&out).contains("serves codex workers"),
+        "{}",
+        stderr(&out)
+    );
+    let out = spawn("x", "work");
+    assert!(
+        stderr(&out).contains(&format!("CLAUDE_CONFIG_DIR={} orch up", work_dir.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(json(&world.ok(&["--json", "ps", "--all"])), json("[]"));
+
+    // With orch's hooks in the account's folder, its worker reports through them.
+    let mut up = world.cmd("orch");
+    up.env("CLAUDE_CONFIG_DIR", &work_dir).arg("up");
+    crate::util::run_ok(&mut up, None, String::new);
+    let out = spawn("w", "work");
+    world.expect_ok(&["spawn", "w"], out, "spawn on work");
+    assert_eq!(account_of("w"), "claude-work");
+    world.ok(&["tell", "w", "on work [[say: WORK]]"]);
+    let stop = json(&world.ok(&["listen", "w", "--timeout", "30"]));
+    assert_eq!(stop["last_assistant_message"], "WORK");
+
+    // auto: the caller's own credentials first, then the file's accounts in order, the
+    // first not held.
+    world.spawn_sim("own");
+    let own = account_of("own");
+    assert!(own.starts_with("claude-") && own != "claude-work", "{own}");
+    world.ok(&["limits", "--hold", &own]);
+    let out = spawn("a", "auto");
+    world.expect_ok(&["spawn", "a"], out, "spawn auto");
+    assert_eq!(account_of("a"), "claude-work");
+    world.ok(&["limits", "--hold", "claude-work"]);
+    let out = spawn("b", "auto");
+    world.expect_ok(&["spawn", "b"], out, "spawn auto");
+    assert_eq!(account_of("b"), "claude-spare");
+    // Every one held: spawned all the same, with a warning, its prompt to wait.
+    world.ok(&["limits", "--hold", "claude-spare"]);
+    let out = spawn("c", "auto");
+    let warned = stderr(&out);
+    world.expect_ok(&["spawn", "c"], out, "spawn auto, all held");
+    assert!(warned.contains("every account"), "{warned}");
+    assert_eq!(account_of("c"), own);
+    assert_eq!(
+        status(&world, "c"),
+        "limited",
+        "{}",
+        world.ok(&["--json", "limits"])
+    );
+}
+
+/// A limit that lasts longer than `escalate_after_s` (or names a reset further off) is
+/// escalated to the parent on reversibility, once; a reset time already past is no reset
+/// time (the waiter probes instead of continuing into the limit again).
+#[test]
+fn a_long_limit_is_escalated_once_and_a_past_reset_time_is_probed() {
+    let world =
+        world_with("limits:\n  first_probe_s: 0.3\n  max_probe_s: 0.6\n  escalate_after_s: 1.5\n");
+    let limit = world.root().join("limit");
+    spawn_two(&world, &limit);
+    let past = now_s() - 600;
+    std::fs::write(&limit, format!("Claude AI usage limit reached|{past}")).unwrap();
+    world.ok(&["tell", "one", "task one [[say: ONE]]"]);
+    let out = world.orch(&["listen", "one", "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let hold = held(&world);
+    assert!(
+        hold["until_ms"].is_null(),
+        "a past reset is no reset: {hold}"
+    );
+    assert!(hold["next_ms"].as_u64().is_some(), "{hold}");
+
+    let raised = wait_for("the limit's escalation", WAIT, || {
+        let open = limit_escalations(&world);
+        (!open.is_empty()).then_some(open)
+    });
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    let summary = raised[0]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(hold["account"].as_str().unwrap()) && summary.contains("no reset time"),
+        "{summary}"
+    );
+    assert!(raised[0]["axes"].to_string().contains("reversibility"));
+    // Probes go on; no second escalation for the same hold.
+    let probes = hold["probes"].as_u64().unwrap_or(0);
+    wait_for("two more probes", WAIT, || {
+        (held(&world)["probes"].as_u64().unwrap_or(0) >= probes + 2).then_some(())
+    });
+    assert_eq!(limit_escalations(&world).len(), 1);
+    assert_eq!(held(&world)["escalation"], raised[0]["id"]);
+}
+
+/// A reset time days away is escalated at once (nobody should wait days unasked).
+#[test]
+fn a_reset_days_away_is_escalated_at_once() {
+    let world = world_with("limits:\n  escalate_after_s: 3600\n");
+    let limit = world.root().join("limit");
+    spawn_two(&world, &limit);
+    let reset = now_s() + 3 * 86_400;
+    std::fs::write(&limit, format!("Claude AI usage limit reached|{reset}")).unwrap();
+    world.ok(&["tell", "one", "task [[say: T]]"]);
+    let out = world.orch(&["listen", "one", "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_eq!(held(&world)["until_ms"].as_u64(), Some(reset * 1000));
+    let raised = wait_for("the limit's escalation", WAIT, || {
+        let open = limit_escalations(&world);
+        (!open.is_empty()).then_some(open)
+    });
+    assert!(
+        raised[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("(in 2d 23h)"),
+        "{raised:?}"
+    );
+}
+
+/// A worker killed while held: its queued prompt goes with it, the others continue, and the
+/// waiter leaves once the account is free.
+#[test]
+fn a_worker_killed_while_held_is_passed_over() {
+    let world = world(0.5);
+    let limit = world.root().join("limit");
+    spawn_two(&world, &limit);
+    std::fs::write(&limit, "rate limited").unwrap();
+    world.ok(&["tell", "one", "task one [[say: ONE]]"]);
+    let out = world.orch(&["listen", "one", "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let told = json(&world.ok(&["--json", "tell", "two", "never [[say: NEVER]]"]));
+    assert_eq!(told["queued"], true);
+    world.ok(&["kill", "two"]);
+    std::fs::remove_file(&limit).unwrap();
+    // One's turn continued (the sim answers the continue prompt itself).
+    wait_for("one continued", WAIT, || {
+        events(&world, "one")
+            .into_iter()
+            .find(|e| e["event"] == "stop")
+    });
+    wait_for("the hold gone", WAIT, || {
+        held(&world).is_null().then_some(())
+    });
+    let two = events(&world, "two");
+    assert!(
+        !two.iter()
+            .any(|e| e["event"] == "prompt" || e["event"] == "released"),
+        "{two:?}"
+    );
+}
+
+/// The operator that spends on the held account hears, once the limit lifts, what orch
+/// continued.
+#[test]
+fn the_operator_on_the_account_hears_what_continued() {
+    let world = world(0.5);
+    let limit = world.root().join("limit");
+    spawn_two(&world, &limit);
+    // The operator: an orch command run from a pane of its own makes its record.
+    let tmux = world.tmux.as_ref().unwrap();
+    let pane = tmux
+        .run(&["new-window", "-d", "-P", "-F", "#{pane_id}", "cat"])
+        .trim()
+        .to_string();
+    let inbox = || {
+        let mut cmd = world.cmd("orch");
+        world.in_pane(&mut cmd, &pane).args(["--json", "inbox"]);
+        json(&crate::util::run_ok(&mut cmd, None, String::new))
+    };
+    assert_eq!(inbox(), json("[]"));
+    std::fs::write(&limit, "rate limited").unwrap();
+    world.ok(&["tell", "one", "task one [[say: ONE]]"]);
+    let out = world.orch(&["listen", "one", "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    std::fs::remove_file(&limit).unwrap();
+    let item = wait_for("the operator's item", WAIT, || {
+        inbox()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["event"] == "released")
+            .cloned()
+    });
+    assert_eq!(item["continued"], serde_json::json!(["w1"]), "{item}");
+    assert_eq!(item["workers"], serde_json::json!(["w1", "w2"]), "{item}");
 }

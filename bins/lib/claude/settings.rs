@@ -191,6 +191,32 @@ pub fn is_orch_command(command: &str) -> bool {
     first_word(command).rsplit('/').next() == Some(HOOK_PROGRAM)
 }
 
+/// The orch hook commands registered on each of [`EVENTS`] in `settings` (a settings.json
+/// value), in order. An event with no orch hook (or a `hooks` of the wrong shape) has an empty
+/// list.
+pub fn orch_hooks(settings: &Value) -> Vec<(&'static str, Vec<String>)> {
+    EVENTS
+        .iter()
+        .map(|&event| {
+            let commands = settings["hooks"][event]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|entry| entry["hooks"].as_array().into_iter().flatten())
+                .filter_map(|hook| hook["command"].as_str())
+                .filter(|command| is_orch_command(command))
+                .map(str::to_string)
+                .collect();
+            (event, commands)
+        })
+        .collect()
+}
+
+/// Whether `settings` registers orch's hook on any of [`EVENTS`] ([`orch_hooks`]).
+pub fn has_orch_hooks(settings: &Value) -> bool {
+    orch_hooks(settings).iter().any(|(_, c)| !c.is_empty())
+}
+
 /// The first word of a `/bin/sh` command line with single quotes, double quotes and backslashes
 /// taken out, as the shell would see it (no expansions).
 fn first_word(command: &str) -> String {

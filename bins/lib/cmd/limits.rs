@@ -91,10 +91,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut accounts = Vec::new();
     for hold in &holds {
         let mut workers = Vec::new();
-        for meta in store.workers()? {
-            if meta.account.as_deref() != Some(hold.account.as_str()) {
-                continue;
-            }
+        for meta in limit::workers_of(&store, &hold.account)? {
             let worker = Worker::of(&store, meta)?;
             let queued: Vec<Value> = worker
                 .dir
@@ -110,7 +107,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         accounts.push(json!({
             "account": hold.account, "since_ms": hold.since_ms, "until_ms": hold.until_ms,
             "next_ms": hold.next_ms, "source": hold.source, "message": hold.message,
-            "by_hand": hold.by_hand, "probes": hold.probes,
+            "by_hand": hold.by_hand, "probes": hold.probes, "escalation": hold.escalation,
             "waiter": limit::waiter_running(&store, &hold.account)?,
             "workers": workers,
         }));

@@ -41,6 +41,7 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             "detector_settings": meta.detector,
             "pane": meta.pane,
             "host": meta.remote.as_ref().map(|r| r.dest.clone()),
+            "account": meta.account,
             "status": glance.status.as_str(),
             "cursor": glance.cursor(),
             "last_event": glance.last_event(),

@@ -60,6 +60,11 @@ pub struct Args {
     /// An extra environment variable for the worker (repeatable).
     #[arg(long = "env", value_name = "K=V")]
     pub env: Vec<String>,
+    /// The credentials to spend on: an account named in orch's configuration (`accounts:` in
+    /// config.yaml), or `auto` for the first one no usage limit holds (default: the outfit's,
+    /// else the caller's own).
+    #[arg(long, value_name = "NAME|auto")]
+    pub account: Option<String>,
     /// Run the worker in a fresh git worktree on a new branch `orch/<name>` (under the state
     /// directory, from the current HEAD); also set by an outfit's `worktree: true`.
     #[arg(long)]
@@ -116,6 +121,7 @@ impl Args {
         flag("cwd", self.cwd.as_ref().map(|p| p.display().to_string()));
         flag("role", self.role.map(|r| Role::from(r).to_string()));
         flag("outfit", self.outfit.clone());
+        flag("account", self.account.clone());
         flag("task", self.task.clone());
         flag("prompt", self.prompt.clone());
         flag("quiet", self.quiet.map(|q| q.to_string()));
@@ -215,6 +221,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         role: args.role.map(Role::from),
         outfit: args.outfit.clone(),
         env: parse_env(&args.env)?,
+        account: args.account.clone(),
         worktree: args.worktree,
         budget: (args.budget_usd.is_some() || args.budget_tokens.is_some()).then_some(
             orch_store::Budget {

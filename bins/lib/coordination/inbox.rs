@@ -194,6 +194,19 @@ fn render(item: &Event) -> String {
         ),
         Kind::SessionEnd(end) => format!("{from} ended ({})", text(&end.reason)),
         Kind::Killed(_) => format!("{from} was killed"),
+        Kind::Released(r) => {
+            let ids = |list: &Option<Vec<String>>| match list.as_deref().unwrap_or_default() {
+                [] => "none".to_string(),
+                ids => ids.join(" "),
+            };
+            format!(
+                "the usage limit on account {} lifted ({}): continued {}; released {}",
+                text(&r.account),
+                text(&r.by),
+                ids(&r.continued),
+                ids(&r.workers)
+            )
+        }
         other => format!("{from}: {}", other.name()),
     }
 }
@@ -397,7 +410,11 @@ fn ensure_operator(
         }
         (None, None) => {
             let (id, _) = state.new_record("op")?;
+            // The operator's own credentials: a usage limit on them holds it too, and it
+            // hears when that limit lifts.
+            let env: Vec<(String, String)> = std::env::vars().collect();
             let meta = Meta {
+                account: crate::harness::account_of(crate::harness::Harness::Claude, &env),
                 harness: crate::harness::Harness::Claude,
                 server: crate::tmux::TmuxServer {
                     socket_name: None,

@@ -40,6 +40,8 @@ pub struct SpawnRequest {
     pub outfit: Option<String>,
     /// `--env`, after the outfit's `env` (so they win).
     pub env: Vec<(String, String)>,
+    /// `--account` (a name in orch's configuration, or `auto`); default: the outfit's.
+    pub account: Option<String>,
     /// `--worktree` (or the outfit's `worktree: true`).
     pub worktree: bool,
     /// `--trust`.
@@ -127,9 +129,24 @@ pub fn spawn(req: &SpawnRequest) -> Result<Spawned> {
     }
     let session_id = harness.sets_session_id().then(new_uuid);
     let state_root = absolute(&state.root)?;
+    let mut warnings = Vec::new();
+    let account = match req
+        .account
+        .as_deref()
+        .or_else(|| outfit.as_ref().and_then(|o| o.account.as_deref()))
+    {
+        Some(asked) => {
+            let own: Vec<(String, String)> = std::env::vars().chain(extra_env.clone()).collect();
+            let own = crate::harness::account_of(harness, &own);
+            crate::spend::account::choose(&state, harness, asked, own.as_deref(), &mut warnings)
+                .map_err(cleanup)?
+        }
+        None => None,
+    };
     let relaunch = Relaunch {
         args: req.harness_args.clone(),
         env: extra_env,
+        account,
     };
     let (launch, env) = launch(
         harness,
@@ -150,7 +167,10 @@ pub fn spawn(req: &SpawnRequest) -> Result<Spawned> {
     .map_err(cleanup)?;
 
     let meta = Meta {
-        account: crate::spend::limit::account_of(harness, &env),
+        account: match &relaunch.account {
+            Some(name) => Some(crate::spend::account::key(harness, name)),
+            None => crate::harness::account_of(harness, &env),
+        },
         name,
         role,
         harness,
@@ -187,10 +207,8 @@ pub fn spawn(req: &SpawnRequest) -> Result<Spawned> {
     let spawned = crate::coordination::inbox::publish(&state, &id, Kind::Spawned(spawned))?.seq;
     let worker = open_pane(&state, meta, &launch, &env, None).map_err(cleanup)?;
     wait_started(&worker, harness, spawned, req.ready_timeout)?;
-    Ok(Spawned {
-        worker,
-        warnings: launch.dress.warnings,
-    })
+    warnings.extend(launch.dress.warnings);
+    Ok(Spawned { worker, warnings })
 }
 
 /// Who a launch is prepared for, and how.
@@ -216,7 +234,13 @@ fn launch(
     who: &PrepareFor,
     state_root: &Path,
 ) -> Result<(Launch, Vec<(String, String)>)> {
-    let caller: Vec<(String, String)> = std::env::vars().collect();
+    // A named account's variables over the caller's: the harness reads its credentials (and
+    // makes the worker's own home) from them.
+    let account = match &who.relaunch.account {
+        Some(name) => crate::spend::account::env_for(harness, name)?,
+        None => Vec::new(),
+    };
+    let caller: Vec<(String, String)> = std::env::vars().chain(account.clone()).collect();
     let hook = orch_store::paths::sibling_exe("orch-hook")?;
     let launch = harness.prepare(&Spawn {
         id: who.id,
@@ -234,7 +258,9 @@ fn launch(
     })?;
     let mut env: Vec<(String, String)> = caller
         .into_iter()
-        .filter(|(k, _)| harness.passes(k) || launch.pass.contains(k))
+        .filter(|(k, _)| {
+            harness.passes(k) || launch.pass.contains(k) || account.iter().any(|(a, _)| a == k)
+        })
         .collect();
     env.extend(launch.env.iter().cloned());
     env.push(("ORCH_WORKER".into(), who.id.into()));

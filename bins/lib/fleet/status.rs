@@ -226,6 +226,23 @@ impl Snapshot {
     }
 }
 
+/// `status` as the person sees it: a worker that could take a prompt shows `limited` while a
+/// usage limit holds its account (`orch_store::limits`), whether or not a `limit` event
+/// reached its log (it may have been spawned onto an account already held).
+///
+/// Errors: the hold cannot be read.
+pub fn with_hold(
+    status: Status,
+    store: &orch_store::Store,
+    meta: &orch_store::Meta,
+) -> anyhow::Result<Status> {
+    let held = match meta.account.as_deref() {
+        Some(account) if status.ready() => orch_store::limits::read(store, account)?.is_some(),
+        _ => false,
+    };
+    Ok(if held { Status::Limited } else { status })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,12 +113,7 @@ impl Worker {
     /// An operator record (the operator's own pane, registered by its first `orch subscribe`)
     /// has seen no SessionStart of its session: with no events it counts as idle.
     pub fn status(&self) -> Result<Status> {
-        let status = self.snapshot()?.status();
-        // A worker that could take a prompt is `limited` while its account is held.
-        if status.ready() && self.held()? {
-            return Ok(Status::Limited);
-        }
-        Ok(status)
+        status::with_hold(self.snapshot()?.status(), self.store(), &self.meta)
     }
 
     /// Whether a usage limit holds its account (`orch limits`).

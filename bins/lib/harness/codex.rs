@@ -18,9 +18,13 @@ use std::path::{Path, PathBuf};
 /// The hook events orch registers for Codex (the ones seen to fire with Claude-shaped payloads).
 pub const HOOK_EVENTS: [&str; 3] = ["SessionStart", "UserPromptSubmit", "Stop"];
 
-/// The user's Codex folder: `$CODEX_HOME` if set and non-empty, else `~/.codex`.
-pub fn user_home() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("CODEX_HOME").filter(|v| !v.is_empty()) {
+/// The user's Codex folder in the environment `env` (the caller's, with a named account's
+/// variables over it): `$CODEX_HOME` if set and non-empty, else `~/.codex`.
+///
+/// Errors: no home folder is known.
+pub fn user_home(env: &[(String, String)]) -> Result<PathBuf> {
+    let set = env.iter().rev().find(|(k, _)| k == "CODEX_HOME");
+    if let Some((_, dir)) = set.filter(|(_, v)| !v.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
     Ok(orch_store::paths::home()?.join(".codex"))
@@ -44,13 +48,14 @@ pub fn home(dir: &Path) -> PathBuf {
 /// `hooks.json`.
 pub const OUTFIT_HOOKS: &str = "outfit-hooks.json";
 
-/// Creates `<dir>/codex-home` for a worker that runs in `cwd`: `config.toml` from the user's
+/// Creates `<dir>/codex-home` for a worker that runs in `cwd`, made from the user's Codex folder
+/// `user` ([`user_home`]): `config.toml` from the user's
 /// (see [`config_text`]), `auth.json` linked to the user's when there is one, and `hooks.json`
 /// with `hook` (the absolute path of `orch-hook`) for [`HOOK_EVENTS`], then the hooks an outfit
 /// left in `<dir>/`[`OUTFIT_HOOKS`]. What [`dress`] put in the folder before (skills, rules)
 /// stays.
-pub fn prepare(dir: &Path, cwd: &Path, hook: &Path) -> Result<Prepared> {
-    let user = user_home()?;
+pub fn prepare(dir: &Path, cwd: &Path, hook: &Path, user: &Path) -> Result<Prepared> {
+    let user = user.to_path_buf();
     let home = home(dir);
     orch_store::files::create_private_dir(&home)?;
     let user_config = user.join("config.toml");
@@ -321,8 +326,8 @@ fn prefix_rule(words: &[String], decision: &str, why: &str) -> String {
 /// - `skills`: linked into `CODEX_HOME/skills/`;
 /// - `hooks`: written to `<dir>/`[`OUTFIT_HOOKS`] for [`prepare`] to add to `hooks.json`
 ///   (Codex's hooks take Claude Code's format); events Codex does not have are warned about.
-pub fn dress(outfit: &Outfit, dir: &Path) -> Result<Dress> {
-    let user = std::fs::read_to_string(user_home()?.join("config.toml")).unwrap_or_default();
+pub fn dress(outfit: &Outfit, dir: &Path, user_home: &Path) -> Result<Dress> {
+    let user = std::fs::read_to_string(user_home.join("config.toml")).unwrap_or_default();
     dress_over(outfit, dir, &user)
 }
 
@@ -543,7 +548,8 @@ impl Adapter for Codex {
     }
 
     fn prepare(&self, spawn: &Spawn) -> Result<Launch> {
-        let dress = dressed(spawn.outfit, |o| dress(o, spawn.dir))?;
+        let user = user_home(spawn.env)?;
+        let dress = dressed(spawn.outfit, |o| dress(o, spawn.dir, &user))?;
         // No shared app-server daemon (it would run the hooks with another pane's environment
         // and outlive the pane); the hooks are orch's own, in the per-worker CODEX_HOME, so
         // they need no trust review.
@@ -560,7 +566,7 @@ impl Adapter for Codex {
             // The thread id stays; its SessionStart (with the first prompt) says `resume`.
             argv.extend(["resume".into(), spawn.session_id.unwrap_or_default().into()]);
         }
-        let prepared = prepare(spawn.dir, spawn.cwd, spawn.hook)?;
+        let prepared = prepare(spawn.dir, spawn.cwd, spawn.hook, &user)?;
         let mut launch = Launch::new(argv, dress);
         launch
             .env

@@ -53,6 +53,59 @@ harnesses! {
     Sim => sim::Sim,
 }
 
+/// The names of the environment variables that hold or point at a harness's credentials, and
+/// the folder under `HOME` where it keeps a login.
+fn credentials(harness: Harness) -> Option<(&'static [&'static str], &'static str)> {
+    Some(match harness {
+        Harness::Claude | Harness::Sim => (
+            &[
+                "CLAUDE_CONFIG_DIR",
+                "ANTHROPIC_API_KEY",
+                "ANTHROPIC_AUTH_TOKEN",
+                "ANTHROPIC_BASE_URL",
+            ],
+            ".claude",
+        ),
+        Harness::Codex => (&["OPENAI_API_KEY", "OPENAI_BASE_URL"], ".codex"),
+        Harness::Gemini => (
+            &["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"],
+            ".gemini",
+        ),
+        Harness::Pi => (
+            &["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"],
+            ".pi",
+        ),
+        Harness::Command => return None,
+    })
+}
+
+/// The account a worker of `harness` started with `env` (its whole environment) spends on:
+/// `<harness>-<8 hex>`, a hash of where its credentials are and what they are (never the
+/// secret itself). Workers with the same login or key share it. `None` for the `command`
+/// harness (no model of its own).
+pub fn account_of(harness: Harness, env: &[(String, String)]) -> Option<String> {
+    let (vars, home_folder) = credentials(harness)?;
+    let get = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let mut key = format!("{}/{home_folder}", get("HOME").unwrap_or(""));
+    for var in vars {
+        key.push('\0');
+        key.push_str(get(var).unwrap_or(""));
+    }
+    let family = match harness {
+        Harness::Sim => "claude",
+        other => other.name(),
+    };
+    Some(format!(
+        "{family}-{}",
+        &crate::delivery::prompt::hash(&key)[..8]
+    ))
+}
+
 /// What each [`Harness`] does, through its adapter (import it to call these on a harness).
 pub trait HarnessExt {
     /// Its adapter.
@@ -454,5 +507,21 @@ mod tests {
         assert_eq!(claude.range(), "2.1.197 to 2.1.332");
         assert_eq!(Harness::Gemini.verified().unwrap().range(), "0.61.0");
         assert!(Harness::Sim.verified().is_none() && Harness::Command.program().is_none());
+    }
+
+    #[test]
+    fn workers_with_the_same_credentials_share_an_account() {
+        let env = |key: &str| {
+            vec![
+                ("HOME".to_string(), "/home/a".to_string()),
+                ("ANTHROPIC_API_KEY".to_string(), key.to_string()),
+            ]
+        };
+        let a = account_of(Harness::Claude, &env("k1")).unwrap();
+        assert!(a.starts_with("claude-") && a.len() == 15, "{a}");
+        assert_eq!(account_of(Harness::Claude, &env("k1")), Some(a.clone()));
+        assert_ne!(account_of(Harness::Claude, &env("k2")), Some(a.clone()));
+        assert!(!a.contains("k1"));
+        assert_eq!(account_of(Harness::Command, &env("k1")), None);
     }
 }

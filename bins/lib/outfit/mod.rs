@@ -90,6 +90,9 @@ pub struct Outfit {
     /// What a worker in it may spend: `{usd: 2.5, tokens: 500000, interrupt: true}` (a
     /// `--budget-*` flag of spawn takes its place).
     pub budget: Option<Budget>,
+    /// The account its workers spend on: a name under `accounts:` in orch's configuration, or
+    /// `auto` (a `--account` flag of spawn takes its place).
+    pub account: Option<String>,
     /// The outfit this one extends (its fields apply first).
     pub extends: Option<String>,
     /// Where it was loaded from (`shipped:NAME` or a file path); not written in YAML.
@@ -270,6 +273,7 @@ fn merge(base: Outfit, child: Outfit) -> Outfit {
         quiet: child.quiet.or(base.quiet),
         prompt_regex: child.prompt_regex.or(base.prompt_regex),
         budget: child.budget.or(base.budget),
+        account: child.account.or(base.account),
         extends: child.extends,
         origin: child.origin,
     }

@@ -3,7 +3,7 @@
 //!
 //! - Seen: the hook hands every event to [`before_event`]; [`detect`] reads a limit off what the
 //!   harness reported (Claude Code and the sim: a StopFailure `rate_limit`). The worker's
-//!   account ([`account_of`], kept in its record) is then held
+//!   account ([`crate::harness::account_of`], kept in its record) is then held
 //!   ([`orch_store::limits::Hold`]): every worker of it gets a `limit` event and shows
 //!   `limited`; nothing is typed into them (a tell is queued, a notice waits in the inbox).
 //! - Waited out: one waiter per account (`orch __limits ACCOUNT`, a detached
@@ -137,59 +137,6 @@ fn clock_reset(message: &str, now_ms: u64) -> Option<u64> {
     Some(if at <= now_ms { at + DAY } else { at })
 }
 
-/// The names of the environment variables that hold or point at a harness's credentials, and
-/// the folder under `HOME` where it keeps a login.
-fn credentials(harness: Harness) -> Option<(&'static [&'static str], &'static str)> {
-    Some(match harness {
-        Harness::Claude | Harness::Sim => (
-            &[
-                "CLAUDE_CONFIG_DIR",
-                "ANTHROPIC_API_KEY",
-                "ANTHROPIC_AUTH_TOKEN",
-                "ANTHROPIC_BASE_URL",
-            ],
-            ".claude",
-        ),
-        Harness::Codex => (&["OPENAI_API_KEY", "OPENAI_BASE_URL"], ".codex"),
-        Harness::Gemini => (
-            &["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"],
-            ".gemini",
-        ),
-        Harness::Pi => (
-            &["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"],
-            ".pi",
-        ),
-        Harness::Command => return None,
-    })
-}
-
-/// The account a worker of `harness` started with `env` (its whole environment) spends on:
-/// `<harness>-<8 hex>`, a hash of where its credentials are and what they are (never the
-/// secret itself). Workers with the same login or key share it. `None` for the `command`
-/// harness (no model of its own).
-pub fn account_of(harness: Harness, env: &[(String, String)]) -> Option<String> {
-    let (vars, home_folder) = credentials(harness)?;
-    let get = |name: &str| {
-        env.iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let mut key = format!("{}/{home_folder}", get("HOME").unwrap_or(""));
-    for var in vars {
-        key.push('\0');
-        key.push_str(get(var).unwrap_or(""));
-    }
-    let family = match harness {
-        Harness::Sim => "claude",
-        other => other.name(),
-    };
-    Some(format!(
-        "{family}-{}",
-        &crate::delivery::prompt::hash(&key)[..8]
-    ))
-}
-
 /// The account's waiter, `orch __limits ACCOUNT`.
 fn waiter(store: &Store, account: &str) -> Helper {
     Helper::new("__limits", account, limits::waiter_lock(store, account))
@@ -261,12 +208,15 @@ pub fn after_event(store: &Store, meta: &Meta, kind: &Kind, held: Option<Held>) 
     Ok(())
 }
 
-/// The workers of `account` whose panes are not gone for good.
-fn workers_of(store: &Store, account: &str) -> Result<Vec<Meta>> {
+/// The workers of `account` (not its operators: a limit their own turns meet holds the
+/// account, but orch never types into the person's pane to continue them).
+///
+/// Errors: the state folder's records cannot be read.
+pub fn workers_of(store: &Store, account: &str) -> Result<Vec<Meta>> {
     Ok(store
         .workers()?
         .into_iter()
-        .filter(|m| m.account.as_deref() == Some(account))
+        .filter(|m| m.account.as_deref() == Some(account) && m.role != orch_store::Role::Operator)
         .collect())
 }
 
@@ -307,9 +257,11 @@ fn hold_account(store: &Store, account: &str, seen: Seen, worker: Option<&str>) 
             worker: worker.map(str::to_string),
             ..Hold::default()
         });
-        if seen.until_ms.is_some() {
-            hold.until_ms = seen.until_ms;
-            hold.next_ms = seen.until_ms;
+        // A reset time already past says nothing the probes would not: continuing at once
+        // would only meet the limit again.
+        if let Some(until) = seen.until_ms.filter(|&until| until > now) {
+            hold.until_ms = Some(until);
+            hold.next_ms = Some(until);
         }
         hold.source = seen.source.clone();
         hold.message = seen.message.clone();
@@ -423,17 +375,17 @@ pub fn wait(store: &Store, account: &str) -> Result<()> {
             return Ok(());
         };
         let now = orch_store::clock::now_ms();
+        let escalate_at = escalate_at(&hold, &settings);
+        if escalate_at.is_some_and(|at| at <= now) {
+            escalate(store, &hold)?;
+            continue;
+        }
         let due = if hold.by_hand { None } else { hold.next_ms };
-        match due {
-            None => {
-                watch.wait(Duration::from_secs(60));
-                continue;
-            }
-            Some(due) if due > now => {
-                watch.wait(Duration::from_millis((due - now).min(60_000)));
-                continue;
-            }
-            Some(_) => {}
+        let wake = due.into_iter().chain(escalate_at).min();
+        if due.is_none_or(|due| due > now) {
+            let wait = wake.map_or(60_000, |at| at.saturating_sub(now).min(60_000));
+            watch.wait(Duration::from_millis(wait));
+            continue;
         }
         let reset = hold.until_ms.is_some_and(|until| until <= now);
         let probed = if reset {
@@ -465,6 +417,78 @@ pub fn wait(store: &Store, account: &str) -> Result<()> {
         };
         release(store, account, by, &settings, probed.as_deref())?;
     }
+}
+
+/// When a hold is escalated to its workers' parent, Unix ms: once it has lasted
+/// `escalate_after_s`, or at once when the reset it names is further off than that; `None`
+/// once escalated, or for a hold by hand (a person made it).
+fn escalate_at(hold: &Hold, settings: &LimitSettings) -> Option<u64> {
+    if hold.escalation.is_some() || hold.by_hand {
+        return None;
+    }
+    let after = secs_ms(settings.escalate_after_s);
+    match hold.until_ms {
+        Some(until) if until.saturating_sub(hold.since_ms) > after => Some(hold.since_ms),
+        Some(_) => None,
+        None => Some(hold.since_ms + after),
+    }
+}
+
+/// Escalates a long hold on the reversibility axis to the parent of the worker whose turn met
+/// it (else of the first worker of the account), once: what waits, until when, what can be
+/// done instead. Recorded in the hold (`escalation`).
+///
+/// Errors: the escalation or the hold cannot be written.
+fn escalate(store: &Store, hold: &Hold) -> Result<()> {
+    let workers = workers_of(store, &hold.account)?;
+    let first = workers
+        .iter()
+        .find(|m| hold.worker.as_deref() == Some(m.id.as_str()))
+        .or(workers.first());
+    let mut id = "none".to_string();
+    if let Some(meta) = first {
+        let now = orch_store::clock::now_ms();
+        let names: Vec<&str> = workers.iter().map(|m| m.id.as_str()).collect();
+        let until = match hold.until_ms {
+            Some(until) => format!(
+                "until {} (in {})",
+                orch_store::clock::rfc3339(until),
+                orch_store::clock::span(until.saturating_sub(now))
+            ),
+            None => format!(
+                "for {} now, with no reset time ({} probe{} failed)",
+                orch_store::clock::span(now.saturating_sub(hold.since_ms)),
+                hold.probes,
+                if hold.probes == 1 { "" } else { "s" }
+            ),
+        };
+        let ask = crate::coordination::escalation::Ask {
+            axes: vec![orch_store::Axis::Reversibility],
+            summary: format!(
+                "a usage limit holds account {} {until}: {} held ({}), their prompts queued",
+                hold.account,
+                names.len(),
+                names.join(" ")
+            ),
+            options: vec![
+                "wait: orch continues them by itself when it lifts".into(),
+                format!("try now: `orch limits --release {}`", hold.account),
+                "new work on another account: `orch spawn --account auto ...`".into(),
+                format!("stop them: `orch kill {}`", names.join(" ")),
+            ],
+            detail: hold.message.clone(),
+            source: "limit".into(),
+        };
+        let dir = store.worker(&meta.id)?;
+        id = crate::coordination::escalation::raise(&dir, ask)?.id;
+    }
+    limits::update(store, &hold.account, |old| {
+        old.map(|h| Hold {
+            escalation: Some(id.clone()),
+            ..h
+        })
+    })?;
+    Ok(())
 }
 
 /// How a probe went.
@@ -580,11 +604,13 @@ fn release(
             Kind::Released(Released {
                 account: Some(account.to_string()),
                 by: Some(by.to_string()),
+                ..Released::default()
             }),
         )?;
         workers.push(worker);
     }
     let mut first = true;
+    let mut continued: Vec<String> = probed.map(str::to_string).into_iter().collect();
     for worker in &workers {
         if probed == Some(worker.meta.id.as_str())
             || !ended_by_limit(worker)?
@@ -595,11 +621,12 @@ fn release(
         if !std::mem::take(&mut first) {
             std::thread::sleep(Duration::from_secs_f64(settings.stagger_s.max(0.0)));
         }
-        if let Err(err) = deliver(worker, &settings.continue_prompt, held_options()) {
-            orch_store::store::log_unattended(&format!(
+        match deliver(worker, &settings.continue_prompt, held_options()) {
+            Ok(_) => continued.push(worker.meta.id.clone()),
+            Err(err) => orch_store::store::log_unattended(&format!(
                 "limits: cannot continue `{}`: {err:#}",
                 worker.meta.id
-            ));
+            )),
         }
     }
     let ids: Vec<String> = workers.iter().map(|w| w.meta.id.clone()).collect();
@@ -612,7 +639,37 @@ fn release(
             });
         }
     });
-    crate::coordination::inbox::push_all(store, &ids)
+    crate::coordination::inbox::push_all(store, &ids)?;
+    tell_operators(store, account, by, continued, ids)
+}
+
+/// One inbox item for each operator that spends on `account` (its own turns met the limit
+/// too): the hold lifted `by` what, which workers it released and whose turns it continued.
+///
+/// Errors: an inbox cannot be written or pushed.
+fn tell_operators(
+    store: &Store,
+    account: &str,
+    by: &str,
+    continued: Vec<String>,
+    workers: Vec<String>,
+) -> Result<()> {
+    let operators: Vec<String> = store
+        .workers()?
+        .into_iter()
+        .filter(|m| m.role == orch_store::Role::Operator && m.account.as_deref() == Some(account))
+        .map(|m| m.id)
+        .collect();
+    let released = Released {
+        account: Some(account.to_string()),
+        by: Some(by.to_string()),
+        continued: Some(continued),
+        workers: Some(workers),
+    };
+    for id in &operators {
+        crate::coordination::inbox::put(store, id, Kind::Released(released.clone()), None)?;
+    }
+    crate::coordination::inbox::push_all(store, &operators)
 }
 
 /// Delivers worker `id`'s queued prompts in order, each once: an item leaves the queue with
@@ -731,21 +788,5 @@ mod tests {
             said("You've hit your 5-hour limit · resets 10:40pm (CET)"),
             None
         );
-    }
-
-    #[test]
-    fn workers_with_the_same_credentials_share_an_account() {
-        let env = |key: &str| {
-            vec![
-                ("HOME".to_string(), "/home/a".to_string()),
-                ("ANTHROPIC_API_KEY".to_string(), key.to_string()),
-            ]
-        };
-        let a = account_of(Harness::Claude, &env("k1")).unwrap();
-        assert!(a.starts_with("claude-") && a.len() == 15, "{a}");
-        assert_eq!(account_of(Harness::Claude, &env("k1")), Some(a.clone()));
-        assert_ne!(account_of(Harness::Claude, &env("k2")), Some(a.clone()));
-        assert!(!a.contains("k1"));
-        assert_eq!(account_of(Harness::Command, &env("k1")), None);
     }
 }

@@ -87,7 +87,7 @@ pub fn of(state: &Store, meta: Meta, panes: &mut Panes) -> Result<Summary> {
         stopped |= matches!(e.kind, Kind::Stop(_));
         decided && stopped
     })?;
-    let status = status::of(&meta.role, &tail, alive);
+    let status = status::with_hold(status::of(&meta.role, &tail, alive), state, &meta)?;
     let message = tail
         .iter()
         .rev()

@@ -90,9 +90,28 @@ pub fn age(ms: u64) -> String {
     }
 }
 
+/// A duration of `ms` in its two largest units, for a wait ahead: `2d 23h`, `4h 5m`, `7m 30s`,
+/// `40s` (each unit rounded down).
+pub fn span(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_name_two_units() {
+        assert_eq!(span(40_500), "40s");
+        assert_eq!(span(450_000), "7m 30s");
+        assert_eq!(span(3 * 86_400_000 - 1000), "2d 23h");
+    }
 
     #[test]
     fn formats_known_instants() {

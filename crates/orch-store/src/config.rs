@@ -9,6 +9,17 @@
 //!   max_probe_s: 900      # then twice as long each time, up to this
 //!   stagger_s: 2          # between two workers continued after a reset
 //!   continue_prompt: continue
+//!   escalate_after_s: 21600  # a limit that lasts longer (or names a reset further off) is
+//!                            # escalated to the held workers' parent, once
+//! accounts:               # credentials workers can be spawned on by name (`--account NAME`)
+//!   - name: work
+//!     harness: claude     # optional: only workers of this harness may use it
+//!     env:                # set for the worker (`~` and `$VAR` expanded)
+//!       CLAUDE_CONFIG_DIR: ~/.claude-work
+//!   - name: spare
+//!     harness: codex
+//!     env:
+//!       CODEX_HOME: ~/.codex-spare   # the folder the worker's own Codex home is made from
 //! ```
 
 use anyhow::{Context, Result};
@@ -21,6 +32,61 @@ use std::path::PathBuf;
 pub struct Config {
     /// How a fleet rides out usage limits.
     pub limits: LimitSettings,
+    /// Named credentials, in the order `--account auto` tries them.
+    pub accounts: Vec<Account>,
+}
+
+/// One entry of `accounts:`: a name workers are spawned on (`spawn --account NAME`, an
+/// outfit's `account:`), the harness it serves, and the variables that select its credentials.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// Its name: letters, digits, `-` and `_` (as worker ids), unique in the file.
+    pub name: String,
+    /// The harness it serves (`claude`, `codex`, `gemini`, `pi`); any when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness: Option<String>,
+    /// Variables set for the worker, values as written (`~` and `$VAR` are expanded at spawn).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+}
+
+impl Config {
+    /// The account named `name`.
+    ///
+    /// Errors: none is, naming the file's accounts and where to add one.
+    pub fn account(&self, name: &str) -> Result<&Account> {
+        if let Some(account) = self.accounts.iter().find(|a| a.name == name) {
+            return Ok(account);
+        }
+        let known: Vec<&str> = self.accounts.iter().map(|a| a.name.as_str()).collect();
+        anyhow::bail!(
+            "no account `{name}` in orch's configuration ({}): add it under `accounts:` in `{}`",
+            if known.is_empty() {
+                "it names none".to_string()
+            } else {
+                format!("it names {}", known.join(", "))
+            },
+            path().map(|p| p.display().to_string()).unwrap_or_default()
+        )
+    }
+
+    /// Checks what serde cannot: account names usable as file names and each used once.
+    fn check(self) -> Result<Config> {
+        for (at, account) in self.accounts.iter().enumerate() {
+            if !crate::paths::valid_id(&account.name) || account.name == "auto" {
+                anyhow::bail!(
+                    "accounts[{at}]: `{}` is not a usable account name: use letters, digits, \
+                     `-` and `_` (and not `auto`)",
+                    account.name
+                );
+            }
+            if self.accounts[..at].iter().any(|a| a.name == account.name) {
+                anyhow::bail!("accounts[{at}]: `{}` is named twice", account.name);
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// The `limits:` section.
@@ -37,6 +103,9 @@ pub struct LimitSettings {
     /// What is typed into a worker whose turn a limit ended, to continue it (the failed prompt
     /// is still in its conversation).
     pub continue_prompt: String,
+    /// Seconds a limit may hold an account before orch escalates it to the held workers'
+    /// parent on the reversibility axis (a reset time further off escalates at once).
+    pub escalate_after_s: f64,
 }
 
 impl Default for LimitSettings {
@@ -46,6 +115,7 @@ impl Default for LimitSettings {
             max_probe_s: 900.0,
             stagger_s: 2.0,
             continue_prompt: "continue".into(),
+            escalate_after_s: 6.0 * 3600.0,
         }
     }
 }
@@ -83,7 +153,7 @@ pub fn parse(text: &str) -> Result<Config> {
     if text.trim().is_empty() {
         return Ok(Config::default());
     }
-    Ok(serde_yaml::from_str(text)?)
+    serde_yaml::from_str::<Config>(text)?.check()
 }
 
 #[cfg(test)]
@@ -101,5 +171,23 @@ mod tests {
             .to_string();
         assert!(err.contains("first_probe"), "{err}");
         assert!(parse("limits: [1]").is_err());
+    }
+
+    #[test]
+    fn accounts_are_named_once_with_usable_names() {
+        let c = parse(
+            "accounts:\n  - name: work\n    harness: claude\n    env:\n      CLAUDE_CONFIG_DIR: ~/w\n  - name: b\n",
+        )
+        .unwrap();
+        assert_eq!(c.accounts.len(), 2);
+        assert_eq!(c.account("work").unwrap().env["CLAUDE_CONFIG_DIR"], "~/w");
+        let err = c.account("nope").unwrap_err().to_string();
+        assert!(err.contains("it names work, b"), "{err}");
+        for bad in ["../x", "auto", "a b"] {
+            let err = parse(&format!("accounts:\n  - name: '{bad}'\n")).unwrap_err();
+            assert!(err.to_string().contains("usable"), "{bad}: {err}");
+        }
+        let err = parse("accounts:\n  - name: a\n  - name: a\n").unwrap_err();
+        assert!(err.to_string().contains("named twice"), "{err}");
     }
 }

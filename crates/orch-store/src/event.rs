@@ -281,6 +281,10 @@ optional_fields! {
         account: String,
         /// `reset`, `probe`, `hand` or `no-worker`.
         by: String,
+        /// In the operator's inbox: the workers whose turns orch continued (ids).
+        continued: Vec<String>,
+        /// In the operator's inbox: the workers it released.
+        workers: Vec<String>,
     }
 
     /// Fields of [`Kind::Queued`]: the prompt's fingerprints, never its text (which waits in

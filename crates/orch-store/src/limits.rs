@@ -40,6 +40,9 @@ pub struct Hold {
     /// When the next probe (or, with a reset time, the continuation) is due, Unix ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_ms: Option<u64>,
+    /// The escalation raised because it held too long (`e4`), once per hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<String>,
 }
 
 /// `limits/`.

@@ -337,12 +337,16 @@ pub struct Relaunch {
     pub args: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<(String, String)>,
+    /// The named account it was spawned on (orch's configuration, `accounts:`): its variables
+    /// are read again at each start, so a resume spends on the same one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl Relaunch {
     /// Whether there is nothing to remember.
     pub fn is_empty(&self) -> bool {
-        self.args.is_empty() && self.env.is_empty()
+        self.args.is_empty() && self.env.is_empty() && self.account.is_none()
     }
 }
 

@@ -24,26 +24,6 @@ pub fn tmux() -> Check {
 /// What reading settings.json gave: the value (`None` when the file is missing) and its path.
 pub type Settings = anyhow::Result<(Option<Value>, PathBuf)>;
 
-/// The orch hook commands registered on each of [`settings::EVENTS`] in `settings`, in order.
-/// An event with no orch hook (or a `hooks` of the wrong shape) has an empty list.
-pub fn orch_hooks(settings: &Value) -> Vec<(&'static str, Vec<String>)> {
-    settings::EVENTS
-        .iter()
-        .map(|&event| {
-            let commands = settings["hooks"][event]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|entry| entry["hooks"].as_array().into_iter().flatten())
-                .filter_map(|hook| hook["command"].as_str())
-                .filter(|command| settings::is_orch_command(command))
-                .map(str::to_string)
-                .collect();
-            (event, commands)
-        })
-        .collect()
-}
-
 /// The program a hook command runs: its first `/bin/sh` word, for the forms
 /// [`settings::hook_command`] writes (a plain word, or one single-quoted word with `'\''`).
 pub fn hook_program(command: &str) -> String {
@@ -105,7 +85,7 @@ pub fn hooks(settings: &Settings) -> Check {
 /// hook program is `expected` (canonical).
 pub fn judge_hooks(value: &Value, path: &Path, expected: &Path) -> Check {
     const NAME: &str = "hooks";
-    let found = orch_hooks(value);
+    let found = settings::orch_hooks(value);
     let missing: Vec<&str> = found
         .iter()
         .filter(|(_, commands)| commands.is_empty())
@@ -226,7 +206,7 @@ pub fn plugin(settings: &Settings) -> Check {
         return Check::new(NAME, Verdict::Skipped, "not run: no readable settings.json");
     };
     let plugin = plugin_enabled(value);
-    let hooks = orch_hooks(value).iter().any(|(_, c)| !c.is_empty());
+    let hooks = settings::has_orch_hooks(value);
     match (plugin, hooks) {
         (true, true) => Check::warn(
             NAME,

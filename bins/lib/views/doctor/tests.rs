@@ -72,8 +72,12 @@ fn another_installations_hook_fails() {
 #[test]
 fn wrong_shapes_count_as_missing() {
     let value = json!({"hooks": {"Stop": {"not": "an array"}}});
-    assert!(orch_hooks(&value).iter().all(|(_, c)| c.is_empty()));
-    assert!(orch_hooks(&json!([])).iter().all(|(_, c)| c.is_empty()));
+    assert!(settings::orch_hooks(&value)
+        .iter()
+        .all(|(_, c)| c.is_empty()));
+    assert!(settings::orch_hooks(&json!([]))
+        .iter()
+        .all(|(_, c)| c.is_empty()));
 }
 
 #[test]

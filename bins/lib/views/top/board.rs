@@ -27,14 +27,15 @@ const WATCHED: [&str; 6] = [
     File::RelayGone.name(),
 ];
 
-/// The folders whose changes move the board: the workers' folders (watched recursively) and
-/// the escalations folder. Both exist once this returns.
+/// The folders whose changes move the board: the workers' folders (watched recursively), the
+/// escalations folder and the usage limits' holds. They exist once this returns.
 ///
 /// Errors: a folder cannot be created.
 pub fn folders(state: &Store) -> Result<Vec<PathBuf>> {
     let dirs = vec![
         state.root.join("workers"),
         crate::coordination::escalation::folder(state),
+        state.root.join("limits"),
     ];
     for dir in &dirs {
         orch_store::files::create_private_dir(dir)?;
@@ -52,6 +53,9 @@ pub struct WorkerRow {
     pub cost_usd: Option<f64>,
     /// Inbox items not acknowledged yet (`orch inbox --ack`).
     pub unread: u64,
+    /// While a usage limit holds it: when orch expects to continue it (the reset, else the
+    /// next probe), Unix ms.
+    pub resumes_ms: Option<u64>,
 }
 
 impl WorkerRow {
@@ -142,8 +146,23 @@ impl Board {
     pub fn apply(&mut self, paths: &[PathBuf]) -> Result<Touched> {
         let workers = self.state.root.join("workers");
         let escalations = crate::coordination::escalation::folder(&self.state);
+        let limits = self.state.root.join("limits");
         let mut touched = Touched::default();
         for path in paths {
+            // A hold changed: the rows of its account's workers (their countdown).
+            if path.parent() == Some(limits.as_path())
+                && path.extension().is_some_and(|e| e == "json")
+            {
+                let account = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+                for entry in &self.entries {
+                    if entry.glance.meta.account == account
+                        && !touched.workers.contains(&entry.glance.meta.id)
+                    {
+                        touched.workers.push(entry.glance.meta.id.clone());
+                    }
+                }
+                continue;
+            }
             if let Some(id) = self.transcripts.get(path) {
                 if !touched.workers.contains(id) {
                     touched.workers.push(id.clone());
@@ -233,11 +252,17 @@ impl Board {
             .inbox_cursor()?
             .saturating_sub(worker.dir.counter(Counter::Acked));
         let glance = summary::of(&self.state, worker.meta, &mut self.panes)?;
+        let resumes_ms = match (glance.status, glance.meta.account.as_deref()) {
+            (Status::Limited, Some(account)) => orch_store::limits::read(&self.state, account)?
+                .and_then(|hold| hold.until_ms.or(hold.next_ms)),
+            _ => None,
+        };
         let entry = WorkerRow {
             glance,
             tokens: used.as_ref().map(|u| u.total.total()),
             cost_usd: used.as_ref().and_then(|u| u.cost_usd),
             unread,
+            resumes_ms,
         };
         match self.entries.iter_mut().find(|e| e.id() == id) {
             Some(old) => *old = entry,

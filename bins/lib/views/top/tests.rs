@@ -42,6 +42,7 @@ fn entry(meta: Meta, status: Status, age_ms: u64, message: &str) -> WorkerRow {
         tokens: None,
         cost_usd: None,
         unread: 0,
+        resumes_ms: None,
     }
 }
 
@@ -315,4 +316,30 @@ fn only_the_files_that_move_a_row_wake_the_board() {
         .apply(&[crate::coordination::escalation::folder(&state).join("e1.json")])
         .unwrap();
     assert!(touched.escalations && touched.workers.is_empty());
+    // A hold on w2's account changes: w2's row (its countdown), not w1's.
+    let mut held = state.meta("w2").unwrap();
+    held.account = Some("claude-work".into());
+    state.write_meta(&held).unwrap();
+    board.refresh("w2").unwrap();
+    let limits = state.root.join("limits");
+    let touched = board
+        .apply(&[
+            limits.join("claude-work.json"),
+            limits.join("claude-work.lock"),
+        ])
+        .unwrap();
+    assert_eq!(touched.workers, ["w2"]);
+}
+
+#[test]
+fn a_limited_worker_counts_down_to_its_accounts_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut held = entry(meta("w1", "backend"), Status::Limited, 5_000, "");
+    held.resumes_ms = Some(NOW + 12 * 60_000 + 500);
+    let board = board(dir.path(), vec![held], Vec::new());
+    let screen = screen(&board, &View::default());
+    assert!(
+        line_of(&screen, "backend").contains("limited 12m"),
+        "{screen}"
+    );
 }

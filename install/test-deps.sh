@@ -102,6 +102,17 @@ if ! command -v python3 >/dev/null 2>&1; then
     apt_install python3
 fi
 
+# --- shells and man (the completion scripts are loaded by bash, zsh and fish; the man pages
+# rendered by man -l) ----------------------------------------------------------------------------
+missing=()
+for tool in bash:bash zsh:zsh fish:fish man:man-db; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing ${missing[*]}"
+    apt_install "${missing[@]}"
+fi
+
 # --- strace (a test counts the files `orch tell` opens before its paste) --------------------------
 if ! command -v strace >/dev/null 2>&1; then
     say "installing strace"

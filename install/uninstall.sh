@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Undoes install.sh: `orch down --yes` (removes orch's hooks and skill links from Claude Code's
 # settings, after a backup, and the state directory unless --keep-state), then removes the
-# executables from PREFIX/bin. Idempotent: a second run changes nothing.
+# shell completions, the man pages and the executables install.sh put in place. Idempotent: a
+# second run changes nothing.
 #
 #   install/uninstall.sh [--prefix DIR] [--keep-state] [--dry-run]
 set -euo pipefail
@@ -25,6 +26,32 @@ if [ -x "$prefix/bin/orch" ]; then
 else
   say "no orch in $prefix/bin: nothing to undo in Claude Code's settings"
 fi
+# The completions and man pages install.sh wrote (the man pages named by the orch installed).
+data="${XDG_DATA_HOME:-$HOME/.local/share}"
+config="${XDG_CONFIG_HOME:-$HOME/.config}"
+made=(
+  "$data/bash-completion/completions/orch"
+  "$data/zsh/site-functions/_orch"
+  "$config/fish/completions/orch.fish"
+)
+if [ -x "$prefix/bin/orch" ]; then
+  pages=$(mktemp -d)
+  "$prefix/bin/orch" __man "$pages" >/dev/null
+  for page in "$pages"/*.1; do made+=("$prefix/share/man/man1/$(basename "$page")"); done
+  rm -rf "$pages"
+fi
+for file in "${made[@]}"; do
+  if [ -e "$file" ]; then
+    if [ "$dry" = 1 ]; then
+      say "would remove $file"
+    else
+      rm -f "$file"
+      say "removed $file"
+      rmdir "$(dirname "$file")" 2>/dev/null || true  # the folder, if orch's was all it held
+    fi
+  fi
+done
+
 for exe in "${executables[@]}"; do
   if [ -e "$prefix/bin/$exe" ]; then
     if [ "$dry" = 1 ]; then

@@ -6,7 +6,8 @@
 # (build BIN_DIR with install/build.sh, which links orch-hook statically on Linux)
 #
 # OUT_DIR/stage/orch gets the wrapper package (@agent-ops/orch: the Node shims, the
-# postinstall, and from the repository root README.md and the Claude Code plugin files
+# postinstall, a man page per command (the wrapper is the package npm installs globally, so the
+# one whose man pages it links), and from the repository root README.md and the Claude Code plugin files
 # .claude-plugin/, hooks/, skills/ when present); OUT_DIR/stage/platform gets the platform
 # package (@agent-ops/orch-<platform>-<arch>: the native executables). Both are packed with
 # `npm pack` into OUT_DIR; prints each tarball's path and size in bytes, tab-separated.
@@ -31,6 +32,16 @@ for extra in README.md .claude-plugin hooks skills; do
         cp -RL "$root/$extra" "$stage/orch/"
     fi
 done
+# A man page per command, from the orch being packed, listed in the manifest's `man` field so
+# that a global install links them (npm 11 does not read `directories.man`).
+"$bin_dir/orch" __man "$stage/orch/man" >/dev/null
+node -e '
+const fs = require("fs");
+const file = process.argv[1] + "/package.json";
+const manifest = JSON.parse(fs.readFileSync(file, "utf8"));
+manifest.man = fs.readdirSync(process.argv[1] + "/man").sort().map((page) => "./man/" + page);
+fs.writeFileSync(file, JSON.stringify(manifest, null, 2) + "\n");
+' "$stage/orch"
 node "$root/npm/scripts/platform-package.js" --bin-dir "$bin_dir" --out "$stage/platform" >/dev/null
 
 for package in platform orch; do

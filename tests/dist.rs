@@ -245,6 +245,11 @@ fn install_use_and_uninstall(packed: &Packed, scripts: Scripts) {
     );
     w.ok("orch-listen", &["--help"]);
     w.ok("orch", &["up", "--yes"]);
+    // npm links the wrapper's man pages where man finds them beside its bin folder.
+    let man = w.prefix.join("share/man/man1");
+    for page in ["orch.1", "orch-spawn.1", "orch-completions.1"] {
+        assert!(man.join(page).exists(), "npm did not link {page}");
+    }
 
     // The hook is the native executable inside the platform package, never a Node shim.
     let settings: Value = serde_json::from_str(&fs::read_to_string(&settings_path).unwrap())
@@ -291,6 +296,10 @@ fn install_use_and_uninstall(packed: &Packed, scripts: Scripts) {
         })
         .unwrap_or_default();
     assert!(left.is_empty(), "npm uninstall left {left:?}");
+    assert!(
+        !man.join("orch.1").exists(),
+        "npm uninstall left the man pages"
+    );
 
     // HOME holds what the user had, the backups and orch's lock file beside settings.json.
     let unexpected: Vec<String> = tree(&w.home())

@@ -68,6 +68,17 @@ fn install_then_uninstall_in_a_temp_prefix() {
     for name in ["orch", "orch-hook", "orch-up", "orch-sim"] {
         assert!(prefix.join("bin").join(name).is_file(), "{name} installed");
     }
+    // Completions where bash-completion, zsh and fish look; a man page per command.
+    let data = world.home().join(".local/share");
+    for file in [
+        data.join("bash-completion/completions/orch"),
+        data.join("zsh/site-functions/_orch"),
+        world.home().join(".config/fish/completions/orch.fish"),
+        prefix.join("share/man/man1/orch.1"),
+        prefix.join("share/man/man1/orch-spawn.1"),
+    ] {
+        assert!(file.is_file(), "{} installed", file.display());
+    }
     let settings = std::fs::read_to_string(world.settings()).unwrap();
     let hook = prefix.join("bin/orch-hook");
     assert!(settings.contains(hook.to_str().unwrap()), "{settings}");
@@ -84,6 +95,14 @@ fn install_then_uninstall_in_a_temp_prefix() {
 
     run(&world, "uninstall.sh", &["--prefix", prefix_s]);
     assert!(!prefix.join("bin/orch").exists());
+    // Nothing of orch's is left but the settings backup `orch up` made.
+    let left: Vec<PathBuf> = tree(world.root())
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| !before.iter().any(|(b, _)| b == p))
+        .filter(|p| !p.to_string_lossy().contains("settings.json"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
     let after: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(world.settings()).unwrap()).unwrap();
     assert_eq!(

@@ -29,6 +29,7 @@ mod pi_harness;
 mod plugin;
 mod resume;
 mod rights;
+mod shell;
 mod sim;
 mod skills;
 mod sshd;

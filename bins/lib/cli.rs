@@ -3,7 +3,7 @@
 
 use crate::cmd;
 use crate::error::{code_of, Exit};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::ffi::OsString;
 use std::io::Write;
 
@@ -14,6 +14,11 @@ pub struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Colour the text output: `auto` (when stdout is a terminal and `NO_COLOR` is not set),
+    /// `always` or `never`.
+    #[arg(long, global = true, value_enum, default_value_t)]
+    pub color: crate::views::paint::Choice,
 
     #[command(subcommand)]
     pub command: Command,
@@ -85,6 +90,17 @@ pub enum Command {
     Diff(cmd::diff::Args),
     /// The accounts a usage limit holds, their workers and queued prompts; release or hold one.
     Limits(cmd::limits::Args),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::completions::Args),
+    /// Each worker's id and name, one per line (internal: for the completion scripts).
+    #[command(name = "__workers", hide = true)]
+    Workers,
+    /// Write a man page per command into DIR (internal: run by the install and pack scripts).
+    #[command(name = "__man", hide = true)]
+    Man {
+        /// The folder to write `orch.1` and `orch-<command>.1` into.
+        dir: std::path::PathBuf,
+    },
     /// Type a subscriber's new inbox items into its pane once it is idle (internal: started
     /// detached by the hook).
     #[command(name = "__deliver", hide = true)]
@@ -147,7 +163,10 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             };
         }
     };
-    let ctx = cmd::Ctx { json: cli.json };
+    let ctx = cmd::Ctx {
+        json: cli.json,
+        color: crate::views::paint::enabled(cli.color),
+    };
     let result = match cli.command {
         Command::Up(args) => cmd::up::run(&ctx, args),
         Command::Down(args) => cmd::down::run(&ctx, args),
@@ -179,6 +198,9 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Outfit(args) => cmd::outfit::run(&ctx, args),
         Command::Diff(args) => cmd::diff::run(&ctx, args),
         Command::Limits(args) => cmd::limits::run(&ctx, args),
+        Command::Completions(args) => cmd::completions::run(&ctx, args, Cli::command()),
+        Command::Workers => cmd::completions::workers(),
+        Command::Man { dir } => cmd::manual::run(&dir, Cli::command()),
         Command::Watch { dir } => {
             return match orch_store::watch::serve(&dir) {
                 Ok(()) => Exit::Ok.code(),

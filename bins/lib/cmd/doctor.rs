@@ -42,9 +42,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 .host
                 .as_deref()
                 .map_or(String::new(), |h| format!(" on {h}"));
+            let verdict = format!("{:<4}", check.status.to_string());
+            let color = match check.status {
+                Verdict::Ok => anstyle::AnsiColor::Green,
+                Verdict::Warn => anstyle::AnsiColor::Yellow,
+                Verdict::Fail => anstyle::AnsiColor::Red,
+                Verdict::Skipped => anstyle::AnsiColor::BrightBlack,
+            };
             println!(
-                "{:<4}  {}{on}: {}",
-                check.status.to_string(),
+                "{}  {}{on}: {}",
+                crate::views::paint::paint(&verdict, color, ctx.color),
                 check.name,
                 check.detail
             );

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod budget;
 pub mod capture;
 pub mod classify;
+pub mod completions;
 pub mod decide;
 pub mod demo;
 pub mod diff;
@@ -18,6 +19,7 @@ pub mod interrupt;
 pub mod kill;
 pub mod limits;
 pub mod listen;
+pub mod manual;
 pub mod outfit;
 pub mod ps;
 pub mod resume;
@@ -37,6 +39,9 @@ use std::io::Write;
 pub struct Ctx {
     /// `--json`: print JSON instead of text.
     pub json: bool,
+    /// Whether text output may be coloured (`--color`, `NO_COLOR`, a terminal:
+    /// [`crate::views::paint::enabled`]).
+    pub color: bool,
 }
 
 /// Writes one line to the audit log for an action the caller took; an audit failure is

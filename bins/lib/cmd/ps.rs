@@ -105,7 +105,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .as_f64()
             .map_or("-".into(), |c| format!("${c:.2}"));
         println!(
-            "{:<6} {:<14} {:<8} {:<7} {:<12} {:<5} {:<11} {:>5} {:>7} {:>8}  {}",
+            "{:<6} {:<14} {:<8} {:<7} {:<12} {:<5} {} {:>5} {:>7} {:>8}  {}",
             s("id"),
             s("name"),
             s("role"),
@@ -115,7 +115,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 Some(host) => format!("{}@{host}", s("pane")),
                 None => s("pane"),
             },
-            s("status"),
+            status(&s("status"), ctx.color),
             age,
             tokens,
             cost,
@@ -123,4 +123,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The STATUS cell, padded to its column, in its colour when `color`.
+fn status(text: &str, color: bool) -> String {
+    let padded = format!("{text:<11}");
+    match Status::parse(text) {
+        Some(status) => {
+            crate::views::paint::paint(&padded, crate::views::paint::status_color(status), color)
+        }
+        None => padded,
+    }
 }

@@ -91,7 +91,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     board.show_dead = args.all;
     let mut watched: Vec<PathBuf> = Vec::new();
     watch_transcripts(&board, watcher.as_mut(), &mut watched);
-    let mut view = View::default();
+    let mut view = View {
+        plain: !ctx.color,
+        ..View::default()
+    };
     loop {
         // Keys are read by a thread that stops before the terminal is handed to `tmux
         // attach`, so that it takes none of the person's keys there.

@@ -42,6 +42,23 @@ impl Status {
         }
     }
 
+    /// Every status, in the order [`Status::as_str`] lists them.
+    pub const ALL: [Status; 8] = [
+        Status::Starting,
+        Status::Idle,
+        Status::Busy,
+        Status::NeedsInput,
+        Status::Error,
+        Status::Limited,
+        Status::Dead,
+        Status::Resumable,
+    ];
+
+    /// The status [`Status::as_str`] names `word`, if one.
+    pub fn parse(word: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+
     /// Whether a prompt can be delivered now.
     pub fn ready(self) -> bool {
         matches!(self, Status::Idle | Status::Error)

@@ -15,19 +15,36 @@ use super::view::{Focus, InputMode, View};
 /// Below this many columns the table leaves out ROLE and HARNESS.
 const NARROW: u16 = 110;
 
-/// The color a status is drawn in.
+/// The color a status is drawn in: [`crate::views::paint::status_color`], as `ps` prints it.
 fn status_style(status: Status) -> Style {
-    let color = match status {
-        Status::Busy => Color::Yellow,
-        Status::Idle => Color::Green,
-        Status::NeedsInput => Color::Magenta,
-        Status::Error => Color::Red,
-        Status::Limited => Color::LightRed,
-        Status::Starting => Color::Cyan,
-        Status::Resumable => Color::Blue,
-        Status::Dead => Color::DarkGray,
+    use anstyle::AnsiColor as A;
+    let color = match crate::views::paint::status_color(status) {
+        A::Black => Color::Black,
+        A::Red => Color::Red,
+        A::Green => Color::Green,
+        A::Yellow => Color::Yellow,
+        A::Blue => Color::Blue,
+        A::Magenta => Color::Magenta,
+        A::Cyan => Color::Cyan,
+        A::White => Color::Gray,
+        A::BrightBlack => Color::DarkGray,
+        A::BrightRed => Color::LightRed,
+        A::BrightGreen => Color::LightGreen,
+        A::BrightYellow => Color::LightYellow,
+        A::BrightBlue => Color::LightBlue,
+        A::BrightMagenta => Color::LightMagenta,
+        A::BrightCyan => Color::LightCyan,
+        A::BrightWhite => Color::White,
     };
     Style::new().fg(color)
+}
+
+/// Takes every colour out of a drawn frame (`NO_COLOR`, `--color never`): what is bold stays
+/// bold, what was red is plain.
+fn without_color(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in buffer.content.iter_mut() {
+        cell.set_fg(Color::Reset).set_bg(Color::Reset);
+    }
 }
 
 /// Draws the board at `now_ms` (Unix milliseconds, for the ages): a summary line, the
@@ -211,6 +228,9 @@ pub fn draw(frame: &mut Frame, board: &Board, view: &View, now_ms: u64) {
     }
 
     frame.render_widget(Paragraph::new(bottom_line(board, view)), foot);
+    if view.plain {
+        without_color(frame.buffer_mut());
+    }
 }
 
 /// The workers' table's columns as shown: all, or without ROLE and HARNESS (the third and

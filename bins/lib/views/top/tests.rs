@@ -343,3 +343,27 @@ fn a_limited_worker_counts_down_to_its_accounts_reset() {
         "{screen}"
     );
 }
+
+#[test]
+fn a_plain_view_draws_no_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = fleet(dir.path());
+    let colours = |view: &View| {
+        let mut terminal = Terminal::new(TestBackend::new(140, 16)).unwrap();
+        terminal
+            .draw(|frame| draw(frame, &board, view, NOW))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        buffer
+            .content
+            .iter()
+            .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+            .count()
+    };
+    assert!(colours(&View::default()) > 0);
+    let plain = View {
+        plain: true,
+        ..View::default()
+    };
+    assert_eq!(colours(&plain), 0);
+}

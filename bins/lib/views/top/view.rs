@@ -50,6 +50,8 @@ pub struct View {
     pub mode: InputMode,
     /// A word on the last action (shown until the next key).
     pub note: Option<String>,
+    /// Draw without colours (`NO_COLOR`, `--color never`).
+    pub plain: bool,
 }
 
 impl Default for View {
@@ -60,6 +62,7 @@ impl Default for View {
             focus: Focus::Workers,
             mode: InputMode::Browse,
             note: None,
+            plain: false,
         }
     }
 }

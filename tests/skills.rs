@@ -473,3 +473,273 @@ fn operator_claude_runs_a_spawn_recipe_through_bash() {
     );
     world.ok(&["kill", "r1"]);
 }
+
+/// Subcommands no skill teaches, each for a reason: what the operator would never run.
+const UNTAUGHT: &[(&str, &str)] = &[
+    (
+        "hook",
+        "what the hook registered in settings.json runs, never typed",
+    ),
+    (
+        "top",
+        "for the person: it waits for keys (the skill names `top --popup` for them)",
+    ),
+    (
+        "demo",
+        "for a person trying orch in a terminal, not for the operator",
+    ),
+];
+
+/// `spawn` flags no skill needs to show, each for a reason.
+const UNTAUGHT_SPAWN: &[(&str, &str)] = &[
+    ("help", "clap's own"),
+    ("json", "global: shown with every command"),
+    ("color", "global, for a person's terminal"),
+    (
+        "ready_timeout",
+        "a tuning knob: the default fits every harness orch knows",
+    ),
+    (
+        "harness_args",
+        "the arguments after `--` (shown in the command harness's examples)",
+    ),
+];
+
+/// Each `orch` command of every skill code block, as clap parses it: its subcommand and the
+/// ids of the arguments it gives on the command line.
+fn taught() -> Vec<(String, Vec<String>)> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    for skill in skills() {
+        for (_, argv) in code_commands(&skill.body).unwrap() {
+            let Ok(matches) = orch::cli::Cli::command().try_get_matches_from(&argv) else {
+                continue;
+            };
+            let Some((name, sub)) = matches.subcommand() else {
+                continue;
+            };
+            let given = sub
+                .ids()
+                .filter(|id| {
+                    sub.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+                })
+                .map(|id| id.as_str().to_string())
+                .collect();
+            out.push((name.to_string(), given));
+        }
+    }
+    out
+}
+
+/// What a person can ask for has a path from plain words to a command: every visible
+/// subcommand, and every flag of `spawn`, appears in at least one skill code block, but the
+/// deliberate exceptions above.
+#[test]
+fn every_subcommand_and_spawn_flag_is_taught_in_a_skill() {
+    use clap::CommandFactory;
+    let taught = taught();
+    let cli = orch::cli::Cli::command();
+    let mut missing = Vec::new();
+    for sub in cli.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = sub.get_name();
+        if UNTAUGHT.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        if !taught.iter().any(|(n, _)| n == name) {
+            missing.push(format!("`orch {name}`"));
+        }
+    }
+    let spawn = cli.find_subcommand("spawn").unwrap();
+    for arg in spawn.get_arguments().filter(|a| !a.is_hide_set()) {
+        let id = arg.get_id().as_str();
+        if UNTAUGHT_SPAWN.iter().any(|(n, _)| *n == id) {
+            continue;
+        }
+        let shown = taught
+            .iter()
+            .any(|(n, given)| n == "spawn" && given.iter().any(|g| g == id));
+        if !shown {
+            missing.push(format!("`orch spawn --{}`", arg.get_long().unwrap_or(id)));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not in any skill's code blocks (teach each where the operator would look, or add it \
+         to the exceptions with a reason): {}",
+        missing.join(", ")
+    );
+}
+
+/// Every exit code of the code's one table (`orch::error::Exit`) is named in the operator's
+/// skill, so a new code cannot go untaught.
+#[test]
+fn every_exit_code_is_taught() {
+    let text = std::fs::read_to_string(skills_dir().join("orch/SKILL.md")).unwrap();
+    for exit in orch::error::Exit::ALL {
+        let code = exit.code();
+        assert!(
+            text.contains(&format!("`{code}`")),
+            "skills/orch/SKILL.md never names exit code {code} ({exit:?})"
+        );
+    }
+}
+
+/// The `orch` lines of the first code block under the orch-recipes heading that contains
+/// `title`, as written.
+fn recipe(title: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(skills_dir().join("orch-recipes/SKILL.md")).unwrap();
+    let section = text
+        .split("\n## ")
+        .find(|s| s.lines().next().is_some_and(|h| h.contains(title)))
+        .unwrap_or_else(|| panic!("no recipe {title:?} in orch-recipes"));
+    let block = section.split("```").nth(1).expect("a code block");
+    block
+        .lines()
+        .map(|l| l.split(" #").next().unwrap().trim().to_string())
+        .filter(|l| l.starts_with("orch "))
+        .collect()
+}
+
+/// The crash recipe as written, run by the real Claude Code as the operator (the mock model
+/// plays it and runs the recipe's lines through its Bash tool): the tmux server dies under a
+/// Claude Code worker; after the recipe the worker answers again, with its conversation, and
+/// the recipe's listen from the cursor taken before the crash gets the new turn's Stop.
+#[test]
+fn operator_claude_brings_the_fleet_back_by_the_crash_recipe() {
+    let f = crate::fleet::Fleet::new();
+    f.ok(&["spawn", "--name", "auth-backend", "--ready-timeout", "60"]);
+    assert_eq!(f.turn("auth-backend", "remember FIRST-31 [[say: A]]"), "A");
+    let cursor = crate::util::json(&f.ok(&["--json", "ps"]))[0]["cursor"]
+        .as_u64()
+        .unwrap();
+    f.world.tmux.as_ref().unwrap().kill_server();
+
+    let lines = recipe("tmux server crashed");
+    assert_eq!(lines[0], "orch ps --json");
+    assert_eq!(lines[1], "orch resume --all");
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_orch"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let prompt = format!(
+        "the tmux server crashed, bring everyone back [[bash: {} && {}]]",
+        lines[0], lines[1]
+    );
+    let out = output_within(
+        claude_cmd(&f.world, &f.claude)
+            .env("PATH", path)
+            .env("ORCH_CLAUDE_BIN", crate::claude::claude_bin())
+            .args(["-p", &prompt, "--allowedTools", "Bash(orch *)"]),
+        Duration::from_secs(180),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && stdout.contains("MOCK: bash finished")
+            && stdout.contains("auth-backend"),
+        "the operator's claude -p failed ({}): {stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The recipe's listen, from the cursor taken before the crash, gets the next turn's Stop.
+    let listen: Vec<String> = lines[2]
+        .split_whitespace()
+        .map(|w| {
+            if w == "41" {
+                cursor.to_string()
+            } else {
+                w.to_string()
+            }
+        })
+        .skip(1)
+        .collect();
+    let listen: Vec<&str> = listen.iter().map(String::as_str).collect();
+    let waiting = f
+        .world
+        .cmd("orch")
+        .args(&listen)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let told = crate::util::json(&f.ok(&["--json", "tell", "auth-backend", "again [[say: B]]"]));
+    assert_eq!(told["acknowledged"], true, "{told}");
+    let stop = crate::util::json(&String::from_utf8_lossy(
+        &waiting.wait_with_output().unwrap().stdout,
+    ));
+    assert_eq!(stop["last_assistant_message"], "B", "{stop}");
+    let request = f.claude.wait_request(
+        |b| {
+            let text = b.to_string();
+            text.contains("FIRST-31") && text.contains("again")
+        },
+        Duration::from_secs(30),
+    );
+    assert!(request.to_string().contains("FIRST-31"));
+    f.ok(&["kill", "auth-backend"]);
+}
+
+/// The recipes that need no model nor other machine, run as written against sim workers named
+/// as the recipes name them: each line succeeds (`orch doctor` may find a check failing in a
+/// test HOME; it must still run and name the fix).
+#[test]
+fn recipes_run_as_written_against_sim_workers() {
+    let world = World::installed();
+    world.spawn_sim("research");
+    world.spawn_sim("auth-backend");
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_orch"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |line: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(line)
+            .env_clear()
+            .envs(world.env())
+            .env("PATH", &path)
+            .current_dir(world.work())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let code = out.status.code();
+        let said = format!(
+            "`{line}` exited {code:?}:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (code, said)
+    };
+    for title in [
+        "What did the fleet cost",
+        "Cap the researcher",
+        "We hit the usage limit",
+        "Stop what the researcher is doing",
+        "Is orch set up right",
+    ] {
+        for line in recipe(title) {
+            // A cursor from an earlier answer, which this fleet does not have.
+            if line.contains("--after 41") {
+                continue;
+            }
+            let (code, said) = run(&line);
+            match line.as_str() {
+                "orch doctor" => assert!(
+                    code == Some(0) || (code == Some(1) && said.contains("fix:")),
+                    "{said}"
+                ),
+                _ => assert_eq!(code, Some(0), "{said}"),
+            }
+        }
+    }
+}

@@ -31,6 +31,18 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// Every exit, in code order.
+    pub const ALL: [Exit; 8] = [
+        Exit::Ok,
+        Exit::Error,
+        Exit::Usage,
+        Exit::Timeout,
+        Exit::Gone,
+        Exit::StopFailure,
+        Exit::Refused,
+        Exit::Limited,
+    ];
+
     /// The process exit code.
     pub const fn code(self) -> u8 {
         match self {

@@ -65,7 +65,7 @@ fn the_mock_models_usage_comes_back_exactly() {
     assert_eq!(
         cl["tokens"],
         serde_json::json!({"input": 2500, "output": 55, "cache_read": 1200,
-                           "cache_write": 60, "total": 3815}),
+                           "cache_write": 60, "cache_write_1h": 0, "total": 3815}),
         "{cl}"
     );
     let want = (2500.0 * 3.0 + 55.0 * 15.0 + 1200.0 * 0.3 + 60.0 * 3.75) / 1e6;
@@ -119,7 +119,7 @@ fn the_mock_models_usage_comes_back_exactly() {
         "{table}"
     );
     let text = b.ok(&["usage"]);
-    assert!(text.contains("prices (2025-11)"), "{text}");
+    assert!(text.contains("litellm"), "the table's source: {text}");
     let shown = top.wait_screen("cl's spend and cx's tokens", |s| {
         crate::top::row(s, "cl").contains("3.8k")
             && crate::top::row(s, "cx").contains(&(15 * responses).to_string())
@@ -286,14 +286,14 @@ fn two_turns<M: std::ops::Deref<Target = crate::mock_http::MockServer>>(
     assert_eq!(
         calls[0]["tokens"],
         serde_json::json!({"input": 1200, "output": 34, "cache_read": 500,
-                           "cache_write": write}),
+                           "cache_write": write, "cache_write_1h": 0}),
         "{row}"
     );
     let total = 3800 + 76 + 500 + write;
     assert_eq!(
         row["tokens"],
         serde_json::json!({"input": 3800, "output": 76, "cache_read": 500,
-                           "cache_write": write, "total": total}),
+                           "cache_write": write, "cache_write_1h": 0, "total": total}),
         "{row}"
     );
     let ps = json(&d.ok(&["--json", "ps"]));

@@ -228,19 +228,30 @@ fn a_spent_budget_warns_at_80_escalates_once_at_100_and_stops_new_prompts() {
     );
 }
 
-/// Every `.jsonl` file under `dir` with its content, for a failure's message.
-fn transcripts(dir: &Path) -> String {
-    let mut out = String::new();
+/// Every file under `dir`, at any depth.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "jsonl") {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                out += &format!("--- {}\n{text}", path.display());
+            } else {
+                files.push(path);
             }
+        }
+    }
+    files
+}
+
+/// Every `.jsonl` file under `dir` with its content, for a failure's message.
+fn transcripts(dir: &Path) -> String {
+    let mut out = String::new();
+    for path in files_under(dir) {
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            out += &format!("--- {}\n{text}", path.display());
         }
     }
     out
@@ -455,25 +466,17 @@ fn ccusage_bin() -> std::path::PathBuf {
 /// The transcript orch read for the worker whose `usage.json` path contains `marker`, found
 /// under `root`.
 fn transcript_of(root: &Path, marker: &str) -> std::path::PathBuf {
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().is_some_and(|n| n == "usage.json") {
-                let cache = json(&std::fs::read_to_string(&path).unwrap());
-                let read = cache["path"].as_str().unwrap_or_default();
-                if read.contains(marker) {
-                    return read.into();
-                }
-            }
-        }
-    }
-    panic!(
-        "no usage.json under {} read a `{marker}` transcript",
-        root.display()
-    )
+    files_under(root)
+        .iter()
+        .filter(|path| path.file_name().is_some_and(|n| n == "usage.json"))
+        .map(|path| json(&std::fs::read_to_string(path).unwrap())["path"].clone())
+        .find_map(|read| read.as_str().filter(|p| p.contains(marker)).map(Into::into))
+        .unwrap_or_else(|| {
+            panic!(
+                "no usage.json under {} read a `{marker}` transcript",
+                root.display()
+            )
+        })
 }
 
 /// The parent of `path`'s nearest ancestor named `name`: the data folder ccusage is given.

@@ -86,40 +86,45 @@ impl Prices {
             .find_map(|(origin, map)| names.iter().find_map(|n| map.get(n)).map(|r| (r, origin)))
     }
 
-    /// What `tokens` of one call of `model` cost in USD, or `None` when the model has no
-    /// price or a kind of token the call has has no rate. The 1-hour part of the cache
-    /// write is priced at its own rate; a call whose prompt (input, cache read and cache
-    /// write, as the providers count it) is above a tier's `tokens` is priced at the tier's
-    /// rates throughout.
+    /// What `tokens` of one call of `model` cost in USD ([`cost`] at its rates).
+    #[cfg(test)]
     pub fn cost(&self, model: &str, tokens: &Tokens) -> Option<f64> {
         let (rates, _) = self.rates(model)?;
-        let prompt = tokens.input + tokens.cache_read + tokens.cache_write;
-        let tier = rates.above.as_ref().filter(|t| prompt > t.tokens);
-        let high = |pick: fn(&orch_store::config::Tier) -> Option<f64>| tier.and_then(pick);
-        let part = |n: u64, rate: Option<f64>| match n {
-            0 => Some(0.0),
-            n => rate.map(|r| n as f64 * r / 1e6),
-        };
-        let one_hour = tokens.cache_write_1h.min(tokens.cache_write);
-        [
-            part(tokens.input, high(|t| t.input).or(Some(rates.input))),
-            part(tokens.output, high(|t| t.output).or(Some(rates.output))),
-            part(
-                tokens.cache_read,
-                high(|t| t.cache_read).or(rates.cache_read),
-            ),
-            part(
-                tokens.cache_write - one_hour,
-                high(|t| t.cache_write).or(rates.cache_write),
-            ),
-            part(
-                one_hour,
-                high(|t| t.cache_write_1h).or(rates.cache_write_1h),
-            ),
-        ]
-        .into_iter()
-        .sum()
+        cost(rates, tokens)
     }
+}
+
+/// What `tokens` of one call cost in USD at `rates`, or `None` when a kind of token the call
+/// has has no rate. The 1-hour part of the cache write is priced at its own rate; a call whose
+/// prompt (input, cache read and cache write, as the providers count it) is above a tier's
+/// `tokens` is priced at the tier's rates throughout.
+pub fn cost(rates: &Rates, tokens: &Tokens) -> Option<f64> {
+    let prompt = tokens.input + tokens.cache_read + tokens.cache_write;
+    let tier = rates.above.as_ref().filter(|t| prompt > t.tokens);
+    let high = |pick: fn(&orch_store::config::Tier) -> Option<f64>| tier.and_then(pick);
+    let part = |n: u64, rate: Option<f64>| match n {
+        0 => Some(0.0),
+        n => rate.map(|r| n as f64 * r / 1e6),
+    };
+    let one_hour = tokens.cache_write_1h.min(tokens.cache_write);
+    [
+        part(tokens.input, high(|t| t.input).or(Some(rates.input))),
+        part(tokens.output, high(|t| t.output).or(Some(rates.output))),
+        part(
+            tokens.cache_read,
+            high(|t| t.cache_read).or(rates.cache_read),
+        ),
+        part(
+            tokens.cache_write - one_hour,
+            high(|t| t.cache_write).or(rates.cache_write),
+        ),
+        part(
+            one_hour,
+            high(|t| t.cache_write_1h).or(rates.cache_write_1h),
+        ),
+    ]
+    .into_iter()
+    .sum()
 }
 
 /// The prices this process uses: loaded once (a long-running `orch top` keeps them). When

@@ -377,12 +377,22 @@ fn priced(key: String, model: Option<String>, tokens: Tokens, line: &Value) -> C
 fn summary(mut calls: Vec<Call>) -> Usage {
     let prices = prices::current();
     let mut total = Tokens::default();
+    // Each model looked up once (`orch top` prices every call at each read).
+    let mut rates: Vec<(String, Option<&orch_store::config::Rates>)> = Vec::new();
     for call in &mut calls {
         total.add(&call.tokens);
-        call.cost_usd = call
-            .model
-            .as_deref()
-            .and_then(|m| prices.cost(m, &call.tokens));
+        let Some(model) = call.model.as_deref() else {
+            continue;
+        };
+        let found = match rates.iter().find(|(m, _)| m == model) {
+            Some((_, found)) => *found,
+            None => {
+                let found = prices.rates(model).map(|(r, _)| r);
+                rates.push((model.to_string(), found));
+                found
+            }
+        };
+        call.cost_usd = found.and_then(|r| prices::cost(r, &call.tokens));
     }
     let cost_usd = calls
         .iter()

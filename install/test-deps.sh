@@ -18,6 +18,9 @@ CLAUDE_VERSION=2.1.197
 CODEX_VERSION=0.169.0
 GEMINI_VERSION=0.61.0
 PI_VERSION=0.73.1
+# ccusage, the usage reader orch's spend is compared with (tests/usage.rs), pinned in both modes:
+# the newest release whose Linux binary is on npm.
+CCUSAGE_VERSION=20.0.24
 
 CACHE=${ORCH_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/orch-test}
 WHICH=${ORCH_TEST_CLI:-pinned}
@@ -143,6 +146,8 @@ codex_version() { "$1" --version 2>/dev/null | awk 'NR == 1 { print $2 }' || tru
 gemini_version() { "$1" --version 2>/dev/null | awk 'NR == 1 { print $1 }' || true; }
 # "0.73.1", on stderr
 pi_version() { "$1" --version 2>&1 | awk 'NR == 1 { print $NF }' || true; }
+# `ccusage --version` prints "ccusage 20.0.24".
+ccusage_version() { "$1" --version 2>/dev/null | awk 'NR == 1 { print $2 }' || true; }
 
 # Claude Code's package links its native binary in a postinstall (install.cjs), which npm may
 # skip (ignore-scripts, allowScripts): run it by hand when the CLI does not run after install.
@@ -207,9 +212,12 @@ install_cli "Claude Code" "$ROOT/claude-code" @anthropic-ai/claude-code "$CLAUDE
 install_cli Codex "$ROOT/codex" @openai/codex "$CODEX_VERSION" "$CODEX" codex_version
 install_cli "Gemini CLI" "$ROOT/gemini" @google/gemini-cli "$GEMINI_VERSION" "$GEMINI" gemini_version
 install_cli pi "$ROOT/pi" @mariozechner/pi-coding-agent "$PI_VERSION" "$PI" pi_version
+CCUSAGE=$CACHE/ccusage/node_modules/.bin/ccusage
+ROOT=$CACHE install_cli ccusage "$CACHE/ccusage" ccusage "$CCUSAGE_VERSION" "$CCUSAGE" ccusage_version
 
 echo "tmux:   $(command -v tmux) ($(tmux -V))"
 echo "claude: $CLAUDE ($CLAUDE_VERSION)"
 echo "codex:  $CODEX ($CODEX_VERSION)"
 echo "gemini: $GEMINI ($GEMINI_VERSION)"
 echo "pi:     $PI ($PI_VERSION)"
+echo "ccusage: $CCUSAGE ($CCUSAGE_VERSION)"

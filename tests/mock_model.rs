@@ -1,7 +1,7 @@
 //! A mock Anthropic Messages API for driving the real Claude Code CLI in tests, on the shared
 //! loopback server of [`crate::mock_http`] (HTTP/1.1 with keep-alive): replies scripted by
 //! directives written in the prompt (`[[say: TEXT]]`, `[[bash: CMD]]`, `[[tool: NAME {json}]]`,
-//! `[[sleep: SECS]]`, `[[error: CODE]]`, `[[usage: IN OUT CACHE_READ CACHE_WRITE]]`).
+//! `[[sleep: SECS]]`, `[[error: CODE]]`, `[[usage: IN OUT CACHE_READ CACHE_WRITE [CACHE_WRITE_1H]]]`).
 
 use crate::mock_http::{lock, Api, Request, Response, Shared};
 use orch_sim::directive::Directives;
@@ -34,8 +34,10 @@ crate::mock_http::mock_type!(
     ///   body and `x-should-retry: false`. Claude Code 2.1.197 gives up at once on 400, 401,
     ///   429, 500 and 503 (`-p` exits 1) but keeps retrying 529 with back-off regardless of the
     ///   header;
-    /// - `[[usage: IN OUT CACHE_READ CACHE_WRITE]]`: report exactly that usage (combines with
-    ///   the others; else an estimate from the sizes).
+    /// - `[[usage: IN OUT CACHE_READ CACHE_WRITE [CACHE_WRITE_1H]]]`: report exactly that
+    ///   usage, the cache write split by lifetime as the API does
+    ///   (`cache_creation.ephemeral_5m_input_tokens` and `ephemeral_1h_input_tokens` beside
+    ///   the total; combines with the others; else an estimate from the sizes).
     ///
     /// Without a directive: the next queued reply ([`MockModel::push_reply`]), else
     /// `MOCK REPLY #n: you said: <first line of the prompt>`. Side requests (no `tools`:
@@ -374,15 +376,17 @@ fn messages(shared: &Shared<State>, body: &Value) -> Response {
     };
     let model = body["model"].as_str().unwrap_or("claude-mock");
     // Exact numbers when the prompt asks (`[[usage: ...]]`), else an estimate.
-    let asked = main
-        .then(|| Directives::parse(&last_user_text(body)).usage())
-        .flatten();
+    let directives = main.then(|| Directives::parse(&last_user_text(body)));
+    let asked = directives.as_ref().and_then(Directives::usage);
+    let write_1h = directives.as_ref().map_or(0, Directives::cache_write_1h);
     let input_tokens = asked.map_or(estimate_tokens(body.to_string().len()), |u| u[0] as usize);
     let output_tokens = asked.map_or(
         estimate_tokens(Value::Array(content.clone()).to_string().len()),
         |u| u[1] as usize,
     );
     let (cache_read, cache_write) = asked.map_or((0, 0), |u| (u[2], u[3]));
+    let cache_creation = json!({"ephemeral_5m_input_tokens": cache_write - write_1h,
+                                "ephemeral_1h_input_tokens": write_1h});
     let id = next_id(shared, "msg");
     if body["stream"] != true {
         return Response::json(
@@ -397,6 +401,7 @@ fn messages(shared: &Shared<State>, body: &Value) -> Response {
                 "stop_sequence": null,
                 "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
                           "cache_creation_input_tokens": cache_write,
+                          "cache_creation": cache_creation,
                           "cache_read_input_tokens": cache_read},
             }),
         );
@@ -409,6 +414,7 @@ fn messages(shared: &Shared<State>, body: &Value) -> Response {
                 "content": [], "stop_reason": null, "stop_sequence": null,
                 "usage": {"input_tokens": input_tokens, "output_tokens": 1,
                           "cache_creation_input_tokens": cache_write,
+                          "cache_creation": cache_creation,
                           "cache_read_input_tokens": cache_read},
             }}),
         ),

@@ -65,7 +65,7 @@ fn the_mock_models_usage_comes_back_exactly() {
     assert_eq!(
         cl["tokens"],
         serde_json::json!({"input": 2500, "output": 55, "cache_read": 1200,
-                           "cache_write": 60, "total": 3815}),
+                           "cache_write": 60, "cache_write_1h": 0, "total": 3815}),
         "{cl}"
     );
     let want = (2500.0 * 3.0 + 55.0 * 15.0 + 1200.0 * 0.3 + 60.0 * 3.75) / 1e6;
@@ -119,7 +119,7 @@ fn the_mock_models_usage_comes_back_exactly() {
         "{table}"
     );
     let text = b.ok(&["usage"]);
-    assert!(text.contains("prices (2025-11)"), "{text}");
+    assert!(text.contains("litellm"), "the table's source: {text}");
     let shown = top.wait_screen("cl's spend and cx's tokens", |s| {
         crate::top::row(s, "cl").contains("3.8k")
             && crate::top::row(s, "cx").contains(&(15 * responses).to_string())
@@ -228,19 +228,30 @@ fn a_spent_budget_warns_at_80_escalates_once_at_100_and_stops_new_prompts() {
     );
 }
 
-/// Every `.jsonl` file under `dir` with its content, for a failure's message.
-fn transcripts(dir: &Path) -> String {
-    let mut out = String::new();
+/// Every file under `dir`, at any depth.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "jsonl") {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                out += &format!("--- {}\n{text}", path.display());
+            } else {
+                files.push(path);
             }
+        }
+    }
+    files
+}
+
+/// Every `.jsonl` file under `dir` with its content, for a failure's message.
+fn transcripts(dir: &Path) -> String {
+    let mut out = String::new();
+    for path in files_under(dir) {
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            out += &format!("--- {}\n{text}", path.display());
         }
     }
     out
@@ -286,14 +297,14 @@ fn two_turns<M: std::ops::Deref<Target = crate::mock_http::MockServer>>(
     assert_eq!(
         calls[0]["tokens"],
         serde_json::json!({"input": 1200, "output": 34, "cache_read": 500,
-                           "cache_write": write}),
+                           "cache_write": write, "cache_write_1h": 0}),
         "{row}"
     );
     let total = 3800 + 76 + 500 + write;
     assert_eq!(
         row["tokens"],
         serde_json::json!({"input": 3800, "output": 76, "cache_read": 500,
-                           "cache_write": write, "total": total}),
+                           "cache_write": write, "cache_write_1h": 0, "total": total}),
         "{row}"
     );
     let ps = json(&d.ok(&["--json", "ps"]));
@@ -323,10 +334,13 @@ fn gemini_cli_usage_comes_back_exactly() {
     let row = two_turns(&g, "gemini", "gu", false);
     assert_eq!(row["model"], "gemini-2.5-flash");
     let want = (3800.0 * 0.3 + 76.0 * 2.5 + 500.0 * 0.03) / 1e6;
-    assert!(
-        (row["cost_usd"].as_f64().unwrap() - want).abs() < 1e-9,
-        "{row}"
-    );
+    let cost = row["cost_usd"].as_f64().unwrap();
+    assert!((cost - want).abs() < 1e-9, "{row}");
+    // ccusage on the same session (`GEMINI_DATA_DIR`: the `.gemini` folder).
+    let session = transcript_of(g.world.root(), "/chats/");
+    let theirs = ccusage("gemini", "GEMINI_DATA_DIR", &data_dir(&session, "tmp"));
+    assert_eq!(orch_tokens(&row), mapped(&theirs), "{theirs}");
+    within_1_percent(cost, ccusage_cost(&theirs), "gemini-2.5-flash");
 }
 
 #[test]
@@ -338,6 +352,34 @@ fn pi_usage_comes_back_exactly() {
         row["cost_usd"],
         Value::Null,
         "no price for the mock's model"
+    );
+    // ccusage on the same session (`PI_AGENT_DIR`: the folder above `sessions`). It takes
+    // the cost pi recorded (0 from the mock's provider) rather than a price: tokens only.
+    let session = transcript_of(p.world.root(), "/sessions/");
+    let theirs = ccusage("pi", "PI_AGENT_DIR", &data_dir(&session, "sessions"));
+    assert_eq!(orch_tokens(&row), mapped(&theirs), "{theirs}");
+
+    // The unknown model is named with the lines that price it; filled in, they do.
+    let text = p.ok(&["usage"]);
+    let at = text
+        .find("no price for `mock-model`")
+        .unwrap_or_else(|| panic!("{text}"));
+    let fix: Vec<&str> = text[at..].lines().skip(1).take(2).collect();
+    assert_eq!(fix[0], "prices:", "{text}");
+    let config = p.world.home().join(".config/orch/config.yaml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, fix.join("\n").replace(": 0", ": 1")).unwrap();
+    let priced = json(&p.ok(&["--json", "usage", "pu"]));
+    let total = row["tokens"]["total"].as_f64().unwrap();
+    assert_eq!(
+        priced[0]["cost_usd"].as_f64(),
+        Some(total / 1e6),
+        "{priced}"
+    );
+    assert_eq!(
+        priced[0]["prices"]["unpriced"],
+        serde_json::json!([]),
+        "{priced}"
     );
 }
 
@@ -393,4 +435,226 @@ fn a_budget_spent_in_the_middle_of_a_turn_stops_it_there() {
     let open = json(&b.ok(&["--json", "escalations", "--open"]));
     assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
     assert_eq!(open[0]["source"], "budget");
+}
+
+/// ccusage, the usage reader Claude Code users run (`install/test-deps.sh` puts it in the test
+/// cache; `ORCH_TEST_CCUSAGE` names another).
+fn ccusage_bin() -> std::path::PathBuf {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let bin = var("ORCH_TEST_CCUSAGE").map_or_else(
+        || {
+            var("ORCH_TEST_CACHE")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| {
+                    var("XDG_CACHE_HOME").map_or_else(
+                        || std::path::PathBuf::from(var("HOME").unwrap()).join(".cache"),
+                        std::path::PathBuf::from,
+                    )
+                })
+                .join("orch-test/ccusage/node_modules/.bin/ccusage")
+        },
+        std::path::PathBuf::from,
+    );
+    assert!(
+        bin.is_file(),
+        "ccusage not found at `{}`: run `install/test-deps.sh`",
+        bin.display()
+    );
+    bin
+}
+
+/// The transcript orch read for the worker whose `usage.json` path contains `marker`, found
+/// under `root`.
+fn transcript_of(root: &Path, marker: &str) -> std::path::PathBuf {
+    files_under(root)
+        .iter()
+        .filter(|path| path.file_name().is_some_and(|n| n == "usage.json"))
+        .map(|path| json(&std::fs::read_to_string(path).unwrap())["path"].clone())
+        .find_map(|read| read.as_str().filter(|p| p.contains(marker)).map(Into::into))
+        .unwrap_or_else(|| {
+            panic!(
+                "no usage.json under {} read a `{marker}` transcript",
+                root.display()
+            )
+        })
+}
+
+/// The parent of `path`'s nearest ancestor named `name`: the data folder ccusage is given.
+fn data_dir(path: &Path, name: &str) -> std::path::PathBuf {
+    path.ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == name))
+        .and_then(Path::parent)
+        .unwrap_or_else(|| panic!("no `{name}` above {}", path.display()))
+        .to_path_buf()
+}
+
+/// `ccusage CLI session --offline --json` with only `var` pointing at the data (HOME is an
+/// empty folder: nothing of the person running the tests is read, and nothing is fetched);
+/// the one session it found.
+fn ccusage(cli: &str, var: &str, dir: &Path) -> Value {
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(ccusage_bin())
+        .args([cli, "session", "--offline", "--json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env(var, dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "ccusage {cli}: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&text);
+    let sessions = report["sessions"].as_array().unwrap();
+    assert_eq!(
+        sessions.len(),
+        1,
+        "ccusage {cli} on {}: {report}",
+        dir.display()
+    );
+    sessions[0].clone()
+}
+
+/// ccusage's session in orch's terms. The conventions: both count input without the cached
+/// part (`inputTokens`), cache reads (`cacheReadTokens`) and cache writes of any lifetime
+/// (`cacheCreationTokens`, Claude Code's and pi's; 0 for Codex and Gemini CLI) alike. orch's
+/// output includes thinking: Claude Code, Codex (`reasoningOutputTokens` is a part of
+/// `outputTokens`) and pi record it inside the output, and ccusage's `totalTokens` is the sum
+/// of the four; Gemini CLI records its `thoughts` apart, ccusage leaves them out of
+/// `outputTokens` but in `totalTokens` (Gemini's own total) and prices them as output, so
+/// orch's output is `totalTokens` less the other three there.
+fn mapped(session: &Value) -> (u64, u64, u64, u64) {
+    let n = |k: &str| {
+        session[k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{k} in {session}"))
+    };
+    let input = n("inputTokens");
+    let read = n("cacheReadTokens");
+    let write = n("cacheCreationTokens");
+    (input, n("totalTokens") - input - read - write, read, write)
+}
+
+/// The same of orch's `--json usage` row.
+fn orch_tokens(row: &Value) -> (u64, u64, u64, u64) {
+    let t = &row["tokens"];
+    let n = |k: &str| t[k].as_u64().unwrap();
+    (n("input"), n("output"), n("cache_read"), n("cache_write"))
+}
+
+/// ccusage's cost of `session` (`totalCost`; Codex's report names it `costUSD`).
+fn ccusage_cost(session: &Value) -> f64 {
+    session["totalCost"]
+        .as_f64()
+        .or_else(|| session["costUSD"].as_f64())
+        .unwrap_or_else(|| panic!("no cost in {session}"))
+}
+
+fn within_1_percent(orch: f64, ccusage: f64, what: &str) {
+    assert!(
+        ccusage > 0.0 && (orch - ccusage).abs() <= ccusage / 100.0,
+        "{what}: orch ${orch} vs ccusage ${ccusage}"
+    );
+}
+
+#[test]
+fn orch_and_ccusage_agree_on_claude_code_and_codex_transcripts() {
+    let b = Fleet::new();
+    let spawn = |name: &str, extra: &[&str]| {
+        let mut args = vec!["spawn", "--name", name, "--ready-timeout", "60"];
+        args.extend(extra);
+        b.ok(&args);
+    };
+    // The default model of Claude Code 2.1.197, which the old table did not know.
+    spawn("cl", &["--", "--model", "claude-opus-4-8"]);
+    spawn("cx", &["--harness", "codex", "--", "-m", "gpt-5"]);
+    // A cache write of 3000 tokens, 1000 of them for an hour; then a call whose prompt is
+    // 210k tokens (claude-opus-4-8 lists no long-context tier: the same rates).
+    b.turn("cl", "one [[usage: 1200 34 500 3000 1000]] [[say: CL-1]]");
+    b.turn("cl", "two [[usage: 150000 40 60000 0]] [[say: CL-2]]");
+    b.turn("cx", "one [[say: CX-1]]");
+    let usage = json(&b.ok(&["--json", "usage"]));
+
+    let cl = row_of(&usage, "cl");
+    assert_eq!(
+        cl["tokens"],
+        serde_json::json!({"input": 151_200, "output": 74, "cache_read": 60_500,
+                           "cache_write": 3000, "cache_write_1h": 1000, "total": 214_774}),
+        "{cl}"
+    );
+    // claude-opus-4-8: 5 in, 25 out, 0.5 read, 6.25 for 5 minutes, 10 for an hour.
+    let want =
+        (151_200.0 * 5.0 + 74.0 * 25.0 + 60_500.0 * 0.5 + 2000.0 * 6.25 + 1000.0 * 10.0) / 1e6;
+    let cost = cl["cost_usd"].as_f64().unwrap();
+    assert!((cost - want).abs() < 1e-9, "{cl}");
+    assert_eq!(cl["prices"]["package"], "litellm", "{cl}");
+    let claude = transcript_of(b.world.root(), "/projects/");
+    let theirs = ccusage(
+        "claude",
+        "CLAUDE_CONFIG_DIR",
+        &data_dir(&claude, "projects"),
+    );
+    assert_eq!(orch_tokens(cl), mapped(&theirs), "{theirs}");
+    within_1_percent(cost, ccusage_cost(&theirs), "claude-opus-4-8");
+
+    let cx = row_of(&usage, "cx");
+    assert_eq!(cx["model"], "gpt-5", "{cx}");
+    let rollout = transcript_of(b.world.root(), "rollout-");
+    let theirs = ccusage("codex", "CODEX_HOME", &data_dir(&rollout, "sessions"));
+    assert_eq!(orch_tokens(cx), mapped(&theirs), "{theirs}");
+    within_1_percent(
+        cx["cost_usd"].as_f64().unwrap(),
+        ccusage_cost(&theirs),
+        "gpt-5",
+    );
+
+    // A price of the user's own comes first: in the configuration, then in `ORCH_PRICES`.
+    let config = b.world.home().join(".config/orch/config.yaml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        "prices:\n  claude-opus-4-8: {input: 1, output: 1, cache_read: 1, cache_write: 1, \
+         cache_write_1h: 1}\n",
+    )
+    .unwrap();
+    let cost_of = |rows: &Value| row_of(rows, "cl")["cost_usd"].as_f64().unwrap();
+    let mine = json(&b.ok(&["--json", "usage"]));
+    assert!((cost_of(&mine) - 214_774.0 / 1e6).abs() < 1e-9, "{mine}");
+    let file = b.world.root().join("prices.yaml");
+    std::fs::write(
+        &file,
+        "prices:\n  claude-opus-4-8: {input: 2, output: 2, cache_read: 2, cache_write: 2, \
+         cache_write_1h: 2}\n",
+    )
+    .unwrap();
+    let out = b
+        .world
+        .cmd("orch")
+        .args(["--json", "usage"])
+        .env("ORCH_PRICES", &file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let filed = json(&String::from_utf8_lossy(&out.stdout));
+    assert!(
+        (cost_of(&filed) - 2.0 * 214_774.0 / 1e6).abs() < 1e-9,
+        "{filed}"
+    );
+    // A broken price is an error naming the file and the field, not a silent `-`.
+    std::fs::write(&file, "prices:\n  m: {input: 1, output: 1, cached: 1}\n").unwrap();
+    let out = b
+        .world
+        .cmd("orch")
+        .args(["usage"])
+        .env("ORCH_PRICES", &file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("prices.yaml") && err.contains("cached"),
+        "{err}"
+    );
 }

@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use crate::fleet::worker::Worker;
+use crate::spend::prices::{self, Prices};
 use crate::spend::usage::{self, Usage};
 use anyhow::Result;
 use orch_store::Store;
@@ -20,9 +21,16 @@ pub struct Args {
 /// model call; with `--json` an array of `{id, name, harness, model, tokens: {input, output,
 /// cache_read, cache_write, total}, cost_usd, calls?, turns?}` (`calls`: `{key, model,
 /// tokens, cost_usd, at_ms?}`; `turns`: `{prompt_seq, started_ms, calls, tokens, cost_usd}`)
-/// where a worker whose harness keeps no usage record has `tokens: null`. The table ends with
-/// the price list's source and date.
+/// where a worker whose harness keeps no usage record has `tokens: null`; `tokens` also has
+/// `cache_write_1h`, the 1-hour part of `cache_write`, and each row `prices` ([`prices_json`]).
+/// The table ends with the price table's source and date, and the lines that would price
+/// each model it could not.
+///
+/// Errors: the user's prices (`ORCH_PRICES`, `prices:` in the configuration) are not valid.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    // The user's own prices, read here to say what is wrong with them (the reading falls back
+    // to the shipped table).
+    Prices::load()?;
     let state = Store::from_env()?;
     let workers: Vec<Worker> = match &args.worker {
         Some(spec) => vec![Worker::resolve(spec)?],
@@ -140,9 +148,47 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             }
         }
     }
-    let (source, date) = usage::prices_source();
-    println!("prices ({date}): {source}");
+    print_prices(rows.iter().filter_map(|(_, u)| u.as_ref()));
     Ok(())
+}
+
+/// The models among `used`'s calls that have no price, each once, in the order first seen.
+fn unpriced<'u>(used: impl IntoIterator<Item = &'u Usage>) -> Vec<&'u str> {
+    let mut out: Vec<&str> = Vec::new();
+    for call in used.into_iter().flat_map(|u| &u.calls) {
+        match call.model.as_deref() {
+            Some(m) if call.cost_usd.is_none() && !out.contains(&m) => out.push(m),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The price table's source and date, then for each model `used` could not price, the lines
+/// to add to the configuration file.
+fn print_prices<'u>(used: impl IntoIterator<Item = &'u Usage>) {
+    let table = &prices::current().table;
+    println!(
+        "prices ({}): {} (yours first: the file `ORCH_PRICES` names, `prices:` in orch's \
+         configuration)",
+        table.date, table.source
+    );
+    let config = orch_store::config::path().map_or_else(
+        |_| "orch's configuration file".to_string(),
+        |p| format!("`{}`", p.display()),
+    );
+    for model in unpriced(used) {
+        println!("no price for `{model}` (its cost shows `-`): add to {config}:");
+        println!("{}", prices::fix_lines(model));
+    }
+}
+
+/// A row's `prices`: the shipped table's `{source, package, version, date}` and `unpriced`,
+/// the models among its calls that no price names.
+fn prices_json(used: Option<&Usage>) -> Value {
+    let table = &prices::current().table;
+    json!({"source": table.source, "package": table.package, "version": table.version,
+           "date": table.date, "unpriced": unpriced(used)})
 }
 
 /// The worker's `prompt` events as (seq, Unix milliseconds), oldest first.
@@ -162,13 +208,14 @@ fn row_json(worker: &Worker, used: Option<&Usage>, detail: bool) -> Result<Value
     let tokens = used.map(|u| {
         json!({"input": u.total.input, "output": u.total.output,
                "cache_read": u.total.cache_read, "cache_write": u.total.cache_write,
-               "total": u.total.total()})
+               "cache_write_1h": u.total.cache_write_1h, "total": u.total.total()})
     });
     let mut row = json!({
         "id": m.id, "name": m.name, "harness": m.harness,
         "model": used.and_then(|u| u.model.clone()),
         "tokens": tokens,
         "cost_usd": used.and_then(|u| u.cost_usd),
+        "prices": prices_json(used),
     });
     if detail {
         row["calls"] = json!(used.map(|u| &u.calls));

@@ -1,8 +1,8 @@
 //! What each worker spent: tokens per model call, read from the harness's own transcript
 //! ([`crate::harness::Adapter::usage_format`]: Claude Code's session JSONL, Codex's rollout,
-//! Gemini CLI's and pi's session JSONL), never estimated; and its cost from the prices in
-//! `prices.json` (per model, with their source and date). Command and sim workers have no such
-//! record: their usage is unknown (`None`), not zero.
+//! Gemini CLI's and pi's session JSONL), never estimated; and its cost, call by call, from
+//! [`crate::spend::prices`]. Command and sim workers have no such record: their usage is
+//! unknown (`None`), not zero.
 //!
 //! Reading is incremental: `usage.json` in the worker's folder keeps the transcript's path,
 //! the byte offset read up to and what was found, so a read costs the new lines only. It runs
@@ -12,6 +12,7 @@
 use crate::fleet::worker::Worker;
 use crate::harness::adapter::UsageFormat;
 use crate::harness::HarnessExt;
+use crate::spend::prices;
 use anyhow::{Context, Result};
 use orch_store::files::{write_atomic, Lock};
 use serde::{Deserialize, Serialize};
@@ -29,8 +30,13 @@ pub struct Tokens {
     /// Input tokens read from the provider's prompt cache.
     pub cache_read: u64,
     /// Input tokens written to the prompt cache (Claude, and pi when its provider says; 0 for
-    /// Codex and Gemini CLI).
+    /// Codex and Gemini CLI), for any lifetime.
     pub cache_write: u64,
+    /// Of `cache_write`, the tokens written for 1 hour (Claude Code's
+    /// `cache_creation.ephemeral_1h_input_tokens`; the rest is the 5-minute cache), billed
+    /// higher.
+    #[serde(default)]
+    pub cache_write_1h: u64,
 }
 
 impl Tokens {
@@ -44,6 +50,7 @@ impl Tokens {
         self.output += other.output;
         self.cache_read += other.cache_read;
         self.cache_write += other.cache_write;
+        self.cache_write_1h += other.cache_write_1h;
     }
 }
 
@@ -54,7 +61,8 @@ pub struct Call {
     pub key: String,
     pub model: Option<String>,
     pub tokens: Tokens,
-    /// Its cost in USD, when its model has a price.
+    /// Its cost in USD, when its model has a price ([`crate::spend::prices`], priced anew at
+    /// each read).
     pub cost_usd: Option<f64>,
     /// When the transcript recorded it (Unix milliseconds), if it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,12 +81,13 @@ pub struct Usage {
 }
 
 /// The shape of `usage.json`; a cache of another (an older orch's) is read anew.
-const CACHE_VERSION: u32 = 2;
+const CACHE_VERSION: u32 = 3;
 
 /// What `usage.json` keeps between reads.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Cache {
-    /// [`CACHE_VERSION`] (absent before version 2: calls had no time).
+    /// [`CACHE_VERSION`] (absent before version 2: calls had no time; before 3 no 1-hour
+    /// cache write).
     #[serde(default)]
     version: u32,
     path: PathBuf,
@@ -226,12 +235,17 @@ fn claude_line(cache: &mut Cache, line: &Value) {
     if line["type"] != "assistant" || !message["usage"].is_object() {
         return;
     }
-    let n = |k: &str| message["usage"][k].as_u64().unwrap_or(0);
+    let usage = &message["usage"];
+    let n = |k: &str| usage[k].as_u64().unwrap_or(0);
     let tokens = Tokens {
         input: n("input_tokens"),
         output: n("output_tokens"),
         cache_read: n("cache_read_input_tokens"),
         cache_write: n("cache_creation_input_tokens"),
+        // Beside the total, the API splits it by lifetime (the rest is the 5-minute part).
+        cache_write_1h: usage["cache_creation"]["ephemeral_1h_input_tokens"]
+            .as_u64()
+            .unwrap_or(0),
     };
     let model = message["model"].as_str().map(str::to_string);
     // Claude Code writes `<synthetic>` messages of its own (an error shown as a reply).
@@ -258,7 +272,7 @@ fn gemini_line(cache: &mut Cache, line: &Value, at: u64) {
         input: n("input").saturating_sub(n("cached")) + n("tool"),
         output: n("output") + n("thoughts"),
         cache_read: n("cached"),
-        cache_write: 0,
+        ..Tokens::default()
     };
     let model = line["model"].as_str().map(str::to_string);
     let key = line["id"]
@@ -282,6 +296,7 @@ fn pi_line(cache: &mut Cache, line: &Value, at: u64) {
         output: n("output"),
         cache_read: n("cacheRead"),
         cache_write: n("cacheWrite"),
+        ..Tokens::default()
     };
     if tokens.total() == 0 {
         return;
@@ -321,7 +336,7 @@ fn codex_line(cache: &mut Cache, line: &Value, at: u64) {
         input: n("input_tokens").saturating_sub(cached),
         output: n("output_tokens"),
         cache_read: cached,
-        cache_write: 0,
+        ..Tokens::default()
     };
     let was = cache.codex_total;
     if now == was {
@@ -331,17 +346,17 @@ fn codex_line(cache: &mut Cache, line: &Value, at: u64) {
         input: now.input.saturating_sub(was.input),
         output: now.output.saturating_sub(was.output),
         cache_read: now.cache_read.saturating_sub(was.cache_read),
-        cache_write: 0,
+        ..Tokens::default()
     };
     cache.codex_total = now;
     let call = priced(at.to_string(), cache.model.clone(), tokens, line);
     cache.calls.push(call);
 }
 
-/// A call of `model` with `tokens`, priced, stamped with the time its transcript `line` gives
-/// (its `timestamp`: RFC 3339, or Unix milliseconds; pi's message carries it too).
+/// A call of `model` with `tokens`, stamped with the time its transcript `line` gives (its
+/// `timestamp`: RFC 3339, or Unix milliseconds; pi's message carries it too); [`summary`]
+/// prices it.
 fn priced(key: String, model: Option<String>, tokens: Tokens, line: &Value) -> Call {
-    let cost_usd = model.as_deref().and_then(|m| cost(m, &tokens));
     let at_ms = [&line["timestamp"], &line["message"]["timestamp"]]
         .into_iter()
         .find_map(|t| match t {
@@ -352,15 +367,32 @@ fn priced(key: String, model: Option<String>, tokens: Tokens, line: &Value) -> C
         key,
         model,
         tokens,
-        cost_usd,
+        cost_usd: None,
         at_ms,
     }
 }
 
-fn summary(calls: Vec<Call>) -> Usage {
+/// The usage of `calls`, each priced with the prices in use ([`prices::current`]), so a
+/// price the user adds counts for calls read before.
+fn summary(mut calls: Vec<Call>) -> Usage {
+    let prices = prices::current();
     let mut total = Tokens::default();
-    for call in &calls {
+    // Each model looked up once (`orch top` prices every call at each read).
+    let mut rates: Vec<(String, Option<&orch_store::config::Rates>)> = Vec::new();
+    for call in &mut calls {
         total.add(&call.tokens);
+        let Some(model) = call.model.as_deref() else {
+            continue;
+        };
+        let found = match rates.iter().find(|(m, _)| m == model) {
+            Some((_, found)) => *found,
+            None => {
+                let found = prices.rates(model).map(|(r, _)| r);
+                rates.push((model.to_string(), found));
+                found
+            }
+        };
+        call.cost_usd = found.and_then(|r| prices::cost(r, &call.tokens));
     }
     let cost_usd = calls
         .iter()
@@ -421,39 +453,6 @@ pub fn turns(usage: &Usage, prompts: &[(u64, u64)]) -> Vec<Turn> {
     out
 }
 
-/// The prices orch ships: `prices.json` beside this file (USD per million tokens per model,
-/// with its source and date).
-const PRICES: &str = include_str!("prices.json");
-
-/// What `tokens` of `model` cost in USD, if the model has a price. A model id matches a listed
-/// one exactly or with a trailing date (`claude-sonnet-4-5-20250929`) or context mark
-/// (`[1m]`) removed.
-pub fn cost(model: &str, tokens: &Tokens) -> Option<f64> {
-    let prices: Value = serde_json::from_str(PRICES).ok()?;
-    let base = model.split('[').next().unwrap_or(model);
-    let undated = match base.rsplit_once('-') {
-        Some((head, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => head,
-        _ => base,
-    };
-    let price = [model, base, undated]
-        .iter()
-        .find_map(|m| prices["models"].get(*m))?;
-    let per = |k: &str| price[k].as_f64().unwrap_or(0.0) / 1e6;
-    Some(
-        tokens.input as f64 * per("input")
-            + tokens.output as f64 * per("output")
-            + tokens.cache_read as f64 * per("cache_read")
-            + tokens.cache_write as f64 * per("cache_write"),
-    )
-}
-
-/// The shipped price list's source and date, for `orch usage`.
-pub fn prices_source() -> (String, String) {
-    let prices: Value = serde_json::from_str(PRICES).unwrap_or(Value::Null);
-    let text = |k: &str| prices[k].as_str().unwrap_or_default().to_string();
-    (text("source"), text("date"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,12 +481,31 @@ mod tests {
                 input: 200,
                 output: 42,
                 cache_read: 20,
-                cache_write: 10
+                cache_write: 10,
+                cache_write_1h: 0
             }
         );
         // 200*3 + 42*15 + 20*0.3 + 10*3.75 per million.
         let want = (600.0 + 630.0 + 6.0 + 37.5) / 1e6;
         assert!((usage.cost_usd.unwrap() - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn claude_cache_writes_keep_their_one_hour_part() {
+        let mut cache = Cache::default();
+        claude_line(
+            &mut cache,
+            &json!({"type": "assistant", "message": {"id": "m1", "model": "claude-opus-4-8",
+                "usage": {"input_tokens": 10, "cache_creation_input_tokens": 1000,
+                          "cache_creation": {"ephemeral_5m_input_tokens": 600,
+                                             "ephemeral_1h_input_tokens": 400}}}}),
+        );
+        let usage = summary(cache.calls);
+        assert_eq!(usage.total.cache_write, 1000, "the total stays the total");
+        assert_eq!(usage.total.cache_write_1h, 400);
+        // 10*5 + 600*6.25 + 400*10 per million.
+        let want = (50.0 + 3750.0 + 4000.0) / 1e6;
+        assert!((usage.cost_usd.unwrap() - want).abs() < 1e-12, "{usage:?}");
     }
 
     #[test]
@@ -545,7 +563,7 @@ mod tests {
             input: 1204,
             output: 40,
             cache_read: 500,
-            cache_write: 0,
+            ..Tokens::default()
         };
         assert_eq!(usage.total, want);
         assert_eq!(usage.total.total(), 1744, "adds up to Gemini's own total");
@@ -595,7 +613,8 @@ mod tests {
                 input: 2500,
                 output: 55,
                 cache_read: 500,
-                cache_write: 60
+                cache_write: 60,
+                cache_write_1h: 0
             }
         );
         assert_eq!(usage.model.as_deref(), Some("mock-model"));
@@ -666,18 +685,5 @@ mod tests {
         .unwrap();
         std::fs::rename(&new, &path).unwrap();
         assert_eq!(read(&mut tally), 601);
-    }
-
-    #[test]
-    fn unknown_models_have_no_cost_and_dated_ids_match() {
-        let t = Tokens {
-            input: 1_000_000,
-            ..Tokens::default()
-        };
-        assert_eq!(cost("claude-sonnet-4-5-20250929", &t), Some(3.0));
-        assert_eq!(cost("claude-sonnet-4-5[1m]", &t), Some(3.0));
-        assert_eq!(cost("claude-opus-5-5", &t), None);
-        let (source, date) = prices_source();
-        assert!(source.contains("Anthropic") && !date.is_empty());
     }
 }

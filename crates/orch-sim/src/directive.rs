@@ -30,10 +30,12 @@ pub enum Directive {
     /// `[[tool: NAME JSON]]`: call the tool NAME with input JSON (`{}` when missing; a value
     /// that is not JSON makes the directive malformed).
     Tool { name: String, input: Value },
-    /// `[[usage: IN OUT CACHE_READ CACHE_WRITE]]`: the token usage to report, as
-    /// `[IN, OUT, CACHE_READ, CACHE_WRITE]`: the input not read from a cache, the output, the
-    /// cache reads and the cache writes. Exactly four whole numbers.
-    Usage([u64; 4]),
+    /// `[[usage: IN OUT CACHE_READ CACHE_WRITE [CACHE_WRITE_1H]]]`: the token usage to
+    /// report, as `[IN, OUT, CACHE_READ, CACHE_WRITE, CACHE_WRITE_1H]`: the input not read
+    /// from a cache, the output, the cache reads, the cache writes, and of those the part
+    /// written for 1 hour (0 when left out; more than CACHE_WRITE makes it malformed). Four or
+    /// five whole numbers.
+    Usage([u64; 5]),
 }
 
 /// The directives of a prompt, in the order they stand in its text, with at most one of each
@@ -119,9 +121,18 @@ impl Directives {
     /// `[IN, OUT, CACHE_READ, CACHE_WRITE]` of `[[usage: ...]]`.
     pub fn usage(&self) -> Option<[u64; 4]> {
         self.find(|d| match d {
-            Directive::Usage(usage) => Some(*usage),
+            Directive::Usage([i, o, r, w, _]) => Some([*i, *o, *r, *w]),
             _ => None,
         })
+    }
+
+    /// The 1-hour part of `[[usage: ...]]`'s CACHE_WRITE (0 when it names none).
+    pub fn cache_write_1h(&self) -> u64 {
+        self.find(|d| match d {
+            Directive::Usage(usage) => Some(usage[4]),
+            _ => None,
+        })
+        .unwrap_or(0)
     }
 
     fn find<'a, T>(&'a self, pick: impl Fn(&'a Directive) -> Option<T>) -> Option<T> {
@@ -193,7 +204,12 @@ fn directive(name: &str, value: &str) -> Option<Directive> {
                 .split_whitespace()
                 .map(|n| n.parse().ok())
                 .collect::<Option<_>>()?;
-            Directive::Usage(numbers.try_into().ok()?)
+            let usage = match numbers[..] {
+                [i, o, r, w] => [i, o, r, w, 0],
+                [i, o, r, w, h] if h <= w => [i, o, r, w, h],
+                _ => return None,
+            };
+            Directive::Usage(usage)
         }
         _ => return None,
     })
@@ -287,12 +303,26 @@ mod tests {
     }
 
     #[test]
-    fn usage_takes_exactly_four_whole_numbers() {
+    fn usage_takes_four_whole_numbers_and_a_one_hour_part() {
         let usage = |text: &str| Directives::parse(text).usage();
         assert_eq!(usage("x [[usage: 1 2 3 4]] [[say: Y]]"), Some([1, 2, 3, 4]));
         assert_eq!(usage("x [[usage: 1 2 3]]"), None);
         assert_eq!(usage("x [[usage: 1 2 3 x]]"), None);
-        assert_eq!(usage("x [[usage: 1 2 3 4 5]]"), None);
+        assert_eq!(usage("x [[usage: 1 2 3 4 5 6]]"), None);
+        assert_eq!(
+            usage("x [[usage: 1 2 3 4 5]]"),
+            None,
+            "1h part above the total"
+        );
+        let parsed = Directives::parse("x [[usage: 1 2 3 40 30]]");
+        assert_eq!(
+            (parsed.usage(), parsed.cache_write_1h()),
+            (Some([1, 2, 3, 40]), 30)
+        );
+        assert_eq!(
+            Directives::parse("x [[usage: 1 2 3 4]]").cache_write_1h(),
+            0
+        );
         assert_eq!(usage("x"), None);
     }
 

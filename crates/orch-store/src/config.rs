@@ -20,10 +20,17 @@
 //!     harness: codex
 //!     env:
 //!       CODEX_HOME: ~/.codex-spare   # the folder the worker's own Codex home is made from
+//! prices:                 # USD per million tokens; taken before the table orch ships
+//!   my-model: {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6}
+//!   big-model:
+//!     input: 2
+//!     output: 10
+//!     above: {tokens: 200000, input: 4, output: 15}  # a call whose prompt is longer
 //! ```
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The whole file.
@@ -34,6 +41,52 @@ pub struct Config {
     pub limits: LimitSettings,
     /// Named credentials, in the order `--account auto` tries them.
     pub accounts: Vec<Account>,
+    /// The user's own prices per model id, taken before the table orch ships.
+    pub prices: BTreeMap<String, Rates>,
+}
+
+/// What one model costs, in USD per million tokens: an entry of `prices:` here, of the file
+/// named by `ORCH_PRICES`, and of the table orch ships (`bins/lib/spend/prices.json`). A rate
+/// left out is unknown, not zero: a call with tokens of that kind has no cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rates {
+    /// Input not read from a cache.
+    pub input: f64,
+    /// Output, thinking tokens among it.
+    pub output: f64,
+    /// Input read from the prompt cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read: Option<f64>,
+    /// Input written to the prompt cache for 5 minutes (Anthropic's default lifetime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write: Option<f64>,
+    /// Input written to the prompt cache for 1 hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h: Option<f64>,
+    /// The rates of a call whose prompt (input, cache read and cache write together) is above
+    /// a number of tokens: a long-context tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<Tier>,
+}
+
+/// A long-context tier of [`Rates`]: each rate it names replaces the base one for the whole
+/// call; a rate it leaves out stays the base one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    /// The prompt size (tokens) a call must exceed.
+    pub tokens: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h: Option<f64>,
 }
 
 /// One entry of `accounts:`: a name workers are spawned on (`spawn --account NAME`, an
@@ -48,7 +101,7 @@ pub struct Account {
     pub harness: Option<String>,
     /// Variables set for the worker, values as written (`~` and `$VAR` are expanded at spawn).
     #[serde(default)]
-    pub env: std::collections::BTreeMap<String, String>,
+    pub env: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -156,6 +209,32 @@ pub fn parse(text: &str) -> Result<Config> {
     serde_yaml::from_str::<Config>(text)?.check()
 }
 
+/// The shape of a file named by `ORCH_PRICES`: the `prices:` section alone.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PricesFile {
+    #[serde(default)]
+    prices: BTreeMap<String, Rates>,
+}
+
+/// Reads a prices file (`ORCH_PRICES`): YAML (or JSON) with one `prices:` section shaped as
+/// the configuration file's.
+///
+/// Errors: it cannot be read, or it is not such a file (the message names the file and the
+/// field).
+pub fn load_prices(path: &std::path::Path) -> Result<BTreeMap<String, Rates>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    let file: PricesFile = serde_yaml::from_str(&text).with_context(|| {
+        format!(
+            "`{}` is not a prices file (a `prices:` section, model ids to rates in USD per \
+             million tokens)",
+            path.display()
+        )
+    })?;
+    Ok(file.prices)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +268,26 @@ mod tests {
         }
         let err = parse("accounts:\n  - name: a\n  - name: a\n").unwrap_err();
         assert!(err.to_string().contains("named twice"), "{err}");
+    }
+
+    #[test]
+    fn prices_name_rates_and_refuse_unknown_fields() {
+        let c = parse(
+            "prices:\n  m: {input: 3, output: 15, cache_write_1h: 6}\n  \
+             l:\n    input: 1\n    output: 2\n    above: {tokens: 200000, input: 2}\n",
+        )
+        .unwrap();
+        assert_eq!(c.prices["m"].cache_write_1h, Some(6.0));
+        assert_eq!(c.prices["m"].cache_read, None, "left out is unknown");
+        assert_eq!(c.prices["l"].above.as_ref().unwrap().tokens, 200_000);
+        let err = format!(
+            "{:#}",
+            parse("prices:\n  m: {input: 1, output: 2, cache: 1}\n").unwrap_err()
+        );
+        assert!(err.contains("cache"), "{err}");
+        assert!(
+            parse("prices:\n  m: {input: 1}\n").is_err(),
+            "output is needed"
+        );
     }
 }

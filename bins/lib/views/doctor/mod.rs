@@ -5,11 +5,13 @@
 //! The checks are grouped by what they look at: the install (`install`: tmux, hooks, skills,
 //! plugin), the state folder (`state`: owner and mode, lost panes, event logs), the agent
 //! CLIs (`clis`: each one's version against the releases orch was verified on) and the live
-//! probe (`probe`: `TMUX_PANE` reaching a hook).
+//! probe (`probe`: `TMUX_PANE` reaching a hook), and the prices spend is weighed with
+//! (`prices`).
 
 mod check;
 mod clis;
 mod install;
+mod prices;
 mod probe;
 mod state;
 
@@ -17,6 +19,7 @@ pub use check::{Check, Verdict};
 use clis::claude_program;
 pub use clis::{claude, harnesses};
 pub use install::{hooks, plugin, skills, tmux};
+pub use prices::prices;
 pub use probe::probe;
 pub use state::{logs, lost_panes, state, workers};
 
@@ -58,6 +61,7 @@ pub fn run_all(options: DoctorOptions) -> Vec<Check> {
         state(),
         workers(),
         logs(),
+        prices(),
         claude,
         probe,
     ]

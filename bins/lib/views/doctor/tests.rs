@@ -129,3 +129,16 @@ fn statuses_print_and_serialise() {
         json!({"name": "x", "status": "ok", "detail": "fine", "fix": null})
     );
 }
+
+#[test]
+fn a_price_table_older_than_90_days_warns() {
+    let table = crate::spend::prices::Prices::shipped().table;
+    let day = 86_400_000;
+    let dated = orch_store::clock::parse_rfc3339(&format!("{}T00:00:00Z", table.date)).unwrap();
+    let fresh = super::prices::judge_prices(&table, dated + 90 * day);
+    assert_eq!(fresh.status, Verdict::Ok, "{fresh:?}");
+    let stale = super::prices::judge_prices(&table, dated + 91 * day);
+    assert_eq!(stale.status, Verdict::Warn, "{stale:?}");
+    assert!(stale.detail.contains("91 days old"), "{stale:?}");
+    assert!(stale.fix.unwrap().contains("prices:"));
+}

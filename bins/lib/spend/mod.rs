@@ -1,9 +1,10 @@
-//! What workers spend: tokens and cost read from each harness's transcript (`usage`) and the
-//! budgets that warn, escalate and stop a worker (`budget`), and the account's usage limits
-//! that hold a fleet until they lift (`limit`), and the named accounts workers spend on
-//! (`account`).
+//! What workers spend: tokens and cost read from each harness's transcript (`usage`), on its
+//! host for a worker there (`hosted`), and the budgets that warn, escalate and stop a worker
+//! (`budget`), and the account's usage limits that hold a fleet until they lift (`limit`), and
+//! the named accounts workers spend on (`account`).
 
 pub(crate) mod account;
 pub(crate) mod budget;
+pub(crate) mod hosted;
 pub(crate) mod limit;
 pub(crate) mod usage;

@@ -199,6 +199,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             }
         }
         println!();
+        if let Some(from) = since_ms {
+            let from = orch_store::clock::rfc3339(from);
+            println!("the fleet's calls since {from}:");
+        }
         print_totals(&rows, &money);
     }
     let (source, date) = usage::prices_source();

@@ -142,7 +142,8 @@ fn log_changed_ms(worker: &Worker) -> Option<u64> {
 /// Errors: the host cannot be reached, its orch fails, or it answers no usage row.
 fn read(state: &Store, dest: &str, id: &str) -> Result<Option<Vec<Call>>> {
     let host = Host::new(dest)?;
-    let text = host.orch(state, &["--json", "usage", id], None)?;
+    // What the host's orch warns of on stderr is left: top's thread has no place for it.
+    let (text, _warned) = host.orch_quiet(state, &["--json", "usage", id], None)?;
     let rows: Value = serde_json::from_str(&text)
         .with_context(|| format!("`orch --json usage {id}` on host `{dest}` printed no JSON"))?;
     let calls = rows[0].get("calls").cloned().with_context(|| {

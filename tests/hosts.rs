@@ -443,7 +443,8 @@ fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
 #[test]
 fn remote_claude_code_worker_takes_a_prompt_and_its_stop_comes_back() {
     use crate::claude::{claude_bin, claude_env, prepare_home, DUMMY_API_KEY};
-    let world = World::new();
+    // A tmux server here for `orch top`.
+    let world = World::with_tmux();
     let mock = crate::mock_model::MockModel::start();
     let mut env = claude_env(&mock);
     env.push(("ORCH_CLAUDE_BIN".into(), claude_bin().display().to_string()));
@@ -533,5 +534,17 @@ fn remote_claude_code_worker_takes_a_prompt_and_its_stop_comes_back() {
         "{table}"
     );
     std::fs::remove_file(&reading).unwrap();
+    // top reads it on the host on its clock (no reading is kept here now).
+    let top = crate::top::Top::start(&world, &[]);
+    crate::util::wait_or_explain(
+        "orch top showing the remote worker's 1794 tokens",
+        std::time::Duration::from_secs(20),
+        || {
+            top.trace()
+                .into_iter()
+                .find(|t| t["tokens"][id.as_str()].as_u64() == Some(1794))
+        },
+        || format!("{:#?}", top.trace()),
+    );
     ok(&["kill", "rc"]);
 }

@@ -443,7 +443,8 @@ fn remote_sim_worker_round_trip_and_a_dropped_connection_loses_nothing() {
 #[test]
 fn remote_claude_code_worker_takes_a_prompt_and_its_stop_comes_back() {
     use crate::claude::{claude_bin, claude_env, prepare_home, DUMMY_API_KEY};
-    let world = World::new();
+    // A tmux server here for `orch top`.
+    let world = World::with_tmux();
     let mock = crate::mock_model::MockModel::start();
     let mut env = claude_env(&mock);
     env.push(("ORCH_CLAUDE_BIN".into(), claude_bin().display().to_string()));
@@ -470,7 +471,13 @@ fn remote_claude_code_worker_takes_a_prompt_and_its_stop_comes_back() {
         "60",
     ]));
     assert_eq!(spawned["harness"], "claude");
-    let told = json(&ok(&["--json", "tell", "rc", "hi [[say: REMOTE-CLAUDE]]"]));
+    let id = spawned["id"].as_str().unwrap().to_string();
+    let told = json(&ok(&[
+        "--json",
+        "tell",
+        "rc",
+        "hi [[usage: 1200 34 500 60]] [[say: REMOTE-CLAUDE]]",
+    ]));
     assert_eq!(told["acknowledged"], true, "{told}");
     let stop = json(&ok(&["listen", "rc", "--timeout", "60"]));
     assert_eq!(stop["last_assistant_message"], "REMOTE-CLAUDE");
@@ -486,11 +493,58 @@ fn remote_claude_code_worker_takes_a_prompt_and_its_stop_comes_back() {
         .find(|e| e["event"] == "session_start")
         .unwrap();
     assert_eq!(start["source"], "startup");
-    // Its spend is the host's to read (its transcript is there): unknown here, not zero.
-    let ps = json(&ok(&["--json", "ps"]));
-    assert_eq!(ps[0]["tokens"], Value::Null, "{ps}");
+    // Its spend is read on the host (its transcript is there) and is the host's own.
     let there = remote_orch(&sshd, &["--json", "usage"]);
     let there = json(&expect_success("orch usage (remote)", there, String::new));
-    assert!(there[0]["tokens"]["total"].as_u64() > Some(0), "{there}");
+    assert_eq!(there[0]["tokens"]["total"], 1794, "{there}");
+    let ps = json(&ok(&["--json", "ps"]));
+    assert_eq!(ps[0]["tokens"], 1794, "{ps}");
+    assert_eq!(ps[0]["cost_usd"], there[0]["cost_usd"], "{ps}");
+    assert_eq!(ps[0]["spend_error"], Value::Null, "{ps}");
+    let here = json(&ok(&["--json", "usage", "--totals"]));
+    let row = &here["workers"][0];
+    assert_eq!(row["host"], "127.0.0.1", "{here}");
+    for key in ["model", "tokens", "cost_usd"] {
+        assert_eq!(row[key], there[0][key], "{key}: {here}");
+    }
+    assert_eq!(here["totals"]["tokens"], there[0]["tokens"], "{here}");
+    assert_eq!(here["totals"]["unknown"], serde_json::json!([]), "{here}");
+    let calls = json(&ok(&["--json", "usage", "rc"]))[0]["calls"].clone();
+    assert_eq!(calls.as_array().map(Vec::len), Some(1), "{calls}");
+    let table = ok(&["usage"]);
+    assert!(table.contains(&format!("{id}@127.0.0.1")), "{table}");
+
+    // A host that cannot be reached: unknown, with why, and ps still lists the worker.
+    let reading = world
+        .state()
+        .join("workers")
+        .join(&id)
+        .join("usage.host.json");
+    std::fs::remove_file(&reading).unwrap();
+    // Nothing listens on port 1: a connection of its own (the socket's name has the port).
+    let nowhere = ssh.replacen(&format!("-p {}", sshd.port), "-p 1", 1);
+    let out = orch(&world, &nowhere, &["--json", "ps"]);
+    let ps = json(&expect_success("orch ps (host down)", out, String::new));
+    assert_eq!(ps[0]["tokens"], Value::Null, "{ps}");
+    let why = ps[0]["spend_error"].as_str().unwrap_or_default();
+    assert!(why.contains("cannot reach host `127.0.0.1`"), "{ps}");
+    let table = ok_in(&world, &nowhere, &["ps"]);
+    assert!(
+        table.contains("spend is unknown: cannot reach host"),
+        "{table}"
+    );
+    std::fs::remove_file(&reading).unwrap();
+    // top reads it on the host on its clock (no reading is kept here now).
+    let top = crate::top::Top::start(&world, &[]);
+    crate::util::wait_or_explain(
+        "orch top showing the remote worker's 1794 tokens",
+        std::time::Duration::from_secs(20),
+        || {
+            top.trace()
+                .into_iter()
+                .find(|t| t["tokens"][id.as_str()].as_u64() == Some(1794))
+        },
+        || format!("{:#?}", top.trace()),
+    );
     ok(&["kill", "rc"]);
 }

@@ -55,8 +55,25 @@ fn the_mock_models_usage_comes_back_exactly() {
     };
     b.turn("cl", "one [[usage: 1200 34 500 60]] [[say: CL-1]]");
     drawn(1794);
+    // `--since` on Claude Code's own stamps: the first turn's call was made before `first`,
+    // the second's two seconds after it at least (a window's bound is whole seconds).
+    let first = orch_store::clock::now_ms();
+    crate::util::wait_for("two seconds", std::time::Duration::from_secs(5), || {
+        (orch_store::clock::now_ms() >= first + 2000).then_some(())
+    });
     b.turn("cl", "two [[usage: 1300 21 700 0]] [[say: CL-2]]");
     drawn(3815);
+    let secs = (orch_store::clock::now_ms() - first) / 1000;
+    let window = json(&b.ok(&["--json", "usage", "cl", "--since", &format!("{secs}s")]));
+    let calls = window[0]["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1, "only the second turn's call: {window}");
+    assert_eq!(calls[0]["tokens"]["input"], 1300, "{window}");
+    assert!(calls[0]["at_ms"].as_u64() > Some(first), "{window}");
+    let hour = json(&b.ok(&["--json", "usage", "cl", "--since", "1h"]));
+    assert_eq!(
+        hour[0]["tokens"]["total"], 3815,
+        "both turns within the hour: {hour}"
+    );
     b.turn("cx", "one [[say: CX-1]]");
 
     let usage = json(&b.ok(&["--json", "usage"]));
@@ -657,4 +674,119 @@ fn orch_and_ccusage_agree_on_claude_code_and_codex_transcripts() {
         !out.status.success() && err.contains("prices.yaml") && err.contains("cached"),
         "{err}"
     );
+}
+
+/// Claude Code worker `id` (session `sid`) recorded by hand, with a transcript of `calls`:
+/// each a model, its input tokens and how long ago it was made (ms), stamped as Claude Code
+/// stamps its lines.
+fn recorded_worker(world: &crate::util::World, id: &str, calls: &[(&str, u64, u64)]) {
+    let now = orch_store::clock::now_ms();
+    let sid = format!("session-{id}");
+    let meta = serde_json::json!({"id": id, "name": format!("by-hand-{id}"), "role": "worker",
+        "harness": "claude", "cwd": "/", "parent": "operator", "created_ms": 1,
+        "session_id": sid, "pane": "%999", "server": {"socket_name": "none"}});
+    let dir = world.state().join("workers").join(id);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("meta.json"), meta.to_string()).unwrap();
+    let project = world.claude_dir().join("projects/-by-hand");
+    std::fs::create_dir_all(&project).unwrap();
+    let lines: String = calls
+        .iter()
+        .enumerate()
+        .map(|(i, (model, input, ago_ms))| {
+            let line = serde_json::json!({"type": "assistant",
+                "timestamp": orch_store::clock::rfc3339(now - ago_ms),
+                "message": {"id": format!("msg_{id}_{i}"), "model": model, "role": "assistant",
+                    "usage": {"input_tokens": input, "output_tokens": 1}}});
+            format!("{line}\n")
+        })
+        .collect();
+    std::fs::write(project.join(format!("{sid}.jsonl")), lines).unwrap();
+}
+
+#[test]
+fn usage_since_keeps_the_calls_of_the_window_and_totals_each_model_across_the_fleet() {
+    let world = crate::util::World::new();
+    const MIN: u64 = 60_000;
+    recorded_worker(
+        &world,
+        "w1",
+        &[
+            ("claude-sonnet-4-5", 1, 3 * 60 * MIN),
+            ("claude-sonnet-4-5", 10, 30 * MIN),
+            ("claude-sonnet-4-5", 100, MIN),
+        ],
+    );
+    recorded_worker(
+        &world,
+        "w2",
+        &[
+            ("claude-haiku-4-5", 1000, 2 * 24 * 60 * MIN),
+            ("claude-haiku-4-5", 10_000, 10 * MIN),
+        ],
+    );
+    let totals = |since: &[&str]| {
+        let mut args = vec!["--json", "usage", "--totals"];
+        args.extend(since);
+        json(&world.ok(&args))
+    };
+
+    let hour = totals(&["--since", "1h"]);
+    let since_ms = hour["since_ms"].as_u64().unwrap();
+    let now = orch_store::clock::now_ms();
+    assert!(
+        since_ms <= now - 60 * MIN && since_ms > now - 61 * MIN,
+        "{hour}"
+    );
+    let inputs: Vec<&Value> = hour["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| &w["tokens"]["input"])
+        .collect();
+    assert_eq!(inputs, [110, 10_000], "{hour}");
+    let by_model = &hour["totals"]["by_model"];
+    assert_eq!(by_model["claude-sonnet-4-5"]["calls"], 2, "{hour}");
+    assert_eq!(by_model["claude-sonnet-4-5"]["tokens"]["input"], 110);
+    assert_eq!(by_model["claude-haiku-4-5"]["calls"], 1, "{hour}");
+    assert_eq!(by_model["claude-haiku-4-5"]["tokens"]["total"], 10_001);
+    // Sonnet: 110 input at $3 and 2 output at $15; haiku: 10000 at $1 and 1 at $5 (per
+    // million).
+    let sonnet = (110.0 * 3.0 + 2.0 * 15.0) / 1e6;
+    let haiku = (10_000.0 + 5.0) / 1e6;
+    let cost = |v: &Value| v.as_f64().unwrap();
+    assert!((cost(&by_model["claude-sonnet-4-5"]["cost_usd"]) - sonnet).abs() < 1e-12);
+    assert!((cost(&hour["totals"]["cost_usd"]) - (sonnet + haiku)).abs() < 1e-12);
+    assert_eq!(hour["totals"]["calls"], 3);
+    assert_eq!(hour["totals"]["tokens"]["input"], 10_110);
+
+    // A day holds all of w1's calls and one of w2's; no window holds them all.
+    let day = totals(&["--since", "1d"]);
+    assert_eq!(day["totals"]["tokens"]["input"], 10_111, "{day}");
+    let all = totals(&[]);
+    assert_eq!(all["since_ms"], Value::Null);
+    assert_eq!(all["totals"]["tokens"]["input"], 11_111, "{all}");
+    // Without --totals the rows are the array they were.
+    let rows = json(&world.ok(&["--json", "usage", "--since", "30s"]));
+    assert_eq!(rows[0]["tokens"]["total"], 0, "{rows}");
+
+    let table = world.ok(&["usage", "--since", "1h"]);
+    assert!(table.contains("the fleet's calls since "), "{table}");
+    let line = |start: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line {start} in:\n{table}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        line("claude-sonnet-4-5")[1..4],
+        ["2", "110", "2"],
+        "{table}"
+    );
+    assert_eq!(line("claude-haiku-4-5")[1..3], ["1", "10000"], "{table}");
+    assert_eq!(line("all")[1..3], ["3", "10110"], "{table}");
+    let bad = world.orch(&["usage", "--since", "1 hour"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", crate::util::stderr(&bad));
 }

@@ -4,6 +4,7 @@ use super::Ctx;
 use crate::fleet::status::Status;
 use crate::harness::quiet::Quiet;
 use crate::harness::HarnessExt;
+use crate::spend::hosted;
 use crate::views::summary::{self, Panes};
 use anyhow::Result;
 use orch_store::Store;
@@ -26,11 +27,17 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
     for meta in state.workers()? {
         let worker = crate::fleet::worker::Worker::of(&state, meta)?;
         crate::remote::relay::ensure_relay(&worker)?;
-        let used = crate::spend::usage::of(&worker).ok().flatten();
-        let glance = summary::of(&state, worker.meta, &mut panes)?;
+        let glance = summary::of(&state, worker.meta.clone(), &mut panes)?;
         if glance.status == Status::Dead && !all {
             continue;
         }
+        // A remote worker's spend is its host's (read there, reused for a while); a host
+        // that cannot be reached leaves it unknown, with the reason.
+        let hosted = hosted::of(&state, &worker, !glance.status.in_turn());
+        let (used, spend_error) = match hosted {
+            Some(h) => (h.usage, h.error),
+            None => (crate::spend::usage::of(&worker).ok().flatten(), None),
+        };
         let meta = &glance.meta;
         out.push(json!({
             "id": meta.id,
@@ -49,6 +56,7 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             "last_message": summary::excerpt(&glance.message, 60),
             "tokens": used.as_ref().map(|u| u.total.total()),
             "cost_usd": used.as_ref().and_then(|u| u.cost_usd),
+            "spend_error": spend_error,
             "parent": meta.parent,
             "outfit": meta.outfit,
             "worktree": meta.worktree.as_ref().map(|wt| json!({
@@ -74,8 +82,11 @@ fn detector_of(meta: &orch_store::Meta) -> String {
 /// Runs `orch ps`: a table, or with `--json` an array of rows (id, name, role, harness,
 /// detector, detector_settings (`{quiet_ms, prompt}` for a command worker, else null), pane,
 /// host (the ssh destination of a worker on another machine, else null; the table shows its
-/// pane as `%3@host`), tokens and cost_usd (from the harness's transcript, [`crate::spend::usage`];
-/// null when it keeps none or the model has no price), status, cursor, last_event, last_event_age_ms, last_message, parent, outfit, worktree, cwd).
+/// pane as `%3@host`), tokens and cost_usd (from the harness's transcript,
+/// [`crate::spend::usage`], for a remote worker as its host reads it, [`hosted`]; null when it
+/// keeps none, the model has no price or the host cannot be reached), spend_error (why a
+/// remote worker's spend is unknown, else null; the table says it under the rows), status,
+/// cursor, last_event, last_event_age_ms, last_message, parent, outfit, worktree, cwd).
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let rows = rows(args.all)?;
     // A held account whose waiter is gone (a reboot) gets it back from whoever looks.
@@ -121,6 +132,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             cost,
             s("last_message")
         );
+    }
+    for r in &rows {
+        if let Some(error) = r["spend_error"].as_str() {
+            println!(
+                "{}'s spend is unknown: {error}",
+                r["id"].as_str().unwrap_or("-")
+            );
+        }
     }
     Ok(())
 }

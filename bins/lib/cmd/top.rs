@@ -178,6 +178,7 @@ fn looped(
     let mut cause = "start";
     let mut dirty = true;
     let mut tick = Instant::now() + TICK;
+    let reading_hosts = Arc::new(AtomicBool::new(false));
     loop {
         if dirty {
             view.settle(board);
@@ -193,6 +194,7 @@ fn looped(
         if Instant::now() >= tick {
             tick = Instant::now() + TICK;
             board.check_panes()?;
+            read_hosts(board, &reading_hosts);
             (cause, dirty) = ("tick", true);
             continue;
         }
@@ -239,6 +241,29 @@ fn looped(
             watch_more(board);
         }
     }
+}
+
+/// Reads the spend of the remote workers on their hosts in a thread of its own (one at a
+/// time: `running`), so that the view never waits on ssh; each reading it makes is written to
+/// the worker's folder, which wakes the board. [`crate::spend::hosted::of`] reuses a reading
+/// that stands, so a worker costs at most one round trip per
+/// [`crate::spend::hosted::FRESH_MS`], and none between turns once read.
+fn read_hosts(board: &Board, running: &Arc<AtomicBool>) {
+    let remote = board.remote_workers();
+    if remote.is_empty() || running.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let running = running.clone();
+    std::thread::spawn(move || {
+        if let Ok(state) = Store::from_env() {
+            for (meta, settled) in remote {
+                if let Ok(worker) = crate::fleet::worker::Worker::of(&state, meta) {
+                    crate::spend::hosted::of(&state, &worker, settled);
+                }
+            }
+        }
+        running.store(false, Ordering::Release);
+    });
 }
 
 /// Appends one trace line: when the frame was written, why, and each shown worker's cursor

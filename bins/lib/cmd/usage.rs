@@ -3,28 +3,60 @@
 
 use super::Ctx;
 use crate::fleet::worker::Worker;
+use crate::spend::hosted;
 use crate::spend::prices::{self, Prices};
-use crate::spend::usage::{self, Usage};
+use crate::spend::usage::{self, ModelTotal, Tokens, Usage};
 use anyhow::Result;
 use orch_store::Store;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// Flags of `orch usage`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// One worker, with each turn and each model call (default: every worker, totals only).
     pub worker: Option<String>,
+    /// Only the model calls of the last DUR (`30m`, `1h`, `2d`, `1h30m`), by the time their
+    /// transcript gives them; a call with no time is left out.
+    #[arg(long, value_name = "DUR", value_parser = parse_since)]
+    pub since: Option<Duration>,
+    /// With `--json` and no WORKER: an object `{since_ms, workers, totals}` (the rows and the
+    /// fleet's totals per model) instead of the array of rows.
+    #[arg(long)]
+    pub totals: bool,
 }
 
-/// Runs `orch usage`: a line per worker (`ID NAME MODEL INPUT OUTPUT CACHE-R CACHE-W COST`),
-/// or for one worker a line per turn (the calls after each `prompt` event) and a line per
-/// model call; with `--json` an array of `{id, name, harness, model, tokens: {input, output,
-/// cache_read, cache_write, total}, cost_usd, calls?, turns?}` (`calls`: `{key, model,
-/// tokens, cost_usd, at_ms?}`; `turns`: `{prompt_seq, started_ms, calls, tokens, cost_usd}`)
-/// where a worker whose harness keeps no usage record has `tokens: null`; `tokens` also has
-/// `cache_write_1h`, the 1-hour part of `cache_write`, and each row `prices` ([`prices_json`]).
-/// The table ends with the price table's source and date, and the lines that would price
-/// each model it could not.
+fn parse_since(s: &str) -> Result<Duration, String> {
+    crate::coordination::audit::parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// One worker's line: what it spent (within `--since`), and for a worker on another host its
+/// host and why its spend could not be read there.
+struct Row<'w> {
+    worker: &'w Worker,
+    used: Option<Usage>,
+    host: Option<String>,
+    error: Option<String>,
+}
+
+/// Runs `orch usage`: a line per worker (`ID NAME MODEL INPUT OUTPUT CACHE-R CACHE-W COST`,
+/// a remote worker's id marked `@host`) and then the fleet's totals per model (`MODEL CALLS
+/// INPUT OUTPUT CACHE-R CACHE-W COST` and `all`), or for one worker a line per turn (the
+/// calls after each `prompt` event) and a line per model call. With `--since DUR` only the
+/// calls of the last DUR count. With `--json` an array of `{id, name, harness, host, model,
+/// tokens: {input, output, cache_read, cache_write, total}, cost_usd, spend_error, calls?,
+/// turns?}` (`calls`: `{key, model, tokens, cost_usd, at_ms?}`; `turns`: `{prompt_seq,
+/// started_ms, calls, tokens, cost_usd}`) where a worker whose harness keeps no usage record,
+/// or whose host could not be read (`spend_error` says why), has `tokens: null`; with
+/// `--totals` the object `{since_ms, workers: [rows], totals: {by_model: {MODEL: {calls,
+/// tokens, cost_usd}}, calls, tokens, cost_usd, unpriced: [MODEL], unknown: [ID]}}`: the
+/// fleet's `cost_usd` is that of the priced models (`unpriced` names the others) and leaves
+/// out the workers in `unknown`. A remote worker's spend is read on its host
+/// ([`crate::spend::hosted`]), costs at the host's prices. `tokens` also has
+/// `cache_write_1h`, the 1-hour part of `cache_write`, and each row `prices`
+/// ([`prices_json`]). The table ends with the price table's source and date, and the lines
+/// that would price each model it could not.
 ///
 /// Errors: the user's prices (`ORCH_PRICES`, `prices:` in the configuration) are not valid.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
@@ -42,29 +74,58 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .collect::<Result<_>>()?,
     };
     let detail = args.worker.is_some();
+    let since_ms = args.since.map(|d| {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        orch_store::clock::now_ms().saturating_sub(ms)
+    });
     let mut rows = Vec::new();
     for worker in &workers {
-        let used = usage::of(worker)?;
-        rows.push((worker, used));
+        // `orch usage` is asked for the spend as it is: a host's reading is reused only while
+        // fresh, whatever the worker does.
+        let (used, host, error) = match hosted::of(&state, worker, false) {
+            Some(h) => (h.usage, Some(h.dest), h.error),
+            None => (usage::of(worker)?, None, None),
+        };
+        let used = match since_ms {
+            Some(from) => used.map(|u| u.since(from)),
+            None => used,
+        };
+        rows.push(Row {
+            worker,
+            used,
+            host,
+            error,
+        });
     }
     if ctx.json {
         let list = rows
             .iter()
-            .map(|(w, u)| row_json(w, u.as_ref(), detail))
+            .map(|row| row_json(row, detail))
             .collect::<Result<Vec<Value>>>()?;
+        if args.totals && !detail {
+            return super::print_json(&json!({
+                "since_ms": since_ms,
+                "workers": list,
+                "totals": totals_json(&rows),
+            }));
+        }
         return super::print_json(&Value::Array(list));
     }
     let money = |c: Option<f64>| c.map_or("-".to_string(), |c| format!("${c:.4}"));
     if detail {
-        let (worker, used) = &rows[0];
+        let Row {
+            worker,
+            used,
+            host,
+            error,
+        } = &rows[0];
         let Some(used) = used else {
-            println!(
-                "{}: the {} harness keeps no usage record orch reads",
-                worker.meta.id,
-                worker.meta.harness.name()
-            );
+            println!("{}: {}", worker.meta.id, unknown(&rows[0]));
             return Ok(());
         };
+        if let (Some(host), None) = (host, error) {
+            println!("{}: read on host `{host}` (its prices)", worker.meta.id);
+        }
         println!(
             "{:<6} {:<28} {:>9} {:>9} {:>9} {:>9} {:>10}",
             "TURN", "PROMPT (SEQ, SUBMITTED)", "INPUT", "OUTPUT", "CACHE-R", "CACHE-W", "COST"
@@ -124,12 +185,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             "{:<6} {:<14} {:<24} {:>9} {:>9} {:>9} {:>9} {:>10}",
             "ID", "NAME", "MODEL", "INPUT", "OUTPUT", "CACHE-R", "CACHE-W", "COST"
         );
-        for (worker, used) in &rows {
-            let m = &worker.meta;
-            match used {
+        for row in &rows {
+            let m = &row.worker.meta;
+            let id = match &row.host {
+                Some(host) => format!("{}@{host}", m.id),
+                None => m.id.clone(),
+            };
+            match &row.used {
                 Some(u) => println!(
                     "{:<6} {:<14} {:<24} {:>9} {:>9} {:>9} {:>9} {:>10}",
-                    m.id,
+                    id,
                     m.name,
                     u.model.as_deref().unwrap_or("-"),
                     u.total.input,
@@ -138,17 +203,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                     u.total.cache_write,
                     money(u.cost_usd)
                 ),
-                None => println!(
-                    "{:<6} {:<14} {:<24} (the {} harness keeps no usage record)",
-                    m.id,
-                    m.name,
-                    "-",
-                    m.harness.name()
-                ),
+                None => println!("{id:<6} {:<14} {:<24} ({})", m.name, "-", unknown(row)),
             }
         }
+        println!();
+        if let Some(from) = since_ms {
+            let from = orch_store::clock::rfc3339(from);
+            println!("the fleet's calls since {from}:");
+        }
+        print_totals(&rows, &money);
     }
-    print_prices(rows.iter().filter_map(|(_, u)| u.as_ref()));
+    print_prices(rows.iter().filter_map(|r| r.used.as_ref()));
     Ok(())
 }
 
@@ -202,20 +267,132 @@ fn prompts(worker: &Worker) -> Result<Vec<(u64, u64)>> {
         .collect())
 }
 
+/// Why `row` has no spend: its host could not say, or its harness keeps no record.
+fn unknown(row: &Row) -> String {
+    match &row.error {
+        Some(error) => format!("spend unknown: {error}"),
+        None => format!(
+            "the {} harness keeps no usage record orch reads",
+            row.worker.meta.harness.name()
+        ),
+    }
+}
+
+/// The fleet's totals per model, then all of them, and what they leave out.
+fn print_totals(rows: &[Row], money: &dyn Fn(Option<f64>) -> String) {
+    let line = |label: &str, calls: usize, t: &Tokens, cost: Option<f64>| {
+        println!(
+            "{label:<28} {calls:>6} {:>9} {:>9} {:>9} {:>9} {:>10}",
+            t.input,
+            t.output,
+            t.cache_read,
+            t.cache_write,
+            money(cost)
+        );
+    };
+    let fleet = Fleet::of(rows);
+    println!(
+        "{:<28} {:>6} {:>9} {:>9} {:>9} {:>9} {:>10}",
+        "MODEL", "CALLS", "INPUT", "OUTPUT", "CACHE-R", "CACHE-W", "COST"
+    );
+    for (model, total) in &fleet.by_model {
+        line(model, total.calls, &total.tokens, total.cost_usd);
+    }
+    line("all", fleet.calls, &fleet.tokens, Some(fleet.cost_usd));
+    if !fleet.unpriced.is_empty() {
+        println!(
+            "(the cost leaves out {}: no price)",
+            fleet.unpriced.join(", ")
+        );
+    }
+    if !fleet.unknown.is_empty() {
+        println!(
+            "(the totals leave out {}: spend unknown)",
+            fleet.unknown.join(", ")
+        );
+    }
+}
+
+/// The fleet's totals: per model, and all of them.
+struct Fleet {
+    by_model: BTreeMap<String, ModelTotal>,
+    calls: usize,
+    tokens: Tokens,
+    /// The cost of the priced models' calls, in USD.
+    cost_usd: f64,
+    /// The models with a call that has no price.
+    unpriced: Vec<String>,
+    /// The workers whose spend could not be read (their host could not say).
+    unknown: Vec<String>,
+}
+
+impl Fleet {
+    fn of(rows: &[Row]) -> Fleet {
+        let by_model = usage::by_model(rows.iter().filter_map(|r| r.used.as_ref()));
+        let mut tokens = Tokens::default();
+        for total in by_model.values() {
+            tokens.add(&total.tokens);
+        }
+        Fleet {
+            calls: by_model.values().map(|t| t.calls).sum(),
+            tokens,
+            cost_usd: by_model.values().filter_map(|t| t.cost_usd).sum(),
+            unpriced: by_model
+                .iter()
+                .filter(|(_, t)| t.cost_usd.is_none())
+                .map(|(m, _)| m.clone())
+                .collect(),
+            unknown: rows
+                .iter()
+                .filter(|r| r.error.is_some())
+                .map(|r| r.worker.meta.id.clone())
+                .collect(),
+            by_model,
+        }
+    }
+}
+
+/// `--json --totals`'s `totals`.
+fn totals_json(rows: &[Row]) -> Value {
+    let fleet = Fleet::of(rows);
+    let by_model: serde_json::Map<String, Value> = fleet
+        .by_model
+        .iter()
+        .map(|(model, t)| {
+            let total = json!({"calls": t.calls, "tokens": tokens_json(&t.tokens),
+                               "cost_usd": t.cost_usd});
+            (model.clone(), total)
+        })
+        .collect();
+    json!({
+        "by_model": by_model,
+        "calls": fleet.calls,
+        "tokens": tokens_json(&fleet.tokens),
+        "cost_usd": fleet.cost_usd,
+        "unpriced": fleet.unpriced,
+        "unknown": fleet.unknown,
+    })
+}
+
+/// Token counts as `--json` prints them: each kind and their `total`.
+fn tokens_json(t: &Tokens) -> Value {
+    json!({"input": t.input, "output": t.output, "cache_read": t.cache_read,
+           "cache_write": t.cache_write, "cache_write_1h": t.cache_write_1h,
+           "total": t.total()})
+}
+
 /// One worker's `--json` object.
-fn row_json(worker: &Worker, used: Option<&Usage>, detail: bool) -> Result<Value> {
+fn row_json(row: &Row, detail: bool) -> Result<Value> {
+    let (worker, used) = (row.worker, row.used.as_ref());
     let m = &worker.meta;
-    let tokens = used.map(|u| {
-        json!({"input": u.total.input, "output": u.total.output,
-               "cache_read": u.total.cache_read, "cache_write": u.total.cache_write,
-               "cache_write_1h": u.total.cache_write_1h, "total": u.total.total()})
-    });
     let mut row = json!({
         "id": m.id, "name": m.name, "harness": m.harness,
+        "host": row.host,
         "model": used.and_then(|u| u.model.clone()),
-        "tokens": tokens,
+        "tokens": used.map(|u| tokens_json(&u.total)),
         "cost_usd": used.and_then(|u| u.cost_usd),
         "prices": prices_json(used),
+        "spend_error": row.error,
     });
     if detail {
         row["calls"] = json!(used.map(|u| &u.calls));

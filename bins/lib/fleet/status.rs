@@ -63,6 +63,12 @@ impl Status {
     pub fn ready(self) -> bool {
         matches!(self, Status::Idle | Status::Error)
     }
+
+    /// Whether its harness may be calling the model now (starting or busy): its spend may
+    /// grow with no event.
+    pub fn in_turn(self) -> bool {
+        matches!(self, Status::Starting | Status::Busy)
+    }
 }
 
 /// The status an event leaves a worker in, or `None` when the event says nothing about it.

@@ -137,13 +137,29 @@ impl Host {
     /// what it said on stderr (warnings) goes to ours. Its failure keeps its exit code and
     /// message; ssh's own failure (exit 255) says the host cannot be reached.
     pub fn orch(&self, state: &Store, args: &[&str], input: Option<&[u8]>) -> Result<String> {
+        let (out, said) = self.orch_quiet(state, args, input)?;
+        eprint!("{said}");
+        Ok(out)
+    }
+
+    /// [`Host::orch`], giving back what the host's orch said on stderr beside what it printed
+    /// instead of passing it on: for a caller whose stderr is no place for it (a thread of
+    /// `orch top`, which owns the terminal).
+    ///
+    /// Errors: as [`Host::orch`].
+    pub fn orch_quiet(
+        &self,
+        state: &Store,
+        args: &[&str],
+        input: Option<&[u8]>,
+    ) -> Result<(String, String)> {
         let mut argv = vec!["orch"];
         argv.extend(args);
         let out = self.output_with(state, &argv, input)?;
         let said = String::from_utf8_lossy(&out.stderr);
         if out.status.success() {
-            eprint!("{said}");
-            return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+            let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+            return Ok((printed, said.into_owned()));
         }
         let said = said.trim().trim_start_matches("orch: ");
         let code = out.status.code().unwrap_or(1);

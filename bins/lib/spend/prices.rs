@@ -3,12 +3,46 @@
 //! this file (written by `install/prices.sh` from LiteLLM's model price list in its PyPI
 //! package; never fetched at run time). A model none of them lists has no cost, never a guess.
 
-use crate::spend::usage::Tokens;
 use anyhow::{Context, Result};
 use orch_store::config::Rates;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
+
+/// Token counts of one model call or a sum of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    /// Input tokens not read from a cache.
+    pub input: u64,
+    /// Output tokens, thinking (reasoning) tokens among them.
+    pub output: u64,
+    /// Input tokens read from the provider's prompt cache.
+    pub cache_read: u64,
+    /// Input tokens written to the prompt cache (Claude, and pi when its provider says; 0 for
+    /// Codex and Gemini CLI), for any lifetime.
+    pub cache_write: u64,
+    /// Of `cache_write`, the tokens written for 1 hour (Claude Code's
+    /// `cache_creation.ephemeral_1h_input_tokens`; the rest is the 5-minute cache), billed
+    /// higher.
+    #[serde(default)]
+    pub cache_write_1h: u64,
+}
+
+impl Tokens {
+    /// Every token counted.
+    pub fn total(&self) -> u64 {
+        self.input + self.output + self.cache_read + self.cache_write
+    }
+
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &Tokens) {
+        self.input += other.input;
+        self.output += other.output;
+        self.cache_read += other.cache_read;
+        self.cache_write += other.cache_write;
+        self.cache_write_1h += other.cache_write_1h;
+    }
+}
 
 /// The table orch ships (its shape: [`Table`]).
 const SHIPPED: &str = include_str!("prices.json");

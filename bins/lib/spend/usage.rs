@@ -20,39 +20,7 @@ use serde_json::Value;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-/// Token counts of one model call or a sum of them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tokens {
-    /// Input tokens not read from a cache.
-    pub input: u64,
-    /// Output tokens, thinking (reasoning) tokens among them.
-    pub output: u64,
-    /// Input tokens read from the provider's prompt cache.
-    pub cache_read: u64,
-    /// Input tokens written to the prompt cache (Claude, and pi when its provider says; 0 for
-    /// Codex and Gemini CLI), for any lifetime.
-    pub cache_write: u64,
-    /// Of `cache_write`, the tokens written for 1 hour (Claude Code's
-    /// `cache_creation.ephemeral_1h_input_tokens`; the rest is the 5-minute cache), billed
-    /// higher.
-    #[serde(default)]
-    pub cache_write_1h: u64,
-}
-
-impl Tokens {
-    /// Every token counted.
-    pub fn total(&self) -> u64 {
-        self.input + self.output + self.cache_read + self.cache_write
-    }
-
-    fn add(&mut self, other: &Tokens) {
-        self.input += other.input;
-        self.output += other.output;
-        self.cache_read += other.cache_read;
-        self.cache_write += other.cache_write;
-        self.cache_write_1h += other.cache_write_1h;
-    }
-}
+pub use crate::spend::prices::Tokens;
 
 /// One model call as the transcript records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -453,6 +421,51 @@ pub fn turns(usage: &Usage, prompts: &[(u64, u64)]) -> Vec<Turn> {
     out
 }
 
+impl Usage {
+    /// The usage of `calls` (oldest first, as a transcript has them): their sum, the newest
+    /// one's model, and their cost when every call's model has a price (`None` for no call).
+    /// What a remote worker's calls, read on its host, make here.
+    pub fn of_calls(calls: Vec<Call>) -> Usage {
+        summary(calls)
+    }
+
+    /// Only the calls recorded at or after `from_ms` (Unix milliseconds): `orch usage
+    /// --since`. A call whose transcript gives no time cannot be placed, and is left out.
+    pub fn since(&self, from_ms: u64) -> Usage {
+        let calls = self.calls.iter().filter(|c| c.at_ms >= Some(from_ms));
+        summary(calls.cloned().collect())
+    }
+}
+
+/// What the calls of one model came to, across workers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ModelTotal {
+    /// How many model calls.
+    pub calls: usize,
+    pub tokens: Tokens,
+    /// Their cost in USD, `None` when a call of it has no price.
+    pub cost_usd: Option<f64>,
+}
+
+/// The calls of every one of `usages` summed per model (`-` for calls that name none), by
+/// model id.
+pub fn by_model<'u>(
+    usages: impl IntoIterator<Item = &'u Usage>,
+) -> std::collections::BTreeMap<String, ModelTotal> {
+    let mut out = std::collections::BTreeMap::<String, ModelTotal>::new();
+    for call in usages.into_iter().flat_map(|u| &u.calls) {
+        let model = call.model.clone().unwrap_or_else(|| "-".into());
+        let total = out.entry(model).or_insert_with(|| ModelTotal {
+            cost_usd: Some(0.0),
+            ..ModelTotal::default()
+        });
+        total.calls += 1;
+        total.tokens.add(&call.tokens);
+        total.cost_usd = total.cost_usd.zip(call.cost_usd).map(|(a, b)| a + b);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -646,6 +659,54 @@ mod tests {
         assert_eq!(got, [(None, 2, 4001), (Some(3), 2, 30), (Some(7), 1, 300)]);
         assert_eq!(turns[1].started_ms, Some(1_796_202_004_000));
         assert!((turns[1].cost_usd.unwrap() - 30.0 * 3.0 / 1e6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn since_keeps_the_calls_at_or_after_it_and_by_model_sums_each_model() {
+        let call = |key: &str, model: &str, input: u64, at_ms: Option<u64>| Call {
+            key: key.into(),
+            model: Some(model.into()),
+            tokens: Tokens {
+                input,
+                ..Tokens::default()
+            },
+            cost_usd: crate::spend::prices::current().cost(
+                model,
+                &Tokens {
+                    input,
+                    ..Tokens::default()
+                },
+            ),
+            at_ms,
+        };
+        let one = Usage::of_calls(vec![
+            call("a", "claude-sonnet-4-5", 1, Some(1_000)),
+            call("b", "claude-sonnet-4-5", 10, Some(2_000)),
+            call("c", "mystery-model", 100, None),
+        ]);
+        let two = Usage::of_calls(vec![call("d", "claude-haiku-4-5", 1000, Some(3_000))]);
+        let recent = one.since(2_000);
+        assert_eq!(
+            recent.calls.len(),
+            1,
+            "the call at the bound is kept, no time is not"
+        );
+        assert_eq!(recent.total.input, 10);
+        assert_eq!(
+            one.since(5_000).cost_usd,
+            None,
+            "no call: unknown, not zero"
+        );
+        let totals = by_model([&one, &two]);
+        assert_eq!(
+            totals.keys().collect::<Vec<_>>(),
+            ["claude-haiku-4-5", "claude-sonnet-4-5", "mystery-model"]
+        );
+        let sonnet = &totals["claude-sonnet-4-5"];
+        assert_eq!((sonnet.calls, sonnet.tokens.input), (2, 11));
+        assert!((sonnet.cost_usd.unwrap() - 11.0 * 3.0 / 1e6).abs() < 1e-12);
+        assert_eq!(totals["mystery-model"].cost_usd, None);
+        assert_eq!(totals["claude-haiku-4-5"].tokens.input, 1000);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! peers.json         the peers it was pointed at (read rights)
 //! budget.json        the budget levels reached (with budget.lock, its follower's)
 //! usage.json         what was read of its transcript so far
+//! usage.host.json    a remote worker's spend as its host last gave it, and when
 //! relay.gone         a remote worker's relay saw it go (with relay.lock, the relay's)
 //! pending.json       a command worker's prompt waiting for its first output
 //! queue.json         prompts told while its account was held (QueuedPrompt), in order
@@ -47,6 +48,7 @@ pub enum File {
     Budget,
     BudgetLock,
     Usage,
+    UsageHost,
     RelayGone,
     RelayLock,
     Pending,
@@ -71,6 +73,7 @@ impl File {
             File::Budget => "budget.json",
             File::BudgetLock => "budget.lock",
             File::Usage => "usage.json",
+            File::UsageHost => "usage.host.json",
             File::RelayGone => "relay.gone",
             File::RelayLock => "relay.lock",
             File::Pending => "pending.json",

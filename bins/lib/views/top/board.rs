@@ -4,7 +4,8 @@
 
 use crate::coordination::escalation::Escalation;
 use crate::fleet::status::Status;
-use crate::spend::usage::Tally;
+use crate::spend::hosted;
+use crate::spend::usage::{Tally, Usage};
 use crate::views::summary::{self, Panes, Summary};
 use anyhow::Result;
 use orch_store::worker::{Counter, File};
@@ -15,11 +16,13 @@ use std::path::{Path, PathBuf};
 /// A worker busy with no event for this long is drawn as possibly stuck (its age in red).
 pub const STUCK_MS: u64 = 10 * 60 * 1000;
 
-/// The files of a worker's folder whose change can change its row; the others (usage.json,
-/// lock files, temp files of atomic writes) are passed over, so that reading a row (which may
-/// write `usage.json`) never wakes the board.
-const WATCHED: [&str; 6] = [
+/// The files of a worker's folder whose change can change its row (`usage.host.json`: a
+/// remote worker's spend read on its host); the others (usage.json, lock files, temp files of
+/// atomic writes) are passed over, so that reading a row (which may write `usage.json`) never
+/// wakes the board.
+const WATCHED: [&str; 7] = [
     File::Events.name(),
+    File::UsageHost.name(),
     File::Meta.name(),
     File::Inbox.name(),
     File::InboxAcked.name(),
@@ -51,6 +54,8 @@ pub struct WorkerRow {
     pub tokens: Option<u64>,
     /// Their cost in USD, `None` when unknown (no record, or a model with no price).
     pub cost_usd: Option<f64>,
+    /// Why a remote worker's spend is unknown (its host could not be read), else `None`.
+    pub spend_error: Option<String>,
     /// Inbox items not acknowledged yet (`orch inbox --ack`).
     pub unread: u64,
     /// While a usage limit holds it: when orch expects to continue it (the reset, else the
@@ -236,31 +241,51 @@ impl Board {
         Ok(!changed.is_empty())
     }
 
+    /// Each remote worker's record and whether it is between turns: what reads their spend
+    /// on their hosts ([`hosted::of`]) away from the board, on the clock. What that writes
+    /// (`usage.host.json`) wakes the board, which reads it ([`hosted::kept`]).
+    pub fn remote_workers(&self) -> Vec<(orch_store::Meta, bool)> {
+        self.entries
+            .iter()
+            .filter(|e| e.glance.meta.remote.is_some())
+            .map(|e| (e.glance.meta.clone(), !e.glance.status.in_turn()))
+            .collect()
+    }
+
     /// Reads `meta`'s row and puts it in place (new rows go last: workers come oldest first).
     fn read(&mut self, meta: orch_store::Meta) -> Result<()> {
         let worker = crate::fleet::worker::Worker::of(&self.state, meta)?;
         crate::remote::relay::ensure_relay(&worker)?;
-        let tally = self.tallies.entry(worker.meta.id.clone()).or_default();
-        let used = tally.read(&worker).ok().flatten();
-        if let Some(path) = tally.transcript() {
-            self.transcripts
-                .insert(path.to_path_buf(), worker.meta.id.clone());
-        }
         let id = worker.meta.id.clone();
         let unread = worker
             .dir
             .inbox_cursor()?
             .saturating_sub(worker.dir.counter(Counter::Acked));
-        let glance = summary::of(&self.state, worker.meta, &mut self.panes)?;
+        let glance = summary::of(&self.state, worker.meta.clone(), &mut self.panes)?;
+        // A remote worker's spend as last read on its host (never a round trip here: the
+        // board must not wait on ssh), the others' from their transcript, kept in memory.
+        let (used, spend_error) = match hosted::kept(&worker) {
+            Some(spent) => (spent.usage, spent.error),
+            None => {
+                let tally = self.tallies.entry(id.clone()).or_default();
+                let used = tally.read(&worker).ok().flatten();
+                if let Some(path) = tally.transcript() {
+                    self.transcripts.insert(path.to_path_buf(), id.clone());
+                }
+                (used, None)
+            }
+        };
         let resumes_ms = match (glance.status, glance.meta.account.as_deref()) {
             (Status::Limited, Some(account)) => orch_store::limits::read(&self.state, account)?
                 .and_then(|hold| hold.until_ms.or(hold.next_ms)),
             _ => None,
         };
+        let (tokens, cost_usd) = totals(used.as_ref());
         let entry = WorkerRow {
             glance,
-            tokens: used.as_ref().map(|u| u.total.total()),
-            cost_usd: used.as_ref().and_then(|u| u.cost_usd),
+            tokens,
+            cost_usd,
+            spend_error,
             unread,
             resumes_ms,
         };
@@ -270,4 +295,9 @@ impl Board {
         }
         Ok(())
     }
+}
+
+/// A row's TOKENS and COST: every token of `used` and their cost.
+fn totals(used: Option<&Usage>) -> (Option<u64>, Option<f64>) {
+    (used.map(|u| u.total.total()), used.and_then(|u| u.cost_usd))
 }

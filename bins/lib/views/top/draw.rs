@@ -139,9 +139,20 @@ pub fn draw(frame: &mut Frame, board: &Board, view: &View, now_ms: u64) {
                 } else {
                     Style::new()
                 }),
-                Cell::from(e.tokens.map_or_else(dash, compact)),
+                // A remote worker whose host could not say: `-` in yellow, and why.
+                Cell::from(e.tokens.map_or_else(dash, compact)).style(match e.spend_error {
+                    Some(_) => Style::new().fg(Color::Yellow),
+                    None => Style::new(),
+                }),
                 Cell::from(cost),
-                Cell::from(summary::first_line(&e.glance.message).to_string()),
+                Cell::from(match &e.spend_error {
+                    Some(error) => format!(
+                        "(spend unknown: {}) {}",
+                        summary::first_line(error),
+                        summary::first_line(&e.glance.message)
+                    ),
+                    None => summary::first_line(&e.glance.message).to_string(),
+                }),
             ];
             Row::new(columns(narrow, cells))
         })

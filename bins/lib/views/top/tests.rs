@@ -41,6 +41,7 @@ fn entry(meta: Meta, status: Status, age_ms: u64, message: &str) -> WorkerRow {
         },
         tokens: None,
         cost_usd: None,
+        spend_error: None,
         unread: 0,
         resumes_ms: None,
     }
@@ -122,6 +123,27 @@ fn line_of<'s>(screen: &'s str, needle: &str) -> &'s str {
         .lines()
         .find(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{screen}"))
+}
+
+#[test]
+fn a_remote_workers_row_is_marked_with_its_host_and_says_why_its_spend_is_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut far = meta("w4", "trainer");
+    far.remote = Some(orch_store::meta::Remote {
+        dest: "gpu-box".into(),
+        id: "w1".into(),
+    });
+    let mut down = entry(far, Status::Idle, 1_000, "trained");
+    down.spend_error = Some("cannot reach host `gpu-box` over ssh: refused".into());
+    let board = board(dir.path(), vec![down], Vec::new());
+    let mut view = View::default();
+    view.settle(&board);
+    let shown = screen(&board, &view);
+    let row = line_of(&shown, "trainer@gpu-box");
+    assert!(
+        row.contains("-         (spend unknown: cannot reach host `gpu-box`"),
+        "the reason before its last message: {row}"
+    );
 }
 
 #[test]

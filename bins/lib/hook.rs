@@ -189,22 +189,16 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
     }
     let turn = matches!(kind, Kind::Prompt(_) | Kind::Stop(_) | Kind::StopBlocked(_));
     let permission = matches!(kind, Kind::PermissionRequest(_));
-    // A usage limit holds the worker's account before the event wakes anyone, and is
-    // announced after it (a record without readable metadata has no account to hold).
-    let meta = dir.meta().ok();
-    let limit_err = |err: anyhow::Error| {
-        orch_store::store::log_unattended(&format!("usage limit of `{id}`: {err:#}"));
-    };
-    let held = meta.and_then(|meta| {
-        crate::spend::limit::before_event(dir.store(), meta, &kind)
-            .map_err(limit_err)
-            .ok()
-            .flatten()
-    });
-    let event = inbox::publish_in(&dir, kind)?;
-    if let Some(meta) = meta {
-        if let Err(err) = crate::spend::limit::after_event(dir.store(), meta, &event.kind, held) {
-            limit_err(err);
+    let event = record(&dir, kind)?;
+    if matches!(event.kind, Kind::Prompt(_))
+        && dir
+            .meta()
+            .is_ok_and(|m| m.harness == orch_store::Harness::Codex)
+    {
+        // Codex fires no hook for a turn an error ends: a detached follower reads that end
+        // off its rollout.
+        if let Err(err) = crate::fleet::rollout::ensure_follower(&dir) {
+            orch_store::store::log_unattended(&format!("rollout of `{id}`: {err:#}"));
         }
     }
     if turn {
@@ -231,6 +225,33 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
         out.flush()?;
     }
     Ok(())
+}
+
+/// Publishes `kind` for the worker of `dir` as the hook does for what a harness reported: a
+/// usage limit it reports holds the worker's account before the event wakes anyone, and is
+/// announced after it ([`crate::spend::limit::before_event`], [`crate::spend::limit::after_event`];
+/// a problem with the limit only goes to the log). Used by the hook and by the followers that
+/// read a turn's end where no hook reports it (Codex's rollout). Returns the event.
+///
+/// Errors: the event cannot be written.
+pub fn record(dir: &WorkerDir, kind: Kind) -> Result<orch_store::Event> {
+    let meta = dir.meta().ok();
+    let limit_err = |err: anyhow::Error| {
+        orch_store::store::log_unattended(&format!("usage limit of `{}`: {err:#}", dir.id()));
+    };
+    let held = meta.and_then(|meta| {
+        crate::spend::limit::before_event(dir.store(), meta, &kind)
+            .map_err(limit_err)
+            .ok()
+            .flatten()
+    });
+    let event = inbox::publish_in(dir, kind)?;
+    if let Some(meta) = meta {
+        if let Err(err) = crate::spend::limit::after_event(dir.store(), meta, &event.kind, held) {
+            limit_err(err);
+        }
+    }
+    Ok(event)
 }
 
 /// Classifies a permission request's tool and input with the escalation policy (the project's
@@ -346,7 +367,8 @@ pub fn event_of(hook_event_name: &str, payload: &Value) -> Kind {
             let prompt = payload.get("prompt").and_then(Value::as_str).unwrap_or("");
             Kind::Prompt(Prompt {
                 session_id,
-                prompt_id: text("prompt_id"),
+                // Codex names the turn the prompt starts (`turn_id`), as its rollout does.
+                prompt_id: text("prompt_id").or_else(|| text("turn_id")),
                 ..crate::delivery::prompt::fingerprint(prompt)
             })
         }
@@ -369,6 +391,7 @@ pub fn event_of(hook_event_name: &str, payload: &Value) -> Kind {
             prompt_id: text("prompt_id"),
             error: payload.get("error").cloned(),
             last_assistant_message: text("last_assistant_message"),
+            until_ms: None,
         }),
         "Notification" => Kind::Notification(Notification {
             session_id,

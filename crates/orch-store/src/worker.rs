@@ -14,6 +14,7 @@
 //! budget.json        the budget levels reached (with budget.lock, its follower's)
 //! usage.json         what was read of its transcript so far
 //! relay.gone         a remote worker's relay saw it go (with relay.lock, the relay's)
+//! rollout.lock       held by a Codex worker's rollout follower while it runs
 //! pending.json       a command worker's prompt waiting for its first output
 //! queue.json         prompts told while its account was held (QueuedPrompt), in order
 //! ```
@@ -49,6 +50,7 @@ pub enum File {
     Usage,
     RelayGone,
     RelayLock,
+    RolloutLock,
     Pending,
     Queue,
 }
@@ -73,6 +75,7 @@ impl File {
             File::Usage => "usage.json",
             File::RelayGone => "relay.gone",
             File::RelayLock => "relay.lock",
+            File::RolloutLock => "rollout.lock",
             File::Pending => "pending.json",
             File::Queue => "queue.json",
         }

@@ -13,14 +13,20 @@ const WAIT: Duration = Duration::from_secs(60);
 /// A world whose limit waiter probes fast: first after `first_probe_s`, then twice as long.
 fn world(first_probe_s: f64) -> World {
     let world = World::installed();
-    let config = world.home().join(".config/orch");
+    probe_fast(&world.home(), first_probe_s);
+    world
+}
+
+/// Writes orch's config file under `home`: the limit waiter probes first after
+/// `first_probe_s`, then twice as long each time up to 4 s, and continues workers 0.2 s apart.
+pub fn probe_fast(home: &Path, first_probe_s: f64) {
+    let config = home.join(".config/orch");
     std::fs::create_dir_all(&config).unwrap();
     std::fs::write(
         config.join("config.yaml"),
         format!("limits:\n  first_probe_s: {first_probe_s}\n  max_probe_s: 4\n  stagger_s: 0.2\n"),
     )
     .unwrap();
-    world
 }
 
 /// The events of worker `name`, parsed.

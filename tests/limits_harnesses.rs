@@ -28,13 +28,7 @@ fn ride_out<M: Deref<Target = MockServer>>(
     lifted: Lifted,
     user_text: fn(&Value) -> String,
 ) -> Vec<Value> {
-    let config = d.world.home().join(".config/orch");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(
-        config.join("config.yaml"),
-        "limits:\n  first_probe_s: 1\n  max_probe_s: 4\n  stagger_s: 0.2\n",
-    )
-    .unwrap();
+    crate::limits::probe_fast(&d.world.home(), 1.0);
     d.spawn("one", &["--harness", harness]);
     d.spawn("two", &["--harness", harness]);
     d.mock.limit(window, answer);

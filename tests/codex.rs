@@ -32,7 +32,7 @@ fn user_config(mock: &MockOpenAi) -> String {
 }
 
 /// A driver for Codex with the user's config in its HOME.
-fn codex() -> Driver<MockOpenAi> {
+pub fn codex() -> Driver<MockOpenAi> {
     let mock = MockOpenAi::start();
     let c = Driver::new(
         mock,

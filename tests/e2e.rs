@@ -705,13 +705,7 @@ fn the_operator_runs_two_recipes_and_is_woken_by_a_workers_stop() {
 #[test]
 fn claude_workers_ride_out_a_usage_limit() {
     let c = Claude::new();
-    let config = c.world.home().join(".config/orch");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(
-        config.join("config.yaml"),
-        "limits:\n  first_probe_s: 1\n  max_probe_s: 4\n  stagger_s: 0.2\n",
-    )
-    .unwrap();
+    crate::limits::probe_fast(&c.world.home(), 1.0);
     c.ok(&["up"]);
     c.spawn("one");
     c.spawn("two");

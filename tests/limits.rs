@@ -12,17 +12,31 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// A world whose limit waiter probes fast: first after `first_probe_s`, then twice as long.
 fn world(first_probe_s: f64) -> World {
-    world_with(&format!(
-        "limits:\n  first_probe_s: {first_probe_s}\n  max_probe_s: 4\n  stagger_s: 0.2\n"
-    ))
+    let world = World::installed();
+    probe_fast(&world.home(), first_probe_s);
+    world
+}
+
+/// Writes orch's config file under `home`: the limit waiter probes first after
+/// `first_probe_s`, then twice as long each time up to 4 s, and continues workers 0.2 s apart.
+pub fn probe_fast(home: &Path, first_probe_s: f64) {
+    write_config(
+        home,
+        &format!("limits:\n  first_probe_s: {first_probe_s}\n  max_probe_s: 4\n  stagger_s: 0.2\n"),
+    );
+}
+
+/// Writes `config` as orch's configuration file under `home`.
+pub fn write_config(home: &Path, config: &str) {
+    let folder = home.join(".config/orch");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("config.yaml"), config).unwrap();
 }
 
 /// An installed world whose orch configuration file holds `config`.
 fn world_with(config: &str) -> World {
     let world = World::installed();
-    let folder = world.home().join(".config/orch");
-    std::fs::create_dir_all(&folder).unwrap();
-    std::fs::write(folder.join("config.yaml"), config).unwrap();
+    write_config(&world.home(), config);
     world
 }
 
@@ -320,17 +334,12 @@ fn the_harness_saying_it_resumed_lifts_the_hold() {
 /// first one no limit holds, and bad names fail before anything starts.
 #[test]
 fn workers_spawn_on_named_accounts_and_auto_picks_one_not_held() {
-    let world = World::installed();
-    let work_dir = world.home().join(".claude-work");
-    let folder = world.home().join(".config/orch");
-    std::fs::create_dir_all(&folder).unwrap();
-    std::fs::write(
-        folder.join("config.yaml"),
+    let world = world_with(
         "accounts:\n  - name: work\n    harness: claude\n    env:\n      \
          CLAUDE_CONFIG_DIR: ~/.claude-work\n  - name: spare\n    harness: claude\n    \
          env:\n      ANTHROPIC_API_KEY: sk-spare\n  - name: cx\n    harness: codex\n",
-    )
-    .unwrap();
+    );
+    let work_dir = world.home().join(".claude-work");
     let spawn = |name: &str, account: &str| {
         world.orch(&[
             "--json",

@@ -19,6 +19,7 @@ mod hosts;
 mod install;
 mod layers;
 mod limits;
+mod limits_harnesses;
 mod mock_gemini;
 mod mock_http;
 mod mock_model;

@@ -12,7 +12,9 @@
 //! `cachedContentTokenCount` CACHE_READ, `candidatesTokenCount` OUT; CACHE_WRITE has no
 //! field there and is left out. `:generateContent` (the CLI's side
 //! requests, e.g. summarising the session) gets the same reply as plain JSON and is logged
-//! apart; `:countTokens` a count; `GET /v1beta/models` an empty list; anything else a 404.
+//! apart; `:countTokens` a count; while a limit is on
+//! ([`crate::mock_http::MockServer::limit`]), both generate calls get it instead
+//! ([`quota`]); `GET /v1beta/models` an empty list; anything else a 404.
 
 #![allow(dead_code)]
 
@@ -100,10 +102,36 @@ fn with_part(part: Value, prompt: &str) -> Value {
     })
 }
 
+/// How the Gemini API answers a key over its per-minute quota, the quota `left` from
+/// lifting: 429 `RESOURCE_EXHAUSTED` with a `QuotaFailure` and a `RetryInfo` whose
+/// `retryDelay` is the seconds left.
+pub fn quota(left: std::time::Duration) -> Response {
+    let seconds = left.as_millis().div_ceil(1000);
+    Response::json(
+        429,
+        &json!({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED",
+            "message": format!("You exceeded your current quota, please check your plan and \
+                billing details. Please retry in {seconds}s."),
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{
+                    "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                    "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                    "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash"},
+                    "quotaValue": "10"}]},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                 "retryDelay": format!("{seconds}s")}]}}),
+    )
+}
+
 fn serve(shared: &Shared, request: &Request) -> Response {
     let path = request.path.as_str();
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     let method = path.rsplit_once(':').map_or("", |(_, m)| m);
+    if matches!(method, "streamGenerateContent" | "generateContent") {
+        if let Some(limited) = shared.limit_answer() {
+            return limited;
+        }
+    }
     match (request.method.as_str(), method) {
         ("POST", "streamGenerateContent") => {
             let part = answer(&body);

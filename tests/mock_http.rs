@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -296,8 +296,20 @@ pub struct Shared<S = ()> {
     pub side: Mutex<Vec<Value>>,
     /// `METHOD TARGET` of every request, recorded by the server.
     pub log: Mutex<Vec<String>>,
+    /// The provider's limit the mock answers with for a while ([`MockServer::limit`]).
+    pub limit: Mutex<Option<Limit>>,
+    /// How many requests the limit answered.
+    pub limited: AtomicU64,
     /// The mock's own state.
     pub state: S,
+}
+
+/// A provider's limit answered for a time window.
+pub struct Limit {
+    /// When it lifts.
+    pub until: Instant,
+    /// The answer, given the time left until it lifts (a mock's answer as its provider's).
+    pub answer: fn(Duration) -> Response,
 }
 
 /// Locks `mutex`; a panic elsewhere (say in a test thread) must not make the mock unusable
@@ -307,6 +319,18 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<S> Shared<S> {
+    /// The limit's answer while a limit is on ([`MockServer::limit`]), counted; a mock's
+    /// `serve` asks before it answers a model request.
+    pub fn limit_answer(&self) -> Option<Response> {
+        let limit = lock(&self.limit);
+        let left = limit
+            .as_ref()?
+            .until
+            .checked_duration_since(Instant::now())?;
+        self.limited.fetch_add(1, Ordering::SeqCst);
+        Some((limit.as_ref()?.answer)(left))
+    }
+
     /// Whether the server is being dropped.
     pub fn stopping(&self) -> bool {
         *lock(&self.stopping)
@@ -393,6 +417,20 @@ impl<S> MockServer<S> {
     /// The mock's own state.
     pub fn state(&self) -> &S {
         &self.server.shared.state
+    }
+
+    /// Answers every model request with `answer` (given the time left) for `window` from
+    /// now, as the provider answers an account over its limit; `Duration::ZERO` lifts it.
+    pub fn limit(&self, window: Duration, answer: fn(Duration) -> Response) {
+        *lock(&self.server.shared.limit) = Some(Limit {
+            until: Instant::now() + window,
+            answer,
+        });
+    }
+
+    /// How many requests the limit answered.
+    pub fn limited(&self) -> u64 {
+        self.server.shared.limited.load(Ordering::SeqCst)
     }
 
     /// Bodies of the main requests so far.

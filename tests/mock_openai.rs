@@ -7,6 +7,9 @@
 //! `X` from a `[[say: X]]` in the last user message (read by [`orch_sim::directive`]), else
 //! `echo: <text>` (its first 60 characters). Codex's hidden title-generation request gets a
 //! short title and is logged apart.
+//! While a limit is on ([`crate::mock_http::MockServer::limit`]), `POST /v1/responses` gets
+//! the provider's answer instead: [`usage_limit`] (a ChatGPT plan's) or [`rate_limit`] (an API
+//! key's).
 //! `GET /v1/models` gets an empty list; anything else (e.g. a WebSocket upgrade) a quick 404.
 //! Every connection is closed after one answer.
 
@@ -65,9 +68,62 @@ pub fn reply_to(prompt: &str) -> String {
     }
 }
 
+/// Seconds to a reset `left` away, rounded up.
+fn secs(left: std::time::Duration) -> u64 {
+    left.as_millis().div_ceil(1000) as u64
+}
+
+/// Unix seconds `left` from now, rounded up.
+fn unix_after(left: std::time::Duration) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    (now + left).as_millis().div_ceil(1000) as u64
+}
+
+/// How the ChatGPT backend answers a plan over its usage limit, the reset `left` away: 429,
+/// `error.type: usage_limit_reached` with `resets_at` (Unix s) and `resets_in_seconds`, and
+/// the `x-codex-primary-*` headers Codex reads its rate limits from (a window used up to
+/// 100%, reset at `resets_at`).
+pub fn usage_limit(left: std::time::Duration) -> Response {
+    let at = unix_after(left);
+    Response::json(
+        429,
+        &json!({"error": {"type": "usage_limit_reached",
+            "message": "The usage limit has been reached", "plan_type": "plus",
+            "resets_at": at, "resets_in_seconds": secs(left)}}),
+    )
+    .with_header("x-codex-primary-used-percent", "100")
+    .with_header("x-codex-primary-window-minutes", "300")
+    .with_header("x-codex-primary-reset-at", &at.to_string())
+    .with_header(
+        "x-codex-primary-reset-after-seconds",
+        &secs(left).to_string(),
+    )
+}
+
+/// How OpenAI's API answers a key over its rate limit, the reset `left` away: 429 with
+/// `error.code: rate_limit_exceeded` (`type: requests`), the `try again in Ns` in its message
+/// and the `x-ratelimit-*-requests` headers, no `retry-after`.
+pub fn rate_limit(left: std::time::Duration) -> Response {
+    Response::json(
+        429,
+        &json!({"error": {"message": format!("Rate limit reached for mock-model in \
+            organization org-mock on requests per min (RPM): Limit 3, Used 3, Requested 1. \
+            Please try again in {}s.", secs(left)),
+            "type": "requests", "param": null, "code": "rate_limit_exceeded"}}),
+    )
+    .with_header("x-ratelimit-limit-requests", "3")
+    .with_header("x-ratelimit-remaining-requests", "0")
+    .with_header("x-ratelimit-reset-requests", &format!("{}s", secs(left)))
+}
+
 fn serve(shared: &Shared, request: &Request) -> Response {
     match (request.method.as_str(), request.path.as_str()) {
         ("POST", "/v1/responses") => {
+            if let Some(limited) = shared.limit_answer() {
+                return limited;
+            }
             let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
             let prompt = last_user_text(&body);
             let last = body["input"].as_array().and_then(|i| i.last()).cloned();

@@ -12,7 +12,9 @@
 //! `[[say: X]]` in the last user message, else `echo: <text>`
 //! ([`crate::mock_openai::reply_to`]). A `[[bash: CMD]]` in the last user message is answered
 //! with a call of pi's `bash` tool running `CMD` instead, and the tool's result with the text
-//! `tool said: <result>`. `GET /v1/models` gets an empty list, anything else a 404. Every
+//! `tool said: <result>`. While a limit is on ([`crate::mock_http::MockServer::limit`]), a
+//! completion gets its answer instead (an API key's: [`crate::mock_openai::rate_limit`]).
+//! `GET /v1/models` gets an empty list, anything else a 404. Every
 //! connection is closed after one answer.
 
 #![allow(dead_code)]
@@ -68,6 +70,9 @@ fn serve(shared: &Shared, request: &Request) -> Response {
     let (method, path) = (request.method.as_str(), request.path.as_str());
     match (method, path) {
         ("POST", "/v1/chat/completions") => {
+            if let Some(limited) = shared.limit_answer() {
+                return limited;
+            }
             let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
             let model = body["model"].as_str().unwrap_or("mock-model").to_string();
             let messages = body["messages"].as_array().cloned().unwrap_or_default();

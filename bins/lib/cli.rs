@@ -129,6 +129,13 @@ pub enum Command {
         /// The worker's id.
         id: String,
     },
+    /// Follows a Codex worker's rollout for the end of a turn no hook reports (internal:
+    /// started detached by its hook when a turn begins).
+    #[command(name = "__rollout", hide = true)]
+    RolloutFollower {
+        /// The worker's id.
+        id: String,
+    },
     /// Waits out the usage limit on an account, then continues its workers (internal: started
     /// detached by the hook that saw the limit, and by any command that finds it missing).
     #[command(name = "__limits", hide = true)]
@@ -218,6 +225,11 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::BudgetCheck { id } => {
             return unattended(format!("budget of `{id}`"), |state| {
                 crate::spend::budget::follow(state, &id)
+            })
+        }
+        Command::RolloutFollower { id } => {
+            return unattended(format!("rollout of `{id}`"), |state| {
+                crate::fleet::rollout::follow(state, &id)
             })
         }
         Command::LimitWaiter { account } => {

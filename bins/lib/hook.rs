@@ -189,22 +189,16 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
     }
     let turn = matches!(kind, Kind::Prompt(_) | Kind::Stop(_) | Kind::StopBlocked(_));
     let permission = matches!(kind, Kind::PermissionRequest(_));
-    // A usage limit holds the worker's account before the event wakes anyone, and is
-    // announced after it (a record without readable metadata has no account to hold).
-    let meta = dir.meta().ok();
-    let limit_err = |err: anyhow::Error| {
-        orch_store::store::log_unattended(&format!("usage limit of `{id}`: {err:#}"));
-    };
-    let held = meta.and_then(|meta| {
-        crate::spend::limit::before_event(dir.store(), meta, &kind)
-            .map_err(limit_err)
-            .ok()
-            .flatten()
-    });
-    let event = inbox::publish_in(&dir, kind)?;
-    if let Some(meta) = meta {
-        if let Err(err) = crate::spend::limit::after_event(dir.store(), meta, &event.kind, held) {
-            limit_err(err);
+    let event = crate::spend::limit::publish(&dir, kind)?;
+    if matches!(event.kind, Kind::Prompt(_))
+        && dir
+            .meta()
+            .is_ok_and(|m| m.harness == orch_store::Harness::Codex)
+    {
+        // Codex fires no hook for a turn an error ends: a detached follower reads that end
+        // off its rollout.
+        if let Err(err) = crate::fleet::rollout::ensure_follower(&dir) {
+            orch_store::store::log_unattended(&format!("rollout of `{id}`: {err:#}"));
         }
     }
     if turn {
@@ -346,7 +340,8 @@ pub fn event_of(hook_event_name: &str, payload: &Value) -> Kind {
             let prompt = payload.get("prompt").and_then(Value::as_str).unwrap_or("");
             Kind::Prompt(Prompt {
                 session_id,
-                prompt_id: text("prompt_id"),
+                // Codex names the turn the prompt starts (`turn_id`), as its rollout does.
+                prompt_id: text("prompt_id").or_else(|| text("turn_id")),
                 ..crate::delivery::prompt::fingerprint(prompt)
             })
         }
@@ -369,6 +364,7 @@ pub fn event_of(hook_event_name: &str, payload: &Value) -> Kind {
             prompt_id: text("prompt_id"),
             error: payload.get("error").cloned(),
             last_assistant_message: text("last_assistant_message"),
+            until_ms: None,
         }),
         "Notification" => Kind::Notification(Notification {
             session_id,

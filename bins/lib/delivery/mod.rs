@@ -130,6 +130,9 @@ pub fn deliver(worker: &Worker, text: &str, opts: DeliveryOptions) -> Result<Del
             break (typing, snap.cursor);
         }
         if takes(snap.status(), opts.held) {
+            if opts.held {
+                close_limit_dialog(worker)?;
+            }
             wait_input_box(worker)?;
             break (typing, snap.cursor);
         }
@@ -298,6 +301,26 @@ fn refuse_if_held(worker: &Worker) -> Result<()> {
             hold.source,
             orch_store::clock::rfc3339(hold.since_ms)
         )));
+    }
+    Ok(())
+}
+
+/// Closes the dialog a usage limit left on the worker's screen, if there is one
+/// ([`crate::harness::Adapter::limit_dialog`]): Escape, then up to 2 s for it to go.
+///
+/// Errors: the pane cannot be captured or typed into.
+fn close_limit_dialog(worker: &Worker) -> Result<()> {
+    let harness = worker.meta.harness;
+    let pane = worker.pane()?;
+    let server = &worker.meta.server;
+    let open = || -> Result<bool> { Ok(harness.limit_dialog(&server.capture(pane)?)) };
+    if !open()? {
+        return Ok(());
+    }
+    server.run(&["send-keys", "-t", pane, "Escape"])?;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while open()? && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
     }
     Ok(())
 }

@@ -51,6 +51,13 @@ pub trait Adapter: Sync {
         None
     }
 
+    /// Whether a captured screen shows a dialog the CLI opened when a usage limit ended a
+    /// turn, which Escape closes (Codex offers a cheaper model; Enter there would switch the
+    /// worker's model). The limit's waiter closes it before it continues the turn.
+    fn limit_dialog(&self, _screen: &str) -> bool {
+        false
+    }
+
     /// What `tell` puts in front of a prompt that starts with `!` or `/`, so that the harness
     /// takes it as a prompt and not as a shell command or a slash command: a backslash, which
     /// the agent CLIs pass on as text (and a model reads as an escape). A space is not enough:

@@ -515,6 +515,13 @@ impl Adapter for Codex {
         blocker(screen, cwd)
     }
 
+    /// Codex 0.169 and 0.171 at a plan's usage limit: `Approaching rate limits` / `Switch to
+    /// <model> for lower credit usage?` with `1. Switch to <model>`, `2. Keep current model`
+    /// (docs/observed.md, 4.1).
+    fn limit_dialog(&self, screen: &str) -> bool {
+        screen.contains("Keep current model") && screen.contains("Switch to ")
+    }
+
     /// `OPENAI_*` and `CODEX_*` but not `CODEX_HOME` (orch sets its own).
     fn passes(&self, key: &str) -> bool {
         key != "CODEX_HOME" && (key.starts_with("OPENAI_") || key.starts_with("CODEX_"))

@@ -132,6 +132,9 @@ pub trait HarnessExt {
     /// [`Adapter::input_ready`].
     fn input_ready(self, screen: &str) -> Option<bool>;
 
+    /// [`Adapter::limit_dialog`].
+    fn limit_dialog(self, screen: &str) -> bool;
+
     /// [`Adapter::prompt_guard`].
     fn prompt_guard(self) -> &'static str;
 
@@ -232,6 +235,10 @@ impl HarnessExt for Harness {
 
     fn input_ready(self, screen: &str) -> Option<bool> {
         self.adapter().input_ready(screen)
+    }
+
+    fn limit_dialog(self, screen: &str) -> bool {
+        self.adapter().limit_dialog(screen)
     }
 
     fn prompt_guard(self) -> &'static str {

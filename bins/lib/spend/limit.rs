@@ -24,13 +24,14 @@ use orch_store::config::LimitSettings;
 use orch_store::event::{Limit, Released};
 use orch_store::helper::Helper;
 use orch_store::limits::{self, Hold};
-use orch_store::{Harness, Kind, Meta, Store};
+use orch_store::{Harness, Kind, Meta, Store, WorkerDir};
 use std::time::Duration;
 
 /// A limit as a harness reported it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Seen {
-    /// What reported it: `claude:rate_limit`.
+    /// What reported it: `<harness>:rate_limit` (`claude:rate_limit`, `codex:rate_limit`,
+    /// `pi:rate_limit`).
     pub source: String,
     /// When it resets, Unix ms, when the report says.
     pub until_ms: Option<u64>,
@@ -38,10 +39,15 @@ pub struct Seen {
     pub message: Option<String>,
 }
 
-/// The limit `kind` reports for a worker of `harness`, if it reports one. Claude Code (and the
-/// sim, which answers as it does) ends the turn with a StopFailure whose `error` is
-/// `rate_limit` (docs/observed.md, 1.1); its message may carry the reset time
-/// ([`reset_in_message`]).
+/// The limit `kind` reports for a worker of `harness`, if it reports one (docs/observed.md,
+/// 1.1 and 4). Each ends the turn with a StopFailure:
+/// - Claude Code (and the sim, which answers as it does): `error` `rate_limit`; its message
+///   may carry the reset time ([`reset_in_message`]);
+/// - Codex, as orch reads it off its rollout ([`crate::fleet::rollout`]): `error`
+///   `rate_limit`, the reset time in `until_ms` when Codex had one;
+/// - pi, through orch's extension: `error` is pi's `errorMessage`, a limit when it names a
+///   429 or a rate limit (`429 Rate limit reached ... Please try again in 20s.`); the reset
+///   is what that message says.
 pub fn detect(harness: Harness, kind: &Kind, now_ms: u64) -> Option<Seen> {
     let Kind::StopFailure(failure) = kind else {
         return None;
@@ -50,17 +56,26 @@ pub fn detect(harness: Harness, kind: &Kind, now_ms: u64) -> Option<Seen> {
     let code = error
         .as_str()
         .or_else(|| error.get("type").and_then(|t| t.as_str()))?;
-    let limited = match harness {
-        Harness::Claude | Harness::Sim => code == "rate_limit",
-        _ => false,
+    let (limited, said) = match harness {
+        Harness::Claude | Harness::Sim | Harness::Codex => (
+            code == "rate_limit",
+            failure.last_assistant_message.as_deref(),
+        ),
+        Harness::Pi => {
+            let lower = code.to_ascii_lowercase();
+            let limited = lower.contains("429")
+                || lower.contains("rate limit")
+                || lower.contains("too many requests");
+            (limited, Some(code))
+        }
+        _ => (false, None),
     };
     limited.then(|| Seen {
-        source: format!("{}:{code}", harness.name()),
+        source: format!("{}:rate_limit", harness.name()),
         until_ms: failure
-            .last_assistant_message
-            .as_deref()
-            .and_then(|m| reset_in_message(m, now_ms)),
-        message: failure.last_assistant_message.clone(),
+            .until_ms
+            .or_else(|| said.and_then(|m| reset_in_message(m, now_ms))),
+        message: said.map(str::to_string),
     })
 }
 
@@ -157,6 +172,33 @@ pub fn ensure_waiters(store: &Store) -> Result<()> {
         waiter(store, &hold.account).ensure(&store.root)?;
     }
     Ok(())
+}
+
+/// Publishes `kind` for the worker of `dir` as the hook does for what a harness reported: a
+/// usage limit it reports holds the worker's account before the event wakes anyone, and is
+/// announced after it ([`before_event`], [`after_event`];
+/// a problem with the limit only goes to the log). Used by the hook and by the followers that
+/// read a turn's end where no hook reports it (Codex's rollout). Returns the event.
+///
+/// Errors: the event cannot be written.
+pub fn publish(dir: &WorkerDir, kind: Kind) -> Result<orch_store::Event> {
+    let meta = dir.meta().ok();
+    let limit_err = |err: anyhow::Error| {
+        orch_store::store::log_unattended(&format!("usage limit of `{}`: {err:#}", dir.id()));
+    };
+    let held = meta.and_then(|meta| {
+        before_event(dir.store(), meta, &kind)
+            .map_err(limit_err)
+            .ok()
+            .flatten()
+    });
+    let event = crate::coordination::inbox::publish_in(dir, kind)?;
+    if let Some(meta) = meta {
+        if let Err(err) = after_event(dir.store(), meta, &event.kind, held) {
+            limit_err(err);
+        }
+    }
+    Ok(event)
 }
 
 /// The hook's part before it publishes `kind` for the worker `meta`: a limit it reports holds
@@ -751,6 +793,28 @@ mod tests {
         assert!(detect(Harness::Command, &failure(json!("rate_limit"), ""), 0).is_none());
         let stop = Event::from_json(json!({"seq": 1, "event": "stop"})).unwrap();
         assert!(detect(Harness::Claude, &stop.kind, 0).is_none());
+    }
+
+    #[test]
+    fn codex_and_pi_limits_are_read_from_their_failures() {
+        let codex = Event::from_json(json!({
+            "seq": 1, "event": "stop_failure", "error": "rate_limit",
+            "last_assistant_message": "You've hit your usage limit.", "until_ms": 5_000_000
+        }))
+        .unwrap()
+        .kind;
+        let seen = detect(Harness::Codex, &codex, 0).unwrap();
+        assert_eq!(seen.source, "codex:rate_limit");
+        assert_eq!(seen.until_ms, Some(5_000_000));
+        let pi = failure(
+            json!("429 Rate limit reached for requests. Please try again in 20s."),
+            "",
+        );
+        let seen = detect(Harness::Pi, &pi, 1_000).unwrap();
+        assert_eq!(seen.source, "pi:rate_limit");
+        assert_eq!(seen.until_ms, Some(21_000));
+        let other = failure(json!("400 status code (no body)"), "");
+        assert!(detect(Harness::Pi, &other, 0).is_none());
     }
 
     #[test]

@@ -190,9 +190,14 @@ optional_fields! {
     pub struct StopFailure {
         session_id: String,
         prompt_id: String,
-        /// The error as the harness reports it (Claude Code: `rate_limit`, `server_error`...).
+        /// The error as the harness reports it (Claude Code: `rate_limit`, `server_error`...;
+        /// Codex's as orch reads it off its rollout: `rate_limit` for a usage or rate limit,
+        /// else its `codex_error_info`).
         error: Value,
         last_assistant_message: String,
+        /// When the limit the error reports lifts, Unix ms, when the harness says it apart from
+        /// its message (Codex: the `resets_at` of its rollout's rate limits).
+        until_ms: u64,
     }
 
     /// Fields of [`Kind::Notification`].

@@ -15,6 +15,7 @@
 //! usage.json         what was read of its transcript so far
 //! usage.host.json    a remote worker's spend as its host last gave it, and when
 //! relay.gone         a remote worker's relay saw it go (with relay.lock, the relay's)
+//! rollout.lock       held by a Codex worker's rollout follower while it runs
 //! pending.json       a command worker's prompt waiting for its first output
 //! queue.json         prompts told while its account was held (QueuedPrompt), in order
 //! ```
@@ -51,6 +52,7 @@ pub enum File {
     UsageHost,
     RelayGone,
     RelayLock,
+    RolloutLock,
     Pending,
     Queue,
 }
@@ -76,6 +78,7 @@ impl File {
             File::UsageHost => "usage.host.json",
             File::RelayGone => "relay.gone",
             File::RelayLock => "relay.lock",
+            File::RolloutLock => "rollout.lock",
             File::Pending => "pending.json",
             File::Queue => "queue.json",
         }

@@ -1,0 +1,212 @@
+//! Usage limits on the real Codex CLI and pi, against mocks that answer their provider's limit
+//! for a time window ([`crate::mock_http::MockServer::limit`]): the turn that meets it ends a
+//! `listen` with exit 7, the account is held (`limited`), a tell is queued, and when the limit
+//! lifts the turn is continued once and the queued prompt delivered once, in order.
+
+use crate::harness_driver::Driver;
+use crate::mock_http::{MockServer, Response};
+use crate::util::{json, stderr};
+use serde_json::Value;
+use std::ops::Deref;
+use std::time::Duration;
+
+/// How the limit lifts: at the reset time the harness gave, or by a probe (no reset time).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Lifted {
+    Reset,
+    Probe,
+}
+
+/// One fleet of two workers, `one` and `two`, on `harness`, riding out a limit `window` long
+/// answered with `answer`; `user_text` reads the last user text of a request body. Returns the
+/// mock's requests after the limit.
+fn ride_out<M: Deref<Target = MockServer>>(
+    d: &Driver<M>,
+    harness: &str,
+    window: Duration,
+    answer: fn(Duration) -> Response,
+    lifted: Lifted,
+    user_text: fn(&Value) -> String,
+) -> Vec<Value> {
+    crate::limits::probe_fast(&d.world.home(), 1.0);
+    d.spawn("one", &["--harness", harness]);
+    d.spawn("two", &["--harness", harness]);
+    d.mock.limit(window, answer);
+
+    // The turn that meets the limit: listen exits 7 with the failure.
+    let told = json(&d.ok(&["--json", "tell", "one", "task one [[say: ONE-DONE]]"]));
+    assert_eq!(told["acknowledged"], true, "{told}");
+    let out = d.run(&["listen", "one", "--timeout", "90"]);
+    let screen = d.run(&["capture", "one"]);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}\n{}\nscreen:\n{}",
+        stderr(&out),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&screen.stdout)
+    );
+    let failed = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(failed["event"], "stop_failure", "{failed}");
+
+    // The whole account is held, a tell to the other worker queued.
+    let rows = json(&d.ok(&["--json", "ps"]));
+    for row in rows.as_array().unwrap() {
+        assert_eq!(row["status"], "limited", "{rows}");
+    }
+    let limits = json(&d.ok(&["--json", "limits"]));
+    let account = &limits["accounts"][0];
+    assert_eq!(
+        account["source"],
+        format!("{harness}:rate_limit"),
+        "{limits}"
+    );
+    assert_eq!(
+        account["until_ms"].is_u64(),
+        lifted == Lifted::Reset,
+        "{limits}"
+    );
+    let queued = json(&d.ok(&["--json", "tell", "two", "task two [[say: TWO-DONE]]"]));
+    assert_eq!(queued["queued"], true, "{queued}");
+
+    // The limit lifts: the queued prompt is answered, the failed turn continued.
+    let stop = json(&d.ok(&[
+        "listen",
+        "two",
+        "--after",
+        &queued["cursor"].to_string(),
+        "--timeout",
+        "120",
+    ]));
+    assert_eq!(stop["last_assistant_message"], "TWO-DONE", "{stop}");
+    // As the listen's exit 7 says: listen on from the failure, past the probes that met the
+    // limit again, to the continued turn's Stop.
+    let mut cursor = failed["seq"].to_string();
+    loop {
+        let out = d.run(&["listen", "one", "--after", &cursor, "--timeout", "120"]);
+        let event = json(&String::from_utf8_lossy(&out.stdout));
+        match out.status.code() {
+            Some(7) => cursor = event["seq"].to_string(),
+            Some(0) => {
+                assert_eq!(event["event"], "stop", "{event}");
+                break;
+            }
+            other => panic!("listen exited {other:?}: {}", stderr(&out)),
+        }
+    }
+    let events: Vec<Value> = d.ok(&["events", "one"]).lines().map(json).collect();
+    let released = events.iter().find(|e| e["event"] == "released").unwrap();
+    let by = if lifted == Lifted::Reset {
+        "reset"
+    } else {
+        "probe"
+    };
+    assert_eq!(released["by"], by, "{released}");
+
+    // Each task reached the model once as a new prompt: two's after the limit, one's before it
+    // (answered with the limit, so not recorded) and never again; one got one continue.
+    let requests = d.mock.requests();
+    let asked = |needle: &str| {
+        requests
+            .iter()
+            .filter(|r| user_text(r).contains(needle))
+            .count()
+    };
+    assert_eq!(asked("task two"), 1, "{:?}", d.mock.log());
+    let texts: Vec<String> = requests.iter().map(user_text).collect();
+    assert_eq!(
+        asked("task one"),
+        0,
+        "the failed task was not sent again: {texts:?}"
+    );
+    // The task, then continues only: one at the reset, or the probes (the last got through).
+    let prompts: Vec<&Value> = events.iter().filter(|e| e["event"] == "prompt").collect();
+    assert_eq!(
+        prompts[0]["prompt_hash"],
+        told_hash(&events, &told),
+        "{events:?}"
+    );
+    if lifted == Lifted::Reset {
+        assert_eq!(prompts.len(), 2, "the task and one continue: {events:?}");
+    }
+    let again = prompts[1..]
+        .iter()
+        .filter(|p| p["prompt_hash"] == prompts[0]["prompt_hash"])
+        .count();
+    assert_eq!(again, 0, "the task was typed once: {events:?}");
+    let during = d.mock.limited();
+    // At most the first turn and three probes: Codex asks for a title beside a turn's
+    // request (retries off); pi retries each turn 3 times itself.
+    let per_turn = if harness == "pi" { 4 } else { 2 };
+    assert!(
+        during >= 1 && during <= 4 * per_turn,
+        "{during} requests met the limit: {events:?}"
+    );
+    requests
+}
+
+/// The hash of the prompt event that acknowledged the tell `told`.
+fn told_hash(events: &[Value], told: &Value) -> Value {
+    events
+        .iter()
+        .find(|e| e["seq"] == told["cursor"])
+        .map(|e| e["prompt_hash"].clone())
+        .unwrap_or_default()
+}
+
+/// The number of user messages holding `needle` in a request body (its whole history).
+fn in_history(body: &Value, needle: &str) -> usize {
+    let text = body.to_string();
+    text.matches(needle).count()
+}
+
+#[test]
+fn codex_workers_ride_out_a_plan_limit_until_its_reset() {
+    let c = crate::codex::codex();
+    let requests = ride_out(
+        &c,
+        "codex",
+        Duration::from_secs(8),
+        crate::mock_openai::usage_limit,
+        Lifted::Reset,
+        crate::mock_openai::last_user_text,
+    );
+    // The failed prompt stayed in the thread: the continue's request carries it once.
+    let continued = requests
+        .iter()
+        .find(|r| in_history(r, "task one") > 0)
+        .expect("the continue carries the failed task");
+    assert_eq!(in_history(continued, "task one [[say"), 1, "{continued}");
+}
+
+#[test]
+fn codex_workers_ride_out_a_keys_rate_limit_by_probing() {
+    let c = crate::codex::codex();
+    ride_out(
+        &c,
+        "codex",
+        Duration::from_secs(5),
+        crate::mock_openai::rate_limit,
+        Lifted::Probe,
+        crate::mock_openai::last_user_text,
+    );
+}
+
+#[test]
+fn pi_workers_ride_out_a_rate_limit_until_the_time_it_names() {
+    let p = crate::pi_harness::pi();
+    // pi retries a 429 3 times by itself, 2, 4 and 8 s apart by default: here sooner, and all
+    // within the limit's window, as they are within a real limit's.
+    let settings = p.world.home().join(".pi/agent/settings.json");
+    let mut user: Value = json(&std::fs::read_to_string(&settings).unwrap());
+    user["retry"] = serde_json::json!({"baseDelayMs": 20});
+    std::fs::write(&settings, user.to_string()).unwrap();
+    ride_out(
+        &p,
+        "pi",
+        Duration::from_secs(12),
+        crate::mock_openai::rate_limit,
+        Lifted::Reset,
+        crate::mock_pi::last_user_text,
+    );
+}

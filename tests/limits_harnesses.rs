@@ -210,3 +210,143 @@ fn pi_workers_ride_out_a_rate_limit_until_the_time_it_names() {
         crate::mock_pi::last_user_text,
     );
 }
+
+/// A fleet of three Claude Code workers and one Codex worker, two accounts each meeting its
+/// limit (Claude Code's key answered with 429s until the test lifts it; Codex's plan with a
+/// reset 8 s ahead): every worker shows `limited`, the two turns the limits ended are
+/// continued, every prompt told before and during the limits is answered once and in order
+/// (each task reaches its model once as a new prompt), and the model calls during a limit
+/// stay a few probes per account.
+#[test]
+fn a_mixed_fleet_rides_out_its_accounts_limits() {
+    let f = crate::fleet::Fleet::new();
+    crate::limits::probe_fast(&f.world.home(), 1.0);
+    for (name, harness) in [
+        ("c1", "claude"),
+        ("c2", "claude"),
+        ("c3", "claude"),
+        ("cx", "codex"),
+    ] {
+        f.ok(&[
+            "spawn",
+            "--name",
+            name,
+            "--harness",
+            harness,
+            "--ready-timeout",
+            "60",
+        ]);
+    }
+    // Before the limits: a turn each for two of them.
+    assert_eq!(f.turn("c1", "c1 before [[say: C1-A]]"), "C1-A");
+    assert_eq!(f.turn("cx", "cx before [[say: CX-A]]"), "CX-A");
+
+    f.claude.limit(Some(
+        "This request would exceed your account's rate limit. Please try again later.",
+    ));
+    f.codex
+        .limit(Duration::from_secs(8), crate::mock_openai::usage_limit);
+    let mut failed = Vec::new();
+    for (name, task) in [
+        ("c1", "c1 task [[say: C1-B]]"),
+        ("cx", "cx task [[say: CX-B]]"),
+    ] {
+        let told = json(&f.ok(&["--json", "tell", name, task]));
+        assert_eq!(told["acknowledged"], true, "{told}");
+        let out = f.run(&[
+            "listen",
+            name,
+            "--after",
+            &told["cursor"].to_string(),
+            "--timeout",
+            "90",
+        ]);
+        assert_eq!(out.status.code(), Some(7), "{name}: {}", stderr(&out));
+        failed.push(json(&String::from_utf8_lossy(&out.stdout))["seq"].clone());
+    }
+    let rows = json(&f.ok(&["--json", "ps"]));
+    for row in rows.as_array().unwrap() {
+        assert_eq!(row["status"], "limited", "{rows}");
+    }
+    let accounts = json(&f.ok(&["--json", "limits"]))["accounts"].clone();
+    assert_eq!(accounts.as_array().unwrap().len(), 2, "{accounts}");
+    // During the limits: tells are queued, in order.
+    let mut queued = Vec::new();
+    for (name, task) in [
+        ("c2", "c2 task [[say: C2-B]]"),
+        ("c3", "c3 task [[say: C3-B]]"),
+        ("c3", "c3 second [[say: C3-C]]"),
+        ("cx", "cx second [[say: CX-C]]"),
+    ] {
+        let told = json(&f.ok(&["--json", "tell", name, task]));
+        assert_eq!(told["queued"], true, "{told}");
+        queued.push((name, told["cursor"].clone(), task));
+    }
+    let claude_during = f.claude.limited();
+    f.claude.limit(None);
+
+    // Each queued prompt's own turn, in the order told.
+    for (name, cursor, task) in &queued {
+        let stop = json(&f.ok(&[
+            "listen",
+            name,
+            "--after",
+            &cursor.to_string(),
+            "--timeout",
+            "120",
+        ]));
+        let said = task.split("[[say: ").nth(1).unwrap().trim_end_matches("]]");
+        assert_eq!(stop["last_assistant_message"], said, "{name}: {stop}");
+    }
+    // The turns the limits ended were continued: listen on past probes that met it again.
+    for (name, seq) in [("c1", &failed[0]), ("cx", &failed[1])] {
+        let mut cursor = seq.to_string();
+        loop {
+            let out = f.run(&["listen", name, "--after", &cursor, "--timeout", "120"]);
+            let event = json(&String::from_utf8_lossy(&out.stdout));
+            match out.status.code() {
+                Some(7) => cursor = event["seq"].to_string(),
+                Some(0) => break,
+                other => panic!("{name}: listen exited {other:?}: {}", stderr(&out)),
+            }
+        }
+    }
+    // Each task reached its model once as a new prompt.
+    let claude: Vec<String> = f
+        .claude
+        .requests()
+        .iter()
+        .map(crate::mock_model::last_user_text)
+        .collect();
+    for task in ["c1 before", "c1 task", "c2 task", "c3 task", "c3 second"] {
+        let n = claude.iter().filter(|t| t.contains(task)).count();
+        assert_eq!(n, 1, "{task}: {claude:?}");
+    }
+    let codex: Vec<String> = f
+        .codex
+        .requests()
+        .iter()
+        .map(crate::mock_openai::last_user_text)
+        .collect();
+    for (task, times) in [("cx before", 1), ("cx task", 0), ("cx second", 1)] {
+        let n = codex.iter().filter(|t| t.contains(task)).count();
+        assert_eq!(n, times, "{task}: {codex:?}");
+    }
+    // c3's two prompts in the order told.
+    let c3: Vec<usize> = ["c3 task", "c3 second"]
+        .iter()
+        .map(|t| claude.iter().position(|c| c.contains(t)).unwrap())
+        .collect();
+    assert!(c3[0] < c3[1], "{claude:?}");
+    // Model calls during the limit: the turn that met it and a few probes, one account at a
+    // time, never one per worker.
+    assert!(
+        claude_during <= 4,
+        "{claude_during} Claude requests met the limit"
+    );
+    let codex_during = f.codex.limited();
+    assert!(
+        codex_during <= 4,
+        "{codex_during} Codex requests met the limit"
+    );
+}

@@ -27,7 +27,11 @@
 //!   2000-call Claude Code transcript to the frame showing the new token total;
 //! - remote wake: the same as wake for a sim worker on a "host" (a private sshd on 127.0.0.1,
 //!   `orch spawn --host`): from the start of the host's hook process recording a Stop to
-//!   `orch listen` exiting here, the event having come through the relay's ssh stream.
+//!   `orch listen` exiting here, the event having come through the relay's ssh stream;
+//! - limits: a fleet of 50 sim workers on one account through a usage limit, the probe
+//!   schedule scaled down 100 times: the requests the fleet makes during a limit with no reset
+//!   time (10 minutes, here 6 s), `orch ps` with the 50 held, and the time from a known reset to
+//!   the last continued turn's acknowledged prompt ([`limits_fleet`]).
 
 #[path = "sshd.rs"]
 #[allow(dead_code)]
@@ -40,7 +44,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use util::run_ok;
+use util::{json, run_ok, World};
 
 const RUNS: usize = 200;
 
@@ -233,6 +237,7 @@ fn main() {
     let usage_read = usage_read(tmp.path(), &path);
     let top = top_redraw(tmp.path(), &hook, &path);
     let remote_wake = remote_wake(tmp.path(), &hook, &path);
+    let limits = limits_fleet();
 
     let true_median = stats(t_true.clone())["median_ms"].as_f64().unwrap();
     let unmanaged = stats(t_unmanaged);
@@ -254,6 +259,7 @@ fn main() {
         "hook_storm": storm,
         "fan_out": fan_out,
         "command": command,
+        "limits": limits,
         "targets": {
             "unmanaged_vs_true": "<= 1.5",
             "managed_stop_median_ms": "<= 3",
@@ -261,7 +267,9 @@ fn main() {
             "fan_in": "64/64",
             "hook_storm_lost_duplicated_torn": "0 / 0 / 0",
             "fan_out_publisher_hook_median_ms": "<= 5",
-            "top_stop_to_frame_median_ms": "<= 100"
+            "top_stop_to_frame_median_ms": "<= 100",
+            "limits_requests_in_10_min": "<= 5",
+            "limits_reset_to_last_continue_s": "<= 5"
         }
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
@@ -792,4 +800,213 @@ impl Drop for KillOnDrop {
             let _ = std::fs::remove_file(&socket_path);
         }
     }
+}
+
+/// A fleet of 50 sim workers sharing one account (`--limit-file`: every prompt fails as
+/// Claude Code's usage limit while the file is there), on a private tmux server, with the
+/// default probe schedule scaled down 100 times (first probe after 0.6 s, doubling, capped at
+/// 9 s), the other settings at their defaults:
+/// - requests: every worker is mid-turn when the limit comes, so each turn ends in a
+///   StopFailure `rate_limit` (its first hit; the first of them holds the account). Counted:
+///   the `prompt` events of the whole fleet (each a turn the sim attempted, a request to the
+///   account) from the hold's start until 6 s later, 10 minutes at 1/100 scale. The turns that
+///   met the limit began before it and are not counted; what is left is the waiter's probes.
+///   A count of requests does not depend on the scale, but for the few hundred ms each probe's
+///   turn takes, which the scale stretches (so it errs towards fewer probes by a little);
+/// - `orch ps` with the 50 held, 5 runs;
+/// - release: the fleet (continued by `orch limits --release`, idle again) meets a limit
+///   mid-turn once more, one whose message names its reset (`...|<unix seconds>`) a few
+///   seconds after the turns end; from the reset to the `prompt` event (the acknowledgement)
+///   of the last worker's continue.
+fn limits_fleet() -> Value {
+    const FLEET: usize = 50;
+    const SCALE: f64 = 100.0;
+    // How long telling the whole fleet at once may take: every turn told sleeps until this
+    // long after the tells began, so that all are in flight when the limit meets them.
+    const TELL_MS: u64 = 8000;
+    let window_ms = (600_000.0 / SCALE) as u64;
+    let world = World::installed();
+    let config = world.home().join(".config/orch");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.yaml"),
+        format!(
+            "limits:\n  first_probe_s: {}\n  max_probe_s: {}\n",
+            60.0 / SCALE,
+            900.0 / SCALE
+        ),
+    )
+    .unwrap();
+    let limit = world.root().join("limit");
+    let fleet: Vec<(String, String)> = (1..=FLEET)
+        .map(|i| {
+            let name = format!("f{i}");
+            let spawned = world.spawn_sim_with(&name, &["--limit-file", limit.to_str().unwrap()]);
+            (name, spawned["id"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let events = |id: &str| -> Vec<Value> {
+        std::fs::read_to_string(world.state().join("workers").join(id).join("events.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    let last_seq = |id: &str| {
+        events(id)
+            .last()
+            .and_then(|e| e["seq"].as_u64())
+            .unwrap_or(0)
+    };
+    let held = || json(&world.ok(&["--json", "limits"]))["accounts"][0].clone();
+
+    // 1. A limit with no reset time: the requests in its first 10 minutes (scaled).
+    let hits = limit_mid_turn(&world, &fleet, &limit, "rate limited", unix_ms() + TELL_MS);
+    let hold = held();
+    let account = hold["account"]
+        .as_str()
+        .expect("the account is held")
+        .to_string();
+    let since = hold["since_ms"].as_u64().unwrap();
+    let mut ps = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        world.ok(&["ps"]);
+        ps.push(start.elapsed());
+    }
+    // The window is what is measured: waited out on the clock.
+    std::thread::sleep(Duration::from_millis(
+        (since + window_ms).saturating_sub(unix_ms()),
+    ));
+    let probes = held()["probes"].as_u64();
+    let requests = fleet
+        .iter()
+        .flat_map(|(_, id)| events(id))
+        .filter(|e| {
+            e["event"] == "prompt"
+                && (since..since + window_ms).contains(&e["ts_ms"].as_u64().unwrap_or(0))
+        })
+        .count();
+    // Lifted and continued by hand (a probe that got through first released it already),
+    // then every worker idle again.
+    std::fs::remove_file(&limit).unwrap();
+    let cursors: Vec<u64> = fleet.iter().map(|(_, id)| last_seq(id)).collect();
+    world.orch(&["limits", "--release", &account]);
+    for ((name, _), after) in fleet.iter().zip(cursors) {
+        await_stop(&world, name, after);
+    }
+
+    // 2. A limit that names its reset, a few seconds after every turn met it.
+    let deadline = unix_ms() + TELL_MS;
+    let reset_ms = (deadline / 1000 + 4) * 1000;
+    let text = format!("Claude AI usage limit reached|{}", reset_ms / 1000);
+    let reset_hits = limit_mid_turn(&world, &fleet, &limit, &text, deadline);
+    assert_eq!(
+        held()["until_ms"].as_u64(),
+        Some(reset_ms),
+        "the reset time was read"
+    );
+    std::fs::remove_file(&limit).unwrap();
+    let cursors: Vec<u64> = fleet.iter().map(|(_, id)| last_seq(id)).collect();
+    let mut acks = Vec::new();
+    let mut released = Vec::new();
+    for ((name, id), after) in fleet.iter().zip(cursors) {
+        await_stop(&world, name, after);
+        let log = events(id);
+        let from = log
+            .iter()
+            .rposition(|e| e["event"] == "released")
+            .expect("every worker was released");
+        released.push(log[from]["ts_ms"].as_u64().unwrap());
+        let prompt = log[from..].iter().find(|e| e["event"] == "prompt").unwrap();
+        acks.push(prompt["ts_ms"].as_u64().unwrap());
+    }
+    let after_reset = |ms: Option<&u64>| ms.map(|ms| ms.saturating_sub(reset_ms));
+    json!({
+        "workers": FLEET,
+        "scale": format!(
+            "1/{SCALE}: first probe after {} s, doubling, cap {} s; {} s stand for 10 minutes",
+            60.0 / SCALE,
+            900.0 / SCALE,
+            window_ms as f64 / 1000.0
+        ),
+        "no_reset_time": {
+            "workers_limited_mid_turn": hits,
+            "requests_in_10_min": requests,
+            "probes_by_the_waiter": probes,
+        },
+        "ps_held": stats(ps),
+        "reset_known": {
+            "workers_limited_mid_turn": reset_hits,
+            "reset_to_first_released_ms": after_reset(released.iter().min()),
+            "reset_to_first_continue_ack_ms": after_reset(acks.iter().min()),
+            "reset_to_last_continue_ack_s":
+                after_reset(acks.iter().max()).map(|ms| ms as f64 / 1000.0),
+        },
+    })
+}
+
+/// Makes every worker of `fleet` (name, id) meet a usage limit mid-turn: writes `text` to the
+/// sims' limit file, tells every worker at once a prompt that sleeps until `deadline_ms` (Unix
+/// ms), when its turn ends in a StopFailure `rate_limit`, and waits for those turns to end.
+/// Returns how many did (a tell that came after the first of them was queued: the account was
+/// held by then).
+fn limit_mid_turn(
+    world: &World,
+    fleet: &[(String, String)],
+    limit: &Path,
+    text: &str,
+    deadline_ms: u64,
+) -> usize {
+    std::fs::write(limit, text).unwrap();
+    let told: Vec<Value> = std::thread::scope(|scope| {
+        let threads: Vec<_> = fleet
+            .iter()
+            .map(|(name, _)| {
+                scope.spawn(move || {
+                    let sleep = deadline_ms.saturating_sub(unix_ms()) as f64 / 1000.0;
+                    let prompt = format!("work [[sleep: {sleep:.3}]]");
+                    json(&world.ok(&["--json", "tell", name, &prompt]))
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let mut hits = 0;
+    for ((name, _), told) in fleet.iter().zip(&told) {
+        if told["queued"] == true {
+            continue;
+        }
+        let ended = turn_end(world, name, told["cursor"].as_u64().unwrap());
+        hits += usize::from(ended["event"] == "stop_failure");
+    }
+    hits
+}
+
+/// Waits for the first turn of worker `name` after event `after` that ends without a limit.
+fn await_stop(world: &World, name: &str, mut after: u64) {
+    loop {
+        let ended = turn_end(world, name, after);
+        if ended["event"] == "stop" {
+            return;
+        }
+        after = ended["seq"].as_u64().unwrap();
+    }
+}
+
+/// The end of worker `name`'s first turn after event `after` (`orch listen`, a limit's
+/// StopFailure included).
+fn turn_end(world: &World, name: &str, after: u64) -> Value {
+    let after = after.to_string();
+    let out = world.orch(&["listen", name, "--after", &after, "--timeout", "60"]);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("`{name}` ended no turn: {}", util::stderr(&out)))
+}
+
+/// Now, Unix ms.
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }

@@ -621,10 +621,12 @@ fn ended_by_limit(worker: &Worker) -> Result<bool> {
         .is_some_and(|e| detect(worker.meta.harness, &e.kind, now).is_some()))
 }
 
-/// Lifts the hold on `account` and continues its workers: `released` for each, each turn the
-/// limit ended continued once (but `probed`'s, which already was), one worker every
-/// `stagger_s`; then each worker's queued prompts in order, all workers at once, and their
-/// inboxes pushed.
+/// Lifts the hold on `account` and continues its workers: `released` for each; each turn the
+/// limit ended continued once (but `probed`'s, which already was, and one whose pane says it
+/// continues by itself), one worker every `stagger_s` or closer together for a fleet that would
+/// not all begin within `spread_s` ([`LimitSettings::continue_gap`]), each in a thread of its
+/// own so that no worker waits for another's acknowledgement; then each worker's queued
+/// prompts in order, all workers at once, and their inboxes pushed.
 fn release(
     store: &Store,
     account: &str,
@@ -651,27 +653,39 @@ fn release(
         )?;
         workers.push(worker);
     }
-    let mut first = true;
-    let mut continued: Vec<String> = probed.map(str::to_string).into_iter().collect();
-    for worker in &workers {
-        if probed == Some(worker.meta.id.as_str())
-            || !ended_by_limit(worker)?
-            || continues_by_itself(worker)
+    let ids: Vec<String> = workers.iter().map(|w| w.meta.id.clone()).collect();
+    let mut due = Vec::new();
+    for worker in workers {
+        if probed != Some(worker.meta.id.as_str())
+            && ended_by_limit(&worker)?
+            && !continues_by_itself(&worker)
         {
-            continue;
-        }
-        if !std::mem::take(&mut first) {
-            std::thread::sleep(Duration::from_secs_f64(settings.stagger_s.max(0.0)));
-        }
-        match deliver(worker, &settings.continue_prompt, held_options()) {
-            Ok(_) => continued.push(worker.meta.id.clone()),
-            Err(err) => orch_store::store::log_unattended(&format!(
-                "limits: cannot continue `{}`: {err:#}",
-                worker.meta.id
-            )),
+            due.push(worker);
         }
     }
-    let ids: Vec<String> = workers.iter().map(|w| w.meta.id.clone()).collect();
+    let gap = settings.continue_gap(due.len());
+    let mut continued: Vec<String> = probed.map(str::to_string).into_iter().collect();
+    std::thread::scope(|scope| {
+        let mut typing = Vec::new();
+        for (n, worker) in due.into_iter().enumerate() {
+            if n > 0 {
+                std::thread::sleep(gap);
+            }
+            typing.push(scope.spawn(move || {
+                match deliver(&worker, &settings.continue_prompt, held_options()) {
+                    Ok(_) => Some(worker.meta.id.clone()),
+                    Err(err) => {
+                        orch_store::store::log_unattended(&format!(
+                            "limits: cannot continue `{}`: {err:#}",
+                            worker.meta.id
+                        ));
+                        None
+                    }
+                }
+            }));
+        }
+        continued.extend(typing.into_iter().filter_map(|t| t.join().ok().flatten()));
+    });
     std::thread::scope(|scope| {
         for id in &ids {
             scope.spawn(move || {

@@ -7,7 +7,8 @@
 //! limits:
 //!   first_probe_s: 60     # a limit with no reset time: first probe after this many seconds,
 //!   max_probe_s: 900      # then twice as long each time, up to this
-//!   stagger_s: 2          # between two workers continued after a reset
+//!   stagger_s: 2          # between two workers continued after a reset,
+//!   spread_s: 4           # or less, so that the last begins within this of the first
 //!   continue_prompt: continue
 //!   escalate_after_s: 21600  # a limit that lasts longer (or names a reset further off) is
 //!                            # escalated to the held workers' parent, once
@@ -32,6 +33,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The whole file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -153,6 +155,10 @@ pub struct LimitSettings {
     /// Seconds between two workers continued after a reset, so a fleet does not hit the API
     /// in one burst.
     pub stagger_s: f64,
+    /// The longest, in seconds, from the first worker continued after a reset to the last: a
+    /// fleet too large to begin within it at `stagger_s` each is continued closer together
+    /// ([`LimitSettings::continue_gap`]).
+    pub spread_s: f64,
     /// What is typed into a worker whose turn a limit ended, to continue it (the failed prompt
     /// is still in its conversation).
     pub continue_prompt: String,
@@ -167,9 +173,24 @@ impl Default for LimitSettings {
             first_probe_s: 60.0,
             max_probe_s: 900.0,
             stagger_s: 2.0,
+            spread_s: 4.0,
             continue_prompt: "continue".into(),
             escalate_after_s: 6.0 * 3600.0,
         }
+    }
+}
+
+impl LimitSettings {
+    /// The time between two of `n` workers continued after a reset: `stagger_s`, or less when
+    /// `n` of them would not all begin within `spread_s` (50 workers with the defaults: one
+    /// every 82 ms, the last 4 s after the first, where 2 s each would take 98 s).
+    pub fn continue_gap(&self, n: usize) -> Duration {
+        let stagger = self.stagger_s.max(0.0);
+        let gap = match n {
+            0 | 1 => stagger,
+            n => stagger.min(self.spread_s.max(0.0) / (n - 1) as f64),
+        };
+        Duration::from_secs_f64(gap)
     }
 }
 
@@ -289,5 +310,20 @@ mod tests {
             parse("prices:\n  m: {input: 1}\n").is_err(),
             "output is needed"
         );
+    }
+
+    #[test]
+    fn a_large_fleet_is_continued_within_the_spread_and_a_small_one_at_the_stagger() {
+        let settings = LimitSettings::default();
+        assert_eq!(settings.continue_gap(2), Duration::from_secs(2));
+        assert_eq!(settings.continue_gap(3), Duration::from_secs(2));
+        assert_eq!(settings.continue_gap(5), Duration::from_secs(1));
+        let gap = settings.continue_gap(50);
+        assert!(((gap * 49).as_secs_f64() - 4.0).abs() < 1e-6, "{gap:?}");
+        let spread_off = LimitSettings {
+            spread_s: 0.0,
+            ..settings
+        };
+        assert_eq!(spread_off.continue_gap(50), Duration::ZERO);
     }
 }

@@ -52,6 +52,10 @@ fn worktree_lifecycle_clean_and_dirty() {
     assert!(git(&repo, &["branch", "--list"]).contains("orch/alpha"));
     let ra = world.ps_row(a);
     assert_eq!(ra["worktree"]["branch"], "orch/alpha");
+    assert_eq!(
+        ra["worktree"]["base_branch"], "main",
+        "the branch it was based on"
+    );
     assert_eq!(ra["worktree"]["dirty"], false);
     let path = ra["worktree"]["path"].as_str().unwrap().to_string();
     assert_eq!(ra["cwd"], path.as_str(), "the worker runs in its worktree");
@@ -77,6 +81,21 @@ fn worktree_lifecycle_clean_and_dirty() {
     world.ok(&["kill", "beta"]);
     assert!(!Path::new(&beta_path).exists());
     assert!(!git(&repo, &["branch", "--list"]).contains("orch/beta"));
+
+    // From a detached HEAD: the commit is kept, no branch (a land must then name its target).
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    git(&repo, &["checkout", "-q", "--detach", head.trim()]);
+    let c = json(&world.ok(&[
+        "--json",
+        "spawn",
+        "--harness",
+        "sim",
+        "--name",
+        "gamma",
+        "--worktree",
+    ]));
+    let rc = world.ps_row(c["id"].as_str().unwrap());
+    assert_eq!(rc["worktree"]["base_branch"], serde_json::Value::Null);
 
     let outside = World::installed();
     let err = outside.orch(&["spawn", "--harness", "sim", "--worktree"]);

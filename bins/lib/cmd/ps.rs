@@ -54,6 +54,7 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             "worktree": meta.worktree.as_ref().map(|wt| json!({
                 "path": wt.path,
                 "branch": wt.branch,
+                "base_branch": wt.base_branch,
                 "dirty": crate::fleet::worktree::dirty(wt).ok(),
             })),
             "cwd": meta.cwd,

@@ -1,6 +1,6 @@
 //! Git worktrees for workers: `spawn --worktree` gives a worker a fresh worktree on a new
-//! branch `orch/<name>`, under the state directory and based on the caller's HEAD, so parallel
-//! workers never edit the same checkout. `kill` removes a clean worktree and keeps a dirty one.
+//! branch `orch/<name>`, under the state directory and based on the caller's HEAD (the commit
+//! and the branch checked out there), so parallel workers never edit the same checkout. `kill` removes a clean worktree and keeps a dirty one.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -40,6 +40,9 @@ pub fn create(cwd: &Path, root: &Path, id: &str, name: &str) -> Result<Worktree>
     );
     let base = git(&repo, &["rev-parse", "HEAD"])
         .context("`--worktree` needs a commit to start from (the repository has none)")?;
+    // The branch checked out there, if any: a detached HEAD has none (`land` then needs
+    // `--into`).
+    let base_branch = git(&repo, &["symbolic-ref", "--quiet", "--short", "HEAD"]).ok();
     orch_store::files::create_private_dir(root)?;
     let path = root.join(id);
     let branch = format!("orch/{name}");
@@ -59,6 +62,7 @@ pub fn create(cwd: &Path, root: &Path, id: &str, name: &str) -> Result<Worktree>
         path,
         branch,
         base,
+        base_branch,
     })
 }
 

@@ -2,9 +2,11 @@
 //! worker, `ps` shows branch and dirty state, `orch diff` the change, `kill` removes a clean
 //! worktree and keeps a dirty one.
 
-use crate::util::{json, run_ok, World};
-use std::path::Path;
+use crate::util::{json, run_ok, wait_or_explain, World};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// Makes `dir` a git repository on branch `main` with one commit (a README).
 pub fn init_repo(dir: &Path) {
@@ -100,4 +102,168 @@ fn worktree_lifecycle_clean_and_dirty() {
     let outside = World::installed();
     let err = outside.orch(&["spawn", "--harness", "sim", "--worktree"]);
     assert!(String::from_utf8_lossy(&err.stderr).contains("needs a git repository"));
+}
+
+/// Writes `text` into `file` of worktree `path` and commits it there, as the worker's own
+/// Bash tool would.
+pub fn commit(path: &Path, file: &str, text: &str) {
+    std::fs::write(path.join(file), text).unwrap();
+    git(path, &["add", file]);
+    git(path, &["commit", "-q", "-m", &format!("edit {file}")]);
+}
+
+/// Spawns a sim worker `name` in a worktree of the world's work folder; returns its id and
+/// worktree path.
+pub fn spawn_in_worktree(world: &World, name: &str, extra: &[&str]) -> (String, PathBuf) {
+    let mut argv = vec![
+        "--json",
+        "spawn",
+        "--harness",
+        "sim",
+        "--name",
+        name,
+        "--worktree",
+    ];
+    argv.extend(extra);
+    let id = json(&world.ok(&argv))["id"].as_str().unwrap().to_string();
+    let path = world.ps_row(&id)["worktree"]["path"]
+        .as_str()
+        .unwrap()
+        .into();
+    (id, path)
+}
+
+/// One turn of sim worker `id` (`tell` waits for its prompt event); returns once the
+/// conflict check has looked at the Stop that ended it.
+pub fn turn(world: &World, id: &str) {
+    let cursor: u64 = world
+        .ok(&["tell", id, "[[say: done]]"])
+        .trim()
+        .parse()
+        .unwrap();
+    let stop = json(&world.ok(&[
+        "listen",
+        id,
+        "--after",
+        &cursor.to_string(),
+        "--timeout",
+        "20",
+    ]));
+    let stop = stop["seq"].as_u64().unwrap();
+    wait_or_explain(
+        &format!("the conflict check of {id}'s stop {stop}"),
+        Duration::from_secs(20),
+        || (world.ps_row(id)["worktree"]["checked"].as_u64() >= Some(stop)).then_some(()),
+        || world.explain(),
+    );
+}
+
+/// The events of worker `id` named `kind`.
+pub fn events_named(world: &World, id: &str, kind: &str) -> Vec<Value> {
+    world
+        .ok(&["--json", "events", id])
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .flat_map(|v| match v {
+            Value::Array(items) => items,
+            one => vec![one],
+        })
+        .filter(|e| e["event"] == kind)
+        .collect()
+}
+
+#[test]
+fn a_conflict_is_seen_on_both_sides_after_the_turn_that_makes_it() {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    commit(&repo, "shared.txt", "one\ntwo\nthree\n");
+    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
+    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
+    let (gamma, gamma_wt) = spawn_in_worktree(&world, "gamma", &[]);
+
+    // alpha edits a line: nothing to conflict with yet.
+    commit(&alpha_wt, "shared.txt", "one\ntwo by alpha\nthree\n");
+    turn(&world, &alpha);
+    assert!(events_named(&world, &alpha, "conflict").is_empty());
+
+    // beta edits the same line: its turn makes the conflict, seen on both sides.
+    commit(&beta_wt, "shared.txt", "one\ntwo by beta\nthree\n");
+    turn(&world, &beta);
+    let on_beta = events_named(&world, &beta, "conflict");
+    let on_alpha = events_named(&world, &alpha, "conflict");
+    assert_eq!(on_beta.len(), 1, "{on_beta:?}");
+    assert_eq!(on_alpha.len(), 1, "{on_alpha:?}");
+    assert_eq!(on_beta[0]["with"], alpha.as_str());
+    assert_eq!(on_beta[0]["with_branch"], "orch/alpha");
+    assert_eq!(on_beta[0]["files"], serde_json::json!(["shared.txt"]));
+    assert_eq!(on_alpha[0]["with"], beta.as_str());
+    let row = world.ps_row(&beta);
+    assert_eq!(row["worktree"]["conflicts"][0]["with"], alpha.as_str());
+    assert_eq!(row["worktree"]["mark"], format!("conflict {alpha}"));
+    let table = world.ok(&["ps"]);
+    assert!(
+        table.contains("GIT") && table.contains(&format!("conflict {beta}")),
+        "{table}"
+    );
+    // The parent (the operator here) has it in its inbox, once for the pair.
+    let inbox = world.ok(&["--json", "inbox"]);
+    assert_eq!(inbox.matches("\"conflict\"").count(), 1, "{inbox}");
+
+    // gamma edits another file: no conflict; an uncommitted file shows as dirty.
+    commit(&gamma_wt, "other.txt", "gamma\n");
+    std::fs::write(gamma_wt.join("notes.txt"), "not committed\n").unwrap();
+    turn(&world, &gamma);
+    assert!(events_named(&world, &gamma, "conflict").is_empty());
+    let row = world.ps_row(&gamma);
+    assert_eq!(row["worktree"]["mark"], "dirty");
+    assert_eq!(
+        row["worktree"]["dirty_at_stop"],
+        serde_json::json!(["notes.txt"])
+    );
+
+    // beta takes alpha's line: the conflict clears on both sides.
+    commit(&beta_wt, "shared.txt", "one\ntwo by alpha\nthree\n");
+    turn(&world, &beta);
+    assert_eq!(events_named(&world, &beta, "conflict_cleared").len(), 1);
+    assert_eq!(events_named(&world, &alpha, "conflict_cleared").len(), 1);
+    assert_eq!(
+        world.ps_row(&alpha)["worktree"]["conflicts"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn commit_required_prompts_once_naming_the_files() {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    let outfits = repo.join(".orch/outfits");
+    std::fs::create_dir_all(&outfits).unwrap();
+    std::fs::write(
+        outfits.join("committer.yaml"),
+        "name: committer\nharness: sim\nworktree: true\ncommit: required\n",
+    )
+    .unwrap();
+    let (id, wt) = spawn_in_worktree(&world, "c", &["--outfit", "committer"]);
+    std::fs::write(wt.join("draft.txt"), "draft\n").unwrap();
+    turn(&world, &id);
+    let prompts = || {
+        world
+            .ok(&["--json", "audit"])
+            .matches("commit_prompt")
+            .count()
+    };
+    wait_or_explain(
+        "the commit prompt",
+        Duration::from_secs(20),
+        || (prompts() == 1).then_some(()),
+        || world.explain(),
+    );
+    let log = world.ok(&["audit"]);
+    assert!(log.contains("commit_prompt"), "{log}");
+    // Another turn with the same files uncommitted: no second prompt.
+    turn(&world, &id);
+    turn(&world, &id);
+    assert_eq!(prompts(), 1);
 }

@@ -129,6 +129,13 @@ pub enum Command {
         /// The worker's id.
         id: String,
     },
+    /// Checks a repository's worker branches for conflicts after a Stop (internal: started
+    /// detached by the hook, one per repository).
+    #[command(name = "__conflicts", hide = true)]
+    ConflictCheck {
+        /// A worker of the repository (the one whose Stop started it).
+        id: String,
+    },
     /// Waits out the usage limit on an account, then continues its workers (internal: started
     /// detached by the hook that saw the limit, and by any command that finds it missing).
     #[command(name = "__limits", hide = true)]
@@ -215,6 +222,11 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             return Exit::Ok.code();
         }
         // The detached helpers: their output goes nowhere, so errors go to the state's log.
+        Command::ConflictCheck { id } => {
+            return unattended(format!("conflict check for `{id}`"), |state| {
+                crate::fleet::conflict::check(state, &id)
+            })
+        }
         Command::BudgetCheck { id } => {
             return unattended(format!("budget of `{id}`"), |state| {
                 crate::spend::budget::follow(state, &id)

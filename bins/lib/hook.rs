@@ -215,6 +215,13 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
             orch_store::store::log_unattended(&format!("budget of `{id}`: {err:#}"));
         }
     }
+    if let (Kind::Stop(_), Some(meta)) = (&event.kind, meta) {
+        // A turn of a worker in a worktree ended: its branch is checked for conflicts by a
+        // detached check (git never runs here).
+        if let Err(err) = crate::fleet::conflict::after_stop(&dir, meta) {
+            orch_store::store::log_unattended(&format!("conflict check of `{id}`: {err:#}"));
+        }
+    }
     if permission {
         // The request is recorded whatever happens here; a policy problem only goes to the log.
         if let Err(err) = escalate_permission(&dir, payload) {

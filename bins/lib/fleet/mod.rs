@@ -1,6 +1,7 @@
-//! The workers as orch handles them: a worker's handle and waits, its status, its worktree,
-//! the spawn and resume pipeline, and the command harness's turn detector.
+//! The workers as orch handles them: a worker's handle and waits, its status, its worktree
+//! and its branch's conflicts, the spawn and resume pipeline, and the command harness's turn detector.
 
+pub(crate) mod conflict;
 pub(crate) mod detect;
 pub(crate) mod spawn;
 pub(crate) mod status;

@@ -56,6 +56,9 @@ pub struct WorkerRow {
     /// While a usage limit holds it: when orch expects to continue it (the reset, else the
     /// next probe), Unix ms.
     pub resumes_ms: Option<u64>,
+    /// Its branch at a glance ([`crate::fleet::worktree::mark`]: `conflict w2`, `dirty`),
+    /// shown after its status.
+    pub git: Option<String>,
 }
 
 impl WorkerRow {
@@ -251,6 +254,10 @@ impl Board {
             .dir
             .inbox_cursor()?
             .saturating_sub(worker.dir.counter(Counter::Acked));
+        let git = match worker.meta.worktree {
+            Some(_) => crate::fleet::worktree::mark(&worker.dir.git_state()),
+            None => None,
+        };
         let glance = summary::of(&self.state, worker.meta, &mut self.panes)?;
         let resumes_ms = match (glance.status, glance.meta.account.as_deref()) {
             (Status::Limited, Some(account)) => orch_store::limits::read(&self.state, account)?
@@ -263,6 +270,7 @@ impl Board {
             cost_usd: used.as_ref().and_then(|u| u.cost_usd),
             unread,
             resumes_ms,
+            git,
         };
         match self.entries.iter_mut().find(|e| e.id() == id) {
             Some(old) => *old = entry,

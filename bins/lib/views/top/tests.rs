@@ -43,6 +43,7 @@ fn entry(meta: Meta, status: Status, age_ms: u64, message: &str) -> WorkerRow {
         cost_usd: None,
         unread: 0,
         resumes_ms: None,
+        git: None,
     }
 }
 

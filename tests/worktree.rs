@@ -267,3 +267,171 @@ fn commit_required_prompts_once_naming_the_files() {
     turn(&world, &id);
     assert_eq!(prompts(), 1);
 }
+
+/// The `orch --json land ARGS` outcomes (whatever its exit status) and whether it succeeded.
+fn land(world: &World, args: &[&str]) -> (Vec<Value>, bool) {
+    let mut argv = vec!["--json", "land"];
+    argv.extend(args);
+    let out = world.orch(&argv);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let outcomes = serde_json::from_str::<Value>(&stdout).unwrap_or_else(|_| {
+        panic!(
+            "orch land printed no outcomes: {stdout}\n{}",
+            crate::util::stderr(&out)
+        )
+    });
+    (outcomes.as_array().unwrap().clone(), out.status.success())
+}
+
+/// The audit entries of `action` on `target`.
+fn audited(world: &World, action: &str, target: &str) -> usize {
+    world
+        .ok(&["--json", "audit"])
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .flat_map(|v| match v {
+            Value::Array(items) => items,
+            one => vec![one],
+        })
+        .filter(|e| e["action"] == action && e["target"] == target)
+        .count()
+}
+
+#[test]
+fn land_in_order_keeps_exactly_the_green_work() {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    commit(&repo, "shared.txt", "one\ntwo\nthree\n");
+    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
+    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
+    let (gamma, gamma_wt) = spawn_in_worktree(&world, "gamma", &[]);
+    commit(&alpha_wt, "shared.txt", "one\ntwo by alpha\nthree\n");
+    commit(&alpha_wt, "a.txt", "a\n");
+    commit(&beta_wt, "b.txt", "FAIL\n");
+    commit(&gamma_wt, "shared.txt", "one\ntwo by gamma\nthree\n");
+    let heads: Vec<String> = ["alpha", "beta", "gamma"]
+        .iter()
+        .map(|n| {
+            git(&repo, &["rev-parse", &format!("orch/{n}")])
+                .trim()
+                .to_string()
+        })
+        .collect();
+    // The person works on another branch meanwhile, with changes of its own.
+    git(&repo, &["checkout", "-q", "-b", "mine"]);
+    std::fs::write(repo.join("README.md"), "hello\nmine\n").unwrap();
+    std::fs::write(repo.join("untracked.txt"), "mine\n").unwrap();
+    let status = git(&repo, &["status"]);
+
+    let (outcomes, ok) = land(
+        &world,
+        &[
+            &alpha,
+            &beta,
+            &gamma,
+            "--test",
+            "! grep -q FAIL b.txt 2>/dev/null",
+        ],
+    );
+    assert!(!ok, "two branches were refused: exit 1");
+    let kinds: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["landed", "test_failed", "conflict"], "{outcomes:?}");
+    assert_eq!(outcomes[2]["files"], serde_json::json!(["shared.txt"]));
+
+    // main holds exactly alpha's work on top of where it was.
+    assert_eq!(
+        git(&repo, &["show", "main:shared.txt"]),
+        "one\ntwo by alpha\nthree\n"
+    );
+    assert_eq!(git(&repo, &["show", "main:a.txt"]), "a\n");
+    assert!(git(&repo, &["ls-tree", "--name-only", "main"])
+        .lines()
+        .all(|f| f != "b.txt"));
+    // No commit lost: every worker's commit is on main or still on its branch.
+    for (name, head) in ["alpha", "beta", "gamma"].iter().zip(&heads) {
+        assert_eq!(
+            git(&repo, &["rev-parse", &format!("orch/{name}")]).trim(),
+            head
+        );
+    }
+    // The refused owners were told once each, the landed one not at all.
+    assert_eq!(audited(&world, "land_prompt", &beta), 1);
+    assert_eq!(audited(&world, "land_prompt", &gamma), 1);
+    assert_eq!(audited(&world, "land_prompt", &alpha), 0);
+    assert_eq!(
+        events_named(&world, &beta, "prompt").len(),
+        1,
+        "delivered to beta"
+    );
+    assert_eq!(
+        events_named(&world, &gamma, "prompt").len(),
+        1,
+        "delivered to gamma"
+    );
+    assert_eq!(audited(&world, "land", &alpha), 1);
+    assert_eq!(events_named(&world, &alpha, "land")[0]["outcome"], "landed");
+    // The person's checkout is as it was.
+    assert_eq!(git(&repo, &["status"]), status);
+    assert_eq!(
+        git(&repo, &["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "mine"
+    );
+    assert!(
+        git(&repo, &["worktree", "list"]).lines().count() == 4,
+        "no scratch left"
+    );
+}
+
+#[test]
+fn land_refuses_bad_input_and_survives_a_moving_target() {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
+    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
+    commit(&alpha_wt, "a.txt", "a\n");
+    commit(&beta_wt, "b.txt", "b\n");
+    git(&repo, &["checkout", "-q", "-b", "mine"]);
+
+    // The target moves while alpha's test runs: tried again on the new target, nothing lost.
+    let marker = world.root().join("moved");
+    let test = format!(
+        "if [ ! -f {m} ]; then touch {m}; c=$(git -C {r} -c user.name=t -c user.email=t@e \
+         commit-tree -p main -m moved 'main^{{tree}}'); git -C {r} update-ref refs/heads/main $c; fi",
+        m = marker.display(),
+        r = repo.display()
+    );
+    let (outcomes, ok) = land(&world, &[&alpha, "--test", &test]);
+    assert!(ok, "{outcomes:?}");
+    assert_eq!(outcomes[0]["outcome"], "landed");
+    assert_eq!(outcomes[0]["retries"], 1);
+    let log = git(&repo, &["log", "--format=%s", "main"]);
+    assert!(log.starts_with("edit a.txt\nmoved\n"), "{log}");
+
+    // A worktree deleted by hand: its committed branch still lands.
+    std::fs::remove_dir_all(&beta_wt).unwrap();
+    let (outcomes, ok) = land(&world, &[&beta, "--strategy", "merge"]);
+    assert!(ok, "{outcomes:?}");
+    assert_eq!(git(&repo, &["show", "main:b.txt"]), "b\n");
+
+    // A worker spawned on a detached HEAD has no base branch: --into is asked for.
+    git(&repo, &["checkout", "-q", "--detach"]);
+    let (gamma, _) = spawn_in_worktree(&world, "gamma", &[]);
+    let out = world.orch(&["land", &gamma]);
+    assert!(!out.status.success());
+    assert!(crate::util::stderr(&out).contains("--into BRANCH"));
+
+    // Not a git repository any more.
+    std::fs::rename(repo.join(".git"), world.root().join("git-moved")).unwrap();
+    let out = world.orch(&["land", &alpha]);
+    assert!(!out.status.success());
+    assert!(
+        crate::util::stderr(&out).contains("is not a git repository"),
+        "{}",
+        crate::util::stderr(&out)
+    );
+}

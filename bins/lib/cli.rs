@@ -88,6 +88,10 @@ pub enum Command {
     Outfit(cmd::outfit::Args),
     /// `git diff --stat` of a worker's worktree against its base.
     Diff(cmd::diff::Args),
+    /// Land workers' branches one at a time onto a target branch: each brought onto it in a
+    /// scratch worktree and tested; the target moves only when green; a refused branch's
+    /// owner is prompted with its conflict or its failed test.
+    Land(cmd::land::Args),
     /// The accounts a usage limit holds, their workers and queued prompts; release or hold one.
     Limits(cmd::limits::Args),
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
@@ -204,6 +208,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Audit(args) => cmd::audit::run(&ctx, args),
         Command::Outfit(args) => cmd::outfit::run(&ctx, args),
         Command::Diff(args) => cmd::diff::run(&ctx, args),
+        Command::Land(args) => cmd::land::run(&ctx, args),
         Command::Limits(args) => cmd::limits::run(&ctx, args),
         Command::Completions(args) => cmd::completions::run(&ctx, args, Cli::command()),
         Command::Workers => cmd::completions::workers(),

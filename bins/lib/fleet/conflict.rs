@@ -258,7 +258,8 @@ fn settle(
             });
         }
     }
-    if had == !files.is_empty() {
+    // Nothing changed sides: it conflicted and still does, or neither.
+    if had != files.is_empty() {
         return Ok(());
     }
     let mut told = Vec::new();

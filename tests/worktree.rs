@@ -158,18 +158,26 @@ pub fn turn(world: &World, id: &str) {
     );
 }
 
-/// The events of worker `id` named `kind`.
-pub fn events_named(world: &World, id: &str, kind: &str) -> Vec<Value> {
+/// The items `orch --json ARGS` prints (an array, or one object a line).
+fn items(world: &World, args: &[&str]) -> Vec<Value> {
+    let mut argv = vec!["--json"];
+    argv.extend(args);
     world
-        .ok(&["--json", "events", id])
+        .ok(&argv)
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .flat_map(|v| match v {
             Value::Array(items) => items,
             one => vec![one],
         })
-        .filter(|e| e["event"] == kind)
         .collect()
+}
+
+/// The events of worker `id` named `kind`.
+pub fn events_named(world: &World, id: &str, kind: &str) -> Vec<Value> {
+    let mut all = items(world, &["events", id]);
+    all.retain(|e| e["event"] == kind);
+    all
 }
 
 #[test]
@@ -285,14 +293,8 @@ fn land(world: &World, args: &[&str]) -> (Vec<Value>, bool) {
 
 /// The audit entries of `action` on `target`.
 fn audited(world: &World, action: &str, target: &str) -> usize {
-    world
-        .ok(&["--json", "audit"])
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .flat_map(|v| match v {
-            Value::Array(items) => items,
-            one => vec![one],
-        })
+    items(world, &["audit"])
+        .iter()
         .filter(|e| e["action"] == action && e["target"] == target)
         .count()
 }

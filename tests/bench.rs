@@ -260,6 +260,8 @@ fn main() {
         "fan_out": fan_out,
         "command": command,
         "limits": limits,
+        "conflict_check": conflict_check(tmp.path(), &hook, &path),
+        "land": land_eight(tmp.path(), &path),
         "targets": {
             "unmanaged_vs_true": "<= 1.5",
             "managed_stop_median_ms": "<= 3",
@@ -269,7 +271,9 @@ fn main() {
             "fan_out_publisher_hook_median_ms": "<= 5",
             "top_stop_to_frame_median_ms": "<= 100",
             "limits_requests_in_10_min": "<= 5",
-            "limits_reset_to_last_continue_s": "<= 5"
+            "limits_reset_to_last_continue_s": "<= 5",
+            "stop_to_conflict_event_ms": "<= 500",
+            "land_8_over_tests_ms": "<= 2000"
         }
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
@@ -1009,4 +1013,149 @@ fn unix_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
+}
+
+/// Runs git in `dir` as a test user; returns stdout.
+fn git_in(dir: &Path, args: &[&str]) -> String {
+    let mut git = Command::new("git");
+    git.arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=b", "-c", "user.email=b@example.com"])
+        .args(args);
+    run_ok(&mut git, None, String::new)
+}
+
+/// A repository of `files` files on `main` under `tmp` and a state folder with `n` workers
+/// `w1..wn`, each in a worktree on `orch/wN` that committed a file of its own (`own-N.txt`).
+/// Returns (repo, state).
+fn repo_with_worktrees(tmp: &Path, files: usize, n: usize) -> (PathBuf, PathBuf) {
+    let repo = tmp.join("repo");
+    let state = tmp.join("state");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    git_in(&repo, &["init", "-q", "-b", "main"]);
+    for i in 0..files {
+        std::fs::write(repo.join(format!("src/f{i}.txt")), format!("line {i}\n")).unwrap();
+    }
+    git_in(&repo, &["add", "."]);
+    git_in(&repo, &["commit", "-q", "-m", "files"]);
+    let base = git_in(&repo, &["rev-parse", "HEAD"]).trim().to_string();
+    for i in 1..=n {
+        let id = format!("w{i}");
+        let path = tmp.join("worktrees").join(&id);
+        let branch = format!("orch/{id}");
+        git_in(
+            &repo,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                &branch,
+                &path.display().to_string(),
+                "main",
+            ],
+        );
+        std::fs::write(path.join(format!("own-{i}.txt")), "mine\n").unwrap();
+        git_in(&path, &["add", "."]);
+        git_in(&path, &["commit", "-q", "-m", &format!("{id}'s work")]);
+        let dir = state.join("workers").join(&id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let meta = json!({"id": id, "name": id, "role": "worker", "harness": "sim",
+            "cwd": path, "parent": "operator", "created_ms": 0,
+            "worktree": {"repo": repo, "path": path, "branch": branch, "base": base,
+                "base_branch": "main"}});
+        std::fs::write(dir.join("meta.json"), meta.to_string()).unwrap();
+    }
+    (repo, state)
+}
+
+/// From a worker's Stop (its hook run) to the `conflict` event the detached check records, on
+/// a repository of 10,000 files with 8 live worktrees (w1 and w2 edit the same line); then
+/// the Stop-to-checked time of later Stops (the same check, no new conflict), 10 runs.
+fn conflict_check(tmp: &Path, hook: &Path, path: &str) -> Value {
+    let tmp = tmp.join("conflicts");
+    let (_repo, state) = repo_with_worktrees(&tmp, 10_000, 8);
+    for id in ["w1", "w2"] {
+        let wt = tmp.join("worktrees").join(id);
+        std::fs::write(wt.join("src/f0.txt"), format!("line 0 by {id}\n")).unwrap();
+        git_in(&wt, &["commit", "-q", "-am", "same line"]);
+    }
+    let env = vec![
+        ("PATH", path.to_string()),
+        ("HOME", tmp.display().to_string()),
+        ("ORCH_HOME", state.display().to_string()),
+        ("ORCH_WORKER", "w1".to_string()),
+    ];
+    let events = state.join("workers/w1/events.jsonl");
+    let git_json = state.join("workers/w1/git.json");
+    let checked = || -> u64 {
+        std::fs::read_to_string(&git_json)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| v["checked"].as_u64())
+            .unwrap_or(0)
+    };
+    let deadline = Duration::from_secs(30);
+    let start = Instant::now();
+    time_once(hook, &env, &stop_payload("s1"));
+    while !std::fs::read_to_string(&events)
+        .unwrap_or_default()
+        .contains("\"conflict\"")
+    {
+        assert!(start.elapsed() < deadline, "no conflict event within 30 s");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let first = start.elapsed();
+    let mut later = Vec::new();
+    for _ in 0..10 {
+        while checked() == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let before = checked();
+        let start = Instant::now();
+        time_once(hook, &env, &stop_payload("s1"));
+        while checked() <= before {
+            assert!(start.elapsed() < deadline, "no check within 30 s");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        later.push(start.elapsed());
+    }
+    json!({"files": 10_000, "worktrees": 8,
+        "stop_to_conflict_event_ms": first.as_secs_f64() * 1000.0,
+        "stop_to_checked": stats(later)})
+}
+
+/// `orch land` of 8 non-conflicting branches with a trivial test (`true`), on a repository of
+/// 1,000 files: its wall time, and that time less the tests' own.
+fn land_eight(tmp: &Path, path: &str) -> Value {
+    let tmp = tmp.join("land");
+    let (repo, state) = repo_with_worktrees(&tmp, 1_000, 8);
+    let ids: Vec<String> = (1..=8).map(|i| format!("w{i}")).collect();
+    let mut cmd = Command::new(exe("orch"));
+    cmd.env_clear()
+        .env("PATH", path)
+        .env("HOME", &tmp)
+        .env("ORCH_HOME", &state)
+        .args(["--json", "land", "--test", "true"])
+        .args(&ids);
+    let start = Instant::now();
+    let out = run_ok(&mut cmd, None, String::new);
+    let elapsed = start.elapsed();
+    let landed = serde_json::from_str::<Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["outcome"] == "landed")
+        .count();
+    // The trivial test alone, 8 times: what `orch land` spends on its own is the rest.
+    let tests = Instant::now();
+    for _ in 0..8 {
+        Command::new("sh").args(["-c", "true"]).status().unwrap();
+    }
+    let tests = tests.elapsed();
+    let commits = git_in(&repo, &["rev-list", "--count", "main"]);
+    json!({"branches": 8, "landed": landed, "main_commits": commits.trim(),
+        "wall_ms": elapsed.as_secs_f64() * 1000.0,
+        "over_tests_ms": (elapsed.saturating_sub(tests)).as_secs_f64() * 1000.0})
 }

@@ -410,7 +410,7 @@ fn claude_code_loads_a_skill_body_through_the_skill_tool() {
         Duration::from_secs(90),
     );
     expect_success(&format!("claude -p {prompt:?}"), out, String::new);
-    let distinctive = "merge the branches in dependency order";
+    let distinctive = "land the branches in dependency order";
     let requests = mock.requests();
     let loaded = requests
         .iter()

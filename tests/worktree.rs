@@ -2,9 +2,11 @@
 //! worker, `ps` shows branch and dirty state, `orch diff` the change, `kill` removes a clean
 //! worktree and keeps a dirty one.
 
-use crate::util::{json, run_ok, World};
-use std::path::Path;
+use crate::util::{json, run_ok, wait_or_explain, World};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// Makes `dir` a git repository on branch `main` with one commit (a README).
 pub fn init_repo(dir: &Path) {
@@ -52,6 +54,10 @@ fn worktree_lifecycle_clean_and_dirty() {
     assert!(git(&repo, &["branch", "--list"]).contains("orch/alpha"));
     let ra = world.ps_row(a);
     assert_eq!(ra["worktree"]["branch"], "orch/alpha");
+    assert_eq!(
+        ra["worktree"]["base_branch"], "main",
+        "the branch it was based on"
+    );
     assert_eq!(ra["worktree"]["dirty"], false);
     let path = ra["worktree"]["path"].as_str().unwrap().to_string();
     assert_eq!(ra["cwd"], path.as_str(), "the worker runs in its worktree");
@@ -78,7 +84,356 @@ fn worktree_lifecycle_clean_and_dirty() {
     assert!(!Path::new(&beta_path).exists());
     assert!(!git(&repo, &["branch", "--list"]).contains("orch/beta"));
 
+    // From a detached HEAD: the commit is kept, no branch (a land must then name its target).
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    git(&repo, &["checkout", "-q", "--detach", head.trim()]);
+    let c = json(&world.ok(&[
+        "--json",
+        "spawn",
+        "--harness",
+        "sim",
+        "--name",
+        "gamma",
+        "--worktree",
+    ]));
+    let rc = world.ps_row(c["id"].as_str().unwrap());
+    assert_eq!(rc["worktree"]["base_branch"], serde_json::Value::Null);
+
     let outside = World::installed();
     let err = outside.orch(&["spawn", "--harness", "sim", "--worktree"]);
     assert!(String::from_utf8_lossy(&err.stderr).contains("needs a git repository"));
+}
+
+/// Writes `text` into `file` of worktree `path` and commits it there, as the worker's own
+/// Bash tool would.
+pub fn commit(path: &Path, file: &str, text: &str) {
+    std::fs::write(path.join(file), text).unwrap();
+    git(path, &["add", file]);
+    git(path, &["commit", "-q", "-m", &format!("edit {file}")]);
+}
+
+/// Spawns a sim worker `name` in a worktree of the world's work folder; returns its id and
+/// worktree path.
+pub fn spawn_in_worktree(world: &World, name: &str, extra: &[&str]) -> (String, PathBuf) {
+    let mut argv = vec![
+        "--json",
+        "spawn",
+        "--harness",
+        "sim",
+        "--name",
+        name,
+        "--worktree",
+    ];
+    argv.extend(extra);
+    let id = json(&world.ok(&argv))["id"].as_str().unwrap().to_string();
+    let path = world.ps_row(&id)["worktree"]["path"]
+        .as_str()
+        .unwrap()
+        .into();
+    (id, path)
+}
+
+/// One turn of sim worker `id` (`tell` waits for its prompt event); returns once the
+/// conflict check has looked at the Stop that ended it.
+pub fn turn(world: &World, id: &str) {
+    let cursor: u64 = world
+        .ok(&["tell", id, "[[say: done]]"])
+        .trim()
+        .parse()
+        .unwrap();
+    let stop = json(&world.ok(&[
+        "listen",
+        id,
+        "--after",
+        &cursor.to_string(),
+        "--timeout",
+        "20",
+    ]));
+    let stop = stop["seq"].as_u64().unwrap();
+    wait_or_explain(
+        &format!("the conflict check of {id}'s stop {stop}"),
+        Duration::from_secs(20),
+        || (world.ps_row(id)["worktree"]["checked"].as_u64() >= Some(stop)).then_some(()),
+        || world.explain(),
+    );
+}
+
+/// The items `orch --json ARGS` prints (an array, or one object a line).
+fn items(world: &World, args: &[&str]) -> Vec<Value> {
+    let mut argv = vec!["--json"];
+    argv.extend(args);
+    world
+        .ok(&argv)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .flat_map(|v| match v {
+            Value::Array(items) => items,
+            one => vec![one],
+        })
+        .collect()
+}
+
+/// The events of worker `id` named `kind`.
+pub fn events_named(world: &World, id: &str, kind: &str) -> Vec<Value> {
+    let mut all = items(world, &["events", id]);
+    all.retain(|e| e["event"] == kind);
+    all
+}
+
+#[test]
+fn a_conflict_is_seen_on_both_sides_after_the_turn_that_makes_it() {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    commit(&repo, "shared.txt", "one\ntwo\nthree\n");
+    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
+    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
+    let (gamma, gamma_wt) = spawn_in_worktree(&world, "gamma", &[]);
+
+    // alpha edits a line: nothing to conflict with yet.
+    commit(&alpha_wt, "shared.txt", "one\ntwo by alpha\nthree\n");
+    turn(&world, &alpha);
+    assert!(events_named(&world, &alpha, "conflict").is_empty());
+
+    // beta edits the same line: its turn makes the conflict, seen on both sides.
+    commit(&beta_wt, "shared.txt", "one\ntwo by beta\nthree\n");
+    turn(&world, &beta);
+    let on_beta = events_named(&world, &beta, "conflict");
+    let on_alpha = events_named(&world, &alpha, "conflict");
+    assert_eq!(on_beta.len(), 1, "{on_beta:?}");
+    assert_eq!(on_alpha.len(), 1, "{on_alpha:?}");
+    assert_eq!(on_beta[0]["with"], alpha.as_str());
+    assert_eq!(on_beta[0]["with_branch"], "orch/alpha");
+    assert_eq!(on_beta[0]["files"], serde_json::json!(["shared.txt"]));
+    assert_eq!(on_alpha[0]["with"], beta.as_str());
+    let row = world.ps_row(&beta);
+    assert_eq!(row["worktree"]["conflicts"][0]["with"], alpha.as_str());
+    assert_eq!(row["worktree"]["mark"], format!("conflict {alpha}"));
+    let table = world.ok(&["ps"]);
+    assert!(
+        table.contains("GIT") && table.contains(&format!("conflict {beta}")),
+        "{table}"
+    );
+    // The parent (the operator here) has it in its inbox, once for the pair.
+    let inbox = world.ok(&["--json", "inbox"]);
+    assert_eq!(inbox.matches("\"conflict\"").count(), 1, "{inbox}");
+
+    // gamma edits another file: no conflict; an uncommitted file shows as dirty.
+    commit(&gamma_wt, "other.txt", "gamma\n");
+    std::fs::write(gamma_wt.join("notes.txt"), "not committed\n").unwrap();
+    turn(&world, &gamma);
+    assert!(events_named(&world, &gamma, "conflict").is_empty());
+    let row = world.ps_row(&gamma);
+    assert_eq!(row["worktree"]["mark"], "dirty");
+    assert_eq!(
+        row["worktree"]["dirty_at_stop"],
+        serde_json::json!(["notes.txt"])
+    );
+
+    // beta takes alpha's line: the conflict clears on both sides.
+    commit(&beta_wt, "shared.txt", "one\ntwo by alpha\nthree\n");
+    turn(&world, &beta);
+    assert_eq!(events_named(&world, &beta, "conflict_cleared").len(), 1);
+    assert_eq!(events_named(&world, &alpha, "conflict_cleared").len(), 1);
+    assert_eq!(
+        world.ps_row(&alpha)["worktree"]["conflicts"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn commit_required_prompts_once_naming_the_files() {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    let outfits = repo.join(".orch/outfits");
+    std::fs::create_dir_all(&outfits).unwrap();
+    std::fs::write(
+        outfits.join("committer.yaml"),
+        "name: committer\nharness: sim\nworktree: true\ncommit: required\n",
+    )
+    .unwrap();
+    let (id, wt) = spawn_in_worktree(&world, "c", &["--outfit", "committer"]);
+    std::fs::write(wt.join("draft.txt"), "draft\n").unwrap();
+    turn(&world, &id);
+    let prompts = || {
+        world
+            .ok(&["--json", "audit"])
+            .matches("commit_prompt")
+            .count()
+    };
+    wait_or_explain(
+        "the commit prompt",
+        Duration::from_secs(20),
+        || (prompts() == 1).then_some(()),
+        || world.explain(),
+    );
+    let log = world.ok(&["audit"]);
+    assert!(log.contains("commit_prompt"), "{log}");
+    // Another turn with the same files uncommitted: no second prompt.
+    turn(&world, &id);
+    turn(&world, &id);
+    assert_eq!(prompts(), 1);
+}
+
+/// The `orch --json land ARGS` outcomes (whatever its exit status) and whether it succeeded.
+fn land(world: &World, args: &[&str]) -> (Vec<Value>, bool) {
+    let mut argv = vec!["--json", "land"];
+    argv.extend(args);
+    let out = world.orch(&argv);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let outcomes = serde_json::from_str::<Value>(&stdout).unwrap_or_else(|_| {
+        panic!(
+            "orch land printed no outcomes: {stdout}\n{}",
+            crate::util::stderr(&out)
+        )
+    });
+    (outcomes.as_array().unwrap().clone(), out.status.success())
+}
+
+/// The audit entries of `action` on `target`.
+fn audited(world: &World, action: &str, target: &str) -> usize {
+    items(world, &["audit"])
+        .iter()
+        .filter(|e| e["action"] == action && e["target"] == target)
+        .count()
+}
+
+#[test]
+fn land_in_order_keeps_exactly_the_green_work() {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    commit(&repo, "shared.txt", "one\ntwo\nthree\n");
+    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
+    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
+    let (gamma, gamma_wt) = spawn_in_worktree(&world, "gamma", &[]);
+    commit(&alpha_wt, "shared.txt", "one\ntwo by alpha\nthree\n");
+    commit(&alpha_wt, "a.txt", "a\n");
+    commit(&beta_wt, "b.txt", "FAIL\n");
+    commit(&gamma_wt, "shared.txt", "one\ntwo by gamma\nthree\n");
+    let heads: Vec<String> = ["alpha", "beta", "gamma"]
+        .iter()
+        .map(|n| {
+            git(&repo, &["rev-parse", &format!("orch/{n}")])
+                .trim()
+                .to_string()
+        })
+        .collect();
+    // The person works on another branch meanwhile, with changes of its own.
+    git(&repo, &["checkout", "-q", "-b", "mine"]);
+    std::fs::write(repo.join("README.md"), "hello\nmine\n").unwrap();
+    std::fs::write(repo.join("untracked.txt"), "mine\n").unwrap();
+    let status = git(&repo, &["status"]);
+
+    let (outcomes, ok) = land(
+        &world,
+        &[
+            &alpha,
+            &beta,
+            &gamma,
+            "--test",
+            "! grep -q FAIL b.txt 2>/dev/null",
+        ],
+    );
+    assert!(!ok, "two branches were refused: exit 1");
+    let kinds: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["landed", "test_failed", "conflict"], "{outcomes:?}");
+    assert_eq!(outcomes[2]["files"], serde_json::json!(["shared.txt"]));
+
+    // main holds exactly alpha's work on top of where it was.
+    assert_eq!(
+        git(&repo, &["show", "main:shared.txt"]),
+        "one\ntwo by alpha\nthree\n"
+    );
+    assert_eq!(git(&repo, &["show", "main:a.txt"]), "a\n");
+    assert!(git(&repo, &["ls-tree", "--name-only", "main"])
+        .lines()
+        .all(|f| f != "b.txt"));
+    // No commit lost: every worker's commit is on main or still on its branch.
+    for (name, head) in ["alpha", "beta", "gamma"].iter().zip(&heads) {
+        assert_eq!(
+            git(&repo, &["rev-parse", &format!("orch/{name}")]).trim(),
+            head
+        );
+    }
+    // The refused owners were told once each, the landed one not at all.
+    assert_eq!(audited(&world, "land_prompt", &beta), 1);
+    assert_eq!(audited(&world, "land_prompt", &gamma), 1);
+    assert_eq!(audited(&world, "land_prompt", &alpha), 0);
+    assert_eq!(
+        events_named(&world, &beta, "prompt").len(),
+        1,
+        "delivered to beta"
+    );
+    assert_eq!(
+        events_named(&world, &gamma, "prompt").len(),
+        1,
+        "delivered to gamma"
+    );
+    assert_eq!(audited(&world, "land", &alpha), 1);
+    assert_eq!(events_named(&world, &alpha, "land")[0]["outcome"], "landed");
+    // The person's checkout is as it was.
+    assert_eq!(git(&repo, &["status"]), status);
+    assert_eq!(
+        git(&repo, &["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "mine"
+    );
+    assert!(
+        git(&repo, &["worktree", "list"]).lines().count() == 4,
+        "no scratch left"
+    );
+}
+
+#[test]
+fn land_refuses_bad_input_and_survives_a_moving_target() {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
+    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
+    commit(&alpha_wt, "a.txt", "a\n");
+    commit(&beta_wt, "b.txt", "b\n");
+    git(&repo, &["checkout", "-q", "-b", "mine"]);
+
+    // The target moves while alpha's test runs: tried again on the new target, nothing lost.
+    let marker = world.root().join("moved");
+    let test = format!(
+        "if [ ! -f {m} ]; then touch {m}; c=$(git -C {r} -c user.name=t -c user.email=t@e \
+         commit-tree -p main -m moved 'main^{{tree}}'); git -C {r} update-ref refs/heads/main $c; fi",
+        m = marker.display(),
+        r = repo.display()
+    );
+    let (outcomes, ok) = land(&world, &[&alpha, "--test", &test]);
+    assert!(ok, "{outcomes:?}");
+    assert_eq!(outcomes[0]["outcome"], "landed");
+    assert_eq!(outcomes[0]["retries"], 1);
+    let log = git(&repo, &["log", "--format=%s", "main"]);
+    assert!(log.starts_with("edit a.txt\nmoved\n"), "{log}");
+
+    // A worktree deleted by hand: its committed branch still lands.
+    std::fs::remove_dir_all(&beta_wt).unwrap();
+    let (outcomes, ok) = land(&world, &[&beta, "--strategy", "merge"]);
+    assert!(ok, "{outcomes:?}");
+    assert_eq!(git(&repo, &["show", "main:b.txt"]), "b\n");
+
+    // A worker spawned on a detached HEAD has no base branch: --into is asked for.
+    git(&repo, &["checkout", "-q", "--detach"]);
+    let (gamma, _) = spawn_in_worktree(&world, "gamma", &[]);
+    let out = world.orch(&["land", &gamma]);
+    assert!(!out.status.success());
+    assert!(crate::util::stderr(&out).contains("--into BRANCH"));
+
+    // Not a git repository any more.
+    std::fs::rename(repo.join(".git"), world.root().join("git-moved")).unwrap();
+    let out = world.orch(&["land", &alpha]);
+    assert!(!out.status.success());
+    assert!(
+        crate::util::stderr(&out).contains("is not a git repository"),
+        "{}",
+        crate::util::stderr(&out)
+    );
 }

@@ -88,6 +88,10 @@ pub enum Command {
     Outfit(cmd::outfit::Args),
     /// `git diff --stat` of a worker's worktree against its base.
     Diff(cmd::diff::Args),
+    /// Land workers' branches one at a time onto a target branch: each brought onto it in a
+    /// scratch worktree and tested; the target moves only when green; a refused branch's
+    /// owner is prompted with its conflict or its failed test.
+    Land(cmd::land::Args),
     /// The accounts a usage limit holds, their workers and queued prompts; release or hold one.
     Limits(cmd::limits::Args),
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
@@ -134,6 +138,13 @@ pub enum Command {
     #[command(name = "__rollout", hide = true)]
     RolloutFollower {
         /// The worker's id.
+        id: String,
+    },
+    /// Checks a repository's worker branches for conflicts after a Stop (internal: started
+    /// detached by the hook, one per repository).
+    #[command(name = "__conflicts", hide = true)]
+    ConflictCheck {
+        /// A worker of the repository (the one whose Stop started it).
         id: String,
     },
     /// Waits out the usage limit on an account, then continues its workers (internal: started
@@ -204,6 +215,7 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Audit(args) => cmd::audit::run(&ctx, args),
         Command::Outfit(args) => cmd::outfit::run(&ctx, args),
         Command::Diff(args) => cmd::diff::run(&ctx, args),
+        Command::Land(args) => cmd::land::run(&ctx, args),
         Command::Limits(args) => cmd::limits::run(&ctx, args),
         Command::Completions(args) => cmd::completions::run(&ctx, args, Cli::command()),
         Command::Workers => cmd::completions::workers(),
@@ -222,6 +234,11 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             return Exit::Ok.code();
         }
         // The detached helpers: their output goes nowhere, so errors go to the state's log.
+        Command::ConflictCheck { id } => {
+            return unattended(format!("conflict check for `{id}`"), |state| {
+                crate::fleet::conflict::check(state, &id)
+            })
+        }
         Command::BudgetCheck { id } => {
             return unattended(format!("budget of `{id}`"), |state| {
                 crate::spend::budget::follow(state, &id)

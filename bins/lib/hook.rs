@@ -190,10 +190,9 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
     let turn = matches!(kind, Kind::Prompt(_) | Kind::Stop(_) | Kind::StopBlocked(_));
     let permission = matches!(kind, Kind::PermissionRequest(_));
     let event = crate::spend::limit::publish(&dir, kind)?;
+    let meta = dir.meta().ok();
     if matches!(event.kind, Kind::Prompt(_))
-        && dir
-            .meta()
-            .is_ok_and(|m| m.harness == orch_store::Harness::Codex)
+        && meta.is_some_and(|m| m.harness == orch_store::Harness::Codex)
     {
         // Codex fires no hook for a turn an error ends: a detached follower reads that end
         // off its rollout.
@@ -207,6 +206,13 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
         // after the Stop).
         if let Err(err) = crate::spend::budget::ensure_follower(&dir) {
             orch_store::store::log_unattended(&format!("budget of `{id}`: {err:#}"));
+        }
+    }
+    if let (Kind::Stop(_), Some(meta)) = (&event.kind, meta) {
+        // A turn of a worker in a worktree ended: its branch is checked for conflicts by a
+        // detached check (git never runs here).
+        if let Err(err) = crate::fleet::conflict::after_stop(&dir, meta) {
+            orch_store::store::log_unattended(&format!("conflict check of `{id}`: {err:#}"));
         }
     }
     if permission {

@@ -27,16 +27,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let stat = crate::fleet::worktree::diff_stat(wt)?;
     if ctx.json {
         return super::print_json(&json!({
-            "worker": worker.meta.id, "branch": wt.branch, "base": wt.base, "stat": stat,
+            "worker": worker.meta.id, "branch": wt.branch, "base": wt.base,
+            "base_branch": wt.base_branch, "stat": stat,
             "dirty": crate::fleet::worktree::dirty(wt)?,
         }));
     }
-    println!(
-        "{} ({} from {})",
-        worker.meta.id,
-        wt.branch,
-        &wt.base[..wt.base.len().min(12)]
-    );
+    let base = &wt.base[..wt.base.len().min(12)];
+    match &wt.base_branch {
+        Some(on) => println!("{} ({} from {on} at {base})", worker.meta.id, wt.branch),
+        None => println!("{} ({} from {base})", worker.meta.id, wt.branch),
+    }
     if stat.is_empty() {
         println!("no changes");
     } else {

@@ -17,6 +17,7 @@ pub mod hosts;
 pub mod inbox;
 pub mod interrupt;
 pub mod kill;
+pub mod land;
 pub mod limits;
 pub mod listen;
 pub mod manual;

@@ -39,6 +39,12 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             None => (crate::spend::usage::of(&worker).ok().flatten(), None),
         };
         let meta = &glance.meta;
+        let git = meta
+            .worktree
+            .as_ref()
+            .map(|_| state.worker_of(meta.clone()).map(|d| d.git_state()))
+            .transpose()?
+            .unwrap_or_default();
         out.push(json!({
             "id": meta.id,
             "name": meta.name,
@@ -62,7 +68,12 @@ pub fn rows(all: bool) -> Result<Vec<Value>> {
             "worktree": meta.worktree.as_ref().map(|wt| json!({
                 "path": wt.path,
                 "branch": wt.branch,
+                "base_branch": wt.base_branch,
                 "dirty": crate::fleet::worktree::dirty(wt).ok(),
+                "dirty_at_stop": git.dirty,
+                "conflicts": git.conflicts,
+                "mark": crate::fleet::worktree::mark(&git),
+                "checked": git.checked,
             })),
             "cwd": meta.cwd,
         }));
@@ -87,6 +98,11 @@ fn detector_of(meta: &orch_store::Meta) -> String {
 /// keeps none, the model has no price or the host cannot be reached), spend_error (why a
 /// remote worker's spend is unknown, else null; the table says it under the rows), status,
 /// cursor, last_event, last_event_age_ms, last_message, parent, outfit, worktree, cwd).
+/// A worktree is `{path, branch, base_branch, dirty (now), dirty_at_stop (the files its last
+/// turn ended with uncommitted), conflicts ([{with: a worker id or "" for the base branch,
+/// branch, files}], as the last conflict check found them), checked (the seq of the Stop that
+/// check looked at), mark (their glance, the GIT
+/// column: `conflict w2`, `dirty`)}`.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let rows = rows(args.all)?;
     // A held account whose waiter is gone (a reboot) gets it back from whoever looks.
@@ -101,8 +117,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<6} {:<14} {:<8} {:<7} {:<12} {:<5} {:<11} {:>5} {:>7} {:>8}  LAST MESSAGE",
-        "ID", "NAME", "ROLE", "HARNESS", "DETECTOR", "PANE", "STATUS", "AGE", "TOKENS", "COST"
+        "{:<6} {:<14} {:<8} {:<7} {:<12} {:<5} {:<11} {:>5} {:>7} {:>8}  {:<14} LAST MESSAGE",
+        "ID",
+        "NAME",
+        "ROLE",
+        "HARNESS",
+        "DETECTOR",
+        "PANE",
+        "STATUS",
+        "AGE",
+        "TOKENS",
+        "COST",
+        "GIT"
     );
     for r in &rows {
         let s = |k: &str| r[k].as_str().unwrap_or("-").to_string();
@@ -115,8 +141,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         let cost = r["cost_usd"]
             .as_f64()
             .map_or("-".into(), |c| format!("${c:.2}"));
+        let git = r["worktree"]["mark"].as_str().unwrap_or("-");
         println!(
-            "{:<6} {:<14} {:<8} {:<7} {:<12} {:<5} {} {:>5} {:>7} {:>8}  {}",
+            "{:<6} {:<14} {:<8} {:<7} {:<12} {:<5} {} {:>5} {:>7} {:>8}  {:<14} {}",
             s("id"),
             s("name"),
             s("role"),
@@ -130,6 +157,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             age,
             tokens,
             cost,
+            git,
             s("last_message")
         );
     }

@@ -10,7 +10,7 @@
 
 use crate::coordination::inbox;
 use anyhow::{bail, Context, Result};
-use orch_store::event::{Decision as DecisionEvent, Escalation as EscalationEvent, Relay};
+use orch_store::event::{Decision as DecisionEvent, Escalation as EscalationEvent};
 use orch_store::files::{create_private_dir, write_atomic, Lock};
 use orch_store::{Axis, Event, Kind, WorkerDir};
 use orch_store::{Meta, Store};
@@ -157,22 +157,7 @@ fn next_id(state: &Store) -> Result<String> {
 /// Puts the escalation into its parent's inbox and pushes it, unless the parent already hears
 /// the worker's escalations through a subscription.
 fn tell_parent(state: &Store, worker: &Meta, esc: &Escalation) -> Result<()> {
-    let subscribed = state
-        .worker(&worker.id)?
-        .subscriptions()?
-        .iter()
-        .any(|s| s.subscriber == esc.parent && s.wants("escalation"));
-    if !subscribed {
-        let relay = Relay {
-            from: worker.id.clone(),
-            from_name: worker.name.clone(),
-            from_seq: Some(esc.cursor),
-            push: true,
-        };
-        inbox::put(state, &esc.parent, event(esc), Some(relay))?;
-        inbox::push(state, &esc.parent)?;
-    }
-    Ok(())
+    inbox::tell_parent(state, worker, &esc.parent, event(esc), esc.cursor)
 }
 
 /// Makes an escalation here for one a worker on another host raised there (`event`: its

@@ -207,8 +207,69 @@ fn render(item: &Event) -> String {
                 ids(&r.workers)
             )
         }
+        Kind::Conflict(c) | Kind::ConflictCleared(c) => {
+            let side = match text(&c.with).as_str() {
+                "" => format!("its base branch {}", text(&c.with_branch)),
+                with => format!("{with}'s {}", text(&c.with_branch)),
+            };
+            match &item.kind {
+                Kind::Conflict(_) => format!(
+                    "{from}'s {} conflicts with {side} in {}",
+                    text(&c.branch),
+                    c.files.as_deref().unwrap_or_default().join(", ")
+                ),
+                _ => format!(
+                    "{from}'s {} no longer conflicts with {side}",
+                    text(&c.branch)
+                ),
+            }
+        }
+        Kind::Land(land) => match land.outcome.as_deref() {
+            Some("landed") => format!(
+                "{from}'s {} landed on {} ({})",
+                text(&land.branch),
+                text(&land.into),
+                text(&land.commit)
+            ),
+            outcome => format!(
+                "{from}'s {} did not land on {}: {}",
+                text(&land.branch),
+                text(&land.into),
+                outcome.unwrap_or("refused")
+            ),
+        },
         other => format!("{from}: {}", other.name()),
     }
+}
+
+/// Puts `kind` (an event published in `worker`'s log, seq `cursor`) into the inbox of
+/// `parent` (its parent's record, [`parent_record`]) and pushes it, unless the parent already
+/// hears that kind of the worker's through a subscription.
+///
+/// Errors: the worker is unknown, or the parent's inbox cannot be written.
+pub fn tell_parent(
+    state: &Store,
+    worker: &Meta,
+    parent: &str,
+    kind: Kind,
+    cursor: u64,
+) -> Result<()> {
+    let subscribed = state
+        .worker(&worker.id)?
+        .subscriptions()?
+        .iter()
+        .any(|s| s.subscriber == parent && s.wants(kind.name()));
+    if !subscribed {
+        let relay = Relay {
+            from: worker.id.clone(),
+            from_name: worker.name.clone(),
+            from_seq: Some(cursor),
+            push: true,
+        };
+        put(state, parent, kind, Some(relay))?;
+        push(state, parent)?;
+    }
+    Ok(())
 }
 
 fn quote(text: &str, max: usize) -> String {

@@ -118,6 +118,12 @@ pub fn spawn(req: &SpawnRequest) -> Result<Spawned> {
     let worktree = if req.worktree || outfit.as_ref().and_then(|o| o.worktree) == Some(true) {
         Some(
             crate::fleet::worktree::create(&cwd, &state.root.join("worktrees"), &id, &name)
+                .map(|wt| orch_store::Worktree {
+                    commit_required: outfit.as_ref().and_then(|o| o.commit)
+                        == Some(crate::outfit::Commit::Required),
+                    test: outfit.as_ref().and_then(|o| o.test.clone()),
+                    ..wt
+                })
                 .map_err(cleanup)?,
         )
     } else {

@@ -33,6 +33,14 @@ pub struct Tools {
     pub deny: Vec<String>,
 }
 
+/// An outfit's `commit:` rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Commit {
+    /// Each turn ends with the work committed.
+    Required,
+}
+
 /// One outfit file as written (every field optional but `name`, so that `extends` can fill
 /// the rest; an optional field left unset is left out of [`Outfit::to_yaml`]).
 #[skip_serializing_none]
@@ -75,6 +83,14 @@ pub struct Outfit {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
     pub worktree: Option<bool>,
+    /// `required`: a worker in a worktree must end each turn with its work committed; one
+    /// whose turn ends with uncommitted changes is prompted once to commit them, naming the
+    /// files.
+    pub commit: Option<Commit>,
+    /// The command `orch land` runs (with `sh -c`, in the branch brought onto the target) to
+    /// test a worker's branch before it lands (a `--test` flag takes its place; the
+    /// repository's `git config orch.test` is used when neither gives one).
+    pub test: Option<String>,
     /// The first prompt, with `{{task}}` and `{{var}}` filled from `--task` and `--var k=v`.
     pub prompt_template: Option<String>,
     /// The program of the `command` harness and its arguments, e.g. `[python3, -q]` (a
@@ -264,6 +280,8 @@ fn merge(base: Outfit, child: Outfit) -> Outfit {
         hooks: child.hooks.or(base.hooks),
         env,
         worktree: child.worktree.or(base.worktree),
+        commit: child.commit.or(base.commit),
+        test: child.test.or(base.test),
         prompt_template: child.prompt_template.or(base.prompt_template),
         command: if child.command.is_empty() {
             base.command

@@ -91,6 +91,13 @@ pub enum Kind {
     Queued(Queued),
     /// A queued prompt was delivered: its `prompt` event is `cursor`.
     Dequeued(Dequeued),
+    /// Its worktree's branch no longer merges cleanly with another live worker's branch or
+    /// with its base branch (orch's conflict check, after a Stop).
+    Conflict(Conflict),
+    /// A conflict it had is gone (either side changed, or the other worker ended).
+    ConflictCleared(Conflict),
+    /// `orch land` took its branch onto the target, or refused it (a conflict, a red test).
+    Land(Land),
     /// A hook event orch records without reading it.
     Other(Other),
     /// A kind this build does not know, kept whole.
@@ -309,6 +316,37 @@ optional_fields! {
         cursor: u64,
     }
 
+    /// Fields of [`Kind::Conflict`] and [`Kind::ConflictCleared`].
+    pub struct Conflict {
+        /// This worker's branch (`orch/api`).
+        branch: String,
+        /// The other side: a worker's id, or empty for the base branch.
+        with: String,
+        /// The other worker's name (empty for the base branch).
+        with_name: String,
+        /// The other side's branch.
+        with_branch: String,
+        /// The files that conflict, as `git merge-tree --name-only` lists them (paths from the
+        /// repository's top).
+        files: Vec<String>,
+    }
+
+    /// Fields of [`Kind::Land`].
+    pub struct Land {
+        /// `landed`, `conflict` or `test_failed`.
+        outcome: String,
+        /// The worker's branch.
+        branch: String,
+        /// The target branch.
+        into: String,
+        /// The target's new commit (landed only).
+        commit: String,
+        /// The files that conflict (conflict only).
+        files: Vec<String>,
+        /// The test command that failed (test_failed only).
+        test: String,
+    }
+
     /// Fields of [`Kind::Other`].
     #[skip_serializing_none]
     pub struct Other {
@@ -404,6 +442,9 @@ impl Kind {
             Kind::Released(_) => "released",
             Kind::Queued(_) => "queued",
             Kind::Dequeued(_) => "dequeued",
+            Kind::Conflict(_) => "conflict",
+            Kind::ConflictCleared(_) => "conflict_cleared",
+            Kind::Land(_) => "land",
             Kind::Other(_) => "other",
             Kind::Unknown { event, .. } => event,
         }

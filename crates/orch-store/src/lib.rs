@@ -10,6 +10,7 @@
 //! - [`subscription`]: who hears a worker's events;
 //! - [`meta`]: a worker's record, the plain data it is made of;
 //! - [`journal`]: a file of numbered JSON lines (a worker's event log, an inbox);
+//! - [`repos`]: the locks and journals of what orch does to a repository's branches;
 //! - [`paths`]: where orch's folders and its executables are, and what a record id may be;
 //! - [`watch`]: waking on file changes without polling;
 //! - [`clock`]: milliseconds, RFC 3339 and stamps.
@@ -23,6 +24,7 @@ pub mod journal;
 pub mod limits;
 pub mod meta;
 pub mod paths;
+pub mod repos;
 pub mod store;
 pub mod subscription;
 pub mod watch;

@@ -283,6 +283,19 @@ pub struct Worktree {
     pub branch: String,
     /// The commit it started from (the caller's HEAD).
     pub base: String,
+    /// The branch the caller had checked out when it started (`main`, without `refs/heads/`),
+    /// where its work is to land by default; `None` when it started from a detached HEAD (and
+    /// for a record made before orch kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_branch: Option<String>,
+    /// Its outfit said `commit: required`: a turn that ends with uncommitted changes gets
+    /// one prompt back asking to commit them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub commit_required: bool,
+    /// Its outfit's `test:` command, which `orch land` runs on its branch when no `--test` is
+    /// given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
 }
 
 /// The quiet time a `command` worker's detector uses when neither `--quiet` nor the outfit

@@ -18,6 +18,7 @@
 //! rollout.lock       held by a Codex worker's rollout follower while it runs
 //! pending.json       a command worker's prompt waiting for its first output
 //! queue.json         prompts told while its account was held (QueuedPrompt), in order
+//! git.json           its worktree as the last conflict check saw it (conflicts, dirty)
 //! ```
 //!
 //! A harness adapter keeps its own entries here too (a per-worker CLI home, generated
@@ -55,6 +56,7 @@ pub enum File {
     RolloutLock,
     Pending,
     Queue,
+    Git,
 }
 
 impl File {
@@ -81,6 +83,7 @@ impl File {
             File::RolloutLock => "rollout.lock",
             File::Pending => "pending.json",
             File::Queue => "queue.json",
+            File::Git => "git.json",
         }
     }
 }
@@ -294,6 +297,22 @@ impl WorkerDir {
     /// Errors: the log cannot be read.
     pub fn events_back_to(&self, found: impl FnMut(&Event) -> bool) -> Result<Vec<Event>> {
         crate::journal::read_back_to(&self.file(File::Events), found)
+    }
+
+    /// Its worktree as the last conflict check saw it (default when never checked or
+    /// unreadable: the check writes it whole again).
+    pub fn git_state(&self) -> crate::repos::GitState {
+        std::fs::read_to_string(self.file(File::Git))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    /// Writes its [`WorkerDir::git_state`] (whole, by rename).
+    ///
+    /// Errors: it cannot be written.
+    pub fn set_git_state(&self, state: &crate::repos::GitState) -> Result<()> {
+        crate::files::write_json(&self.file(File::Git), state)
     }
 
     /// Its cursor: the seq of its newest event (0 when none).

@@ -61,6 +61,9 @@ pub struct WorkerRow {
     /// While a usage limit holds it: when orch expects to continue it (the reset, else the
     /// next probe), Unix ms.
     pub resumes_ms: Option<u64>,
+    /// Its branch at a glance ([`crate::fleet::worktree::mark`]: `conflict w2`, `dirty`),
+    /// shown after its status.
+    pub git: Option<String>,
 }
 
 impl WorkerRow {
@@ -261,6 +264,10 @@ impl Board {
             .dir
             .inbox_cursor()?
             .saturating_sub(worker.dir.counter(Counter::Acked));
+        let git = match worker.meta.worktree {
+            Some(_) => crate::fleet::worktree::mark(&worker.dir.git_state()),
+            None => None,
+        };
         let glance = summary::of(&self.state, worker.meta.clone(), &mut self.panes)?;
         // A remote worker's spend as last read on its host (never a round trip here: the
         // board must not wait on ssh), the others' from their transcript, kept in memory.
@@ -288,6 +295,7 @@ impl Board {
             spend_error,
             unread,
             resumes_ms,
+            git,
         };
         match self.entries.iter_mut().find(|e| e.id() == id) {
             Some(old) => *old = entry,

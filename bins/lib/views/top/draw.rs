@@ -111,14 +111,21 @@ pub fn draw(frame: &mut Frame, board: &Board, view: &View, now_ms: u64) {
                 Cell::from(name),
                 Cell::from(meta.role.to_string()),
                 Cell::from(meta.harness.to_string()),
-                Cell::from(match e.resumes_ms {
-                    // The countdown to the reset (or the next probe) of its account's limit.
-                    Some(at) => format!(
-                        "{} {}",
-                        e.glance.status.as_str(),
-                        orch_store::clock::age(at.saturating_sub(now_ms))
-                    ),
-                    None => e.glance.status.as_str().to_string(),
+                Cell::from({
+                    let status = match e.resumes_ms {
+                        // The countdown to the reset (or the next probe) of its account's limit.
+                        Some(at) => format!(
+                            "{} {}",
+                            e.glance.status.as_str(),
+                            orch_store::clock::age(at.saturating_sub(now_ms))
+                        ),
+                        None => e.glance.status.as_str().to_string(),
+                    };
+                    // Its branch's conflicts and uncommitted work follow.
+                    match &e.git {
+                        Some(git) => format!("{status} {git}"),
+                        None => status,
+                    }
                 })
                 .style(status_style(e.glance.status)),
                 Cell::from(age.map_or_else(dash, orch_store::clock::age)).style(if stuck {

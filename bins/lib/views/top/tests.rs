@@ -44,6 +44,7 @@ fn entry(meta: Meta, status: Status, age_ms: u64, message: &str) -> WorkerRow {
         spend_error: None,
         unread: 0,
         resumes_ms: None,
+        git: None,
     }
 }
 

@@ -114,10 +114,12 @@ fn ride_out<M: Deref<Target = MockServer>>(
     };
     assert_eq!(asked("task two"), 1, "{:?}", d.mock.log());
     let texts: Vec<String> = requests.iter().map(user_text).collect();
+    // Gemini CLI dropped the failed task: it is sent again, once, instead of a continue.
+    let resent = usize::from(harness == "gemini");
     assert_eq!(
         asked("task one"),
-        0,
-        "the failed task was not sent again: {texts:?}"
+        resent,
+        "the failed task was sent again only if dropped: {texts:?}"
     );
     // The task, then continues only: one at the reset, or the probes (the last got through).
     let prompts: Vec<&Value> = events.iter().filter(|e| e["event"] == "prompt").collect();
@@ -133,7 +135,18 @@ fn ride_out<M: Deref<Target = MockServer>>(
         .iter()
         .filter(|p| p["prompt_hash"] == prompts[0]["prompt_hash"])
         .count();
-    assert_eq!(again, 0, "the task was typed once: {events:?}");
+    // Gemini CLI's probes are the dropped task itself: typed again at each probe, of which
+    // only the last got through (the model saw it once, above).
+    let failed_probes = events
+        .iter()
+        .filter(|e| e["event"] == "stop_failure")
+        .count()
+        .saturating_sub(1);
+    assert_eq!(
+        again,
+        resent * (1 + failed_probes),
+        "the task was typed once, or again at each probe once dropped: {events:?}"
+    );
     let during = d.mock.limited();
     // At most the first turn and three probes: Codex asks for a title beside a turn's
     // request (retries off); pi retries each turn 3 times itself.
@@ -208,6 +221,48 @@ fn pi_workers_ride_out_a_rate_limit_until_the_time_it_names() {
         crate::mock_openai::rate_limit,
         Lifted::Reset,
         crate::mock_pi::last_user_text,
+    );
+}
+
+/// Gemini CLI 0.61 waits out a per-minute quota by itself (the `RetryInfo` delay) and no hook
+/// says so: the turn only takes longer, is answered once, and orch types nothing more.
+#[test]
+fn a_gemini_worker_waits_out_a_per_minute_quota_by_itself() {
+    let g = crate::gemini::gemini(crate::gemini::SETTINGS);
+    g.spawn("gm", &["--harness", "gemini"]);
+    g.mock
+        .limit(Duration::from_secs(6), crate::mock_gemini::quota);
+    let (told, stop) = g.tell("gm", "minute task [[say: MIN-DONE]]");
+    assert_eq!(stop["last_assistant_message"], "MIN-DONE", "{stop}");
+    let events: Vec<Value> = g.ok(&["events", "gm"]).lines().map(json).collect();
+    let prompts: Vec<&Value> = events.iter().filter(|e| e["event"] == "prompt").collect();
+    assert_eq!(prompts.len(), 1, "nothing typed but the task: {events:?}");
+    assert_eq!(prompts[0]["seq"], told["cursor"], "{events:?}");
+    assert!(
+        !events.iter().any(|e| e["event"] == "limit"),
+        "no hook reports the quota: {events:?}"
+    );
+    let asked = g
+        .mock
+        .requests()
+        .iter()
+        .filter(|r| crate::mock_gemini::last_user_text(r).contains("minute task"))
+        .count();
+    assert_eq!(asked, 1, "{:?}", g.mock.log());
+    // One request met the quota; Gemini waited its retry delay before the next.
+    assert!(g.mock.limited() <= 2, "{} met the quota", g.mock.limited());
+}
+
+#[test]
+fn gemini_workers_ride_out_a_daily_quota_by_probing_with_the_dropped_task() {
+    let g = crate::gemini::gemini(crate::gemini::SETTINGS);
+    ride_out(
+        &g,
+        "gemini",
+        Duration::from_secs(5),
+        crate::mock_gemini::daily_quota,
+        Lifted::Probe,
+        crate::mock_gemini::last_user_text,
     );
 }
 

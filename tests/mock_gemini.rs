@@ -123,6 +123,28 @@ pub fn quota(left: std::time::Duration) -> Response {
     )
 }
 
+/// How the Gemini API answers a key over its daily quota: 429 `RESOURCE_EXHAUSTED` with a
+/// `QuotaFailure` whose `quotaId` names a day (`...PerDay...`), which Gemini CLI 0.61 takes
+/// for a quota it cannot wait out (`TerminalQuotaError`: "You have exhausted your daily quota
+/// on this model."), and a `RetryInfo` of the time `left`.
+pub fn daily_quota(left: std::time::Duration) -> Response {
+    let seconds = left.as_millis().div_ceil(1000);
+    Response::json(
+        429,
+        &json!({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED",
+            "message": format!("You exceeded your current quota, please check your plan and \
+                billing details. Please retry in {seconds}s."),
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{
+                    "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                    "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                    "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash"},
+                    "quotaValue": "250"}]},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                 "retryDelay": format!("{seconds}s")}]}}),
+    )
+}
+
 fn serve(shared: &Shared, request: &Request) -> Response {
     let path = request.path.as_str();
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);

@@ -144,6 +144,17 @@ pub fn is_plugin_duplicate(settings: Option<&str>, event: &str) -> bool {
     })
 }
 
+/// Whether a Stop of the worker of `dir` is the empty AfterAgent Gemini CLI sends when its quota
+/// dialog's Stop was chosen: its turn already ended in the limit's StopFailure
+/// ([`crate::spend::limit::quota_dialog`]), and the Stop would end a `listen` waiting for the
+/// task's answer.
+fn gemini_after_quota(dir: &orch_store::WorkerDir) -> bool {
+    dir.meta().is_ok_and(|m| {
+        m.harness == orch_store::Harness::Gemini
+            && crate::spend::limit::ended_by_limit_in(dir, m.harness).unwrap_or(false)
+    })
+}
+
 /// Attributes one hook input `payload` seen with `env` to a worker and publishes its event
 /// there. Returns without writing anything when the session is not a worker's.
 pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()> {
@@ -189,13 +200,21 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
     }
     let turn = matches!(kind, Kind::Prompt(_) | Kind::Stop(_) | Kind::StopBlocked(_));
     let permission = matches!(kind, Kind::PermissionRequest(_));
+    if matches!(kind, Kind::Stop(_)) && gemini_after_quota(&dir) {
+        return Ok(());
+    }
     let event = crate::spend::limit::publish(&dir, kind)?;
     let meta = dir.meta().ok();
     if matches!(event.kind, Kind::Prompt(_))
-        && meta.is_some_and(|m| m.harness == orch_store::Harness::Codex)
+        && meta.is_some_and(|m| {
+            matches!(
+                m.harness,
+                orch_store::Harness::Codex | orch_store::Harness::Gemini
+            )
+        })
     {
-        // Codex fires no hook for a turn an error ends: a detached follower reads that end
-        // off its rollout.
+        // Codex fires no hook for a turn an error ends, Gemini CLI none for its quota dialog:
+        // a detached follower reads that end off Codex's rollout, Gemini's screen.
         if let Err(err) = crate::fleet::rollout::ensure_follower(&dir) {
             orch_store::store::log_unattended(&format!("rollout of `{id}`: {err:#}"));
         }

@@ -306,7 +306,8 @@ fn refuse_if_held(worker: &Worker) -> Result<()> {
 }
 
 /// Closes the dialog a usage limit left on the worker's screen, if there is one
-/// ([`crate::harness::Adapter::limit_dialog`]): Escape, then up to 2 s for it to go.
+/// ([`crate::harness::Adapter::limit_dialog`]): its keys
+/// ([`crate::harness::Adapter::limit_dialog_keys`]), then up to 2 s for it to go.
 ///
 /// Errors: the pane cannot be captured or typed into.
 fn close_limit_dialog(worker: &Worker) -> Result<()> {
@@ -317,7 +318,9 @@ fn close_limit_dialog(worker: &Worker) -> Result<()> {
     if !open()? {
         return Ok(());
     }
-    server.run(&["send-keys", "-t", pane, "Escape"])?;
+    let mut argv = vec!["send-keys", "-t", pane];
+    argv.extend(harness.limit_dialog_keys());
+    server.run(&argv)?;
     let deadline = Instant::now() + Duration::from_secs(2);
     while open()? && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

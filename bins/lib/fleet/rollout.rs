@@ -10,8 +10,13 @@
 //! through the hook's own path ([`crate::spend::limit::publish`]), so a usage limit holds the account
 //! before the event wakes a `listen`. It leaves when the turn has ended (a Stop came, or the
 //! task_complete), or the worker is gone.
+//!
+//! A Gemini CLI worker's follower reads its screen instead, once a second while a turn is open:
+//! its quota dialog (`Keep trying` / `Stop`, docs/observed.md 4.2) fires no hook, and
+//! [`crate::spend::limit::quota_dialog`] ends the turn as a limit.
 
 use crate::harness::HarnessExt;
+use crate::tmux::Tmux;
 use anyhow::Result;
 use orch_store::event::StopFailure;
 use orch_store::helper::Helper;
@@ -86,6 +91,21 @@ fn follow_turns(state: &Store, dir: &WorkerDir) -> Result<()> {
         let worker = crate::fleet::worker::Worker::load(state, dir.id())?;
         if !worker.alive() {
             return Ok(());
+        }
+        if worker.meta.harness == orch_store::Harness::Gemini {
+            // Gemini CLI's quota dialog fires no hook: it is read off the screen.
+            let pane = worker.pane()?;
+            if worker
+                .meta
+                .server
+                .capture(pane)
+                .is_ok_and(|screen| worker.meta.harness.limit_dialog(&screen))
+            {
+                return crate::spend::limit::quota_dialog(&worker);
+            }
+            let _ = rx.recv_timeout(Duration::from_secs(1));
+            while rx.try_recv().is_ok() {}
+            continue;
         }
         if rollout.is_none() {
             let meta = &worker.meta;

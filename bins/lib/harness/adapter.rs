@@ -52,10 +52,24 @@ pub trait Adapter: Sync {
     }
 
     /// Whether a captured screen shows a dialog the CLI opened when a usage limit ended a
-    /// turn, which Escape closes (Codex offers a cheaper model; Enter there would switch the
-    /// worker's model). The limit's waiter closes it before it continues the turn.
+    /// turn (Codex offers a cheaper model, and Enter there would switch the worker's model; Gemini
+    /// CLI offers to keep trying). The limit's waiter closes it before it continues the turn
+    /// ([`Adapter::limit_dialog_keys`]).
     fn limit_dialog(&self, _screen: &str) -> bool {
         false
+    }
+
+    /// The keys that close [`Adapter::limit_dialog`] and leave the turn ended: Escape (Codex);
+    /// Gemini CLI's dialog takes `Stop`, its second item.
+    fn limit_dialog_keys(&self) -> &'static [&'static str] {
+        &["Escape"]
+    }
+
+    /// Whether the failed prompt of a turn a usage limit ended stays in the conversation, so
+    /// that a short `continue` goes on with it (Claude Code, Codex, pi). Gemini CLI drops it:
+    /// its task is sent again instead (docs/observed.md, 4.2).
+    fn keeps_failed_prompt(&self) -> bool {
+        true
     }
 
     /// What `tell` puts in front of a prompt that starts with `!` or `/`, so that the harness

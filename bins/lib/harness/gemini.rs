@@ -523,6 +523,23 @@ impl Adapter for Gemini {
         blocker(screen, cwd)
     }
 
+    /// Gemini CLI 0.61 at a quota it cannot wait out (a daily one): `Usage limit reached for
+    /// <model>.` above `1. Keep trying` / `2. Stop` (docs/observed.md, 4.2).
+    fn limit_dialog(&self, screen: &str) -> bool {
+        limit_dialog(screen)
+    }
+
+    /// `Stop` (from `Keep trying`, where the dialog opens): the turn ends with an empty
+    /// AfterAgent.
+    fn limit_dialog_keys(&self) -> &'static [&'static str] {
+        &["Down", "Enter"]
+    }
+
+    /// Gemini CLI 0.61 drops the prompt a quota failed: the next request does not carry it.
+    fn keeps_failed_prompt(&self) -> bool {
+        false
+    }
+
     /// `GEMINI_*` and `GOOGLE_*` but not `GEMINI_CLI_HOME` (orch sets its own) nor the
     /// variables Gemini CLI sets for its hooks.
     fn passes(&self, key: &str) -> bool {
@@ -609,6 +626,14 @@ fn input_ready(screen: &str) -> bool {
         .clone()
         .any(|l| l.contains("Executing Hook") || l.contains("Resuming session"));
     boxed && !busy
+}
+
+/// Whether a Gemini CLI screen shows its quota dialog (`ProQuotaDialog` when the model has no
+/// fallback: `Keep trying` / `Stop`).
+fn limit_dialog(screen: &str) -> bool {
+    screen.contains("Usage limit reached for")
+        && screen.contains("Keep trying")
+        && screen.lines().any(|l| l.contains("2. Stop"))
 }
 
 /// Reads a Gemini CLI screen for the first-run screens that come before its SessionStart.
@@ -736,6 +761,17 @@ mod tests {
         // A reply that mentions a hook is history, not the status line.
         let old = format!("Executing Hook: x\nok\n{}", screen(""));
         assert!(input_ready(&old));
+    }
+
+    #[test]
+    fn the_daily_quota_dialog_is_a_limit_dialog() {
+        let dialog = "\u{256d}\u{2500}\u{256e}\n\u{2502} Usage limit reached for gemini-2.5-flash. \
+                      \u{2502}\n\u{2502} /model to switch models. \u{2502}\n\u{2502} \u{25cf} 1. Keep \
+                      trying \u{2502}\n\u{2502}   2. Stop \u{2502}\n";
+        assert!(limit_dialog(dialog));
+        assert!(!limit_dialog(" > Keep trying to stop\n"));
+        let after = "\u{2715} [API Error: You have exhausted your daily quota on this model.]\n";
+        assert!(!limit_dialog(after));
     }
 
     #[test]

@@ -135,6 +135,12 @@ pub trait HarnessExt {
     /// [`Adapter::limit_dialog`].
     fn limit_dialog(self, screen: &str) -> bool;
 
+    /// [`Adapter::limit_dialog_keys`].
+    fn limit_dialog_keys(self) -> &'static [&'static str];
+
+    /// [`Adapter::keeps_failed_prompt`].
+    fn keeps_failed_prompt(self) -> bool;
+
     /// [`Adapter::prompt_guard`].
     fn prompt_guard(self) -> &'static str;
 
@@ -239,6 +245,14 @@ impl HarnessExt for Harness {
 
     fn limit_dialog(self, screen: &str) -> bool {
         self.adapter().limit_dialog(screen)
+    }
+
+    fn limit_dialog_keys(self) -> &'static [&'static str] {
+        self.adapter().limit_dialog_keys()
+    }
+
+    fn keeps_failed_prompt(self) -> bool {
+        self.adapter().keeps_failed_prompt()
     }
 
     fn prompt_guard(self) -> &'static str {

@@ -18,6 +18,7 @@
 
 use crate::delivery::{deliver, DeliveryOptions};
 use crate::fleet::worker::{Waited, Worker};
+use crate::harness::HarnessExt;
 use crate::tmux::Tmux;
 use anyhow::Result;
 use orch_store::config::LimitSettings;
@@ -45,6 +46,8 @@ pub struct Seen {
 ///   may carry the reset time ([`reset_in_message`]);
 /// - Codex, as orch reads it off its rollout ([`crate::fleet::rollout`]): `error`
 ///   `rate_limit`, the reset time in `until_ms` when Codex had one;
+/// - Gemini CLI, as orch reads its quota dialog off the screen ([`quota_dialog`]): `error`
+///   `rate_limit`, no reset time (the dialog names none: the waiter probes);
 /// - pi, through orch's extension: `error` is pi's `errorMessage`, a limit when it names a
 ///   429 or a rate limit (`429 Rate limit reached ... Please try again in 20s.`); the reset
 ///   is what that message says.
@@ -57,7 +60,7 @@ pub fn detect(harness: Harness, kind: &Kind, now_ms: u64) -> Option<Seen> {
         .as_str()
         .or_else(|| error.get("type").and_then(|t| t.as_str()))?;
     let (limited, said) = match harness {
-        Harness::Claude | Harness::Sim | Harness::Codex => (
+        Harness::Claude | Harness::Sim | Harness::Codex | Harness::Gemini => (
             code == "rate_limit",
             failure.last_assistant_message.as_deref(),
         ),
@@ -199,6 +202,83 @@ pub fn publish(dir: &WorkerDir, kind: Kind) -> Result<orch_store::Event> {
         }
     }
     Ok(event)
+}
+
+/// The message of the StopFailure [`quota_dialog`] records.
+const QUOTA_DIALOG: &str = "Usage limit reached (Gemini CLI's quota dialog; orch chose Stop)";
+
+/// A Gemini CLI turn its quota dialog holds open (`Keep trying` / `Stop`, docs/observed.md
+/// 4.2), seen on `worker`'s screen by its follower ([`crate::fleet::rollout`]): the failed
+/// prompt is queued first to be sent again (Gemini drops it; its text is taken from Gemini's
+/// transcript, and only when it matches the prompt event's hash), a StopFailure `rate_limit`
+/// is recorded ([`publish`]: the account is held, the turn's `listen` exits 7), then the
+/// dialog's Stop is chosen. The empty AfterAgent that follows is not the turn's end
+/// ([`ended_by_limit`]).
+///
+/// Errors: the events or the queue cannot be written, or the pane cannot be typed into.
+pub fn quota_dialog(worker: &Worker) -> Result<()> {
+    let tail = worker
+        .dir
+        .events_back_to(|e| matches!(e.kind, Kind::Prompt(_)))?;
+    if let Some(Kind::Prompt(prompt)) = tail.first().map(|e| &e.kind) {
+        let text = prompt
+            .prompt_hash
+            .as_deref()
+            .and_then(|hash| failed_prompt(worker, hash));
+        match (text, prompt.prompt_hash.clone()) {
+            (Some(text), Some(hash)) => {
+                let len = text.chars().count() as u64;
+                worker.dir.enqueue_first(&text, (hash, len))?;
+            }
+            _ => orch_store::store::log_unattended(&format!(
+                "limits: the prompt Gemini CLI dropped at `{}`'s quota is not in its \
+                 transcript: it is not sent again",
+                worker.meta.id
+            )),
+        }
+    }
+    publish(
+        &worker.dir,
+        Kind::StopFailure(orch_store::event::StopFailure {
+            session_id: worker.meta.session_id.clone(),
+            error: Some("rate_limit".into()),
+            last_assistant_message: Some(QUOTA_DIALOG.into()),
+            ..Default::default()
+        }),
+    )?;
+    let pane = worker.pane()?;
+    let mut argv = vec!["send-keys", "-t", pane];
+    argv.extend(worker.meta.harness.limit_dialog_keys());
+    worker.meta.server.run(&argv)?;
+    Ok(())
+}
+
+/// The text of the last user message in `worker`'s Gemini transcript whose hash is `hash`:
+/// its `displayContent` (what was typed) or one of its `content` parts' texts.
+fn failed_prompt(worker: &Worker, hash: &str) -> Option<String> {
+    let sid = worker.meta.session_id.as_deref()?;
+    let path = worker.meta.harness.transcript(worker.dir.path(), sid)?;
+    let text = std::fs::read_to_string(path).ok()?;
+    let texts = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p["text"].as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    text.lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["type"] == "user")
+        .flat_map(|line| {
+            let mut all = texts(&line["displayContent"]);
+            all.extend(texts(&line["content"]));
+            all
+        })
+        .find(|t| crate::delivery::prompt::hash(t) == hash)
 }
 
 /// The hook's part before it publishes `kind` for the worker `meta`: a limit it reports holds
@@ -561,13 +641,25 @@ fn probe(store: &Store, account: &str, settings: &LimitSettings) -> Result<Probe
         None if alive.is_empty() => return Ok(Probe::NoWorker),
         None => alive.swap_remove(0),
     };
-    let told = match deliver(&pick, &settings.continue_prompt, held_options()) {
+    // A harness that dropped the failed prompt is probed with it (queued first), not with a
+    // continue.
+    let resend = match pick.meta.harness.keeps_failed_prompt() {
+        true => None,
+        false => pick.dir.queue()?.into_iter().next(),
+    };
+    let text = resend
+        .as_ref()
+        .map_or(&settings.continue_prompt, |q| &q.text);
+    let told = match deliver(&pick, text, held_options()) {
         Ok(told) => told,
         Err(err) if crate::error::exit_of(&err) == crate::error::Exit::Gone => {
             return Ok(Probe::StillLimited)
         }
         Err(err) => return Err(err),
     };
+    if let Some(item) = resend {
+        pick.dir.dequeue(&item.id, Some(told.cursor))?;
+    }
     let harness = pick.meta.harness;
     let ended = pick.wait(told.cursor, Some(Duration::from_secs(1800)), |e| {
         let now = orch_store::clock::now_ms();
@@ -609,7 +701,16 @@ fn continues_by_itself(worker: &Worker) -> bool {
 
 /// Whether the worker's last turn was ended by a limit and nothing was typed since.
 fn ended_by_limit(worker: &Worker) -> Result<bool> {
-    let tail = worker.dir.events_back_to(|e| {
+    ended_by_limit_in(&worker.dir, worker.meta.harness)
+}
+
+/// Whether the last turn of the worker of `dir` (on `harness`) was ended by a limit and
+/// nothing was typed since: the hook drops the empty AfterAgent Gemini CLI sends after its
+/// quota dialog's Stop ([`quota_dialog`]), which is no answer.
+///
+/// Errors: its events cannot be read.
+pub fn ended_by_limit_in(dir: &WorkerDir, harness: Harness) -> Result<bool> {
+    let tail = dir.events_back_to(|e| {
         matches!(
             e.kind,
             Kind::Prompt(_) | Kind::Stop(_) | Kind::StopFailure(_)
@@ -618,7 +719,7 @@ fn ended_by_limit(worker: &Worker) -> Result<bool> {
     let now = orch_store::clock::now_ms();
     Ok(tail
         .first()
-        .is_some_and(|e| detect(worker.meta.harness, &e.kind, now).is_some()))
+        .is_some_and(|e| detect(harness, &e.kind, now).is_some()))
 }
 
 /// Lifts the hold on `account` and continues its workers: `released` for each; each turn the
@@ -656,7 +757,9 @@ fn release(
     let ids: Vec<String> = workers.iter().map(|w| w.meta.id.clone()).collect();
     let mut due = Vec::new();
     for worker in workers {
+        // A harness that dropped the failed prompt has it queued: the queue sends it.
         if probed != Some(worker.meta.id.as_str())
+            && worker.meta.harness.keeps_failed_prompt()
             && ended_by_limit(&worker)?
             && !continues_by_itself(&worker)
         {

@@ -500,6 +500,23 @@ impl WorkerDir {
     ///
     /// Errors: the log or the queue cannot be written (nothing is queued).
     pub fn enqueue(&self, text: &str, fingerprint: (String, u64)) -> Result<QueuedPrompt> {
+        self.queue_at(text, fingerprint, false)
+    }
+
+    /// Queues `text` as [`WorkerDir::enqueue`] does, but first in the queue: a prompt a usage
+    /// limit failed and the harness dropped, to be sent again before what was told after it.
+    ///
+    /// Errors: as [`WorkerDir::enqueue`].
+    pub fn enqueue_first(&self, text: &str, fingerprint: (String, u64)) -> Result<QueuedPrompt> {
+        self.queue_at(text, fingerprint, true)
+    }
+
+    fn queue_at(
+        &self,
+        text: &str,
+        fingerprint: (String, u64),
+        first: bool,
+    ) -> Result<QueuedPrompt> {
         let path = self.file(File::Queue);
         let _lock = Lock::acquire(&path)?;
         let mut items = self.queue()?;
@@ -515,7 +532,11 @@ impl WorkerDir {
             text: text.to_string(),
             cursor: published.event.seq,
         };
-        items.push(item.clone());
+        if first {
+            items.insert(0, item.clone());
+        } else {
+            items.push(item.clone());
+        }
         crate::files::write_json(&path, &items)?;
         Ok(item)
     }

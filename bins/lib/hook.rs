@@ -202,6 +202,12 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
             .flatten()
     });
     let event = inbox::publish_in(&dir, kind)?;
+    if needs_person(&event) {
+        // The notifier tells the person, in its own process: nothing here waits on it.
+        if let Err(err) = orch_store::helper::wake_notifier(&state.root) {
+            orch_store::store::log_unattended(&format!("notifier: {err:#}"));
+        }
+    }
     if let Some(meta) = meta {
         if let Err(err) = crate::spend::limit::after_event(dir.store(), meta, &event.kind, held) {
             limit_err(err);
@@ -231,6 +237,13 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
         out.flush()?;
     }
     Ok(())
+}
+
+/// Whether `event` makes its worker wait for the person: a permission dialog or a question,
+/// an escalation, a usage limit.
+fn needs_person(event: &orch_store::Event) -> bool {
+    crate::fleet::status::after(event) == Some(crate::fleet::status::Status::NeedsInput)
+        || matches!(event.kind, Kind::Escalation(_) | Kind::Limit(_))
 }
 
 /// Classifies a permission request's tool and input with the escalation policy (the project's

@@ -18,7 +18,7 @@ use clis::claude_program;
 pub use clis::{claude, harnesses};
 pub use install::{hooks, plugin, skills, tmux};
 pub use probe::probe;
-pub use state::{logs, lost_panes, state, workers};
+pub use state::{logs, lost_panes, notify, state, workers};
 
 use crate::claude::settings;
 use serde_json::Value;
@@ -58,6 +58,7 @@ pub fn run_all(options: DoctorOptions) -> Vec<Check> {
         state(),
         workers(),
         logs(),
+        notify(),
         claude,
         probe,
     ]

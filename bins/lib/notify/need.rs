@@ -182,31 +182,40 @@ fn input_need(id: &str, name: &str, tail: &[Event]) -> Option<Need> {
     let first = tail
         .iter()
         .find(|e| status::after(e) == Some(Status::NeedsInput))?;
-    let what = tail.iter().rev().find_map(|e| match &e.kind {
-        Kind::PermissionRequest(p) => {
-            let input = p.tool_input.as_ref().map(|input| {
-                input
-                    .get("command")
-                    .or_else(|| input.get("file_path"))
-                    .or_else(|| input.get("url"))
-                    .and_then(Value::as_str)
-                    .map_or_else(|| input.to_string(), str::to_string)
-            });
-            Some(format!(
-                "permission dialog: {} {}",
-                p.tool_name.as_deref().unwrap_or("a tool"),
-                cut(&input.unwrap_or_default(), SUMMARY_CHARS)
-            ))
-        }
-        Kind::Notification(n) => {
-            let asks = match n.notification_type.as_deref() {
-                Some("permission_prompt") => "permission dialog",
-                _ => "question",
-            };
-            Some(format!("{asks}: {}", n.message.as_deref().unwrap_or("")))
-        }
-        _ => None,
-    })?;
+    // The PermissionRequest names the tool and its input: it is preferred to the dialog's
+    // notice, whichever came first.
+    let request = tail
+        .iter()
+        .rev()
+        .find(|e| matches!(e.kind, Kind::PermissionRequest(_)));
+    let what = request
+        .into_iter()
+        .chain(tail.iter().rev())
+        .find_map(|e| match &e.kind {
+            Kind::PermissionRequest(p) => {
+                let input = p.tool_input.as_ref().map(|input| {
+                    input
+                        .get("command")
+                        .or_else(|| input.get("file_path"))
+                        .or_else(|| input.get("url"))
+                        .and_then(Value::as_str)
+                        .map_or_else(|| input.to_string(), str::to_string)
+                });
+                Some(format!(
+                    "permission dialog: {} {}",
+                    p.tool_name.as_deref().unwrap_or("a tool"),
+                    cut(&input.unwrap_or_default(), SUMMARY_CHARS)
+                ))
+            }
+            Kind::Notification(n) => {
+                let asks = match n.notification_type.as_deref() {
+                    Some("permission_prompt") => "permission dialog",
+                    _ => "question",
+                };
+                Some(format!("{asks}: {}", n.message.as_deref().unwrap_or("")))
+            }
+            _ => None,
+        })?;
     Some(Need {
         key: format!("input:{id}:{}", first.seq),
         kind: "needs-input",

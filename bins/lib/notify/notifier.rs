@@ -287,6 +287,80 @@ pub fn round(
 mod tests {
     use super::*;
 
+    fn need(now: u64) -> Need {
+        Need {
+            key: "input:w1:3".into(),
+            kind: "needs-input",
+            worker: Some("w1".into()),
+            name: Some("w".into()),
+            since_ms: now - 60_000,
+            title: "w needs you".into(),
+            text: "question".into(),
+            escalation: None,
+        }
+    }
+
+    /// Settings with one webhook channel on a port nothing listens on: a send would fail and
+    /// be recorded in the channel's health.
+    fn settings(quiet: Option<&str>, max_per_hour: u32) -> NotifySettings {
+        NotifySettings {
+            quiet: quiet.map(str::to_string),
+            max_per_hour,
+            channels: vec![Channel {
+                name: "hook".into(),
+                kind: orch_store::config::ChannelKind::Webhook,
+                target: Some("http://127.0.0.1:9/x".into()),
+                token: None,
+                only: Vec::new(),
+            }],
+            ..NotifySettings::default()
+        }
+    }
+
+    #[test]
+    fn quiet_hours_hold_a_need_until_they_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().to_path_buf());
+        let now = 86_400_000u64 * 20_000 + 3 * 3_600_000; // 03:00 UTC
+        let mut state = State::default();
+        let next = round(
+            &store,
+            &settings(Some("22:00-07:00"), 0),
+            &[need(now)],
+            &mut state,
+            0,
+            now,
+        );
+        assert_eq!(next, Some(now + 4 * 3_600_000), "at 07:00");
+        assert!(state.needs["input:w1:3"].sends.is_empty(), "nothing tried");
+        assert!(state.channels.is_empty());
+    }
+
+    #[test]
+    fn a_channel_at_its_hourly_cap_waits_for_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().to_path_buf());
+        let now = 86_400_000u64 * 20_000;
+        let mut state = State::default();
+        state.channels.insert(
+            "hook".into(),
+            Health {
+                recent: vec![now - 1_000],
+                ..Health::default()
+            },
+        );
+        let next = round(&store, &settings(None, 1), &[need(now)], &mut state, 0, now);
+        assert_eq!(next, Some(now - 1_000 + 3_600_000));
+        assert_eq!(state.channels["hook"].failures, 0, "nothing tried");
+        // With room, it is tried (and fails here: nothing listens), then retried later.
+        let next = round(&store, &settings(None, 0), &[need(now)], &mut state, 0, now);
+        assert_eq!(state.channels["hook"].failures, 1);
+        assert_eq!(next, Some(now + backoff(0)));
+        // Cleared: forgotten.
+        round(&store, &settings(None, 0), &[], &mut state, 0, now);
+        assert!(state.needs.is_empty());
+    }
+
     #[test]
     fn backoff_doubles_up_to_five_minutes() {
         assert_eq!(backoff(0), 2_000);

@@ -25,6 +25,7 @@ mod mock_http;
 mod mock_model;
 mod mock_openai;
 mod mock_pi;
+mod notify;
 mod outfits;
 mod pi_harness;
 mod plugin;

@@ -94,6 +94,11 @@ pub enum Command {
     Land(cmd::land::Args),
     /// The accounts a usage limit holds, their workers and queued prompts; release or hold one.
     Limits(cmd::limits::Args),
+    /// Tell the person, wherever they are, what waits for them: channels to add, list,
+    /// remove, test.
+    Notify(cmd::notify::Args),
+    /// A short count of what waits for the person, for tmux's `status-right`.
+    StatusLine(cmd::status_line::Args),
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(cmd::completions::Args),
     /// Each worker's id and name, one per line (internal: for the completion scripts).
@@ -153,6 +158,13 @@ pub enum Command {
     LimitWaiter {
         /// The account.
         account: String,
+    },
+    /// Sends what waits for the person to the notification channels (internal: started
+    /// detached by the hook and the commands that find something waiting; one per machine).
+    #[command(name = "__notify", hide = true)]
+    Notifier {
+        /// Always `all`: the notifier serves the whole state folder.
+        key: String,
     },
     /// The file-watcher helper that waits run (internal).
     #[command(name = "__watch", hide = true)]
@@ -217,6 +229,8 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
         Command::Diff(args) => cmd::diff::run(&ctx, args),
         Command::Land(args) => cmd::land::run(&ctx, args),
         Command::Limits(args) => cmd::limits::run(&ctx, args),
+        Command::Notify(args) => cmd::notify::run(&ctx, args),
+        Command::StatusLine(args) => cmd::status_line::run(&ctx, args),
         Command::Completions(args) => cmd::completions::run(&ctx, args, Cli::command()),
         Command::Workers => cmd::completions::workers(),
         Command::Man { dir } => cmd::manual::run(&dir, Cli::command()),
@@ -253,6 +267,9 @@ pub fn main(argv: Vec<OsString>, fixed: Option<&str>) -> u8 {
             return unattended(format!("limits of `{account}`"), |state| {
                 crate::spend::limit::wait(state, &account)
             })
+        }
+        Command::Notifier { key: _ } => {
+            return unattended("notifier".into(), crate::notify::notifier::serve)
         }
         Command::Relay { id } => {
             return unattended(format!("relay of `{id}`"), |state| {

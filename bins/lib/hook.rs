@@ -205,6 +205,12 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
     }
     let event = crate::spend::limit::publish(&dir, kind)?;
     let meta = dir.meta().ok();
+    if needs_person(&event) {
+        // The notifier tells the person, in its own process: nothing here waits on it.
+        if let Err(err) = orch_store::helper::wake_notifier(&state.root) {
+            orch_store::store::log_unattended(&format!("notifier: {err:#}"));
+        }
+    }
     if matches!(event.kind, Kind::Prompt(_))
         && meta.is_some_and(|m| {
             matches!(
@@ -250,6 +256,13 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
         out.flush()?;
     }
     Ok(())
+}
+
+/// Whether `event` makes its worker wait for the person: a permission dialog or a question,
+/// an escalation, a usage limit.
+fn needs_person(event: &orch_store::Event) -> bool {
+    crate::fleet::status::after(event) == Some(crate::fleet::status::Status::NeedsInput)
+        || matches!(event.kind, Kind::Escalation(_) | Kind::Limit(_))
 }
 
 /// Classifies a permission request's tool and input with the escalation policy (the project's

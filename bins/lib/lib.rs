@@ -22,6 +22,7 @@ pub mod error;
 pub mod fleet;
 pub mod harness;
 pub mod hook;
+pub(crate) mod notify;
 pub mod outfit;
 pub(crate) mod remote;
 pub(crate) mod shell;

@@ -127,6 +127,10 @@ pub fn raise(dir: &WorkerDir, ask: Ask) -> Result<Escalation> {
     esc.cursor = inbox::publish_in(dir, event(&esc))?.seq;
     write(state, &esc)?;
     tell_parent(state, worker, &esc)?;
+    // The person hears of it through the notifier (when channels are set), in its own process.
+    if let Err(err) = orch_store::helper::wake_notifier(&state.root) {
+        orch_store::store::log_unattended(&format!("notifier: {err:#}"));
+    }
     Ok(esc)
 }
 

@@ -221,6 +221,11 @@ impl Snapshot {
         })
     }
 
+    /// The events it holds, oldest first: back to what decides the status.
+    pub fn tail(&self) -> &[Event] {
+        &self.tail
+    }
+
     /// The status the events seen say ([`of`]).
     pub fn status(&self) -> Status {
         of(&self.role, &self.tail, self.pane_alive)

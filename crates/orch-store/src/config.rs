@@ -27,6 +27,18 @@
 //!     input: 2
 //!     output: 10
 //!     above: {tokens: 200000, input: 4, output: 15}  # a call whose prompt is longer
+//! notify:                 # telling the person what waits for them (`orch notify`)
+//!   grace_s: 5            # a need settled within this many seconds never pages
+//!   resend_s: 3600        # a need still open is sent again after this (0: never again)
+//!   stuck_s: 600          # a worker busy and silent this long is stuck
+//!   max_per_hour: 30      # per channel; more wait their turn (never dropped)
+//!   quiet: "22:00-07:00"  # local time: nothing is sent; what is still open goes out after
+//!   channels:
+//!     - name: phone
+//!       kind: ntfy        # terminal, desktop, ntfy, webhook, slack
+//!       target: https://ntfy.sh/my-topic
+//!       token: tk_...     # sent as `Authorization: Bearer`, never on a command line
+//!       only: [escalation, needs-input]   # the needs it is sent (all when empty)
 //! ```
 
 use anyhow::{Context, Result};
@@ -45,6 +57,8 @@ pub struct Config {
     pub accounts: Vec<Account>,
     /// The user's own prices per model id, taken before the table orch ships.
     pub prices: BTreeMap<String, Rates>,
+    /// Where and when the person is told what waits for them.
+    pub notify: NotifySettings,
 }
 
 /// What one model costs, in USD per million tokens: an entry of `prices:` here, of the file
@@ -89,6 +103,141 @@ pub struct Tier {
     pub cache_write: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_1h: Option<f64>,
+}
+
+/// The `notify:` section: the channels and when they are used (`orch notify`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifySettings {
+    /// Seconds a need waits before it is sent, so what the operator settles at once never
+    /// pages.
+    pub grace_s: f64,
+    /// Seconds after which a need still open is sent again; 0 sends each need once.
+    pub resend_s: f64,
+    /// Seconds a worker may be busy with no event before it counts as stuck.
+    pub stuck_s: f64,
+    /// Most notifications one channel is sent in an hour; the rest wait their turn. 0: no cap.
+    pub max_per_hour: u32,
+    /// Quiet hours, local time, `HH:MM-HH:MM` (may span midnight): nothing is sent then, and
+    /// what is still open when they end is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<String>,
+    /// The channels, each sent every need its filter lets through.
+    pub channels: Vec<Channel>,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            grace_s: 5.0,
+            resend_s: 3600.0,
+            stuck_s: 600.0,
+            max_per_hour: 30,
+            quiet: None,
+            channels: Vec::new(),
+        }
+    }
+}
+
+impl NotifySettings {
+    /// The quiet hours as minutes after local midnight, `(from, to)`.
+    ///
+    /// Errors: not `HH:MM-HH:MM` with hours below 24 and minutes below 60.
+    pub fn quiet_minutes(&self) -> Result<Option<(u32, u32)>> {
+        let Some(text) = self.quiet.as_deref() else {
+            return Ok(None);
+        };
+        let minutes = |hm: &str| -> Option<u32> {
+            let (h, m) = hm.trim().split_once(':')?;
+            let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
+            (h < 24 && m < 60).then_some(h * 60 + m)
+        };
+        let parsed = text
+            .split_once('-')
+            .and_then(|(from, to)| Some((minutes(from)?, minutes(to)?)));
+        match parsed {
+            Some(found) => Ok(Some(found)),
+            None => anyhow::bail!("notify.quiet: `{text}` is not `HH:MM-HH:MM`"),
+        }
+    }
+
+    /// The channel named `name`.
+    ///
+    /// Errors: none is, naming those there are.
+    pub fn channel(&self, name: &str) -> Result<&Channel> {
+        match self.channels.iter().find(|c| c.name == name) {
+            Some(channel) => Ok(channel),
+            None => {
+                let known: Vec<&str> = self.channels.iter().map(|c| c.name.as_str()).collect();
+                anyhow::bail!(
+                    "no notification channel `{name}` (there are: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )
+            }
+        }
+    }
+}
+
+/// Where notifications go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    /// A message and a bell in the clients of a tmux server (target: its socket path).
+    Terminal,
+    /// The platform's notifier: `notify-send` (Linux), `osascript` (macOS).
+    Desktop,
+    /// An ntfy topic's publish URL (any server); a token is sent as a bearer token.
+    Ntfy,
+    /// A URL that is POSTed one JSON object per notification (see the README: Notifications).
+    Webhook,
+    /// A Slack-compatible incoming webhook URL (`{"text": ...}`).
+    Slack,
+}
+
+impl ChannelKind {
+    /// Its name in the file and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Terminal => "terminal",
+            ChannelKind::Desktop => "desktop",
+            ChannelKind::Ntfy => "ntfy",
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Slack => "slack",
+        }
+    }
+
+    /// Whether it is reached over HTTP (its target is a URL).
+    pub fn is_http(self) -> bool {
+        matches!(
+            self,
+            ChannelKind::Ntfy | ChannelKind::Webhook | ChannelKind::Slack
+        )
+    }
+}
+
+/// One entry of `notify.channels:`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    /// Its name (letters, digits, `-`, `_`), unique in the file.
+    pub name: String,
+    /// What it is.
+    pub kind: ChannelKind,
+    /// A URL for ntfy, webhook and slack (a secret: whoever has it can post); a tmux socket
+    /// path for terminal; nothing for desktop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// A bearer token (ntfy access token, webhook secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The needs it is sent (`needs-input`, `escalation`, `budget`, `limit`, `stuck`); every
+    /// one when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only: Vec<String>,
 }
 
 /// One entry of `accounts:`: a name workers are spawned on (`spawn --account NAME`, an
@@ -140,6 +289,34 @@ impl Config {
                 anyhow::bail!("accounts[{at}]: `{}` is named twice", account.name);
             }
         }
+        let channels = &self.notify.channels;
+        for (at, channel) in channels.iter().enumerate() {
+            if !crate::paths::valid_id(&channel.name) {
+                anyhow::bail!(
+                    "notify.channels[{at}]: `{}` is not a usable name: use letters, digits, \
+                     `-` and `_`",
+                    channel.name
+                );
+            }
+            if channels[..at].iter().any(|c| c.name == channel.name) {
+                anyhow::bail!("notify.channels[{at}]: `{}` is named twice", channel.name);
+            }
+            if channel.kind.is_http() && channel.target.is_none() {
+                anyhow::bail!(
+                    "notify.channels[{at}]: a {} channel needs a `target` URL",
+                    channel.kind.as_str()
+                );
+            }
+            for need in &channel.only {
+                if !NEEDS.contains(&need.as_str()) {
+                    anyhow::bail!(
+                        "notify.channels[{at}].only: `{need}` is none of {}",
+                        NEEDS.join(", ")
+                    );
+                }
+            }
+        }
+        self.notify.quiet_minutes()?;
         Ok(self)
     }
 }
@@ -194,6 +371,9 @@ impl LimitSettings {
     }
 }
 
+/// The kinds of need a channel's `only:` may name.
+pub const NEEDS: [&str; 5] = ["needs-input", "escalation", "budget", "limit", "stuck"];
+
 /// Where the file is: `dirs::config_dir()/orch/config.yaml`.
 ///
 /// Errors: no configuration folder is known (no `HOME`).
@@ -218,6 +398,31 @@ pub fn load() -> Result<Config> {
             path.display()
         )
     })
+}
+
+/// Changes the file under its lock: reads it (defaults when missing), applies `edit`, checks
+/// the result, keeps a timestamped backup of the old file beside it and writes the new one
+/// atomically, mode 0600. The file is rewritten from its fields: comments are not kept (the
+/// backup has them). Returns what `edit` returned.
+///
+/// Errors: the file is not valid, `edit` fails, the result is not valid, or it cannot be
+/// written.
+pub fn edit<T>(edit: impl FnOnce(&mut Config) -> Result<T>) -> Result<T> {
+    let path = path()?;
+    if let Some(folder) = path.parent() {
+        crate::files::create_dir_mode(folder, 0o700)?;
+    }
+    let _lock = crate::files::Lock::acquire(&path)?;
+    let mut config = load()?;
+    let out = edit(&mut config)?;
+    let config = config.check()?;
+    let text = serde_yaml::to_string(&config).context("cannot write the configuration")?;
+    crate::files::backup(&path, crate::clock::now_ms())?;
+    crate::files::write_atomic(&path, text.as_bytes(), 0o600)?;
+    // An older file may have been made with looser bits: it holds credentials.
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .with_context(|| format!("cannot make `{}` private", path.display()))?;
+    Ok(out)
 }
 
 /// Parses the file's text (an empty text is the defaults).
@@ -325,5 +530,34 @@ mod tests {
             ..settings
         };
         assert_eq!(spread_off.continue_gap(50), Duration::ZERO);
+    }
+
+    #[test]
+    fn notify_channels_are_checked_and_quiet_hours_parsed() {
+        let c = parse(
+            "notify:\n  quiet: '22:30-07:00'\n  channels:\n    - name: phone\n      kind: ntfy\n      target: https://n/t\n      only: [escalation]\n",
+        )
+        .unwrap();
+        assert_eq!(c.notify.grace_s, 5.0);
+        assert_eq!(
+            c.notify.quiet_minutes().unwrap(),
+            Some((22 * 60 + 30, 7 * 60))
+        );
+        assert_eq!(c.notify.channel("phone").unwrap().kind, ChannelKind::Ntfy);
+        assert!(c
+            .notify
+            .channel("x")
+            .unwrap_err()
+            .to_string()
+            .contains("phone"));
+        for bad in [
+            "notify:\n  quiet: '25:00-01:00'\n",
+            "notify:\n  channels:\n    - name: a\n      kind: webhook\n",
+            "notify:\n  channels:\n    - name: a\n      kind: desktop\n      only: [lunch]\n",
+            "notify:\n  channels:\n    - name: a\n      kind: desktop\n    - name: a\n      kind: desktop\n",
+            "notify:\n  channels:\n    - name: a\n      kind: pager\n",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }

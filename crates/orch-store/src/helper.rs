@@ -1,5 +1,5 @@
 //! Detached helpers: what must outlive the command or hook that needs it (a remote worker's
-//! relay, a budget's follower, an account's limit waiter) runs as a hidden `orch __VERB KEY`
+//! relay, a budget's follower, an account's limit waiter, the notifier) runs as a hidden `orch __VERB KEY`
 //! process, one per key. The pattern, in one place:
 //!
 //! - started on demand: whoever finds work for it ([`Helper::ensure`]: a hook, a command)
@@ -67,6 +67,30 @@ impl Helper {
     pub fn running(&self) -> Result<bool> {
         Ok(Lock::try_at(&self.lock)?.is_none())
     }
+}
+
+/// The machine's notifier, `orch __notify all` (one per state folder: its lock is
+/// `notify/notifier.lock`), which tells the person what waits for them.
+pub fn notifier(state_root: &Path) -> Helper {
+    Helper::new(
+        "__notify",
+        "all",
+        state_root.join("notify").join("notifier.lock"),
+    )
+}
+
+/// Starts the notifier ([`notifier`]) when orch's configuration names a notification channel
+/// and none runs; returns at once, never waiting on it nor on the network. What calls it:
+/// the hook when a worker comes to need the person, and the commands that find something
+/// waiting. Returns whether it started one.
+///
+/// Errors: the configuration is not valid, or the notifier cannot be started.
+pub fn wake_notifier(state_root: &Path) -> Result<bool> {
+    if crate::config::load()?.notify.channels.is_empty() {
+        return Ok(false);
+    }
+    crate::files::create_dir_mode(&state_root.join("notify"), 0o700)?;
+    notifier(state_root).ensure(state_root)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub use clis::{claude, harnesses};
 pub use install::{hooks, plugin, skills, tmux};
 pub use prices::prices;
 pub use probe::probe;
-pub use state::{logs, lost_panes, state, workers};
+pub use state::{logs, lost_panes, notify, state, workers};
 
 use crate::claude::settings;
 use serde_json::Value;
@@ -62,6 +62,7 @@ pub fn run_all(options: DoctorOptions) -> Vec<Check> {
         workers(),
         logs(),
         prices(),
+        notify(),
         claude,
         probe,
     ]

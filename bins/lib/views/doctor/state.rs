@@ -135,6 +135,66 @@ pub fn logs() -> Check {
     .with_facts(json!({"bad_lines": found.iter().map(|(p, l)| json!({"file": p, "lines": l})).collect::<Vec<_>>()}))
 }
 
+/// `notify`: the notification channels (orch's configuration) and whether the notifier's last
+/// send to each went through; a channel failing since its last success is a warning naming
+/// its error (never its URL or token). Skipped when none is set.
+pub fn notify() -> Check {
+    const NAME: &str = "notify";
+    let settings = match orch_store::config::load() {
+        Ok(config) => config.notify,
+        Err(err) => return Check::warn(NAME, format!("{err:#}"), "fix orch's configuration"),
+    };
+    if settings.channels.is_empty() {
+        return Check::new(
+            NAME,
+            Verdict::Skipped,
+            "no notification channel (`orch notify add`)",
+        );
+    }
+    let state = orch_store::Store::from_env()
+        .and_then(|store| crate::notify::notifier::read_state(&store))
+        .unwrap_or_default();
+    let failing: Vec<(String, crate::notify::notifier::Health)> = settings
+        .channels
+        .iter()
+        .filter_map(|c| {
+            let health = state.channels.get(&c.name)?;
+            health
+                .failing_since_ms
+                .map(|_| (c.name.clone(), health.clone()))
+        })
+        .collect();
+    if failing.is_empty() {
+        return Check::ok(
+            NAME,
+            format!("{} channel(s), none failing", settings.channels.len()),
+        );
+    }
+    let detail: Vec<String> = failing
+        .iter()
+        .map(|(name, h)| {
+            format!(
+                "`{name}` failing for {} ({} tries): {}",
+                orch_store::clock::age(
+                    orch_store::clock::now_ms()
+                        .saturating_sub(h.failing_since_ms.unwrap_or_default())
+                ),
+                h.failures,
+                h.last_error.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    Check::warn(
+        NAME,
+        detail.join("; "),
+        format!(
+            "check it with `orch notify test {}`; orch keeps retrying, nothing is dropped",
+            failing[0].0
+        ),
+    )
+    .with_facts(json!({"failing": failing.iter().map(|(n, _)| n).collect::<Vec<_>>()}))
+}
+
 /// `2 workers lost their panes (their tmux server is gone): w1 (api), w3 (docs)`.
 pub fn lost_panes(lost: &[crate::fleet::worker::Worker]) -> String {
     let names: Vec<String> = lost

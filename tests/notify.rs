@@ -1,0 +1,347 @@
+//! Notifications (`orch notify`, the notifier): a local HTTP server stands in for an ntfy
+//! server's publish API and for a webhook; a sim worker at a permission dialog, an escalation
+//! and a usage limit each make one notification with the right content, sent once, again
+//! after `resend_s`, never within the grace delay, retried when the channel fails (and
+//! reported by `orch doctor`), with secrets redacted and never in the audit log, the events or
+//! the process list.
+
+use crate::mock_http::{lock, Request, Response, Shared};
+use crate::util::{json, output_with_stdin, wait_for, World};
+use serde_json::{json, Value};
+use std::sync::Mutex;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+/// The ntfy token the tests give; it must never leave the config and the request header.
+const TOKEN: &str = "tk_notifytesttokenabcdefghijkl";
+
+/// What the push mock fails with before it answers 200: the count of requests left to fail.
+#[derive(Default)]
+pub struct Failing(Mutex<u32>);
+
+fn serve(shared: &Shared<Failing>, request: &Request) -> Response {
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    let mut failing = lock(&shared.state.0);
+    let fail = *failing > 0;
+    *failing = failing.saturating_sub(1);
+    lock(&shared.main).push(json!({
+        "path": request.path,
+        "auth": request.header("authorization"),
+        "body": body,
+        "failed": fail,
+    }));
+    if fail {
+        Response::json(500, &json!({"error": "down"}))
+    } else {
+        Response::json(200, &json!({"id": "m1"}))
+    }
+}
+
+fn user_text(request: &Value) -> String {
+    request.to_string()
+}
+
+crate::mock_http::mock_type!(
+    /// A push endpoint: ntfy's JSON publish at `/` and a webhook at `/hook/SECRET`; every
+    /// request is recorded as `{path, auth, body, failed}`.
+    Push,
+    Failing,
+    crate::mock_http::Api {
+        serve,
+        base: "",
+        keep_alive: false,
+        user_text,
+    }
+);
+
+/// Writes orch's configuration for `world`: `settings` (YAML lines of `notify:`) and an ntfy
+/// and a webhook channel on `push`.
+fn configure(world: &World, push: &Push, settings: &str) {
+    let dir = world.home().join(".config/orch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = format!(
+        "notify:\n{settings}  channels:\n    - name: phone\n      kind: ntfy\n      target: {}\n      token: {TOKEN}\n    - name: hook\n      kind: webhook\n      target: {}\n",
+        push.url("/orch-topic"),
+        push.url("/hook/s3cr3t-path"),
+    );
+    std::fs::write(dir.join("config.yaml"), text).unwrap();
+}
+
+/// The requests `push` got on `path`'s prefix.
+fn on(push: &Push, prefix: &str) -> Vec<Value> {
+    push.requests()
+        .into_iter()
+        .filter(|r| r["path"].as_str().unwrap_or("").starts_with(prefix))
+        .collect()
+}
+
+/// Waits until no notifier runs (its lock is free).
+fn wait_notifier_gone(world: &World) {
+    let lock = world.state().join("notify/notifier.lock");
+    wait_for("the notifier to leave", WAIT, || {
+        let file = std::fs::OpenOptions::new().write(true).open(&lock).ok()?;
+        fs2::FileExt::try_lock_exclusive(&file).ok()
+    });
+}
+
+/// Tells sim worker `name` to open a permission dialog for `command`, and waits until its
+/// dialog is up.
+fn ask_permission(world: &World, name: &str, command: &str) {
+    let prompt = format!(r#"go [[permission: Bash {{"command": "{command}"}}]]"#);
+    world.ok(&["tell", name, &prompt]);
+    world.ok(&["listen", name, "--event", "notification", "--timeout", "30"]);
+}
+
+/// `orch doctor`'s `notify` check (doctor may fail on other checks here: no Claude Code).
+fn doctor_notify(world: &World) -> Option<Value> {
+    let out = world.orch(&["--json", "doctor", "--skip-probe"]);
+    let checks: Value = serde_json::from_slice(&out.stdout).ok()?;
+    checks["checks"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == "notify")
+        .cloned()
+}
+
+#[test]
+fn a_permission_dialog_pages_once_then_again_redacted_and_the_token_stays_private() {
+    let world = World::installed();
+    let push = Push::start();
+    configure(&world, &push, "  grace_s: 0.5\n  resend_s: 3\n");
+    world.spawn_sim("careful");
+    ask_permission(&world, "careful", "ls notes");
+    let ntfy = wait_for("the ntfy publish", WAIT, || {
+        on(&push, "/").into_iter().find(|r| r["path"] == "/")
+    });
+    assert_eq!(ntfy["auth"], format!("Bearer {TOKEN}"));
+    let body = &ntfy["body"];
+    assert_eq!(body["topic"], "orch-topic");
+    assert_eq!(body["title"], "careful needs you");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("permission dialog: Bash ls notes"),
+        "{message}"
+    );
+    assert!(message.contains("waiting "), "{message}");
+    // While it runs, no process carries the token or the webhook's secret path.
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(!ps.contains(TOKEN) && !ps.contains("s3cr3t-path"), "{ps}");
+    // The webhook: once, then once more after resend_s, marked as a reminder.
+    let hooks = wait_for("the webhook's reminder", WAIT, || {
+        let hooks = on(&push, "/hook/");
+        hooks
+            .iter()
+            .any(|h| h["body"]["resent"] == true)
+            .then_some(hooks)
+    });
+    let first: Vec<&Value> = hooks
+        .iter()
+        .filter(|h| h["body"]["resent"] == false)
+        .collect();
+    assert_eq!(first.len(), 1, "one notification per need: {hooks:#?}");
+    let hook = &first[0]["body"];
+    assert_eq!(hook["kind"], "needs-input");
+    assert_eq!(hook["name"], "careful");
+    assert!(
+        hook["key"].as_str().unwrap().starts_with("input:w1:"),
+        "{hook}"
+    );
+    // Settled: the notifier forgets it and leaves (the worker is idle).
+    world.ok(&["interrupt", "careful"]);
+    wait_notifier_gone(&world);
+    // The secrets are in the 0600 config only.
+    let audit = std::fs::read_to_string(world.state().join("audit.jsonl")).unwrap_or_default();
+    assert!(
+        audit.contains("\"notify\""),
+        "the sends are audited: {audit}"
+    );
+    let events = std::fs::read_to_string(world.state().join("workers/w1/events.jsonl")).unwrap();
+    for text in [&audit, &events] {
+        assert!(!text.contains(TOKEN) && !text.contains("s3cr3t-path"));
+    }
+}
+
+#[test]
+fn a_need_settled_within_the_grace_delay_never_pages() {
+    let world = World::installed();
+    let push = Push::start();
+    configure(&world, &push, "  grace_s: 30\n");
+    world.spawn_sim("quick");
+    ask_permission(&world, "quick", "ls");
+    let lock = world.state().join("notify/notifier.lock");
+    wait_for("the notifier to start", WAIT, || {
+        lock.exists().then_some(())
+    });
+    world.ok(&["interrupt", "quick"]);
+    wait_notifier_gone(&world);
+    assert!(push.requests().is_empty(), "{:#?}", push.requests());
+}
+
+#[test]
+fn a_failing_channel_is_retried_reported_by_doctor_and_then_delivers() {
+    let world = World::installed();
+    let push = Push::start();
+    *lock(&push.state().0) = 2;
+    configure(&world, &push, "  grace_s: 0\n");
+    world.spawn_sim("lead");
+    let out = world
+        .cmd("orch")
+        .args([
+            "escalate",
+            "--axis",
+            "reversibility",
+            "--axis",
+            "taste",
+            "--summary",
+            &format!(
+                "force-push main with ghp_abcdefghijklmnopqrstuvwxyz0123? {}",
+                "x".repeat(300)
+            ),
+            "--option",
+            "yes",
+            "--option",
+            "no",
+        ])
+        .env("ORCH_WORKER", "w1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doctor = wait_for("doctor to report the failing channel", WAIT, || {
+        doctor_notify(&world).filter(|check| check["status"] == "warn")
+    });
+    let detail = doctor.to_string();
+    assert!(
+        !detail.contains(TOKEN) && !detail.contains("orch-topic"),
+        "{detail}"
+    );
+    let delivered = wait_for("a delivery after the failures", WAIT, || {
+        push.requests()
+            .into_iter()
+            .find(|r| r["failed"] == false && r["path"] != "/")
+    });
+    let esc = &delivered["body"]["escalation"];
+    assert_eq!(delivered["body"]["kind"], "escalation");
+    assert_eq!(esc["axes"], json!(["reversibility", "taste"]));
+    assert_eq!(esc["options"], json!(["yes", "no"]));
+    let summary = esc["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("force-push main with [redacted]? xxx"),
+        "{summary}"
+    );
+    assert!(
+        summary.ends_with('…') && summary.chars().count() < 210,
+        "{summary}"
+    );
+    assert!(!delivered.to_string().contains("ghp_abc"), "{delivered}");
+    wait_for("doctor to see the channels well again", WAIT, || {
+        doctor_notify(&world).filter(|check| check["status"] == "ok")
+    });
+    world.ok(&["decide", "e1", "no"]);
+    wait_notifier_gone(&world);
+}
+
+#[test]
+fn channels_are_added_listed_masked_tested_and_removed() {
+    let world = World::new();
+    let push = Push::start();
+    let hook_url = push.url("/hook/s3cr3t-path");
+    let mut add = world.cmd("orch");
+    add.args([
+        "--json",
+        "notify",
+        "add",
+        "ntfy",
+        &push.url("/mytopic"),
+        "--token",
+        "-",
+    ]);
+    let out = output_with_stdin(&mut add, format!("{TOKEN}\n").as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        json(&String::from_utf8_lossy(&out.stdout))["channel"],
+        "ntfy"
+    );
+    world.ok(&[
+        "notify",
+        "add",
+        "webhook",
+        &hook_url,
+        "--only",
+        "escalation",
+    ]);
+    let bad = world.orch(&["notify", "add", "webhook", "ftp://x"]);
+    assert!(!bad.status.success());
+    let config = world.home().join(".config/orch/config.yaml");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&config).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let list = json(&world.ok(&["--json", "notify", "list"]));
+    let text = list.to_string();
+    assert!(
+        !text.contains(TOKEN) && !text.contains("s3cr3t") && !text.contains("mytopic"),
+        "{text}"
+    );
+    assert_eq!(list["channels"][0]["token"], true);
+    assert_eq!(list["channels"][1]["only"], json!(["escalation"]));
+    let test = json(&world.ok(&["--json", "notify", "test"]));
+    assert_eq!(test["channels"].as_array().unwrap().len(), 2);
+    assert_eq!(push.requests().len(), 2);
+    assert_eq!(
+        push.requests()[0]["body"]["title"],
+        "orch test notification"
+    );
+    world.ok(&["notify", "remove", "webhook"]);
+    let list = json(&world.ok(&["--json", "notify", "list"]));
+    assert_eq!(list["channels"].as_array().unwrap().len(), 1);
+    let audit = std::fs::read_to_string(world.state().join("audit.jsonl")).unwrap();
+    assert!(audit.contains("notify-add") && !audit.contains(TOKEN) && !audit.contains("s3cr3t"));
+    // Nothing waits: the status line says nothing.
+    assert_eq!(world.ok(&["status-line"]), "");
+}
+
+/// The function symbols of executable `name` (`nm --defined-only`, demangled) that name
+/// `word`. Debug info keeps the names of what the linker dropped, so the symbol table is what
+/// tells what is linked.
+fn symbols_naming(name: &str, word: &str) -> usize {
+    let out = std::process::Command::new("nm")
+        .args(["--defined-only", "--demangle"])
+        .arg(crate::util::exe(name))
+        .output()
+        .expect("nm (binutils) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(word))
+        .count()
+}
+
+#[test]
+fn the_hook_executable_does_not_link_the_http_client() {
+    assert!(
+        symbols_naming("orch", "ureq::") > 0,
+        "the control: orch links ureq"
+    );
+    for word in ["ureq::", "rustls::", "notify::channel", "notify::notifier"] {
+        assert_eq!(
+            symbols_naming("orch-hook", word),
+            0,
+            "orch-hook links `{word}`"
+        );
+    }
+}

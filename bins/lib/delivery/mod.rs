@@ -130,9 +130,9 @@ pub fn deliver(worker: &Worker, text: &str, opts: DeliveryOptions) -> Result<Del
             break (typing, snap.cursor);
         }
         if takes(snap.status(), opts.held) {
-            if opts.held {
-                close_limit_dialog(worker)?;
-            }
+            // A limit's dialog may be up without a turn having failed (Codex warns when an
+            // account nears its limit): pasted into, the text would choose in it.
+            close_limit_dialog(worker)?;
             wait_input_box(worker)?;
             break (typing, snap.cursor);
         }
@@ -312,6 +312,9 @@ fn refuse_if_held(worker: &Worker) -> Result<()> {
 /// Errors: the pane cannot be captured or typed into.
 fn close_limit_dialog(worker: &Worker) -> Result<()> {
     let harness = worker.meta.harness;
+    if harness.limit_dialog_keys().is_empty() {
+        return Ok(());
+    }
     let pane = worker.pane()?;
     let server = &worker.meta.server;
     let open = || -> Result<bool> { Ok(harness.limit_dialog(&server.capture(pane)?)) };

@@ -60,9 +60,10 @@ pub trait Adapter: Sync {
     }
 
     /// The keys that close [`Adapter::limit_dialog`] and leave the turn ended: Escape (Codex);
-    /// Gemini CLI's dialog takes `Stop`, its second item.
+    /// Gemini CLI's dialog takes `Stop`, its second item. None for a harness without such a
+    /// dialog (delivery then never looks for one).
     fn limit_dialog_keys(&self) -> &'static [&'static str] {
-        &["Escape"]
+        &[]
     }
 
     /// Whether the failed prompt of a turn a usage limit ended stays in the conversation, so

@@ -522,6 +522,11 @@ impl Adapter for Codex {
         screen.contains("Keep current model") && screen.contains("Switch to ")
     }
 
+    /// Escape keeps the current model and closes the dialog (Enter would switch the model).
+    fn limit_dialog_keys(&self) -> &'static [&'static str] {
+        &["Escape"]
+    }
+
     /// `OPENAI_*` and `CODEX_*` but not `CODEX_HOME` (orch sets its own).
     fn passes(&self, key: &str) -> bool {
         key != "CODEX_HOME" && (key.starts_with("OPENAI_") || key.starts_with("CODEX_"))

@@ -437,3 +437,175 @@ fn land_refuses_bad_input_and_survives_a_moving_target() {
         crate::util::stderr(&out)
     );
 }
+
+/// `orch land ARGS` cut as a crash would at `point` (`ORCH_TEST_LAND_CRASH`): asserts it died
+/// by SIGKILL there.
+fn land_cut_at(world: &World, point: &str, args: &[&str]) {
+    use std::os::unix::process::ExitStatusExt;
+    let out = world
+        .cmd("orch")
+        .arg("land")
+        .args(args)
+        .env("ORCH_TEST_LAND_CRASH", point)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(9),
+        "the land was not cut at `{point}`: {}",
+        crate::util::stderr(&out)
+    );
+}
+
+/// The audit entries named `action`, oldest first.
+fn audit_of(world: &World, action: &str) -> Vec<Value> {
+    let mut all = items(world, &["audit"]);
+    all.retain(|e| e["action"] == action);
+    all
+}
+
+#[test]
+fn a_land_cut_by_a_crash_is_finished_or_undone_by_the_next() {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
+    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
+    commit(&alpha_wt, "a.txt", "a\n");
+    commit(&beta_wt, "b.txt", "b\n");
+    let rev = |r: &str| git(&repo, &["rev-parse", r]).trim().to_string();
+    let heads = [rev("orch/alpha"), rev("orch/beta")];
+    let before = rev("main");
+    let scratch_free = || git(&repo, &["worktree", "list"]).lines().count() == 3;
+
+    // Cut after main moved: main holds alpha's work, the person's checkout (main, clean)
+    // lags behind it and the scratch worktree is left over.
+    land_cut_at(&world, "moved", &[&alpha]);
+    let moved = rev("main");
+    assert_ne!(moved, before);
+    assert_eq!(git(&repo, &["show", "main:a.txt"]), "a\n");
+    assert!(!git(&repo, &["status", "--porcelain"]).is_empty());
+    assert!(!scratch_free());
+
+    // The next land finishes it (the checkout follows), then is itself cut before moving.
+    land_cut_at(&world, "tested", &[&beta]);
+    let recovered = audit_of(&world, "land_recovered");
+    assert_eq!(recovered.len(), 1, "{recovered:?}");
+    assert_eq!(recovered[0]["target"], alpha.as_str());
+    assert_eq!(recovered[0]["finished"], true);
+    assert_eq!(recovered[0]["checkout"], "fast-forwarded");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    assert_eq!(std::fs::read_to_string(repo.join("a.txt")).unwrap(), "a\n");
+    assert_eq!(rev("main"), moved, "beta's cut land moved nothing");
+
+    // The next one undoes beta's (nothing had moved) and lands it.
+    let (outcomes, ok) = land(&world, &[&beta]);
+    assert!(ok, "{outcomes:?}");
+    let recovered = audit_of(&world, "land_recovered");
+    assert_eq!(recovered.len(), 2, "{recovered:?}");
+    assert_eq!(recovered[1]["target"], beta.as_str());
+    assert_eq!(recovered[1]["finished"], false);
+    assert_eq!(git(&repo, &["show", "main:b.txt"]), "b\n");
+    assert_eq!(git(&repo, &["show", "main:a.txt"]), "a\n");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    assert!(scratch_free(), "{}", git(&repo, &["worktree", "list"]));
+    // No commit lost: both branches as they were, main built on where it started.
+    assert_eq!([rev("orch/alpha"), rev("orch/beta")], heads);
+    git(&repo, &["merge-base", "--is-ancestor", &before, "main"]);
+}
+
+#[test]
+fn a_test_that_outlives_its_timeout_is_killed_and_the_branch_refused() {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
+    commit(&alpha_wt, "a.txt", "a\n");
+    let before = git(&repo, &["rev-parse", "main"]);
+    // The shell and a child it started in the background: both are in the test's group.
+    let pids = world.root().join("pids");
+    let test = format!(
+        "sleep 120 & echo $$ $! > {}; echo still testing; wait",
+        pids.display()
+    );
+    let started = std::time::Instant::now();
+    let (outcomes, ok) = land(&world, &[&alpha, "--test", &test, "--timeout", "1"]);
+    assert!(!ok);
+    assert!(started.elapsed() < Duration::from_secs(60), "not cut short");
+    assert_eq!(outcomes[0]["outcome"], "test_failed", "{outcomes:?}");
+    let note = outcomes[0]["note"].as_str().unwrap();
+    assert!(
+        note.starts_with("(timed out after 1s)") && note.contains("still testing"),
+        "{note}"
+    );
+    assert_eq!(git(&repo, &["rev-parse", "main"]), before, "nothing moved");
+    let pids: Vec<u32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2);
+    for pid in pids {
+        crate::util::wait_for(
+            &format!("the test's process {pid} to be killed"),
+            Duration::from_secs(10),
+            || (!crate::util::alive(pid)).then_some(()),
+        );
+    }
+    assert_eq!(audited(&world, "land_prompt", &alpha), 1);
+    assert_eq!(events_named(&world, &alpha, "prompt").len(), 1);
+    let land_event = &events_named(&world, &alpha, "land")[0];
+    assert_eq!(land_event["outcome"], "test_failed");
+    assert_eq!(land_event["test"], test.as_str());
+}
+
+#[test]
+fn landing_into_the_checked_out_branch_moves_a_clean_checkout_and_refuses_a_dirty_one() {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
+    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
+    commit(&alpha_wt, "a.txt", "a\n");
+    commit(&beta_wt, "b.txt", "b\n");
+
+    // Clean: main moves and the checkout with it, its status clean.
+    let (outcomes, ok) = land(&world, &[&alpha]);
+    assert!(ok, "{outcomes:?}");
+    assert_eq!(outcomes[0]["outcome"], "landed");
+    let note = outcomes[0]["note"].as_str().unwrap();
+    assert!(
+        note.contains("checked out") && note.contains("fast-forwarded"),
+        "{note}"
+    );
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    assert_eq!(std::fs::read_to_string(repo.join("a.txt")).unwrap(), "a\n");
+    assert_eq!(
+        git(&repo, &["rev-parse", "HEAD"]),
+        git(&repo, &["rev-parse", "main"])
+    );
+
+    // Dirty: refused, nothing moves, the person's change stays, and it says why.
+    std::fs::write(repo.join("README.md"), "hello\nmine\n").unwrap();
+    let status = git(&repo, &["status"]);
+    let main = git(&repo, &["rev-parse", "main"]);
+    let (outcomes, ok) = land(&world, &[&beta]);
+    assert!(!ok);
+    assert_eq!(outcomes[0]["outcome"], "error", "{outcomes:?}");
+    let note = outcomes[0]["note"].as_str().unwrap();
+    assert!(
+        note.contains("checked out")
+            && note.contains("uncommitted changes")
+            && note.contains("nothing moved"),
+        "{note}"
+    );
+    assert_eq!(git(&repo, &["rev-parse", "main"]), main);
+    assert_eq!(git(&repo, &["status"]), status);
+    assert!(!repo.join("b.txt").exists());
+    assert_eq!(
+        audited(&world, "land_prompt", &beta),
+        0,
+        "not the worker's fault"
+    );
+}

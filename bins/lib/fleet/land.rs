@@ -257,6 +257,7 @@ fn attempt(
         }
         journal.to = to.clone();
         repos::write_journal(lock, &journal)?;
+        crash_point("tested");
         let checkout = checked_out(repo, &target_ref)?;
         if let Some(path) = &checkout {
             if !git(path, &["status", "--porcelain"])?.is_empty() {
@@ -279,6 +280,7 @@ fn attempt(
         if !cas.status.success() {
             return Ok(Step::Moved);
         }
+        crash_point("moved");
         let mut outcome = Outcome {
             commit: Some(to.clone()),
             ..done("landed")
@@ -305,6 +307,19 @@ fn attempt(
     );
     repos::clear_journal(lock)?;
     result
+}
+
+/// The variable that cuts a land as a crash would, for the tests: `tested` (the journal holds
+/// the tested commit, the target not moved yet) or `moved` (the target moved, the person's
+/// checkout not updated, the journal and the scratch worktree still there).
+const CRASH_VAR: &str = "ORCH_TEST_LAND_CRASH";
+
+/// Kills this process with SIGKILL (no cleanup runs) when [`CRASH_VAR`] names `point`.
+fn crash_point(point: &str) {
+    if std::env::var_os(CRASH_VAR).is_some_and(|v| v == point) {
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    }
 }
 
 /// Brings `branch` onto the scratch worktree's HEAD (`from`) by `strategy`. Returns the
@@ -460,20 +475,36 @@ fn recover(state: &Store, repo: &Path, lock: &Path) -> Result<()> {
         ],
     );
     let _ = git(repo, &["worktree", "prune"]);
-    let now = git(
-        repo,
-        &["rev-parse", &format!("refs/heads/{}", journal.target)],
-    )?;
+    let target_ref = format!("refs/heads/{}", journal.target);
+    let now = git(repo, &["rev-parse", &target_ref])?;
     let finished = !journal.to.is_empty() && now == journal.to;
-    audit::append(
-        state,
-        &Entry::new("orch", "land_recovered")
-            .target(&journal.worker)
-            .field("into", journal.target.clone())
-            .field("from", journal.from.clone())
-            .field("finished", finished),
-    )?;
+    let mut entry = Entry::new("orch", "land_recovered")
+        .target(&journal.worker)
+        .field("into", journal.target.clone())
+        .field("from", journal.from.clone())
+        .field("finished", finished);
+    if finished {
+        if let Some(path) = checked_out(repo, &target_ref)? {
+            entry = entry.field("checkout", follow(&path, &journal.from, &journal.to));
+        }
+    }
+    audit::append(state, &entry)?;
     repos::clear_journal(lock)
+}
+
+/// Brings the person's checkout at `path`, whose branch a land cut by a crash moved from
+/// `from` to `to`, along: only when its index and files are still exactly `from`'s (what the
+/// land saw clean), else it is left as it is. Returns what was done, for the audit.
+fn follow(path: &Path, from: &str, to: &str) -> String {
+    let at_from = git(path, &["diff", "--quiet"]).is_ok()
+        && git(path, &["diff", "--cached", "--quiet", from]).is_ok();
+    if !at_from {
+        return "left: it has changes of its own".into();
+    }
+    match git(path, &["read-tree", "-m", "-u", from, to]) {
+        Ok(_) => "fast-forwarded".into(),
+        Err(err) => format!("left: {err:#}"),
+    }
 }
 
 /// Records a branch's outcome: audited always; published on the worker and told to its

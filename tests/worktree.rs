@@ -609,3 +609,88 @@ fn landing_into_the_checked_out_branch_moves_a_clean_checkout_and_refuses_a_dirt
         "not the worker's fault"
     );
 }
+
+#[test]
+fn a_claude_workers_branch_conflicts_after_its_stop_and_its_refused_land_comes_back_to_it() {
+    use crate::claude::{claude_bin, claude_env, prepare_home, DUMMY_API_KEY};
+    use crate::mock_model::{last_user_text, MockModel};
+    const WAIT: Duration = Duration::from_secs(90);
+    let world = World::installed();
+    let mock = MockModel::start();
+    // The worktrees live under the state folder: trusted with everything below the root.
+    prepare_home(&world.home(), DUMMY_API_KEY, &[&world.work(), world.root()]);
+    let repo = world.work();
+    init_repo(&repo);
+    commit(&repo, "shared.txt", "one\ntwo\nthree\n");
+
+    // A sim worker edits line two and ends its turn: nothing to conflict with yet.
+    let (sim, sim_wt) = spawn_in_worktree(&world, "sim", &[]);
+    commit(&sim_wt, "shared.txt", "one\ntwo by sim\nthree\n");
+    turn(&world, &sim);
+    assert!(events_named(&world, &sim, "conflict").is_empty());
+
+    // A real Claude Code worker edits the same line with its Bash tool and commits.
+    let mut spawn = world.cmd("orch");
+    spawn
+        .args([
+            "--json",
+            "spawn",
+            "--name",
+            "claude",
+            "--worktree",
+            "--",
+            "--allowedTools",
+            "Bash",
+        ])
+        .envs(claude_env(&mock))
+        .env("ORCH_CLAUDE_BIN", claude_bin());
+    let spawned = crate::util::run_ok(&mut spawn, None, || world.explain());
+    let claude = json(&spawned)["id"].as_str().unwrap().to_string();
+    let row = world.ps_row(&claude);
+    assert_eq!(row["harness"], "claude");
+    assert_eq!(row["worktree"]["branch"], "orch/claude");
+    world.ok(&[
+        "tell",
+        &claude,
+        "edit [[bash: sed -i 's/^two$/two by claude/' shared.txt && git -c user.name=c \
+         -c user.email=c@example.com commit -qam claude-edit]]",
+    ]);
+    let stop = json(&world.ok(&["listen", &claude, "--timeout", "90"]));
+    assert_eq!(stop["event"], "stop", "{stop}");
+    assert_eq!(
+        git(&repo, &["show", "orch/claude:shared.txt"]),
+        "one\ntwo by claude\nthree\n",
+        "the worker committed its edit"
+    );
+
+    // Its Stop leads to a conflict against the sim's branch, on both sides.
+    let conflict = wait_or_explain(
+        "a conflict event on the Claude worker",
+        WAIT,
+        || events_named(&world, &claude, "conflict").pop(),
+        || format!("{}\nmock: {:?}", world.explain(), mock.log()),
+    );
+    assert_eq!(conflict["with"], sim.as_str());
+    assert_eq!(conflict["files"], serde_json::json!(["shared.txt"]));
+    assert_eq!(events_named(&world, &sim, "conflict").len(), 1);
+
+    // Landing both: the sim's lands, Claude's conflicts and goes back to it as a prompt.
+    let (outcomes, ok) = land(&world, &[&sim, &claude]);
+    assert!(!ok);
+    let kinds: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["landed", "conflict"], "{outcomes:?}");
+    let request = mock.wait_request(|b| last_user_text(b).contains("orch land:"), WAIT);
+    let text = last_user_text(&request);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("orch land:")
+            && first.contains("orch/claude")
+            && first.contains("shared.txt"),
+        "{text}"
+    );
+    assert_eq!(audited(&world, "land_prompt", &claude), 1);
+    assert_eq!(audited(&world, "land_prompt", &sim), 0);
+}

@@ -672,7 +672,14 @@ fn a_claude_workers_branch_conflicts_after_its_stop_and_its_refused_land_comes_b
     );
     assert_eq!(conflict["with"], sim.as_str());
     assert_eq!(conflict["files"], serde_json::json!(["shared.txt"]));
-    assert_eq!(events_named(&world, &sim, "conflict").len(), 1);
+    // The check records the other side next.
+    let on_sim = wait_or_explain(
+        "the conflict event on the sim worker",
+        WAIT,
+        || events_named(&world, &sim, "conflict").pop(),
+        || world.explain(),
+    );
+    assert_eq!(on_sim["with"], claude.as_str());
 
     // Landing both: the sim's lands, Claude's conflicts and goes back to it as a prompt.
     let (outcomes, ok) = land(&world, &[&sim, &claude]);

@@ -701,3 +701,52 @@ fn a_claude_workers_branch_conflicts_after_its_stop_and_its_refused_land_comes_b
     assert_eq!(audited(&world, "land_prompt", &claude), 1);
     assert_eq!(audited(&world, "land_prompt", &sim), 0);
 }
+
+#[test]
+fn kill_removes_a_branch_that_landed_and_keeps_one_with_work_not_landed() {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
+    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
+    let (gamma, gamma_wt) = spawn_in_worktree(&world, "gamma", &[]);
+    let (delta, delta_wt) = spawn_in_worktree(&world, "delta", &[]);
+    commit(&alpha_wt, "a.txt", "a\n");
+    commit(&beta_wt, "b.txt", "b\n");
+    commit(&gamma_wt, "c.txt", "c\n");
+    commit(&delta_wt, "d.txt", "d\n");
+    git(&repo, &["checkout", "-q", "-b", "mine"]);
+    // Rebased onto main (new commits there): only the record of the land says alpha's landed.
+    let (outcomes, ok) = land(&world, &[&alpha, &beta, &delta]);
+    assert!(ok, "{outcomes:?}");
+    assert_ne!(
+        git(&repo, &["rev-parse", "main"]),
+        git(&repo, &["rev-parse", "orch/delta"])
+    );
+    // beta commits again after its land; delta's worktree is deleted by hand.
+    commit(&beta_wt, "b2.txt", "b2\n");
+    std::fs::remove_dir_all(&delta_wt).unwrap();
+    let branches = || git(&repo, &["branch", "--list", "orch/*"]);
+
+    let out = world.orch(&["kill", &alpha]);
+    assert!(out.status.success());
+    assert!(
+        crate::util::stderr(&out).contains("its branch removed"),
+        "{}",
+        crate::util::stderr(&out)
+    );
+    assert!(!branches().contains("orch/alpha"), "{}", branches());
+    world.ok(&["kill", &delta]);
+    assert!(!branches().contains("orch/delta"), "{}", branches());
+    // A commit not on any target: kept, landed before or never.
+    for (id, name) in [(&beta, "orch/beta"), (&gamma, "orch/gamma")] {
+        let out = world.orch(&["kill", id]);
+        assert!(
+            crate::util::stderr(&out).contains("kept (it has commits not landed)"),
+            "{}",
+            crate::util::stderr(&out)
+        );
+        assert!(branches().contains(name), "{}", branches());
+    }
+    assert_eq!(git(&repo, &["show", "orch/beta:b2.txt"]), "b2\n");
+}

@@ -173,11 +173,16 @@ fn items(world: &World, args: &[&str]) -> Vec<Value> {
         .collect()
 }
 
+/// The items `orch --json ARGS` prints whose `key` is `value`.
+fn items_where(world: &World, args: &[&str], key: &str, value: &str) -> Vec<Value> {
+    let mut all = items(world, args);
+    all.retain(|e| e[key] == value);
+    all
+}
+
 /// The events of worker `id` named `kind`.
 pub fn events_named(world: &World, id: &str, kind: &str) -> Vec<Value> {
-    let mut all = items(world, &["events", id]);
-    all.retain(|e| e["event"] == kind);
-    all
+    items_where(world, &["events", id], "event", kind)
 }
 
 #[test]
@@ -291,6 +296,26 @@ fn land(world: &World, args: &[&str]) -> (Vec<Value>, bool) {
     (outcomes.as_array().unwrap().clone(), out.status.success())
 }
 
+/// A world with orch installed, its work folder a repository ([`init_repo`]), and a sim
+/// worker in a worktree for each of `names`, each with one commit of a file of its own: the
+/// first letter of its name, `.txt`, holding that letter and a newline (`a.txt`: `a\n`).
+/// Returns the world, the repository, and each worker's id and worktree.
+fn landing_world(names: &[&str]) -> (World, PathBuf, Vec<(String, PathBuf)>) {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    let workers = names
+        .iter()
+        .map(|name| {
+            let (id, wt) = spawn_in_worktree(&world, name, &[]);
+            let letter = &name[..1];
+            commit(&wt, &format!("{letter}.txt"), &format!("{letter}\n"));
+            (id, wt)
+        })
+        .collect();
+    (world, repo, workers)
+}
+
 /// The audit entries of `action` on `target`.
 fn audited(world: &World, action: &str, target: &str) -> usize {
     items(world, &["audit"])
@@ -390,13 +415,8 @@ fn land_in_order_keeps_exactly_the_green_work() {
 
 #[test]
 fn land_refuses_bad_input_and_survives_a_moving_target() {
-    let world = World::installed();
-    let repo = world.work();
-    init_repo(&repo);
-    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
-    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
-    commit(&alpha_wt, "a.txt", "a\n");
-    commit(&beta_wt, "b.txt", "b\n");
+    let (world, repo, workers) = landing_world(&["alpha", "beta"]);
+    let [(alpha, _), (beta, beta_wt)] = <[_; 2]>::try_from(workers).unwrap();
     git(&repo, &["checkout", "-q", "-b", "mine"]);
 
     // The target moves while alpha's test runs: tried again on the new target, nothing lost.
@@ -460,20 +480,13 @@ fn land_cut_at(world: &World, point: &str, args: &[&str]) {
 
 /// The audit entries named `action`, oldest first.
 fn audit_of(world: &World, action: &str) -> Vec<Value> {
-    let mut all = items(world, &["audit"]);
-    all.retain(|e| e["action"] == action);
-    all
+    items_where(world, &["audit"], "action", action)
 }
 
 #[test]
 fn a_land_cut_by_a_crash_is_finished_or_undone_by_the_next() {
-    let world = World::installed();
-    let repo = world.work();
-    init_repo(&repo);
-    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
-    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
-    commit(&alpha_wt, "a.txt", "a\n");
-    commit(&beta_wt, "b.txt", "b\n");
+    let (world, repo, workers) = landing_world(&["alpha", "beta"]);
+    let [(alpha, _), (beta, _)] = <[_; 2]>::try_from(workers).unwrap();
     let rev = |r: &str| git(&repo, &["rev-parse", r]).trim().to_string();
     let heads = [rev("orch/alpha"), rev("orch/beta")];
     let before = rev("main");
@@ -517,11 +530,8 @@ fn a_land_cut_by_a_crash_is_finished_or_undone_by_the_next() {
 
 #[test]
 fn a_test_that_outlives_its_timeout_is_killed_and_the_branch_refused() {
-    let world = World::installed();
-    let repo = world.work();
-    init_repo(&repo);
-    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
-    commit(&alpha_wt, "a.txt", "a\n");
+    let (world, repo, workers) = landing_world(&["alpha"]);
+    let [(alpha, _)] = <[_; 1]>::try_from(workers).unwrap();
     let before = git(&repo, &["rev-parse", "main"]);
     // The shell and a child it started in the background: both are in the test's group.
     let pids = world.root().join("pids");
@@ -562,13 +572,8 @@ fn a_test_that_outlives_its_timeout_is_killed_and_the_branch_refused() {
 
 #[test]
 fn landing_into_the_checked_out_branch_moves_a_clean_checkout_and_refuses_a_dirty_one() {
-    let world = World::installed();
-    let repo = world.work();
-    init_repo(&repo);
-    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
-    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
-    commit(&alpha_wt, "a.txt", "a\n");
-    commit(&beta_wt, "b.txt", "b\n");
+    let (world, repo, workers) = landing_world(&["alpha", "beta"]);
+    let [(alpha, _), (beta, _)] = <[_; 2]>::try_from(workers).unwrap();
 
     // Clean: main moves and the checkout with it, its status clean.
     let (outcomes, ok) = land(&world, &[&alpha]);
@@ -704,17 +709,9 @@ fn a_claude_workers_branch_conflicts_after_its_stop_and_its_refused_land_comes_b
 
 #[test]
 fn kill_removes_a_branch_that_landed_and_keeps_one_with_work_not_landed() {
-    let world = World::installed();
-    let repo = world.work();
-    init_repo(&repo);
-    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
-    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
-    let (gamma, gamma_wt) = spawn_in_worktree(&world, "gamma", &[]);
-    let (delta, delta_wt) = spawn_in_worktree(&world, "delta", &[]);
-    commit(&alpha_wt, "a.txt", "a\n");
-    commit(&beta_wt, "b.txt", "b\n");
-    commit(&gamma_wt, "c.txt", "c\n");
-    commit(&delta_wt, "d.txt", "d\n");
+    let (world, repo, workers) = landing_world(&["alpha", "beta", "gamma", "delta"]);
+    let [(alpha, _), (beta, beta_wt), (gamma, _), (delta, delta_wt)] =
+        <[_; 4]>::try_from(workers).unwrap();
     git(&repo, &["checkout", "-q", "-b", "mine"]);
     // Rebased onto main (new commits there): only the record of the land says alpha's landed.
     let (outcomes, ok) = land(&world, &[&alpha, &beta, &delta]);

@@ -1,5 +1,6 @@
 //! orch's benchmark: prints its figures as one JSON object (run with
-//! `cargo bench --bench bench`). Not a test: figures on a shared machine are noisy, so nothing
+//! `cargo bench --bench bench`; `ORCH_BENCH_ONLY=conflict_check,land` runs only those parts,
+//! see [`Only`]). Not a test: figures on a shared machine are noisy, so nothing
 //! here asserts a target; the README quotes the numbers and the targets side by side.
 //!
 //! - hook: wall time of one `orch-hook` process (spawn, stdin payload, exit), median and p99
@@ -106,16 +107,119 @@ fn state_with_workers(root: &Path, n: usize) {
 }
 
 fn main() {
+    let only = Only::from_env();
     let tmp = tempfile::tempdir().unwrap();
-    let state = tmp.path().join("state");
-    state_with_workers(&state, 8);
     let cargo_hook = exe("orch-hook");
     let hook = std::env::var_os("ORCH_BENCH_HOOK").map_or(cargo_hook.clone(), PathBuf::from);
     let path = std::env::var("PATH").unwrap_or_default();
+    let tmp = tmp.path();
+    let mut report = serde_json::Map::new();
+    if only.wants("hook") {
+        report.extend(hook_figures(tmp, &hook, &cargo_hook, &path));
+    }
+    let mut put = |part: &str, key: &str, figure: &dyn Fn() -> Value| {
+        if only.wants(part) {
+            report.insert(key.to_string(), figure());
+        }
+    };
+    put("storm", "hook_storm", &|| hook_storm(tmp, &hook, &path));
+    put("fan_out", "fan_out", &|| fan_out(tmp, &hook, &path));
+    put("command", "command", &|| command_turns(tmp, &path));
+    put("usage", "usage_read", &|| usage_read(tmp, &path));
+    put("top", "top_redraw", &|| top_redraw(tmp, &hook, &path));
+    put("remote_wake", "remote_listen_wake", &|| {
+        remote_wake(tmp, &hook, &path)
+    });
+    put("limits", "limits", &limits_fleet);
+    put("conflict_check", "conflict_check", &|| {
+        conflict_check(tmp, &hook, &path)
+    });
+    put("land", "land", &|| land_eight(tmp, &path));
+    put("notify", "notify_page", &|| {
+        notify_page(tmp, &cargo_hook, &path)
+    });
+    report.insert(
+        "targets".into(),
+        json!({
+            "notify_page_p99_ms_beyond_grace": "<= 1000",
+            "unmanaged_vs_true": "<= 1.5",
+            "managed_stop_median_ms": "<= 3",
+            "listen_wake_median_ms": "<= 5",
+            "fan_in": "64/64",
+            "hook_storm_lost_duplicated_torn": "0 / 0 / 0",
+            "fan_out_publisher_hook_median_ms": "<= 5",
+            "top_stop_to_frame_median_ms": "<= 100",
+            "limits_requests_in_10_min": "<= 5",
+            "limits_reset_to_last_continue_s": "<= 5",
+            "stop_to_conflict_event_ms": "<= 500",
+            "land_8_over_tests_ms": "<= 2000"
+        }),
+    );
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+}
+
+/// The parts of the benchmark to run: `$ORCH_BENCH_ONLY`, comma-separated (`hook` for the
+/// hook's own times, listen's wake and the fan-in, then `storm`, `fan_out`, `command`,
+/// `usage`, `top`, `remote_wake`, `limits`, `conflict_check`, `land`, `notify`); every part
+/// when unset or empty.
+struct Only(Option<Vec<String>>);
+
+impl Only {
+    const PARTS: [&'static str; 11] = [
+        "hook",
+        "storm",
+        "fan_out",
+        "command",
+        "usage",
+        "top",
+        "remote_wake",
+        "limits",
+        "conflict_check",
+        "land",
+        "notify",
+    ];
+
+    /// Reads `$ORCH_BENCH_ONLY`; panics on a part it does not know, naming them all.
+    fn from_env() -> Only {
+        let Some(list) = std::env::var("ORCH_BENCH_ONLY")
+            .ok()
+            .filter(|l| !l.is_empty())
+        else {
+            return Only(None);
+        };
+        let parts: Vec<String> = list.split(',').map(|p| p.trim().to_string()).collect();
+        for part in &parts {
+            assert!(
+                Only::PARTS.contains(&part.as_str()),
+                "ORCH_BENCH_ONLY: no part `{part}` (parts: {})",
+                Only::PARTS.join(", ")
+            );
+        }
+        Only(Some(parts))
+    }
+
+    fn wants(&self, part: &str) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|parts| parts.iter().any(|p| p == part))
+    }
+}
+
+/// The hook's own wall time (unmanaged, managed Stop, next to `/bin/true`), listen's wake
+/// latency and the fan-in of 64 hooks at once, over a state folder of 8 workers: the report's
+/// `hook`, `listen_wake` and `fan_in`.
+fn hook_figures(
+    tmp: &Path,
+    hook: &Path,
+    cargo_hook: &Path,
+    path: &str,
+) -> serde_json::Map<String, Value> {
+    let state = tmp.join("state");
+    state_with_workers(&state, 8);
     let base = |worker: Option<&str>| {
         let mut env = vec![
-            ("PATH", path.clone()),
-            ("HOME", tmp.path().display().to_string()),
+            ("PATH", path.to_string()),
+            ("HOME", tmp.display().to_string()),
             ("ORCH_HOME", state.display().to_string()),
         ];
         if let Some(w) = worker {
@@ -127,17 +231,17 @@ fn main() {
     // Warm the page cache for both programs.
     for _ in 0..10 {
         time_once(Path::new("/bin/true"), &base(None), b"{}");
-        time_once(&hook, &base(None), &stop_payload("stranger"));
+        time_once(hook, &base(None), &stop_payload("stranger"));
     }
     let mut t_true = Vec::new();
     let mut t_unmanaged = Vec::new();
     let mut t_unmanaged_idle = Vec::new();
     let mut t_managed = Vec::new();
     let mut t_cargo_hook = Vec::new();
-    let empty = tmp.path().join("empty-state");
+    let empty = tmp.join("empty-state");
     let idle_env = vec![
-        ("PATH", path.clone()),
-        ("HOME", tmp.path().display().to_string()),
+        ("PATH", path.to_string()),
+        ("HOME", tmp.display().to_string()),
         ("ORCH_HOME", empty.display().to_string()),
     ];
     let stranger = stop_payload("stranger");
@@ -145,11 +249,11 @@ fn main() {
     for _ in 0..RUNS {
         // Interleaved, so that machine noise hits all four alike.
         t_true.push(time_once(Path::new("/bin/true"), &base(None), &stranger));
-        t_unmanaged_idle.push(time_once(&hook, &idle_env, &stranger));
-        t_unmanaged.push(time_once(&hook, &base(None), &stranger));
-        t_managed.push(time_once(&hook, &base(Some("w1")), &managed));
+        t_unmanaged_idle.push(time_once(hook, &idle_env, &stranger));
+        t_unmanaged.push(time_once(hook, &base(None), &stranger));
+        t_managed.push(time_once(hook, &base(Some("w1")), &managed));
         if hook != cargo_hook {
-            t_cargo_hook.push(time_once(&cargo_hook, &base(None), &stranger));
+            t_cargo_hook.push(time_once(cargo_hook, &base(None), &stranger));
         }
     }
     let recorded = std::fs::read_to_string(state.join("workers/w1/events.jsonl"))
@@ -181,7 +285,7 @@ fn main() {
     let mut wake = Vec::new();
     for i in 0..50u64 {
         let listen = (base(None), "w2", i);
-        let (elapsed, event) = wake_once(&listen, &hook, &base(Some("w2")), "s2");
+        let (elapsed, event) = wake_once(&listen, hook, &base(Some("w2")), "s2");
         assert_eq!(event["seq"], i + 1, "listen returned the new Stop");
         wake.push(elapsed);
     }
@@ -194,7 +298,7 @@ fn main() {
     let children: Vec<_> = (0..64)
         .map(|n| {
             let w = n % 8 + 1;
-            let mut child = Command::new(&hook)
+            let mut child = Command::new(hook)
                 .env_clear()
                 .envs(
                     base(Some(&format!("w{w}")))
@@ -233,18 +337,9 @@ fn main() {
         contiguous &= seqs == (1..=seqs.len() as u64).collect::<Vec<_>>();
     }
 
-    let storm = hook_storm(tmp.path(), &hook, &path);
-    let fan_out = fan_out(tmp.path(), &hook, &path);
-    let command = command_turns(tmp.path(), &path);
-    let usage_read = usage_read(tmp.path(), &path);
-    let top = top_redraw(tmp.path(), &hook, &path);
-    let remote_wake = remote_wake(tmp.path(), &hook, &path);
-    let limits = limits_fleet();
-    let notify_page = notify_page(tmp.path(), &cargo_hook, &path);
-
     let true_median = stats(t_true.clone())["median_ms"].as_f64().unwrap();
     let unmanaged = stats(t_unmanaged);
-    let report = json!({
+    let figures = json!({
         "hook": {
             "program": hook,
             "unmanaged_cargo_build": (!t_cargo_hook.is_empty()).then(|| stats(t_cargo_hook)),
@@ -255,33 +350,12 @@ fn main() {
             "managed_stop": stats(t_managed),
         },
         "listen_wake": stats(wake),
-        "remote_listen_wake": remote_wake,
-        "usage_read": usage_read,
-        "top_redraw": top,
         "fan_in": {"recorded": total, "expected": 64, "contiguous": contiguous},
-        "hook_storm": storm,
-        "fan_out": fan_out,
-        "command": command,
-        "limits": limits,
-        "conflict_check": conflict_check(tmp.path(), &hook, &path),
-        "land": land_eight(tmp.path(), &path),
-        "notify_page": notify_page,
-        "targets": {
-            "notify_page_p99_ms_beyond_grace": "<= 1000",
-            "unmanaged_vs_true": "<= 1.5",
-            "managed_stop_median_ms": "<= 3",
-            "listen_wake_median_ms": "<= 5",
-            "fan_in": "64/64",
-            "hook_storm_lost_duplicated_torn": "0 / 0 / 0",
-            "fan_out_publisher_hook_median_ms": "<= 5",
-            "top_stop_to_frame_median_ms": "<= 100",
-            "limits_requests_in_10_min": "<= 5",
-            "limits_reset_to_last_continue_s": "<= 5",
-            "stop_to_conflict_event_ms": "<= 500",
-            "land_8_over_tests_ms": "<= 2000"
-        }
     });
-    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+    let Value::Object(figures) = figures else {
+        unreachable!()
+    };
+    figures
 }
 
 /// 10,000 hook processes, 100 at a time (100 threads each running its share one after the

@@ -173,11 +173,16 @@ fn items(world: &World, args: &[&str]) -> Vec<Value> {
         .collect()
 }
 
+/// The items `orch --json ARGS` prints whose `key` is `value`.
+fn items_where(world: &World, args: &[&str], key: &str, value: &str) -> Vec<Value> {
+    let mut all = items(world, args);
+    all.retain(|e| e[key] == value);
+    all
+}
+
 /// The events of worker `id` named `kind`.
 pub fn events_named(world: &World, id: &str, kind: &str) -> Vec<Value> {
-    let mut all = items(world, &["events", id]);
-    all.retain(|e| e["event"] == kind);
-    all
+    items_where(world, &["events", id], "event", kind)
 }
 
 #[test]
@@ -291,6 +296,26 @@ fn land(world: &World, args: &[&str]) -> (Vec<Value>, bool) {
     (outcomes.as_array().unwrap().clone(), out.status.success())
 }
 
+/// A world with orch installed, its work folder a repository ([`init_repo`]), and a sim
+/// worker in a worktree for each of `names`, each with one commit of a file of its own: the
+/// first letter of its name, `.txt`, holding that letter and a newline (`a.txt`: `a\n`).
+/// Returns the world, the repository, and each worker's id and worktree.
+fn landing_world(names: &[&str]) -> (World, PathBuf, Vec<(String, PathBuf)>) {
+    let world = World::installed();
+    let repo = world.work();
+    init_repo(&repo);
+    let workers = names
+        .iter()
+        .map(|name| {
+            let (id, wt) = spawn_in_worktree(&world, name, &[]);
+            let letter = &name[..1];
+            commit(&wt, &format!("{letter}.txt"), &format!("{letter}\n"));
+            (id, wt)
+        })
+        .collect();
+    (world, repo, workers)
+}
+
 /// The audit entries of `action` on `target`.
 fn audited(world: &World, action: &str, target: &str) -> usize {
     items(world, &["audit"])
@@ -390,13 +415,8 @@ fn land_in_order_keeps_exactly_the_green_work() {
 
 #[test]
 fn land_refuses_bad_input_and_survives_a_moving_target() {
-    let world = World::installed();
-    let repo = world.work();
-    init_repo(&repo);
-    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
-    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
-    commit(&alpha_wt, "a.txt", "a\n");
-    commit(&beta_wt, "b.txt", "b\n");
+    let (world, repo, workers) = landing_world(&["alpha", "beta"]);
+    let [(alpha, _), (beta, beta_wt)] = <[_; 2]>::try_from(workers).unwrap();
     git(&repo, &["checkout", "-q", "-b", "mine"]);
 
     // The target moves while alpha's test runs: tried again on the new target, nothing lost.
@@ -436,4 +456,294 @@ fn land_refuses_bad_input_and_survives_a_moving_target() {
         "{}",
         crate::util::stderr(&out)
     );
+}
+
+/// `orch land ARGS` cut as a crash would at `point` (`ORCH_TEST_LAND_CRASH`): asserts it died
+/// by SIGKILL there.
+fn land_cut_at(world: &World, point: &str, args: &[&str]) {
+    use std::os::unix::process::ExitStatusExt;
+    let out = world
+        .cmd("orch")
+        .arg("land")
+        .args(args)
+        .env("ORCH_TEST_LAND_CRASH", point)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(9),
+        "the land was not cut at `{point}`: {}",
+        crate::util::stderr(&out)
+    );
+}
+
+/// The audit entries named `action`, oldest first.
+fn audit_of(world: &World, action: &str) -> Vec<Value> {
+    items_where(world, &["audit"], "action", action)
+}
+
+#[test]
+fn a_land_cut_by_a_crash_is_finished_or_undone_by_the_next() {
+    let (world, repo, workers) = landing_world(&["alpha", "beta"]);
+    let [(alpha, _), (beta, _)] = <[_; 2]>::try_from(workers).unwrap();
+    let rev = |r: &str| git(&repo, &["rev-parse", r]).trim().to_string();
+    let heads = [rev("orch/alpha"), rev("orch/beta")];
+    let before = rev("main");
+    let scratch_free = || git(&repo, &["worktree", "list"]).lines().count() == 3;
+
+    // Cut after main moved: main holds alpha's work, the person's checkout (main, clean)
+    // lags behind it and the scratch worktree is left over.
+    land_cut_at(&world, "moved", &[&alpha]);
+    let moved = rev("main");
+    assert_ne!(moved, before);
+    assert_eq!(git(&repo, &["show", "main:a.txt"]), "a\n");
+    assert!(!git(&repo, &["status", "--porcelain"]).is_empty());
+    assert!(!scratch_free());
+
+    // The next land finishes it (the checkout follows), then is itself cut before moving.
+    land_cut_at(&world, "tested", &[&beta]);
+    let recovered = audit_of(&world, "land_recovered");
+    assert_eq!(recovered.len(), 1, "{recovered:?}");
+    assert_eq!(recovered[0]["target"], alpha.as_str());
+    assert_eq!(recovered[0]["finished"], true);
+    assert_eq!(recovered[0]["checkout"], "fast-forwarded");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    assert_eq!(std::fs::read_to_string(repo.join("a.txt")).unwrap(), "a\n");
+    assert_eq!(rev("main"), moved, "beta's cut land moved nothing");
+
+    // The next one undoes beta's (nothing had moved) and lands it.
+    let (outcomes, ok) = land(&world, &[&beta]);
+    assert!(ok, "{outcomes:?}");
+    let recovered = audit_of(&world, "land_recovered");
+    assert_eq!(recovered.len(), 2, "{recovered:?}");
+    assert_eq!(recovered[1]["target"], beta.as_str());
+    assert_eq!(recovered[1]["finished"], false);
+    assert_eq!(git(&repo, &["show", "main:b.txt"]), "b\n");
+    assert_eq!(git(&repo, &["show", "main:a.txt"]), "a\n");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    assert!(scratch_free(), "{}", git(&repo, &["worktree", "list"]));
+    // No commit lost: both branches as they were, main built on where it started.
+    assert_eq!([rev("orch/alpha"), rev("orch/beta")], heads);
+    git(&repo, &["merge-base", "--is-ancestor", &before, "main"]);
+}
+
+#[test]
+fn a_test_that_outlives_its_timeout_is_killed_and_the_branch_refused() {
+    let (world, repo, workers) = landing_world(&["alpha"]);
+    let [(alpha, _)] = <[_; 1]>::try_from(workers).unwrap();
+    let before = git(&repo, &["rev-parse", "main"]);
+    // The shell and a child it started in the background: both are in the test's group.
+    let pids = world.root().join("pids");
+    let test = format!(
+        "sleep 120 & echo $$ $! > {}; echo still testing; wait",
+        pids.display()
+    );
+    let started = std::time::Instant::now();
+    let (outcomes, ok) = land(&world, &[&alpha, "--test", &test, "--timeout", "1"]);
+    assert!(!ok);
+    assert!(started.elapsed() < Duration::from_secs(60), "not cut short");
+    assert_eq!(outcomes[0]["outcome"], "test_failed", "{outcomes:?}");
+    let note = outcomes[0]["note"].as_str().unwrap();
+    assert!(
+        note.starts_with("(timed out after 1s)") && note.contains("still testing"),
+        "{note}"
+    );
+    assert_eq!(git(&repo, &["rev-parse", "main"]), before, "nothing moved");
+    let pids: Vec<u32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2);
+    for pid in pids {
+        crate::util::wait_for(
+            &format!("the test's process {pid} to be killed"),
+            Duration::from_secs(10),
+            || (!crate::util::alive(pid)).then_some(()),
+        );
+    }
+    assert_eq!(audited(&world, "land_prompt", &alpha), 1);
+    assert_eq!(events_named(&world, &alpha, "prompt").len(), 1);
+    let land_event = &events_named(&world, &alpha, "land")[0];
+    assert_eq!(land_event["outcome"], "test_failed");
+    assert_eq!(land_event["test"], test.as_str());
+}
+
+#[test]
+fn landing_into_the_checked_out_branch_moves_a_clean_checkout_and_refuses_a_dirty_one() {
+    let (world, repo, workers) = landing_world(&["alpha", "beta"]);
+    let [(alpha, _), (beta, _)] = <[_; 2]>::try_from(workers).unwrap();
+
+    // Clean: main moves and the checkout with it, its status clean.
+    let (outcomes, ok) = land(&world, &[&alpha]);
+    assert!(ok, "{outcomes:?}");
+    assert_eq!(outcomes[0]["outcome"], "landed");
+    let note = outcomes[0]["note"].as_str().unwrap();
+    assert!(
+        note.contains("checked out") && note.contains("fast-forwarded"),
+        "{note}"
+    );
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    assert_eq!(std::fs::read_to_string(repo.join("a.txt")).unwrap(), "a\n");
+    assert_eq!(
+        git(&repo, &["rev-parse", "HEAD"]),
+        git(&repo, &["rev-parse", "main"])
+    );
+
+    // Dirty: refused, nothing moves, the person's change stays, and it says why.
+    std::fs::write(repo.join("README.md"), "hello\nmine\n").unwrap();
+    let status = git(&repo, &["status"]);
+    let main = git(&repo, &["rev-parse", "main"]);
+    let (outcomes, ok) = land(&world, &[&beta]);
+    assert!(!ok);
+    assert_eq!(outcomes[0]["outcome"], "error", "{outcomes:?}");
+    let note = outcomes[0]["note"].as_str().unwrap();
+    assert!(
+        note.contains("checked out")
+            && note.contains("uncommitted changes")
+            && note.contains("nothing moved"),
+        "{note}"
+    );
+    assert_eq!(git(&repo, &["rev-parse", "main"]), main);
+    assert_eq!(git(&repo, &["status"]), status);
+    assert!(!repo.join("b.txt").exists());
+    assert_eq!(
+        audited(&world, "land_prompt", &beta),
+        0,
+        "not the worker's fault"
+    );
+}
+
+#[test]
+fn a_claude_workers_branch_conflicts_after_its_stop_and_its_refused_land_comes_back_to_it() {
+    use crate::claude::{claude_bin, claude_env, prepare_home, DUMMY_API_KEY};
+    use crate::mock_model::{last_user_text, MockModel};
+    const WAIT: Duration = Duration::from_secs(90);
+    let world = World::installed();
+    let mock = MockModel::start();
+    // The worktrees live under the state folder: trusted with everything below the root.
+    prepare_home(&world.home(), DUMMY_API_KEY, &[&world.work(), world.root()]);
+    let repo = world.work();
+    init_repo(&repo);
+    commit(&repo, "shared.txt", "one\ntwo\nthree\n");
+
+    // A sim worker edits line two and ends its turn: nothing to conflict with yet.
+    let (sim, sim_wt) = spawn_in_worktree(&world, "sim", &[]);
+    commit(&sim_wt, "shared.txt", "one\ntwo by sim\nthree\n");
+    turn(&world, &sim);
+    assert!(events_named(&world, &sim, "conflict").is_empty());
+
+    // A real Claude Code worker edits the same line with its Bash tool and commits.
+    let mut spawn = world.cmd("orch");
+    spawn
+        .args([
+            "--json",
+            "spawn",
+            "--name",
+            "claude",
+            "--worktree",
+            "--",
+            "--allowedTools",
+            "Bash",
+        ])
+        .envs(claude_env(&mock))
+        .env("ORCH_CLAUDE_BIN", claude_bin());
+    let spawned = crate::util::run_ok(&mut spawn, None, || world.explain());
+    let claude = json(&spawned)["id"].as_str().unwrap().to_string();
+    let row = world.ps_row(&claude);
+    assert_eq!(row["harness"], "claude");
+    assert_eq!(row["worktree"]["branch"], "orch/claude");
+    world.ok(&[
+        "tell",
+        &claude,
+        "edit [[bash: sed -i 's/^two$/two by claude/' shared.txt && git -c user.name=c \
+         -c user.email=c@example.com commit -qam claude-edit]]",
+    ]);
+    let stop = json(&world.ok(&["listen", &claude, "--timeout", "90"]));
+    assert_eq!(stop["event"], "stop", "{stop}");
+    assert_eq!(
+        git(&repo, &["show", "orch/claude:shared.txt"]),
+        "one\ntwo by claude\nthree\n",
+        "the worker committed its edit"
+    );
+
+    // Its Stop leads to a conflict against the sim's branch, on both sides.
+    let conflict = wait_or_explain(
+        "a conflict event on the Claude worker",
+        WAIT,
+        || events_named(&world, &claude, "conflict").pop(),
+        || format!("{}\nmock: {:?}", world.explain(), mock.log()),
+    );
+    assert_eq!(conflict["with"], sim.as_str());
+    assert_eq!(conflict["files"], serde_json::json!(["shared.txt"]));
+    // The check records the other side next.
+    let on_sim = wait_or_explain(
+        "the conflict event on the sim worker",
+        WAIT,
+        || events_named(&world, &sim, "conflict").pop(),
+        || world.explain(),
+    );
+    assert_eq!(on_sim["with"], claude.as_str());
+
+    // Landing both: the sim's lands, Claude's conflicts and goes back to it as a prompt.
+    let (outcomes, ok) = land(&world, &[&sim, &claude]);
+    assert!(!ok);
+    let kinds: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["landed", "conflict"], "{outcomes:?}");
+    let request = mock.wait_request(|b| last_user_text(b).contains("orch land:"), WAIT);
+    let text = last_user_text(&request);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("orch land:")
+            && first.contains("orch/claude")
+            && first.contains("shared.txt"),
+        "{text}"
+    );
+    assert_eq!(audited(&world, "land_prompt", &claude), 1);
+    assert_eq!(audited(&world, "land_prompt", &sim), 0);
+}
+
+#[test]
+fn kill_removes_a_branch_that_landed_and_keeps_one_with_work_not_landed() {
+    let (world, repo, workers) = landing_world(&["alpha", "beta", "gamma", "delta"]);
+    let [(alpha, _), (beta, beta_wt), (gamma, _), (delta, delta_wt)] =
+        <[_; 4]>::try_from(workers).unwrap();
+    git(&repo, &["checkout", "-q", "-b", "mine"]);
+    // Rebased onto main (new commits there): only the record of the land says alpha's landed.
+    let (outcomes, ok) = land(&world, &[&alpha, &beta, &delta]);
+    assert!(ok, "{outcomes:?}");
+    assert_ne!(
+        git(&repo, &["rev-parse", "main"]),
+        git(&repo, &["rev-parse", "orch/delta"])
+    );
+    // beta commits again after its land; delta's worktree is deleted by hand.
+    commit(&beta_wt, "b2.txt", "b2\n");
+    std::fs::remove_dir_all(&delta_wt).unwrap();
+    let branches = || git(&repo, &["branch", "--list", "orch/*"]);
+
+    let out = world.orch(&["kill", &alpha]);
+    assert!(out.status.success());
+    assert!(
+        crate::util::stderr(&out).contains("its branch removed"),
+        "{}",
+        crate::util::stderr(&out)
+    );
+    assert!(!branches().contains("orch/alpha"), "{}", branches());
+    world.ok(&["kill", &delta]);
+    assert!(!branches().contains("orch/delta"), "{}", branches());
+    // A commit not on any target: kept, landed before or never.
+    for (id, name) in [(&beta, "orch/beta"), (&gamma, "orch/gamma")] {
+        let out = world.orch(&["kill", id]);
+        assert!(
+            crate::util::stderr(&out).contains("kept (it has commits not landed)"),
+            "{}",
+            crate::util::stderr(&out)
+        );
+        assert!(branches().contains(name), "{}", branches());
+    }
+    assert_eq!(git(&repo, &["show", "orch/beta:b2.txt"]), "b2\n");
 }

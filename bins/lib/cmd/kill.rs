@@ -47,21 +47,30 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         super::entry("kill").target(&worker.meta.id).cursor(cursor),
     );
     let worktree = match &worker.meta.worktree {
-        Some(wt) => Some(match crate::fleet::worktree::remove(wt)? {
-            crate::fleet::worktree::Removal::Removed { branch_kept: true } => format!(
-                "worktree removed; branch `{}` kept (it has commits)",
-                wt.branch
-            ),
-            crate::fleet::worktree::Removal::Removed { branch_kept: false } => {
-                "worktree and its branch removed (no changes)".to_string()
-            }
-            crate::fleet::worktree::Removal::KeptDirty => format!(
-                "worktree `{}` kept: it has uncommitted work (branch `{}`)",
-                wt.path.display(),
-                wt.branch
-            ),
-            crate::fleet::worktree::Removal::Gone => "worktree was gone already".to_string(),
-        }),
+        Some(wt) => {
+            use crate::fleet::worktree::Removal;
+            let landed = crate::fleet::land::landed_heads(worker.store(), &worker.meta.id)?;
+            let branch = |kept: bool| {
+                if kept {
+                    format!("branch `{}` kept (it has commits not landed)", wt.branch)
+                } else {
+                    "its branch removed (nothing on it left to land)".to_string()
+                }
+            };
+            Some(match crate::fleet::worktree::remove(wt, &landed)? {
+                Removal::Removed { branch_kept } => {
+                    format!("worktree removed; {}", branch(branch_kept))
+                }
+                Removal::KeptDirty => format!(
+                    "worktree `{}` kept: it has uncommitted work (branch `{}`)",
+                    wt.path.display(),
+                    wt.branch
+                ),
+                Removal::Gone { branch_kept } => {
+                    format!("worktree was gone already; {}", branch(branch_kept))
+                }
+            })
+        }
         None => None,
     };
     if let Some(what) = &worktree {

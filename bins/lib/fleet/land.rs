@@ -50,6 +50,8 @@ pub struct Request {
 pub struct Outcome {
     pub worker: String,
     pub branch: String,
+    /// The branch's commit that was brought onto the target (none when the branch is gone).
+    pub head: Option<String>,
     pub into: String,
     /// `landed`, `would_land` (`--dry-run`), `nothing` (no commit to land), `conflict`,
     /// `test_failed` or `error`.
@@ -109,6 +111,7 @@ pub fn land(state: &Store, worker: &Meta, req: &Request) -> Result<Outcome> {
     let mut out = Outcome {
         worker: worker.id.clone(),
         branch: wt.branch.clone(),
+        head: None,
         into: target.clone(),
         outcome: String::new(),
         commit: None,
@@ -117,11 +120,14 @@ pub fn land(state: &Store, worker: &Meta, req: &Request) -> Result<Outcome> {
         retries: 0,
         note: None,
     };
-    if git(&wt.repo, &["rev-parse", "--verify", "--quiet", &wt.branch]).is_err() {
+    // Resolved once: commits the worker makes meanwhile are not this land's.
+    let branch_ref = format!("refs/heads/{}", wt.branch);
+    let Ok(head) = git(&wt.repo, &["rev-parse", "--verify", "--quiet", &branch_ref]) else {
         out.outcome = "error".into();
         out.note = Some(format!("its branch `{}` is gone", wt.branch));
         return Ok(out);
-    }
+    };
+    out.head = Some(head.clone());
     let test = req
         .test
         .clone()
@@ -137,6 +143,7 @@ pub fn land(state: &Store, worker: &Meta, req: &Request) -> Result<Outcome> {
             state,
             &worker.id,
             wt,
+            &head,
             &target,
             test.as_deref(),
             req,
@@ -156,7 +163,7 @@ pub fn land(state: &Store, worker: &Meta, req: &Request) -> Result<Outcome> {
                     files,
                     note,
                     ..
-                } = outcome;
+                } = *outcome;
                 (out.outcome, out.commit, out.files, out.note) = (outcome, commit, files, note);
                 break;
             }
@@ -176,15 +183,18 @@ pub fn land(state: &Store, worker: &Meta, req: &Request) -> Result<Outcome> {
 enum Step {
     /// The target moved between the try's start and its compare-and-swap.
     Moved,
-    Done(Outcome),
+    Done(Box<Outcome>),
 }
 
-/// Brings `wt`'s branch onto `target` in a scratch worktree, tests it, and moves the target
-/// by compare-and-swap; removes the scratch worktree and the journal whatever happens.
+/// Brings `wt`'s branch, at commit `head`, onto `target` in a scratch worktree, tests it, and
+/// moves the target by compare-and-swap; removes the scratch worktree and the journal whatever
+/// happens.
+#[allow(clippy::too_many_arguments)]
 fn attempt(
     state: &Store,
     id: &str,
     wt: &Worktree,
+    head: &str,
     target: &str,
     test: Option<&str>,
     req: &Request,
@@ -212,6 +222,7 @@ fn attempt(
     )?;
     let mut journal = LandJournal {
         worker: id.to_string(),
+        head: head.to_string(),
         target: target.to_string(),
         from: from.clone(),
         to: String::new(),
@@ -222,6 +233,7 @@ fn attempt(
         let done = |outcome: &str| Outcome {
             worker: String::new(),
             branch: wt.branch.clone(),
+            head: None,
             into: target.to_string(),
             outcome: outcome.into(),
             commit: None,
@@ -230,44 +242,45 @@ fn attempt(
             retries: 0,
             note: None,
         };
-        if let Some((files, hunks)) = bring(&scratch, &wt.branch, &from, req.strategy)? {
-            return Ok(Step::Done(Outcome {
+        if let Some((files, hunks)) = bring(&scratch, &wt.branch, head, &from, req.strategy)? {
+            return Ok(Step::Done(Box::new(Outcome {
                 files,
                 note: Some(hunks),
                 ..done("conflict")
-            }));
+            })));
         }
         let to = git(&scratch, &["rev-parse", "HEAD"])?;
         if to == from {
-            return Ok(Step::Done(done("nothing")));
+            return Ok(Step::Done(Box::new(done("nothing"))));
         }
         if let Some(cmd) = test {
             if let Some(tail) = run_test(&scratch, cmd, req.timeout)? {
-                return Ok(Step::Done(Outcome {
+                return Ok(Step::Done(Box::new(Outcome {
                     note: Some(tail),
                     ..done("test_failed")
-                }));
+                })));
             }
         }
         if req.dry_run {
-            return Ok(Step::Done(Outcome {
+            return Ok(Step::Done(Box::new(Outcome {
                 commit: Some(to),
                 ..done("would_land")
-            }));
+            })));
         }
         journal.to = to.clone();
         repos::write_journal(lock, &journal)?;
+        crash_point("tested");
         let checkout = checked_out(repo, &target_ref)?;
         if let Some(path) = &checkout {
             if !git(path, &["status", "--porcelain"])?.is_empty() {
-                return Ok(Step::Done(Outcome {
+                return Ok(Step::Done(Box::new(Outcome {
                     note: Some(format!(
                         "`{target}` is checked out at `{}` with uncommitted changes: nothing \
                          moved; commit or stash there, or land `--into` another branch",
                         path.display()
                     )),
                     ..done("error")
-                }));
+                })));
             }
         }
         // The compare-and-swap: git moves the ref only if it still holds `from`.
@@ -279,6 +292,7 @@ fn attempt(
         if !cas.status.success() {
             return Ok(Step::Moved);
         }
+        crash_point("moved");
         let mut outcome = Outcome {
             commit: Some(to.clone()),
             ..done("landed")
@@ -292,7 +306,7 @@ fn attempt(
                 path.display()
             ));
         }
-        Ok(Step::Done(outcome))
+        Ok(Step::Done(Box::new(outcome)))
     })();
     let _ = git(
         repo,
@@ -307,11 +321,26 @@ fn attempt(
     result
 }
 
-/// Brings `branch` onto the scratch worktree's HEAD (`from`) by `strategy`. Returns the
-/// conflicting files and the conflict hunks (the operation aborted), or `None` when clean.
+/// The variable that cuts a land as a crash would, for the tests: `tested` (the journal holds
+/// the tested commit, the target not moved yet) or `moved` (the target moved, the person's
+/// checkout not updated, the journal and the scratch worktree still there).
+const CRASH_VAR: &str = "ORCH_TEST_LAND_CRASH";
+
+/// Kills this process with SIGKILL (no cleanup runs) when [`CRASH_VAR`] names `point`.
+fn crash_point(point: &str) {
+    if std::env::var_os(CRASH_VAR).is_some_and(|v| v == point) {
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    }
+}
+
+/// Brings `branch`, at commit `head`, onto the scratch worktree's HEAD (`from`) by
+/// `strategy`. Returns the conflicting files and the conflict hunks (the operation aborted),
+/// or `None` when clean.
 fn bring(
     scratch: &Path,
     branch: &str,
+    head: &str,
     from: &str,
     strategy: Strategy,
 ) -> Result<Option<(Vec<String>, String)>> {
@@ -324,14 +353,14 @@ fn bring(
             .collect()
     };
     let message = format!("Land {branch}");
-    let range = format!("{from}..{branch}");
+    let range = format!("{from}..{head}");
     let (args, abort): (Vec<String>, &[&str]) = match strategy {
         Strategy::Merge => (
-            with_id(&["merge", "--no-ff", "--no-edit", "-m", &message, branch]),
+            with_id(&["merge", "--no-ff", "--no-edit", "-m", &message, head]),
             &["merge", "--abort"],
         ),
         Strategy::Squash => (
-            with_id(&["merge", "--squash", branch]),
+            with_id(&["merge", "--squash", head]),
             &["reset", "--hard", "--quiet"],
         ),
         Strategy::Rebase => (
@@ -460,20 +489,39 @@ fn recover(state: &Store, repo: &Path, lock: &Path) -> Result<()> {
         ],
     );
     let _ = git(repo, &["worktree", "prune"]);
-    let now = git(
-        repo,
-        &["rev-parse", &format!("refs/heads/{}", journal.target)],
-    )?;
+    let target_ref = format!("refs/heads/{}", journal.target);
+    let now = git(repo, &["rev-parse", &target_ref])?;
     let finished = !journal.to.is_empty() && now == journal.to;
-    audit::append(
-        state,
-        &Entry::new("orch", "land_recovered")
-            .target(&journal.worker)
-            .field("into", journal.target.clone())
-            .field("from", journal.from.clone())
-            .field("finished", finished),
-    )?;
+    let mut entry = Entry::new("orch", "land_recovered")
+        .target(&journal.worker)
+        .field("into", journal.target.clone())
+        .field("from", journal.from.clone())
+        .field("finished", finished);
+    if finished && !journal.head.is_empty() {
+        entry = entry.field("head", journal.head.clone());
+    }
+    if finished {
+        if let Some(path) = checked_out(repo, &target_ref)? {
+            entry = entry.field("checkout", follow(&path, &journal.from, &journal.to));
+        }
+    }
+    audit::append(state, &entry)?;
     repos::clear_journal(lock)
+}
+
+/// Brings the person's checkout at `path`, whose branch a land cut by a crash moved from
+/// `from` to `to`, along: only when its index and files are still exactly `from`'s (what the
+/// land saw clean), else it is left as it is. Returns what was done, for the audit.
+fn follow(path: &Path, from: &str, to: &str) -> String {
+    let at_from = git(path, &["diff", "--quiet"]).is_ok()
+        && git(path, &["diff", "--cached", "--quiet", from]).is_ok();
+    if !at_from {
+        return "left: it has changes of its own".into();
+    }
+    match git(path, &["read-tree", "-m", "-u", from, to]) {
+        Ok(_) => "fast-forwarded".into(),
+        Err(err) => format!("left: {err:#}"),
+    }
 }
 
 /// Records a branch's outcome: audited always; published on the worker and told to its
@@ -483,8 +531,12 @@ fn report(state: &Store, worker: &Meta, out: &Outcome) -> Result<()> {
         .target(&worker.id)
         .field("branch", out.branch.clone())
         .field("into", out.into.clone())
-        .field("outcome", out.outcome.clone())
+        // Not `outcome`: the audit's own key (how the action ended) would shadow it.
+        .field("result", out.outcome.clone())
         .field("retries", out.retries);
+    if let Some(head) = &out.head {
+        entry = entry.field("head", head.clone());
+    }
     if let Some(commit) = &out.commit {
         entry = entry.field("commit", commit.clone());
     }
@@ -508,6 +560,27 @@ fn report(state: &Store, worker: &Meta, out: &Outcome) -> Result<()> {
         crate::fleet::conflict::prompt_owner(state, &worker.id, &text, "land_prompt")?;
     }
     Ok(())
+}
+
+/// The commits of worker `id`'s branch that landed: its `land` audit entries that landed, and
+/// the lands cut by a crash that the next one finished. A branch whose head is one of them
+/// holds nothing that has not landed.
+///
+/// Errors: the audit log cannot be read.
+pub fn landed_heads(state: &Store, id: &str) -> Result<Vec<String>> {
+    let filter = audit::Filter {
+        since_ms: None,
+        worker: Some(id.to_string()),
+    };
+    Ok(audit::read(state, &filter)?
+        .into_iter()
+        .filter(|e| {
+            e["target"] == id
+                && ((e["action"] == "land" && e["result"] == "landed")
+                    || (e["action"] == "land_recovered" && e["finished"] == true))
+        })
+        .filter_map(|e| e["head"].as_str().map(str::to_string))
+        .collect())
 }
 
 /// The prompt to the owner of a branch that did not land: its first line names the branch and

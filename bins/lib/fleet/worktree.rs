@@ -1,6 +1,7 @@
 //! Git worktrees for workers: `spawn --worktree` gives a worker a fresh worktree on a new
 //! branch `orch/<name>`, under the state directory and based on the caller's HEAD (the commit
-//! and the branch checked out there), so parallel workers never edit the same checkout. `kill` removes a clean worktree and keeps a dirty one.
+//! and the branch checked out there), so parallel workers never edit the same checkout. `kill` removes a clean worktree and keeps a dirty one; it removes the branch once
+//! nothing on it is left to land.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -165,31 +166,53 @@ pub fn diff_stat(wt: &Worktree) -> Result<String> {
 /// What happened to a worktree when its worker was killed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Removal {
-    /// Removed; the branch too when it had no commits of its own.
+    /// Removed; its branch too unless `branch_kept` (it has commits that landed nowhere).
     Removed { branch_kept: bool },
     /// Kept because it has uncommitted work.
     KeptDirty,
-    /// The folder was gone already.
-    Gone,
+    /// The folder was gone already; its branch removed unless `branch_kept`, as above.
+    Gone { branch_kept: bool },
 }
 
-/// Removes a clean worktree (and its branch when it holds no new commits); keeps a dirty one.
-pub fn remove(wt: &Worktree) -> Result<Removal> {
-    if !wt.path.exists() {
+/// Removes a clean worktree (or forgets one deleted by hand) and its branch when the branch
+/// holds nothing that has not landed: no commit of its own, a head among `landed` (the
+/// branch commits `orch land` landed, whatever the strategy), or a head already on its base
+/// branch. Keeps a dirty worktree, and a branch with other commits.
+///
+/// Errors: git fails on the worktree or the branch.
+pub fn remove(wt: &Worktree, landed: &[String]) -> Result<Removal> {
+    let gone = !wt.path.exists();
+    if gone {
         let _ = git(&wt.repo, &["worktree", "prune"]);
-        return Ok(Removal::Gone);
-    }
-    if dirty(wt)? {
+    } else if dirty(wt)? {
         return Ok(Removal::KeptDirty);
+    } else {
+        git(
+            &wt.repo,
+            &["worktree", "remove", &wt.path.display().to_string()],
+        )?;
     }
-    let head = git(&wt.path, &["rev-parse", "HEAD"])?;
-    git(
-        &wt.repo,
-        &["worktree", "remove", &wt.path.display().to_string()],
-    )?;
-    let branch_kept = head != wt.base;
-    if !branch_kept {
-        git(&wt.repo, &["branch", "-D", &wt.branch])?;
-    }
-    Ok(Removal::Removed { branch_kept })
+    let branch_ref = format!("refs/heads/{}", wt.branch);
+    let branch_kept = match git(&wt.repo, &["rev-parse", "--verify", "--quiet", &branch_ref]) {
+        // Deleted by hand already.
+        Err(_) => false,
+        Ok(head) => {
+            let on_base = || {
+                wt.base_branch.as_ref().is_some_and(|base| {
+                    let base = format!("refs/heads/{base}");
+                    git(&wt.repo, &["merge-base", "--is-ancestor", &head, &base]).is_ok()
+                })
+            };
+            let landed = head == wt.base || landed.contains(&head) || on_base();
+            if landed {
+                git(&wt.repo, &["branch", "-D", &wt.branch])?;
+            }
+            !landed
+        }
+    };
+    Ok(if gone {
+        Removal::Gone { branch_kept }
+    } else {
+        Removal::Removed { branch_kept }
+    })
 }

@@ -60,6 +60,10 @@ pub fn land_lock(store: &Store, repo: &Path, target: &str) -> Result<PathBuf> {
 pub struct LandJournal {
     /// The worker whose branch is being landed.
     pub worker: String,
+    /// The worker's branch commit being landed (empty in a journal written before orch kept
+    /// it).
+    #[serde(default)]
+    pub head: String,
     /// The target branch (`main`).
     pub target: String,
     /// The target's commit when the branch was brought onto it.

@@ -50,8 +50,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }
     }
     let mut outcomes = Vec::new();
+    let scratches = land::Scratches::new();
     for worker in &workers {
-        let out = land::land(worker.store(), &worker.meta, &req)?;
+        let out = land::land(worker.store(), &scratches, &worker.meta, &req)?;
         if !ctx.json {
             let what = match (&out.commit, out.files.is_empty()) {
                 (Some(commit), _) => commit[..commit.len().min(12)].to_string(),

@@ -75,12 +75,12 @@ const TAIL_LINES: usize = 40;
 /// The characters of conflict hunks a conflict prompt ends with.
 const HUNK_CHARS: usize = 4000;
 
-/// Lands `worker`'s branch as `req` says; returns its outcome (a refused branch is an
-/// outcome, not an error).
+/// Lands `worker`'s branch as `req` says, in a scratch worktree of `scratches`; returns its
+/// outcome (a refused branch is an outcome, not an error).
 ///
 /// Errors: bad input, named with its fix: no worktree, no target (a detached HEAD), not a
 /// git repository, an unknown target branch.
-pub fn land(state: &Store, worker: &Meta, req: &Request) -> Result<Outcome> {
+pub fn land(state: &Store, scratches: &Scratches, worker: &Meta, req: &Request) -> Result<Outcome> {
     let Some(wt) = &worker.worktree else {
         bail!(
             "worker `{}` has no worktree of its own: only `spawn --worktree` workers can land",
@@ -141,6 +141,7 @@ pub fn land(state: &Store, worker: &Meta, req: &Request) -> Result<Outcome> {
     loop {
         let step = attempt(
             state,
+            scratches,
             &worker.id,
             wt,
             &head,
@@ -186,12 +187,13 @@ enum Step {
     Done(Box<Outcome>),
 }
 
-/// Brings `wt`'s branch, at commit `head`, onto `target` in a scratch worktree, tests it, and
-/// moves the target by compare-and-swap; removes the scratch worktree and the journal whatever
-/// happens.
+/// Brings `wt`'s branch, at commit `head`, onto `target` in a scratch worktree of
+/// `scratches`, tests it, and moves the target by compare-and-swap; clears the journal
+/// whatever happens.
 #[allow(clippy::too_many_arguments)]
 fn attempt(
     state: &Store,
+    scratches: &Scratches,
     id: &str,
     wt: &Worktree,
     head: &str,
@@ -203,23 +205,7 @@ fn attempt(
     let repo = &wt.repo;
     let target_ref = format!("refs/heads/{target}");
     let from = git(repo, &["rev-parse", &target_ref])?;
-    let scratch = repos::folder(state).join(format!(
-        "scratch-{}-{}",
-        repos::key(repo),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&scratch);
-    git(
-        repo,
-        &[
-            "worktree",
-            "add",
-            "--detach",
-            "--quiet",
-            &scratch.display().to_string(),
-            &from,
-        ],
-    )?;
+    let scratch = scratches.at(state, repo, &from)?;
     let mut journal = LandJournal {
         worker: id.to_string(),
         head: head.to_string(),
@@ -308,17 +294,99 @@ fn attempt(
         }
         Ok(Step::Done(Box::new(outcome)))
     })();
-    let _ = git(
-        repo,
-        &[
-            "worktree",
-            "remove",
-            "--force",
-            &scratch.display().to_string(),
-        ],
-    );
     repos::clear_journal(lock)?;
     result
+}
+
+/// The scratch worktrees of one `orch land`, one per repository (`scratch-<repo key>-<pid>`
+/// in the state's repository folder), reused from branch to branch: only the files that
+/// differ are checked out again, where a new worktree would check out the whole tree for each
+/// branch. Removed when dropped; one a killed land left behind is removed by the next land of
+/// its repository ([`Scratches::at`]).
+#[derive(Default)]
+pub struct Scratches {
+    made: std::cell::RefCell<Vec<(PathBuf, PathBuf)>>,
+}
+
+impl Scratches {
+    /// None made yet.
+    pub fn new() -> Scratches {
+        Scratches::default()
+    }
+
+    /// This land's scratch worktree of `repo`, detached at `from` with nothing else in it.
+    ///
+    /// Errors: git cannot add the worktree.
+    fn at(&self, state: &Store, repo: &Path, from: &str) -> Result<PathBuf> {
+        let folder = repos::folder(state);
+        let prefix = format!("scratch-{}-", repos::key(repo));
+        let scratch = folder.join(format!("{prefix}{}", std::process::id()));
+        if self.made.borrow().iter().any(|(_, s)| s == &scratch) {
+            let reset = git(&scratch, &["reset", "--hard", "--quiet"])
+                .and_then(|_| {
+                    git(
+                        &scratch,
+                        &["checkout", "--detach", "--force", "--quiet", from],
+                    )
+                })
+                .and_then(|_| git(&scratch, &["clean", "-fdxq"]));
+            if reset.is_ok() {
+                return Ok(scratch);
+            }
+            remove_worktree(repo, &scratch);
+            self.made.borrow_mut().retain(|(_, s)| s != &scratch);
+        } else {
+            // Left by a land that was killed (its process is gone): removed first.
+            for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let pid = name
+                    .strip_prefix(&prefix)
+                    .and_then(|p| p.parse::<i32>().ok());
+                if pid.is_some_and(|pid| !process_alive(pid)) {
+                    remove_worktree(repo, &entry.path());
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
+        let path = scratch.display().to_string();
+        git(
+            repo,
+            &["worktree", "add", "--detach", "--quiet", &path, from],
+        )?;
+        self.made
+            .borrow_mut()
+            .push((repo.to_path_buf(), scratch.clone()));
+        Ok(scratch)
+    }
+}
+
+impl Drop for Scratches {
+    fn drop(&mut self) {
+        for (repo, scratch) in self.made.borrow().iter() {
+            remove_worktree(repo, scratch);
+        }
+    }
+}
+
+/// Removes the worktree at `path` of `repo` (whatever it holds), and its folder.
+fn remove_worktree(repo: &Path, path: &Path) {
+    let _ = git(
+        repo,
+        &["worktree", "remove", "--force", &path.display().to_string()],
+    );
+    let _ = std::fs::remove_dir_all(path);
+    let _ = git(repo, &["worktree", "prune"]);
+}
+
+/// Whether process `pid` runs (a signal 0 reaches it, or it exists but is another user's).
+fn process_alive(pid: i32) -> bool {
+    match rustix::process::Pid::from_raw(pid) {
+        Some(pid) => !matches!(
+            rustix::process::test_kill_process(pid),
+            Err(rustix::io::Errno::SRCH)
+        ),
+        None => false,
+    }
 }
 
 /// The variable that cuts a land as a crash would, for the tests: `tested` (the journal holds

@@ -1,9 +1,9 @@
 //! Notifications (`orch notify`, the notifier): a local HTTP server stands in for an ntfy
-//! server's publish API and for a webhook; a sim worker at a permission dialog, an escalation
-//! and a usage limit each make one notification with the right content, sent once, again
-//! after `resend_s`, never within the grace delay, retried when the channel fails (and
-//! reported by `orch doctor`), with secrets redacted and never in the audit log, the events or
-//! the process list.
+//! server's publish API and for a webhook; a sim worker at a permission dialog, an escalation,
+//! a usage limit, a spent budget, a stuck worker and a conflict each make one notification
+//! with the right content, sent once, again after `resend_s`, never within the grace delay,
+//! retried when the channel fails (and reported by `orch doctor`), with secrets redacted and
+//! never in the audit log, the events or the process list.
 
 use crate::mock_http::{lock, Request, Response, Shared};
 use crate::util::{json, output_with_stdin, wait_for, World};
@@ -57,10 +57,15 @@ crate::mock_http::mock_type!(
 /// Writes orch's configuration for `world`: `settings` (YAML lines of `notify:`) and an ntfy
 /// and a webhook channel on `push`.
 fn configure(world: &World, push: &Push, settings: &str) {
-    let dir = world.home().join(".config/orch");
+    configure_with(&world.home(), push, settings, "");
+}
+
+/// [`configure`] for the home folder `home`, with `top` (whole YAML sections) before `notify:`.
+fn configure_with(home: &std::path::Path, push: &Push, settings: &str, top: &str) {
+    let dir = home.join(".config/orch");
     std::fs::create_dir_all(&dir).unwrap();
     let text = format!(
-        "notify:\n{settings}  channels:\n    - name: phone\n      kind: ntfy\n      target: {}\n      token: {TOKEN}\n    - name: hook\n      kind: webhook\n      target: {}\n",
+        "{top}notify:\n{settings}  channels:\n    - name: phone\n      kind: ntfy\n      target: {}\n      token: {TOKEN}\n    - name: hook\n      kind: webhook\n      target: {}\n",
         push.url("/orch-topic"),
         push.url("/hook/s3cr3t-path"),
     );
@@ -344,4 +349,197 @@ fn the_hook_executable_does_not_link_the_http_client() {
             "orch-hook links `{word}`"
         );
     }
+}
+
+/// The webhook's first pages (not reminders) of need `kind`.
+fn pages_of(push: &Push, kind: &str) -> Vec<Value> {
+    on(push, "/hook/")
+        .into_iter()
+        .filter(|h| h["body"]["kind"] == kind && h["body"]["resent"] == false)
+        .collect()
+}
+
+/// The keys of the needs the notifier has sent on channel `hook`.
+fn sent_keys(world: &World) -> Vec<String> {
+    let path = world.state().join("notify/state.json");
+    let state: Value = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    state["needs"]
+        .as_object()
+        .map(|needs| {
+            needs
+                .iter()
+                .filter(|(_, seen)| !seen["sends"]["hook"]["sent_ms"].is_null())
+                .map(|(key, _)| key.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_usage_limit_escalated_at_once_pages_once_as_a_limit() {
+    let world = World::installed();
+    let push = Push::start();
+    configure_with(
+        &world.home(),
+        &push,
+        "  grace_s: 1\n",
+        "limits:\n  escalate_after_s: 3600\n",
+    );
+    let limit = world.root().join("limit");
+    world.spawn_sim_with("capped", &["--limit-file", limit.to_str().unwrap()]);
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3 * 86_400;
+    std::fs::write(&limit, format!("Claude AI usage limit reached|{reset}")).unwrap();
+    world.ok(&["tell", "capped", "task [[say: T]]"]);
+    let page = wait_for("the limit's page", WAIT, || {
+        pages_of(&push, "limit").into_iter().next()
+    });
+    let body = &page["body"];
+    assert_eq!(body["escalation"]["source"], "limit", "{body}");
+    assert!(
+        body["title"].as_str().unwrap().contains("usage limit"),
+        "{body}"
+    );
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.contains("a usage limit holds account") && text.contains("options: wait"),
+        "{body}"
+    );
+    // The hold and its escalation are one thing: one page, the escalation's.
+    wait_for("the notifier to record the page", WAIT, || {
+        (!sent_keys(&world).is_empty()).then_some(())
+    });
+    let keys = sent_keys(&world);
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("escalation:"), "{keys:?}");
+    assert_eq!(pages_of(&push, "limit").len(), 1, "{:#?}", push.requests());
+}
+
+#[test]
+fn a_worker_busy_and_silent_past_stuck_s_pages_once_as_stuck() {
+    let world = World::installed();
+    let push = Push::start();
+    configure(&world, &push, "  grace_s: 0\n  stuck_s: 1\n");
+    world.spawn_sim("slow");
+    world.ok(&["tell", "slow", "think [[sleep: 30]] [[say: DONE]]"]);
+    let page = wait_for("the stuck page", WAIT, || {
+        pages_of(&push, "stuck").into_iter().next()
+    });
+    let body = &page["body"];
+    assert_eq!(body["name"], "slow");
+    assert_eq!(body["title"], "slow is stuck");
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("busy and silent for"),
+        "{body}"
+    );
+    wait_for("the notifier to record the page", WAIT, || {
+        (!sent_keys(&world).is_empty()).then_some(())
+    });
+    assert_eq!(pages_of(&push, "stuck").len(), 1);
+    assert_eq!(sent_keys(&world).len(), 1, "{:?}", sent_keys(&world));
+    world.ok(&["interrupt", "slow"]);
+    wait_notifier_gone(&world);
+}
+
+#[test]
+fn a_conflict_between_two_workers_pages_once_for_the_pair() {
+    use crate::worktree::{commit, init_repo, spawn_in_worktree, turn};
+    let world = World::installed();
+    let push = Push::start();
+    configure(&world, &push, "  grace_s: 0\n");
+    let repo = world.work();
+    init_repo(&repo);
+    commit(&repo, "shared.txt", "one\ntwo\nthree\n");
+    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
+    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
+    commit(&alpha_wt, "shared.txt", "one\ntwo by alpha\nthree\n");
+    turn(&world, &alpha);
+    commit(&beta_wt, "shared.txt", "one\ntwo by beta\nthree\n");
+    turn(&world, &beta);
+    let page = wait_for("the conflict's page", WAIT, || {
+        pages_of(&push, "conflict").into_iter().next()
+    });
+    let body = &page["body"];
+    let (a, b) = if alpha < beta {
+        (&alpha, &beta)
+    } else {
+        (&beta, &alpha)
+    };
+    assert_eq!(body["key"], format!("conflict:{a}:{b}"), "{body}");
+    let title = body["title"].as_str().unwrap();
+    assert!(
+        title == "alpha conflicts with beta" || title == "beta conflicts with alpha",
+        "{title}"
+    );
+    assert!(
+        body["text"].as_str().unwrap().contains("shared.txt"),
+        "{body}"
+    );
+    wait_for("the notifier to record the page", WAIT, || {
+        (!sent_keys(&world).is_empty()).then_some(())
+    });
+    assert_eq!(sent_keys(&world).len(), 1, "{:?}", sent_keys(&world));
+    assert_eq!(pages_of(&push, "conflict").len(), 1);
+    // The ntfy publish is tagged with the need's kind.
+    let ntfy = on(&push, "/")
+        .into_iter()
+        .find(|r| r["path"] == "/")
+        .unwrap();
+    assert_eq!(ntfy["body"]["tags"], json!(["orch", "conflict"]));
+    // Settled: beta takes alpha's line; the need clears and the notifier leaves.
+    commit(&beta_wt, "shared.txt", "one\ntwo by alpha\nthree\n");
+    turn(&world, &beta);
+    wait_notifier_gone(&world);
+}
+
+#[test]
+fn a_spent_budget_pages_once_as_a_budget() {
+    let fleet = crate::fleet::Fleet::new();
+    let push = Push::start();
+    configure_with(&fleet.world.home(), &push, "  grace_s: 0\n", "");
+    fleet.ok(&[
+        "spawn",
+        "--name",
+        "cb",
+        "--ready-timeout",
+        "60",
+        "--budget-usd",
+        "0.01",
+        "--",
+        "--model",
+        "claude-sonnet-4-5",
+    ]);
+    // 4000 input tokens at $3 per million: $0.012, spent.
+    fleet.turn("cb", "one [[usage: 4000 0 0 0]] [[say: CB-1]]");
+    let page = wait_for("the budget's page", WAIT, || {
+        pages_of(&push, "budget").into_iter().next()
+    });
+    let body = &page["body"];
+    assert_eq!(body["name"], "cb");
+    assert_eq!(body["escalation"]["source"], "budget");
+    assert!(
+        body["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("cb: budget reached (e"),
+        "{body}"
+    );
+    assert!(
+        body["text"].as_str().unwrap().contains("spent its budget"),
+        "{body}"
+    );
+    wait_for("the notifier to record the page", WAIT, || {
+        (!sent_keys(&fleet.world).is_empty()).then_some(())
+    });
+    assert_eq!(sent_keys(&fleet.world).len(), 1);
+    assert_eq!(pages_of(&push, "budget").len(), 1);
 }

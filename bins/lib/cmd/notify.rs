@@ -36,7 +36,8 @@ pub enum Action {
         /// Its name (default: the kind, numbered when taken).
         #[arg(long)]
         name: Option<String>,
-        /// Send only these needs (repeatable): needs-input, escalation, budget, limit, stuck.
+        /// Send only these needs (repeatable): needs-input, escalation, budget, limit, stuck,
+        /// conflict.
         #[arg(long, value_name = "NEED")]
         only: Vec<String>,
     },

@@ -234,8 +234,8 @@ pub struct Channel {
     /// A bearer token (ntfy access token, webhook secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
-    /// The needs it is sent (`needs-input`, `escalation`, `budget`, `limit`, `stuck`); every
-    /// one when empty.
+    /// The needs it is sent (`needs-input`, `escalation`, `budget`, `limit`, `stuck`,
+    /// `conflict`); every one when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub only: Vec<String>,
 }
@@ -372,7 +372,14 @@ impl LimitSettings {
 }
 
 /// The kinds of need a channel's `only:` may name.
-pub const NEEDS: [&str; 5] = ["needs-input", "escalation", "budget", "limit", "stuck"];
+pub const NEEDS: [&str; 6] = [
+    "needs-input",
+    "escalation",
+    "budget",
+    "limit",
+    "stuck",
+    "conflict",
+];
 
 /// Where the file is: `dirs::config_dir()/orch/config.yaml`.
 ///

@@ -5,8 +5,10 @@
 //!
 //! Nothing here runs in the hook: the hook only starts the detached notifier
 //! ([`orch_store::helper::wake_notifier`]), which reads what waits ([`need`]), sends it
-//! ([`channel`]) and keeps the timers, the de-duplication and the retries ([`notifier`]).
+//! ([`channel`]) and keeps the timers, the de-duplication and the retries ([`notifier`]); it
+//! also takes the person's answers to escalations from a reply topic ([`reply`]).
 
 pub mod channel;
 pub mod need;
 pub mod notifier;
+pub mod reply;

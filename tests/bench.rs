@@ -1183,6 +1183,18 @@ fn land_eight(tmp: &Path, path: &str) -> Value {
         "over_tests_ms": (elapsed.saturating_sub(tests)).as_secs_f64() * 1000.0})
 }
 
+/// A state folder under `root` with one worker, `w1` named `careful`; returns the folder.
+fn careful_worker(root: &Path) -> PathBuf {
+    let state = root.join("state");
+    let store = orch_store::Store::at(state.clone());
+    std::fs::create_dir_all(state.join("workers/w1")).unwrap();
+    std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let mut meta = orch_store::Meta::new("w1", "worker", "operator");
+    meta.name = "careful".into();
+    store.write_meta(&meta).unwrap();
+    state
+}
+
 /// The time from the hook that makes a worker need the person (a PermissionRequest the
 /// classifier escalates: `rm -rf build`) to the webhook request leaving orch (its arrival at a
 /// loopback server), with `grace_s: 0`, so what is measured is what comes beyond the grace
@@ -1192,13 +1204,7 @@ fn notify_page(tmp: &Path, hook: &Path, path: &str) -> Value {
     use std::io::Read;
     const PAGES: usize = 30;
     let root = tmp.join("notify-bench");
-    let state = root.join("state");
-    let store = orch_store::Store::at(state.clone());
-    std::fs::create_dir_all(state.join("workers/w1")).unwrap();
-    std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    let mut meta = orch_store::Meta::new("w1", "worker", "operator");
-    meta.name = "careful".into();
-    store.write_meta(&meta).unwrap();
+    let state = careful_worker(&root);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = std::sync::mpsc::channel::<Instant>();
@@ -1265,13 +1271,7 @@ fn notify_reply(tmp: &Path, path: &str) -> Value {
     const ANSWERS: usize = 20;
     const TOKEN: &str = "tk_benchreplytokenabcdefghijkl";
     let root = tmp.join("notify-reply-bench");
-    let state = root.join("state");
-    let store = orch_store::Store::at(state.clone());
-    std::fs::create_dir_all(state.join("workers/w1")).unwrap();
-    std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    let mut meta = orch_store::Meta::new("w1", "worker", "operator");
-    meta.name = "careful".into();
-    store.write_meta(&meta).unwrap();
+    let state = careful_worker(&root);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     // The topic's messages (JSON lines) and a bell rung when one is published.

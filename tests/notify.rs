@@ -258,32 +258,11 @@ fn a_failing_channel_is_retried_reported_by_doctor_and_then_delivers() {
     *lock(&push.state().0) = 2;
     configure(&world, &push, "  grace_s: 0\n");
     world.spawn_sim("lead");
-    let out = world
-        .cmd("orch")
-        .args([
-            "escalate",
-            "--axis",
-            "reversibility",
-            "--axis",
-            "taste",
-            "--summary",
-            &format!(
-                "force-push main with ghp_abcdefghijklmnopqrstuvwxyz0123? {}",
-                "x".repeat(300)
-            ),
-            "--option",
-            "yes",
-            "--option",
-            "no",
-        ])
-        .env("ORCH_WORKER", "w1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let summary = format!(
+        "force-push main with ghp_abcdefghijklmnopqrstuvwxyz0123? {}",
+        "x".repeat(300)
     );
+    escalate(&world, &["reversibility", "taste"], &summary);
     let doctor = wait_for("doctor to report the failing channel", WAIT, || {
         doctor_notify(&world).filter(|check| check["status"] == "warn")
     });
@@ -609,18 +588,14 @@ fn a_spent_budget_pages_once_as_a_budget() {
     assert_eq!(pages_of(&push, "budget").len(), 1);
 }
 
-/// Raises an escalation of worker `w1` with options `yes` and `no`; returns its id.
-fn escalate(world: &World, summary: &str) -> String {
-    let out = world
-        .cmd("orch")
-        .args([
-            "--json",
-            "escalate",
-            "--axis",
-            "reversibility",
-            "--summary",
-            summary,
-        ])
+/// Raises an escalation of worker `w1` on `axes` with options `yes` and `no`; returns its id.
+fn escalate(world: &World, axes: &[&str], summary: &str) -> String {
+    let mut escalate = world.cmd("orch");
+    escalate.args(["--json", "escalate", "--summary", summary]);
+    for axis in axes {
+        escalate.args(["--axis", axis]);
+    }
+    let out = escalate
         .args(["--option", "yes", "--option", "no"])
         .env("ORCH_WORKER", "w1")
         .output()
@@ -672,8 +647,8 @@ fn an_answer_from_the_reply_topic_decides_and_reaches_the_worker_forged_and_repl
     let reply = format!("      reply: {}\n", push.url("/answers"));
     configure_text(&world.home(), &push, "  grace_s: 0\n", "", &reply);
     world.spawn_sim("lead");
-    let first = escalate(&world, "drop the legacy table?");
-    let second = escalate(&world, "rename the service?");
+    let first = escalate(&world, &["reversibility"], "drop the legacy table?");
+    let second = escalate(&world, &["reversibility"], "rename the service?");
     let page = page_of(&push, &first);
     let buttons = page["body"]["actions"].as_array().unwrap().clone();
     assert_eq!(buttons.len(), 2, "{page}");

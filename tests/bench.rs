@@ -21,7 +21,8 @@
 //!   `echo`: `orch tell`'s wall time (paste, Enter, acknowledgement by the detector) and the
 //!   time from tell's exit to `orch listen` exiting with the Stop, less the quiet time;
 //! - notify: the hook that makes a worker need the person to the webhook request leaving
-//!   orch, beyond the grace delay ([`notify_page`]).
+//!   orch, beyond the grace delay ([`notify_page`]); an answer published to the reply topic
+//!   to the worker's decision ([`notify_reply`]). `ORCH_BENCH_ONLY=notify` runs only these.
 //! - usage: `orch --json usage` (totals, as ps reads them) on a Claude Code worker whose transcript holds 2000 model
 //!   calls: the first read (the whole file) and a read after one more call was written (the
 //!   incremental cost per turn), wall time of the whole process;
@@ -135,13 +136,13 @@ fn main() {
         conflict_check(tmp, &hook, &path)
     });
     put("land", "land", &|| land_eight(tmp, &path));
-    put("notify", "notify_page", &|| {
-        notify_page(tmp, &cargo_hook, &path)
-    });
+    put("notify", "notify_page", &|| notify_page(tmp, &hook, &path));
+    put("notify", "notify_reply", &|| notify_reply(tmp, &path));
     report.insert(
         "targets".into(),
         json!({
             "notify_page_p99_ms_beyond_grace": "<= 1000",
+            "notify_reply_median_ms": "<= 1000",
             "unmanaged_vs_true": "<= 1.5",
             "managed_stop_median_ms": "<= 3",
             "listen_wake_median_ms": "<= 5",
@@ -1239,6 +1240,18 @@ fn land_eight(tmp: &Path, path: &str) -> Value {
         "over_tests_ms": (elapsed.saturating_sub(tests)).as_secs_f64() * 1000.0})
 }
 
+/// A state folder under `root` with one worker, `w1` named `careful`; returns the folder.
+fn careful_worker(root: &Path) -> PathBuf {
+    let state = root.join("state");
+    let store = orch_store::Store::at(state.clone());
+    std::fs::create_dir_all(state.join("workers/w1")).unwrap();
+    std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let mut meta = orch_store::Meta::new("w1", "worker", "operator");
+    meta.name = "careful".into();
+    store.write_meta(&meta).unwrap();
+    state
+}
+
 /// The time from the hook that makes a worker need the person (a PermissionRequest the
 /// classifier escalates: `rm -rf build`) to the webhook request leaving orch (its arrival at a
 /// loopback server), with `grace_s: 0`, so what is measured is what comes beyond the grace
@@ -1248,13 +1261,7 @@ fn notify_page(tmp: &Path, hook: &Path, path: &str) -> Value {
     use std::io::Read;
     const PAGES: usize = 30;
     let root = tmp.join("notify-bench");
-    let state = root.join("state");
-    let store = orch_store::Store::at(state.clone());
-    std::fs::create_dir_all(state.join("workers/w1")).unwrap();
-    std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    let mut meta = orch_store::Meta::new("w1", "worker", "operator");
-    meta.name = "careful".into();
-    store.write_meta(&meta).unwrap();
+    let state = careful_worker(&root);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = std::sync::mpsc::channel::<Instant>();
@@ -1306,6 +1313,161 @@ fn notify_page(tmp: &Path, hook: &Path, path: &str) -> Value {
         samples.push(arrived.duration_since(start));
     }
     // No channel left: the notifier leaves at its next round.
+    std::fs::remove_file(&config).unwrap();
+    stats(samples)
+}
+
+/// The time from an answer published to an ntfy reply topic (a loopback server standing in
+/// for ntfy: the page's publish at `/`, the reply topic's JSON stream at `/answers/json`) to
+/// the worker's decision: the `decision` event in its log (its inbox item is put with it).
+/// Each run raises one escalation (`orch escalate`), waits for its page, and publishes the
+/// answer its first button carries.
+fn notify_reply(tmp: &Path, path: &str) -> Value {
+    use std::io::{BufRead, BufReader, Read};
+    use std::sync::{Arc, Condvar, Mutex};
+    const ANSWERS: usize = 20;
+    const TOKEN: &str = "tk_benchreplytokenabcdefghijkl";
+    let root = tmp.join("notify-reply-bench");
+    let state = careful_worker(&root);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // The topic's messages (JSON lines) and a bell rung when one is published.
+    let topic: Arc<(Mutex<Vec<String>>, Condvar)> = Arc::default();
+    let (pages, paged) = std::sync::mpsc::channel::<Value>();
+    let served = topic.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let topic = served.clone();
+            let pages = pages.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut stream = stream;
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap_or(0);
+                let target = line.split(' ').nth(1).unwrap_or("").to_string();
+                let mut length = 0;
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap_or(());
+                if !target.starts_with("/answers") {
+                    let _ = pages.send(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                    );
+                    return;
+                }
+                // The stream: every message after `since` (an index here), as it comes.
+                let since = target
+                    .split_once("since=")
+                    .and_then(|(_, s)| s.strip_prefix('m'))
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(0);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n",
+                );
+                let (messages, bell) = &*topic;
+                let mut sent = since;
+                let mut guard = messages.lock().unwrap();
+                loop {
+                    while sent < guard.len() {
+                        let line = format!("{}\n", guard[sent]);
+                        sent += 1;
+                        if stream.write_all(line.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                    guard = bell.wait(guard).unwrap();
+                }
+            });
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}");
+    let config = root.join(".config/orch/config.yaml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "notify:\n  grace_s: 0\n  channels:\n    - name: phone\n      kind: ntfy\n      target: {url}/pages\n      token: {TOKEN}\n      reply: {url}/answers\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let events = state.join("workers/w1/events.jsonl");
+    let mut samples = Vec::new();
+    for _ in 0..ANSWERS {
+        let out = Command::new(exe("orch"))
+            .args([
+                "--json",
+                "escalate",
+                "--axis",
+                "taste",
+                "--summary",
+                "which name?",
+            ])
+            .args(["--option", "one", "--option", "two"])
+            .env("PATH", path)
+            .env("HOME", &root)
+            .env("ORCH_HOME", &state)
+            .env("ORCH_WORKER", "w1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let id = json(&String::from_utf8_lossy(&out.stdout))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let page = loop {
+            let page = paged
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the page");
+            if page["title"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&format!("({id})"))
+            {
+                break page;
+            }
+        };
+        let answer = page["actions"][0]["body"].as_str().unwrap().to_string();
+        let decided = format!("\"escalation\":\"{id}\"");
+        let start = Instant::now();
+        {
+            let (messages, bell) = &*topic;
+            let mut messages = messages.lock().unwrap();
+            let n = messages.len() + 1;
+            messages.push(
+                json!({"id": format!("m{n}"), "time": 0, "event": "message", "message": answer})
+                    .to_string(),
+            );
+            bell.notify_all();
+        }
+        let deadline = start + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&events).unwrap_or_default();
+            if text
+                .lines()
+                .any(|l| l.contains("\"decision\"") && l.contains(&decided))
+            {
+                samples.push(start.elapsed());
+                break;
+            }
+            assert!(Instant::now() < deadline, "the decision of {id}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
     std::fs::remove_file(&config).unwrap();
     stats(samples)
 }

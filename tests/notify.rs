@@ -1,9 +1,9 @@
 //! Notifications (`orch notify`, the notifier): a local HTTP server stands in for an ntfy
-//! server's publish API and for a webhook; a sim worker at a permission dialog, an escalation
-//! and a usage limit each make one notification with the right content, sent once, again
-//! after `resend_s`, never within the grace delay, retried when the channel fails (and
-//! reported by `orch doctor`), with secrets redacted and never in the audit log, the events or
-//! the process list.
+//! server's publish API and for a webhook; a sim worker at a permission dialog, an escalation,
+//! a usage limit, a spent budget, a stuck worker and a conflict each make one notification
+//! with the right content, sent once, again after `resend_s`, never within the grace delay,
+//! retried when the channel fails (and reported by `orch doctor`), with secrets redacted and
+//! never in the audit log, the events or the process list.
 
 use crate::mock_http::{lock, Request, Response, Shared};
 use crate::util::{json, output_with_stdin, wait_for, World};
@@ -15,11 +15,71 @@ const WAIT: Duration = Duration::from_secs(30);
 /// The ntfy token the tests give; it must never leave the config and the request header.
 const TOKEN: &str = "tk_notifytesttokenabcdefghijkl";
 
-/// What the push mock fails with before it answers 200: the count of requests left to fail.
+/// What the push mock fails with before it answers 200: the count of requests left to fail;
+/// and the messages published to the reply topic `/answers`, oldest first.
 #[derive(Default)]
-pub struct Failing(Mutex<u32>);
+pub struct Failing(Mutex<u32>, Mutex<Vec<Value>>);
+
+/// ntfy's reply topic at `/answers`: a publish needs the token (403 without), and
+/// `GET /answers/json?since=ID|UNIX_S` streams the messages after `since` as JSON lines,
+/// holding the request up to 1 s for one to come (then the stream ends; the client follows
+/// again, as from a server that cut it).
+fn answers(shared: &Shared<Failing>, request: &Request) -> Response {
+    let messages = &shared.state.1;
+    if request.method == "POST" {
+        if request.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
+            return Response::json(403, &json!({"error": "forbidden"}));
+        }
+        let mut messages = lock(messages);
+        let message = json!({
+            "id": format!("a{}", messages.len() + 1),
+            "time": std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+            "event": "message",
+            "topic": "answers",
+            "message": String::from_utf8_lossy(&request.body),
+        });
+        messages.push(message.clone());
+        return Response::json(200, &message);
+    }
+    if request.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
+        return Response::json(403, &json!({"error": "forbidden"}));
+    }
+    let since = request
+        .target
+        .split_once("since=")
+        .map(|(_, s)| s.split('&').next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let after = |m: &Value| match since.strip_prefix('a') {
+        Some(n) => m["id"].as_str().unwrap()[1..].parse::<u64>().unwrap() > n.parse().unwrap(),
+        None => m["time"].as_u64().unwrap() >= since.parse().unwrap_or(0),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let found: Vec<String> = lock(messages)
+            .iter()
+            .filter(|m| after(m))
+            .map(Value::to_string)
+            .collect();
+        if !found.is_empty() || std::time::Instant::now() >= deadline || shared.stopping() {
+            let mut body = json!({"event": "open"}).to_string();
+            for line in found {
+                body.push('\n');
+                body.push_str(&line);
+            }
+            body.push('\n');
+            return Response::bytes(200, "application/x-ndjson", body.into_bytes());
+        }
+        shared.sleep(Duration::from_millis(5));
+    }
+}
 
 fn serve(shared: &Shared<Failing>, request: &Request) -> Response {
+    if request.path.starts_with("/answers") {
+        return answers(shared, request);
+    }
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     let mut failing = lock(&shared.state.0);
     let fail = *failing > 0;
@@ -57,10 +117,20 @@ crate::mock_http::mock_type!(
 /// Writes orch's configuration for `world`: `settings` (YAML lines of `notify:`) and an ntfy
 /// and a webhook channel on `push`.
 fn configure(world: &World, push: &Push, settings: &str) {
-    let dir = world.home().join(".config/orch");
+    configure_with(&world.home(), push, settings, "");
+}
+
+/// [`configure`] for the home folder `home`, with `top` (whole YAML sections) before `notify:`.
+fn configure_with(home: &std::path::Path, push: &Push, settings: &str, top: &str) {
+    configure_text(home, push, settings, top, "");
+}
+
+/// [`configure_with`], with `phone` (YAML lines) added to the ntfy channel.
+fn configure_text(home: &std::path::Path, push: &Push, settings: &str, top: &str, phone: &str) {
+    let dir = home.join(".config/orch");
     std::fs::create_dir_all(&dir).unwrap();
     let text = format!(
-        "notify:\n{settings}  channels:\n    - name: phone\n      kind: ntfy\n      target: {}\n      token: {TOKEN}\n    - name: hook\n      kind: webhook\n      target: {}\n",
+        "{top}notify:\n{settings}  channels:\n    - name: phone\n      kind: ntfy\n      target: {}\n      token: {TOKEN}\n{phone}    - name: hook\n      kind: webhook\n      target: {}\n",
         push.url("/orch-topic"),
         push.url("/hook/s3cr3t-path"),
     );
@@ -188,32 +258,11 @@ fn a_failing_channel_is_retried_reported_by_doctor_and_then_delivers() {
     *lock(&push.state().0) = 2;
     configure(&world, &push, "  grace_s: 0\n");
     world.spawn_sim("lead");
-    let out = world
-        .cmd("orch")
-        .args([
-            "escalate",
-            "--axis",
-            "reversibility",
-            "--axis",
-            "taste",
-            "--summary",
-            &format!(
-                "force-push main with ghp_abcdefghijklmnopqrstuvwxyz0123? {}",
-                "x".repeat(300)
-            ),
-            "--option",
-            "yes",
-            "--option",
-            "no",
-        ])
-        .env("ORCH_WORKER", "w1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let summary = format!(
+        "force-push main with ghp_abcdefghijklmnopqrstuvwxyz0123? {}",
+        "x".repeat(300)
     );
+    escalate(&world, &["reversibility", "taste"], &summary);
     let doctor = wait_for("doctor to report the failing channel", WAIT, || {
         doctor_notify(&world).filter(|check| check["status"] == "warn")
     });
@@ -344,4 +393,361 @@ fn the_hook_executable_does_not_link_the_http_client() {
             "orch-hook links `{word}`"
         );
     }
+}
+
+/// The webhook's first pages (not reminders) of need `kind`.
+fn pages_of(push: &Push, kind: &str) -> Vec<Value> {
+    on(push, "/hook/")
+        .into_iter()
+        .filter(|h| h["body"]["kind"] == kind && h["body"]["resent"] == false)
+        .collect()
+}
+
+/// The keys of the needs the notifier has sent on channel `hook`.
+fn sent_keys(world: &World) -> Vec<String> {
+    let path = world.state().join("notify/state.json");
+    let state: Value = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    state["needs"]
+        .as_object()
+        .map(|needs| {
+            needs
+                .iter()
+                .filter(|(_, seen)| !seen["sends"]["hook"]["sent_ms"].is_null())
+                .map(|(key, _)| key.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_usage_limit_escalated_at_once_pages_once_as_a_limit() {
+    let world = World::installed();
+    let push = Push::start();
+    configure_with(
+        &world.home(),
+        &push,
+        "  grace_s: 1\n",
+        "limits:\n  escalate_after_s: 3600\n",
+    );
+    let limit = world.root().join("limit");
+    world.spawn_sim_with("capped", &["--limit-file", limit.to_str().unwrap()]);
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3 * 86_400;
+    std::fs::write(&limit, format!("Claude AI usage limit reached|{reset}")).unwrap();
+    world.ok(&["tell", "capped", "task [[say: T]]"]);
+    let page = wait_for("the limit's page", WAIT, || {
+        pages_of(&push, "limit").into_iter().next()
+    });
+    let body = &page["body"];
+    assert_eq!(body["escalation"]["source"], "limit", "{body}");
+    assert!(
+        body["title"].as_str().unwrap().contains("usage limit"),
+        "{body}"
+    );
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.contains("a usage limit holds account") && text.contains("options: wait"),
+        "{body}"
+    );
+    // The hold and its escalation are one thing: one page, the escalation's.
+    wait_for("the notifier to record the page", WAIT, || {
+        (!sent_keys(&world).is_empty()).then_some(())
+    });
+    let keys = sent_keys(&world);
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("escalation:"), "{keys:?}");
+    assert_eq!(pages_of(&push, "limit").len(), 1, "{:#?}", push.requests());
+}
+
+#[test]
+fn a_worker_busy_and_silent_past_stuck_s_pages_once_as_stuck() {
+    let world = World::installed();
+    let push = Push::start();
+    configure(&world, &push, "  grace_s: 0\n  stuck_s: 1\n");
+    world.spawn_sim("slow");
+    world.ok(&["tell", "slow", "think [[sleep: 30]] [[say: DONE]]"]);
+    let page = wait_for("the stuck page", WAIT, || {
+        pages_of(&push, "stuck").into_iter().next()
+    });
+    let body = &page["body"];
+    assert_eq!(body["name"], "slow");
+    assert_eq!(body["title"], "slow is stuck");
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("busy and silent for"),
+        "{body}"
+    );
+    wait_for("the notifier to record the page", WAIT, || {
+        (!sent_keys(&world).is_empty()).then_some(())
+    });
+    assert_eq!(pages_of(&push, "stuck").len(), 1);
+    assert_eq!(sent_keys(&world).len(), 1, "{:?}", sent_keys(&world));
+    world.ok(&["interrupt", "slow"]);
+    wait_notifier_gone(&world);
+}
+
+#[test]
+fn a_conflict_between_two_workers_pages_once_for_the_pair() {
+    use crate::worktree::{commit, init_repo, spawn_in_worktree, turn};
+    let world = World::installed();
+    let push = Push::start();
+    configure(&world, &push, "  grace_s: 0\n");
+    let repo = world.work();
+    init_repo(&repo);
+    commit(&repo, "shared.txt", "one\ntwo\nthree\n");
+    let (alpha, alpha_wt) = spawn_in_worktree(&world, "alpha", &[]);
+    let (beta, beta_wt) = spawn_in_worktree(&world, "beta", &[]);
+    commit(&alpha_wt, "shared.txt", "one\ntwo by alpha\nthree\n");
+    turn(&world, &alpha);
+    commit(&beta_wt, "shared.txt", "one\ntwo by beta\nthree\n");
+    turn(&world, &beta);
+    let page = wait_for("the conflict's page", WAIT, || {
+        pages_of(&push, "conflict").into_iter().next()
+    });
+    let body = &page["body"];
+    let (a, b) = if alpha < beta {
+        (&alpha, &beta)
+    } else {
+        (&beta, &alpha)
+    };
+    assert_eq!(body["key"], format!("conflict:{a}:{b}"), "{body}");
+    let title = body["title"].as_str().unwrap();
+    assert!(
+        title == "alpha conflicts with beta" || title == "beta conflicts with alpha",
+        "{title}"
+    );
+    assert!(
+        body["text"].as_str().unwrap().contains("shared.txt"),
+        "{body}"
+    );
+    wait_for("the notifier to record the page", WAIT, || {
+        (!sent_keys(&world).is_empty()).then_some(())
+    });
+    assert_eq!(sent_keys(&world).len(), 1, "{:?}", sent_keys(&world));
+    assert_eq!(pages_of(&push, "conflict").len(), 1);
+    // The ntfy publish is tagged with the need's kind.
+    let ntfy = on(&push, "/")
+        .into_iter()
+        .find(|r| r["path"] == "/")
+        .unwrap();
+    assert_eq!(ntfy["body"]["tags"], json!(["orch", "conflict"]));
+    // Settled: beta takes alpha's line; the need clears and the notifier leaves.
+    commit(&beta_wt, "shared.txt", "one\ntwo by alpha\nthree\n");
+    turn(&world, &beta);
+    wait_notifier_gone(&world);
+}
+
+#[test]
+fn a_spent_budget_pages_once_as_a_budget() {
+    let fleet = crate::fleet::Fleet::new();
+    let push = Push::start();
+    configure_with(&fleet.world.home(), &push, "  grace_s: 0\n", "");
+    fleet.ok(&[
+        "spawn",
+        "--name",
+        "cb",
+        "--ready-timeout",
+        "60",
+        "--budget-usd",
+        "0.01",
+        "--",
+        "--model",
+        "claude-sonnet-4-5",
+    ]);
+    // 4000 input tokens at $3 per million: $0.012, spent.
+    fleet.turn("cb", "one [[usage: 4000 0 0 0]] [[say: CB-1]]");
+    let page = wait_for("the budget's page", WAIT, || {
+        pages_of(&push, "budget").into_iter().next()
+    });
+    let body = &page["body"];
+    assert_eq!(body["name"], "cb");
+    assert_eq!(body["escalation"]["source"], "budget");
+    assert!(
+        body["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("cb: budget reached (e"),
+        "{body}"
+    );
+    assert!(
+        body["text"].as_str().unwrap().contains("spent its budget"),
+        "{body}"
+    );
+    wait_for("the notifier to record the page", WAIT, || {
+        (!sent_keys(&fleet.world).is_empty()).then_some(())
+    });
+    assert_eq!(sent_keys(&fleet.world).len(), 1);
+    assert_eq!(pages_of(&push, "budget").len(), 1);
+}
+
+/// Raises an escalation of worker `w1` on `axes` with options `yes` and `no`; returns its id.
+fn escalate(world: &World, axes: &[&str], summary: &str) -> String {
+    let mut escalate = world.cmd("orch");
+    escalate.args(["--json", "escalate", "--summary", summary]);
+    for axis in axes {
+        escalate.args(["--axis", axis]);
+    }
+    let out = escalate
+        .args(["--option", "yes", "--option", "no"])
+        .env("ORCH_WORKER", "w1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    json(&String::from_utf8_lossy(&out.stdout))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The ntfy page of escalation `id` (the newest).
+fn page_of(push: &Push, id: &str) -> Value {
+    wait_for(&format!("the page of {id}"), WAIT, || {
+        on(push, "/").into_iter().rev().find(|r| {
+            r["path"] == "/"
+                && r["body"]["title"]
+                    .as_str()
+                    .is_some_and(|t| t.contains(&format!("({id})")))
+        })
+    })
+}
+
+/// Publishes `text` to the mock's reply topic as the phone does (with the access token).
+fn publish_answer(push: &Push, text: &str) {
+    let out = std::process::Command::new("curl")
+        .args(["-sf", "-X", "POST", "-H"])
+        .arg(format!("Authorization: Bearer {TOKEN}"))
+        .args(["--data-binary", text, &push.url("/answers")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+}
+
+/// The audit log's `reply` refusals.
+fn refusals(world: &World) -> Vec<Value> {
+    std::fs::read_to_string(world.state().join("audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(json)
+        .filter(|e| e["action"] == "reply" && e["outcome"] == "refused")
+        .collect()
+}
+
+#[test]
+fn an_answer_from_the_reply_topic_decides_and_reaches_the_worker_forged_and_replayed_refused() {
+    let world = World::installed();
+    let push = Push::start();
+    let reply = format!("      reply: {}\n", push.url("/answers"));
+    configure_text(&world.home(), &push, "  grace_s: 0\n", "", &reply);
+    world.spawn_sim("lead");
+    let first = escalate(&world, &["reversibility"], "drop the legacy table?");
+    let second = escalate(&world, &["reversibility"], "rename the service?");
+    let page = page_of(&push, &first);
+    let buttons = page["body"]["actions"].as_array().unwrap().clone();
+    assert_eq!(buttons.len(), 2, "{page}");
+    assert_eq!(buttons[1]["label"], "2: no");
+    assert_eq!(buttons[1]["url"], push.url("/answers"));
+    assert_eq!(buttons[1]["method"], "POST");
+    assert_eq!(
+        buttons[1]["headers"]["Authorization"],
+        format!("Bearer {TOKEN}")
+    );
+    let answer = buttons[1]["body"].as_str().unwrap().to_string();
+    let token = answer.rsplit(' ').next().unwrap().to_string();
+    assert_eq!(answer, format!("{first} 2 {token}"));
+    assert_eq!(token.len(), 32);
+    assert!(
+        page["body"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("answer: publish"),
+        "{page}"
+    );
+    let other_token = {
+        let page = page_of(&push, &second);
+        let body = page["body"]["actions"][0]["body"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        body.rsplit(' ').next().unwrap().to_string()
+    };
+    assert_ne!(token, other_token);
+
+    // Forged: no token, a wrong one, the other escalation's: each refused and audited.
+    publish_answer(&push, &format!("{first} 2"));
+    publish_answer(
+        &push,
+        &format!("{first} 2 0123456789abcdef0123456789abcdef"),
+    );
+    publish_answer(&push, &format!("{first} 2 {other_token}"));
+    publish_answer(&push, &format!("{second} 1 {token}"));
+    let refused = wait_for("four refusals", WAIT, || {
+        let refused = refusals(&world);
+        (refused.len() >= 4).then_some(refused)
+    });
+    assert_eq!(refused.len(), 4, "{refused:#?}");
+    assert!(refused
+        .iter()
+        .all(|r| r["actor"] == "notifier" && r["channel"] == "phone"));
+    let open = json(&world.ok(&["--json", "escalations", "--open"]));
+    assert_eq!(open.as_array().unwrap().len(), 2, "nothing decided: {open}");
+
+    // The button's answer: decided as the person, and the worker gets it.
+    publish_answer(&push, &answer);
+    let decided = wait_for("the decision", WAIT, || {
+        let all = json(&world.ok(&["--json", "escalations"]));
+        all.as_array()?
+            .iter()
+            .find(|e| e["id"] == first.as_str() && e["status"] == "decided")
+            .cloned()
+    });
+    assert_eq!(decided["decision"], "no");
+    assert_eq!(decided["decided_by"], "person");
+    let events = || -> Vec<Value> { world.ok(&["events", "lead"]).lines().map(json).collect() };
+    let decision = wait_for("the worker's decision event", WAIT, || {
+        events().into_iter().find(|e| e["event"] == "decision")
+    });
+    assert_eq!(decision["decision"], "no");
+    wait_for("the decision typed into the worker", WAIT, || {
+        events()
+            .into_iter()
+            .find(|e| e["event"] == "prompt" && e["seq"].as_u64() > decision["seq"].as_u64())
+    });
+
+    // Replayed: refused, nothing decided twice.
+    publish_answer(&push, &answer);
+    wait_for("the replay's refusal", WAIT, || {
+        (refusals(&world).len() >= 5).then_some(())
+    });
+    let open = json(&world.ok(&["--json", "escalations", "--open"]));
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    let audit = std::fs::read_to_string(world.state().join("audit.jsonl")).unwrap();
+    assert!(
+        audit.lines().any(|l| l.contains("\"via\":\"reply\"")),
+        "the decision is audited: {audit}"
+    );
+
+    // The one-time tokens and the access token: in none of the audit log, the events, the
+    // process list.
+    let events = std::fs::read_to_string(world.state().join("workers/w1/events.jsonl")).unwrap();
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout).to_string();
+    let state = std::fs::read_to_string(world.state().join("notify/state.json")).unwrap();
+    for text in [&audit, &events, &ps, &state] {
+        for secret in [&token, &other_token, &TOKEN.to_string()] {
+            assert!(!text.contains(secret.as_str()), "a secret leaked: {text}");
+        }
+    }
+    world.ok(&["decide", &second, "yes"]);
+    wait_notifier_gone(&world);
 }

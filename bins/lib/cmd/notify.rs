@@ -36,7 +36,12 @@ pub enum Action {
         /// Its name (default: the kind, numbered when taken).
         #[arg(long)]
         name: Option<String>,
-        /// Send only these needs (repeatable): needs-input, escalation, budget, limit, stuck.
+        /// Answers from the phone (ntfy with `--token` only): the URL of the ntfy topic the
+        /// person's answers to escalations are published to; it must need the token to publish.
+        #[arg(long, value_name = "URL")]
+        reply: Option<String>,
+        /// Send only these needs (repeatable): needs-input, escalation, budget, limit, stuck,
+        /// conflict.
         #[arg(long, value_name = "NEED")]
         only: Vec<String>,
     },
@@ -69,9 +74,9 @@ fn kind_of(word: &str) -> Result<ChannelKind, String> {
 
 /// Runs `orch notify`. `add` and `remove` are the operator's (a worker asking is refused,
 /// exit 6) and print the channel (`--json`: `{"channel": NAME, "kind", "added"|"removed":
-/// true}`); `list --json` prints `{"channels": [{name, kind, target, token, only, health}]}`
-/// (`target` masked to scheme and host, `token` whether one is set, `health` what the
-/// notifier last saw: `failing_since_ms`, `failures`, `last_error`, `last_ok_ms`); `test
+/// true}`); `list --json` prints `{"channels": [{name, kind, target, token, only, reply,
+/// health}]}` (`target` masked to scheme and host, `token` and `reply` whether one is set,
+/// `health` what the notifier last saw: `failing_since_ms`, `failures`, `last_error`, `last_ok_ms`); `test
 /// --json` prints `{"channels": [{name, ok, error}]}` and fails when one failed.
 ///
 /// Errors: a bad target, an unknown channel, a configuration that is not valid, a refused
@@ -91,8 +96,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             token,
             name,
             only,
+            reply,
         } => {
             let target = check_target(kind, target)?;
+            if let Some(url) = &reply {
+                if kind != ChannelKind::Ntfy {
+                    bail!("--reply is for ntfy channels only");
+                }
+                if token.is_none() {
+                    bail!("--reply needs --token: answers are taken only from a topic that needs credentials to publish to");
+                }
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    bail!("`{}` is not an http(s) URL", channel::mask(url));
+                }
+            }
             let token = match token.as_deref() {
                 Some("-") => Some(read_token()?),
                 _ => token,
@@ -111,6 +128,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                     target,
                     token,
                     only,
+                    reply,
                 });
                 Ok(name)
             })?;
@@ -225,6 +243,7 @@ fn list(ctx: &Ctx, store: &Store) -> Result<()> {
                 "target": c.target.as_deref().map(channel::mask),
                 "token": c.token.is_some(),
                 "only": c.only,
+                "reply": c.reply.is_some(),
                 "health": {
                     "failing_since_ms": health.failing_since_ms,
                     "failures": health.failures,
@@ -248,6 +267,9 @@ fn list(ctx: &Ctx, store: &Store) -> Result<()> {
         }
         if c.token.is_some() {
             line.push_str(" (token)");
+        }
+        if c.reply.is_some() {
+            line.push_str(" (answers)");
         }
         if !c.only.is_empty() {
             line.push_str(&format!(" only {}", c.only.join(",")));
@@ -286,7 +308,7 @@ fn test(ctx: &Ctx, only: Option<&str>) -> Result<()> {
     let mut rows = Vec::new();
     let mut failed = 0;
     for channel in channels {
-        let sent = channel::send(channel, &need, now, false);
+        let sent = channel::send(channel, &need, now, false, None);
         if sent.is_err() {
             failed += 1;
         }

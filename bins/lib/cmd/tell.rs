@@ -82,6 +82,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     super::audit(worker.store(), note);
     let done = done?;
+    // A turn began: the notifier watches it for a worker stuck (busy and silent `stuck_s`).
+    // Started here, not in the hook: a prompt's hook never pays for reading the config.
+    if let Err(err) = orch_store::helper::wake_notifier(&worker.store().root) {
+        eprintln!("orch: cannot start the notifier: {err:#}");
+    }
     if ctx.json {
         super::print_json(&json!({
             "worker": worker.meta.id,

@@ -174,10 +174,20 @@ fn round(state: &Store, repo: &Path, prompts: &mut Vec<(String, String)>) -> Res
             settle(state, &mut states, w, Side::worker(other), files)?;
         }
     }
+    let mut conflicted = false;
     for w in &workers {
         let now = &states[&w.meta.id];
-        if *now != before[&w.meta.id] {
+        let was = &before[&w.meta.id];
+        if *now != *was {
             w.dir.set_git_state(now)?;
+            conflicted |= now.conflicts.iter().any(|c| !was.conflicts.contains(c));
+        }
+    }
+    if conflicted {
+        // A conflict is the person's to know of: the notifier (woken once it is written down,
+        // so it finds it) pages it. This check runs detached, never in the hook.
+        if let Err(err) = orch_store::helper::wake_notifier(&state.root) {
+            orch_store::store::log_unattended(&format!("notifier: {err:#}"));
         }
     }
     Ok(!due.is_empty())
@@ -248,6 +258,11 @@ fn settle(
     }
     for (record, with, _, branch) in &records {
         let st = states.get_mut(&record.meta.id).expect("every live worker");
+        let since = st
+            .conflicts
+            .iter()
+            .find(|c| c.with == *with && c.branch == *branch)
+            .map_or_else(orch_store::clock::now_ms, |c| c.since_ms);
         st.conflicts
             .retain(|c| !(c.with == *with && c.branch == *branch));
         if !files.is_empty() {
@@ -255,6 +270,7 @@ fn settle(
                 with: with.clone(),
                 branch: branch.clone(),
                 files: files.clone(),
+                since_ms: since,
             });
         }
     }

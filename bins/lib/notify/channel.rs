@@ -5,7 +5,8 @@
 //!
 //! What each kind is sent:
 //! - `ntfy`: ntfy's JSON publish (`POST` to the server's root, `{topic, title, message,
-//!   priority, tags}`, ntfy's "Publish as JSON"), so any text survives;
+//!   priority, tags}`, ntfy's "Publish as JSON"), so any text survives; with a reply topic,
+//!   an escalation's options as `actions` too ([`crate::notify::reply`]);
 //! - `webhook`: [`crate::notify::need::Need::to_json`], `Content-Type: application/json`;
 //! - `slack`: an incoming webhook's `{"text": ...}` (title in bold, then the body);
 //! - `terminal`: `tmux display-message` in the server at the target socket, and a bell (BEL
@@ -22,11 +23,19 @@ use std::time::Duration;
 /// How long one HTTP request may take, connecting included.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends `need` (as it stands at `now_ms`) to `channel`; `resent` marks a reminder.
+/// Sends `need` (as it stands at `now_ms`) to `channel`; `resent` marks a reminder. With
+/// `answer` (the one-time token of [`crate::notify::reply`], for an escalation on an ntfy
+/// channel with a reply topic) the page carries the options as buttons and says how to answer.
 ///
 /// Errors: the channel refused it or could not be reached; the message names the channel and
 /// never its URL or token.
-pub fn send(channel: &Channel, need: &Need, now_ms: u64, resent: bool) -> Result<()> {
+pub fn send(
+    channel: &Channel,
+    need: &Need,
+    now_ms: u64,
+    resent: bool,
+    answer: Option<&str>,
+) -> Result<()> {
     let title = if resent {
         format!("still waiting: {}", need.title)
     } else {
@@ -45,13 +54,22 @@ pub fn send(channel: &Channel, need: &Need, now_ms: u64, resent: bool) -> Result
                 "escalation" | "needs-input" => 4,
                 _ => 3,
             };
-            let message = json!({
+            let mut message = json!({
                 "topic": topic,
                 "title": title,
                 "message": body,
                 "priority": priority,
                 "tags": ["orch", need.kind],
             });
+            if let (Some(token), Some(esc)) = (answer, &need.escalation) {
+                let id = esc["id"].as_str().unwrap_or("");
+                message["actions"] = crate::notify::reply::actions(channel, esc, token);
+                message["message"] = format!(
+                    "{body}\nanswer: publish `{}` (N: the option's number) to the reply topic",
+                    crate::notify::reply::answer_text(id, 0, token).replacen(" 0 ", " N ", 1)
+                )
+                .into();
+            }
             post(channel, &format!("{base}/"), &message)
         }
         ChannelKind::Webhook => {

@@ -16,10 +16,11 @@ pub const SUMMARY_CHARS: usize = 200;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Need {
     /// Stable while it stays open: `input:w3:12` (worker, seq of the event that asked),
-    /// `escalation:e4`, `limit:ACCOUNT:SINCE_MS`, `stuck:w3:40` (worker, seq of its last event).
+    /// `escalation:e4`, `limit:ACCOUNT:SINCE_MS`, `stuck:w3:40` (worker, seq of its last event),
+    /// `conflict:w1:w2` (the two workers' ids in order, or a worker and the base branch).
     pub key: String,
     /// One of [`orch_store::config::NEEDS`]: `needs-input`, `escalation`, `budget`, `limit`,
-    /// `stuck`.
+    /// `stuck`, `conflict`.
     pub kind: &'static str,
     /// The worker's id, when one worker is concerned.
     pub worker: Option<String>,
@@ -111,6 +112,13 @@ pub fn open(
         };
         let tail = snapshot.tail();
         let name = worker.meta.name.clone();
+        for clash in worker.dir.git_state().conflicts {
+            if let Some(need) = conflict_need(store, &worker.meta.id, &name, &clash) {
+                if !needs.iter().any(|n: &Need| n.key == need.key) {
+                    needs.push(need);
+                }
+            }
+        }
         match snapshot.status() {
             Status::NeedsInput => {
                 // A permission request the classifier escalated is sent as that escalation.
@@ -149,6 +157,14 @@ pub fn open(
         needs.push(escalation_need(store, esc));
     }
     for hold in orch_store::limits::all(store)? {
+        // A hold that was escalated is sent as that escalation (one page, with its options).
+        let escalated = hold
+            .escalation
+            .as_ref()
+            .is_some_and(|id| escalations.iter().any(|e| &e.id == id));
+        if escalated {
+            continue;
+        }
         let until = match hold.until_ms {
             Some(until) if until > now_ms => format!(
                 "resets in {}",
@@ -224,6 +240,51 @@ fn input_need(id: &str, name: &str, tail: &[Event]) -> Option<Need> {
         since_ms: first.ts_ms,
         title: redact(&format!("{name} needs you")),
         text: redact(&what),
+        escalation: None,
+    })
+}
+
+/// The need of a conflict of worker `id`'s branch, once per pair: keyed by both workers' ids
+/// in order (`conflict:w1:w2`; `conflict:w3:main` for the base branch `main`), so the record
+/// each of the two keeps is one page. `None` for a conflict with a branch that has no name.
+fn conflict_need(
+    store: &Store,
+    id: &str,
+    name: &str,
+    clash: &orch_store::repos::Clash,
+) -> Option<Need> {
+    let (key, other) = if clash.with.is_empty() {
+        (
+            format!("conflict:{id}:{}", clash.branch),
+            clash.branch.clone(),
+        )
+    } else {
+        let (a, b) = if id < clash.with.as_str() {
+            (id, clash.with.as_str())
+        } else {
+            (clash.with.as_str(), id)
+        };
+        let other = store
+            .meta(&clash.with)
+            .map_or_else(|_| clash.with.clone(), |m| m.name);
+        (format!("conflict:{a}:{b}"), other)
+    };
+    if clash.branch.is_empty() {
+        return None;
+    }
+    let files = clash.files.join(", ");
+    Some(Need {
+        key,
+        kind: "conflict",
+        worker: Some(id.to_string()),
+        name: Some(name.to_string()),
+        since_ms: clash.since_ms,
+        title: redact(&format!("{name} conflicts with {other}")),
+        text: redact(&format!(
+            "its branch and {} conflict in {}",
+            clash.branch,
+            cut(&files, SUMMARY_CHARS)
+        )),
         escalation: None,
     })
 }

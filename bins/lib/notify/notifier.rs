@@ -9,11 +9,14 @@
 //! sends it once, again after `resend_s` if still open, and forgets it when it is cleared.
 //! A send that fails is retried with a doubling backoff ([`backoff`]) until it goes through or
 //! the need clears; the channel is reported failing (`orch doctor`) from its first failure to
-//! its next success. A channel at its hourly cap waits for room. What it knows is kept in
-//! `notify/state.json` ([`State`]), so a restart sends nothing twice and loses nothing.
+//! its next success. A channel at its hourly cap waits for room. While an escalation paged
+//! with a reply topic is open, it follows that topic and takes the person's answers
+//! ([`reply`]). What it knows is kept in `notify/state.json` ([`State`]), so a restart sends
+//! nothing twice and loses nothing.
 
 use crate::notify::channel;
 use crate::notify::need::{self, Liveness, Need};
+use crate::notify::reply;
 use anyhow::{Context, Result};
 use orch_store::config::{Channel, NotifySettings};
 use orch_store::Store;
@@ -37,6 +40,10 @@ pub struct State {
     pub needs: BTreeMap<String, Seen>,
     /// Each channel's health, by name.
     pub channels: BTreeMap<String, Health>,
+    /// The answers awaited from a reply topic, by escalation id.
+    pub replies: BTreeMap<String, reply::Pending>,
+    /// Per channel name: the id of the last message read off its reply topic.
+    pub reply_since: BTreeMap<String, String>,
 }
 
 /// One open need as the notifier tracks it.
@@ -157,10 +164,17 @@ pub fn serve(store: &Store) -> Result<()> {
     let offset = local_offset_minutes();
     let mut state = read_state(store)?;
     let mut live = Liveness::default();
+    let (tx, rx) = std::sync::mpsc::channel::<reply::Message>();
+    let mut following: Vec<String> = Vec::new();
+    let mut answers: Vec<reply::Message> = Vec::new();
     loop {
         let settings = orch_store::config::load()?.notify;
         if settings.channels.is_empty() {
             return Ok(());
+        }
+        answers.extend(rx.try_iter());
+        if !answers.is_empty() {
+            take_answers(store, &settings, &mut state, std::mem::take(&mut answers))?;
         }
         let now = orch_store::clock::now_ms();
         let stuck_ms = (settings.stuck_s * 1000.0) as u64;
@@ -174,12 +188,61 @@ pub fn serve(store: &Store) -> Result<()> {
         if needs.is_empty() && !watching_stuck {
             return Ok(());
         }
+        // Answers awaited: their reply topics are followed (one thread each, for as long as
+        // this runs).
+        for channel in &settings.channels {
+            let awaited = state.replies.values().filter(|p| p.channel == channel.name);
+            let Some(first) = awaited.map(|p| p.issued_ms).min() else {
+                continue;
+            };
+            if channel.reply.is_none() || following.contains(&channel.name) {
+                continue;
+            }
+            let since = state
+                .reply_since
+                .get(&channel.name)
+                .cloned()
+                .unwrap_or_else(|| (first / 1000).to_string());
+            reply::follow(channel.clone(), since, tx.clone());
+            following.push(channel.name.clone());
+        }
         let now = orch_store::clock::now_ms();
         let wait = next.map_or(ROUND, |at| {
             Duration::from_millis(at.saturating_sub(now)).min(ROUND)
         });
-        std::thread::sleep(wait);
+        // An answer ends the wait at once.
+        if let Ok(message) = rx.recv_timeout(wait) {
+            answers.push(message);
+        }
     }
+}
+
+/// Takes the answers read off the reply topics ([`reply::take`]) and keeps where each topic
+/// was read to.
+///
+/// Errors: `notify/state.json` cannot be written.
+fn take_answers(
+    store: &Store,
+    settings: &NotifySettings,
+    state: &mut State,
+    answers: Vec<reply::Message>,
+) -> Result<()> {
+    for message in answers {
+        if settings.channel(&message.channel).is_err() {
+            continue;
+        }
+        match reply::take(store, &mut state.replies, &message) {
+            Ok(reply::Answered::Decided(id, _)) => {
+                orch_store::store::log_unattended(&format!("notify: {id} answered by reply"));
+            }
+            Ok(reply::Answered::Refused(_)) => {}
+            Err(err) => orch_store::store::log_unattended(&format!("notify: answer: {err:#}")),
+        }
+        if !message.id.is_empty() {
+            state.reply_since.insert(message.channel, message.id);
+        }
+    }
+    orch_store::files::write_json(&state_path(store), state)
 }
 
 /// One round at `now_ms`: forgets the needs that cleared, sends what is due to each channel,
@@ -199,6 +262,9 @@ pub fn round(
     state
         .channels
         .retain(|name, _| names.contains(&name.as_str()));
+    state
+        .replies
+        .retain(|id, _| needs.iter().any(|n| n.key == format!("escalation:{id}")));
     for health in state.channels.values_mut() {
         health
             .recent
@@ -245,8 +311,25 @@ pub fn round(
                 continue;
             }
             let resent = send.sent_ms.is_some();
-            match channel::send(channel, need, now_ms, resent) {
+            // An escalation paged to a channel with a reply topic awaits its answer there,
+            // with a token of this page's own (an older page's is refused from now on).
+            let answer = need
+                .escalation
+                .as_ref()
+                .and_then(|esc| esc["id"].as_str())
+                .filter(|_| channel.reply.is_some())
+                .map(|id| (id.to_string(), reply::issue()));
+            let token = answer.as_ref().map(|(_, (token, _))| token.as_str());
+            match channel::send(channel, need, now_ms, resent, token) {
                 Ok(()) => {
+                    if let Some((id, (_, digest))) = answer {
+                        let pending = reply::Pending {
+                            channel: channel.name.clone(),
+                            digest,
+                            issued_ms: now_ms,
+                        };
+                        state.replies.insert(id, pending);
+                    }
                     *send = Send {
                         sent_ms: Some(now_ms),
                         ..Send::default()
@@ -312,6 +395,7 @@ mod tests {
                 target: Some("http://127.0.0.1:9/x".into()),
                 token: None,
                 only: Vec::new(),
+                reply: None,
             }],
             ..NotifySettings::default()
         }

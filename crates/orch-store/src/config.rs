@@ -39,6 +39,7 @@
 //!       target: https://ntfy.sh/my-topic
 //!       token: tk_...     # sent as `Authorization: Bearer`, never on a command line
 //!       only: [escalation, needs-input]   # the needs it is sent (all when empty)
+//!       reply: https://ntfy.sh/my-answers    # answers from the phone (needs the token)
 //! ```
 
 use anyhow::{Context, Result};
@@ -234,10 +235,16 @@ pub struct Channel {
     /// A bearer token (ntfy access token, webhook secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
-    /// The needs it is sent (`needs-input`, `escalation`, `budget`, `limit`, `stuck`); every
-    /// one when empty.
+    /// The needs it is sent (`needs-input`, `escalation`, `budget`, `limit`, `stuck`,
+    /// `conflict`); every one when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub only: Vec<String>,
+    /// Answers from the phone (ntfy only, and only with a `token`): the URL of the ntfy topic
+    /// the person's answers are published to (`https://SERVER/TOPIC`), which must need the
+    /// token to publish to. An escalation's page then carries its options as buttons that
+    /// publish there, and the notifier follows the topic while escalations are open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
 }
 
 /// One entry of `accounts:`: a name workers are spawned on (`spawn --account NAME`, an
@@ -307,6 +314,20 @@ impl Config {
                     channel.kind.as_str()
                 );
             }
+            if channel.reply.is_some() {
+                if channel.kind != ChannelKind::Ntfy {
+                    anyhow::bail!(
+                        "notify.channels[{at}]: `reply` is for ntfy channels only, not {}",
+                        channel.kind.as_str()
+                    );
+                }
+                if channel.token.is_none() {
+                    anyhow::bail!(
+                        "notify.channels[{at}]: `reply` needs a `token`: answers are taken only \
+                         from a topic that needs credentials to publish to"
+                    );
+                }
+            }
             for need in &channel.only {
                 if !NEEDS.contains(&need.as_str()) {
                     anyhow::bail!(
@@ -372,7 +393,14 @@ impl LimitSettings {
 }
 
 /// The kinds of need a channel's `only:` may name.
-pub const NEEDS: [&str; 5] = ["needs-input", "escalation", "budget", "limit", "stuck"];
+pub const NEEDS: [&str; 6] = [
+    "needs-input",
+    "escalation",
+    "budget",
+    "limit",
+    "stuck",
+    "conflict",
+];
 
 /// Where the file is: `dirs::config_dir()/orch/config.yaml`.
 ///

@@ -140,6 +140,9 @@ pub struct Clash {
     pub branch: String,
     /// The conflicting files.
     pub files: Vec<String>,
+    /// When a check first found it, Unix ms (0 in a file an older orch wrote).
+    #[serde(default)]
+    pub since_ms: u64,
 }
 
 #[cfg(test)]

@@ -432,15 +432,7 @@ fn operator_claude_runs_a_spawn_recipe_through_bash() {
     world.ok(&["up"]);
     prepare_home(&world.home(), DUMMY_API_KEY, &[&world.work()]);
     let mock = MockModel::start();
-    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_orch"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_orch();
     let prompt = "dry run please [[bash: orch spawn --harness sim --name r1 --prompt hello]]";
     let out = output_within(
         claude_cmd(&world, &mock).env("PATH", path).args([
@@ -617,15 +609,7 @@ fn operator_claude_brings_the_fleet_back_by_the_crash_recipe() {
     let lines = recipe("tmux server crashed");
     assert_eq!(lines[0], "orch ps --json");
     assert_eq!(lines[1], "orch resume --all");
-    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_orch"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_orch();
     let prompt = format!(
         "the tmux server crashed, bring everyone back [[bash: {} && {}]]",
         lines[0], lines[1]
@@ -692,15 +676,7 @@ fn recipes_run_as_written_against_sim_workers() {
     let world = World::installed();
     world.spawn_sim("research");
     world.spawn_sim("auth-backend");
-    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_orch"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_orch();
     let run = |line: &str| {
         let out = std::process::Command::new("sh")
             .arg("-c")
@@ -742,4 +718,18 @@ fn recipes_run_as_written_against_sim_workers() {
             }
         }
     }
+}
+
+/// `$PATH` with orch's executables of this build first, for a shell or a Claude Code that
+/// runs `orch` by name.
+fn path_with_orch() -> String {
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_orch"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }

@@ -644,6 +644,10 @@ fn a_claude_workers_branch_conflicts_after_its_stop_and_its_refused_land_comes_b
             "claude",
             "--worktree",
             "--",
+            // Claude Code 2.1.332 starts in `auto` mode, whose server-side check cannot pass
+            // through the mock: it asks about every command (docs/observed.md 1.7).
+            "--permission-mode",
+            "default",
             "--allowedTools",
             "Bash",
         ])
@@ -660,7 +664,8 @@ fn a_claude_workers_branch_conflicts_after_its_stop_and_its_refused_land_comes_b
         "edit [[bash: sed -i 's/^two$/two by claude/' shared.txt && git -c user.name=c \
          -c user.email=c@example.com commit -qam claude-edit]]",
     ]);
-    let stop = json(&world.ok(&["listen", &claude, "--timeout", "90"]));
+    let listen = ["listen", claude.as_str(), "--timeout", "90"];
+    let stop = json(&world.expect_ok(&listen, world.orch(&listen), "the Claude worker's turn"));
     assert_eq!(stop["event"], "stop", "{stop}");
     assert_eq!(
         git(&repo, &["show", "orch/claude:shared.txt"]),
@@ -696,7 +701,11 @@ fn a_claude_workers_branch_conflicts_after_its_stop_and_its_refused_land_comes_b
     assert_eq!(kinds, ["landed", "conflict"], "{outcomes:?}");
     let request = mock.wait_request(|b| last_user_text(b).contains("orch land:"), WAIT);
     let text = last_user_text(&request);
-    let first = text.lines().next().unwrap_or_default();
+    // Claude Code 2.1.332 sends a long paste wrapped in `<pasted_content id="...">`.
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.starts_with("<pasted_content"))
+        .unwrap_or_default();
     assert!(
         first.starts_with("orch land:")
             && first.contains("orch/claude")

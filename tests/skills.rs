@@ -631,6 +631,12 @@ fn operator_claude_brings_the_fleet_back_by_the_crash_recipe() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    let rows = crate::util::json(&String::from_utf8_lossy(&f.run(&["--json", "ps"]).stdout));
+    assert_eq!(
+        rows[0]["status"], "idle",
+        "{rows}\nthe operator's run: {stdout}"
+    );
+
     // The recipe's listen, from the cursor taken before the crash, gets the next turn's Stop.
     let listen: Vec<String> = lines[2]
         .split_whitespace()

@@ -775,3 +775,145 @@ fn claude_workers_ride_out_a_usage_limit() {
         "{during} requests met the limit before it lifted"
     );
 }
+
+/// A permission dialog of the real Claude Code answered from the phone: the page carries
+/// `allow once` and `deny` buttons, the answer published to the reply topic reaches the
+/// dialog through orch's PermissionRequest hook (the tool runs, or the model is told it was
+/// denied), a forged or replayed answer is refused, and a dialog answered in the pane lets the
+/// waiting hook go.
+#[test]
+fn a_permission_dialog_is_answered_from_the_phone_through_the_hook() {
+    use crate::notify::{
+        configure_text, hook_waits, page_with_buttons, publish_answer, refusals, stops_after, Push,
+    };
+    let c = Claude::new();
+    let push = Push::start();
+    let reply = format!("      reply: {}\n", push.url("/answers"));
+    configure_text(&c.world.home(), &push, "  grace_s: 0\n", "", &reply);
+    c.ok(&["up"]);
+    let spawned = json(&c.ok(&[
+        "--json",
+        "spawn",
+        "--name",
+        "perm",
+        "--",
+        "--permission-mode",
+        "default",
+    ]));
+    let asked_at = |after: usize| {
+        page_with_buttons(&push, "perm needs you", after)["body"]["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["body"].as_str().unwrap().to_string())
+            .collect::<Vec<String>>()
+    };
+    let waits = || {
+        crate::util::wait_or_explain(
+            "orch's hook to wait on the answer",
+            WAIT,
+            || hook_waits(&c.world, "w1").then_some(()),
+            || c.world.screens(),
+        )
+    };
+
+    // Allow once: the tool runs.
+    c.ok(&["tell", "perm", "run it [[bash: python3 -c \"print(6*7)\"]]"]);
+    let buttons = asked_at(0);
+    assert_eq!(buttons.len(), 2);
+    waits();
+    publish_answer(
+        &push,
+        buttons[0]
+            .split(' ')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .as_str(),
+    );
+    crate::util::wait_for("the forged answer's refusal", WAIT, || {
+        (!refusals(&c.world).is_empty()).then_some(())
+    });
+    assert!(
+        hook_waits(&c.world, "w1"),
+        "a forged answer answers nothing"
+    );
+    publish_answer(&push, &buttons[0]);
+    let stop = crate::util::wait_or_explain(
+        "the allowed turn's end",
+        WAIT,
+        || stops_after(&c.world, "perm", 0).into_iter().next(),
+        || c.world.screens(),
+    );
+    assert_eq!(stop["last_assistant_message"], "MOCK: bash finished: 42");
+    publish_answer(&push, &buttons[0]);
+
+    // Deny: the tool does not run and the model is told why.
+    let sent = push.requests().len();
+    c.ok(&[
+        "tell",
+        "perm",
+        "run that [[bash: python3 -c \"print(7*8)\"]]",
+    ]);
+    let buttons = asked_at(sent);
+    waits();
+    publish_answer(&push, &buttons[1]);
+    let cursor = stop["seq"].as_u64().unwrap();
+    let stop = crate::util::wait_or_explain(
+        "the denied turn's end",
+        WAIT,
+        || stops_after(&c.world, "perm", cursor).into_iter().next(),
+        || c.world.screens(),
+    );
+    let said = stop["last_assistant_message"].as_str().unwrap();
+    assert!(
+        said.contains("denied this from outside the terminal"),
+        "{said}"
+    );
+    assert!(!said.contains("56"), "the tool ran: {said}");
+    // The replayed allow of the first dialog was refused too.
+    assert!(refusals(&c.world).len() >= 2, "{:?}", refusals(&c.world));
+
+    // Answered in the pane: the hook lets go (Claude Code 2.1.332 ends it, with 2.1.197 it
+    // sees the turn end).
+    c.ok(&[
+        "tell",
+        "perm",
+        "and this [[bash: python3 -c \"print(2*3)\"]]",
+    ]);
+    waits();
+    let pane = spawned["pane"].as_str().unwrap();
+    crate::util::wait_for("the dialog on screen", WAIT, || {
+        let screen = c.world.tmux.as_ref().unwrap().capture(pane);
+        screen.contains("Do you want to proceed?").then_some(())
+    });
+    // A dialog takes keys only a moment after it shows (Claude Code 2.1.332 drops an Enter
+    // that comes at once): Enter is pressed until the turn goes on.
+    let cursor = stop["seq"].as_u64().unwrap();
+    let mut pressed = std::time::Instant::now() - WAIT;
+    let stop = crate::util::wait_or_explain(
+        "the turn answered in the pane to end",
+        WAIT,
+        || {
+            let screen = c.world.tmux.as_ref().unwrap().capture(pane);
+            if screen.contains("Do you want to proceed?")
+                && pressed.elapsed() > Duration::from_secs(1)
+            {
+                c.world
+                    .tmux
+                    .as_ref()
+                    .unwrap()
+                    .run(&["send-keys", "-t", pane, "Enter"]);
+                pressed = std::time::Instant::now();
+            }
+            stops_after(&c.world, "perm", cursor).into_iter().next()
+        },
+        || c.world.screens(),
+    );
+    assert_eq!(stop["last_assistant_message"], "MOCK: bash finished: 6");
+    crate::util::wait_for("the hook to let go", WAIT, || {
+        (!hook_waits(&c.world, "w1")).then_some(())
+    });
+    let answers = c.ok(&["events", "perm"]);
+    assert_eq!(answers.matches("permission_answer").count(), 2, "{answers}");
+}

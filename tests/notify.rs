@@ -13,7 +13,7 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 /// The ntfy token the tests give; it must never leave the config and the request header.
-const TOKEN: &str = "tk_notifytesttokenabcdefghijkl";
+pub(crate) const TOKEN: &str = "tk_notifytesttokenabcdefghijkl";
 
 /// What the push mock fails with before it answers 200: the count of requests left to fail;
 /// and the messages published to the reply topic `/answers`, oldest first.
@@ -126,7 +126,13 @@ fn configure_with(home: &std::path::Path, push: &Push, settings: &str, top: &str
 }
 
 /// [`configure_with`], with `phone` (YAML lines) added to the ntfy channel.
-fn configure_text(home: &std::path::Path, push: &Push, settings: &str, top: &str, phone: &str) {
+pub(crate) fn configure_text(
+    home: &std::path::Path,
+    push: &Push,
+    settings: &str,
+    top: &str,
+    phone: &str,
+) {
     let dir = home.join(".config/orch");
     std::fs::create_dir_all(&dir).unwrap();
     let text = format!(
@@ -138,7 +144,7 @@ fn configure_text(home: &std::path::Path, push: &Push, settings: &str, top: &str
 }
 
 /// The requests `push` got on `path`'s prefix.
-fn on(push: &Push, prefix: &str) -> Vec<Value> {
+pub(crate) fn on(push: &Push, prefix: &str) -> Vec<Value> {
     push.requests()
         .into_iter()
         .filter(|r| r["path"].as_str().unwrap_or("").starts_with(prefix))
@@ -146,7 +152,7 @@ fn on(push: &Push, prefix: &str) -> Vec<Value> {
 }
 
 /// Waits until no notifier runs (its lock is free).
-fn wait_notifier_gone(world: &World) {
+pub(crate) fn wait_notifier_gone(world: &World) {
     let lock = world.state().join("notify/notifier.lock");
     wait_for("the notifier to leave", WAIT, || {
         let file = std::fs::OpenOptions::new().write(true).open(&lock).ok()?;
@@ -620,7 +626,7 @@ fn page_of(push: &Push, id: &str) -> Value {
 }
 
 /// Publishes `text` to the mock's reply topic as the phone does (with the access token).
-fn publish_answer(push: &Push, text: &str) {
+pub(crate) fn publish_answer(push: &Push, text: &str) {
     let out = std::process::Command::new("curl")
         .args(["-sf", "-X", "POST", "-H"])
         .arg(format!("Authorization: Bearer {TOKEN}"))
@@ -631,7 +637,7 @@ fn publish_answer(push: &Push, text: &str) {
 }
 
 /// The audit log's `reply` refusals.
-fn refusals(world: &World) -> Vec<Value> {
+pub(crate) fn refusals(world: &World) -> Vec<Value> {
     std::fs::read_to_string(world.state().join("audit.jsonl"))
         .unwrap_or_default()
         .lines()
@@ -750,4 +756,279 @@ fn an_answer_from_the_reply_topic_decides_and_reaches_the_worker_forged_and_repl
     }
     world.ok(&["decide", &second, "yes"]);
     wait_notifier_gone(&world);
+}
+
+/// Whether a hook holds worker `id`'s `answer.lock` (it waits on a dialog's answer).
+pub(crate) fn hook_waits(world: &World, id: &str) -> bool {
+    let path = world.state().join(format!("workers/{id}/answer.lock"));
+    let Ok(file) = std::fs::OpenOptions::new().write(true).open(path) else {
+        return false;
+    };
+    fs2::FileExt::try_lock_exclusive(&file).is_err()
+}
+
+/// The newest ntfy page titled `title` that carries answer buttons.
+pub(crate) fn page_with_buttons(push: &Push, title: &str, after: usize) -> Value {
+    wait_for(&format!("a page of `{title}` with buttons"), WAIT, || {
+        on(push, "/").into_iter().skip(after).rev().find(|r| {
+            r["path"] == "/"
+                && r["body"]["title"] == title
+                && r["body"]["actions"]
+                    .as_array()
+                    .is_some_and(|a| !a.is_empty())
+        })
+    })
+}
+
+/// The stop events of worker `name` after `after`.
+pub(crate) fn stops_after(world: &World, name: &str, after: u64) -> Vec<Value> {
+    world
+        .ok(&["events", name])
+        .lines()
+        .map(json)
+        .filter(|e| e["event"] == "stop" && e["seq"].as_u64() > Some(after))
+        .collect()
+}
+
+#[test]
+fn a_permission_dialog_answered_from_the_phone_reaches_the_worker_through_its_hook() {
+    let world = World::installed();
+    let push = Push::start();
+    let reply = format!("      reply: {}\n", push.url("/answers"));
+    configure_text(&world.home(), &push, "  grace_s: 0\n", "", &reply);
+    world.spawn_sim("careful");
+    ask_permission(&world, "careful", "ls notes");
+    let page = page_with_buttons(&push, "careful needs you", 0);
+    let buttons = page["body"]["actions"].as_array().unwrap().clone();
+    assert_eq!(buttons.len(), 2, "{page}");
+    assert_eq!(buttons[0]["label"], "1: allow once");
+    assert_eq!(buttons[1]["label"], "2: deny");
+    let allow = buttons[0]["body"].as_str().unwrap().to_string();
+    let words: Vec<&str> = allow.split(' ').collect();
+    let asked = world
+        .ok(&["events", "careful"])
+        .lines()
+        .map(json)
+        .find(|e| e["event"] == "permission_request")
+        .unwrap();
+    assert_eq!(words[0], format!("w1-p{}", asked["seq"]));
+    assert_eq!(words[1], "1");
+    let token = words[2].to_string();
+    assert!(
+        page["body"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 allow once, 2 deny"),
+        "{page}"
+    );
+    wait_for("orch's hook to wait on the answer", WAIT, || {
+        hook_waits(&world, "w1").then_some(())
+    });
+    assert_eq!(world.ps_row("w1")["status"], "needs-input");
+
+    // Forged: without the token, with another one, for another request: refused, audited.
+    publish_answer(&push, &format!("{} 1", words[0]));
+    publish_answer(
+        &push,
+        &format!("{} 1 0123456789abcdef0123456789abcdef", words[0]),
+    );
+    publish_answer(&push, &format!("w1-p999 1 {token}"));
+    wait_for("three refusals", WAIT, || {
+        (refusals(&world).len() >= 3).then_some(())
+    });
+    assert!(hook_waits(&world, "w1"), "still open");
+    assert!(stops_after(&world, "careful", 0).is_empty());
+
+    // The button: the hook hands `allow` to the worker, whose tool runs and turn ends.
+    publish_answer(&push, &allow);
+    let answered = wait_for("the permission answer", WAIT, || {
+        world
+            .ok(&["events", "careful"])
+            .lines()
+            .map(json)
+            .find(|e| e["event"] == "permission_answer")
+    });
+    assert_eq!(answered["request"], asked["seq"]);
+    assert_eq!(answered["behavior"], "allow");
+    assert_eq!(answered["by"], "person");
+    assert_eq!(answered["via"], "reply");
+    let stop = json(&world.ok(&["listen", "careful", "--timeout", "30"]));
+    assert_eq!(stop["event"], "stop");
+    let screen = world.ok(&["capture", "careful"]);
+    assert!(
+        screen.contains("Allowed by PermissionRequest hook"),
+        "{screen}"
+    );
+    wait_for("the hook to end", WAIT, || {
+        (!hook_waits(&world, "w1")).then_some(())
+    });
+
+    // Replayed: refused, nothing answered twice.
+    let before = refusals(&world).len();
+    publish_answer(&push, &allow);
+    wait_for("the replay's refusal", WAIT, || {
+        (refusals(&world).len() > before).then_some(())
+    });
+    let audit = std::fs::read_to_string(world.state().join("audit.jsonl")).unwrap();
+    let decided: Vec<Value> = audit
+        .lines()
+        .map(json)
+        .filter(|e| e["action"] == "decide" && e["via"] == "reply")
+        .collect();
+    assert_eq!(decided.len(), 1, "{audit}");
+    assert_eq!(decided[0]["decision"], "allow");
+    assert_eq!(decided[0]["target"], "w1");
+
+    // Deny: the tool does not run, the turn goes on and ends.
+    let sent = on(&push, "/").len();
+    ask_permission(&world, "careful", "rm notes");
+    let cursor = stop["seq"].as_u64().unwrap();
+    let page = page_with_buttons(&push, "careful needs you", sent);
+    let deny = page["body"]["actions"][1]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(deny.rsplit(' ').next(), Some(token.as_str()), "a new token");
+    publish_answer(&push, &deny);
+    let stop = crate::util::wait_or_explain(
+        "the turn's end",
+        WAIT,
+        || stops_after(&world, "careful", cursor).into_iter().next(),
+        || {
+            format!(
+                "DEBUG refusals {:?}\n{}\n{}",
+                refusals(&world),
+                world.ok(&["events", "careful"]),
+                world.screens()
+            )
+        },
+    );
+    assert_eq!(stop["last_assistant_message"], "SIM: permission denied");
+    for text in [
+        &audit,
+        &std::fs::read_to_string(world.state().join("workers/w1/events.jsonl")).unwrap(),
+    ] {
+        assert!(!text.contains(&token) && !text.contains(TOKEN));
+    }
+    wait_notifier_gone(&world);
+}
+
+#[test]
+fn a_dialog_answered_in_its_pane_lets_the_hook_go_and_a_late_phone_answer_is_refused() {
+    let world = World::installed();
+    let push = Push::start();
+    let reply = format!("      reply: {}\n", push.url("/answers"));
+    configure_text(&world.home(), &push, "  grace_s: 0\n", "", &reply);
+    let spawned = world.spawn_sim("careful");
+    ask_permission(&world, "careful", "ls notes");
+    let page = page_with_buttons(&push, "careful needs you", 0);
+    let allow = page["body"]["actions"][0]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for("orch's hook to wait on the answer", WAIT, || {
+        hook_waits(&world, "w1").then_some(())
+    });
+    // The person answers at the pane: Enter allows.
+    world.tmux.as_ref().unwrap().run(&[
+        "send-keys",
+        "-t",
+        spawned["pane"].as_str().unwrap(),
+        "Enter",
+    ]);
+    let stop = wait_for("the turn's end", WAIT, || {
+        stops_after(&world, "careful", 0).into_iter().next()
+    });
+    assert_eq!(stop["event"], "stop");
+    wait_for("the hook to end", WAIT, || {
+        (!hook_waits(&world, "w1")).then_some(())
+    });
+    // A late answer from the phone: refused (the notifier reads it once it follows the reply
+    // topic again, for the next dialog), while the next dialog's own answer is taken.
+    let sent = on(&push, "/").len();
+    ask_permission(&world, "careful", "ls more");
+    let next = page_with_buttons(&push, "careful needs you", sent);
+    publish_answer(&push, &allow);
+    wait_for("the late answer's refusal", WAIT, || {
+        (!refusals(&world).is_empty()).then_some(())
+    });
+    let events = world.ok(&["events", "careful"]);
+    assert!(!events.contains("permission_answer"), "{events}");
+    publish_answer(&push, next["body"]["actions"][0]["body"].as_str().unwrap());
+    wait_for("the next turn's end", WAIT, || {
+        stops_after(&world, "careful", stop["seq"].as_u64().unwrap())
+            .into_iter()
+            .next()
+    });
+    let answers: Vec<Value> = world
+        .ok(&["events", "careful"])
+        .lines()
+        .map(json)
+        .filter(|e| e["event"] == "permission_answer")
+        .collect();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    wait_notifier_gone(&world);
+}
+
+#[test]
+fn deciding_a_permission_escalation_answers_its_dialog_without_a_notice() {
+    // No channel at all: the escalation alone makes the hook wait, so `orch decide` answers.
+    let world = World::installed();
+    world.spawn_sim("pusher");
+    ask_permission(&world, "pusher", "git push --force origin main");
+    let open = wait_for("the permission escalation", WAIT, || {
+        let open = json(&world.ok(&["--json", "escalations", "--open"]));
+        (!open.as_array().unwrap().is_empty()).then_some(open)
+    });
+    assert_eq!(open[0]["source"], "permission");
+    let request = open[0]["request"].as_u64().expect("bound to its request");
+    wait_for("the hook to wait", WAIT, || {
+        hook_waits(&world, "w1").then_some(())
+    });
+    let id = open[0]["id"].as_str().unwrap().to_string();
+    world.ok(&["decide", &id, "allow"]);
+    let stop = json(&world.ok(&["listen", "pusher", "--timeout", "30"]));
+    assert_eq!(stop["event"], "stop");
+    let events: Vec<Value> = world.ok(&["events", "pusher"]).lines().map(json).collect();
+    let answer = events
+        .iter()
+        .find(|e| e["event"] == "permission_answer")
+        .expect("answered through the hook");
+    assert_eq!(answer["request"], request);
+    assert_eq!(answer["behavior"], "allow");
+    assert_eq!(answer["via"], "decide");
+    // The answer was the dialog's: no notice of the decision typed in as a new prompt.
+    let prompts = events.iter().filter(|e| e["event"] == "prompt").count();
+    assert_eq!(prompts, 1, "{events:#?}");
+    let screen = world.ok(&["capture", "pusher"]);
+    assert!(
+        screen.contains("Allowed by PermissionRequest hook"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_waiting_hook_ends_with_its_agent() {
+    let world = World::installed();
+    let push = Push::start();
+    let reply = format!("      reply: {}\n", push.url("/answers"));
+    configure_text(&world.home(), &push, "  grace_s: 0\n", "", &reply);
+    let spawned = world.spawn_sim("careful");
+    ask_permission(&world, "careful", "ls notes");
+    wait_for("orch's hook to wait on the answer", WAIT, || {
+        hook_waits(&world, "w1").then_some(())
+    });
+    // The agent dies without a word (no SessionEnd): the hook, in a process group of its own,
+    // sees it gone and ends.
+    let pid = world.tmux.as_ref().unwrap().run(&[
+        "display-message",
+        "-p",
+        "-t",
+        spawned["pane"].as_str().unwrap(),
+        "#{pane_pid}",
+    ]);
+    crate::util::kill_group(pid.trim());
+    wait_for("the hook to end with its agent", WAIT, || {
+        (!hook_waits(&world, "w1")).then_some(())
+    });
 }

@@ -91,9 +91,16 @@ fn up_creates_a_missing_settings_file_with_the_seven_events() {
     let events: Vec<&String> = settings["hooks"].as_object().unwrap().keys().collect();
     assert_eq!(events, EVENTS);
     for event in EVENTS {
+        // The PermissionRequest hook may wait on an answer from the phone while the dialog
+        // shows: a day.
+        let timeout = if event == "PermissionRequest" {
+            86_400
+        } else {
+            10
+        };
         assert_eq!(
             settings["hooks"][event],
-            serde_json::json!([{"hooks": [{"type": "command", "command": hook_path(), "timeout": 10}]}])
+            serde_json::json!([{"hooks": [{"type": "command", "command": hook_path(), "timeout": timeout}]}])
         );
     }
     assert!(backups(&w.settings()).is_empty());

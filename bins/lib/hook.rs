@@ -242,10 +242,15 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
     }
     if permission {
         // The request is recorded whatever happens here; a policy problem only goes to the log.
-        if let Err(err) = escalate_permission(&dir, payload) {
+        let escalated = escalate_permission(&dir, payload, event.seq).unwrap_or_else(|err| {
             orch_store::store::log_unattended(&format!(
                 "permission escalation for `{id}`: {err:#}"
             ));
+            false
+        });
+        if crate::coordination::permission::answerable(&dir, env.tmux_pane.as_deref(), escalated) {
+            // Claude Code shows its dialog meanwhile: this wait holds nothing up.
+            answer_permission(&dir, event.seq)?;
         }
     }
     if let Some(reason) = block {
@@ -265,13 +270,41 @@ fn needs_person(event: &orch_store::Event) -> bool {
         || matches!(event.kind, Kind::Escalation(_) | Kind::Limit(_))
 }
 
+/// Waits on the answer to the permission request `request` (its seq) of the worker of `dir`
+/// from outside its pane, and prints it as Claude Code's decision when it comes; prints
+/// nothing when the dialog was settled otherwise (`coordination::permission`).
+///
+/// Errors: the worker's folder cannot be watched or read, or stdout cannot be written.
+fn answer_permission(dir: &WorkerDir, request: u64) -> Result<()> {
+    use crate::coordination::permission::{await_answer, hook_output, WAIT};
+    match await_answer(dir, request, WAIT)? {
+        Ok((behavior, by)) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(hook_output(behavior, &by).to_string().as_bytes())?;
+            out.write_all(b"\n")?;
+            out.flush()?;
+        }
+        // Another hook waits on it: only that one may answer.
+        Err(crate::coordination::permission::Settled::Taken) => {
+            orch_store::store::log_unattended(&format!(
+                "permission request {request} of `{}`: another hook waits on its answer",
+                dir.id()
+            ));
+        }
+        // Settled in the pane, or its agent gone: the dialog was the person's.
+        Err(_) => {}
+    }
+    Ok(())
+}
+
 /// Classifies a permission request's tool and input with the escalation policy (the project's
 /// policy is looked up from the payload's `cwd`) and, when an axis trips, raises an escalation
-/// to the worker's parent. Prints nothing: Claude Code's own permission dialog still decides.
-fn escalate_permission(dir: &WorkerDir, payload: &Value) -> Result<()> {
+/// to the worker's parent, bound to the request's seq `request` (deciding it answers the
+/// dialog while orch's hook waits on it). Returns whether it raised one.
+fn escalate_permission(dir: &WorkerDir, payload: &Value, request: u64) -> Result<bool> {
     use crate::coordination::classify::{Input, Policy};
     let Some(input) = Input::from_payload(payload) else {
-        return Ok(());
+        return Ok(false);
     };
     let cwd = payload
         .get("cwd")
@@ -287,7 +320,7 @@ fn escalate_permission(dir: &WorkerDir, payload: &Value) -> Result<()> {
     });
     let found = policy.classify(&input);
     if found.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let tool = payload
         .get("tool_name")
@@ -318,9 +351,10 @@ fn escalate_permission(dir: &WorkerDir, payload: &Value) -> Result<()> {
                 .join("\n"),
         ),
         source: "permission".into(),
+        request: Some(request),
     };
     crate::coordination::escalation::raise(dir, ask)?;
-    Ok(())
+    Ok(true)
 }
 
 /// Whether a hook comes from another pane than the record's own now: the agent of a pane

@@ -32,6 +32,20 @@ pub const HOOK_PROGRAM: &str = "orch-hook";
 /// Seconds Claude Code gives orch's hook before it kills it (its default is over 70 s).
 pub const HOOK_TIMEOUT_SECS: u64 = 10;
 
+/// Seconds Claude Code gives orch's PermissionRequest hook: a day, since the hook may wait
+/// that long on an answer from the phone while the dialog is open (the dialog shows and takes
+/// the person's keys meanwhile: nothing waits on the hook; `coordination::permission`).
+pub const PERMISSION_HOOK_TIMEOUT_SECS: u64 = 86_400;
+
+/// The timeout of orch's hook on `event`, in seconds.
+pub fn hook_timeout(event: &str) -> u64 {
+    if event == "PermissionRequest" {
+        PERMISSION_HOOK_TIMEOUT_SECS
+    } else {
+        HOOK_TIMEOUT_SECS
+    }
+}
+
 /// One change to the hook registrations, as `orch up` and `orch down` report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HookChange {
@@ -240,9 +254,10 @@ fn first_word(command: &str) -> String {
     word
 }
 
-/// orch's hook as Claude Code runs it: `{"type":"command","command":C,"timeout":10}`.
-fn hook_value(command: &str) -> Value {
-    json!({"type": "command", "command": command, "timeout": HOOK_TIMEOUT_SECS})
+/// orch's hook on `event` as Claude Code runs it: `{"type":"command","command":C,"timeout":T}`
+/// ([`hook_timeout`]).
+fn hook_value(event: &str, command: &str) -> Value {
+    json!({"type": "command", "command": command, "timeout": hook_timeout(event)})
 }
 
 /// Returns `settings` with orch's hook registered on every event in [`EVENTS`], and what changed.
@@ -268,7 +283,7 @@ pub fn add_orch_hooks(settings: &Value, command: &str) -> Result<(Value, Vec<Hoo
         let list = event_array(list, event)?;
         let found = orch_hooks_in(list);
         let Some((&(e, h), extra)) = found.split_first() else {
-            list.push(json!({ "hooks": [hook_value(command)] }));
+            list.push(json!({ "hooks": [hook_value(event, command)] }));
             changes.push(HookChange::Add {
                 event: event.into(),
                 command: command.into(),
@@ -286,7 +301,7 @@ pub fn add_orch_hooks(settings: &Value, command: &str) -> Result<(Value, Vec<Hoo
             .as_object_mut()
             .expect("orch_hooks_in only finds objects");
         let before = Value::Object(hook.clone());
-        if let Value::Object(ours) = hook_value(command) {
+        if let Value::Object(ours) = hook_value(event, command) {
             hook.extend(ours);
         }
         if Value::Object(hook.clone()) != before {

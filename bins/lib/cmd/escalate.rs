@@ -59,6 +59,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             options: args.options,
             detail,
             source: "worker".into(),
+            request: None,
         },
     )?;
     super::audit(

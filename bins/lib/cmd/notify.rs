@@ -304,6 +304,7 @@ fn test(ctx: &Ctx, only: Option<&str>) -> Result<()> {
         title: "orch test notification".into(),
         text: "this channel works".into(),
         escalation: None,
+        question: None,
     };
     let mut rows = Vec::new();
     let mut failed = 0;

@@ -1,14 +1,15 @@
 //! Escalations: a decision a worker may not take alone because it trips one of the four axes
 //! (taste, architecture, ethics, reversibility). Raised by `orch escalate` or, for a permission
 //! request whose tool input the classifier maps onto an axis, by the hook; answered by `orch
-//! decide`, which tells the worker.
+//! decide`, which tells the worker (a permission request's, by answering its dialog while
+//! orch's hook waits on it: `coordination::permission`).
 //!
 //! Each is `$ORCH_HOME/escalations/<id>.json` (ids `e1`, `e2`...), written atomically. Raising
 //! one appends an `escalation` event to the worker's log (so its subscribers hear it) and puts
 //! it into the parent's inbox; deciding appends a `decision` event and puts the decision into
 //! the worker's inbox, both pushed like any inbox item.
 
-use crate::coordination::inbox;
+use crate::coordination::{inbox, permission};
 use anyhow::{bail, Context, Result};
 use orch_store::event::{Decision as DecisionEvent, Escalation as EscalationEvent};
 use orch_store::files::{create_private_dir, write_atomic, Lock};
@@ -37,6 +38,11 @@ pub struct Escalation {
     pub detail: Option<String>,
     /// `worker` (orch escalate) or `permission` (raised by the hook from a permission request).
     pub source: String,
+    /// For a `permission` escalation: the seq of its `permission_request` event. Deciding it
+    /// answers that dialog while orch's hook waits on it (`allow` runs the tool once, any other
+    /// decision denies it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<u64>,
     /// `open` or `decided`.
     pub status: String,
     #[serde(default)]
@@ -73,6 +79,7 @@ impl Escalation {
             options: ask.options,
             detail: ask.detail,
             source: ask.source,
+            request: ask.request,
             status: "open".into(),
             decision: None,
             decided_by: None,
@@ -111,6 +118,8 @@ pub struct Ask {
     pub options: Vec<String>,
     pub detail: Option<String>,
     pub source: String,
+    /// The seq of the permission request it is about ([`Escalation::request`]).
+    pub request: Option<u64>,
 }
 
 /// Raises an escalation for `worker`: writes it, records the `escalation` event, and puts it
@@ -182,6 +191,7 @@ pub fn mirror(state: &Store, worker: &Meta, event: &Event) -> Result<Escalation>
         options: raised.options.clone(),
         detail: None,
         source: text(&raised.source),
+        request: None,
     };
     let parent = inbox::parent_record(state, &worker.parent, None)?;
     let mut esc = Escalation::open(next_id(state)?, worker, parent, ask);
@@ -274,6 +284,17 @@ pub fn decide(state: &Store, id: &str, decision: Decision) -> Result<Escalation>
         axes: esc.axes.clone(),
     });
     inbox::publish(state, &esc.worker, decided.clone())?;
+    // A permission request's escalation answers its dialog while orch's hook waits on it: the
+    // worker gets the answer there, not as a notice typed after its turn.
+    if let Some(request) = esc.request.filter(|_| esc.source == "permission") {
+        let dir = state.worker(&esc.worker)?;
+        if permission::awaits(&dir, request) {
+            let behavior = permission::Behavior::of_decision(&decision.text);
+            let by = esc.decided_by.clone().unwrap_or_default();
+            permission::answer(state, &esc.worker, request, behavior, &by, "decide")?;
+            return Ok(esc);
+        }
+    }
     inbox::put(state, &esc.worker, decided, None)?;
     inbox::push(state, &esc.worker)?;
     Ok(esc)

@@ -87,6 +87,8 @@ pub fn after(event: &Event) -> Option<Status> {
         Kind::Limit(_) => Status::Limited,
         Kind::Released(_) => Status::Idle,
         Kind::PermissionRequest(_) => Status::NeedsInput,
+        // Answered from outside the pane: the hook hands it to the agent, which goes on.
+        Kind::PermissionAnswer(_) => Status::Busy,
         Kind::Notification(n) => match n.notification_type.as_deref() {
             Some("idle_prompt") => Status::Idle,
             // `agent_needs_input`: Claude Code 2.1.332's auto mode cannot reach its safety

@@ -24,8 +24,9 @@ use std::time::Duration;
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Sends `need` (as it stands at `now_ms`) to `channel`; `resent` marks a reminder. With
-/// `answer` (the one-time token of [`crate::notify::reply`], for an escalation on an ntfy
-/// channel with a reply topic) the page carries the options as buttons and says how to answer.
+/// `answer` (the one-time token of [`crate::notify::reply`], for a question (an escalation, a
+/// permission dialog) on an ntfy channel with a reply topic) the page carries the options as
+/// buttons and says how to answer.
 ///
 /// Errors: the channel refused it or could not be reached; the message names the channel and
 /// never its URL or token.
@@ -61,12 +62,13 @@ pub fn send(
                 "priority": priority,
                 "tags": ["orch", need.kind],
             });
-            if let (Some(token), Some(esc)) = (answer, &need.escalation) {
-                let id = esc["id"].as_str().unwrap_or("");
-                message["actions"] = crate::notify::reply::actions(channel, esc, token);
+            if let (Some(token), Some(question)) = (answer, &need.question) {
+                message["actions"] = crate::notify::reply::actions(channel, question, token);
                 message["message"] = format!(
-                    "{body}\nanswer: publish `{}` (N: the option's number) to the reply topic",
-                    crate::notify::reply::answer_text(id, 0, token).replacen(" 0 ", " N ", 1)
+                    "{body}\nanswer: publish `{}` (N: the option's number{}) to the reply topic",
+                    crate::notify::reply::answer_text(&question.id, 0, token)
+                        .replacen(" 0 ", " N ", 1),
+                    options_named(&question.options)
                 )
                 .into();
             }
@@ -105,6 +107,20 @@ fn target(channel: &Channel) -> Result<&str> {
         .target
         .as_deref()
         .context("it has no target: add it again with one")
+}
+
+/// The options numbered for a page's answer line: `: 1 allow once, 2 deny`.
+fn options_named(options: &[String]) -> String {
+    let named: Vec<String> = options
+        .iter()
+        .enumerate()
+        .map(|(at, o)| format!("{} {o}", at + 1))
+        .collect();
+    if named.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", named.join(", "))
+    }
 }
 
 /// POSTs `message` as JSON to `url`, with the channel's token as a bearer token.

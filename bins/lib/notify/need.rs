@@ -34,11 +34,41 @@ pub struct Need {
     pub text: String,
     /// For an escalation: `{id, axes, summary, options, source}` (summary redacted and cut).
     pub escalation: Option<Value>,
+    /// What the person may answer from the phone: an escalation's options, or a Claude Code
+    /// permission dialog's ([`crate::coordination::permission::OPTIONS`]).
+    pub question: Option<Question>,
+}
+
+/// A need the person can answer from a reply topic (`notify::reply`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// What an answer names: the escalation's id (`e4`), or `w3-p12` for the permission
+    /// request with seq 12 of worker `w3`.
+    pub id: String,
+    /// The options, answered by their number (1-based); redacted.
+    pub options: Vec<String>,
+    /// For a permission dialog: the worker's id and the seq of its request.
+    pub permission: Option<(String, u64)>,
+}
+
+impl Question {
+    /// The question of permission request `request` (its seq) of worker `worker`.
+    pub fn permission(worker: &str, request: u64) -> Question {
+        Question {
+            id: format!("{worker}-p{request}"),
+            options: crate::coordination::permission::OPTIONS
+                .iter()
+                .map(|o| o.to_string())
+                .collect(),
+            permission: Some((worker.to_string(), request)),
+        }
+    }
 }
 
 impl Need {
     /// The notification's JSON (what a webhook is sent): `{orch, key, kind, worker, name,
-    /// title, text, since_ms, waited_s, escalation?}`; `waited_s` counts from its beginning to
+    /// title, text, since_ms, waited_s, escalation?, question?}` (`question`: `{id, options}`);
+    /// `waited_s` counts from its beginning to
     /// `now_ms`.
     pub fn to_json(&self, now_ms: u64) -> Value {
         let mut value = json!({
@@ -54,6 +84,9 @@ impl Need {
         });
         if let Some(esc) = &self.escalation {
             value["escalation"] = esc.clone();
+        }
+        if let Some(q) = &self.question {
+            value["question"] = json!({"id": q.id, "options": q.options});
         }
         value
     }
@@ -128,7 +161,8 @@ pub fn open(
                 if escalated || !live.alive(&worker, now_ms) {
                     continue;
                 }
-                if let Some(need) = input_need(&worker.meta.id, &name, tail) {
+                let answers = crate::coordination::permission::decided_by_hook(worker.meta.harness);
+                if let Some(need) = input_need(&worker.meta.id, &name, tail, answers) {
                     needs.push(need);
                 }
             }
@@ -148,6 +182,7 @@ pub fn open(
                     title: redact(&format!("{name} is stuck")),
                     text: format!("busy and silent for {silent}"),
                     escalation: None,
+                    question: None,
                 });
             }
             _ => {}
@@ -186,6 +221,7 @@ pub fn open(
             title: redact(&format!("usage limit holds account {}", hold.account)),
             text: redact(&text),
             escalation: None,
+            question: None,
         });
     }
     Ok((needs, busy))
@@ -193,8 +229,10 @@ pub fn open(
 
 /// The need of a worker at a permission dialog or a question: keyed by the first event of the
 /// run of events that say so (a PermissionRequest and the dialog's notice that follows are one
-/// need).
-fn input_need(id: &str, name: &str, tail: &[Event]) -> Option<Need> {
+/// need). The permission dialog of a worker whose harness takes a hook's decision (`answers`:
+/// Claude Code) can be answered from the phone: it carries the question of its request
+/// (whether orch's hook still waits on it is asked when the answer comes).
+fn input_need(id: &str, name: &str, tail: &[Event], answers: bool) -> Option<Need> {
     let first = tail
         .iter()
         .find(|e| status::after(e) == Some(Status::NeedsInput))?;
@@ -232,6 +270,9 @@ fn input_need(id: &str, name: &str, tail: &[Event]) -> Option<Need> {
             }
             _ => None,
         })?;
+    let question = request
+        .filter(|_| answers)
+        .map(|r| Question::permission(id, r.seq));
     Some(Need {
         key: format!("input:{id}:{}", first.seq),
         kind: "needs-input",
@@ -241,6 +282,7 @@ fn input_need(id: &str, name: &str, tail: &[Event]) -> Option<Need> {
         title: redact(&format!("{name} needs you")),
         text: redact(&what),
         escalation: None,
+        question,
     })
 }
 
@@ -286,6 +328,7 @@ fn conflict_need(
             cut(&files, SUMMARY_CHARS)
         )),
         escalation: None,
+        question: None,
     })
 }
 
@@ -327,6 +370,11 @@ fn escalation_need(store: &Store, esc: &escalation::Escalation) -> Need {
             "options": options,
             "source": esc.source,
         })),
+        question: Some(Question {
+            id: esc.id.clone(),
+            options,
+            permission: None,
+        }),
     }
 }
 

@@ -40,7 +40,8 @@ pub struct State {
     pub needs: BTreeMap<String, Seen>,
     /// Each channel's health, by name.
     pub channels: BTreeMap<String, Health>,
-    /// The answers awaited from a reply topic, by escalation id.
+    /// The answers awaited from a reply topic, by question id (an escalation's, `w3-p12` for a
+    /// permission dialog).
     pub replies: BTreeMap<String, reply::Pending>,
     /// Per channel name: the id of the last message read off its reply topic.
     pub reply_since: BTreeMap<String, String>,
@@ -262,9 +263,11 @@ pub fn round(
     state
         .channels
         .retain(|name, _| names.contains(&name.as_str()));
-    state
-        .replies
-        .retain(|id, _| needs.iter().any(|n| n.key == format!("escalation:{id}")));
+    state.replies.retain(|id, _| {
+        needs
+            .iter()
+            .any(|n| n.question.as_ref().is_some_and(|q| &q.id == id))
+    });
     for health in state.channels.values_mut() {
         health
             .recent
@@ -311,24 +314,25 @@ pub fn round(
                 continue;
             }
             let resent = send.sent_ms.is_some();
-            // An escalation paged to a channel with a reply topic awaits its answer there,
-            // with a token of this page's own (an older page's is refused from now on).
+            // A question (an escalation, a permission dialog) paged to a channel with a reply
+            // topic awaits its answer there, with a token of this page's own (an older page's
+            // is refused from now on).
             let answer = need
-                .escalation
+                .question
                 .as_ref()
-                .and_then(|esc| esc["id"].as_str())
                 .filter(|_| channel.reply.is_some())
-                .map(|id| (id.to_string(), reply::issue()));
+                .map(|q| (q, reply::issue()));
             let token = answer.as_ref().map(|(_, (token, _))| token.as_str());
             match channel::send(channel, need, now_ms, resent, token) {
                 Ok(()) => {
-                    if let Some((id, (_, digest))) = answer {
+                    if let Some((question, (_, digest))) = answer {
                         let pending = reply::Pending {
                             channel: channel.name.clone(),
                             digest,
                             issued_ms: now_ms,
+                            permission: question.permission.clone(),
                         };
-                        state.replies.insert(id, pending);
+                        state.replies.insert(question.id.clone(), pending);
                     }
                     *send = Send {
                         sent_ms: Some(now_ms),
@@ -380,6 +384,7 @@ mod tests {
             title: "w needs you".into(),
             text: "question".into(),
             escalation: None,
+            question: None,
         }
     }
 

@@ -1,17 +1,21 @@
-//! Answers from the phone: an escalation paged to an ntfy channel with a `reply` topic carries
-//! its options as action buttons that publish `e3 2 TOKEN` to that topic (or the person types
-//! it), and the notifier, while escalations are open, follows the topic and decides as the
-//! person (`orch decide`'s path, [`escalation::decide`]).
+//! Answers from the phone: a question (an escalation, a Claude Code worker's permission dialog)
+//! paged to an ntfy channel with a `reply` topic carries its options as action buttons that
+//! publish `e3 2 TOKEN` (`w3-p12 1 TOKEN` for a dialog) to that topic (or the person types
+//! it), and the notifier, while such pages are open, follows the topic and decides as the
+//! person: an escalation by `orch decide`'s path ([`escalation::decide`]), a dialog by
+//! handing `allow` or `deny` to the hook that waits on it ([`permission::answer`]).
 //!
 //! An answer is taken only from a reply topic that needs credentials to publish to (the
 //! channel has a token; [`orch_store::config`] refuses `reply` without one), and only with the
-//! one-time token the page carried for that escalation: each page of an escalation issues a
+//! one-time token the page carried for that question: each page of a question issues a
 //! new one (the older is refused from then on), it is spent by its answer, and only its
 //! SHA-256 is kept ([`Pending`]). A refused answer is audited (`reply`, outcome `refused`,
 //! with why), never with its text or token.
 
 use crate::coordination::audit::{self, Entry, Outcome};
 use crate::coordination::escalation::{self, Decision};
+use crate::coordination::permission::{self, Behavior};
+use crate::notify::need::Question;
 use anyhow::{Context, Result};
 use orch_store::config::Channel;
 use orch_store::Store;
@@ -28,7 +32,8 @@ const BUTTONS: usize = 3;
 /// The longest wait before following a reply topic again after its stream failed.
 const MAX_RETRY: Duration = Duration::from_secs(30);
 
-/// One escalation's answer awaited, as `notify/state.json` keeps it (by escalation id).
+/// One question's answer awaited, as `notify/state.json` keeps it (by question id:
+/// [`crate::notify::need::Question::id`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Pending {
@@ -38,6 +43,10 @@ pub struct Pending {
     pub digest: String,
     /// When that page was sent, Unix ms.
     pub issued_ms: u64,
+    /// For a permission dialog: the worker's id and the seq of its request (`None`: an
+    /// escalation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission: Option<(String, u64)>,
 }
 
 /// A new one-time token (128 random bits, 32 hex digits) and its [`digest`].
@@ -61,21 +70,20 @@ pub fn answer_text(id: &str, n: usize, token: &str) -> String {
     format!("{id} {n} {token}")
 }
 
-/// ntfy's `actions` for escalation `esc` (`{id, options}` as [`crate::notify::need::Need`]
-/// carries it) on `channel`: one `http` action per option (the first [`BUTTONS`]), each
-/// POSTing its answer text to the reply topic with the channel's token.
-pub fn actions(channel: &Channel, esc: &Value, token: &str) -> Value {
+/// ntfy's `actions` for `question` on `channel`: one `http` action per option (the first
+/// [`BUTTONS`]), each POSTing its answer text to the reply topic with the channel's token.
+pub fn actions(channel: &Channel, question: &Question, token: &str) -> Value {
     let (Some(url), Some(access)) = (&channel.reply, &channel.token) else {
         return json!([]);
     };
-    let id = esc["id"].as_str().unwrap_or("");
-    let options = esc["options"].as_array().cloned().unwrap_or_default();
-    let buttons: Vec<Value> = options
+    let id = question.id.as_str();
+    let buttons: Vec<Value> = question
+        .options
         .iter()
         .take(BUTTONS)
         .enumerate()
         .map(|(at, option)| {
-            let label: String = option.as_str().unwrap_or("").chars().take(40).collect();
+            let label: String = option.chars().take(40).collect();
             json!({
                 "action": "http",
                 "label": format!("{}: {label}", at + 1),
@@ -222,13 +230,35 @@ pub fn take(
         return refuse("not `ID N TOKEN`");
     };
     let Some(awaited) = pending.get(id) else {
-        return refuse("no answer awaited for that escalation (decided, unknown, or answered)");
+        return refuse("no answer awaited for that question (decided, unknown, or answered)");
     };
     if awaited.channel != message.channel {
         return refuse("awaited from another channel");
     }
     if digest(token) != awaited.digest {
-        return refuse("not the token of that escalation's last page");
+        return refuse("not the token of that question's last page");
+    }
+    if let Some((worker, request)) = awaited.permission.clone() {
+        let Some(behavior) = choice.parse::<usize>().ok().and_then(Behavior::of_option) else {
+            return refuse("no such option");
+        };
+        pending.remove(id);
+        if permission::answer(store, &worker, request, behavior, "person", "reply").is_err() {
+            return refuse("the dialog is no longer open (answered in its pane, or moved on)");
+        }
+        let entry = Entry::new("notifier", "decide")
+            .target(worker.as_str())
+            .field("permission", request)
+            .field("decision", behavior.name())
+            .field("via", "reply")
+            .field("channel", message.channel.clone());
+        if let Err(err) = audit::append(store, &entry) {
+            orch_store::store::log_unattended(&format!("notify: audit: {err:#}"));
+        }
+        return Ok(Answered::Decided(
+            id.to_string(),
+            behavior.name().to_string(),
+        ));
     }
     let esc = match escalation::load(store, id) {
         Ok(esc) if esc.status == "open" => esc,
@@ -293,8 +323,12 @@ mod tests {
             only: Vec::new(),
             reply: Some("https://n/answers".into()),
         };
-        let esc = json!({"id": "e3", "options": ["a", "b", "c", "d"]});
-        let buttons = actions(&channel, &esc, "T0K");
+        let question = Question {
+            id: "e3".into(),
+            options: ["a", "b", "c", "d"].map(String::from).to_vec(),
+            permission: None,
+        };
+        let buttons = actions(&channel, &question, "T0K");
         let buttons = buttons.as_array().unwrap();
         assert_eq!(buttons.len(), 3);
         assert_eq!(buttons[1]["body"], "e3 2 T0K");

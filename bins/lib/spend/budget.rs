@@ -226,6 +226,7 @@ fn spent_out(worker: &Worker, budget: &Budget, spent: &Spent) -> Result<()> {
         ],
         detail: None,
         source: "budget".into(),
+        request: None,
     };
     escalation::raise(&worker.dir, ask)?;
     // A turn runs: working, or waiting on a permission dialog (Escape denies and ends it).

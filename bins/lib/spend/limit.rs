@@ -600,6 +600,7 @@ fn escalate(store: &Store, hold: &Hold) -> Result<()> {
             ],
             detail: hold.message.clone(),
             source: "limit".into(),
+            request: None,
         };
         let dir = store.worker(&meta.id)?;
         id = crate::coordination::escalation::raise(&dir, ask)?.id;

@@ -176,6 +176,33 @@ impl Outcome {
     }
 }
 
+/// The permission decision of PermissionRequest hooks that ended as `outcomes`, as Claude
+/// Code's hooks reference documents it (`{"hookSpecificOutput": {"hookEventName":
+/// "PermissionRequest", "decision": {"behavior": "allow"|"deny"}}}` on stdout, exit 0): any
+/// deny wins, then an allow (true); `None` when none decided.
+pub fn permission_decision(outcomes: &[Outcome]) -> Option<bool> {
+    let decisions: Vec<bool> = outcomes
+        .iter()
+        .filter(|o| o.code == Some(0))
+        .filter_map(|o| serde_json::from_str::<Value>(o.stdout.trim()).ok())
+        .filter_map(|v| {
+            match v
+                .pointer("/hookSpecificOutput/decision/behavior")?
+                .as_str()?
+            {
+                "allow" => Some(true),
+                "deny" => Some(false),
+                _ => None,
+            }
+        })
+        .collect();
+    if decisions.contains(&false) {
+        Some(false)
+    } else {
+        decisions.first().copied()
+    }
+}
+
 /// The reasons of every blocking outcome joined by newlines, or `None` when none blocks.
 pub fn blocked(outcomes: &[Outcome]) -> Option<String> {
     let reasons: Vec<String> = outcomes.iter().filter_map(Outcome::block_reason).collect();

@@ -11,7 +11,7 @@ use super::event::Event;
 use super::hooks::{self, Runner};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How many Stop-hook blocks in a row the sim honours (Claude Code's cap).
@@ -100,17 +100,33 @@ impl Control {
         }
     }
 
-    /// Waits for the permission answer; `None` when interrupted instead.
-    fn wait_answer(&self) -> Option<bool> {
+    /// Waits for the permission answer, the person's or one a hook sends on `hooks` (`Some`:
+    /// its decision, `None`: it decided nothing); `None` when interrupted instead.
+    fn wait_answer(&self, hooks: &mpsc::Receiver<Option<bool>>) -> Option<Decided> {
+        let mut hooks_done = false;
         let mut state = self.lock();
         loop {
             if state.interrupted {
                 return None;
             }
             if let Some(answer) = state.answer.take() {
-                return Some(answer);
+                return Some(Decided::Person(answer));
             }
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            if !hooks_done {
+                match hooks.try_recv() {
+                    Ok(Some(decision)) => return Some(Decided::Hook(decision)),
+                    Ok(None) | Err(mpsc::TryRecvError::Disconnected) => hooks_done = true,
+                    Err(mpsc::TryRecvError::Empty) => {}
+                }
+            }
+            state = if hooks_done {
+                self.changed.wait(state).unwrap_or_else(|e| e.into_inner())
+            } else {
+                self.changed
+                    .wait_timeout(state, Duration::from_millis(20))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            };
         }
     }
 
@@ -168,6 +184,16 @@ pub struct Turns {
     /// Their working directory.
     pub cwd: PathBuf,
 }
+
+/// Who answered a permission dialog, and how (true: allow).
+enum Decided {
+    Person(bool),
+    Hook(bool),
+}
+
+/// How long the PermissionRequest hooks get before the dialog's Notification fires (Claude
+/// Code sends it about 6 s after them): a hook that answers at once answers before it.
+const HOOKS_BEFORE_NOTICE: Duration = Duration::from_millis(500);
 
 /// What the model part of a turn produced.
 enum Answer {
@@ -245,6 +271,19 @@ impl Turns {
         }
     }
 
+    /// Fires `event` on a thread of its own, which is left to end by itself; the receiver gets
+    /// the hooks' permission decision once they ended (`None`: none decided). A hook still
+    /// running once the dialog is answered is not waited for (Claude Code 2.1.197 lets it run).
+    fn fire_detached(&self, event: Event) -> mpsc::Receiver<Option<bool>> {
+        let (tx, rx) = mpsc::channel();
+        let runner = self.runner.clone();
+        std::thread::spawn(move || {
+            let outcomes = runner.fire(&event);
+            let _ = tx.send(hooks::permission_decision(&outcomes));
+        });
+        rx
+    }
+
     /// Fires `event` and puts each hook failure on the screen.
     fn fire(&self, event: &Event, note: &dyn Fn(Note)) -> Vec<hooks::Outcome> {
         let outcomes = self.runner.fire(event);
@@ -292,14 +331,19 @@ impl Turns {
                 }
                 Directive::Permission { tool, input } => {
                     let question = format!("Permission: {tool} {input} · 1/Enter allow · Esc deny");
-                    self.fire(
-                        &Event::PermissionRequest {
-                            prompt_id: prompt_id.into(),
-                            tool_name: tool,
-                            tool_input: input,
-                        },
-                        note,
-                    );
+                    let request = Event::PermissionRequest {
+                        prompt_id: prompt_id.into(),
+                        tool_name: tool,
+                        tool_input: input,
+                    };
+                    // Forget any earlier answer before the dialog shows: an answer given as soon
+                    // as it shows must not be wiped.
+                    ctl.lock().answer = None;
+                    // As Claude Code: the dialog shows while the PermissionRequest hooks run,
+                    // and a hook's decision answers it as the person's keys do.
+                    note(Note::Dialog(Some(question)));
+                    let decided = self.fire_detached(request);
+                    let early = decided.recv_timeout(HOOKS_BEFORE_NOTICE).ok();
                     self.fire(
                         &Event::Notification {
                             prompt_id: Some(prompt_id.into()),
@@ -308,14 +352,22 @@ impl Turns {
                         },
                         note,
                     );
-                    // Forget any earlier answer before the dialog shows: an answer given as soon
-                    // as it shows must not be wiped.
-                    ctl.lock().answer = None;
-                    note(Note::Dialog(Some(question)));
-                    let answer = ctl.wait_answer();
+                    let answer = match early.flatten() {
+                        Some(hook) => Some(Decided::Hook(hook)),
+                        None => ctl.wait_answer(&decided),
+                    };
                     note(Note::Dialog(None));
-                    if answer != Some(true) {
-                        return None;
+                    match answer {
+                        Some(Decided::Person(true)) => {}
+                        Some(Decided::Hook(true)) => {
+                            note(Note::Line("  ⎿ Allowed by PermissionRequest hook".into()));
+                        }
+                        // The tool does not run; the turn goes on without it.
+                        Some(Decided::Hook(false)) => {
+                            note(Note::Line("  ⎿ Denied by PermissionRequest hook".into()));
+                            bash = Some("SIM: permission denied".into());
+                        }
+                        Some(Decided::Person(false)) | None => return None,
                     }
                 }
                 // Kinds for the mock model servers only.

@@ -65,6 +65,9 @@ pub enum Kind {
     Notification(Notification),
     /// The agent asks permission for a tool (PermissionRequest).
     PermissionRequest(PermissionRequest),
+    /// A permission dialog was answered from outside its pane (the phone, or `orch decide` on
+    /// its escalation): the hook that waits on it hands the answer to the harness.
+    PermissionAnswer(PermissionAnswer),
     /// The agent's session ended (SessionEnd), or a command's program exited.
     SessionEnd(SessionEnd),
     /// `orch interrupt` (or a spent budget) pressed Escape.
@@ -223,6 +226,18 @@ optional_fields! {
         tool_name: String,
         /// The tool's input as the harness gives it.
         tool_input: Value,
+    }
+
+    /// Fields of [`Kind::PermissionAnswer`].
+    pub struct PermissionAnswer {
+        /// The seq of the `permission_request` event it answers.
+        request: u64,
+        /// `allow` (once) or `deny`.
+        behavior: String,
+        /// Who answered: `person` (from the phone), or the parent that decided the escalation.
+        by: String,
+        /// How: `reply` (a channel's reply topic) or `decide` (`orch decide`).
+        via: String,
     }
 
     /// Fields of [`Kind::SessionEnd`].
@@ -430,6 +445,7 @@ impl Kind {
             Kind::StopFailure(_) => "stop_failure",
             Kind::Notification(_) => "notification",
             Kind::PermissionRequest(_) => "permission_request",
+            Kind::PermissionAnswer(_) => "permission_answer",
             Kind::SessionEnd(_) => "session_end",
             Kind::Interrupted(_) => "interrupted",
             Kind::Killed(_) => "killed",

@@ -133,7 +133,7 @@ impl Lock {
     /// The note its holder keeps in the lock file (empty when none): what a holder that
     /// died left behind, readable by the next holder, since the lock is free only once its
     /// holder is gone.
-    fn note(&self) -> String {
+    pub fn note(&self) -> String {
         use std::io::Read;
         let mut text = String::new();
         let _ = (&self.file).read_to_string(&mut text);
@@ -141,7 +141,9 @@ impl Lock {
     }
 
     /// Replaces the note in the lock file ([`Lock::note`]).
-    fn set_note(&self, text: &str) -> Result<()> {
+    ///
+    /// Errors: the file cannot be written.
+    pub fn set_note(&self, text: &str) -> Result<()> {
         use std::os::unix::fs::FileExt;
         self.file
             .set_len(0)

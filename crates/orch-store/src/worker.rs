@@ -19,6 +19,8 @@
 //! pending.json       a command worker's prompt waiting for its first output
 //! queue.json         prompts told while its account was held (QueuedPrompt), in order
 //! git.json           its worktree as the last conflict check saw it (conflicts, dirty)
+//! answer.lock        held by the hook that waits on a permission dialog's answer; it notes
+//!                    the seq of that permission_request
 //! ```
 //!
 //! A harness adapter keeps its own entries here too (a per-worker CLI home, generated
@@ -57,6 +59,7 @@ pub enum File {
     Pending,
     Queue,
     Git,
+    Answer,
 }
 
 impl File {
@@ -84,6 +87,7 @@ impl File {
             File::Pending => "pending.json",
             File::Queue => "queue.json",
             File::Git => "git.json",
+            File::Answer => "answer.lock",
         }
     }
 }

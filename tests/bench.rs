@@ -1321,7 +1321,8 @@ fn notify_page(tmp: &Path, hook: &Path, path: &str) -> Value {
 /// for ntfy: the page's publish at `/`, the reply topic's JSON stream at `/answers/json`) to
 /// the worker's decision: the `decision` event in its log (its inbox item is put with it).
 /// Each run raises one escalation (`orch escalate`), waits for its page, and publishes the
-/// answer its first button carries.
+/// answer its first button carries. Then the same for a permission dialog, to the decision
+/// orch's waiting hook prints (`permission_dialog`).
 fn notify_reply(tmp: &Path, path: &str) -> Value {
     use std::io::{BufRead, BufReader, Read};
     use std::sync::{Arc, Condvar, Mutex};
@@ -1468,6 +1469,59 @@ fn notify_reply(tmp: &Path, path: &str) -> Value {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
+    // A permission dialog: orch's hook, run as from the worker's pane for a request the
+    // classifier escalates, waits on the answer; the time is from the reply's publish to the
+    // hook printing the decision Claude Code takes.
+    let store = orch_store::Store::at(state.clone());
+    let mut meta = store.meta("w1").unwrap();
+    meta.pane = Some("%9".into());
+    store.write_meta(&meta).unwrap();
+    let payload = json!({"hook_event_name": "PermissionRequest", "session_id": "s1",
+        "tool_name": "Bash", "tool_input": {"command": "rm -rf build"}, "cwd": root});
+    let mut dialogs = Vec::new();
+    for _ in 0..ANSWERS / 2 {
+        let mut hook = Command::new(exe("orch-hook"))
+            .env("PATH", path)
+            .env("HOME", &root)
+            .env("ORCH_HOME", &state)
+            .env("ORCH_WORKER", "w1")
+            .env("TMUX_PANE", "%9")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        hook.stdin
+            .take()
+            .unwrap()
+            .write_all(payload.to_string().as_bytes())
+            .unwrap();
+        let page = loop {
+            let page = paged
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the dialog's page");
+            if page["actions"].as_array().is_some_and(|a| !a.is_empty()) {
+                break page;
+            }
+        };
+        let answer = page["actions"][0]["body"].as_str().unwrap().to_string();
+        let mut out = BufReader::new(hook.stdout.take().unwrap());
+        let start = Instant::now();
+        {
+            let (messages, bell) = &*topic;
+            let mut messages = messages.lock().unwrap();
+            let n = messages.len() + 1;
+            messages.push(
+                json!({"id": format!("m{n}"), "time": 0, "event": "message", "message": answer})
+                    .to_string(),
+            );
+            bell.notify_all();
+        }
+        let mut decision = String::new();
+        out.read_line(&mut decision).unwrap();
+        dialogs.push(start.elapsed());
+        assert!(decision.contains("\"allow\""), "{decision}");
+        assert!(hook.wait().unwrap().success());
+    }
     std::fs::remove_file(&config).unwrap();
-    stats(samples)
+    json!({"escalation": stats(samples), "permission_dialog": stats(dialogs)})
 }

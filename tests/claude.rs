@@ -195,6 +195,42 @@ pub fn output_within(cmd: &mut Command, timeout: Duration) -> Output {
     }
 }
 
+/// The session file Claude Code keeps for session `sid` in `world`
+/// (`projects/<folder>/<sid>.jsonl` in its folder), if there is one.
+pub fn session_file(world: &World, sid: &str) -> Option<PathBuf> {
+    std::fs::read_dir(world.claude_dir().join("projects"))
+        .ok()?
+        .flatten()
+        .map(|folder| folder.path().join(format!("{sid}.jsonl")))
+        .find(|file| file.is_file())
+}
+
+/// Waits until Claude Code has written the first turn of session `sid`, whose prompt contains
+/// `needle`, to its file: the prompt (a `user` line) and the reply (an `assistant` line), in
+/// either order. It writes a turn there about 100-200 ms after its Stop hook, after `orch
+/// listen` has returned: a tmux server that dies before then may take the turn, or a part of
+/// it, with it (docs/observed.md, 1.8).
+pub fn wait_turn_written(world: &World, sid: &str, needle: &str) {
+    crate::util::wait_for(
+        &format!("Claude Code to write the turn of {needle:?} to session {sid}"),
+        Duration::from_secs(10),
+        || {
+            let text = std::fs::read_to_string(session_file(world, sid)?).ok()?;
+            let kind = |line: &str| {
+                let v: Value = serde_json::from_str(line).ok()?;
+                v["type"].as_str().map(str::to_string)
+            };
+            let prompt = text
+                .lines()
+                .any(|l| l.contains(needle) && kind(l).as_deref() == Some("user"));
+            let reply = text
+                .lines()
+                .any(|l| kind(l).as_deref() == Some("assistant"));
+            (prompt && reply).then_some(())
+        },
+    );
+}
+
 /// Runs `claude -p PROMPT` in `world` against `mock` and asserts it succeeded; returns stdout.
 pub fn claude_print(world: &World, mock: &MockModel, prompt: &str) -> String {
     let out = output_within(

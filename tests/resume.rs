@@ -478,6 +478,72 @@ fn claude_and_codex_workers_resume_on_their_conversations() {
     }
 }
 
+/// A Claude Code worker whose tmux server died before Claude Code wrote its turn down: its
+/// session file holds the session's metadata and no message (what Claude Code 2.1.197 left
+/// when the crash came right after a Stop), and `claude --resume` on it says "No
+/// conversation found" and exits. Its resume starts it on a new conversation, under a new
+/// session id (Claude Code refuses the old one for a new session), and says why.
+#[test]
+fn claude_worker_whose_crash_left_no_message_resumes_on_a_new_conversation() {
+    let f = Fleet::new();
+    f.ok(&["spawn", "--name", "one", "--ready-timeout", "60"]);
+    assert_eq!(f.turn("one", "remember LOST-5 [[say: one-A]]"), "one-A");
+    let meta =
+        json(&std::fs::read_to_string(f.world.state().join("workers/w1/meta.json")).unwrap());
+    let sid = meta["session_id"].as_str().unwrap().to_string();
+    crate::claude::wait_turn_written(&f.world, &sid, "LOST-5");
+    let pid = meta["pane_pid"].as_u64().unwrap() as u32;
+    f.world.tmux.as_ref().unwrap().kill_server();
+    wait_for("the crashed Claude Code to end", WAIT, || {
+        (!crate::util::alive(pid)).then_some(())
+    });
+    let file = crate::claude::session_file(&f.world, &sid).unwrap();
+    // What Claude Code left in the flaky runs: the session's metadata lines only.
+    let line = |kind: &str, key: &str, value: &str| {
+        let mut line = serde_json::json!({"type": kind, "sessionId": sid});
+        line[key] = value.into();
+        format!("{line}\n")
+    };
+    let left = [
+        line("ai-title", "aiTitle", "Mock session"),
+        line("last-prompt", "lastPrompt", "remember LOST-5"),
+        line("mode", "mode", "normal"),
+        line("permission-mode", "permissionMode", "default"),
+    ]
+    .concat();
+    std::fs::write(&file, left).unwrap();
+
+    let out = f.run(&["--json", "resume", "one", "--ready-timeout", "60"]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        stderr(&out),
+        f.world.explain()
+    );
+    let resumed = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(resumed[0]["conversation"], false, "{resumed}");
+    assert!(
+        stderr(&out).contains(&format!(
+            "its conversation `{sid}` has no message in Claude Code's records"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(statuses(&f.world, &["one"]), ["idle"]);
+    let log = events(&f.world, "one");
+    let mark = log.iter().position(|e| e["event"] == "resumed").unwrap();
+    let new_sid = log[mark]["session_id"].clone();
+    assert_ne!(new_sid, sid.as_str(), "{}", log[mark]);
+    let start = log[mark..]
+        .iter()
+        .find(|e| e["event"] == "session_start")
+        .unwrap();
+    assert_eq!(start["source"], "startup", "{start}");
+    assert_eq!(start["session_id"], new_sid, "{start}");
+    assert_eq!(f.turn("one", "again [[say: one-B]]"), "one-B");
+    f.ok(&["kill", "one"]);
+}
+
 #[test]
 fn resume_stops_an_agent_that_outlived_its_pane() {
     let world = World::installed();

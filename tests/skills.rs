@@ -604,6 +604,12 @@ fn operator_claude_brings_the_fleet_back_by_the_crash_recipe() {
     let cursor = crate::util::json(&f.ok(&["--json", "ps"]))[0]["cursor"]
         .as_u64()
         .unwrap();
+    // The crash comes once Claude Code has the turn on disk: one that lands before it does
+    // may take the turn, or its prompt, with it (the resume then starts afresh, or on a
+    // conversation without FIRST-31).
+    let meta = std::fs::read_to_string(f.world.state().join("workers/w1/meta.json")).unwrap();
+    let sid = crate::util::json(&meta)["session_id"].clone();
+    crate::claude::wait_turn_written(&f.world, sid.as_str().unwrap(), "FIRST-31");
     f.world.tmux.as_ref().unwrap().kill_server();
 
     let lines = recipe("tmux server crashed");
@@ -663,10 +669,12 @@ fn operator_claude_brings_the_fleet_back_by_the_crash_recipe() {
         &waiting.wait_with_output().unwrap().stdout,
     ));
     assert_eq!(stop["last_assistant_message"], "B", "{stop}");
+    // The request of the prompt after the resume carries the first turn (a bare "again" is in
+    // Claude Code's own system text, so the first request would match it too).
     let request = f.claude.wait_request(
         |b| {
             let text = b.to_string();
-            text.contains("FIRST-31") && text.contains("again")
+            text.contains("FIRST-31") && text.contains("again [[say: B]]")
         },
         Duration::from_secs(30),
     );

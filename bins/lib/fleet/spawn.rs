@@ -362,8 +362,9 @@ pub struct Resumed {
 /// ended it) again in a new pane, as it was spawned: same id, name, role, parent, outfit,
 /// working folder (its worktree), arguments and extra environment, on its recorded
 /// conversation when its harness can resume one and the conversation is still there
-/// ([`crate::harness::Adapter::transcript`]), else on a new one ([`Resumed::fresh`] says
-/// why). Its events go on in the same log after a `resumed` event naming the new pane; its
+/// ([`crate::harness::Adapter::transcript`]) with something in it
+/// ([`crate::harness::Adapter::holds_conversation`]), else on a new one ([`Resumed::fresh`]
+/// says why). Its events go on in the same log after a `resumed` event naming the new pane; its
 /// cursors, subscriptions, inbox, escalations and peers stay as they were.
 ///
 /// Errors, with nothing changed: the worker is alive, was ended for good (killed, `/exit`), is
@@ -429,11 +430,24 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
     };
     let harness = meta.harness;
     let dir = absolute(worker.dir.path())?;
-    let kept = meta
+    let state_root = absolute(&state.root)?;
+    // An agent that lost its terminal writes the rest of its transcript as it exits: it is
+    // read once that agent has ended (or its grace is over, and it is stopped below).
+    let outlived = leftover(meta, &state_root).filter(|pid| !ends_alone(*pid));
+    let transcript = meta
         .session_id
         .as_deref()
         .filter(|_| harness.resumes())
-        .and_then(|sid| harness.transcript(&dir, sid).map(|_| sid.to_string()));
+        .and_then(|sid| harness.transcript(&dir, sid));
+    // Its agent may have ended before it wrote a message there (Claude Code does when its
+    // tmux server dies right after a turn): resuming that would exit at once.
+    let empty = transcript
+        .as_deref()
+        .is_some_and(|path| !harness.holds_conversation(path));
+    let kept = meta
+        .session_id
+        .clone()
+        .filter(|_| transcript.is_some() && !empty);
     let fresh = match (&kept, &meta.session_id) {
         (Some(_), _) => None,
         _ if !harness.resumes() => Some(format!(
@@ -441,18 +455,27 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
             harness.name()
         )),
         (None, None) => Some("it had no conversation yet: it starts afresh".to_string()),
+        (None, Some(sid)) if empty => Some(format!(
+            "its conversation `{sid}` has no message in {}'s records (its agent ended before \
+             it wrote one): it starts on a new one",
+            harness.title()
+        )),
         (None, Some(sid)) => Some(format!(
             "its conversation `{sid}` is no longer in {}'s records: it starts on a new one",
             harness.title()
         )),
     };
-    // A harness that picks its own session id gets a new one, adopted at its SessionStart.
+    // A harness that picks its own session id gets a new one, adopted at its SessionStart. One
+    // that takes it from orch keeps its old id, unless a session file of it is left (Claude
+    // Code refuses `--session-id` for an id it has a file of).
     let session_id = match &kept {
         Some(sid) => Some(sid.clone()),
-        None if harness.sets_session_id() => meta.session_id.clone().or_else(|| Some(new_uuid())),
+        None if harness.sets_session_id() && !empty => {
+            meta.session_id.clone().or_else(|| Some(new_uuid()))
+        }
+        None if harness.sets_session_id() => Some(new_uuid()),
         None => None,
     };
-    let state_root = absolute(&state.root)?;
     let (launch, env) = launch(
         harness,
         &PrepareFor {
@@ -473,7 +496,7 @@ pub fn resume(worker: &Worker, ready_timeout: Duration) -> Result<Resumed> {
     // An agent may outlive its pane's server (Gemini CLI 0.61 does): two agents on one
     // conversation would both write it, so the old one is stopped first.
     let mut warnings = Vec::new();
-    if let Some(pid) = leftover(meta, &state_root).filter(|pid| !ends_alone(*pid)) {
+    if let Some(pid) = outlived {
         if stop_group(pid) {
             warnings.push(format!(
                 "`{id}`: its agent outlived its pane (pid {pid}, no terminal): stopped it"

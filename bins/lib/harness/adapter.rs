@@ -160,6 +160,12 @@ pub trait Adapter: Sync {
         None
     }
 
+    /// Whether its transcript at `path` ([`Adapter::transcript`]) holds a conversation it can
+    /// go on with: the file alone, unless the harness needs more in it.
+    fn holds_conversation(&self, _path: &Path) -> bool {
+        true
+    }
+
     /// Runs once the worker's pane exists (the command harness starts its detector there).
     fn placed(
         &self,

@@ -68,6 +68,16 @@ impl Adapter for Claude {
         find_file(&projects, 1, &|file| file == name)
     }
 
+    /// A message in it ([`has_message`]): `claude --resume` on a session file without one says
+    /// "No conversation found with session ID" and exits.
+    fn holds_conversation(&self, path: &Path) -> bool {
+        match std::fs::File::open(path) {
+            Ok(file) => has_message(std::io::BufReader::new(file)),
+            // Unreadable: left for Claude Code to say.
+            Err(_) => true,
+        }
+    }
+
     /// Records the trust in Claude Code's `.claude.json` ([`crate::claude::trust`]).
     fn trust(&self, cwd: &Path) -> Result<()> {
         crate::claude::trust::trust_folder(cwd).map(|_| ())
@@ -79,6 +89,21 @@ impl Adapter for Claude {
         let argv = session_argv(program("ORCH_CLAUDE_BIN", "claude"), spawn, &dress);
         Ok(Launch::new(argv, dress))
     }
+}
+
+/// Whether a Claude Code session file has a line of a message (`"type"` `user` or
+/// `assistant`). One whose agent lost its terminal before it wrote its first turn may hold
+/// only the session's metadata (docs/observed.md, 1.8).
+fn has_message(transcript: impl std::io::BufRead) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        #[serde(rename = "type")]
+        kind: Option<String>,
+    }
+    transcript.lines().map_while(Result::ok).any(|line| {
+        serde_json::from_str::<Line>(&line)
+            .is_ok_and(|l| matches!(l.kind.as_deref(), Some("user" | "assistant")))
+    })
 }
 
 /// Reads a screen of a Claude Code that has fired no SessionStart yet for the first-run
@@ -179,6 +204,28 @@ fn dress(outfit: &Outfit, dir: &Path) -> Result<Dress> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_file_of_metadata_only_holds_no_conversation() {
+        // What Claude Code 2.1.197 left when its tmux server died right after its Stop hook.
+        let sid = "2f86d3c7-1f7f-4afe-96c7-d74274bd7ae2";
+        let metadata = [
+            format!(r#"{{"type":"ai-title","aiTitle":"Mock session","sessionId":"{sid}"}}"#),
+            format!(r#"{{"type":"last-prompt","leafUuid":"96bd","sessionId":"{sid}"}}"#),
+            format!(r#"{{"type":"mode","mode":"normal","sessionId":"{sid}"}}"#),
+            format!(
+                r#"{{"type":"permission-mode","permissionMode":"default","sessionId":"{sid}"}}"#
+            ),
+        ]
+        .join("\n");
+        assert!(!has_message(metadata.as_bytes()));
+        assert!(!has_message(&b""[..]));
+        assert!(!has_message(&b"not json\n{\"type\":7}\n"[..]));
+        let user = r#"{"parentUuid":null,"type":"user","message":{"role":"user","content":"hi"}}"#;
+        assert!(has_message(format!("{metadata}\n{user}\n").as_bytes()));
+        let assistant = r#"{"message":{"role":"assistant"},"type":"assistant"}"#;
+        assert!(has_message(format!("{assistant}\n").as_bytes()));
+    }
 
     #[test]
     fn trust_screen_is_recognised() {

@@ -180,6 +180,9 @@ pub trait HarnessExt {
     /// [`Adapter::transcript`].
     fn transcript(self, dir: &Path, session_id: &str) -> Option<std::path::PathBuf>;
 
+    /// [`Adapter::holds_conversation`].
+    fn holds_conversation(self, path: &Path) -> bool;
+
     /// [`Adapter::placed`].
     fn placed(
         self,
@@ -303,6 +306,10 @@ impl HarnessExt for Harness {
 
     fn transcript(self, dir: &Path, session_id: &str) -> Option<std::path::PathBuf> {
         self.adapter().transcript(dir, session_id)
+    }
+
+    fn holds_conversation(self, path: &Path) -> bool {
+        self.adapter().holds_conversation(path)
     }
 
     fn placed(

@@ -159,7 +159,8 @@ pub fn quiet_until(quiet: (u32, u32), offset_min: i64, now_ms: u64) -> Option<u6
 ///
 /// Errors: the store cannot be read, or orch's configuration is not valid.
 pub fn serve(store: &Store) -> Result<()> {
-    let Some(_lock) = orch_store::helper::notifier(&store.root).claim()? else {
+    let helper = orch_store::helper::notifier(&store.root);
+    let Some(mut lock) = helper.claim()? else {
         return Ok(());
     };
     let offset = local_offset_minutes();
@@ -185,9 +186,23 @@ pub fn serve(store: &Store) -> Result<()> {
         if state != before {
             orch_store::files::write_json(&state_path(store), &state)?;
         }
-        let watching_stuck = busy > 0 && settings.channels.iter().any(|c| wants(c, "stuck"));
-        if needs.is_empty() && !watching_stuck {
-            return Ok(());
+        let watches_stuck = settings.channels.iter().any(|c| wants(c, "stuck"));
+        if needs.is_empty() && !(busy > 0 && watches_stuck) {
+            // What a hook recorded while this decided to go (its wake found this running)
+            // is looked at once more after the lock is let go.
+            let more = || {
+                let now = orch_store::clock::now_ms();
+                let (needs, busy) = need::open(store, stuck_ms, now, &mut live)?;
+                Ok(!needs.is_empty() || (busy > 0 && watches_stuck))
+            };
+            match helper.let_go(lock, more)? {
+                Some(again) => {
+                    lock = again;
+                    state = read_state(store)?;
+                    continue;
+                }
+                None => return Ok(()),
+            }
         }
         // Answers awaited: their reply topics are followed (one thread each, for as long as
         // this runs).

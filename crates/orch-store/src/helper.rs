@@ -7,7 +7,9 @@
 //! - one per key: the helper holds its lock for as long as it runs ([`Helper::claim`]); a
 //!   second one started in a race finds it taken and exits;
 //! - gone when idle: the helper returns when nothing is left to do, and the next command or
-//!   hook that finds work starts it again (so a reboot loses nothing that is on disk).
+//!   hook that finds work starts it again (so a reboot loses nothing that is on disk). It lets
+//!   go of its lock first and then looks once more ([`Helper::let_go`]): work recorded while
+//!   it was deciding to go, by a waker that found it still running, is not left behind.
 
 use crate::files::Lock;
 use anyhow::{Context, Result};
@@ -61,6 +63,21 @@ impl Helper {
         Lock::try_at(&self.lock)
     }
 
+    /// In the helper, when it found nothing left to do: lets go of `lock`, then asks `more`
+    /// whether work came meanwhile. `Some(lock)` (taken again) when it did and no other helper
+    /// took the key over: the helper goes on; `None`: it exits. Whoever records work and then
+    /// calls [`Helper::ensure`] either starts a new helper (the lock was free) or found it
+    /// taken before this let go, so `more` sees the work.
+    ///
+    /// Errors: `more` fails, or the lock file cannot be opened.
+    pub fn let_go(&self, lock: Lock, more: impl FnOnce() -> Result<bool>) -> Result<Option<Lock>> {
+        drop(lock);
+        if !more()? {
+            return Ok(None);
+        }
+        self.claim()
+    }
+
     /// Whether one runs now (its lock is taken).
     ///
     /// Errors: the lock file cannot be opened.
@@ -111,5 +128,31 @@ mod tests {
         drop(held);
         assert!(!helper.running().unwrap());
         assert!(helper.claim().unwrap().is_some());
+    }
+
+    #[test]
+    fn a_helper_letting_go_goes_on_when_work_came_and_nobody_took_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let helper = Helper::new("__test", "k", dir.path().join("k.lock"));
+        let held = helper.claim().unwrap().unwrap();
+        let held = helper
+            .let_go(held, || Ok(true))
+            .unwrap()
+            .expect("work came");
+        assert!(helper.running().unwrap());
+        let mut other = None;
+        let went = helper
+            .let_go(held, || {
+                other = helper.claim()?;
+                Ok(true)
+            })
+            .unwrap();
+        assert!(went.is_none(), "another helper took the key over");
+        drop(other);
+        assert!(helper
+            .let_go(helper.claim().unwrap().unwrap(), || Ok(false))
+            .unwrap()
+            .is_none());
+        assert!(!helper.running().unwrap());
     }
 }

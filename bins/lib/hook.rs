@@ -204,6 +204,18 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
         return Ok(());
     }
     let event = crate::spend::limit::publish(&dir, kind)?;
+    // A dialog that may be answered from outside its pane is claimed before anything can ask
+    // for its answer (the escalation, the notifier's page), so no answer comes too early.
+    let claim = if permission
+        && crate::coordination::permission::in_own_pane(&dir, env.tmux_pane.as_deref())
+    {
+        crate::coordination::permission::claim(&dir, event.seq).unwrap_or_else(|err| {
+            orch_store::store::log_unattended(&format!("permission request of `{id}`: {err:#}"));
+            None
+        })
+    } else {
+        None
+    };
     let meta = dir.meta().ok();
     if needs_person(&event) {
         // The notifier tells the person, in its own process: nothing here waits on it.
@@ -250,7 +262,7 @@ pub fn publish_input(state: &Store, env: &HookEnv, payload: &Value) -> Result<()
         });
         if crate::coordination::permission::answerable(&dir, env.tmux_pane.as_deref(), escalated) {
             // Claude Code shows its dialog meanwhile: this wait holds nothing up.
-            answer_permission(&dir, event.seq)?;
+            answer_permission(&dir, event.seq, claim)?;
         }
     }
     if let Some(reason) = block {
@@ -271,28 +283,31 @@ fn needs_person(event: &orch_store::Event) -> bool {
 }
 
 /// Waits on the answer to the permission request `request` (its seq) of the worker of `dir`
-/// from outside its pane, and prints it as Claude Code's decision when it comes; prints
-/// nothing when the dialog was settled otherwise (`coordination::permission`).
+/// from outside its pane, on `claim` (taken when it was recorded), and prints it as Claude
+/// Code's decision when it comes; prints nothing when the dialog was settled otherwise, or
+/// another hook holds the claim (`coordination::permission`).
 ///
-/// Errors: the worker's folder cannot be watched or read, or stdout cannot be written.
-fn answer_permission(dir: &WorkerDir, request: u64) -> Result<()> {
-    use crate::coordination::permission::{await_answer, hook_output, WAIT};
-    match await_answer(dir, request, WAIT)? {
-        Ok((behavior, by)) => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(hook_output(behavior, &by).to_string().as_bytes())?;
-            out.write_all(b"\n")?;
-            out.flush()?;
-        }
+/// Errors: the worker's log cannot be read, or stdout cannot be written.
+fn answer_permission(
+    dir: &WorkerDir,
+    request: u64,
+    claim: Option<crate::coordination::permission::Claim>,
+) -> Result<()> {
+    use crate::coordination::permission::{hook_output, WAIT};
+    let Some(claim) = claim else {
         // Another hook waits on it: only that one may answer.
-        Err(crate::coordination::permission::Settled::Taken) => {
-            orch_store::store::log_unattended(&format!(
-                "permission request {request} of `{}`: another hook waits on its answer",
-                dir.id()
-            ));
-        }
-        // Settled in the pane, or its agent gone: the dialog was the person's.
-        Err(_) => {}
+        orch_store::store::log_unattended(&format!(
+            "permission request {request} of `{}`: another hook waits on its answer",
+            dir.id()
+        ));
+        return Ok(());
+    };
+    // Settled in the pane, or its agent gone: the dialog was the person's.
+    if let Ok((behavior, by)) = claim.await_answer(dir, WAIT)? {
+        let mut out = std::io::stdout().lock();
+        out.write_all(hook_output(behavior, &by).to_string().as_bytes())?;
+        out.write_all(b"\n")?;
+        out.flush()?;
     }
     Ok(())
 }

@@ -4,10 +4,13 @@
 //! Claude Code draws its dialog while its PermissionRequest hooks run and takes a hook's
 //! `allow` or `deny` decision as the answer (docs/observed.md, 2.6).
 //!
-//! So orch's hook, for a request that can be answered that way ([`answerable`]), stays running
-//! after it recorded the request ([`await_answer`]): it holds the worker's `answer.lock`,
-//! noting the request's seq (what [`awaits`] reads), and waits for a `permission_answer` event
-//! for that seq ([`answer`] publishes it), then prints the decision ([`hook_output`]). It
+//! So orch's hook, for a request in its worker's own pane ([`in_own_pane`]), takes the worker's
+//! `answer.lock` as soon as it recorded the request, before it escalates it or wakes the
+//! notifier, noting the request's seq (what [`awaits`] reads): [`claim`]. An answer can only
+//! be asked for once the request is recorded, so none comes before the hook can take it. When
+//! the request can be answered that way ([`answerable`]) the hook stays running
+//! ([`Claim::await_answer`]) and waits for a `permission_answer` event for that seq ([`answer`]
+//! publishes it), then prints the decision ([`hook_output`]). It
 //! gives up and prints nothing, leaving the dialog to the person at the pane, as soon as the
 //! worker moves on (a later event that settles the dialog: the turn's end, a newer request,
 //! an interrupt), its agent is gone, or [`WAIT`] has passed. Claude Code 2.1.332 also ends the
@@ -88,11 +91,19 @@ pub fn decided_by_hook(harness: Harness) -> bool {
 /// ([`decided_by_hook`]), and someone may answer: a channel of orch's configuration follows a
 /// reply topic, or the hook escalated the request (`escalated`), so `orch decide` may.
 pub fn answerable(dir: &WorkerDir, hook_pane: Option<&str>, escalated: bool) -> bool {
+    in_own_pane(dir, hook_pane)
+        && (escalated
+            || orch_store::config::load()
+                .is_ok_and(|c| c.notify.channels.iter().any(|ch| ch.reply.is_some())))
+}
+
+/// Whether a PermissionRequest hook run in `hook_pane` (its `TMUX_PANE`) runs in the pane of
+/// the worker of `dir`, whose harness takes a hook's decision ([`decided_by_hook`]): the first
+/// half of [`answerable`], known before the request is escalated.
+pub fn in_own_pane(dir: &WorkerDir, hook_pane: Option<&str>) -> bool {
     dir.meta().is_ok_and(|m| {
         decided_by_hook(m.harness) && hook_pane.is_some() && m.pane.as_deref() == hook_pane
-    }) && (escalated
-        || orch_store::config::load()
-            .is_ok_and(|c| c.notify.channels.iter().any(|ch| ch.reply.is_some())))
+    })
 }
 
 /// Whether a hook waits now on an answer to the permission request `request` (its seq) of the
@@ -163,52 +174,74 @@ pub enum Settled {
     MovedOn(String),
     /// The hook's parent (the agent) is gone.
     AgentGone,
-    /// Another hook waits on this request, or the lock could not be taken.
-    Taken,
     /// [`WAIT`] passed.
     TimedOut,
 }
 
-/// In the hook: waits up to `wait` on the answer to permission request `request` (its seq) of
-/// the worker of `dir`, holding `answer.lock` meanwhile. `Ok(Ok((behavior, by)))` when it
-/// came; `Ok(Err(why))` when the wait ended without one.
-///
-/// Errors: the worker's folder cannot be watched or its log read.
-pub fn await_answer(
-    dir: &WorkerDir,
+/// A hook's hold on the answer to one permission request: `answer.lock` taken, noting the
+/// request's seq, and a watch on the worker's folder set before the lock was (so no answer
+/// published after the claim is missed). Let go when dropped.
+pub struct Claim {
     request: u64,
-    wait: Duration,
-) -> Result<std::result::Result<(Behavior, String), Settled>> {
-    let deadline = Instant::now() + wait;
+    lock: orch_store::files::Lock,
+    watch: orch_store::watch::Watch,
+}
+
+/// In the hook, right after permission request `request` (its seq) of the worker of `dir` was
+/// recorded: takes `answer.lock` for it, waiting up to [`TAKE_OVER`] for the hook of an older
+/// request to let go (it does as soon as it sees this request). `None` when it stays taken.
+///
+/// Errors: the worker's folder cannot be watched, or the lock file opened or written.
+pub fn claim(dir: &WorkerDir, request: u64) -> Result<Option<Claim>> {
     let watch = orch_store::watch::Watch::folder(dir.path())?;
-    // The hook of an older request lets go as soon as it sees this one.
+    let until = Instant::now() + TAKE_OVER;
     let lock = loop {
         if let Some(lock) = dir.try_lock(File::Answer)? {
             break lock;
         }
-        if Instant::now() >= deadline.min(Instant::now() + TAKE_OVER) {
-            return Ok(Err(Settled::Taken));
+        if Instant::now() >= until {
+            return Ok(None);
         }
         watch.wait(Duration::from_millis(50));
     };
     lock.set_note(&request.to_string())?;
-    let agent = Agent::of_hook();
-    let mut cursor = request;
-    loop {
-        for event in dir.events_after(cursor)? {
-            cursor = event.seq;
-            if let Some(found) = ends_wait(&event, request) {
-                return Ok(found);
+    Ok(Some(Claim {
+        request,
+        lock,
+        watch,
+    }))
+}
+
+impl Claim {
+    /// Waits up to `wait` on the answer to the claimed request, holding the claim meanwhile.
+    /// `Ok(Ok((behavior, by)))` when it came; `Ok(Err(why))` when the wait ended without one.
+    ///
+    /// Errors: the worker's log cannot be read.
+    pub fn await_answer(
+        self,
+        dir: &WorkerDir,
+        wait: Duration,
+    ) -> Result<std::result::Result<(Behavior, String), Settled>> {
+        let deadline = Instant::now() + wait;
+        let agent = Agent::of_hook();
+        let mut cursor = self.request;
+        loop {
+            for event in dir.events_after(cursor)? {
+                cursor = event.seq;
+                if let Some(found) = ends_wait(&event, self.request) {
+                    drop(self.lock);
+                    return Ok(found);
+                }
             }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(Err(Settled::TimedOut));
+            }
+            if !agent.as_ref().is_none_or(Agent::alive) || !dir.path().is_dir() {
+                return Ok(Err(Settled::AgentGone));
+            }
+            self.watch.wait(LOOK_EVERY.min(deadline - now));
         }
-        let now = Instant::now();
-        if now >= deadline {
-            return Ok(Err(Settled::TimedOut));
-        }
-        if !agent.as_ref().is_none_or(Agent::alive) || !dir.path().is_dir() {
-            return Ok(Err(Settled::AgentGone));
-        }
-        watch.wait(LOOK_EVERY.min(deadline - now));
     }
 }
 
@@ -398,5 +431,29 @@ mod tests {
         assert!(!awaits(&dir, 5), "another request");
         drop(lock);
         assert!(!awaits(&dir, 4), "let go");
+    }
+
+    #[test]
+    fn an_answer_given_between_the_claim_and_the_wait_is_the_one_taken() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::at(tmp.path().to_path_buf());
+        std::fs::create_dir_all(tmp.path().join("workers/w1")).unwrap();
+        let dir = store.worker("w1").unwrap();
+        let request = crate::coordination::inbox::publish_in(
+            &dir,
+            Kind::PermissionRequest(Default::default()),
+        )
+        .unwrap()
+        .seq;
+        assert!(answer(&store, "w1", request, Behavior::Allow, "person", "reply").is_err());
+        let held = claim(&dir, request).unwrap().expect("a free lock");
+        assert!(
+            claim(&dir, request).unwrap().is_none(),
+            "held by another hook"
+        );
+        answer(&store, "w1", request, Behavior::Deny, "person", "reply").unwrap();
+        let got = held.await_answer(&dir, Duration::from_secs(5)).unwrap();
+        assert_eq!(got, Ok((Behavior::Deny, "person".into())));
+        assert!(!awaits(&dir, request), "let go once answered");
     }
 }

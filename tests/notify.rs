@@ -896,7 +896,7 @@ fn a_permission_dialog_answered_from_the_phone_reaches_the_worker_through_its_ho
         || stops_after(&world, "careful", cursor).into_iter().next(),
         || {
             format!(
-                "DEBUG refusals {:?}\n{}\n{}",
+                "the refusals: {:?}\n{}\n{}",
                 refusals(&world),
                 world.ok(&["events", "careful"]),
                 world.screens()

@@ -179,12 +179,15 @@ pub enum Settled {
 }
 
 /// A hook's hold on the answer to one permission request: `answer.lock` taken, noting the
-/// request's seq, and a watch on the worker's folder set before the lock was (so no answer
-/// published after the claim is missed). Let go when dropped.
+/// request's seq, a watch on the worker's folder set before the lock was (so no answer
+/// published after the claim is missed), and the hook's agent, found while it surely lived (an
+/// agent gone before the wait began would leave its shell, adopted by init, to stand for it).
+/// Let go when dropped.
 pub struct Claim {
     request: u64,
     lock: orch_store::files::Lock,
     watch: orch_store::watch::Watch,
+    agent: Option<Agent>,
 }
 
 /// In the hook, right after permission request `request` (its seq) of the worker of `dir` was
@@ -193,6 +196,7 @@ pub struct Claim {
 ///
 /// Errors: the worker's folder cannot be watched, or the lock file opened or written.
 pub fn claim(dir: &WorkerDir, request: u64) -> Result<Option<Claim>> {
+    let agent = Agent::of_hook();
     let watch = orch_store::watch::Watch::folder(dir.path())?;
     let until = Instant::now() + TAKE_OVER;
     let lock = loop {
@@ -209,6 +213,7 @@ pub fn claim(dir: &WorkerDir, request: u64) -> Result<Option<Claim>> {
         request,
         lock,
         watch,
+        agent,
     }))
 }
 
@@ -223,7 +228,6 @@ impl Claim {
         wait: Duration,
     ) -> Result<std::result::Result<(Behavior, String), Settled>> {
         let deadline = Instant::now() + wait;
-        let agent = Agent::of_hook();
         let mut cursor = self.request;
         loop {
             for event in dir.events_after(cursor)? {
@@ -237,7 +241,7 @@ impl Claim {
             if now >= deadline {
                 return Ok(Err(Settled::TimedOut));
             }
-            if !agent.as_ref().is_none_or(Agent::alive) || !dir.path().is_dir() {
+            if !self.agent.as_ref().is_none_or(Agent::alive) || !dir.path().is_dir() {
                 return Ok(Err(Settled::AgentGone));
             }
             self.watch.wait(LOOK_EVERY.min(deadline - now));

@@ -49,24 +49,29 @@ pub fn check(state: &Store, id: &str) -> Result<()> {
         return Ok(());
     };
     let helper = checker(state, &wt.repo, id)?;
+    let Some(mut lock) = helper.claim()? else {
+        return Ok(());
+    };
     loop {
-        let Some(lock) = helper.claim()? else {
-            return Ok(());
-        };
         let mut prompts = Vec::new();
         while round(state, &wt.repo, &mut prompts)? {}
-        drop(lock);
-        for (id, text) in prompts {
-            if let Err(err) = prompt_owner(state, &id, &text, "commit_prompt") {
-                orch_store::store::log_unattended(&format!("commit prompt to `{id}`: {err:#}"));
+        // The prompts go out with the lock let go; a Stop published after the last round
+        // found the lock taken: it is checked too.
+        let more = || {
+            for (id, text) in prompts {
+                if let Err(err) = prompt_owner(state, &id, &text, "commit_prompt") {
+                    orch_store::store::log_unattended(&format!(
+                        "commit prompt to `{id}`: {err:#}"
+                    ));
+                }
             }
-        }
-        // A Stop published after the last round found the lock taken: check it too.
-        if !live(state, &wt.repo)?
-            .iter()
-            .any(|w| w.stop > w.dir.git_state().checked)
-        {
-            return Ok(());
+            Ok(live(state, &wt.repo)?
+                .iter()
+                .any(|w| w.stop > w.dir.git_state().checked))
+        };
+        match helper.let_go(lock, more)? {
+            Some(again) => lock = again,
+            None => return Ok(()),
         }
     }
 }

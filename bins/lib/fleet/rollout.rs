@@ -62,17 +62,16 @@ fn open_turn(dir: &WorkerDir) -> Result<Option<String>> {
 /// Errors: its files cannot be read or watched, or the event cannot be written.
 pub fn follow(state: &Store, id: &str) -> Result<()> {
     let dir = state.worker(id)?;
+    let helper = follower(&dir);
+    let Some(mut lock) = helper.claim()? else {
+        return Ok(());
+    };
     loop {
-        {
-            let Some(_lock) = follower(&dir).claim()? else {
-                return Ok(());
-            };
-            follow_turns(state, &dir)?;
-        }
-        // A prompt written while this one was leaving found the lock taken and started none:
-        // look once more with the lock free.
-        if open_turn(&dir)?.is_none() {
-            return Ok(());
+        follow_turns(state, &dir)?;
+        // A prompt written while this one was leaving found the lock taken and started none.
+        match helper.let_go(lock, || Ok(open_turn(&dir)?.is_some()))? {
+            Some(again) => lock = again,
+            None => return Ok(()),
         }
     }
 }

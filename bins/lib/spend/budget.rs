@@ -74,7 +74,8 @@ fn follower(dir: &WorkerDir) -> Helper {
 /// Errors: its files cannot be read or watched.
 pub fn follow(state: &Store, id: &str) -> Result<()> {
     let dir = state.worker(id)?;
-    let Some(_lock) = follower(&dir).claim()? else {
+    let helper = follower(&dir);
+    let Some(mut lock) = helper.claim()? else {
         return Ok(());
     };
     let (tx, rx) = channel();
@@ -86,7 +87,11 @@ pub fn follow(state: &Store, id: &str) -> Result<()> {
     let mut quiet_since = Instant::now();
     let mut weigh = true;
     let mut tally = Tally::default();
+    let logged = || std::fs::metadata(&events).map_or(0, |m| m.len());
     loop {
+        // How far the event log went when this last looked: an event written while this
+        // was leaving (its hook found this running) makes it stay.
+        let seen = logged();
         let worker = Worker::load(state, id)?;
         if std::mem::take(&mut weigh) {
             check(&worker, &mut tally)?;
@@ -122,7 +127,15 @@ pub fn follow(state: &Store, id: &str) -> Result<()> {
                 (quiet_since, weigh) = (Instant::now(), true);
             }
             Ok(_) => {}
-            Err(_) if quiet_since.elapsed() >= IDLE_EXIT => return Ok(()),
+            Err(_) if quiet_since.elapsed() >= IDLE_EXIT => {
+                match helper.let_go(lock, || Ok(logged() != seen))? {
+                    Some(again) => {
+                        lock = again;
+                        (quiet_since, weigh) = (Instant::now(), true);
+                    }
+                    None => return Ok(()),
+                }
+            }
             // Still no transcript: look again (and weigh whatever it holds once found).
             Err(_) => weigh = transcript.is_none(),
         }

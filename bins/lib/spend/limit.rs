@@ -486,7 +486,8 @@ fn secs_ms(seconds: f64) -> u64 {
 ///
 /// Errors: the hold, a worker or its events cannot be read or written.
 pub fn wait(store: &Store, account: &str) -> Result<()> {
-    let Some(_lock) = waiter(store, account).claim()? else {
+    let helper = waiter(store, account);
+    let Some(mut lock) = helper.claim()? else {
         return Ok(());
     };
     let settings = settings();
@@ -494,7 +495,15 @@ pub fn wait(store: &Store, account: &str) -> Result<()> {
     let watch = orch_store::watch::Watch::folder(&store.root.join("limits"))?;
     loop {
         let Some(hold) = limits::read(store, account)? else {
-            return Ok(());
+            // A hold recorded while this was leaving (its hook found this running) is waited
+            // on still.
+            match helper.let_go(lock, || Ok(limits::read(store, account)?.is_some()))? {
+                Some(again) => {
+                    lock = again;
+                    continue;
+                }
+                None => return Ok(()),
+            }
         };
         let now = orch_store::clock::now_ms();
         let escalate_at = escalate_at(&hold, &settings);

@@ -60,9 +60,7 @@ pub fn check(state: &Store, id: &str) -> Result<()> {
         let more = || {
             for (id, text) in prompts {
                 if let Err(err) = prompt_owner(state, &id, &text, "commit_prompt") {
-                    orch_store::store::log_unattended(&format!(
-                        "commit prompt to `{id}`: {err:#}"
-                    ));
+                    orch_store::store::log_unattended(&format!("commit prompt to `{id}`: {err:#}"));
                 }
             }
             Ok(live(state, &wt.repo)?
